@@ -1,0 +1,33 @@
+"""Every error Rilievo raises on purpose. Entrypoints map these to exit codes and HTTP statuses."""
+
+
+class RilievoError(Exception):
+    """Base of Rilievo's own errors; the message is one line a user can act on."""
+
+
+class InvalidParameter(RilievoError):
+    """A parameter is unknown or outside its valid range."""
+
+
+class ImageRejected(RilievoError):
+    """An input file is not an image Rilievo accepts (wrong kind, truncated, empty, too large)."""
+
+
+class IllegalTransition(RilievoError):
+    """A job was asked to move to a state its current state cannot reach."""
+
+
+class NotFound(RilievoError):
+    """An id names nothing that exists."""
+
+
+class JobNotFound(NotFound):
+    pass
+
+
+class UploadNotFound(NotFound):
+    pass
+
+
+class DepthEstimationFailed(RilievoError):
+    pass
