@@ -1,0 +1,166 @@
+"""Jobs in SQLite through SQLAlchemy 2.x; the schema comes from the Alembic migrations, applied at start."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from rilievo.domain.errors import JobNotFound
+from rilievo.domain.job import Job, JobStatus
+from rilievo.domain.params import RenderParams
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+BUSY_TIMEOUT_MS = 30_000
+
+
+class UtcDateTime(sa.TypeDecorator):
+    """SQLite keeps no time zone: store naive UTC, hand back aware UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        return value.astimezone(timezone.utc).replace(tzinfo=None) if value else None
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value else None
+
+
+metadata = sa.MetaData()
+
+jobs_table = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("batch_id", sa.String(32), index=True),
+    sa.Column("upload_id", sa.String(32), nullable=False),
+    sa.Column("depth_upload_id", sa.String(32)),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("stage", sa.String(32)),
+    sa.Column("progress", sa.Float, nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("engines", sa.Text, nullable=False),
+    sa.Column("outputs", sa.Text, nullable=False),
+    sa.Column("output_dir", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("started_at", UtcDateTime),
+    sa.Column("finished_at", UtcDateTime),
+)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def open_database(path: Path) -> sa.Engine:
+    """The engine for the database at `path`, created and migrated to the latest schema if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(f"sqlite:///{path}")
+
+    @sa.event.listens_for(engine, "connect")
+    def configure(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def begin_immediately(connection) -> None:
+        # Take the write lock up front: a deferred transaction that later writes can fail with
+        # "database is locked" without waiting out the busy timeout.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    with engine.begin() as connection:
+        config = alembic_config(str(engine.url))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return engine
+
+
+class SqliteJobRepository:
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+
+    def add(self, job: Job) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(jobs_table.insert().values(**_row_of(job)))
+
+    def save(self, job: Job) -> None:
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                jobs_table.update().where(jobs_table.c.id == job.id).values(**_row_of(job))
+            )
+        if result.rowcount == 0:
+            raise JobNotFound(f"no job with id {job.id!r}")
+
+    def get(self, job_id: str) -> Job:
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                sa.select(jobs_table).where(jobs_table.c.id == job_id)
+            ).one_or_none()
+        if row is None:
+            raise JobNotFound(f"no job with id {job_id!r}")
+        return _job_of(row._mapping)
+
+    def list(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
+        query = (
+            sa.select(jobs_table)
+            .order_by(jobs_table.c.created_at.desc(), jobs_table.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.begin() as connection:
+            return [_job_of(row._mapping) for row in connection.execute(query)]
+
+
+def _row_of(job: Job) -> dict:
+    return {
+        "id": job.id,
+        "batch_id": job.batch_id,
+        "upload_id": job.upload_id,
+        "depth_upload_id": job.depth_upload_id,
+        "status": job.status.value,
+        "stage": job.stage,
+        "progress": job.progress,
+        "params": json.dumps(job.params.to_dict()),
+        "engines": json.dumps(dict(job.engines)),
+        "outputs": json.dumps(dict(job.outputs)),
+        "output_dir": job.output_dir,
+        "error": job.error,
+        "attempts": job.attempts,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def _job_of(row) -> Job:
+    return Job(
+        id=row["id"],
+        batch_id=row["batch_id"],
+        upload_id=row["upload_id"],
+        depth_upload_id=row["depth_upload_id"],
+        status=JobStatus(row["status"]),
+        stage=row["stage"],
+        progress=row["progress"],
+        params=RenderParams.from_mapping(json.loads(row["params"])),
+        engines=json.loads(row["engines"]),
+        outputs=json.loads(row["outputs"]),
+        output_dir=row["output_dir"],
+        error=row["error"],
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )

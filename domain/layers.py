@@ -1,0 +1,257 @@
+"""The layer plan: depth distribution -> 2-5 contiguous depth ranges -> per-pixel layers -> feathered alpha.
+
+Depth here is the 8-bit map written to depth_map.png: 0 = nearest, 255 = farthest.
+Layer 1 is the front pane, layer N the back pane, which is always fully opaque.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import attrs
+import numpy as np
+
+from .params import LAYER_COUNTS
+
+DEPTH_LEVELS = 256
+DEPTH_CONVENTION = "0 = nearest, 255 = farthest"
+# auto: the fewest layers whose ranges explain this share of the depth variance ...
+AUTO_SEPARABILITY = 0.85
+# ... and no pane left almost empty.
+AUTO_MIN_COVERAGE = 0.02
+
+
+def quantize_depth(depth: np.ndarray) -> np.ndarray:
+    """Float depth in [0, 1] (0 = nearest) -> the uint8 levels the plan and depth_map.png use."""
+    return np.rint(np.clip(depth, 0.0, 1.0) * (DEPTH_LEVELS - 1)).astype(np.uint8)
+
+
+@attrs.frozen
+class DepthRange:
+    lo: int
+    hi: int  # inclusive
+
+    def __contains__(self, level: int) -> bool:
+        return self.lo <= level <= self.hi
+
+
+@attrs.frozen
+class LayerPlan:
+    ranges: tuple[DepthRange, ...]
+    coverage: tuple[float, ...]  # share of the pixels each layer owns
+
+    @classmethod
+    def from_depth(cls, depth8: np.ndarray, count: int | None = None) -> LayerPlan:
+        """Split the depth histogram into `count` ranges (None = pick 2-5 from the distribution)."""
+        histogram = np.bincount(depth8.ravel(), minlength=DEPTH_LEVELS).astype(np.float64)
+        if count is None:
+            return _auto_plan(histogram)
+        if count not in LAYER_COUNTS:
+            raise ValueError(f"layer count must be one of {LAYER_COUNTS}, got {count}")
+        return _plan(histogram, count)
+
+    @property
+    def count(self) -> int:
+        return len(self.ranges)
+
+    def layer_of_level(self) -> np.ndarray:
+        """Lookup table: depth level (0-255) -> layer index (0 = front)."""
+        lookup = np.empty(DEPTH_LEVELS, dtype=np.uint8)
+        for index, depth_range in enumerate(self.ranges):
+            lookup[depth_range.lo : depth_range.hi + 1] = index
+        return lookup
+
+    def membership(self, depth8: np.ndarray) -> np.ndarray:
+        """HxW layer index of every pixel (0 = front): each pixel belongs to exactly one layer."""
+        return self.layer_of_level()[depth8]
+
+    def layer_names(self) -> list[str]:
+        return [layer_name(order, self.count) for order in range(1, self.count + 1)]
+
+    def manifest(self, *, job_id: str, feather_px: int, width: int, height: int) -> dict:
+        layers = []
+        for order, (name, depth_range, coverage) in enumerate(
+            zip(self.layer_names(), self.ranges, self.coverage), start=1
+        ):
+            position = layer_position(order, self.count)
+            layers.append(
+                {
+                    "name": name,
+                    "file": f"{name}.png",
+                    "order": order,
+                    "depth_range": [depth_range.lo, depth_range.hi],
+                    "coverage": round(coverage, 6),
+                    "description": (
+                        f"{position} layer: depth {depth_range.lo}-{depth_range.hi} of 255, "
+                        f"{coverage:.0%} of the picture"
+                    ),
+                }
+            )
+        return {
+            "job_id": job_id,
+            "layer_count": self.count,
+            "depth_convention": DEPTH_CONVENTION,
+            "feather_px": feather_px,
+            "width": width,
+            "height": height,
+            "layers": layers,
+        }
+
+
+def layer_position(order: int, count: int) -> str:
+    if order == 1:
+        return "front"
+    return "back" if order == count else "mid"
+
+
+def layer_name(order: int, count: int) -> str:
+    return f"Layer_{order}_{layer_position(order, count)}"
+
+
+def _auto_plan(histogram: np.ndarray) -> LayerPlan:
+    total_spread = _spread(histogram, 0, DEPTH_LEVELS - 1)
+    plans = [_plan(histogram, count) for count in LAYER_COUNTS]
+    if total_spread == 0:
+        return plans[0]
+    usable = [plan for plan in plans if min(plan.coverage) >= AUTO_MIN_COVERAGE] or plans[:1]
+    for plan in usable:
+        if _separability(plan, histogram, total_spread) >= AUTO_SEPARABILITY:
+            return plan
+    return max(usable, key=lambda plan: _separability(plan, histogram, total_spread))
+
+
+def _separability(plan: LayerPlan, histogram: np.ndarray, total_spread: float) -> float:
+    within = sum(_spread(histogram, r.lo, r.hi) for r in plan.ranges)
+    return 1.0 - within / total_spread
+
+
+def _spread(histogram: np.ndarray, lo: int, hi: int) -> float:
+    """Sum of squared deviations from the mean of the depth levels lo..hi."""
+    levels = np.arange(lo, hi + 1, dtype=np.float64)
+    weights = histogram[lo : hi + 1]
+    n = weights.sum()
+    if n == 0:
+        return 0.0
+    mean = (weights * levels).sum() / n
+    return float((weights * (levels - mean) ** 2).sum())
+
+
+def _plan(histogram: np.ndarray, count: int) -> LayerPlan:
+    ends = _centre_in_gaps(histogram, _optimal_ends(histogram, count))
+    starts = [0, *(end + 1 for end in ends[:-1])]
+    ranges = tuple(DepthRange(lo, hi) for lo, hi in zip(starts, ends))
+    total = histogram.sum()
+    coverage = tuple(
+        float(histogram[r.lo : r.hi + 1].sum() / total) if total else 0.0 for r in ranges
+    )
+    return LayerPlan(ranges=ranges, coverage=coverage)
+
+
+def _optimal_ends(histogram: np.ndarray, count: int) -> list[int]:
+    """Multi-level Otsu by dynamic programming: the split of 0..255 into `count` non-empty runs of
+    levels with the least within-run squared deviation. Returns the last level of each run."""
+    cost = _run_costs(histogram)  # cost[a, b]: spread of the run a..b (inf where a > b)
+    best = cost[0]  # best[b]: least cost of levels 0..b split into k runs
+    first_level = np.zeros((count, DEPTH_LEVELS), dtype=int)
+    for k in range(1, count):
+        # A new run starting at level a >= k follows k runs over 0..a-1.
+        totals = np.full((DEPTH_LEVELS, DEPTH_LEVELS), np.inf)
+        totals[k:] = best[k - 1 : -1, None] + cost[k:]
+        # argmin keeps the first of equal splits, so the plan is the same on every machine.
+        first_level[k] = np.argmin(totals, axis=0)
+        best = totals[first_level[k], np.arange(DEPTH_LEVELS)]
+    ends = [DEPTH_LEVELS - 1]
+    for k in range(count - 1, 0, -1):
+        ends.append(int(first_level[k, ends[-1]]) - 1)
+    return ends[::-1]
+
+
+def _run_costs(histogram: np.ndarray) -> np.ndarray:
+    levels = np.arange(DEPTH_LEVELS, dtype=np.float64)
+    n, s1, s2 = (
+        np.concatenate([[0.0], np.cumsum(histogram * levels**power)]) for power in (0, 1, 2)
+    )
+    start, end = np.meshgrid(np.arange(DEPTH_LEVELS), np.arange(DEPTH_LEVELS), indexing="ij")
+    count = n[end + 1] - n[start]
+    total = s1[end + 1] - s1[start]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_part = np.where(count > 0, total**2 / count, 0.0)
+    cost = np.maximum(s2[end + 1] - s2[start] - mean_part, 0.0)
+    return np.where(start <= end, cost, np.inf)
+
+
+def _centre_in_gaps(histogram: np.ndarray, ends: list[int]) -> list[int]:
+    """Equal-cost splits inside an empty stretch of the histogram: put the boundary mid-valley."""
+    occupied = np.flatnonzero(histogram)
+    centred = list(ends)
+    for i, end in enumerate(centred[:-1]):
+        lo = centred[i - 1] + 1 if i else 0
+        below = occupied[(occupied >= lo) & (occupied <= end)]
+        above = occupied[(occupied > end) & (occupied <= centred[i + 1])]
+        if below.size and above.size:
+            centred[i] = int((below[-1] + above[0]) // 2)
+    return centred
+
+
+def layer_alphas(membership: np.ndarray, count: int, feather_px: float) -> Iterator[np.ndarray]:
+    """Alpha of each layer, front to back, one at a time (HxW float32 in [0, 1]).
+
+    The soft share of layer i is the blurred hard mask, s_i = blur(M_i); blur is linear, so the shares
+    sum to 1 at every pixel. Stacking with "over" shows layer i with weight a_i * prod_{j<i}(1 - a_j);
+    choosing a_i = s_i / sum_{j>=i} s_j makes that weight exactly s_i, and the back layer opaque.
+    With tail_i = blur(membership >= i) we have s_i = tail_i - tail_{i+1}: one blur per layer.
+    """
+    tail = np.ones(membership.shape, dtype=np.float32)
+    for index in range(count):
+        if index == count - 1:
+            yield np.ones(membership.shape, dtype=np.float32)
+            return
+        next_tail = blur(np.asarray(membership > index, dtype=np.float32), feather_px)
+        share = np.maximum(tail - next_tail, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            alpha = np.where(tail > 1e-6, share / tail, 0.0)
+        yield np.clip(alpha, 0.0, 1.0).astype(np.float32)
+        tail = next_tail
+
+
+def blur(mask: np.ndarray, feather_px: float) -> np.ndarray:
+    """Separable Gaussian (sigma = feather / 2, cut at 3 sigma) with edge padding, numpy only."""
+    if feather_px <= 0:
+        return mask.astype(np.float32)
+    sigma = feather_px / 2.0
+    radius = int(np.ceil(3 * sigma))
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps = (taps / taps.sum()).astype(np.float32)
+    out = mask.astype(np.float32)
+    for axis in (0, 1):
+        out = _convolve_axis(out, taps, radius, axis)
+    return out
+
+
+def _convolve_axis(image: np.ndarray, taps: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    pad = [(0, 0)] * image.ndim
+    pad[axis] = (radius, radius)
+    padded = np.pad(image, pad, mode="edge")
+    length = image.shape[axis]
+    out = np.zeros_like(image)
+    window = [slice(None)] * image.ndim
+    for offset, weight in enumerate(taps):
+        window[axis] = slice(offset, offset + length)
+        out += weight * padded[tuple(window)]
+    return out
+
+
+def layer_rgba(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Every layer carries the composite's own colours, so any stack of them reproduces it exactly."""
+    rgb = np.where(alpha[..., None] > 0, image, 0.0)
+    return np.concatenate([rgb, alpha[..., None]], axis=-1).astype(np.float32)
+
+
+def stack_over(layers_front_to_back: list[np.ndarray]) -> np.ndarray:
+    """Composite RGBA layers back to front with alpha "over"; returns RGB."""
+    back = layers_front_to_back[-1]
+    out = back[..., :3] * back[..., 3:4]
+    for layer in reversed(layers_front_to_back[:-1]):
+        alpha = layer[..., 3:4]
+        out = layer[..., :3] * alpha + out * (1.0 - alpha)
+    return out

@@ -1,0 +1,98 @@
+"""Render parameters, their valid ranges and their defaults (from the product spec)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal, Mapping
+
+import attrs
+
+from .errors import InvalidParameter
+
+STYLES = ("oil-impressionist", "watercolor-loose", "palette-knife-thick", "pastel-soft", "custom")
+MODES = ("photo", "painterly")
+NEAR_CONVENTIONS = ("white", "black")
+DPIS = (300, 600)
+LAYER_COUNTS = (2, 3, 4, 5)
+LAYER_CHOICES = ("auto", "off", *LAYER_COUNTS)
+VARIATIONS = (1, 3)
+
+LayerChoice = Literal["auto", "off", 2, 3, 4, 5]
+
+
+def _fail(name: str, expected: str, value: object) -> InvalidParameter:
+    return InvalidParameter(f"{name} must be {expected}, got {value!r}")
+
+
+def _number_in(low: float, high: float):
+    def check(instance: object, attribute: attrs.Attribute, value: object) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise _fail(attribute.name, f"a number from {low} to {high}", value)
+        if not low <= value <= high:
+            raise _fail(attribute.name, f"from {low} to {high}", value)
+
+    return check
+
+
+def _integer_in(low: int, high: int | None):
+    def check(instance: object, attribute: attrs.Attribute, value: object) -> None:
+        expected = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(attribute.name, expected, value)
+        if value < low or (high is not None and value > high):
+            raise _fail(attribute.name, expected, value)
+
+    return check
+
+
+def _one_of(choices: tuple):
+    def check(instance: object, attribute: attrs.Attribute, value: object) -> None:
+        if isinstance(value, bool) or value not in choices:
+            raise _fail(attribute.name, "one of " + ", ".join(map(str, choices)), value)
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class RenderParams:
+    mode: str = attrs.field(default="photo", validator=_one_of(MODES))
+    seed: int = attrs.field(default=42, validator=_integer_in(0, 2**63 - 1))
+    layers: LayerChoice = attrs.field(default="auto", validator=_one_of(LAYER_CHOICES))
+    feather: int = attrs.field(default=2, validator=_integer_in(0, 10))
+    sharpen: float = attrs.field(default=0.0, validator=_number_in(0.0, 1.0))
+    near: str = attrs.field(default="white", validator=_one_of(NEAR_CONVENTIONS))
+    dpi: int = attrs.field(default=300, validator=_one_of(DPIS))
+    painterliness: float = attrs.field(default=0.5, validator=_number_in(0.2, 0.8))
+    depth_influence: float = attrs.field(default=0.6, validator=_number_in(0.0, 1.0))
+    brush_scale: int = attrs.field(default=3, validator=_integer_in(1, 5))
+    style: str = attrs.field(default="oil-impressionist", validator=_one_of(STYLES))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> RenderParams:
+        """The one door for untrusted input (CLI flags, JSON bodies): unknown names are refused."""
+        known = {field.name for field in attrs.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InvalidParameter(
+                f"unknown parameter {unknown[0]!r}; known parameters: {', '.join(sorted(known))}"
+            )
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+    @property
+    def layer_count(self) -> int | None:
+        """The requested count, or None for auto; 0 when layers are switched off."""
+        if self.layers == "off":
+            return 0
+        if self.layers == "auto":
+            return None
+        return int(self.layers)
+
+
+def validate_variations(count: object) -> int:
+    low, high = VARIATIONS
+    if isinstance(count, bool) or not isinstance(count, int) or not low <= count <= high:
+        raise _fail("variations", f"an integer from {low} to {high}", count)
+    return count

@@ -1,0 +1,94 @@
+"""The composition root: the one place that chooses adapters and wires them into the services."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import attrs
+
+from rilievo.application.ports import (
+    DepthEstimator,
+    Enhancer,
+    ImageDecoder,
+    JobFiles,
+    JobRepository,
+    SuppliedDepthReader,
+    UploadStore,
+)
+from rilievo.application.services import Services
+
+DEFAULT_MAX_PIXELS = 150_000_000
+
+
+@attrs.frozen
+class Settings:
+    storage_dir: Path
+    models_dir: Path
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        return cls(
+            storage_dir=Path(os.environ.get("RILIEVO_STORAGE", "storage")).resolve(),
+            models_dir=Path(os.environ.get("RILIEVO_MODELS", "models")).resolve(),
+            max_pixels=int(os.environ.get("RILIEVO_MAX_PIXELS", DEFAULT_MAX_PIXELS)),
+        )
+
+    @property
+    def database_path(self) -> Path:
+        return self.storage_dir / "rilievo.sqlite3"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    decoder: ImageDecoder | None = None,
+    depth: DepthEstimator | None = None,
+    supplied_depth: SuppliedDepthReader | None = None,
+    enhancer: Enhancer | None = None,
+    uploads: UploadStore | None = None,
+    files: JobFiles | None = None,
+    jobs: JobRepository | None = None,
+) -> Services:
+    """Real adapters for whatever the caller does not hand in; imports stay inside for start-up speed."""
+    if decoder is None:
+        from rilievo.adapters.image_io import PillowImageDecoder
+
+        decoder = PillowImageDecoder(max_pixels=settings.max_pixels)
+    if depth is None:
+        from rilievo.adapters.depth_classical import ClassicalDepth
+
+        depth = ClassicalDepth()
+    if supplied_depth is None:
+        from rilievo.adapters.depth_supplied import SuppliedDepthReader as FileDepthReader
+
+        supplied_depth = FileDepthReader(decoder)
+    if enhancer is None:
+        from rilievo.adapters.enhance import ClassicalEnhancer
+
+        enhancer = ClassicalEnhancer()
+    if uploads is None or files is None:
+        from rilievo.adapters.fs_store import FilesystemJobFiles, FilesystemUploads
+
+        uploads = uploads or FilesystemUploads(settings.storage_dir)
+        files = files or FilesystemJobFiles(settings.storage_dir)
+    if jobs is None:
+        from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
+
+        jobs = SqliteJobRepository(open_database(settings.database_path))
+    return Services(
+        decoder=decoder,
+        depth=depth,
+        supplied_depth=supplied_depth,
+        enhancer=enhancer,
+        uploads=uploads,
+        files=files,
+        jobs=jobs,
+        clock=utc_now,
+    )

@@ -1,0 +1,123 @@
+"""The `rilievo` command line: thin, every decision is in the services."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from rilievo.domain.errors import RilievoError
+from rilievo.domain.job import Job, JobStatus
+from rilievo.domain.params import RenderParams
+
+from .bootstrap import Settings, bootstrap
+from .logs import configure_logging
+
+EXIT_OK, EXIT_JOB_FAILED, EXIT_REFUSED = 0, 1, 2
+
+
+def layers_choice(text: str) -> str | int:
+    return text if text in ("auto", "off") else int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rilievo", description="Photo to print-ready depth layers.")
+    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    render = commands.add_parser("render", help="render a photo in photo mode into a layered output folder")
+    render.add_argument("photo", type=Path)
+    render.add_argument("--depth", type=Path, help="your own depth map instead of the estimated one")
+    render.add_argument("--near", choices=["white", "black"], default="white",
+                        help="which end of --depth is near (default: white)")
+    render.add_argument("--layers", type=layers_choice, default="auto", metavar="auto|off|2|3|4|5")
+    render.add_argument("--feather", type=int, default=2, metavar="PX", help="alpha feather, 0-10 px")
+    render.add_argument("--sharpen", type=float, default=0.0, metavar="0..1")
+    render.add_argument("--seed", type=int, default=42)
+    render.add_argument("--out", type=Path, help="output folder (default: storage/outputs)")
+    render.add_argument("--max-pixels", type=int, help="refuse photos larger than this many pixels")
+    render.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    return render(args)
+
+
+def render(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    try:
+        params = RenderParams.from_mapping(
+            {"layers": args.layers, "feather": args.feather, "sharpen": args.sharpen,
+             "seed": args.seed, "near": args.near}
+        )
+        settings = Settings.from_environment()
+        if args.max_pixels is not None:
+            settings = Settings(settings.storage_dir, settings.models_dir, args.max_pixels)
+        services = bootstrap(settings)
+        progress = None if args.json else StageProgress()
+        job = services.render(args.photo, params, depth_map=args.depth, destination=args.out,
+                              on_progress=progress)
+    except RilievoError as error:
+        return refuse(str(error), as_json=args.json)
+    seconds = round(time.perf_counter() - started, 2)
+    if args.json:
+        print(json.dumps(summary(job, seconds)))
+    elif job.status is JobStatus.COMPLETED:
+        layer_count = summary(job, seconds)["layer_count"]
+        print(f"Done in {seconds} s with {engines_text(job)}: {layer_count} layers in {job.output_dir}")
+    else:
+        print(f"rilievo: job {job.id} failed: {job.error}", file=sys.stderr)
+    return EXIT_OK if job.status is JobStatus.COMPLETED else EXIT_JOB_FAILED
+
+
+def refuse(message: str, *, as_json: bool) -> int:
+    print(f"rilievo: error: {message}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"status": "refused", "error": message}))
+    return EXIT_REFUSED
+
+
+def summary(job: Job, seconds: float) -> dict:
+    files = sorted(Path(path).name for path in job.outputs.values())
+    return {
+        "job_id": job.id,
+        "status": job.status.value,
+        "mode": job.params.mode,
+        "engines": dict(job.engines),
+        "output_dir": job.output_dir,
+        "files": files,
+        "layer_count": sum(name.startswith("Layer_") for name in files),
+        "seconds": seconds,
+        **({"error": job.error} if job.error else {}),
+    }
+
+
+def engines_text(job: Job) -> str:
+    return ", ".join(f"{stage}: {engine}" for stage, engine in job.engines.items())
+
+
+class StageProgress:
+    """One line per stage on stderr, with the time the previous stage took."""
+
+    def __init__(self) -> None:
+        self.stage: str | None = None
+        self.since = time.perf_counter()
+
+    def __call__(self, job: Job) -> None:
+        if job.stage == self.stage:
+            return
+        now = time.perf_counter()
+        if self.stage is not None:
+            print(f"  {self.stage:<13} done in {now - self.since:.1f} s", file=sys.stderr)
+        if job.stage is not None:
+            print(f"[{job.progress:4.0%}] {job.stage} …", file=sys.stderr)
+        self.stage, self.since = job.stage, now
+
+
+if __name__ == "__main__":
+    sys.exit(main())
