@@ -92,8 +92,11 @@ class Services:
         on_progress: ProgressListener | None = None,
     ) -> Job:
         """Ingest, create and run in one go: what the command line does."""
-        upload = self.ingest(photo)
-        depth_upload = self.ingest(depth_map) if depth_map is not None else None
+        # Both files are checked before either is stored, so a refused depth map leaves nothing behind.
+        decoded_photo = self.decoder.decode(photo)
+        decoded_depth = self.decoder.decode(depth_map) if depth_map is not None else None
+        upload = self.uploads.save(photo, decoded_photo)
+        depth_upload = self.uploads.save(depth_map, decoded_depth) if decoded_depth else None
         job = self.create_job(
             upload.id, params, depth_upload_id=depth_upload.id if depth_upload else None
         )

@@ -1,0 +1,284 @@
+"""Reading photos into sRGB float arrays, and writing PNG/JSON files atomically."""
+
+import io
+import json
+import os
+import secrets
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import ExifTags, Image, ImageCms, ImageOps
+
+from rilievo.domain.errors import ImageRejected
+from rilievo.domain.images import DecodedImage
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP")
+_ACCEPTED = "accepted: JPEG, PNG, TIFF, WebP"
+
+# Modes read as they are; _CONVERTED_MODES are first converted to one of these.
+_PLAIN_MODES = {"L", "LA", "RGB", "RGBA", "CMYK", "I", "I;16", "I;16B", "I;16L", "I;16N"}
+_CONVERTED_MODES = {"1": "L", "La": "LA", "RGBX": "RGB", "RGBa": "RGBA", "PA": "RGBA"}
+_SIXTEEN_BIT_GRAY = {"I;16", "I;16B", "I;16L", "I;16N"}
+
+# Our own max_pixels check, made on the header before any pixel is decoded, replaces Pillow's
+# global limit (which would otherwise cap RILIEVO_MAX_PIXELS at twice its default).
+Image.MAX_IMAGE_PIXELS = None
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+_REC709_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+
+_ORIENTATIONS = {  # EXIF orientation -> how to turn the stored rows/columns upright
+    1: lambda a: a,
+    2: np.fliplr,
+    3: lambda a: np.rot90(a, 2),
+    4: np.flipud,
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+class PillowImageDecoder:
+    def __init__(self, max_pixels: int = 150_000_000):
+        self.max_pixels = max_pixels
+
+    def decode(self, path: Path) -> DecodedImage:
+        values, bits, converted_from, image_format = self._read(Path(path), colour_managed=True)
+        had_alpha = values.shape[2] in (2, 4)
+        pixels = _flatten_to_rgb(values)
+        height, width = pixels.shape[:2]
+        return DecodedImage(
+            pixels=pixels,
+            bit_depth=bits,
+            format=image_format,
+            width=width,
+            height=height,
+            had_alpha=had_alpha,
+            converted_from=converted_from,
+        )
+
+    def decode_values(self, path: Path) -> np.ndarray:
+        """HxW float32 in [0,1]: the stored values (luminance if colour), upright, at full precision.
+
+        For data stored as an image, such as a depth map: no colour management, alpha ignored.
+        """
+        values, _, _, _ = self._read(Path(path), colour_managed=False)
+        if values.shape[2] in (2, 4):
+            values = values[..., :-1]
+        if values.shape[2] == 1:
+            return np.ascontiguousarray(values[..., 0])
+        return np.clip(values @ _REC709_LUMA, 0.0, 1.0)
+
+    def _read(self, path: Path, colour_managed: bool) -> tuple[np.ndarray, int, str | None, str]:
+        """Upright HxWxC float32 values, bits, profile converted from, format.
+
+        C is 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA).
+        """
+        img = self._open(path)
+        with img:
+            profile, profile_name = _foreign_profile(img, path.name) if colour_managed else (None, None)
+            if profile is None and _pillow_reduced_to_8_bits(img, path):
+                values, bits = _read_16_bit_colour(img, path)
+            else:
+                values, bits = _pillow_values(ImageOps.exif_transpose(img), profile, path.name)
+            return values, bits, profile_name, img.format
+
+    def _open(self, path: Path) -> Image.Image:
+        """Opens and fully decodes the file with Pillow, refusing anything it should not accept."""
+        name = path.name
+        try:
+            size = path.stat().st_size
+        except OSError as e:
+            raise ImageRejected(f"{name} cannot be read ({e.strerror})") from e
+        if size == 0:
+            raise ImageRejected(f"{name} is empty (0 bytes)")
+        try:
+            img = Image.open(path, formats=ACCEPTED_FORMATS)
+        except Image.UnidentifiedImageError as e:
+            raise ImageRejected(f"{name} is not an image Rilievo can read ({_ACCEPTED})") from e
+        except Exception as e:  # a malformed header can fail in many ways inside Pillow
+            raise ImageRejected(f"{name} is damaged and cannot be decoded ({e})") from e
+        try:
+            self._check_pixel_count(img, name)
+            _load_fully(img, name)
+        except BaseException:
+            img.close()
+            raise
+        return img
+
+    def _check_pixel_count(self, img: Image.Image, name: str) -> None:
+        width, height = img.size
+        if width * height > self.max_pixels:
+            raise ImageRejected(
+                f"{name} is {width}x{height} = {width * height / 1e6:.1f} megapixels, over the "
+                f"{self.max_pixels / 1e6:g} megapixel limit (set RILIEVO_MAX_PIXELS to raise it)"
+            )
+
+
+def _load_fully(img: Image.Image, name: str) -> None:
+    try:
+        img.load()
+    except Exception as e:  # decoders of damaged data fail with many exception types
+        if isinstance(e, EOFError) or "truncated" in str(e):
+            raise ImageRejected(f"{name} is truncated (the file ends before the image data does)") from e
+        raise ImageRejected(f"{name} is damaged and cannot be decoded ({e})") from e
+
+
+def _foreign_profile(img: Image.Image, name: str) -> tuple[ImageCms.ImageCmsProfile | None, str | None]:
+    """The embedded ICC profile and its name, or (None, None) if there is none or it is sRGB."""
+    data = img.info.get("icc_profile")
+    if not data:
+        return None, None
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(data))
+        description = ImageCms.getProfileDescription(profile).strip()
+    except (ImageCms.PyCMSError, OSError) as e:
+        raise ImageRejected(f"{name} has a damaged colour profile ({e})") from e
+    if "srgb" in description.lower():
+        return None, None
+    return profile, description
+
+
+def _pillow_reduced_to_8_bits(img: Image.Image, path: Path) -> bool:
+    """Pillow reads 16-bit colour (and gray+alpha) PNG and TIFF as 8-bit RGB(A)."""
+    if img.mode not in ("RGB", "RGBA"):
+        return False
+    if img.format == "PNG":
+        with path.open("rb") as f:
+            return f.read(25)[24] == 16  # IHDR bit depth
+    if img.format == "TIFF":
+        return 16 in img.tag_v2.get(258, ())  # BitsPerSample
+    return False
+
+
+def _read_16_bit_colour(img: Image.Image, path: Path) -> tuple[np.ndarray, int]:
+    """Re-reads a file Pillow has already validated with OpenCV, which keeps 16 bits."""
+    values = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if values is None or values.dtype != np.uint16 or values.ndim != 3:
+        raise ImageRejected(f"{path.name} is damaged and cannot be decoded (16-bit colour data)")
+    # OpenCV's TIFF reader applies the Orientation tag itself; its PNG reader ignores eXIf.
+    orientation = _exif_orientation(img) if img.format == "PNG" else 1
+    values = _ORIENTATIONS[orientation](_swap_red_blue(values))
+    return np.ascontiguousarray(values, dtype=np.float32) / 65535, 16
+
+
+def _exif_orientation(img: Image.Image) -> int:
+    orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+    return orientation if orientation in _ORIENTATIONS else 1
+
+
+def _pillow_values(
+    img: Image.Image, profile: ImageCms.ImageCmsProfile | None, name: str
+) -> tuple[np.ndarray, int]:
+    img = _plain_mode(img, name)
+    if profile is not None:
+        img = _to_srgb(img, profile, name)
+    elif img.mode == "CMYK":
+        img = img.convert("RGB")
+    values = np.asarray(img)
+    if values.dtype == np.uint8:
+        bits, scale = 8, 255
+    else:  # I;16 modes, or I (32-bit) holding 16-bit values
+        bits, scale = 16, 65535
+        values = np.clip(values, 0, 65535)
+    values = values.astype(np.float32) / scale
+    return values.reshape(img.height, img.width, -1), bits
+
+
+def _plain_mode(img: Image.Image, name: str) -> Image.Image:
+    if img.mode in ("P", "L", "RGB") and img.has_transparency_data:
+        return img.convert("RGBA")
+    if img.mode == "P":
+        return img.convert("RGB")
+    if img.mode in _CONVERTED_MODES:
+        return img.convert(_CONVERTED_MODES[img.mode])
+    if img.mode not in _PLAIN_MODES:
+        raise ImageRejected(
+            f"{name} stores its pixels as {img.mode}, which Rilievo cannot read (save it as RGB)"
+        )
+    return img
+
+
+def _to_srgb(img: Image.Image, profile: ImageCms.ImageCmsProfile, name: str) -> Image.Image:
+    """Converts to 8-bit sRGB with a perceptual intent; 16-bit gray loses its extra precision here."""
+    alpha = img.getchannel("A") if img.mode in ("LA", "RGBA") else None
+    if img.mode in _SIXTEEN_BIT_GRAY or img.mode == "I":
+        img = Image.fromarray(np.rint(np.clip(np.asarray(img), 0, 65535) / 257).astype(np.uint8), "L")
+    elif alpha is not None:
+        img = img.convert(img.mode[:-1])
+    try:
+        img = ImageCms.profileToProfile(
+            img, profile, _SRGB, renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB"
+        )
+    except ImageCms.PyCMSError as e:
+        raise ImageRejected(f"{name} has a colour profile that does not fit its pixels ({e})") from e
+    if alpha is not None:
+        img.putalpha(alpha)
+    return img
+
+
+def _flatten_to_rgb(values: np.ndarray) -> np.ndarray:
+    if values.shape[2] in (2, 4):
+        # The result is a print: transparent parts show the paper, so composite over white.
+        alpha = values[..., -1:]
+        values = values[..., :-1] * alpha + (1.0 - alpha)
+    if values.shape[2] == 1:
+        values = np.repeat(values, 3, axis=2)
+    return np.ascontiguousarray(values, dtype=np.float32)
+
+
+def _swap_red_blue(values: np.ndarray) -> np.ndarray:
+    """RGB(A) <-> OpenCV's BGR(A)."""
+    return values[..., [2, 1, 0, 3][: values.shape[2]]]
+
+
+def write_png(path: Path, pixels: np.ndarray, bits: int) -> None:
+    """Writes HxW gray, HxWx3 RGB or HxWx4 RGBA floats in [0,1] as an 8- or 16-bit PNG."""
+    if bits not in (8, 16):
+        raise ValueError(f"PNG bit depth must be 8 or 16, not {bits}")
+    if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4))):
+        raise ValueError(f"cannot write pixels of shape {pixels.shape} as PNG")
+    dtype = np.uint8 if bits == 8 else np.uint16
+    values = np.rint(np.clip(pixels, 0.0, 1.0) * np.iinfo(dtype).max).astype(dtype)
+    if values.ndim == 3:
+        values = _swap_red_blue(values)
+    ok, encoded = cv2.imencode(".png", values)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode {Path(path).name} as PNG")
+    write_bytes_atomic(path, encoded.tobytes())
+
+
+def read_png(path: Path) -> np.ndarray:
+    """Reads a PNG as written by write_png: HxW, HxWx3 RGB or HxWx4 RGBA float32 in [0,1]."""
+    path = Path(path)
+    try:
+        values = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as e:
+        raise ImageRejected(f"{path.name} is not a PNG Rilievo can read") from e
+    if values is None:
+        raise ImageRejected(f"{path.name} is not a PNG Rilievo can read")
+    scale = np.iinfo(values.dtype).max
+    if values.ndim == 3:
+        values = _swap_red_blue(values)
+    return values.astype(np.float32) / scale
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    write_bytes_atomic(path, (json.dumps(obj, indent=2) + "\n").encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Readers see either the old file or the complete new one, never a partial write."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp-{secrets.token_hex(6)}")
+    try:
+        with temporary.open("xb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,104 @@
+"""The SQLite repository, through the real Alembic migration, against the same contract as the fake."""
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from rilievo.adapters.sqlite_jobs import SqliteJobRepository, metadata, open_database
+from rilievo.domain.errors import JobNotFound
+from rilievo.domain.job import Job, JobStatus
+from rilievo.domain.params import RenderParams
+from tests.fakes import InMemoryJobs
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(params=["sqlite", "fake"])
+def repository(request, tmp_path):
+    if request.param == "fake":
+        return InMemoryJobs()
+    return SqliteJobRepository(open_database(tmp_path / "rilievo.sqlite3"))
+
+
+def make_job(minutes: int = 0, **params) -> Job:
+    return Job.create(upload_id="u1", params=RenderParams(**params), now=NOW + timedelta(minutes=minutes))
+
+
+def test_a_job_comes_back_as_it_was_stored(repository):
+    job = make_job(layers=4, sharpen=0.3).start(NOW).report("depth", 0.25).use_engine("depth", "classical")
+    repository.add(job)
+    assert repository.get(job.id) == job
+
+
+def test_saving_a_job_keeps_every_field(repository):
+    job = make_job()
+    repository.add(job)
+    done = job.start(NOW).complete(NOW + timedelta(seconds=3), outputs={"a.png": "/o/a.png"}, output_dir="/o")
+    repository.save(done)
+    loaded = repository.get(job.id)
+    assert loaded == done and loaded.status is JobStatus.COMPLETED
+    assert loaded.finished_at.tzinfo is not None
+
+
+def test_unknown_ids_raise_job_not_found(repository):
+    with pytest.raises(JobNotFound):
+        repository.get("missing")
+    with pytest.raises(JobNotFound):
+        repository.save(make_job())
+
+
+def test_the_list_is_newest_first_and_paginated(repository):
+    jobs = [make_job(minutes) for minutes in range(5)]
+    for job in jobs:
+        repository.add(job)
+    assert [job.id for job in repository.list(limit=2)] == [jobs[4].id, jobs[3].id]
+    assert [job.id for job in repository.list(limit=2, offset=4)] == [jobs[0].id]
+
+
+def test_the_migration_and_the_table_definitions_agree(tmp_path):
+    engine = open_database(tmp_path / "rilievo.sqlite3")
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+
+
+def test_the_database_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    engine = open_database(tmp_path / "rilievo.sqlite3")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_opening_an_existing_database_again_keeps_its_jobs(tmp_path):
+    path = tmp_path / "rilievo.sqlite3"
+    job = make_job()
+    SqliteJobRepository(open_database(path)).add(job)
+    assert SqliteJobRepository(open_database(path)).get(job.id) == job
+    with open_database(path).connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+
+
+def test_concurrent_writers_lose_no_update(tmp_path):
+    path = tmp_path / "rilievo.sqlite3"
+    jobs = [make_job(i).start(NOW) for i in range(4)]
+    setup = SqliteJobRepository(open_database(path))
+    for job in jobs:
+        setup.add(job)
+
+    def report_progress(job):
+        repository = SqliteJobRepository(open_database(path))
+        for step in range(1, 51):
+            job = job.report("depth", step / 50)
+            repository.save(job)
+
+    threads = [threading.Thread(target=report_progress, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(setup.get(job.id).progress == 1.0 for job in jobs)
+    with sa.create_engine(f"sqlite:///{path}").connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM jobs").scalar() == 4

@@ -1,0 +1,166 @@
+"""In-memory fakes of every port; they record what happened so tests can assert on it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from rilievo.application.services import Services
+from rilievo.domain.errors import ImageRejected, JobNotFound, UploadNotFound
+from rilievo.domain.images import DecodedImage
+from rilievo.domain.job import Job
+from rilievo.domain.upload import Upload, new_upload_id
+
+
+def decoded(pixels: np.ndarray, bit_depth: int = 8) -> DecodedImage:
+    height, width = pixels.shape[:2]
+    return DecodedImage(pixels=pixels, bit_depth=bit_depth, format="PNG", width=width, height=height,
+                        had_alpha=False, converted_from=None)
+
+
+class FakeDecoder:
+    """Knows images by file name; anything else is refused, as a real decoder refuses a non-image."""
+
+    def __init__(self, images: dict[str, DecodedImage]):
+        self.images = images
+
+    def decode(self, path: Path) -> DecodedImage:
+        try:
+            return self.images[path.name.removeprefix("original-")]
+        except KeyError:
+            raise ImageRejected(f"{path.name} is not an image") from None
+
+
+class FakeDepth:
+    name = "fake-depth"
+
+    def __init__(self, depth: np.ndarray | None = None, error: BaseException | None = None):
+        self.depth, self.error, self.calls = depth, error, 0
+
+    def estimate(self, image: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        if self.depth is not None:
+            return self.depth
+        return np.tile(np.linspace(0, 1, image.shape[1], dtype=np.float32), (image.shape[0], 1))
+
+
+class FakeSuppliedDepth:
+    name = "supplied"
+
+    def __init__(self, depth: np.ndarray):
+        self.depth, self.calls = depth, []
+
+    def read(self, path: Path, width: int, height: int, near: str) -> np.ndarray:
+        self.calls.append((path.name, width, height, near))
+        return self.depth
+
+
+class FakeEnhancer:
+    name = "fake-sharpen"
+
+    def __init__(self):
+        self.amounts: list[float] = []
+
+    def sharpen(self, image: np.ndarray, amount: float) -> np.ndarray:
+        self.amounts.append(amount)
+        return np.clip(image * 0.5, 0, 1)
+
+
+class InMemoryUploads:
+    def __init__(self):
+        self.uploads: dict[str, Upload] = {}
+        self.names: dict[str, str] = {}
+
+    def save(self, source: Path, decoded_image: DecodedImage) -> Upload:
+        upload = Upload(id=new_upload_id(), original_name=source.name, format=decoded_image.format,
+                        width=decoded_image.width, height=decoded_image.height, bytes=0,
+                        created_at=datetime.now(timezone.utc))
+        self.uploads[upload.id] = upload
+        self.names[upload.id] = source.name
+        return upload
+
+    def get(self, upload_id: str) -> Upload:
+        try:
+            return self.uploads[upload_id]
+        except KeyError:
+            raise UploadNotFound(f"no upload with id {upload_id!r}") from None
+
+    def original_path(self, upload_id: str) -> Path:
+        self.get(upload_id)
+        return Path("uploads") / upload_id / f"original-{self.names[upload_id]}"
+
+
+class InMemoryJobFiles:
+    def __init__(self):
+        self.working: dict[str, dict[str, object]] = {}
+        self.published: dict[Path, dict[str, object]] = {}
+        self.discarded: list[str] = []
+
+    def write_image(self, job_id: str, name: str, pixels: np.ndarray, bits: int) -> None:
+        scale = 2**bits - 1
+        self.working.setdefault(job_id, {})[name] = np.round(np.clip(pixels, 0, 1) * scale) / scale
+
+    def write_json(self, job_id: str, name: str, data: dict) -> None:
+        self.working.setdefault(job_id, {})[name] = data
+
+    def publish(self, job_id: str, destination: Path | None = None) -> Path:
+        target = (destination or Path("/outputs")) / job_id
+        self.published[target] = self.working.pop(job_id)
+        return target
+
+    def discard(self, job_id: str) -> None:
+        self.working.pop(job_id, None)
+        self.discarded.append(job_id)
+
+
+class InMemoryJobs:
+    def __init__(self):
+        self.jobs: dict[str, Job] = {}
+        self.history: list[Job] = []
+
+    def add(self, job: Job) -> None:
+        self.jobs[job.id] = job
+        self.history.append(job)
+
+    def get(self, job_id: str) -> Job:
+        try:
+            return self.jobs[job_id]
+        except KeyError:
+            raise JobNotFound(f"no job with id {job_id!r}") from None
+
+    def save(self, job: Job) -> None:
+        self.get(job.id)
+        self.jobs[job.id] = job
+        self.history.append(job)
+
+    def list(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
+        newest = sorted(self.jobs.values(), key=lambda job: job.created_at, reverse=True)
+        return newest[offset : offset + limit]
+
+
+class TickingClock:
+    def __init__(self):
+        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+def fake_services(images: dict[str, DecodedImage], **overrides) -> Services:
+    parts = dict(
+        decoder=FakeDecoder(images),
+        depth=FakeDepth(),
+        supplied_depth=FakeSuppliedDepth(np.zeros((1, 1), dtype=np.float32)),
+        enhancer=FakeEnhancer(),
+        uploads=InMemoryUploads(),
+        files=InMemoryJobFiles(),
+        jobs=InMemoryJobs(),
+        clock=TickingClock(),
+    )
+    parts.update(overrides)
+    return Services(**parts)

@@ -1,0 +1,175 @@
+"""The use cases against fakes of every port."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rilievo.domain.errors import (
+    DepthEstimationFailed,
+    IllegalTransition,
+    ImageRejected,
+    InvalidParameter,
+    UploadNotFound,
+)
+from rilievo.domain.job import JobStatus
+from rilievo.domain.layers import stack_over
+from rilievo.domain.params import RenderParams
+from tests.fakes import FakeDepth, FakeSuppliedDepth, decoded, fake_services
+
+HEIGHT, WIDTH = 30, 60
+
+
+def photo() -> np.ndarray:
+    return np.random.default_rng(1).random((HEIGHT, WIDTH, 3), dtype=np.float32)
+
+
+def three_planes() -> np.ndarray:
+    """Left third near, middle third midway, right third far."""
+    depth = np.empty((HEIGHT, WIDTH), dtype=np.float32)
+    depth[:, :20], depth[:, 20:40], depth[:, 40:] = 0.1, 0.5, 0.9
+    return depth
+
+
+@pytest.fixture
+def services():
+    return fake_services({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()))
+
+
+def published(services) -> dict:
+    (files,) = services.files.published.values()
+    return files
+
+
+def test_ingest_keeps_the_upload(services):
+    upload = services.ingest(Path("photo.png"))
+    assert services.uploads.get(upload.id).width == WIDTH
+
+
+def test_a_refused_image_stores_nothing(services):
+    with pytest.raises(ImageRejected):
+        services.ingest(Path("notes.txt"))
+    assert services.uploads.uploads == {}
+
+
+def test_a_job_for_an_unknown_upload_is_refused_and_not_recorded(services):
+    with pytest.raises(UploadNotFound):
+        services.create_job("nope", RenderParams())
+    assert services.jobs.jobs == {}
+
+
+def test_painterly_mode_is_refused_until_it_exists(services):
+    upload = services.ingest(Path("photo.png"))
+    with pytest.raises(InvalidParameter, match="painterly"):
+        services.create_job(upload.id, RenderParams(mode="painterly"))
+
+
+def test_a_photo_mode_job_writes_composite_depth_layers_manifest_and_params(services):
+    job = services.render(Path("photo.png"), RenderParams())
+    assert job.status is JobStatus.COMPLETED
+    files = published(services)
+    assert set(files) == {"composite_full.png", "depth_map.png", "Layer_1_front.png", "Layer_2_mid.png",
+                          "Layer_3_back.png", "layer_manifest.json", "params.json"}
+    assert set(job.outputs) == set(files)
+    assert dict(job.engines) == {"depth": "fake-depth"}
+    manifest = files["layer_manifest.json"]
+    assert manifest["layer_count"] == 3 and manifest["job_id"] == job.id
+    assert [layer["coverage"] for layer in manifest["layers"]] == pytest.approx([1 / 3] * 3)
+    assert files["params.json"]["params"] == RenderParams().to_dict()
+
+
+def test_the_depth_map_uses_zero_for_nearest(services):
+    services.render(Path("photo.png"), RenderParams())
+    depth = published(services)["depth_map.png"]
+    assert depth[:, :20].max() < depth[:, 40:].min()
+
+
+def test_the_layers_stack_back_into_the_composite(services):
+    services.render(Path("photo.png"), RenderParams(feather=3))
+    files = published(services)
+    layers = [files[name] for name in ("Layer_1_front.png", "Layer_2_mid.png", "Layer_3_back.png")]
+    assert np.abs(stack_over(layers) - files["composite_full.png"]).max() <= 1 / 255
+
+
+def test_the_planned_layers_isolate_objects_at_three_depths(services):
+    services.render(Path("photo.png"), RenderParams(feather=0))
+    files = published(services)
+    for name, columns in [("Layer_1_front.png", slice(0, 20)), ("Layer_2_mid.png", slice(20, 40))]:
+        alpha = files[name][..., 3]
+        assert (alpha[:, columns] == 1).all() and alpha.sum() == HEIGHT * 20
+
+
+def test_a_user_layer_count_is_honoured_and_off_writes_no_layers(services):
+    services.render(Path("photo.png"), RenderParams(layers=5))
+    assert published(services)["layer_manifest.json"]["layer_count"] == 5
+    services.files.published.clear()
+    services.render(Path("photo.png"), RenderParams(layers="off"))
+    assert not any(name.startswith("Layer_") for name in published(services))
+
+
+def test_progress_goes_through_the_stages_in_order(services):
+    seen = []
+    services.render(Path("photo.png"), RenderParams(), on_progress=lambda job: seen.append(job))
+    stages = [job.stage for job in seen if job.stage]
+    assert list(dict.fromkeys(stages)) == ["ingest", "depth", "post-process", "layers", "export"]
+    progress = [job.progress for job in seen]
+    assert progress == sorted(progress) and progress[-1] == 1.0
+
+
+def test_a_supplied_depth_map_replaces_the_estimator():
+    supplied = FakeSuppliedDepth(three_planes()[:, ::-1].copy())
+    estimator = FakeDepth(three_planes())
+    services = fake_services({"photo.png": decoded(photo()), "depth.png": decoded(photo())},
+                             depth=estimator, supplied_depth=supplied)
+    job = services.render(Path("photo.png"), RenderParams(near="black"), depth_map=Path("depth.png"))
+    assert job.engines["depth"] == "supplied" and estimator.calls == 0
+    assert supplied.calls == [("original-depth.png", WIDTH, HEIGHT, "black")]
+
+
+def test_sharpening_runs_only_when_asked(services):
+    job = services.render(Path("photo.png"), RenderParams())
+    assert services.enhancer.amounts == [] and "post-process" not in job.engines
+    job = services.render(Path("photo.png"), RenderParams(sharpen=0.7))
+    assert services.enhancer.amounts == [0.7] and job.engines["post-process"] == "fake-sharpen"
+
+
+def test_sixteen_bit_photos_give_sixteen_bit_files():
+    services = fake_services({"photo.png": decoded(photo(), bit_depth=16)}, depth=FakeDepth(three_planes()))
+    services.render(Path("photo.png"), RenderParams())
+    assert published(services)["params.json"]["source"]["bit_depth"] == 16
+
+
+def test_a_depth_failure_fails_the_job_with_its_reason_and_publishes_nothing():
+    services = fake_services({"photo.png": decoded(photo())},
+                             depth=FakeDepth(error=DepthEstimationFailed("image too small")))
+    job = services.render(Path("photo.png"), RenderParams())
+    assert job.status is JobStatus.FAILED and job.error == "image too small"
+    assert services.files.published == {} and services.files.discarded == [job.id]
+    assert services.jobs.get(job.id).status is JobStatus.FAILED
+
+
+def test_an_unexpected_crash_never_leaves_the_job_processing():
+    services = fake_services({"photo.png": decoded(photo())}, depth=FakeDepth(error=ZeroDivisionError("x")))
+    job = services.render(Path("photo.png"), RenderParams())
+    assert job.status is JobStatus.FAILED and job.error.startswith("internal error: ZeroDivisionError")
+
+
+def test_an_interrupted_job_is_marked_failed_before_the_interrupt_goes_on():
+    services = fake_services({"photo.png": decoded(photo())}, depth=FakeDepth(error=KeyboardInterrupt()))
+    upload = services.ingest(Path("photo.png"))
+    job = services.create_job(upload.id, RenderParams())
+    with pytest.raises(KeyboardInterrupt):
+        services.run_job(job.id)
+    assert services.jobs.get(job.id).status is JobStatus.FAILED
+    assert services.jobs.get(job.id).error == "interrupted"
+
+
+def test_a_finished_job_cannot_run_again(services):
+    job = services.render(Path("photo.png"), RenderParams())
+    with pytest.raises(IllegalTransition):
+        services.run_job(job.id)
+
+
+def test_results_go_to_the_chosen_destination(services):
+    job = services.render(Path("photo.png"), RenderParams(), destination=Path("/prints"))
+    assert job.output_dir == "/prints/" + job.id
