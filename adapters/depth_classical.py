@@ -1,0 +1,250 @@
+"""Classical monocular depth: a few hand-weighted cues, no learned weights.
+
+The photo is shrunk to a working size (~512 px long side) and four cues are computed there:
+
+* position: lower in the frame is nearer (the ground plane recedes towards the horizon);
+* subject: a foreground subject is cut out with GrabCut, seeded from a colour-contrast saliency
+  map that favours sharp regions. The subject is pulled nearer and, as it stands on the ground,
+  moves halfway from the position ramp towards the depth the prior gives to its base;
+* defocus: blur measured at edges by re-blurring (Zhuo & Sim, 2011) and spread to flat areas.
+  The in-focus plane is assumed to hold the subject, so blur beyond the sharpest regions means far.
+  It counts in absolute pixels, so an all-in-focus photo gets no spurious contribution;
+* haze: the dark-channel prior (He et al., 2009) marks bright, washed-out, low-contrast regions
+  (sky, distant hills). Limited to the upper frame, where far scenery is, so that a pale floor or
+  table in the foreground is not pushed back.
+
+The cues are summed with fixed weights, smoothed with a guided filter so that depth edges follow
+image edges, stretched to span 0 (nearest) .. 1 (farthest) by percentiles, and brought back to
+full resolution with a guided upsampling that uses the full-size photo as the guide.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from rilievo.domain.errors import DepthEstimationFailed
+
+MIN_SIDE = 8
+WORK_SIDE = 512
+SUBJECT_SIDE = 256  # GrabCut is the slowest step; a coarse mask is enough before guided smoothing
+
+# Cue weights, in units of the position prior (which spans 0..1 from bottom to top).
+SUBJECT_PULL = 0.1
+SUBJECT_CONTACT = 0.5  # 1 = subject takes the depth of its base, 0 = plain position ramp
+DEFOCUS_WEIGHT = 0.5
+HAZE_WEIGHT = 0.2
+
+DEFOCUS_RAMP_PX = (1.0, 3.0)  # blur beyond the sharpest regions that counts as none .. full
+SMOOTH_RADIUS = 0.02  # of the long side
+SMOOTH_EPS = 1e-2  # guided-filter regularisation: larger = less image texture copied into depth
+EPS = 1e-6
+
+
+class ClassicalDepth:
+    """Depth from position, subject, defocus and haze cues. 0 = nearest, 1 = farthest."""
+
+    name = "classical"
+
+    def estimate(self, image: np.ndarray) -> np.ndarray:
+        rgb = _validated(image)
+        small = _downscale(rgb, WORK_SIDE)
+        gray_small = _gray(small)
+        depth = _combine_cues(small, gray_small)
+        radius = _scaled(small, SMOOTH_RADIUS)
+        depth = _guided_filter(gray_small, depth, radius=radius, eps=SMOOTH_EPS)
+        depth = _stretch(depth)
+        return _guided_upsample(gray_small, depth, _gray(rgb))
+
+
+def _validated(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise DepthEstimationFailed(f"expected an HxWx3 RGB image, got shape {image.shape}")
+    height, width = image.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        raise DepthEstimationFailed(
+            f"image is {width}x{height} px; depth needs at least {MIN_SIDE}x{MIN_SIDE} px"
+        )
+    if not np.issubdtype(image.dtype, np.floating):
+        raise DepthEstimationFailed(f"expected a float image in [0, 1], got {image.dtype}")
+    rgb = image.astype(np.float32, copy=False)
+    if not np.isfinite(rgb).all():
+        raise DepthEstimationFailed("image contains NaN or infinite values")
+    return np.clip(rgb, 0.0, 1.0)
+
+
+def _combine_cues(rgb: np.ndarray, gray: np.ndarray) -> np.ndarray:
+    prior = _position_prior(*gray.shape)
+    defocus = _defocus(gray)
+    subject = _subject_mask(rgb, _saliency(rgb) * (1.0 - defocus))
+    base = prior + SUBJECT_CONTACT * (_ground_contact(prior, subject) - prior)
+    soft_subject = cv2.GaussianBlur(subject, (0, 0), _scaled(rgb, 0.005))
+    return (
+        base
+        - SUBJECT_PULL * soft_subject
+        + DEFOCUS_WEIGHT * defocus
+        + HAZE_WEIGHT * _haze(rgb) * prior
+    )
+
+
+# --- cues -------------------------------------------------------------------------------------
+
+
+def _position_prior(height: int, width: int) -> np.ndarray:
+    """1 at the top row (far), 0 at the bottom row (near)."""
+    rows = np.linspace(1.0, 0.0, height, dtype=np.float32)[:, None]
+    return np.repeat(rows, width, axis=1)
+
+
+def _defocus(gray: np.ndarray) -> np.ndarray:
+    """0 where as sharp as the sharpest regions, rising to 1 for clearly defocused regions."""
+    # Measured at half the working size: strongly blurred backgrounds have no edges left to
+    # measure at full size, and small blur differences there are mostly noise anyway.
+    height, width = gray.shape
+    half_size = (max(1, width // 2), max(1, height // 2))
+    half = cv2.resize(gray, half_size, interpolation=cv2.INTER_AREA)
+    blur_px, confidence = (cv2.resize(x, (width, height)) for x in _edge_blur(half))
+    blur_px *= 2.0
+    sure = confidence > 0.5
+    excess = blur_px - (np.percentile(blur_px[sure], 5) if sure.any() else blur_px.min())
+    low, high = DEFOCUS_RAMP_PX
+    return (np.clip((excess - low) / (high - low), 0.0, 1.0) * confidence).astype(np.float32)
+
+
+def _edge_blur(gray: np.ndarray, reblur: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Blur sigma (px) at edges from the gradient ratio before/after re-blurring, spread to all
+    pixels by normalised convolution; confidence is the local edge density (0..1)."""
+    ratio = _gradient(gray) / (_gradient(cv2.GaussianBlur(gray, (0, 0), reblur)) + EPS)
+    sigma = reblur / np.sqrt(np.maximum(ratio * ratio - 1.0, 1e-3))
+    edges = cv2.Canny(_to_u8(gray), 10, 30, L2gradient=True).astype(np.float32) / 255.0
+    spread = _scaled(gray, 1 / 16)
+    weight = cv2.GaussianBlur(edges, (0, 0), spread)
+    blur = cv2.GaussianBlur(np.minimum(sigma, 6.0) * edges, (0, 0), spread) / (weight + EPS)
+    confidence = np.clip(weight / (np.percentile(weight, 50) + EPS), 0.0, 1.0)
+    return blur, confidence
+
+
+def _haze(rgb: np.ndarray) -> np.ndarray:
+    """Dark channel of the image relative to the airlight: ~1 in haze and sky, ~0 in clear,
+    saturated or dark regions."""
+    patch = 2 * _scaled(rgb, 0.01) + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (patch, patch))
+    dark = cv2.erode(rgb.min(axis=2), kernel)
+    airlight = np.percentile(rgb.max(axis=2), 99.9)
+    return np.clip(dark / max(airlight, 0.1), 0.0, 1.0)
+
+
+def _saliency(rgb: np.ndarray) -> np.ndarray:
+    """Frequency-tuned colour contrast (Achanta et al., 2009), 0..1."""
+    lab = cv2.cvtColor(cv2.GaussianBlur(rgb, (0, 0), _scaled(rgb, 0.006)), cv2.COLOR_RGB2Lab)
+    distance = np.linalg.norm(lab - lab.reshape(-1, 3).mean(axis=0), axis=2)
+    return np.clip(distance / (np.percentile(distance, 99) + EPS), 0.0, 1.0)
+
+
+def _subject_mask(rgb: np.ndarray, saliency: np.ndarray) -> np.ndarray:
+    """GrabCut seeded with the salient pixels as foreground and the top and side borders as
+    background (a subject rarely touches the top; the bottom is left free since subjects stand
+    on it). Returns a 0/1 float mask at the size of rgb, all zero if no plausible subject."""
+    height, width = saliency.shape
+    small = _downscale(rgb, SUBJECT_SIDE)
+    h, w = small.shape[:2]
+    if min(h, w) < 32 or np.ptp(saliency) < 0.1:
+        return np.zeros((height, width), np.float32)
+    seed = cv2.resize(saliency, (w, h), interpolation=cv2.INTER_AREA)
+    mask = np.full((h, w), cv2.GC_PR_BGD, np.uint8)
+    mask[seed > np.percentile(seed, 70)] = cv2.GC_PR_FGD
+    mask[seed > np.percentile(seed, 95)] = cv2.GC_FGD
+    border = max(2, round(0.02 * min(h, w)))
+    mask[:border] = mask[:, :border] = mask[:, -border:] = cv2.GC_BGD
+    cv2.setRNGSeed(0)  # GrabCut initialises its colour models with k-means
+    cv2.grabCut(_to_u8(small), mask, None, np.zeros((1, 65)), np.zeros((1, 65)), 3,
+                cv2.GC_INIT_WITH_MASK)
+    subject = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
+    if not 0.005 < subject.mean() < 0.7:
+        return np.zeros((height, width), np.float32)
+    return cv2.resize(subject, (width, height), interpolation=cv2.INTER_NEAREST)
+
+
+def _ground_contact(prior: np.ndarray, subject: np.ndarray) -> np.ndarray:
+    """The prior, except that each subject blob takes the prior's value at its lowest row."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(subject.astype(np.uint8))
+    base_rows = stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT] - 1
+    return np.where(labels > 0, prior[base_rows, 0][labels], prior)
+
+
+# --- image helpers ----------------------------------------------------------------------------
+
+
+def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """He et al.'s guided filter with a grey guide: src smoothed, its edges snapped to guide's."""
+    a, b = _guided_coefficients(guide, src, radius, eps)
+    return a * guide + b
+
+
+def _guided_coefficients(
+    guide: np.ndarray, src: np.ndarray, radius: int, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Box-averaged a, b of the local linear model src ~ a * guide + b."""
+    size = (2 * radius + 1, 2 * radius + 1)
+
+    def mean(x):
+        return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
+
+    mean_i, mean_p = mean(guide), mean(src)
+    cov_ip = mean(guide * src) - mean_i * mean_p
+    var_i = mean(guide * guide) - mean_i * mean_i
+    a = cov_ip / (var_i + eps)
+    b = mean_p - a * mean_i
+    return mean(a), mean(b)
+
+
+def _guided_upsample(
+    guide_small: np.ndarray, depth_small: np.ndarray, guide_full: np.ndarray
+) -> np.ndarray:
+    """Fast guided filter upsampling: fit the linear model at low resolution, apply it at full."""
+    height, width = guide_full.shape
+    if (height, width) == depth_small.shape:
+        return _final_range(depth_small)
+    a, b = _guided_coefficients(guide_small, depth_small, radius=2, eps=1e-3)
+    a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR)
+    b = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR)
+    return _final_range(a * guide_full + b)
+
+
+def _stretch(depth: np.ndarray) -> np.ndarray:
+    low, high = np.percentile(depth, (1, 99))
+    return np.clip((depth - low) / max(high - low, EPS), 0.0, 1.0).astype(np.float32)
+
+
+def _final_range(depth: np.ndarray) -> np.ndarray:
+    low, high = float(depth.min()), float(depth.max())
+    return ((depth - low) / max(high - low, EPS)).astype(np.float32)
+
+
+def _downscale(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    scale = long_side / max(rgb.shape[:2])
+    if scale >= 1.0:
+        return rgb
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def _gradient(gray: np.ndarray) -> np.ndarray:
+    # Not cv2.magnitude: its result depends on the buffers' memory alignment in the last bit,
+    # which would make the estimate non-deterministic.
+    gx, gy = cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)
+    return np.sqrt(gx * gx + gy * gy)
+
+
+def _to_u8(image: np.ndarray) -> np.ndarray:
+    return np.round(image * 255.0).astype(np.uint8)
+
+
+def _scaled(image: np.ndarray, fraction: float) -> int:
+    """A length in px that is `fraction` of the image's long side, at least 1."""
+    return max(1, round(fraction * max(image.shape[:2])))

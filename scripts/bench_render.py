@@ -1,0 +1,62 @@
+"""Times photo mode stage by stage and reports peak memory.
+
+    .venv/bin/python scripts/bench_render.py [PHOTO] [--megapixels 12] [--layers auto]
+
+Without PHOTO it renders skimage's coffee photo enlarged to the given size (needs the dev extras).
+"""
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from rilievo.domain.params import RenderParams
+from rilievo.entrypoints.bootstrap import Settings, bootstrap
+from rilievo.entrypoints.logs import configure_logging
+
+
+def sample_photo(folder: Path, megapixels: float) -> Path:
+    import skimage.data
+
+    photo = skimage.data.coffee()
+    scale = (megapixels * 1e6 / (photo.shape[0] * photo.shape[1])) ** 0.5
+    size = (round(photo.shape[1] * scale), round(photo.shape[0] * scale))
+    path = folder / f"coffee_{megapixels:g}mp.jpg"
+    cv2.imwrite(str(path), cv2.cvtColor(cv2.resize(photo, size, interpolation=cv2.INTER_CUBIC), cv2.COLOR_RGB2BGR))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("photo", nargs="?", type=Path)
+    parser.add_argument("--megapixels", type=float, default=12)
+    parser.add_argument("--layers", default="auto")
+    args = parser.parse_args()
+    configure_logging("warning")
+    with tempfile.TemporaryDirectory() as folder:
+        photo = args.photo or sample_photo(Path(folder), args.megapixels)
+        services = bootstrap(Settings(storage_dir=Path(folder) / "storage", models_dir=Path(folder)))
+        layers = args.layers if args.layers in ("auto", "off") else int(args.layers)
+        marks: list[tuple[str, float]] = []
+
+        def on_progress(job):
+            if job.stage and (not marks or marks[-1][0] != job.stage):
+                marks.append((job.stage, time.perf_counter()))
+
+        started = time.perf_counter()
+        job = services.render(photo, RenderParams(layers=layers), on_progress=on_progress)
+        finished = time.perf_counter()
+    marks.append(("end", finished))
+    print(f"photo: {photo.name}  status: {job.status}  engines: {dict(job.engines)}")
+    for (stage, start), (_, end) in zip(marks, marks[1:]):
+        print(f"  {stage:<13} {end - start:6.2f} s")
+    print(f"  {'total':<13} {finished - started:6.2f} s")
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Contract of the classical depth estimator, on synthetic scenes and a bundled real photo."""
+
+import importlib.util
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from rilievo.adapters.depth_classical import ClassicalDepth
+from rilievo.domain.errors import DepthEstimationFailed
+
+HAZE = np.array([0.75, 0.8, 0.9], np.float32)
+
+
+def blocks(height, width, cell, seed):
+    """Random colour blocks of `cell` px: a texture with sharp edges."""
+    rng = np.random.default_rng(seed)
+    small = rng.random((max(1, height // cell), max(1, width // cell), 3)).astype(np.float32)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
+
+
+def object_scene(height=300, width=400):
+    """A sharp, saturated textured box in front of a blurred, hazy, low-contrast background."""
+    background = 0.4 * cv2.GaussianBlur(blocks(height, width, 6, 0), (0, 0), 4) + 0.6 * HAZE
+    box = np.zeros((height, width), bool)
+    box[height // 3 : 3 * height // 4, width // 3 : 2 * width // 3] = True
+    image = background.copy()
+    image[box] = blocks(height, width, 5, 1)[box] * np.array([0.9, 0.3, 0.2], np.float32)
+    return image, box
+
+
+def ground_scene(height=300, width=400, horizon=100):
+    """A checkered ground plane in perspective below a pale blue sky."""
+    image = np.empty((height, width, 3), np.float32)
+    image[:horizon] = np.linspace(0.6, 0.9, horizon)[:, None, None] * np.array([0.6, 0.75, 1.0])
+    distance = 200.0 / np.arange(1, height - horizon + 1)[:, None]
+    across = (np.arange(width) - width / 2)[None, :] * distance / 200.0
+    checks = (np.floor(2 * distance) + np.floor(2 * across)) % 2
+    image[horizon:] = (0.25 + 0.35 * checks)[..., None] * np.array([0.5, 0.8, 0.3])
+    return image
+
+
+@pytest.fixture(scope="module")
+def estimator():
+    return ClassicalDepth()
+
+
+@pytest.fixture(scope="module")
+def object_depth(estimator):
+    image, box = object_scene()
+    return estimator.estimate(image), box
+
+
+def test_name():
+    assert ClassicalDepth.name == "classical"
+
+
+@pytest.mark.parametrize("shape", [(300, 200), (200, 300), (8, 8), (9, 31), (31, 9), (600, 1100)])
+def test_output_is_hxw_float32_spanning_0_to_1(estimator, shape):
+    image = cv2.resize(object_scene()[0], shape[::-1], interpolation=cv2.INTER_AREA)
+    depth = estimator.estimate(image)
+    assert depth.shape == shape
+    assert depth.dtype == np.float32
+    assert np.isfinite(depth).all()
+    assert depth.min() == pytest.approx(0.0, abs=1e-6)
+    assert depth.max() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_deterministic_and_input_untouched(estimator):
+    image, _ = object_scene()
+    before = image.copy()
+    first = estimator.estimate(image)
+    second = ClassicalDepth().estimate(image)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(image, before)
+
+
+def test_sharp_foreground_object_is_nearer_than_blurred_hazy_background(object_depth):
+    depth, box = object_depth
+    assert depth[box].mean() < depth[~box].mean() - 0.2
+
+
+def test_depth_edge_follows_object_edge_at_full_resolution(estimator):
+    image, box = object_scene()
+    big = cv2.resize(image, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+    big_box = cv2.resize(box.astype(np.uint8), None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+    depth = estimator.estimate(big)
+    kernel = np.ones((7, 7), np.uint8)
+    inner_ring = big_box.astype(bool) & ~cv2.erode(big_box, kernel).astype(bool)
+    outer_ring = cv2.dilate(big_box, kernel).astype(bool) & ~big_box.astype(bool)
+    assert depth[inner_ring].mean() < depth[outer_ring].mean() - 0.1
+
+
+def test_ground_plane_bottom_is_nearer_than_sky(estimator):
+    depth = estimator.estimate(ground_scene())
+    bottom, horizon, sky = depth[-30:].mean(), depth[100:130].mean(), depth[:30].mean()
+    assert bottom < horizon < sky
+
+
+def test_lower_flat_rectangle_is_nearer(estimator):
+    image = np.full((300, 400, 3), 0.5, np.float32)
+    image[220:280, 50:150] = (0.9, 0.1, 0.1)
+    image[120:180, 150:250] = (0.1, 0.8, 0.2)
+    image[30:90, 250:350] = (0.1, 0.2, 0.9)
+    depth = estimator.estimate(image)
+    corners = ((220, 50), (120, 150), (30, 250))
+    low, middle, high = (depth[r : r + 60, c : c + 100].mean() for r, c in corners)
+    assert low < middle < high
+
+
+def test_flat_grey_image_still_gives_a_full_range_map(estimator):
+    depth = estimator.estimate(np.full((64, 48, 3), 0.3, np.float32))
+    assert depth.min() == 0.0 and depth.max() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("shape", [(7, 7), (7, 500), (500, 7), (0, 0)])
+def test_too_small_image_is_rejected(estimator, shape):
+    with pytest.raises(DepthEstimationFailed, match="at least 8x8"):
+        estimator.estimate(np.zeros(shape + (3,), np.float32))
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((32, 32), np.float32),
+        np.zeros((32, 32, 4), np.float32),
+        np.zeros((32, 32, 3), np.uint8),
+        np.full((32, 32, 3), np.nan, np.float32),
+    ],
+    ids=["grey", "rgba", "uint8", "nan"],
+)
+def test_malformed_image_is_rejected(estimator, image):
+    with pytest.raises(DepthEstimationFailed):
+        estimator.estimate(image)
+
+
+def test_real_photo_flower_in_front_of_defocused_leaves(estimator):
+    """scikit-learn ships two photos; in this one a sharp dahlia stands before blurred leaves."""
+    spec = importlib.util.find_spec("sklearn")  # located, not imported: importing is slow
+    path = Path(spec.origin).parent / "datasets" / "images" / "flower.jpg"
+    photo = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+    depth = estimator.estimate(photo)
+    height, width = depth.shape
+    flower = depth[int(0.35 * height) : int(0.65 * height), int(0.3 * width) : int(0.5 * width)]
+    leaves_above = depth[: int(0.15 * height)]
+    assert flower.mean() < leaves_above.mean() - 0.3

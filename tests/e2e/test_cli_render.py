@@ -1,0 +1,235 @@
+"""`rilievo render` end to end: a real process, real adapters, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+
+from rilievo.adapters.image_io import read_png, write_png
+from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
+from rilievo.domain.job import JobStatus
+from rilievo.domain.layers import stack_over
+
+pytestmark = pytest.mark.slow
+
+
+def rilievo(storage: Path, *args: str | Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RILIEVO_STORAGE": str(storage)}
+    command = [sys.executable, "-m", "rilievo.entrypoints.cli", "render", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+
+def render_json(storage: Path, *args: str | Path) -> dict:
+    result = rilievo(storage, *args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def layer_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("Layer_*.png"), key=lambda path: int(path.name.split("_")[1]))
+
+
+def storage_entries(storage: Path) -> list[str]:
+    return sorted(
+        str(path.relative_to(storage)) for path in storage.rglob("*") if "rilievo.sqlite3" not in path.name
+    )
+
+
+@pytest.fixture
+def coffee(tmp_path) -> Path:
+    path = tmp_path / "coffee.jpg"
+    Image.fromarray(skimage.data.coffee()).save(path, quality=92)
+    return path
+
+
+def test_a_real_photograph_becomes_a_layered_folder(tmp_path, coffee):
+    storage = tmp_path / "storage"
+    summary = render_json(storage, coffee)
+
+    assert set(summary) == {"job_id", "status", "mode", "engines", "output_dir", "files", "layer_count", "seconds"}
+    assert summary["status"] == "completed" and summary["mode"] == "photo"
+    assert summary["engines"] == {"depth": "classical"}
+    folder = Path(summary["output_dir"])
+    assert folder == (storage / "outputs" / summary["job_id"]).resolve()
+    layers = layer_files(folder)
+    assert 2 <= len(layers) == summary["layer_count"] <= 5
+    assert sorted(p.name for p in folder.iterdir()) == sorted(summary["files"])
+    assert {"composite_full.png", "depth_map.png", "layer_manifest.json", "params.json"} <= set(summary["files"])
+
+    manifest = json.loads((folder / "layer_manifest.json").read_text())
+    assert manifest["job_id"] == summary["job_id"] and manifest["layer_count"] == len(layers)
+    assert (manifest["width"], manifest["height"]) == (600, 400)
+    assert manifest["depth_convention"] == "0 = nearest, 255 = farthest"
+    assert [layer["file"] for layer in manifest["layers"]] == [p.name for p in layers]
+    assert abs(sum(layer["coverage"] for layer in manifest["layers"]) - 1) < 1e-4
+
+    composite = read_png(folder / "composite_full.png")
+    stacked = stack_over([read_png(path) for path in layers])
+    assert np.abs(stacked - composite).max() <= 1 / 255
+    assert read_png(layers[-1])[..., 3].min() == 1.0
+    np.testing.assert_allclose(composite, np.asarray(Image.open(coffee)) / 255, atol=0.5 / 255)  # unmodified
+
+    job = SqliteJobRepository(open_database(storage / "rilievo.sqlite3")).get(summary["job_id"])
+    assert job.status is JobStatus.COMPLETED and job.output_dir == str(folder)
+    assert set(job.outputs) == set(summary["files"])
+    assert storage_entries(storage / "jobs") == []  # the working folder was published whole
+
+
+def test_without_json_the_command_shows_its_stages_and_where_the_files_are(tmp_path, coffee):
+    result = rilievo(tmp_path / "storage", coffee, "--layers", "2", "--out", tmp_path / "prints")
+    assert result.returncode == 0, result.stderr
+    for stage in ("ingest", "depth", "post-process", "layers", "export"):
+        assert stage in result.stderr
+    assert "2 layers in " + str((tmp_path / "prints").resolve()) in result.stdout
+    assert "depth: classical" in result.stdout
+
+
+def synthetic_scene(height: int = 240, width: int = 360):
+    """Three objects at known depths, each a column of the frame, with the cues a camera would give:
+    the far one hazy and soft, the near one sharp, saturated and low in the frame."""
+    rng = np.random.default_rng(7)
+    texture = rng.random((height, width, 1)).astype(np.float32)
+    image = np.empty((height, width, 3), dtype=np.float32)
+    depth = np.empty((height, width), dtype=np.float32)
+    columns = [slice(0, 120), slice(120, 240), slice(240, 360)]
+    for column, colour, distance in zip(columns, ([0.8, 0.2, 0.1], [0.2, 0.6, 0.2], [0.1, 0.3, 0.8]),
+                                        (0.15, 0.5, 0.85)):
+        image[:, column] = np.array(colour, dtype=np.float32) * (0.6 + 0.4 * texture[:, column])
+        depth[:, column] = distance
+    return image, depth
+
+
+def street_scene(height: int = 360, width: int = 540):
+    """Sky, a receding ground and three objects standing on it at three depths, with the cues a camera
+    gives: the far one small, high, hazy and soft; the near one low, sharp and saturated."""
+    rng = np.random.default_rng(3)
+    image = np.empty((height, width, 3), dtype=np.float32)
+    image[:] = [0.70, 0.80, 0.92]
+    tone = 0.35 + 0.25 * rng.random((height, width), dtype=np.float32)
+    ground = np.stack([tone * 0.9, tone * 0.7, tone * 0.45], axis=-1)
+    image[int(0.4 * height):] = ground[int(0.4 * height):]
+    objects = {}
+    for name, rows, columns, colour, blur, haze in [
+        ("far", slice(50, 145), slice(330, 470), [0.3, 0.3, 0.45], 2.5, 0.55),
+        ("mid", slice(130, 240), slice(60, 200), [0.15, 0.55, 0.2], 1.0, 0.2),
+        ("near", slice(210, 360), slice(250, 420), [0.85, 0.15, 0.1], 0.0, 0.0),
+    ]:
+        texture = 0.55 + 0.45 * (rng.random((height, width, 1)) > 0.5)
+        surface = haze * np.array([0.72, 0.8, 0.9]) + (1 - haze) * np.array(colour) * texture
+        if blur:
+            surface = cv2.GaussianBlur(surface.astype(np.float32), (0, 0), blur)
+        image[rows, columns] = surface[rows, columns]
+        objects[name] = (rows, columns)
+    return np.clip(image, 0, 1), objects
+
+
+def test_the_classical_layers_isolate_three_objects_at_three_depths(tmp_path):
+    image, objects = street_scene()
+    photo = tmp_path / "street.png"
+    write_png(photo, image, 8)
+    summary = render_json(tmp_path / "storage", photo, "--layers", "3", "--feather", "0")
+    assert summary["engines"] == {"depth": "classical"}
+    layers = [read_png(path)[..., 3] for path in layer_files(Path(summary["output_dir"]))]
+    depth = read_png(Path(summary["output_dir"]) / "depth_map.png")
+    own_layer = {"near": layers[0], "mid": layers[1] * (1 - layers[0]), "far": layers[2] * (1 - layers[1]) * (1 - layers[0])}
+    for name, (rows, columns) in objects.items():
+        assert own_layer[name][rows, columns].mean() >= 0.9, name
+    assert depth[objects["near"]].mean() < depth[objects["mid"]].mean() < depth[objects["far"]].mean()
+
+
+def test_a_supplied_depth_map_isolates_three_objects_in_three_layers(tmp_path):
+    image, depth = synthetic_scene()
+    photo, depth_file = tmp_path / "scene.png", tmp_path / "scene_depth.png"
+    write_png(photo, image, 8)
+    # White = near, at half the photo's size: Rilievo resizes it to the photo.
+    write_png(depth_file, 1.0 - depth[::2, ::2], 16)
+    summary = render_json(tmp_path / "storage", photo, "--depth", depth_file, "--feather", "0")
+    assert summary["engines"] == {"depth": "supplied"} and summary["layer_count"] == 3
+    layers = layer_files(Path(summary["output_dir"]))
+    for layer, column in zip(layers[:2], (slice(0, 120), slice(120, 240))):
+        alpha = read_png(layer)[..., 3]
+        assert alpha[:, column].min() == 1.0 and alpha.sum() == alpha[:, column].sum()
+    depth_map = read_png(Path(summary["output_dir"]) / "depth_map.png")
+    assert depth_map[:, :120].mean() < depth_map[:, 120:240].mean() < depth_map[:, 240:].mean()
+
+
+def test_near_black_inverts_a_supplied_depth_map(tmp_path):
+    image, depth = synthetic_scene()
+    photo, depth_file = tmp_path / "scene.png", tmp_path / "scene_depth.png"
+    write_png(photo, image, 8)
+    write_png(depth_file, depth, 8)  # black = near
+    summary = render_json(tmp_path / "storage", photo, "--depth", depth_file, "--near", "black")
+    depth_map = read_png(Path(summary["output_dir"]) / "depth_map.png")
+    assert depth_map[:, :120].mean() < depth_map[:, 240:].mean()
+
+
+def test_sharpening_is_recorded_as_an_engine(tmp_path, coffee):
+    summary = render_json(tmp_path / "storage", coffee, "--sharpen", "0.5", "--layers", "off")
+    assert summary["engines"]["post-process"] == "unsharp" and summary["layer_count"] == 0
+    manifest = json.loads((Path(summary["output_dir"]) / "layer_manifest.json").read_text())
+    assert manifest["layers"] == []
+
+
+def test_the_same_photo_and_seed_give_identical_files(tmp_path, coffee):
+    first = render_json(tmp_path / "storage", coffee, "--seed", "7")
+    second = render_json(tmp_path / "storage", coffee, "--seed", "7")
+    for name in first["files"]:
+        if name.endswith(".png"):
+            a = (Path(first["output_dir"]) / name).read_bytes()
+            assert a == (Path(second["output_dir"]) / name).read_bytes(), name
+
+
+def truncated_jpeg(path: Path, coffee: Path) -> None:
+    data = coffee.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+REFUSED_INPUTS = {
+    "not an image": (lambda path, coffee: path.write_text("hello, I am a text file"), [], "not an image"),
+    "truncated": (truncated_jpeg, [], "truncated"),
+    "empty": (lambda path, coffee: path.write_bytes(b""), [], "empty"),
+    "too many pixels": (lambda path, coffee: path.write_bytes(coffee.read_bytes()), ["--max-pixels", "100000"],
+                        "megapixel"),
+    "missing file": (lambda path, coffee: None, [], "photo.jpg"),
+    "feather out of range": (lambda path, coffee: path.write_bytes(coffee.read_bytes()), ["--feather", "11"],
+                             "feather"),
+    "layer count out of range": (lambda path, coffee: path.write_bytes(coffee.read_bytes()), ["--layers", "7"],
+                                 "layers"),
+    "sharpen out of range": (lambda path, coffee: path.write_bytes(coffee.read_bytes()), ["--sharpen", "2"],
+                             "sharpen"),
+    "negative seed": (lambda path, coffee: path.write_bytes(coffee.read_bytes()), ["--seed", "-1"], "seed"),
+}
+
+
+@pytest.mark.parametrize("kind", REFUSED_INPUTS)
+def test_refused_input_gets_one_clear_line_and_leaves_nothing_behind(tmp_path, coffee, kind):
+    make, extra, words = REFUSED_INPUTS[kind]
+    photo = tmp_path / "photo.jpg"
+    make(photo, coffee)
+    storage = tmp_path / "storage"
+    result = rilievo(storage, photo, *extra)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rilievo: error: ") and words in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert storage_entries(storage) == [] or storage_entries(storage) == ["uploads"]
+    if (storage / "rilievo.sqlite3").exists():
+        assert SqliteJobRepository(open_database(storage / "rilievo.sqlite3")).list() == []
+
+
+def test_a_refused_supplied_depth_map_leaves_no_job(tmp_path, coffee):
+    bad_depth = tmp_path / "depth.png"
+    bad_depth.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    result = rilievo(tmp_path / "storage", coffee, "--depth", bad_depth, "--json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["status"] == "refused"
+    assert SqliteJobRepository(open_database(tmp_path / "storage" / "rilievo.sqlite3")).list() == []
