@@ -69,7 +69,7 @@ def render(args: argparse.Namespace) -> int:
         print(json.dumps(summary(job, seconds)))
     elif job.status is JobStatus.COMPLETED:
         layer_count = summary(job, seconds)["layer_count"]
-        print(f"Done in {seconds} s with {engines_text(job)}: {layer_count} layers in {job.output_dir}")
+        print(f"Done in {seconds} s ({engines_text(job)}): {layer_count} layers in {job.output_dir}")
     else:
         print(f"rilievo: job {job.id} failed: {job.error}", file=sys.stderr)
     return EXIT_OK if job.status is JobStatus.COMPLETED else EXIT_JOB_FAILED
