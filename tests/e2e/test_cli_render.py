@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
+import tifffile
 from PIL import Image
 
 from rilievo.adapters.image_io import read_png, write_png
@@ -233,3 +234,19 @@ def test_a_refused_supplied_depth_map_leaves_no_job(tmp_path, coffee):
     assert result.returncode == 2
     assert json.loads(result.stdout)["status"] == "refused"
     assert SqliteJobRepository(open_database(tmp_path / "storage" / "rilievo.sqlite3")).list() == []
+
+
+def test_a_rotated_sixteen_bit_tiff_gives_upright_sixteen_bit_files(tmp_path):
+    rng = np.random.default_rng(5)
+    stored = (rng.random((60, 90, 3)) * 65535).astype(np.uint16)
+    stored[:10, :10] = 65535  # a white marker in the stored top-left corner
+    photo = tmp_path / "scan.tif"
+    tifffile.imwrite(photo, stored, photometric="rgb", extratags=[(274, "H", 1, 6, True)])  # rotate 90° cw
+    summary = render_json(tmp_path / "storage", photo, "--layers", "2")
+    composite = read_png(Path(summary["output_dir"]) / "composite_full.png")
+    assert composite.shape == (90, 60, 3)
+    assert composite[:10, -10:].min() == 1.0  # the marker is now top-right
+    upright = np.rot90(stored, -1).astype(np.float64) / 65535
+    np.testing.assert_allclose(composite, upright, atol=0.6 / 65535)  # 16-bit precision survived
+    params = json.loads((Path(summary["output_dir"]) / "params.json").read_text())
+    assert params["source"]["bit_depth"] == 16 and params["source"]["format"] == "TIFF"
