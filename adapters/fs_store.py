@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import uuid
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -54,10 +55,10 @@ class FilesystemUploads:
     def __init__(self, root: Path):
         self.folder = root / "uploads"
 
-    def save(self, source: Path, decoded: DecodedImage) -> Upload:
+    def save(self, source: Path, decoded: DecodedImage, *, original_name: str | None = None) -> Upload:
         upload = Upload(
             id=new_upload_id(),
-            original_name=source.name,
+            original_name=original_name or source.name,
             format=decoded.format,
             width=decoded.width,
             height=decoded.height,
@@ -116,10 +117,23 @@ class FilesystemJobFiles:
     def write_json(self, job_id: str, name: str, data: dict) -> None:
         write_json_atomic(self._folder(job_id) / name, data)
 
+    def write_zip(self, job_id: str, name: str, members: list[str]) -> None:
+        folder = self._folder(job_id)
+        staging = folder / f".{name}.partial"
+        # PNGs are compressed already: storing them is as small and much faster.
+        with zipfile.ZipFile(staging, "w", compression=zipfile.ZIP_STORED) as archive:
+            for member in members:
+                archive.write(folder / member, arcname=member)
+        os.replace(staging, folder / name)
+
     def publish(self, job_id: str, destination: Path | None = None) -> Path:
         target = (destination or self.outputs) / job_id
         _move_folder(self._folder(job_id), target)
         return target.resolve()
 
     def discard(self, job_id: str) -> None:
-        shutil.rmtree(self.work / job_id, ignore_errors=True)
+        if job_id.isalnum():
+            shutil.rmtree(self.work / job_id, ignore_errors=True)
+
+    def remove_published(self, output_dir: Path) -> None:
+        shutil.rmtree(output_dir, ignore_errors=True)

@@ -10,9 +10,12 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from rilievo.domain.errors import JobNotFound
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from rilievo.domain.errors import InvalidParameter, JobChanged, JobNotFound, PresetNotFound
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
+from rilievo.domain.presets import Preset
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
@@ -52,6 +55,22 @@ jobs_table = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False, index=True),
     sa.Column("started_at", UtcDateTime),
     sa.Column("finished_at", UtcDateTime),
+    sa.Column("worker", sa.String(128)),
+    sa.Column("heartbeat_at", UtcDateTime),
+)
+
+presets_table = sa.Table(
+    "presets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("params", sa.Text, nullable=False),
+)
+
+settings_table = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
 )
 
 
@@ -96,13 +115,37 @@ class SqliteJobRepository:
         with self.engine.begin() as connection:
             connection.execute(jobs_table.insert().values(**_row_of(job)))
 
-    def save(self, job: Job) -> None:
+    def save(self, job: Job, *, expect: JobStatus | None = None) -> None:
+        row = _row_of(job)
+        del row["heartbeat_at"]  # only touch() writes it, so a save never turns the clock back
+        query = jobs_table.update().where(jobs_table.c.id == job.id).values(**row)
+        if expect is not None:
+            query = query.where(jobs_table.c.status == expect.value)
         with self.engine.begin() as connection:
-            result = connection.execute(
-                jobs_table.update().where(jobs_table.c.id == job.id).values(**_row_of(job))
+            if connection.execute(query).rowcount == 1:
+                return
+        current = self.get(job.id)  # raises JobNotFound if it is gone
+        raise JobChanged(f"job {job.id} is {current.status}, no longer {expect}")
+
+    def touch(self, job_id: str, now: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                jobs_table.update().where(jobs_table.c.id == job_id).values(heartbeat_at=now)
             )
-        if result.rowcount == 0:
-            raise JobNotFound(f"no job with id {job.id!r}")
+
+    def delete(self, job_id: str) -> None:
+        with self.engine.begin() as connection:
+            if connection.execute(jobs_table.delete().where(jobs_table.c.id == job_id)).rowcount == 0:
+                raise JobNotFound(f"no job with id {job_id!r}")
+
+    def count(self) -> int:
+        with self.engine.begin() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(jobs_table)).scalar_one()
+
+    def processing(self) -> list[Job]:
+        query = sa.select(jobs_table).where(jobs_table.c.status == JobStatus.PROCESSING.value)
+        with self.engine.begin() as connection:
+            return [_job_of(row._mapping) for row in connection.execute(query)]
 
     def get(self, job_id: str) -> Job:
         with self.engine.begin() as connection:
@@ -142,6 +185,8 @@ def _row_of(job: Job) -> dict:
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
+        "worker": job.worker,
+        "heartbeat_at": job.heartbeat_at,
     }
 
 
@@ -163,4 +208,62 @@ def _job_of(row) -> Job:
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        worker=row["worker"],
+        heartbeat_at=row["heartbeat_at"],
     )
+
+
+LAST_USED = "last_used_params"
+
+
+class SqlitePresetRepository:
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+
+    def list(self) -> list[Preset]:
+        with self.engine.begin() as connection:
+            rows = connection.execute(sa.select(presets_table).order_by(presets_table.c.name))
+            return [_preset_of(row._mapping) for row in rows]
+
+    def get(self, name: str) -> Preset:
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                sa.select(presets_table).where(presets_table.c.name == name)
+            ).one_or_none()
+        if row is None:
+            raise PresetNotFound(f"no preset named {name!r}")
+        return _preset_of(row._mapping)
+
+    def put(self, preset: Preset) -> None:
+        values = {"name": preset.name, "params": json.dumps(preset.params.to_dict())}
+        upsert = sqlite_insert(presets_table).values(**values)
+        with self.engine.begin() as connection:
+            connection.execute(upsert.on_conflict_do_update(index_elements=["name"], set_=values))
+
+    def delete(self, name: str) -> None:
+        with self.engine.begin() as connection:
+            deleted = connection.execute(presets_table.delete().where(presets_table.c.name == name))
+        if deleted.rowcount == 0:
+            raise PresetNotFound(f"no preset named {name!r}")
+
+    def last_used(self) -> RenderParams | None:
+        with self.engine.begin() as connection:
+            value = connection.execute(
+                sa.select(settings_table.c.value).where(settings_table.c.key == LAST_USED)
+            ).scalar_one_or_none()
+        if value is None:
+            return None
+        try:
+            return RenderParams.from_mapping(json.loads(value))
+        except InvalidParameter:
+            return None  # stored by an older version with other ranges: fall back to defaults
+
+    def remember(self, params: RenderParams) -> None:
+        values = {"key": LAST_USED, "value": json.dumps(params.to_dict())}
+        upsert = sqlite_insert(settings_table).values(**values)
+        with self.engine.begin() as connection:
+            connection.execute(upsert.on_conflict_do_update(index_elements=["key"], set_=values))
+
+
+def _preset_of(row) -> Preset:
+    return Preset(name=row["name"], params=RenderParams.from_mapping(json.loads(row["params"])))

@@ -13,7 +13,9 @@ from typing import Callable, Protocol
 import numpy as np
 
 from rilievo.domain.images import DecodedImage
-from rilievo.domain.job import Job
+from rilievo.domain.job import Job, JobStatus
+from rilievo.domain.params import RenderParams
+from rilievo.domain.presets import Preset
 from rilievo.domain.upload import Upload
 
 Clock = Callable[[], datetime]
@@ -46,8 +48,9 @@ class Enhancer(Protocol):
 
 
 class UploadStore(Protocol):
-    def save(self, source: Path, decoded: DecodedImage) -> Upload:
-        """Keep the original file byte for byte. Nothing is left behind if this fails."""
+    def save(self, source: Path, decoded: DecodedImage, *, original_name: str | None = None) -> Upload:
+        """Keep the original file byte for byte (original_name: the user's name for it, default the
+        source's). Nothing is left behind if this fails."""
 
     def get(self, upload_id: str) -> Upload:
         """Raises UploadNotFound."""
@@ -63,11 +66,17 @@ class JobFiles(Protocol):
 
     def write_json(self, job_id: str, name: str, data: dict) -> None: ...
 
+    def write_zip(self, job_id: str, name: str, members: list[str]) -> None:
+        """Bundle files the job already wrote into one zip."""
+
     def publish(self, job_id: str, destination: Path | None = None) -> Path:
         """Move the finished set to destination/{job_id}/ (default: the outputs folder); returns it."""
 
     def discard(self, job_id: str) -> None:
         """Remove whatever an unfinished job wrote."""
+
+    def remove_published(self, output_dir: Path) -> None:
+        """Delete a finished job's folder."""
 
 
 class JobRepository(Protocol):
@@ -76,7 +85,42 @@ class JobRepository(Protocol):
     def get(self, job_id: str) -> Job:
         """Raises JobNotFound."""
 
-    def save(self, job: Job) -> None: ...
+    def save(self, job: Job, *, expect: JobStatus | None = None) -> None:
+        """Store the job. With expect, only if the stored job still has that status, else JobChanged:
+        so a worker never overwrites a cancel that arrived while it ran."""
+
+    def touch(self, job_id: str, now: datetime) -> None:
+        """Record a heartbeat of the worker running the job, touching nothing else."""
+
+    def delete(self, job_id: str) -> None: ...
 
     def list(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
         """Newest first."""
+
+    def count(self) -> int: ...
+
+    def processing(self) -> list[Job]: ...
+
+
+class TaskQueue(Protocol):
+    def enqueue(self, job_id: str) -> None:
+        """Hand the job to a worker; returns at once."""
+
+
+class PresetRepository(Protocol):
+    def list(self) -> list[Preset]:
+        """Sorted by name."""
+
+    def get(self, name: str) -> Preset:
+        """Raises PresetNotFound."""
+
+    def put(self, preset: Preset) -> None:
+        """Create or replace."""
+
+    def delete(self, name: str) -> None:
+        """Raises PresetNotFound."""
+
+    def last_used(self) -> RenderParams | None: ...
+
+    def remember(self, params: RenderParams) -> None:
+        """Keep the parameters of the latest submission, to prefill the form."""

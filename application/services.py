@@ -1,21 +1,31 @@
-"""The use cases: ingest a photo, create a job, run it, read it."""
+"""The use cases: ingest photos, submit and run jobs, read, retry, cancel and delete them, presets."""
 
 from __future__ import annotations
 
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
-from typing import Callable
 
 import attrs
-import numpy as np
 import structlog
 
-from rilievo.domain.errors import InvalidParameter, RilievoError
-from rilievo.domain.job import Job
-from rilievo.domain.layers import LayerPlan, layer_alphas, layer_rgba, quantize_depth
-from rilievo.domain.params import RenderParams
+from rilievo.domain.errors import (
+    Conflict,
+    FileNotFound,
+    InvalidParameter,
+    JobChanged,
+    JobNotFound,
+    RilievoError,
+)
+from rilievo.domain.job import Job, JobStatus
+from rilievo.domain.params import RenderParams, validate_variations
+from rilievo.domain.presets import Preset
+from rilievo.domain.seeds import variation_seed
 from rilievo.domain.upload import Upload
 
+from .heartbeat import HEARTBEAT_EVERY_S, Heartbeat
+from .job_run import JobRun, ProgressListener
 from .ports import (
     Clock,
     DepthEstimator,
@@ -23,17 +33,23 @@ from .ports import (
     ImageDecoder,
     JobFiles,
     JobRepository,
+    PresetRepository,
     SuppliedDepthReader,
+    TaskQueue,
     UploadStore,
 )
 
 log = structlog.get_logger(__name__)
 
-ProgressListener = Callable[[Job], None]
+# A job is attempted at most twice when its worker dies under it; then it fails with the reason.
+MAX_ATTEMPTS = 2
+STALE_AFTER = timedelta(seconds=60)
 
-# Where each stage starts on the job's 0-1 progress scale.
-STAGE_START = {"ingest": 0.0, "depth": 0.05, "post-process": 0.4, "layers": 0.5, "export": 0.9}
-STAGE_END = {"ingest": 0.05, "depth": 0.4, "post-process": 0.5, "layers": 0.9, "export": 1.0}
+
+@attrs.frozen
+class Batch:
+    id: str
+    jobs: tuple[Job, ...]
 
 
 @attrs.define
@@ -45,15 +61,26 @@ class Services:
     uploads: UploadStore
     files: JobFiles
     jobs: JobRepository
+    presets: PresetRepository
+    queue: TaskQueue
     clock: Clock
+    worker_id: str | None = None  # set in worker processes: recorded on the jobs they run
+    heartbeat_every_s: float = HEARTBEAT_EVERY_S
 
-    def ingest(self, path: Path) -> Upload:
+    # --- uploads -----------------------------------------------------------------------------
+
+    def ingest(self, path: Path, *, original_name: str | None = None) -> Upload:
         """Validate a photo (or a depth map) and keep its original. Raises ImageRejected."""
         decoded = self.decoder.decode(path)
-        upload = self.uploads.save(path, decoded)
+        upload = self.uploads.save(path, decoded, original_name=original_name)
         log.info("upload.stored", upload_id=upload.id, format=upload.format, width=upload.width,
                  height=upload.height)
         return upload
+
+    def get_upload(self, upload_id: str) -> Upload:
+        return self.uploads.get(upload_id)
+
+    # --- submitting and reading jobs -------------------------------------------------------------
 
     def create_job(
         self,
@@ -79,8 +106,93 @@ class Services:
         log.info("job.created", job_id=job.id, upload_id=upload_id, params=params.to_dict())
         return job
 
+    def submit(
+        self,
+        upload_id: str,
+        params: RenderParams,
+        *,
+        variations: int = 1,
+        depth_upload_id: str | None = None,
+    ) -> Batch:
+        """Queue 1-3 variations of one request, with seeds base + 0, + 1, + 2."""
+        validate_variations(variations)
+        batch_id = uuid.uuid4().hex[:16]
+        jobs = tuple(
+            self.create_job(
+                upload_id,
+                attrs.evolve(params, seed=variation_seed(params.seed, variation)),
+                depth_upload_id=depth_upload_id,
+                batch_id=batch_id,
+            )
+            for variation in range(variations)
+        )
+        self.presets.remember(params)
+        for job in jobs:
+            self.queue.enqueue(job.id)
+        return Batch(id=batch_id, jobs=jobs)
+
     def get_job(self, job_id: str) -> Job:
         return self.jobs.get(job_id)
+
+    def list_jobs(self, *, limit: int = 50, offset: int = 0) -> tuple[list[Job], int]:
+        return self.jobs.list(limit=limit, offset=offset), self.jobs.count()
+
+    def job_file(self, job_id: str, name: str) -> Path:
+        """The path of one of a finished job's files; only names the job itself recorded."""
+        job = self.jobs.get(job_id)
+        if name not in job.outputs:
+            raise FileNotFound(f"job {job_id} has no file {name!r}")
+        return Path(job.outputs[name])
+
+    # --- changing jobs ---------------------------------------------------------------------------
+
+    def cancel_job(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        cancelled = job.cancel(self.clock())
+        self.jobs.save(cancelled, expect=job.status)
+        log.info("job.cancelled", job_id=job_id, was=job.status.value)
+        return cancelled
+
+    def retry_job(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        retried = job.retry()
+        self.jobs.save(retried, expect=job.status)
+        self.queue.enqueue(job_id)
+        return retried
+
+    def delete_job(self, job_id: str) -> None:
+        job = self.jobs.get(job_id)
+        if job.status is JobStatus.PROCESSING:
+            raise Conflict(f"job {job_id} is running; cancel it before deleting it")
+        if job.output_dir:
+            self.files.remove_published(Path(job.output_dir))
+        self.files.discard(job_id)
+        self.jobs.delete(job_id)
+        log.info("job.deleted", job_id=job_id)
+
+    def recover_orphans(self, worker_alive) -> list[Job]:
+        """Jobs left "processing" by a dead worker: queued again once, then failed with the reason."""
+        now, recovered = self.clock(), []
+        for job in self.jobs.processing():
+            alive = job.worker is not None and worker_alive(job.worker)
+            if not job.is_orphaned(now, stale_after=STALE_AFTER, worker_alive=alive):
+                continue
+            self.files.discard(job.id)
+            if job.attempts < MAX_ATTEMPTS:
+                fixed = job.requeue()
+            else:
+                fixed = job.fail(now, f"the worker running this job stopped, {job.attempts} times")
+            try:
+                self.jobs.save(fixed, expect=JobStatus.PROCESSING)
+            except JobChanged:
+                continue  # it moved on by itself meanwhile
+            if fixed.status is JobStatus.PENDING:
+                self.queue.enqueue(job.id)
+            log.warning("job.orphan_recovered", job_id=job.id, now=fixed.status.value, worker=job.worker)
+            recovered.append(fixed)
+        return recovered
+
+    # --- running jobs ----------------------------------------------------------------------------
 
     def render(
         self,
@@ -102,6 +214,19 @@ class Services:
         )
         return self.run_job(job.id, destination=destination, on_progress=on_progress)
 
+    def work_on(self, job_id: str) -> Job | None:
+        """What the worker does with a queued job id: run it if it still waits, else let it be
+        (it was cancelled or deleted while queued, or a duplicate delivery finds it done)."""
+        try:
+            job = self.jobs.get(job_id)
+        except JobNotFound:
+            log.info("job.skipped", job_id=job_id, reason="deleted")
+            return None
+        if job.status is not JobStatus.PENDING:
+            log.info("job.skipped", job_id=job_id, reason=job.status.value)
+            return None
+        return self.run_job(job_id)
+
     def run_job(
         self,
         job_id: str,
@@ -110,129 +235,72 @@ class Services:
         on_progress: ProgressListener | None = None,
     ) -> Job:
         """Run a pending job to completion or failure; the job never stays "processing"."""
-        run = _JobRun(self, self.jobs.get(job_id).start(self.clock()), on_progress)
-        run.save()
+        job = self.jobs.get(job_id)
+        run = JobRun(self, job.start(self.clock(), worker=self.worker_id), on_progress)
+        self.jobs.save(run.job, expect=JobStatus.PENDING)
+        self.jobs.touch(job_id, run.job.started_at)
         started = time.perf_counter()
         try:
-            output_dir = run.photo_mode(destination)
+            with Heartbeat(self.jobs, job_id, self.clock, self.heartbeat_every_s):
+                output_dir = run.photo_mode(destination)
+            run.job = run.job.complete(self.clock(), outputs=run.outputs(output_dir),
+                                       output_dir=str(output_dir))
+            run.save()
+        except JobChanged:
+            self.files.discard(job_id)
+            log.info("job.stopped", job_id=job_id, reason="changed while running")
+            return self.jobs.get(job_id)
         except RilievoError as error:
-            return run.fail(str(error))
+            return self._fail(run, str(error))
         except Exception as error:
             log.exception("job.crashed", job_id=job_id)
-            return run.fail(f"internal error: {type(error).__name__}: {error}")
+            return self._fail(run, f"internal error: {type(error).__name__}: {error}")
         except BaseException:
-            run.fail("interrupted")
+            self._fail(run, "interrupted")
             raise
-        run.job = run.job.complete(self.clock(), outputs=run.outputs(output_dir), output_dir=str(output_dir))
-        run.save()
         log.info("job.completed", job_id=job_id, seconds=round(time.perf_counter() - started, 2),
                  engines=dict(run.job.engines))
         return run.job
 
+    def _fail(self, run: JobRun, reason: str) -> Job:
+        self.files.discard(run.job.id)
+        failed = run.job.fail(self.clock(), reason)
+        try:
+            self.jobs.save(failed, expect=JobStatus.PROCESSING)
+        except JobChanged:
+            return self.jobs.get(run.job.id)
+        if run.on_progress is not None:
+            run.on_progress(failed)
+        log.warning("job.failed", job_id=failed.id, reason=reason)
+        return failed
 
-class _JobRun:
-    """One run of one job: the stages, and the bookkeeping of its progress."""
+    # --- presets -----------------------------------------------------------------------------------
 
-    def __init__(self, services: Services, job: Job, on_progress: ProgressListener | None):
-        self.services = services
-        self.job = job
-        self.on_progress = on_progress
-        self.written: list[str] = []
+    def list_presets(self) -> list[Preset]:
+        return self.presets.list()
 
-    def save(self) -> None:
-        self.services.jobs.save(self.job)
-        if self.on_progress is not None:
-            self.on_progress(self.job)
+    def get_preset(self, name: str) -> Preset:
+        return self.presets.get(name)
 
-    def stage(self, name: str, within: float = 0.0) -> None:
-        start, end = STAGE_START[name], STAGE_END[name]
-        self.job = self.job.report(name, start + (end - start) * within)
-        self.save()
+    def create_preset(self, preset: Preset) -> Preset:
+        names = {existing.name for existing in self.presets.list()}
+        if preset.name in names:
+            raise Conflict(f"a preset named {preset.name!r} exists; use PUT to replace it")
+        self.presets.put(preset)
+        return preset
 
-    def fail(self, reason: str) -> Job:
-        self.services.files.discard(self.job.id)
-        self.job = self.job.fail(self.services.clock(), reason)
-        self.save()
-        log.warning("job.failed", job_id=self.job.id, reason=reason)
-        return self.job
+    def replace_preset(self, preset: Preset) -> Preset:
+        self.presets.put(preset)
+        return preset
 
-    def write_image(self, name: str, pixels: np.ndarray, bits: int) -> None:
-        self.services.files.write_image(self.job.id, name, pixels, bits)
-        self.written.append(name)
+    def delete_preset(self, name: str) -> None:
+        self.presets.delete(name)
 
-    def write_json(self, name: str, data: dict) -> None:
-        self.services.files.write_json(self.job.id, name, data)
-        self.written.append(name)
+    def import_presets(self, presets: list[Preset]) -> list[Preset]:
+        """Every preset is validated before any is stored; same names are replaced."""
+        for preset in presets:
+            self.presets.put(preset)
+        return presets
 
-    def outputs(self, output_dir: Path) -> dict[str, str]:
-        return {name: str(output_dir / name) for name in self.written}
-
-    def photo_mode(self, destination: Path | None) -> Path:
-        services, job, params = self.services, self.job, self.job.params
-
-        self.stage("ingest")
-        decoded = services.decoder.decode(services.uploads.original_path(job.upload_id))
-        image, bits = decoded.pixels, decoded.bit_depth
-
-        self.stage("depth")
-        depth = self.depth_map(image)
-        depth8 = quantize_depth(depth)
-
-        self.stage("post-process")
-        if params.sharpen > 0:
-            image = services.enhancer.sharpen(image, params.sharpen)
-            self.job = self.job.use_engine("post-process", services.enhancer.name)
-
-        self.stage("layers")
-        manifest = self.layers(image, depth8, bits, decoded.width, decoded.height)
-
-        self.stage("export")
-        self.write_image("composite_full.png", image, bits)
-        self.write_image("depth_map.png", depth8.astype(np.float32) / 255.0, 8)
-        self.write_json("layer_manifest.json", manifest)
-        self.write_json("params.json", self.params_record(decoded))
-        return services.files.publish(job.id, destination)
-
-    def depth_map(self, image: np.ndarray) -> np.ndarray:
-        services, job = self.services, self.job
-        height, width = image.shape[:2]
-        if job.depth_upload_id is not None:
-            path = services.uploads.original_path(job.depth_upload_id)
-            depth = services.supplied_depth.read(path, width, height, job.params.near)
-            self.job = self.job.use_engine("depth", services.supplied_depth.name)
-        else:
-            depth = services.depth.estimate(image)
-            self.job = self.job.use_engine("depth", services.depth.name)
-        return depth
-
-    def layers(self, image: np.ndarray, depth8: np.ndarray, bits: int, width: int, height: int) -> dict:
-        params = self.job.params
-        if params.layer_count == 0:
-            return LayerPlan(ranges=(), coverage=()).manifest(
-                job_id=self.job.id, feather_px=params.feather, width=width, height=height
-            )
-        plan = LayerPlan.from_depth(depth8, params.layer_count)
-        membership = plan.membership(depth8)
-        alphas = layer_alphas(membership, plan.count, params.feather)
-        for index, (name, alpha) in enumerate(zip(plan.layer_names(), alphas)):
-            self.write_image(f"{name}.png", layer_rgba(image, alpha), bits)
-            self.stage("layers", (index + 1) / plan.count)
-        return plan.manifest(job_id=self.job.id, feather_px=params.feather, width=width, height=height)
-
-    def params_record(self, decoded) -> dict:
-        job = self.job
-        return {
-            "job_id": job.id,
-            "mode": job.params.mode,
-            "params": job.params.to_dict(),
-            "engines": dict(job.engines),
-            "source": {
-                "upload_id": job.upload_id,
-                "format": decoded.format,
-                "width": decoded.width,
-                "height": decoded.height,
-                "bit_depth": decoded.bit_depth,
-                "converted_from_profile": decoded.converted_from,
-            },
-            "depth_upload_id": job.depth_upload_id,
-        }
+    def last_used_params(self) -> RenderParams:
+        return self.presets.last_used() or RenderParams()

@@ -29,5 +29,21 @@ class UploadNotFound(NotFound):
     pass
 
 
+class PresetNotFound(NotFound):
+    pass
+
+
+class FileNotFound(NotFound):
+    """A job has no output file of that name."""
+
+
+class Conflict(RilievoError):
+    """The request clashes with the current state (a name taken, a job still running)."""
+
+
+class JobChanged(Conflict):
+    """The stored job changed under us (e.g. it was cancelled while a worker ran it)."""
+
+
 class DepthEstimationFailed(RilievoError):
     pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Mapping
 
@@ -60,6 +60,8 @@ class Job:
     outputs: Mapping[str, str] = attrs.field(factory=dict, converter=lambda d: MappingProxyType(dict(d)))
     output_dir: str | None = None
     error: str | None = None
+    worker: str | None = None  # which worker process runs it, to tell a live job from an orphan
+    heartbeat_at: datetime | None = None
 
     @classmethod
     def create(
@@ -89,10 +91,23 @@ class Job:
             raise IllegalTransition(f"job {self.id} is {self.status}; it cannot become {target}")
         return attrs.evolve(self, status=target, **changes)
 
-    def start(self, now: datetime) -> Job:
+    def start(self, now: datetime, worker: str | None = None) -> Job:
         return self._move(
-            JobStatus.PROCESSING, started_at=now, attempts=self.attempts + 1, stage=None, progress=0.0
+            JobStatus.PROCESSING,
+            started_at=now,
+            heartbeat_at=now,
+            worker=worker,
+            attempts=self.attempts + 1,
+            stage=None,
+            progress=0.0,
         )
+
+    def is_orphaned(self, now: datetime, *, stale_after: timedelta, worker_alive: bool) -> bool:
+        """A processing job whose worker died: gone, or silent for longer than stale_after."""
+        if self.status is not JobStatus.PROCESSING:
+            return False
+        silent_since = self.heartbeat_at or self.started_at or self.created_at
+        return not worker_alive or now - silent_since > stale_after
 
     def report(self, stage: str, progress: float) -> Job:
         if self.status is not JobStatus.PROCESSING:
@@ -123,12 +138,19 @@ class Job:
         """Back to the queue after its worker died mid-job."""
         if self.status is not JobStatus.PROCESSING:
             raise IllegalTransition(f"job {self.id} is {self.status}; only a processing job is requeued")
-        return self._move(JobStatus.PENDING, stage=None, progress=0.0, started_at=None)
+        return self._move(JobStatus.PENDING, stage=None, progress=0.0, started_at=None, worker=None)
 
     def retry(self) -> Job:
         """A finished-but-unsuccessful job asked to run again."""
         if self.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
             raise IllegalTransition(f"job {self.id} is {self.status}; only a failed or cancelled job is retried")
         return self._move(
-            JobStatus.PENDING, stage=None, progress=0.0, started_at=None, finished_at=None, error=None
+            JobStatus.PENDING,
+            stage=None,
+            progress=0.0,
+            started_at=None,
+            finished_at=None,
+            error=None,
+            worker=None,
+            attempts=0,
         )

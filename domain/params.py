@@ -17,6 +17,11 @@ LAYER_COUNTS = (2, 3, 4, 5)
 LAYER_CHOICES = ("auto", "off", *LAYER_COUNTS)
 VARIATIONS = (1, 3)
 
+# Print sizes and file formats grow with the print-export work; until then the photo's own size, as PNG.
+PRINT_SIZES = ("original",)
+FORMATS = ("png",)
+PROMPT_MAX_CHARS = 500
+
 LayerChoice = Literal["auto", "off", 2, 3, 4, 5]
 
 
@@ -45,6 +50,14 @@ def _integer_in(low: int, high: int | None):
     return check
 
 
+def _text_up_to(limit: int):
+    def check(instance: object, attribute: attrs.Attribute, value: object) -> None:
+        if not isinstance(value, str) or len(value) > limit:
+            raise _fail(attribute.name, f"text of at most {limit} characters", value)
+
+    return check
+
+
 def _one_of(choices: tuple):
     def check(instance: object, attribute: attrs.Attribute, value: object) -> None:
         if isinstance(value, bool) or value not in choices:
@@ -66,6 +79,9 @@ class RenderParams:
     depth_influence: float = attrs.field(default=0.6, validator=_number_in(0.0, 1.0))
     brush_scale: int = attrs.field(default=3, validator=_integer_in(1, 5))
     style: str = attrs.field(default="oil-impressionist", validator=_one_of(STYLES))
+    prompt: str = attrs.field(default="", validator=_text_up_to(PROMPT_MAX_CHARS))
+    print_size: str = attrs.field(default="original", validator=_one_of(PRINT_SIZES))
+    format: str = attrs.field(default="png", validator=_one_of(FORMATS))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> RenderParams:

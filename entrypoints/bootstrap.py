@@ -14,7 +14,9 @@ from rilievo.application.ports import (
     ImageDecoder,
     JobFiles,
     JobRepository,
+    PresetRepository,
     SuppliedDepthReader,
+    TaskQueue,
     UploadStore,
 )
 from rilievo.application.services import Services
@@ -27,6 +29,7 @@ class Settings:
     storage_dir: Path
     models_dir: Path
     max_pixels: int = DEFAULT_MAX_PIXELS
+    immediate_queue: bool = False  # run queued jobs in the submitting process (tests)
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -39,6 +42,10 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return self.storage_dir / "rilievo.sqlite3"
+
+    @property
+    def queue_path(self) -> Path:
+        return self.storage_dir / "queue.sqlite3"
 
 
 def utc_now() -> datetime:
@@ -55,6 +62,9 @@ def bootstrap(
     uploads: UploadStore | None = None,
     files: JobFiles | None = None,
     jobs: JobRepository | None = None,
+    presets: PresetRepository | None = None,
+    queue: TaskQueue | None = None,
+    worker_id: str | None = None,
 ) -> Services:
     """Real adapters for whatever the caller does not hand in; imports stay inside for start-up speed."""
     if decoder is None:
@@ -78,10 +88,20 @@ def bootstrap(
 
         uploads = uploads or FilesystemUploads(settings.storage_dir)
         files = files or FilesystemJobFiles(settings.storage_dir)
-    if jobs is None:
-        from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
+    if jobs is None or presets is None:
+        from rilievo.adapters.sqlite_jobs import (
+            SqliteJobRepository,
+            SqlitePresetRepository,
+            open_database,
+        )
 
-        jobs = SqliteJobRepository(open_database(settings.database_path))
+        engine = open_database(settings.database_path)
+        jobs = jobs or SqliteJobRepository(engine)
+        presets = presets or SqlitePresetRepository(engine)
+    if queue is None:
+        from rilievo.adapters.huey_queue import HueyQueue
+
+        queue = HueyQueue(settings.queue_path, immediate=settings.immediate_queue)
     return Services(
         decoder=decoder,
         depth=depth,
@@ -90,5 +110,8 @@ def bootstrap(
         uploads=uploads,
         files=files,
         jobs=jobs,
+        presets=presets,
+        queue=queue,
         clock=utc_now,
+        worker_id=worker_id,
     )

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import attrs
 import numpy as np
 
 from rilievo.application.services import Services
-from rilievo.domain.errors import ImageRejected, JobNotFound, UploadNotFound
+from rilievo.domain.errors import ImageRejected, JobChanged, JobNotFound, PresetNotFound, UploadNotFound
 from rilievo.domain.images import DecodedImage
-from rilievo.domain.job import Job
+from rilievo.domain.job import Job, JobStatus
+from rilievo.domain.params import RenderParams
+from rilievo.domain.presets import Preset
 from rilievo.domain.upload import Upload, new_upload_id
 
 
@@ -75,8 +78,9 @@ class InMemoryUploads:
         self.uploads: dict[str, Upload] = {}
         self.names: dict[str, str] = {}
 
-    def save(self, source: Path, decoded_image: DecodedImage) -> Upload:
-        upload = Upload(id=new_upload_id(), original_name=source.name, format=decoded_image.format,
+    def save(self, source: Path, decoded_image: DecodedImage, *, original_name: str | None = None) -> Upload:
+        upload = Upload(id=new_upload_id(), original_name=original_name or source.name,
+                        format=decoded_image.format,
                         width=decoded_image.width, height=decoded_image.height, bytes=0,
                         created_at=datetime.now(timezone.utc))
         self.uploads[upload.id] = upload
@@ -107,6 +111,13 @@ class InMemoryJobFiles:
     def write_json(self, job_id: str, name: str, data: dict) -> None:
         self.working.setdefault(job_id, {})[name] = data
 
+    def write_zip(self, job_id: str, name: str, members: list[str]) -> None:
+        files = self.working[job_id]
+        self.working[job_id][name] = {member: files[member] for member in members}
+
+    def remove_published(self, output_dir: Path) -> None:
+        del self.published[output_dir]
+
     def publish(self, job_id: str, destination: Path | None = None) -> Path:
         target = (destination or Path("/outputs")) / job_id
         self.published[target] = self.working.pop(job_id)
@@ -132,14 +143,66 @@ class InMemoryJobs:
         except KeyError:
             raise JobNotFound(f"no job with id {job_id!r}") from None
 
-    def save(self, job: Job) -> None:
-        self.get(job.id)
+    def save(self, job: Job, *, expect: JobStatus | None = None) -> None:
+        stored = self.get(job.id)
+        if expect is not None and stored.status is not expect:
+            raise JobChanged(f"job {job.id} is {stored.status}, no longer {expect}")
+        job = attrs.evolve(job, heartbeat_at=stored.heartbeat_at)  # only touch() writes it
         self.jobs[job.id] = job
         self.history.append(job)
+
+    def touch(self, job_id: str, now: datetime) -> None:
+        self.jobs[job_id] = attrs.evolve(self.get(job_id), heartbeat_at=now)
+
+    def delete(self, job_id: str) -> None:
+        self.get(job_id)
+        del self.jobs[job_id]
+
+    def count(self) -> int:
+        return len(self.jobs)
+
+    def processing(self) -> list[Job]:
+        return [job for job in self.jobs.values() if job.status is JobStatus.PROCESSING]
 
     def list(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
         newest = sorted(self.jobs.values(), key=lambda job: job.created_at, reverse=True)
         return newest[offset : offset + limit]
+
+
+class InMemoryPresets:
+    def __init__(self):
+        self.presets: dict[str, Preset] = {}
+        self.remembered: RenderParams | None = None
+
+    def list(self) -> list[Preset]:
+        return [self.presets[name] for name in sorted(self.presets)]
+
+    def get(self, name: str) -> Preset:
+        try:
+            return self.presets[name]
+        except KeyError:
+            raise PresetNotFound(f"no preset named {name!r}") from None
+
+    def put(self, preset: Preset) -> None:
+        self.presets[preset.name] = preset
+
+    def delete(self, name: str) -> None:
+        self.get(name)
+        del self.presets[name]
+
+    def last_used(self) -> RenderParams | None:
+        return self.remembered
+
+    def remember(self, params: RenderParams) -> None:
+        self.remembered = params
+
+
+class RecordingQueue:
+    def __init__(self):
+        self.enqueued: list[str] = []
+
+    def enqueue(self, job_id: str) -> None:
+        self.enqueued.append(job_id)
 
 
 class TickingClock:
@@ -160,6 +223,8 @@ def fake_services(images: dict[str, DecodedImage], **overrides) -> Services:
         uploads=InMemoryUploads(),
         files=InMemoryJobFiles(),
         jobs=InMemoryJobs(),
+        presets=InMemoryPresets(),
+        queue=RecordingQueue(),
         clock=TickingClock(),
     )
     parts.update(overrides)

@@ -1,6 +1,8 @@
 """The SQLite repository, through the real Alembic migration, against the same contract as the fake."""
 
 import threading
+
+import attrs
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -8,11 +10,12 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from rilievo.adapters.sqlite_jobs import SqliteJobRepository, metadata, open_database
-from rilievo.domain.errors import JobNotFound
+from rilievo.adapters.sqlite_jobs import SqliteJobRepository, SqlitePresetRepository, metadata, open_database
+from rilievo.domain.errors import JobChanged, JobNotFound, PresetNotFound
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
-from tests.fakes import InMemoryJobs
+from rilievo.domain.presets import Preset
+from tests.fakes import InMemoryJobs, InMemoryPresets
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
@@ -40,8 +43,65 @@ def test_saving_a_job_keeps_every_field(repository):
     done = job.start(NOW).complete(NOW + timedelta(seconds=3), outputs={"a.png": "/o/a.png"}, output_dir="/o")
     repository.save(done)
     loaded = repository.get(job.id)
-    assert loaded == done and loaded.status is JobStatus.COMPLETED
+    assert loaded == attrs.evolve(done, heartbeat_at=None)  # only touch() writes heartbeats
     assert loaded.finished_at.tzinfo is not None
+
+
+def test_a_heartbeat_is_never_turned_back_by_a_save(repository):
+    job = make_job().start(NOW)
+    repository.add(job)
+    repository.touch(job.id, NOW + timedelta(minutes=5))
+    repository.save(job.report("depth", 0.5))
+    assert repository.get(job.id).heartbeat_at == NOW + timedelta(minutes=5)
+    assert repository.get(job.id).progress == 0.5
+
+
+def test_a_save_expecting_another_status_is_refused(repository):
+    job = make_job().start(NOW)
+    repository.add(job)
+    repository.save(job.cancel(NOW), expect=JobStatus.PROCESSING)
+    with pytest.raises(JobChanged):
+        repository.save(job.report("layers", 0.7), expect=JobStatus.PROCESSING)
+    assert repository.get(job.id).status is JobStatus.CANCELLED
+
+
+def test_deleting_counting_and_finding_running_jobs(repository):
+    running, waiting = make_job().start(NOW), make_job(1)
+    repository.add(running)
+    repository.add(waiting)
+    assert repository.count() == 2
+    assert [job.id for job in repository.processing()] == [running.id]
+    repository.delete(running.id)
+    assert repository.count() == 1
+    with pytest.raises(JobNotFound):
+        repository.delete(running.id)
+
+
+@pytest.fixture(params=["sqlite", "fake"])
+def presets(request, tmp_path):
+    if request.param == "fake":
+        return InMemoryPresets()
+    return SqlitePresetRepository(open_database(tmp_path / "rilievo.sqlite3"))
+
+
+def test_presets_are_stored_replaced_listed_by_name_and_deleted(presets):
+    presets.put(Preset("Warm glass", RenderParams(feather=4)))
+    presets.put(Preset("acrylic", RenderParams(layers=5)))
+    presets.put(Preset("Warm glass", RenderParams(feather=6)))
+    assert [preset.name for preset in presets.list()] == ["Warm glass", "acrylic"]
+    assert presets.get("Warm glass").params.feather == 6
+    presets.delete("acrylic")
+    with pytest.raises(PresetNotFound):
+        presets.get("acrylic")
+    with pytest.raises(PresetNotFound):
+        presets.delete("acrylic")
+
+
+def test_the_last_used_parameters_are_remembered(presets):
+    assert presets.last_used() is None
+    presets.remember(RenderParams(layers=4, seed=9))
+    presets.remember(RenderParams(layers=3, seed=10))
+    assert presets.last_used() == RenderParams(layers=3, seed=10)
 
 
 def test_unknown_ids_raise_job_not_found(repository):
@@ -78,7 +138,7 @@ def test_opening_an_existing_database_again_keeps_its_jobs(tmp_path):
     SqliteJobRepository(open_database(path)).add(job)
     assert SqliteJobRepository(open_database(path)).get(job.id) == job
     with open_database(path).connect() as connection:
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
 
 
 def test_concurrent_writers_lose_no_update(tmp_path):

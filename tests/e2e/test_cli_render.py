@@ -40,8 +40,9 @@ def layer_files(folder: Path) -> list[Path]:
 
 
 def storage_entries(storage: Path) -> list[str]:
+    """What a job left behind, the job and queue databases aside."""
     return sorted(
-        str(path.relative_to(storage)) for path in storage.rglob("*") if "rilievo.sqlite3" not in path.name
+        str(path.relative_to(storage)) for path in storage.rglob("*") if ".sqlite3" not in path.name
     )
 
 

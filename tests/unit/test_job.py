@@ -75,10 +75,35 @@ def test_progress_is_reported_only_while_processing_and_clamped():
     assert new_job().start(NOW).report("depth", 1.7).progress == 1.0
 
 
-def test_a_retried_job_starts_clean_and_counts_attempts():
+def test_a_retried_job_starts_clean_with_fresh_attempts():
     job = new_job().start(NOW).fail(LATER, "boom").retry()
     assert job.status is JobStatus.PENDING and job.error is None and job.finished_at is None
+    assert job.start(LATER).attempts == 1
+
+
+def test_a_requeued_job_keeps_counting_attempts():
+    job = new_job().start(NOW, worker="host:1").requeue()
+    assert job.status is JobStatus.PENDING and job.worker is None
     assert job.start(LATER).attempts == 2
+
+
+STALE = timedelta(seconds=60)
+
+
+def test_a_job_whose_worker_is_gone_is_orphaned_at_once():
+    job = new_job().start(NOW, worker="host:1")
+    assert job.is_orphaned(NOW, stale_after=STALE, worker_alive=False)
+    assert not job.is_orphaned(NOW, stale_after=STALE, worker_alive=True)
+
+
+def test_a_job_silent_for_too_long_is_orphaned_even_if_its_worker_lives():
+    job = new_job().start(NOW, worker="host:1")
+    assert job.is_orphaned(NOW + STALE + timedelta(seconds=1), stale_after=STALE, worker_alive=True)
+
+
+@pytest.mark.parametrize("status", [JobStatus.PENDING, JobStatus.COMPLETED, JobStatus.FAILED])
+def test_only_processing_jobs_can_be_orphaned(status):
+    assert not job_in(status).is_orphaned(LATER + STALE * 10, stale_after=STALE, worker_alive=False)
 
 
 def test_engines_are_recorded_per_stage():

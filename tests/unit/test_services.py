@@ -69,7 +69,9 @@ def test_a_photo_mode_job_writes_composite_depth_layers_manifest_and_params(serv
     assert job.status is JobStatus.COMPLETED
     files = published(services)
     assert set(files) == {"composite_full.png", "depth_map.png", "Layer_1_front.png", "Layer_2_mid.png",
-                          "Layer_3_back.png", "layer_manifest.json", "params.json"}
+                          "Layer_3_back.png", "layer_manifest.json", "params.json", "layers.zip"}
+    assert set(files["layers.zip"]) == {"Layer_1_front.png", "Layer_2_mid.png", "Layer_3_back.png",
+                                        "layer_manifest.json"}
     assert set(job.outputs) == set(files)
     assert dict(job.engines) == {"depth": "fake-depth"}
     manifest = files["layer_manifest.json"]

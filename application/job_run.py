@@ -1,0 +1,131 @@
+"""One run of one job: photo mode's stages, and the bookkeeping of their progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from rilievo.domain.images import DecodedImage
+from rilievo.domain.job import Job, JobStatus
+from rilievo.domain.layers import LayerPlan, layer_alphas, layer_rgba, quantize_depth
+
+if TYPE_CHECKING:
+    from .services import Services
+
+ProgressListener = Callable[[Job], None]
+
+# Where each stage starts and ends on the job's 0-1 progress scale.
+STAGE_SPAN = {
+    "ingest": (0.0, 0.05),
+    "depth": (0.05, 0.4),
+    "post-process": (0.4, 0.5),
+    "layers": (0.5, 0.9),
+    "export": (0.9, 1.0),
+}
+LAYERS_ZIP = "layers.zip"
+
+
+class JobRun:
+    def __init__(self, services: Services, job: Job, on_progress: ProgressListener | None):
+        self.services = services
+        self.job = job
+        self.on_progress = on_progress
+        self.written: list[str] = []
+
+    def save(self) -> None:
+        """Store progress, unless the job was cancelled meanwhile (then JobChanged stops the run)."""
+        self.services.jobs.save(self.job, expect=JobStatus.PROCESSING)
+        self.services.jobs.touch(self.job.id, self.services.clock())
+        if self.on_progress is not None:
+            self.on_progress(self.job)
+
+    def stage(self, name: str, within: float = 0.0) -> None:
+        start, end = STAGE_SPAN[name]
+        self.job = self.job.report(name, start + (end - start) * within)
+        self.save()
+
+    def write_image(self, name: str, pixels: np.ndarray, bits: int) -> None:
+        self.services.files.write_image(self.job.id, name, pixels, bits)
+        self.written.append(name)
+
+    def write_json(self, name: str, data: dict) -> None:
+        self.services.files.write_json(self.job.id, name, data)
+        self.written.append(name)
+
+    def outputs(self, output_dir: Path) -> dict[str, str]:
+        return {name: str(output_dir / name) for name in self.written}
+
+    def photo_mode(self, destination: Path | None) -> Path:
+        services, job, params = self.services, self.job, self.job.params
+
+        self.stage("ingest")
+        decoded = services.decoder.decode(services.uploads.original_path(job.upload_id))
+        image, bits = decoded.pixels, decoded.bit_depth
+
+        self.stage("depth")
+        depth8 = quantize_depth(self.depth_map(image))
+
+        self.stage("post-process")
+        if params.sharpen > 0:
+            image = services.enhancer.sharpen(image, params.sharpen)
+            self.job = self.job.use_engine("post-process", services.enhancer.name)
+
+        self.stage("layers")
+        manifest = self.layers(image, depth8, bits, decoded.width, decoded.height)
+
+        self.stage("export")
+        self.write_image("composite_full.png", image, bits)
+        self.write_image("depth_map.png", depth8.astype(np.float32) / 255.0, 8)
+        self.write_json("layer_manifest.json", manifest)
+        self.write_json("params.json", self.params_record(decoded))
+        if manifest["layers"]:
+            layer_set = [layer["file"] for layer in manifest["layers"]] + ["layer_manifest.json"]
+            services.files.write_zip(job.id, LAYERS_ZIP, layer_set)
+            self.written.append(LAYERS_ZIP)
+        return services.files.publish(job.id, destination)
+
+    def depth_map(self, image: np.ndarray) -> np.ndarray:
+        services, job = self.services, self.job
+        height, width = image.shape[:2]
+        if job.depth_upload_id is not None:
+            path = services.uploads.original_path(job.depth_upload_id)
+            depth = services.supplied_depth.read(path, width, height, job.params.near)
+            self.job = self.job.use_engine("depth", services.supplied_depth.name)
+        else:
+            depth = services.depth.estimate(image)
+            self.job = self.job.use_engine("depth", services.depth.name)
+        return depth
+
+    def layers(self, image: np.ndarray, depth8: np.ndarray, bits: int, width: int, height: int) -> dict:
+        params = self.job.params
+        if params.layer_count == 0:
+            return LayerPlan(ranges=(), coverage=()).manifest(
+                job_id=self.job.id, feather_px=params.feather, width=width, height=height
+            )
+        plan = LayerPlan.from_depth(depth8, params.layer_count)
+        alphas = layer_alphas(plan.membership(depth8), plan.count, params.feather)
+        for index, (name, alpha) in enumerate(zip(plan.layer_names(), alphas)):
+            self.write_image(f"{name}.png", layer_rgba(image, alpha), bits)
+            self.stage("layers", (index + 1) / plan.count)
+        return plan.manifest(job_id=self.job.id, feather_px=params.feather, width=width, height=height)
+
+    def params_record(self, decoded: DecodedImage) -> dict:
+        job = self.job
+        return {
+            "job_id": job.id,
+            "batch_id": job.batch_id,
+            "mode": job.params.mode,
+            "params": job.params.to_dict(),
+            "engines": dict(job.engines),
+            "source": {
+                "upload_id": job.upload_id,
+                "format": decoded.format,
+                "width": decoded.width,
+                "height": decoded.height,
+                "bit_depth": decoded.bit_depth,
+                "converted_from_profile": decoded.converted_from,
+            },
+            "depth_upload_id": job.depth_upload_id,
+        }
