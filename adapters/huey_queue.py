@@ -52,12 +52,12 @@ class HueyQueue:
         self._run_job, self._recover = run_job, recover
 
     def consume(self, *, workers: int = 1) -> None:
-        """Run a consumer in this process until it gets SIGINT or SIGTERM."""
+        """Run a consumer in this process until SIGINT (stop now) or SIGTERM (finish running jobs)."""
         if self._run_job is None:
             raise RuntimeError("call handle_with() before consume()")
-        self._recover()
         consumer = self.huey.create_consumer(
-            workers=workers, initial_delay=0.05, max_delay=0.5, check_worker_health=True
+            workers=workers, initial_delay=0.05, max_delay=0.5, check_worker_health=True,
+            graceful_signal="TERM",
         )
         consumer.run()
 

@@ -192,6 +192,20 @@ class Services:
             recovered.append(fixed)
         return recovered
 
+    def release_jobs_of(self, worker_id: str) -> list[Job]:
+        """A stopping worker hands its unfinished jobs back to the queue, for the next worker."""
+        released = []
+        for job in self.jobs.processing():
+            if job.worker != worker_id:
+                continue
+            try:
+                self.jobs.save(job.release(), expect=JobStatus.PROCESSING)
+            except JobChanged:
+                continue
+            self.queue.enqueue(job.id)
+            released.append(job)
+        return released
+
     # --- running jobs ----------------------------------------------------------------------------
 
     def render(

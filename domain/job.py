@@ -140,6 +140,10 @@ class Job:
             raise IllegalTransition(f"job {self.id} is {self.status}; only a processing job is requeued")
         return self._move(JobStatus.PENDING, stage=None, progress=0.0, started_at=None, worker=None)
 
+    def release(self) -> Job:
+        """Back to the queue because its worker was asked to stop: the attempt does not count."""
+        return attrs.evolve(self.requeue(), attempts=max(self.attempts - 1, 0))
+
     def retry(self) -> Job:
         """A finished-but-unsuccessful job asked to run again."""
         if self.status not in (JobStatus.FAILED, JobStatus.CANCELLED):

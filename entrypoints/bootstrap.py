@@ -102,7 +102,7 @@ def bootstrap(
         from rilievo.adapters.huey_queue import HueyQueue
 
         queue = HueyQueue(settings.queue_path, immediate=settings.immediate_queue)
-    return Services(
+    services = Services(
         decoder=decoder,
         depth=depth,
         supplied_depth=supplied_depth,
@@ -115,3 +115,13 @@ def bootstrap(
         clock=utc_now,
         worker_id=worker_id,
     )
+    if settings.immediate_queue:
+        attach_worker(services, queue)
+    return services
+
+
+def attach_worker(services: Services, queue) -> None:
+    """Give the Huey queue's tasks their work: running jobs, and finding jobs whose worker died."""
+    from rilievo.adapters.huey_queue import worker_alive
+
+    queue.handle_with(services.work_on, lambda: services.recover_orphans(worker_alive))

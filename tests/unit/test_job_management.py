@@ -228,3 +228,15 @@ def test_a_long_stage_keeps_touching_the_heartbeat(services, upload):
     (job,) = services.submit(upload.id, RenderParams()).jobs
     assert services.work_on(job.id).status is JobStatus.COMPLETED
     assert services.depth.beats_seen == 2
+
+
+def test_a_stopping_worker_hands_back_only_its_own_jobs_without_using_an_attempt(services, upload):
+    mine, theirs = services.submit(upload.id, RenderParams(), variations=2).jobs
+    services.jobs.save(services.get_job(mine.id).start(services.clock(), worker="host:1"))
+    services.jobs.save(services.get_job(theirs.id).start(services.clock(), worker="host:2"))
+    (released,) = services.release_jobs_of("host:1")
+    assert released.id == mine.id
+    stored = services.get_job(mine.id)
+    assert stored.status is JobStatus.PENDING and stored.attempts == 0 and stored.worker is None
+    assert services.get_job(theirs.id).status is JobStatus.PROCESSING
+    assert services.queue.enqueued[-1] == mine.id

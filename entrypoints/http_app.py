@@ -1,0 +1,77 @@
+"""The Litestar application: the JSON API under /api, the web form at /, one error format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar, MediaType, Request, Response
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from rilievo.application.services import Services
+from rilievo.domain.errors import (
+    Conflict,
+    IllegalTransition,
+    ImageRejected,
+    InvalidParameter,
+    NotFound,
+    RilievoError,
+)
+
+from .api import api_router
+from .web import web_router
+
+HERE = Path(__file__).resolve().parent
+MAX_UPLOAD_BYTES = 300 * 1024 * 1024  # a large 16-bit TIFF from a camera fits comfortably
+
+STATUS_OF_ERROR: list[tuple[type[RilievoError], int]] = [
+    (NotFound, 404),
+    (Conflict, 409),
+    (IllegalTransition, 409),
+    (ImageRejected, 422),
+    (InvalidParameter, 422),
+]
+
+
+def error_response(status: int, error: str, detail: str) -> Response:
+    """Every refusal has the same body: {error: a short code, detail: one line a user can act on}."""
+    return Response({"error": error, "detail": detail}, status_code=status, media_type=MediaType.JSON)
+
+
+def error_code(error: Exception) -> str:
+    name = type(error).__name__.removesuffix("Exception")
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def rilievo_error(request: Request, error: RilievoError) -> Response:
+    status = next((code for kind, code in STATUS_OF_ERROR if isinstance(error, kind)), 400)
+    return error_response(status, error_code(error), str(error))
+
+
+def http_error(request: Request, error: HTTPException) -> Response:
+    detail = error.detail
+    extra = getattr(error, "extra", None)
+    if extra and isinstance(extra, list):
+        problems = [f"{item.get('key') or 'body'}: {item.get('message')}" for item in extra if isinstance(item, dict)]
+        detail = "; ".join(problems) or detail
+    return error_response(error.status_code, error_code(error), str(detail))
+
+
+def create_app(services: Services, *, debug: bool = False) -> Litestar:
+    return Litestar(
+        route_handlers=[
+            api_router,
+            web_router,
+            create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False),
+        ],
+        dependencies={"services": Provide(lambda: services, sync_to_thread=False, use_cache=True)},
+        exception_handlers={RilievoError: rilievo_error, HTTPException: http_error},
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(title="Rilievo", version="0.1.0", path="/schema"),
+        request_max_body_size=MAX_UPLOAD_BYTES,
+        debug=debug,
+    )
