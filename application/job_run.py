@@ -10,6 +10,7 @@ import numpy as np
 from rilievo.domain.images import DecodedImage
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.layers import LayerPlan, layer_alphas, layer_rgba, quantize_depth
+from rilievo.domain.previews import SeparationOverlay, downsample, preview_factor
 
 if TYPE_CHECKING:
     from .services import Services
@@ -77,6 +78,7 @@ class JobRun:
 
         self.stage("export")
         self.write_image("composite_full.png", image, bits)
+        self.write_image("preview.png", downsample(image, self.preview_factor(image)), 8)
         self.write_image("depth_map.png", depth8.astype(np.float32) / 255.0, 8)
         self.write_json("layer_manifest.json", manifest)
         self.write_json("params.json", self.params_record(decoded))
@@ -106,10 +108,18 @@ class JobRun:
             )
         plan = LayerPlan.from_depth(depth8, params.layer_count)
         alphas = layer_alphas(plan.membership(depth8), plan.count, params.feather)
+        factor = self.preview_factor(image)
+        overlay = SeparationOverlay(downsample(image, factor))
         for index, (name, alpha) in enumerate(zip(plan.layer_names(), alphas)):
             self.write_image(f"{name}.png", layer_rgba(image, alpha), bits)
+            overlay.add(downsample(alpha, factor))
             self.stage("layers", (index + 1) / plan.count)
+        self.write_image("layer_overlay.png", overlay.pixels, 8)
         return plan.manifest(job_id=self.job.id, feather_px=params.feather, width=width, height=height)
+
+    @staticmethod
+    def preview_factor(image: np.ndarray) -> int:
+        return preview_factor(image.shape[1], image.shape[0])
 
     def params_record(self, decoded: DecodedImage) -> dict:
         job = self.job

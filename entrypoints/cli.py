@@ -39,12 +39,30 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--out", type=Path, help="output folder (default: storage/outputs)")
     render.add_argument("--max-pixels", type=int, help="refuse photos larger than this many pixels")
     render.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+
+    serve = commands.add_parser("serve", help="start the web app and a worker (Ctrl-C stops both)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-worker", action="store_true", help="start the web app alone")
+
+    commands.add_parser("worker", help="start a worker alone: it runs the jobs queued by the web app")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
+    if args.command == "serve":
+        from .serve import serve
+
+        serve(Settings.from_environment(), host=args.host, port=args.port,
+              log_level=args.log_level, with_worker=not args.no_worker)
+        return EXIT_OK
+    if args.command == "worker":
+        from .worker import run_worker
+
+        run_worker(Settings.from_environment())
+        return EXIT_OK
     return render(args)
 
 

@@ -1,0 +1,55 @@
+"""Small images for looking at a job: a downscaled preview and the layer-separation overlay."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+PREVIEW_MAX_SIDE = 1024
+# One colour per layer, front to back; chosen to stay distinct for the common colour blindnesses.
+LAYER_TINTS = (
+    (0.90, 0.32, 0.20),
+    (0.95, 0.75, 0.10),
+    (0.10, 0.65, 0.55),
+    (0.25, 0.45, 0.95),
+    (0.70, 0.35, 0.80),
+)
+TINT_STRENGTH = 0.55
+
+
+def preview_factor(width: int, height: int, max_side: int = PREVIEW_MAX_SIDE) -> int:
+    """The smallest whole-number reduction that brings the longer side to max_side or less."""
+    return max(1, math.ceil(max(width, height) / max_side))
+
+
+def downsample(image: np.ndarray, factor: int) -> np.ndarray:
+    """Box-average factor x factor blocks (the few edge pixels that do not fill a block are dropped)."""
+    if factor == 1:
+        return image
+    height, width = image.shape[0] // factor * factor, image.shape[1] // factor * factor
+    blocks = image[:height, :width].reshape(height // factor, factor, width // factor, factor, -1)
+    return blocks.mean(axis=(1, 3), dtype=np.float32).reshape(
+        height // factor, width // factor, *image.shape[2:]
+    )
+
+
+class SeparationOverlay:
+    """The image with each layer tinted in its own colour, fed one layer alpha at a time (front first).
+
+    Layer i shows through the stack with weight a_i * prod_{j<i}(1 - a_j); the tints are mixed with
+    exactly those weights, so feathered edges blend the two neighbouring colours.
+    """
+
+    def __init__(self, image: np.ndarray):
+        self.image = image
+        self.pixels = np.zeros_like(image, dtype=np.float32)
+        self.uncovered = np.ones(image.shape[:2], dtype=np.float32)
+        self.count = 0
+
+    def add(self, alpha: np.ndarray) -> None:
+        weight = (alpha * self.uncovered)[..., None]
+        tint = np.asarray(LAYER_TINTS[self.count % len(LAYER_TINTS)], dtype=np.float32)
+        self.pixels += weight * (self.image * (1 - TINT_STRENGTH) + tint * TINT_STRENGTH)
+        self.uncovered *= 1.0 - alpha
+        self.count += 1
