@@ -79,7 +79,9 @@ class JobRun:
         self.stage("export")
         self.write_image("composite_full.png", image, bits)
         self.write_image("preview.png", downsample(image, self.preview_factor(image)), 8)
-        self.write_image("depth_map.png", depth8.astype(np.float32) / 255.0, 8)
+        depth = depth8.astype(np.float32) / 255.0
+        self.write_image("depth_map.png", depth, 8)
+        self.write_image("depth_preview.png", downsample(depth, self.preview_factor(image)), 8)
         self.write_json("layer_manifest.json", manifest)
         self.write_json("params.json", self.params_record(decoded))
         if manifest["layers"]:

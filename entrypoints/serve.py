@@ -78,6 +78,8 @@ def serve(settings: Settings, *, host: str, port: int, log_level: str, with_work
     threading.Thread(target=announce_when_listening, args=(server, url), daemon=True).start()
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn has shut down gracefully and re-raises the signal it caught
     finally:
         if worker is not None:
             worker.stop()

@@ -2,15 +2,106 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Router, get
+from litestar.di import NamedDependency
 from litestar.response import Template
 
+from rilievo.adapters.image_io import ACCEPTED_FORMATS
+from rilievo.application.job_run import STAGE_SPAN
 from rilievo.application.services import Services
+from rilievo.domain.params import RenderParams
+from rilievo.domain.previews import LAYER_TINTS
+
+from .api_options import FormOptions, form_options
+
+# Sliders over a fractional range move in these steps; integer ranges move by 1.
+FRACTION_STEP = 0.05
+
+# Modes the services refuse for now, and why (shown next to the disabled choice).
+UNAVAILABLE_MODES = {"painterly": "coming soon — needs the diffusion engine"}
+
+# Every stage a job may report, in pipeline order; photo mode skips "paint" and "upscale".
+PIPELINE_STAGES = ("ingest", "depth", "paint", "post-process", "upscale", "layers", "export")
+
+MODE_LABELS = {"photo": "Photo", "painterly": "Painterly"}
+PRINT_SIZE_LABELS = {"original": "Original size"}
+FORMAT_LABELS = {"png": "PNG", "tiff": "TIFF", "jpeg": "JPEG"}
+FILE_EXTENSIONS = {
+    "JPEG": (".jpg", ".jpeg"),
+    "PNG": (".png",),
+    "TIFF": (".tif", ".tiff"),
+    "WEBP": (".webp",),
+}
 
 
-@get("/", sync_to_thread=False, include_in_schema=False)
-def index(services: Services) -> Template:
-    return Template(template_name="index.html", context={})
+def label(value: object, labels: dict[str, str] | None = None) -> str:
+    text = str(value)
+    return (labels or {}).get(text) or text.replace("-", " ").replace("_", " ").capitalize()
+
+
+def accept_attribute() -> str:
+    """The file picker's filter: what the image decoder accepts, by MIME type and extension."""
+    types = [f"image/{name.lower()}" for name in ACCEPTED_FORMATS]
+    extensions = [
+        ext for name in ACCEPTED_FORMATS for ext in FILE_EXTENSIONS.get(name, (f".{name.lower()}",))
+    ]
+    return ",".join(types + extensions)
+
+
+def css_colour(rgb: tuple[float, float, float]) -> str:
+    return "rgb({} {} {})".format(*(round(channel * 255) for channel in rgb))
+
+
+def form_values(params: RenderParams, options: FormOptions) -> dict[str, Any]:
+    """The form's starting values: the layer switch and the layer count are two controls."""
+    values = params.to_dict()
+    values["export_layers"] = params.layers != "off"
+    values["layer_count"] = "auto" if params.layers == "off" else str(params.layers)
+    if params.mode in UNAVAILABLE_MODES:
+        values["mode"] = next(mode for mode in options.modes if mode not in UNAVAILABLE_MODES)
+    return values
+
+
+def number_inputs(options: FormOptions) -> dict[str, dict[str, Any]]:
+    """min, max and step of each numeric control, from the same ranges GET /api/options reports."""
+    return {
+        name: {"min": bounds.min, "max": bounds.max, "step": 1 if bounds.integer else FRACTION_STEP}
+        for name, bounds in options.numbers.items()
+    }
+
+
+def page_context(services: Services) -> dict[str, Any]:
+    options = form_options()
+    return {
+        "values": form_values(services.last_used_params(), options),
+        "modes": [
+            {"value": mode, "label": label(mode, MODE_LABELS), "note": UNAVAILABLE_MODES.get(mode)}
+            for mode in options.modes
+        ],
+        "styles": [{"value": style, "label": label(style)} for style in options.styles],
+        "print_sizes": [
+            {"value": size, "label": label(size, PRINT_SIZE_LABELS)} for size in options.print_sizes
+        ],
+        "formats": [{"value": fmt, "label": label(fmt, FORMAT_LABELS)} for fmt in options.formats],
+        "dpis": options.dpis,
+        "layer_counts": [count for count in options.layers if isinstance(count, int)],
+        "variations": range(options.variations.min, options.variations.max + 1),
+        "ranges": number_inputs(options),
+        "prompt_max": options.prompt_max_chars,
+        "stages": PIPELINE_STAGES,
+        "photo_stages": tuple(STAGE_SPAN),
+        "layer_tints": [css_colour(tint) for tint in LAYER_TINTS],  # the overlay's colours, front first
+        "presets": [preset.name for preset in services.list_presets()],
+        "accept": accept_attribute(),
+        "accepted_formats": ", ".join(ACCEPTED_FORMATS),
+    }
+
+
+@get("/", sync_to_thread=True, include_in_schema=False)  # reads the database
+def index(services: NamedDependency[Services]) -> Template:
+    return Template(template_name="index.html", context=page_context(services))
 
 
 web_router = Router(path="/", route_handlers=[index])

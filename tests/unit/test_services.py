@@ -70,7 +70,7 @@ def test_a_photo_mode_job_writes_composite_depth_layers_manifest_and_params(serv
     files = published(services)
     assert set(files) == {"composite_full.png", "depth_map.png", "Layer_1_front.png", "Layer_2_mid.png",
                           "Layer_3_back.png", "layer_manifest.json", "params.json", "layers.zip", "preview.png",
-                          "layer_overlay.png"}
+                          "layer_overlay.png", "depth_preview.png"}
     assert set(files["layers.zip"]) == {"Layer_1_front.png", "Layer_2_mid.png", "Layer_3_back.png",
                                         "layer_manifest.json"}
     assert set(job.outputs) == set(files)

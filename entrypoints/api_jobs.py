@@ -1,0 +1,129 @@
+"""/api/jobs: submit render jobs, follow them, fetch their files, cancel, retry and delete them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from litestar import Router, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import File
+
+from rilievo.application.services import Services
+from rilievo.domain.errors import Conflict, FileNotFound
+from rilievo.domain.job import JobStatus
+
+from .api_models import (
+    BODY_ERRORS_ARE_422,
+    RESULT_STEM,
+    JobPage,
+    JobRequest,
+    JobView,
+    SubmittedBatch,
+    result_formats,
+)
+
+MAX_PAGE = 100
+
+MEDIA_TYPES = {
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+    ".zip": "application/zip",
+}
+
+
+def file_response(path: Path, *, download: bool) -> File:
+    if not path.is_file():
+        raise FileNotFound(f"{path.name} is no longer on disk")
+    media_type = MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    shown = media_type.startswith("image/") or media_type == "application/json"
+    return File(
+        path,
+        filename=path.name,
+        media_type=media_type,
+        content_disposition_type="inline" if shown and not download else "attachment",
+    )
+
+
+@post("/", status_code=202, sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422)
+def submit_jobs(services: NamedDependency[Services], data: JSONBody[JobRequest]) -> SubmittedBatch:
+    batch = services.submit(
+        data.upload_id,
+        data.render_params(),
+        variations=data.variations,
+        depth_upload_id=data.depth_upload_id,
+    )
+    return SubmittedBatch.of(batch)
+
+
+@get("/", sync_to_thread=True)
+def list_jobs(
+    services: NamedDependency[Services],
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+) -> JobPage:
+    jobs, total = services.list_jobs(limit=limit, offset=offset)
+    return JobPage([JobView.of(job) for job in jobs], total=total, limit=limit, offset=offset)
+
+
+@get("/{job_id:str}", sync_to_thread=True)
+def get_job(services: NamedDependency[Services], job_id: FromPath[str]) -> JobView:
+    return JobView.of(services.get_job(job_id))
+
+
+@delete("/{job_id:str}", status_code=204, sync_to_thread=True)
+def delete_job(services: NamedDependency[Services], job_id: FromPath[str]) -> None:
+    services.delete_job(job_id)
+
+
+@post("/{job_id:str}/cancel", status_code=200, sync_to_thread=True)
+def cancel_job(services: NamedDependency[Services], job_id: FromPath[str]) -> JobView:
+    return JobView.of(services.cancel_job(job_id))
+
+
+@post("/{job_id:str}/retry", status_code=202, sync_to_thread=True)
+def retry_job(services: NamedDependency[Services], job_id: FromPath[str]) -> JobView:
+    return JobView.of(services.retry_job(job_id))
+
+
+@get("/{job_id:str}/result", sync_to_thread=True)
+def job_result(
+    services: NamedDependency[Services],
+    job_id: FromPath[str],
+    image_format: Annotated[str, QueryParameter(name="format")] = "png",
+    download: FromQuery[bool] = False,
+) -> File:
+    job = services.get_job(job_id)
+    if job.status is not JobStatus.COMPLETED:
+        raise Conflict(f"job {job_id} is {job.status}; its result exists once it has completed")
+    available = result_formats(job)
+    if image_format not in available:
+        raise FileNotFound(
+            f"job {job_id} has no {image_format!r} result; available: {', '.join(available)}"
+        )
+    return file_response(services.job_file(job_id, f"{RESULT_STEM}.{image_format}"), download=download)
+
+
+@get("/{job_id:str}/files/{name:str}", sync_to_thread=True)
+def job_file(
+    services: NamedDependency[Services],
+    job_id: FromPath[str],
+    name: FromPath[str],
+    download: FromQuery[bool] = False,
+) -> File:
+    return file_response(services.job_file(job_id, name), download=download)
+
+
+jobs_router = Router(
+    path="/jobs",
+    tags=["jobs"],
+    route_handlers=[
+        submit_jobs, list_jobs, get_job, delete_job, cancel_job, retry_job, job_result, job_file,
+    ],
+)

@@ -1,0 +1,186 @@
+"""The JSON API's request and response bodies, and how domain values become them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.datastructures import UploadFile
+from litestar.exceptions import ValidationException
+
+from rilievo.application.job_run import LAYERS_ZIP
+from rilievo.application.services import Batch
+from rilievo.domain.job import Job, JobStatus
+from rilievo.domain.params import RenderParams
+from rilievo.domain.presets import Preset
+from rilievo.domain.upload import Upload
+
+API_ROOT = "/api"
+RESULT_STEM = "composite_full"  # the final image's name in a job's outputs, one file per format
+
+
+def job_url(job_id: str) -> str:
+    return f"{API_ROOT}/jobs/{job_id}"
+
+
+def result_formats(job: Job) -> list[str]:
+    return sorted(
+        name.removeprefix(f"{RESULT_STEM}.")
+        for name in job.outputs
+        if name.startswith(f"{RESULT_STEM}.")
+    )
+
+
+# --- requests -------------------------------------------------------------------------------------
+
+
+def unprocessable_body(request: Request, error: ValidationException) -> Response:
+    """A JSON body that parses but has unknown, missing or mistyped fields is a 422, like a bad value."""
+    from .http_app import http_error  # http_app imports this module, so not at the top
+
+    return http_error(request, ValidationException(detail=error.detail, extra=error.extra, status_code=422))
+
+
+BODY_ERRORS_ARE_422 = {ValidationException: unprocessable_body}
+
+
+@dataclass
+class UploadForm:
+    file: UploadFile
+
+
+class JobRequest(msgspec.Struct, forbid_unknown_fields=True):
+    upload_id: str
+    mode: str
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
+    variations: int = 1
+    depth_upload_id: str | None = None
+    near: str | None = None
+
+    def render_params(self) -> RenderParams:
+        """The top-level mode and near win over the same names inside params."""
+        near = {"near": self.near} if self.near else {}
+        return RenderParams.from_mapping({**self.params, "mode": self.mode, **near})
+
+
+class PresetBody(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    params: dict[str, Any]
+
+
+class PresetReplacement(msgspec.Struct, forbid_unknown_fields=True):
+    params: dict[str, Any]
+    name: str | None = None
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+
+class Health(msgspec.Struct):
+    status: str
+
+
+class UploadInfo(msgspec.Struct):
+    upload_id: str
+    width: int
+    height: int
+    format: str
+    bytes: int
+
+    @classmethod
+    def of(cls, upload: Upload) -> UploadInfo:
+        return cls(upload.id, upload.width, upload.height, upload.format, upload.bytes)
+
+
+class SubmittedJob(msgspec.Struct):
+    job_id: str
+    seed: int
+
+
+class SubmittedBatch(msgspec.Struct):
+    batch_id: str
+    jobs: list[SubmittedJob]
+
+    @classmethod
+    def of(cls, batch: Batch) -> SubmittedBatch:
+        return cls(batch.id, [SubmittedJob(job.id, job.params.seed) for job in batch.jobs])
+
+
+class JobView(msgspec.Struct):
+    job_id: str
+    batch_id: str | None
+    upload_id: str
+    depth_upload_id: str | None
+    status: JobStatus
+    stage: str | None
+    progress: float
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    params: dict[str, Any]
+    engine: dict[str, str]
+    outputs: dict[str, str]
+    result_url: str | None
+    zip_url: str | None
+    error: str | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobView:
+        url = job_url(job.id)
+        return cls(
+            job_id=job.id,
+            batch_id=job.batch_id,
+            upload_id=job.upload_id,
+            depth_upload_id=job.depth_upload_id,
+            status=job.status,
+            stage=job.stage,
+            progress=job.progress,
+            attempts=job.attempts,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            params=job.params.to_dict(),
+            engine=dict(job.engines),
+            outputs={name: f"{url}/files/{name}" for name in job.outputs},
+            result_url=f"{url}/result" if result_formats(job) else None,
+            zip_url=f"{url}/files/{LAYERS_ZIP}" if LAYERS_ZIP in job.outputs else None,
+            error=job.error,
+        )
+
+
+class JobPage(msgspec.Struct):
+    jobs: list[JobView]
+    total: int
+    limit: int
+    offset: int
+
+
+class PresetView(msgspec.Struct):
+    name: str
+    params: dict[str, Any]
+
+    @classmethod
+    def of(cls, preset: Preset) -> PresetView:
+        return cls(preset.name, preset.params.to_dict())
+
+
+class PresetList(msgspec.Struct):
+    """Also the file format of an export, and what an import accepts."""
+
+    presets: list[PresetView]
+
+    @classmethod
+    def of(cls, presets: list[Preset]) -> PresetList:
+        return cls([PresetView.of(preset) for preset in presets])
+
+
+class ImportedPresets(msgspec.Struct):
+    imported: list[str]
+
+
+class LastUsedParams(msgspec.Struct):
+    params: dict[str, Any]

@@ -1,0 +1,66 @@
+"""What the web form offers: the choices and numeric ranges, read from the domain's own definitions."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from typing import Any
+
+import attrs
+import msgspec
+
+from rilievo.domain import params as domain
+from rilievo.domain.params import RenderParams
+
+
+class NumberRange(msgspec.Struct):
+    min: int | float
+    max: int | float | None
+    default: int | float
+    integer: bool
+
+
+class FormOptions(msgspec.Struct):
+    modes: list[str]
+    styles: list[str]
+    layers: list[str | int]
+    near: list[str]
+    dpis: list[int]
+    print_sizes: list[str]
+    formats: list[str]
+    prompt_max_chars: int
+    variations: NumberRange
+    numbers: dict[str, NumberRange]
+    defaults: dict[str, Any]
+
+
+def numeric_ranges() -> dict[str, NumberRange]:
+    """The bounds live only in each field's validator (made by _number_in or _integer_in), so they
+    are read from there rather than repeated here."""
+    types = typing.get_type_hints(RenderParams)
+    ranges = {}
+    for field in attrs.fields(RenderParams):
+        bounds = inspect.getclosurevars(field.validator).nonlocals
+        if {"low", "high"} <= bounds.keys():
+            ranges[field.name] = NumberRange(
+                min=bounds["low"], max=bounds["high"], default=field.default,
+                integer=types[field.name] is int,
+            )
+    return ranges
+
+
+def form_options() -> FormOptions:
+    fewest, most = domain.VARIATIONS
+    return FormOptions(
+        modes=list(domain.MODES),
+        styles=list(domain.STYLES),
+        layers=list(domain.LAYER_CHOICES),
+        near=list(domain.NEAR_CONVENTIONS),
+        dpis=list(domain.DPIS),
+        print_sizes=list(domain.PRINT_SIZES),
+        formats=list(domain.FORMATS),
+        prompt_max_chars=domain.PROMPT_MAX_CHARS,
+        variations=NumberRange(min=fewest, max=most, default=fewest, integer=True),
+        numbers=numeric_ranges(),
+        defaults=RenderParams().to_dict(),
+    )

@@ -1,0 +1,156 @@
+"""/api/presets: named sets of render parameters; export to and import from one JSON file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, Router, delete, get, post, put
+from litestar.concurrency import sync_to_thread
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    Reference,
+    RequestBody,
+    Schema,
+)
+from litestar.params import FromPath, JSONBody
+
+from rilievo.application.services import Services
+from rilievo.domain.errors import InvalidParameter
+from rilievo.domain.presets import Preset
+
+from .api_models import (
+    BODY_ERRORS_ARE_422,
+    ImportedPresets,
+    PresetBody,
+    PresetList,
+    PresetReplacement,
+    PresetView,
+)
+
+EXPORT_FILE_NAME = "rilievo-presets.json"
+# Static paths win over /presets/{name} for every method: a preset of these names could not be reached.
+ROUTE_NAMES = frozenset({"export", "import"})
+
+
+def unreserved(preset: Preset) -> Preset:
+    if preset.name in ROUTE_NAMES:
+        raise InvalidParameter(f"preset name {preset.name!r} is reserved by the API; choose another")
+    return preset
+
+
+def presets_of_file(document: Any) -> list[Preset]:
+    """Every preset of an export, all checked before the caller stores any."""
+    if not isinstance(document, dict) or set(document) != {"presets"} or not isinstance(
+        document["presets"], list
+    ):
+        raise InvalidParameter('a presets file is a JSON object {"presets": [...]} and nothing else')
+    presets = []
+    for index, item in enumerate(document["presets"]):
+        try:
+            presets.append(unreserved(Preset.from_mapping(item)))
+        except InvalidParameter as error:
+            raise InvalidParameter(f"presets[{index}]: {error}") from None
+    names = [preset.name for preset in presets]
+    if duplicates := sorted({name for name in names if names.count(name) > 1}):
+        raise InvalidParameter(f"the presets file names {duplicates[0]!r} more than once")
+    return presets
+
+
+async def uploaded_json(request: Request) -> Any:
+    """The body itself, or the multipart field `file` that a browser's file input sends."""
+    if request.content_type[0] == "multipart/form-data":
+        form = await request.form()
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise ValidationException("the multipart field 'file' with the presets file is missing")
+        raw = await file.read()
+    else:
+        raw = await request.body()
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError as error:
+        raise InvalidParameter(f"the presets file is not valid JSON: {error}") from None
+
+
+class PresetsFileOperation(Operation):
+    """The handler reads its body itself (JSON or a file upload), so the schema says so here."""
+
+    def __init__(self, **fields: Any):
+        file_field = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        body = RequestBody(
+            required=True,
+            content={
+                "application/json": OpenAPIMediaType(
+                    schema=Reference(ref="#/components/schemas/PresetList")
+                ),
+                "multipart/form-data": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT, properties={"file": file_field}, required=["file"]
+                    )
+                ),
+            },
+        )
+        super().__init__(**{**fields, "request_body": body})
+
+
+@get("/", sync_to_thread=True)
+def list_presets(services: NamedDependency[Services]) -> PresetList:
+    return PresetList.of(services.list_presets())
+
+
+@post("/", status_code=201, sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422)
+def create_preset(services: NamedDependency[Services], data: JSONBody[PresetBody]) -> PresetView:
+    preset = unreserved(Preset.from_mapping({"name": data.name, "params": data.params}))
+    return PresetView.of(services.create_preset(preset))
+
+
+@get("/export", sync_to_thread=True)
+def export_presets(services: NamedDependency[Services]) -> Response[PresetList]:
+    return Response(
+        PresetList.of(services.list_presets()),
+        headers={"Content-Disposition": f'attachment; filename="{EXPORT_FILE_NAME}"'},
+    )
+
+
+@post("/import", status_code=200, operation_class=PresetsFileOperation)
+async def import_presets(services: NamedDependency[Services], request: Request) -> ImportedPresets:
+    presets = presets_of_file(await uploaded_json(request))
+    imported = await sync_to_thread(services.import_presets, presets)
+    return ImportedPresets([preset.name for preset in imported])
+
+
+@get("/{name:str}", sync_to_thread=True)
+def get_preset(services: NamedDependency[Services], name: FromPath[str]) -> PresetView:
+    return PresetView.of(services.get_preset(name))
+
+
+@put("/{name:str}", sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422)
+def replace_preset(
+    services: NamedDependency[Services], name: FromPath[str], data: JSONBody[PresetReplacement]
+) -> PresetView:
+    if data.name is not None and data.name != name:
+        raise InvalidParameter(f"the body names preset {data.name!r} but the path names {name!r}")
+    preset = unreserved(Preset.from_mapping({"name": name, "params": data.params}))
+    return PresetView.of(services.replace_preset(preset))
+
+
+@delete("/{name:str}", status_code=204, sync_to_thread=True)
+def delete_preset(services: NamedDependency[Services], name: FromPath[str]) -> None:
+    services.delete_preset(name)
+
+
+presets_router = Router(
+    path="/presets",
+    tags=["presets"],
+    route_handlers=[
+        list_presets, create_preset, export_presets, import_presets, get_preset, replace_preset,
+        delete_preset,
+    ],
+)

@@ -1,0 +1,807 @@
+// Rilievo web form: plain JavaScript over the JSON API under /api. No build step, no dependencies.
+"use strict";
+
+(() => {
+  const STAGES = document.body.dataset.stages.split(",");
+  const PHOTO_STAGES = new Set(document.body.dataset.photoStages.split(","));
+  const LAYER_TINTS = document.body.dataset.layerTints.split(";");
+  const FINISHED = new Set(["completed", "failed", "cancelled"]);
+  const POLL_MS = 500;
+  const HISTORY_PAGE = 12;
+  // The request fields the form controls; job params from the API may hold more (mode, near).
+  const PARAM_NAMES = ["seed", "painterliness", "depth_influence", "brush_scale", "style", "prompt",
+    "print_size", "dpi", "format", "layers", "feather", "sharpen"];
+  // The downloads list shows a job's files in this order; names not listed come last.
+  const FILE_ORDER = ["composite_full.png", "depth_map.png", "layer_overlay.png", "Layer_*",
+    "layer_manifest.json", "params.json", "layers.zip", "preview.png", "depth_preview.png"];
+  const FILE_LABELS = {
+    "composite_full.png": "Final image",
+    "depth_map.png": "Depth map",
+    "layer_overlay.png": "Layer separation",
+    "layer_manifest.json": "Layer manifest",
+    "params.json": "Settings (params.json)",
+    "layers.zip": "All layers (.zip)",
+    "preview.png": "Preview (small)",
+    "depth_preview.png": "Depth preview (small)",
+  };
+
+  const $ = (selector, root = document) => root.querySelector(selector);
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // --- the API -------------------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, code, detail) {
+      super(detail);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  function errorFrom(status, statusText, data) {
+    if (data && data.detail) return new ApiError(status, data.error || "error", String(data.detail));
+    return new ApiError(status, "http", `The server answered ${status} ${statusText || ""}`.trim());
+  }
+
+  async function api(method, url, body) {
+    const init = { method, headers: { Accept: "application/json" } };
+    if (body instanceof FormData) {
+      init.body = body;
+    } else if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers["Content-Type"] = "application/json";
+    }
+    let response;
+    try {
+      response = await fetch(url, init);
+    } catch {
+      throw new ApiError(0, "network", "The server did not answer. Is Rilievo still running?");
+    }
+    if (response.status === 204) return null;
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      // not JSON: errorFrom falls back to the status line
+    }
+    if (!response.ok) throw errorFrom(response.status, response.statusText, data);
+    return data;
+  }
+
+  // A job's file by name: the URL the API lists, else the documented route.
+  function fileUrl(job, name) {
+    const listed = job.outputs && job.outputs[name];
+    if (typeof listed === "string" && (listed.startsWith("/api/") || /^https?:/.test(listed))) return listed;
+    return `/api/jobs/${encodeURIComponent(job.job_id)}/files/${encodeURIComponent(name)}`;
+  }
+
+  function withDownload(url) {
+    return url + (url.includes("?") ? "&" : "?") + "download=1";
+  }
+
+  // --- messages ------------------------------------------------------------------------------
+
+  const messages = $("#messages");
+
+  function showMessage(text, kind = "error") {
+    const item = document.createElement("div");
+    item.className = `message ${kind}`;
+    item.setAttribute("role", kind === "error" ? "alert" : "status");
+    item.dataset.testid = kind === "error" ? "error-message" : "info-message";
+    const paragraph = document.createElement("p");
+    paragraph.textContent = text;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "close";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", () => item.remove());
+    item.append(paragraph, close);
+    messages.append(item);
+    // Keep the area short: the oldest note goes first, errors only when nothing else is left.
+    while (messages.children.length > 3) {
+      (messages.querySelector(".message.info") || messages.firstElementChild).remove();
+    }
+    if (kind === "info") setTimeout(() => item.remove(), 5000);
+  }
+
+  function reportError(error) {
+    if (!(error instanceof ApiError)) console.error(error);
+    showMessage(error instanceof ApiError ? error.message : `Something went wrong: ${error.message}`);
+  }
+
+  // --- formatting ----------------------------------------------------------------------------
+
+  function formatBytes(bytes) {
+    const units = ["bytes", "KB", "MB", "GB"];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1000 && unit < units.length - 1) {
+      value /= 1000;
+      unit += 1;
+    }
+    return unit === 0 ? `${value} bytes` : `${value.toFixed(1)} ${units[unit]}`;
+  }
+
+  function formatWhen(iso) {
+    if (!iso) return "";
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return iso;
+    return date.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+  }
+
+  function stageLabel(stage) {
+    return stage.charAt(0).toUpperCase() + stage.slice(1).replace(/-/g, " ");
+  }
+
+  function randomSeed() {
+    return crypto.getRandomValues(new Uint32Array(1))[0];
+  }
+
+  // --- the form ------------------------------------------------------------------------------
+
+  const form = $("#render-form");
+  const generateButton = $("#generate");
+  const generateHint = $("#generate-hint");
+
+  function radioValue(name) {
+    const checked = form.querySelector(`input[name="${name}"]:checked`);
+    return checked ? checked.value : null;
+  }
+
+  function setRadio(name, value) {
+    const target = form.querySelector(`input[name="${name}"][value="${CSS.escape(String(value))}"]`);
+    if (target && !target.disabled) target.checked = true;
+  }
+
+  function readParams() {
+    const layerCount = $("#layer-count").value;
+    return {
+      seed: parseInt($("#seed").value, 10),
+      painterliness: Number($("#painterliness").value),
+      depth_influence: Number($("#depth_influence").value),
+      brush_scale: parseInt($("#brush_scale").value, 10),
+      style: $("#style").value,
+      prompt: $("#prompt").value,
+      print_size: $("#print_size").value,
+      dpi: Number(radioValue("dpi")),
+      format: $("#format").value,
+      layers: !$("#export-layers").checked ? "off" : layerCount === "auto" ? "auto" : Number(layerCount),
+      feather: parseInt($("#feather").value, 10),
+      sharpen: Number($("#sharpen").value),
+    };
+  }
+
+  function applyParams(params) {
+    const plain = ["seed", "painterliness", "depth_influence", "brush_scale", "style", "prompt",
+      "print_size", "format", "feather", "sharpen"];
+    for (const name of plain) {
+      if (params[name] !== undefined && params[name] !== null) form.elements.namedItem(name).value = params[name];
+    }
+    if (params.dpi !== undefined) setRadio("dpi", params.dpi);
+    if (params.mode !== undefined) setRadio("mode", params.mode);
+    if (params.layers !== undefined) {
+      $("#export-layers").checked = params.layers !== "off";
+      if (params.layers !== "off") $("#layer-count").value = String(params.layers);
+    }
+    syncControls();
+  }
+
+  function syncControls() {
+    for (const output of form.querySelectorAll("output[for]")) {
+      output.value = form.elements.namedItem(output.htmlFor.value).value;
+    }
+    const mode = form.querySelector('input[name="mode"]:checked');
+    const styleControls = $("#style-controls");
+    styleControls.hidden = !mode || mode.value === "photo";
+    styleControls.disabled = !mode || mode.disabled;
+    const layersOn = $("#export-layers").checked;
+    $("#layer-count").disabled = !layersOn;
+    $("#feather").disabled = !layersOn;
+    $("#prompt-count").textContent = $("#prompt").value.length;
+  }
+
+  // --- upload --------------------------------------------------------------------------------
+
+  const upload = { id: null, objectUrl: null, request: null, submitting: false };
+  const preview = $("#upload-preview");
+  const dropZone = $("#drop-zone");
+  const dropHint = $("#drop-hint");
+  const uploadInfo = $("#upload-info");
+  const uploadBar = $("#upload-progress");
+
+  function updateGenerate() {
+    generateButton.disabled = !upload.id || upload.submitting;
+    generateButton.textContent = upload.submitting ? "Working…" : "Generate";
+    if (upload.request) generateHint.textContent = "Uploading…";
+    else if (!upload.id) generateHint.textContent = "Upload a photo first.";
+    else generateHint.textContent = "";
+  }
+
+  function showPreview(file) {
+    if (upload.objectUrl) URL.revokeObjectURL(upload.objectUrl);
+    upload.objectUrl = file ? URL.createObjectURL(file) : null;
+    if (upload.objectUrl) {
+      preview.src = upload.objectUrl;
+    } else {
+      preview.removeAttribute("src");
+    }
+    preview.hidden = !file;
+    dropHint.hidden = Boolean(file);
+  }
+
+  // Browsers cannot show every format we accept (TIFF): keep the hint instead of a broken image.
+  preview.addEventListener("error", () => {
+    if (!preview.getAttribute("src")) return;
+    preview.hidden = true;
+    dropHint.hidden = false;
+  });
+
+  function chooseFile(file) {
+    if (!file) return;
+    if (upload.request) upload.request.abort();
+    upload.id = null;
+    showPreview(file);
+    uploadInfo.textContent = `Uploading ${file.name} (${formatBytes(file.size)})…`;
+    sendUpload(file);
+  }
+
+  function sendUpload(file) {
+    const body = new FormData();
+    body.append("file", file);
+    const request = new XMLHttpRequest();
+    upload.request = request;
+    request.open("POST", "/api/upload");
+    request.setRequestHeader("Accept", "application/json");
+    request.responseType = "json";
+    uploadBar.value = 0;
+    uploadBar.hidden = false;
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) uploadBar.value = event.loaded / event.total;
+    });
+    request.addEventListener("load", () => {
+      if (request.status >= 200 && request.status < 300 && request.response) {
+        uploaded(request.response);
+      } else {
+        uploadFailed(errorFrom(request.status, request.statusText, request.response));
+      }
+    });
+    request.addEventListener("error", () => {
+      uploadFailed(new ApiError(0, "network", "The upload did not reach the server. Is Rilievo still running?"));
+    });
+    request.addEventListener("loadend", () => {
+      if (upload.request === request) upload.request = null;
+      uploadBar.hidden = true;
+      updateGenerate();
+    });
+    request.send(body);
+    updateGenerate();
+  }
+
+  function uploaded(data) {
+    upload.id = data.upload_id;
+    uploadInfo.textContent =
+      `${data.width} × ${data.height} px · ${data.format} · ${formatBytes(data.bytes)}`;
+  }
+
+  function uploadFailed(error) {
+    upload.id = null;
+    showPreview(null);
+    $("#file-input").value = "";
+    uploadInfo.textContent = "No photo yet.";
+    reportError(error);
+  }
+
+  // --- results: one card per job -------------------------------------------------------------
+
+  const results = $("#results");
+  const resultsEmpty = $("#results-empty");
+  const cards = new Map(); // job id -> card element
+
+  function clearResults() {
+    results.replaceChildren();
+    cards.clear();
+    resultsEmpty.hidden = false;
+  }
+
+  function addCard(jobId, title) {
+    const card = $("#job-card-template").content.firstElementChild.cloneNode(true);
+    card.dataset.jobId = jobId;
+    $('[data-field="title"]', card).textContent = title;
+    const stages = $('[data-role="stages"]', card);
+    for (const stage of STAGES) {
+      const item = document.createElement("li");
+      item.dataset.stage = stage;
+      item.textContent = stageLabel(stage);
+      stages.append(item);
+    }
+    results.append(card);
+    cards.set(jobId, card);
+    resultsEmpty.hidden = true;
+    return card;
+  }
+
+  function removeCard(jobId) {
+    const card = cards.get(jobId);
+    if (card) card.remove();
+    cards.delete(jobId);
+    resultsEmpty.hidden = cards.size > 0;
+  }
+
+  function updateCard(job) {
+    const card = cards.get(job.job_id);
+    if (!card) return;
+    card.job = job;
+    card.dataset.status = job.status;
+    const badge = $('[data-field="status"]', card);
+    badge.textContent = job.status;
+    badge.className = `badge ${job.status}`;
+    $('[data-field="meta"]', card).textContent = jobSummary(job);
+
+    const running = !FINISHED.has(job.status);
+    $('[data-role="progress"]', card).hidden = !running;
+    if (running) showProgress(card, job);
+
+    const error = $('[data-field="error"]', card);
+    error.hidden = !job.error;
+    error.textContent = job.error || "";
+
+    $('[data-action="retry"]', card).hidden = !["failed", "cancelled"].includes(job.status);
+    $('[data-action="cancel"]', card).hidden = !running;
+    $('[data-action="delete"]', card).hidden = job.status === "processing";
+
+    if (job.status === "completed" && card.dataset.shown !== "yes") {
+      card.dataset.shown = "yes";
+      showResult(card, job);
+    }
+  }
+
+  function jobSummary(job) {
+    const params = job.params || {};
+    const parts = [`seed ${params.seed}`];
+    if (params.layers !== undefined) parts.push(params.layers === "off" ? "no layers" : `layers: ${params.layers}`);
+    const engines = Object.entries(job.engine || {}).map(([stage, engine]) => `${stage}: ${engine}`);
+    if (engines.length) parts.push(engines.join(", "));
+    return parts.join(" · ");
+  }
+
+  function showProgress(card, job) {
+    const bar = $('[data-role="bar"]', card);
+    if (job.status === "pending") {
+      bar.removeAttribute("value"); // indeterminate while it waits in the queue
+    } else {
+      bar.value = job.progress || 0;
+    }
+    const current = STAGES.indexOf(job.stage);
+    const photo = !job.params || job.params.mode === undefined || job.params.mode === "photo";
+    for (const item of $('[data-role="stages"]', card).children) {
+      const index = STAGES.indexOf(item.dataset.stage);
+      item.className = "";
+      if (photo && !PHOTO_STAGES.has(item.dataset.stage)) item.classList.add("skipped");
+      else if (index < current) item.classList.add("done");
+      else if (index === current) item.classList.add("current");
+    }
+  }
+
+  function setImage(card, role, url) {
+    const img = $(`[data-role="${role}"]`, card);
+    const link = $(`[data-role="${role}-link"]`, card);
+    img.src = url;
+    link.href = url;
+  }
+
+  // The small preview where the job has one: a print-size final image is too big to show.
+  function previewUrl(job) {
+    if (job.outputs && job.outputs["preview.png"]) return fileUrl(job, "preview.png");
+    return job.result_url || fileUrl(job, "composite_full.png");
+  }
+
+  function showResult(card, job) {
+    const names = Object.keys(job.outputs || {});
+    $('[data-role="views"]', card).hidden = false;
+    setImage(card, "composite", previewUrl(job));
+    $('[data-role="composite-link"]', card).href = job.result_url || fileUrl(job, "composite_full.png");
+    const depthName = names.includes("depth_preview.png") ? "depth_preview.png" : "depth_map.png";
+    setImage(card, "depth", fileUrl(job, depthName));
+    $('[data-role="depth-link"]', card).href = fileUrl(job, "depth_map.png");
+    const hasOverlay = names.includes("layer_overlay.png");
+    $('[data-role="overlay-figure"]', card).hidden = !hasOverlay;
+    if (hasOverlay) setImage(card, "overlay", fileUrl(job, "layer_overlay.png"));
+
+    const list = $('[data-role="download-list"]', card);
+    list.replaceChildren();
+    for (const name of downloadOrder(names)) {
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      const url = name === "layers.zip" && job.zip_url ? job.zip_url : fileUrl(job, name);
+      link.href = withDownload(url);
+      link.download = name;
+      link.dataset.testid = `download-${name}`;
+      link.textContent = FILE_LABELS[name] || layerLabel(name) || name;
+      item.append(link);
+      list.append(item);
+    }
+    $('[data-role="downloads"]', card).hidden = names.length === 0;
+    if (names.includes("layer_manifest.json")) showLayers(card, job);
+  }
+
+  function layerIndex(name) {
+    const match = /^Layer_(\d+)_/.exec(name);
+    return match ? Number(match[1]) : null;
+  }
+
+  function layerLabel(name) {
+    const match = /^Layer_(\d+)_(\w+)\.png$/.exec(name);
+    return match ? `Layer ${match[1]} (${match[2]})` : null;
+  }
+
+  function downloadOrder(names) {
+    const rank = (name) => {
+      const layer = layerIndex(name);
+      if (layer !== null) return [FILE_ORDER.indexOf("Layer_*"), layer];
+      return [FILE_ORDER.includes(name) ? FILE_ORDER.indexOf(name) : FILE_ORDER.length, 0];
+    };
+    return [...names].sort((a, b) => {
+      const [groupA, layerA] = rank(a);
+      const [groupB, layerB] = rank(b);
+      return groupA - groupB || layerA - layerB || a.localeCompare(b);
+    });
+  }
+
+  async function showLayers(card, job) {
+    try {
+      const manifest = await api("GET", fileUrl(job, "layer_manifest.json"));
+      const list = $('[data-role="layers"]', card);
+      list.replaceChildren();
+      for (const layer of manifest.layers || []) {
+        const item = document.createElement("li");
+        const [low, high] = layer.depth_range || [];
+        const coverage = typeof layer.coverage === "number" ? `${Math.round(layer.coverage * 100)}% of the picture` : "";
+        const swatch = document.createElement("span");
+        swatch.className = "swatch";
+        swatch.style.background = LAYER_TINTS[(layer.order || 1) - 1] || "transparent";
+        swatch.setAttribute("aria-hidden", "true");
+        item.append(swatch, [layer.name, low !== undefined ? `depth ${low}–${high}` : "", coverage]
+          .filter(Boolean).join(" · "));
+        list.append(item);
+      }
+    } catch (error) {
+      reportError(error);
+    }
+  }
+
+  // Poll a job until it finishes; one follower per job however often it is asked for.
+  const following = new Set();
+
+  async function follow(jobId) {
+    if (following.has(jobId)) return;
+    following.add(jobId);
+    let misses = 0;
+    try {
+      for (;;) {
+        let job;
+        try {
+          job = await api("GET", `/api/jobs/${encodeURIComponent(jobId)}`);
+        } catch (error) {
+          if (error.status === 404) {
+            removeCard(jobId);
+            return;
+          }
+          misses += 1;
+          if (misses >= 5) {
+            reportError(error);
+            return;
+          }
+          await sleep(POLL_MS * 2);
+          continue;
+        }
+        misses = 0;
+        updateCard(job);
+        if (FINISHED.has(job.status)) {
+          if (job.status === "failed") showMessage(`A job failed: ${job.error || "no reason given"}`);
+          loadHistory();
+          return;
+        }
+        await sleep(POLL_MS);
+      }
+    } finally {
+      following.delete(jobId);
+    }
+  }
+
+  async function submit(uploadId, mode, params, variations, titleOf) {
+    const batch = await api("POST", "/api/jobs", { upload_id: uploadId, mode, params, variations });
+    batch.jobs.forEach((job, index) => {
+      addCard(job.job_id, titleOf(index, job));
+      follow(job.job_id);
+    });
+    loadHistory();
+    return batch;
+  }
+
+  async function generate(event) {
+    event.preventDefault();
+    if (!upload.id) {
+      showMessage("Upload a photo first.");
+      return;
+    }
+    upload.submitting = true;
+    updateGenerate();
+    try {
+      clearResults();
+      await submit(upload.id, radioValue("mode"), readParams(), Number(radioValue("variations")),
+        (index) => `Variation ${index + 1}`);
+    } catch (error) {
+      reportError(error);
+    } finally {
+      upload.submitting = false;
+      updateGenerate();
+    }
+  }
+
+  async function regenerate(job) {
+    if (!job) return; // its card has not heard from the server yet
+    const params = {};
+    for (const name of PARAM_NAMES) {
+      if (job.params && job.params[name] !== undefined) params[name] = job.params[name];
+    }
+    params.seed = randomSeed();
+    const mode = (job.params && job.params.mode) || "photo";
+    await submit(job.upload_id, mode, params, 1, () => "Another seed");
+  }
+
+  async function retry(jobId) {
+    await api("POST", `/api/jobs/${encodeURIComponent(jobId)}/retry`);
+    if (!cards.has(jobId)) {
+      clearResults();
+      addCard(jobId, "Retry");
+    }
+    const card = cards.get(jobId);
+    card.dataset.shown = "";
+    $('[data-role="views"]', card).hidden = true;
+    $('[data-role="downloads"]', card).hidden = true;
+    follow(jobId);
+    loadHistory();
+  }
+
+  async function cancel(jobId) {
+    await api("POST", `/api/jobs/${encodeURIComponent(jobId)}/cancel`);
+    follow(jobId);
+  }
+
+  async function remove(jobId) {
+    await api("DELETE", `/api/jobs/${encodeURIComponent(jobId)}`);
+    removeCard(jobId);
+    showMessage("Job deleted.", "info");
+    loadHistory();
+  }
+
+  // One handler for the buttons on result cards and history items.
+  async function onJobAction(event) {
+    const button = event.target.closest("[data-action]");
+    if (!button) return;
+    const holder = button.closest("[data-job-id]");
+    const jobId = holder.dataset.jobId;
+    const job = holder.job || gallery.jobs.get(jobId);
+    button.disabled = true;
+    try {
+      if (button.dataset.action === "open") openFromHistory(jobId);
+      else if (button.dataset.action === "regenerate") await regenerate(job);
+      else if (button.dataset.action === "retry") await retry(jobId);
+      else if (button.dataset.action === "cancel") await cancel(jobId);
+      else if (button.dataset.action === "delete") await remove(jobId);
+    } catch (error) {
+      reportError(error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function setView(view) {
+    results.dataset.view = view;
+    for (const button of $("#view-toggle").querySelectorAll("button")) {
+      button.setAttribute("aria-pressed", String(button.dataset.view === view));
+    }
+  }
+
+  // --- history -------------------------------------------------------------------------------
+
+  const gallery = { jobs: new Map(), shown: 0, total: 0, loading: null };
+  const historyGrid = $("#history-grid");
+
+  function historyItem(job) {
+    const item = $("#history-item-template").content.firstElementChild.cloneNode(true);
+    item.dataset.jobId = job.job_id;
+    item.job = job;
+    const badge = $('[data-field="status"]', item);
+    badge.textContent = job.status;
+    badge.className = `badge ${job.status}`;
+    $('[data-field="when"]', item).textContent = formatWhen(job.created_at);
+    const seed = job.params ? job.params.seed : "?";
+    $('[data-action="open"]', item).title = `Open this job (seed ${seed})`;
+    const thumb = $('[data-role="thumb"]', item);
+    if (job.status === "completed") {
+      thumb.src = previewUrl(job);
+      thumb.alt = `Result, seed ${seed}`;
+    } else {
+      thumb.hidden = true;
+      $('[data-role="placeholder"]', item).textContent = job.status === "failed" ? "Failed" : stageLabel(job.status);
+    }
+    $('[data-action="retry"]', item).hidden = !["failed", "cancelled"].includes(job.status);
+    $('[data-action="delete"]', item).hidden = job.status === "processing";
+    if (cards.has(job.job_id)) item.classList.add("is-open");
+    return item;
+  }
+
+  // Reload the first page (or as many as are shown), or append the next page with more=true.
+  function loadHistory({ more = false } = {}) {
+    const run = async () => {
+      const offset = more ? gallery.shown : 0;
+      const limit = more ? HISTORY_PAGE : Math.min(100, Math.max(HISTORY_PAGE, gallery.shown));
+      const page = await api("GET", `/api/jobs?limit=${limit}&offset=${offset}`);
+      if (!more) {
+        historyGrid.replaceChildren();
+        gallery.jobs.clear();
+      }
+      for (const job of page.jobs) {
+        gallery.jobs.set(job.job_id, job);
+        historyGrid.append(historyItem(job));
+      }
+      gallery.shown = offset + page.jobs.length;
+      gallery.total = page.total;
+      $("#history-more").hidden = gallery.shown >= page.total;
+      $("#history-empty").hidden = page.total > 0;
+    };
+    // Loads run one after another so two refreshes never interleave their items.
+    gallery.loading = (gallery.loading || Promise.resolve()).then(run).catch(reportError);
+    return gallery.loading;
+  }
+
+  function openFromHistory(jobId) {
+    const job = gallery.jobs.get(jobId);
+    if (!job) return;
+    const batch = [...gallery.jobs.values()]
+      .filter((other) => job.batch_id && other.batch_id === job.batch_id)
+      .sort((a, b) => (a.params.seed > b.params.seed ? 1 : -1));
+    const jobs = batch.length ? batch : [job];
+    clearResults();
+    jobs.forEach((member, index) => {
+      addCard(member.job_id, jobs.length > 1 ? `Variation ${index + 1}` : "Job");
+      updateCard(member);
+      if (!FINISHED.has(member.status)) follow(member.job_id);
+    });
+    for (const item of historyGrid.children) item.classList.toggle("is-open", cards.has(item.dataset.jobId));
+    $("#result-panel").scrollIntoView({ behavior: "smooth", block: "start" });
+  }
+
+  // --- presets -------------------------------------------------------------------------------
+
+  const presets = { byName: new Map(), replaceNext: null };
+  const presetSelect = $("#preset-select");
+
+  async function loadPresets(select) {
+    const data = await api("GET", "/api/presets");
+    presets.byName = new Map(data.presets.map((preset) => [preset.name, preset.params]));
+    const keep = select || presetSelect.value;
+    presetSelect.replaceChildren(...data.presets.map((preset) => new Option(preset.name, preset.name)));
+    if (presets.byName.has(keep)) presetSelect.value = keep;
+    $("#preset-empty").hidden = data.presets.length > 0;
+  }
+
+  async function savePreset() {
+    const name = $("#preset-name").value.trim();
+    if (!name) {
+      showMessage("Give the preset a name first.");
+      return;
+    }
+    const params = readParams();
+    if (presets.replaceNext === name) {
+      await api("PUT", `/api/presets/${encodeURIComponent(name)}`, { params });
+    } else {
+      try {
+        await api("POST", "/api/presets", { name, params });
+      } catch (error) {
+        if (error.status !== 409) throw error;
+        presets.replaceNext = name;
+        showMessage(`A preset named “${name}” exists. Press Save again to replace it.`, "info");
+        return;
+      }
+    }
+    presets.replaceNext = null;
+    await loadPresets(name);
+    showMessage(`Saved preset “${name}”.`, "info");
+  }
+
+  async function applyPreset() {
+    const name = presetSelect.value;
+    if (!name) {
+      showMessage("There is no preset to load yet.");
+      return;
+    }
+    if (!presets.byName.has(name)) await loadPresets(name);
+    applyParams(presets.byName.get(name));
+    showMessage(`Loaded preset “${name}”.`, "info");
+  }
+
+  async function deletePreset() {
+    const name = presetSelect.value;
+    if (!name) return;
+    await api("DELETE", `/api/presets/${encodeURIComponent(name)}`);
+    await loadPresets();
+    showMessage(`Deleted preset “${name}”.`, "info");
+  }
+
+  async function importPresets(file) {
+    const body = new FormData();
+    body.append("file", file);
+    const data = await api("POST", "/api/presets/import", body);
+    await loadPresets();
+    const count = data && Array.isArray(data.imported) ? data.imported.length : null;
+    showMessage(count === null ? "Presets imported." : `Imported ${count} preset${count === 1 ? "" : "s"}.`, "info");
+  }
+
+  // Run an async action from an event, with its errors in the message area.
+  function guarded(action) {
+    return (...args) => Promise.resolve().then(() => action(...args)).catch(reportError);
+  }
+
+  // --- wiring --------------------------------------------------------------------------------
+
+  form.addEventListener("input", syncControls);
+  form.addEventListener("change", syncControls);
+  form.addEventListener("submit", generate);
+  $("#seed-random").addEventListener("click", () => {
+    $("#seed").value = randomSeed();
+  });
+
+  $("#file-input").addEventListener("change", (event) => chooseFile(event.target.files[0]));
+  for (const type of ["dragenter", "dragover"]) {
+    dropZone.addEventListener(type, (event) => {
+      event.preventDefault();
+      dropZone.classList.add("is-over");
+    });
+  }
+  for (const type of ["dragleave", "drop"]) {
+    dropZone.addEventListener(type, () => dropZone.classList.remove("is-over"));
+  }
+  dropZone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    chooseFile(event.dataTransfer.files[0]);
+  });
+  // A photo dropped next to the drop zone must not make the browser navigate away from the form.
+  window.addEventListener("dragover", (event) => event.preventDefault());
+  window.addEventListener("drop", (event) => event.preventDefault());
+
+  results.addEventListener("click", onJobAction);
+  historyGrid.addEventListener("click", onJobAction);
+  $("#view-toggle").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-view]");
+    if (button) setView(button.dataset.view);
+  });
+  $("#history-refresh").addEventListener("click", () => loadHistory());
+  $("#history-more").addEventListener("click", () => loadHistory({ more: true }));
+
+  $("#preset-save").addEventListener("click", guarded(savePreset));
+  $("#preset-load").addEventListener("click", guarded(applyPreset));
+  $("#preset-delete").addEventListener("click", guarded(deletePreset));
+  $("#preset-name").addEventListener("input", () => {
+    presets.replaceNext = null;
+  });
+  // Enter in the name field saves the preset instead of submitting the render form.
+  $("#preset-name").addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    guarded(savePreset)();
+  });
+  $("#preset-import").addEventListener("change", guarded(async (event) => {
+    const file = event.target.files[0];
+    event.target.value = "";
+    if (file) await importPresets(file);
+  }));
+
+  syncControls();
+  updateGenerate();
+  loadHistory();
+  loadPresets().catch(reportError);
+  document.body.dataset.ready = "yes";
+})();

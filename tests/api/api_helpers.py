@@ -1,0 +1,55 @@
+"""Test photos and short ways to call the API."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+from litestar.testing import TestClient
+from PIL import Image
+
+from rilievo.entrypoints.bootstrap import Settings, bootstrap
+
+WIDTH, HEIGHT = 64, 48
+
+
+def png_bytes(width: int = WIDTH, height: int = HEIGHT) -> bytes:
+    """A small scene with structure to find depth in: a lit disc on a vertical gradient."""
+    rows, columns = np.mgrid[0:height, 0:width]
+    sky = np.repeat((rows / height * 200)[..., None], 3, axis=2)
+    disc = (rows - height * 0.6) ** 2 + (columns - width * 0.4) ** 2 < (height / 4) ** 2
+    sky[disc] = (230, 120, 40)
+    buffer = io.BytesIO()
+    Image.fromarray(sky.astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def gray_png_bytes(width: int = WIDTH, height: int = HEIGHT) -> bytes:
+    """A depth map: white (near) at the bottom, black (far) at the top."""
+    ramp = np.repeat(np.linspace(0, 255, height)[:, None], width, axis=1).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(ramp).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_services(root: Path, *, immediate: bool = True):
+    return bootstrap(Settings(root / "storage", root / "models", immediate_queue=immediate))
+
+
+def upload(client: TestClient, content: bytes | None = None, name: str = "photo.png") -> str:
+    response = client.post("/api/upload", files={"file": (name, content or png_bytes(), "image/png")})
+    assert response.status_code == 201, response.text
+    return response.json()["upload_id"]
+
+
+def submit(client: TestClient, upload_id: str, **fields) -> dict:
+    response = client.post("/api/jobs", json={"upload_id": upload_id, "mode": "photo", **fields})
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def assert_refused(response, status: int, *words: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "detail"}
+    for word in words:
+        assert word in body["detail"]

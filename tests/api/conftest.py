@@ -1,0 +1,19 @@
+"""The JSON API on real adapters in a temp dir; with the immediate queue, a job has run by the time
+its POST returns."""
+
+import pytest
+from litestar.testing import TestClient
+
+from rilievo.entrypoints.http_app import create_app
+from tests.api.api_helpers import make_services
+
+
+@pytest.fixture
+def services(tmp_path):
+    return make_services(tmp_path)
+
+
+@pytest.fixture
+def client(services):
+    with TestClient(create_app(services)) as client:
+        yield client

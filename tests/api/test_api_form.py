@@ -1,0 +1,65 @@
+"""What the form needs: the choices the domain accepts, and the last submitted parameters."""
+
+import attrs
+import pytest
+
+from rilievo.domain import params as domain
+from rilievo.domain.errors import InvalidParameter
+from rilievo.domain.params import RenderParams, validate_variations
+from tests.api.api_helpers import submit, upload
+
+
+@pytest.fixture
+def options(client):
+    return client.get("/api/options").json()
+
+
+def test_the_choices_are_the_domain_s(options):
+    assert options["modes"] == list(domain.MODES)
+    assert options["styles"] == list(domain.STYLES)
+    assert options["layers"] == ["auto", "off", 2, 3, 4, 5]
+    assert options["near"] == ["white", "black"]
+    assert options["dpis"] == [300, 600]
+    assert (options["print_sizes"], options["formats"]) == (["original"], ["png"])
+    assert options["prompt_max_chars"] == domain.PROMPT_MAX_CHARS
+    assert options["defaults"] == RenderParams().to_dict()
+
+
+def test_every_offered_choice_is_accepted(options):
+    for field, choices in [("mode", "modes"), ("style", "styles"), ("layers", "layers"), ("near", "near"),
+                           ("dpi", "dpis"), ("print_size", "print_sizes"), ("format", "formats")]:
+        for choice in options[choices]:
+            RenderParams(**{field: choice})
+
+
+def test_each_numeric_range_is_exactly_what_the_parameters_accept(options):
+    numeric = {field.name for field in attrs.fields(RenderParams)
+               if isinstance(field.default, (int, float)) and not isinstance(field.default, bool)
+               and field.name != "dpi"}
+    assert set(options["numbers"]) == numeric
+    for name, bounds in options["numbers"].items():
+        step = 1 if bounds["integer"] else 1e-6
+        assert bounds["default"] == getattr(RenderParams(), name)
+        RenderParams(**{name: bounds["min"]})
+        RenderParams(**{name: bounds["max"]})
+        with pytest.raises(InvalidParameter):
+            RenderParams(**{name: bounds["min"] - step})
+        with pytest.raises(InvalidParameter):
+            RenderParams(**{name: bounds["max"] + step})
+    assert options["numbers"]["feather"] == {"min": 0, "max": 10, "default": 2, "integer": True}
+
+
+def test_the_variations_range_is_what_a_submit_accepts(options):
+    variations = options["variations"]
+    assert variations["default"] == 1
+    assert validate_variations(variations["min"]) and validate_variations(variations["max"])
+    with pytest.raises(InvalidParameter):
+        validate_variations(variations["max"] + 1)
+
+
+def test_the_last_used_parameters_start_as_the_defaults_then_follow_each_submit(client):
+    assert client.get("/api/settings/last-used").json() == {"params": RenderParams().to_dict()}
+    upload_id = upload(client)
+    submit(client, upload_id, variations=2, params={"seed": 100, "layers": "off", "sharpen": 0.3})
+    remembered = client.get("/api/settings/last-used").json()["params"]
+    assert remembered == RenderParams(seed=100, layers="off", sharpen=0.3).to_dict()

@@ -1,0 +1,61 @@
+"""POST /api/upload: accepted photos are stored and described; refused ones get {error, detail}."""
+
+import pytest
+from litestar.testing import TestClient
+
+from rilievo.entrypoints.api import safe_file_name
+from rilievo.entrypoints.bootstrap import Settings, bootstrap
+from rilievo.entrypoints.http_app import create_app
+from tests.api.api_helpers import HEIGHT, WIDTH, assert_refused, png_bytes
+
+
+def test_an_accepted_photo_is_stored_and_described(client, services):
+    content = png_bytes()
+    response = client.post("/api/upload", files={"file": ("holiday.png", content, "image/png")})
+    assert response.status_code == 201
+    body = response.json()
+    assert body == {"upload_id": body["upload_id"], "width": WIDTH, "height": HEIGHT, "format": "PNG",
+                    "bytes": len(content)}
+    assert services.uploads.original_path(body["upload_id"]).read_bytes() == content
+    assert services.get_upload(body["upload_id"]).original_name == "holiday.png"
+
+
+@pytest.mark.parametrize(
+    "name, content, words",
+    [
+        ("notes.txt", b"just some text, not a photo", ["notes.txt", "not an image"]),
+        ("cut.png", png_bytes()[:120], ["cut.png", "truncated"]),
+        ("empty.png", b"", ["empty.png", "empty"]),
+    ],
+)
+def test_a_file_that_is_not_a_readable_photo_is_refused(client, tmp_path, name, content, words):
+    response = client.post("/api/upload", files={"file": (name, content, "image/png")})
+    assert_refused(response, 422, *words)
+    assert response.json()["error"] == "image_rejected"
+    assert not list((tmp_path / "storage" / "uploads").glob("*/upload.json"))
+
+
+def test_a_photo_with_too_many_pixels_is_refused(tmp_path):
+    settings = Settings(tmp_path / "storage", tmp_path / "models", max_pixels=WIDTH * HEIGHT - 1)
+    with TestClient(create_app(bootstrap(settings))) as client:
+        response = client.post("/api/upload", files={"file": ("big.png", png_bytes(), "image/png")})
+    assert_refused(response, 422, "big.png", "pixels")
+
+
+def test_a_form_without_the_file_field_is_a_bad_request(client):
+    response = client.post("/api/upload", files={"photo": ("p.png", png_bytes(), "image/png")})
+    assert_refused(response, 400, "file")
+
+
+@pytest.mark.parametrize(
+    "sent, kept",
+    [("../../etc/passwd.png", "passwd.png"), ("..", "upload"), ("", "upload"), (None, "upload"),
+     (".hidden.png", "hidden.png"), ("ph\x00oto;$(rm).png", "ph_oto___rm_.png")],
+)
+def test_the_sender_file_name_becomes_a_plain_name_inside_the_temp_folder(sent, kept):
+    assert safe_file_name(sent) == kept
+
+
+def test_the_original_name_is_recorded_as_sent(client, services):
+    response = client.post("/api/upload", files={"file": ("../mine.png", png_bytes(), "image/png")})
+    assert services.get_upload(response.json()["upload_id"]).original_name == "../mine.png"

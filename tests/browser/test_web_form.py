@@ -1,0 +1,223 @@
+"""The web form in a real headless Chromium against `rilievo serve` (web app + worker process)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+import skimage.data
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+START_TIMEOUT_S = 30
+JOB_TIMEOUT_MS = 40_000
+PHONE = {"width": 375, "height": 812}
+LAPTOP = {"width": 1280, "height": 900}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ServeProcess:
+    """`rilievo serve` as a user starts it; its output goes to a file so a full pipe never blocks it."""
+
+    def __init__(self, storage: Path, log_path: Path):
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self.log_path = log_path
+        command = [str(Path(sys.executable).parent / "rilievo"), "serve", "--port", self.url.rsplit(":", 1)[1]]
+        env = {**os.environ, "RILIEVO_STORAGE": str(storage)}
+        with log_path.open("w") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_until_answering(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"rilievo serve exited early:\n{self.log()}"
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"rilievo serve did not answer within {START_TIMEOUT_S} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"rilievo serve ignored SIGINT:\n{self.log()}") from None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve")
+    process = ServeProcess(folder / "storage", folder / "serve.log")
+    try:
+        process.wait_until_answering()
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def script_errors() -> list[str]:
+    """Uncaught exceptions in the page's JavaScript."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, server: ServeProcess, script_errors: list[str]):
+    context = browser.new_context(viewport=LAPTOP, accept_downloads=True, base_url=server.url)
+    page = context.new_page()
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    page.goto("/")
+    expect(page.locator("body")).to_have_attribute("data-ready", "yes")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def photo(tmp_path) -> Path:
+    path = tmp_path / "astronaut.jpg"
+    Image.fromarray(skimage.data.astronaut()).save(path, quality=90)  # 512 x 512
+    return path
+
+
+def image_loaded(page: Page, selector: str) -> None:
+    page.wait_for_function(
+        "selector => { const img = document.querySelector(selector);"
+        " return img !== null && img.complete && img.naturalWidth > 0; }",
+        arg=selector,
+    )
+
+
+def download(page: Page, test_id: str, folder: Path) -> Path:
+    with page.expect_download() as started:
+        page.get_by_test_id(test_id).first.click()
+    target = folder / started.value.suggested_filename
+    started.value.save_as(target)
+    return target
+
+
+def horizontal_overflow(page: Page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def test_a_photo_becomes_layers_with_downloads(page: Page, photo: Path, tmp_path: Path, script_errors):
+    job_polls = []
+
+    def note_job_poll(request) -> None:
+        if request.method == "GET" and "/api/jobs/" in request.url:
+            job_polls.append(request.url)
+
+    page.on("request", note_job_poll)
+
+    page.set_input_files("#file-input", photo)
+
+    expect(page.get_by_test_id("upload-info")).to_contain_text("512 × 512 px · JPEG")
+    image_loaded(page, "#upload-preview")
+    expect(page.get_by_test_id("generate")).to_be_enabled()
+    expect(page.get_by_test_id("style-controls")).to_be_hidden()  # photo mode
+    expect(page.get_by_test_id("mode-painterly")).to_be_disabled()
+
+    page.get_by_test_id("export-layers").check()
+    page.get_by_test_id("layer-count").select_option("3")
+    page.get_by_test_id("generate").click()
+
+    card = page.get_by_test_id("job-card")
+    expect(card).to_have_count(1)
+    expect(card.get_by_test_id("job-status")).to_have_text("completed", timeout=JOB_TIMEOUT_MS)
+    assert job_polls, "the page never polled GET /api/jobs/{id}"
+    for selector in ('[data-testid="result-composite"]', '[data-testid="result-overlay"]',
+                     '[data-testid="result-depth"]'):
+        image_loaded(page, selector)
+    expect(card.locator('[data-role="layers"] li')).to_have_count(3)
+
+    depth = Image.open(download(page, "download-depth_map.png", tmp_path))
+    assert (depth.format, depth.size) == ("PNG", (512, 512))
+    layer = Image.open(download(page, "download-Layer_1_front.png", tmp_path))
+    assert (layer.format, layer.mode, layer.size) == ("PNG", "RGBA", (512, 512))
+    with zipfile.ZipFile(download(page, "download-layers.zip", tmp_path)) as archive:
+        manifest = json.loads(archive.read("layer_manifest.json"))
+        assert sorted(archive.namelist()) == sorted(
+            [entry["file"] for entry in manifest["layers"]] + ["layer_manifest.json"]
+        )
+    final_href = card.get_by_test_id("download-composite_full.png").get_attribute("href")
+    final = page.request.get(final_href)
+    assert final.ok and Image.open(io.BytesIO(final.body())).format == "PNG"
+
+    history = page.get_by_test_id("history-item")
+    expect(history).to_have_count(1)
+    image_loaded(page, '[data-testid="history-item"] img')
+
+    # Another seed: the same upload and settings come back as a second card, with a new seed.
+    first_seed = card.first.locator('[data-field="meta"]').inner_text()
+    card.first.get_by_test_id("regenerate").click()
+    expect(card).to_have_count(2)
+    expect(card.nth(1).get_by_test_id("job-status")).to_have_text("completed", timeout=JOB_TIMEOUT_MS)
+    assert card.nth(1).locator('[data-field="meta"]').inner_text() != first_seed
+    expect(history).to_have_count(2)
+
+    page.set_viewport_size(PHONE)
+    assert horizontal_overflow(page) <= 0
+    assert script_errors == []
+
+
+def test_the_form_fits_a_phone_and_keeps_presets(page: Page, script_errors):
+    page.set_viewport_size(PHONE)
+    assert horizontal_overflow(page) <= 0
+
+    page.get_by_test_id("preset-name").fill("Phone preset")
+    page.get_by_test_id("preset-save").click()
+
+    expect(page.get_by_test_id("preset-select")).to_have_value("Phone preset")
+    assert horizontal_overflow(page) <= 0
+    assert script_errors == []
+
+
+def test_a_file_that_is_not_a_photo_is_refused_with_the_reason(page: Page):
+    page.set_input_files(
+        "#file-input", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo\n"}]
+    )
+
+    error = page.get_by_test_id("error-message")
+    expect(error).to_be_visible()
+    expect(error).not_to_be_empty()
+    expect(page.get_by_test_id("upload-info")).to_have_text("No photo yet.")
+    expect(page.get_by_test_id("upload-preview")).to_be_hidden()
+    expect(page.get_by_test_id("generate")).to_be_disabled()

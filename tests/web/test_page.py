@@ -1,0 +1,183 @@
+"""The web form as the server renders it: controls, choices from the domain, last-used values, assets."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import attrs
+import pytest
+import skimage.data
+from litestar.testing import TestClient
+from PIL import Image
+
+from rilievo.domain.errors import InvalidParameter
+from rilievo.domain.params import (
+    DPIS,
+    FORMATS,
+    LAYER_COUNTS,
+    PRINT_SIZES,
+    STYLES,
+    VARIATIONS,
+    RenderParams,
+)
+from rilievo.entrypoints.bootstrap import Settings, bootstrap
+from rilievo.entrypoints.http_app import create_app
+from rilievo.entrypoints.web import PIPELINE_STAGES
+
+CONTROL_IDS = [
+    "file-input", "drop-zone", "upload-preview", "upload-info", "mode-photo", "mode-painterly",
+    "style-controls", "painterliness", "depth_influence", "brush_scale", "style", "prompt", "seed",
+    "print_size", "format", "export-layers", "layer-count", "feather", "sharpen", "generate",
+    "results", "history-grid", "preset-select", "preset-name", "preset-save", "preset-load",
+    "preset-export", "preset-import", "messages",
+]
+
+
+@pytest.fixture
+def client(tmp_path):
+    services = bootstrap(Settings(tmp_path / "storage", tmp_path / "models", immediate_queue=True))
+    with TestClient(create_app(services)) as client:
+        yield client
+
+
+def photo_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(skimage.data.chelsea()[::4, ::4]).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def tag_with_id(html: str, element_id: str) -> str:
+    match = re.search(rf'<[^>]*\bid="{re.escape(element_id)}"[^>]*>', html)
+    assert match, f"no element with id {element_id!r}"
+    return match.group(0)
+
+
+def selected_option(html: str, select_id: str) -> str:
+    block = re.search(rf'<select[^>]*id="{select_id}".*?</select>', html, re.S).group(0)
+    return re.search(r'<option value="([^"]*)" selected>', block).group(1)
+
+
+def test_the_page_has_every_control_the_script_uses(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    for element_id in CONTROL_IDS:
+        tag_with_id(response.text, element_id)
+    assert '<script src="/static/app.js" defer></script>' in response.text
+    assert 'href="/static/app.css"' in response.text
+
+
+def test_painterly_mode_is_shown_disabled_with_the_reason(client):
+    html = client.get("/").text
+
+    assert "disabled" in tag_with_id(html, "mode-painterly")
+    assert "checked" in tag_with_id(html, "mode-photo")
+    assert "coming soon — needs the diffusion engine" in html
+    assert "hidden" in tag_with_id(html, "style-controls")  # photo mode hides the style controls
+
+
+def test_the_choices_come_from_the_domain(client):
+    html = client.get("/").text
+
+    for value in (*STYLES, *PRINT_SIZES, *FORMATS):
+        assert f'<option value="{value}"' in html
+    for count in LAYER_COUNTS:
+        assert f'<option value="{count}"' in html
+    for dpi in DPIS:
+        assert f'name="dpi" value="{dpi}"' in html
+    for count in range(VARIATIONS[0], VARIATIONS[1] + 1):
+        assert f'name="variations" value="{count}"' in html
+    assert f'data-stages="{",".join(PIPELINE_STAGES)}"' in html
+
+
+SLIDERS = ["painterliness", "depth_influence", "brush_scale", "feather", "sharpen"]
+
+
+def slider_bounds(html: str, name: str) -> tuple[float, float, float]:
+    tag = tag_with_id(html, name)
+    low, high, step = (float(re.search(rf'{key}="([^"]+)"', tag).group(1)) for key in ("min", "max", "step"))
+    return low, high, step
+
+
+@pytest.mark.parametrize("name", SLIDERS)
+def test_each_slider_spans_exactly_what_the_domain_accepts(client, name):
+    low, high, step = slider_bounds(client.get("/").text, name)
+    as_value = int if attrs.fields_dict(RenderParams)[name].type in ("int", int) else float
+
+    RenderParams(**{name: as_value(low)})
+    RenderParams(**{name: as_value(high)})
+    for outside in (low - step, high + step):
+        with pytest.raises(InvalidParameter):
+            RenderParams(**{name: as_value(outside)})
+
+
+def test_a_fresh_install_starts_from_the_defaults(client):
+    html = client.get("/").text
+    defaults = RenderParams()
+
+    assert f'value="{defaults.seed}"' in tag_with_id(html, "seed")
+    assert f'value="{defaults.feather}"' in tag_with_id(html, "feather")
+    assert "checked" in tag_with_id(html, "export-layers")
+    assert selected_option(html, "layer-count") == "auto"
+
+
+def test_the_last_used_parameters_are_prefilled(client):
+    upload = client.post("/api/upload", files={"file": ("cat.jpg", photo_bytes(), "image/jpeg")})
+    assert upload.status_code == 201, upload.text
+    params = {"seed": 9876, "feather": 7, "layers": 4, "sharpen": 0.3, "dpi": 600}
+    submitted = client.post(
+        "/api/jobs", json={"upload_id": upload.json()["upload_id"], "mode": "photo", "params": params}
+    )
+    assert submitted.status_code == 202, submitted.text
+
+    html = client.get("/").text
+
+    assert 'value="9876"' in tag_with_id(html, "seed")
+    assert 'value="7"' in tag_with_id(html, "feather")
+    assert 'value="0.3"' in tag_with_id(html, "sharpen")
+    assert selected_option(html, "layer-count") == "4"
+    assert re.search(r'name="dpi" value="600"[^>]*checked', html)
+
+
+def test_layers_switched_off_last_time_leave_the_checkbox_unchecked(client):
+    upload = client.post("/api/upload", files={"file": ("cat.jpg", photo_bytes(), "image/jpeg")})
+    client.post(
+        "/api/jobs",
+        json={"upload_id": upload.json()["upload_id"], "mode": "photo", "params": {"layers": "off"}},
+    )
+
+    html = client.get("/").text
+
+    assert "checked" not in tag_with_id(html, "export-layers")
+
+
+def test_saved_presets_are_listed(client):
+    preset = {"name": "Glass 3", "params": attrs.asdict(RenderParams(layers=3))}
+    assert client.post("/api/presets", json=preset).status_code == 201
+
+    html = client.get("/").text
+
+    assert '<option value="Glass 3">Glass 3</option>' in html
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "marker"),
+    [
+        ("/static/app.js", "javascript", "/api/jobs"),
+        ("/static/app.css", "text/css", ".drop-zone"),
+    ],
+)
+def test_the_script_and_stylesheet_are_served_locally(client, path, content_type, marker):
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert content_type in response.headers["content-type"]
+    assert marker in response.text
+
+
+def test_the_page_loads_nothing_from_other_hosts(client):
+    html = client.get("/").text
+
+    assert not re.search(r'(src|href)="(https?:)?//', html)
