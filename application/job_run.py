@@ -26,6 +26,7 @@ STAGE_SPAN = {
     "export": (0.9, 1.0),
 }
 LAYERS_ZIP = "layers.zip"
+RESULT_STEM = "composite_full"  # the final image, one file per format: composite_full.png, ...
 
 
 class JobRun:
@@ -77,7 +78,7 @@ class JobRun:
         manifest = self.layers(image, depth8, bits, decoded.width, decoded.height)
 
         self.stage("export")
-        self.write_image("composite_full.png", image, bits)
+        self.write_image(f"{RESULT_STEM}.png", image, bits)
         self.write_image("preview.png", downsample(image, self.preview_factor(image)), 8)
         depth = depth8.astype(np.float32) / 255.0
         self.write_image("depth_map.png", depth, 8)

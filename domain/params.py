@@ -66,18 +66,28 @@ def _one_of(choices: tuple):
     return check
 
 
+def _number_field(default: float, low: float, high: float):
+    return attrs.field(default=default, validator=_number_in(low, high),
+                       metadata={"range": (low, high), "integer": False})
+
+
+def _integer_field(default: int, low: int, high: int | None):
+    return attrs.field(default=default, validator=_integer_in(low, high),
+                       metadata={"range": (low, high), "integer": True})
+
+
 @attrs.frozen(kw_only=True)
 class RenderParams:
     mode: str = attrs.field(default="photo", validator=_one_of(MODES))
-    seed: int = attrs.field(default=42, validator=_integer_in(0, 2**63 - 1))
+    seed: int = _integer_field(42, 0, 2**63 - 1)
     layers: LayerChoice = attrs.field(default="auto", validator=_one_of(LAYER_CHOICES))
-    feather: int = attrs.field(default=2, validator=_integer_in(0, 10))
-    sharpen: float = attrs.field(default=0.0, validator=_number_in(0.0, 1.0))
+    feather: int = _integer_field(2, 0, 10)
+    sharpen: float = _number_field(0.0, 0.0, 1.0)
     near: str = attrs.field(default="white", validator=_one_of(NEAR_CONVENTIONS))
     dpi: int = attrs.field(default=300, validator=_one_of(DPIS))
-    painterliness: float = attrs.field(default=0.5, validator=_number_in(0.2, 0.8))
-    depth_influence: float = attrs.field(default=0.6, validator=_number_in(0.0, 1.0))
-    brush_scale: int = attrs.field(default=3, validator=_integer_in(1, 5))
+    painterliness: float = _number_field(0.5, 0.2, 0.8)
+    depth_influence: float = _number_field(0.6, 0.0, 1.0)
+    brush_scale: int = _integer_field(3, 1, 5)
     style: str = attrs.field(default="oil-impressionist", validator=_one_of(STYLES))
     prompt: str = attrs.field(default="", validator=_text_up_to(PROMPT_MAX_CHARS))
     print_size: str = attrs.field(default="original", validator=_one_of(PRINT_SIZES))
@@ -105,6 +115,15 @@ class RenderParams:
         if self.layers == "auto":
             return None
         return int(self.layers)
+
+
+def numeric_ranges() -> dict[str, tuple[float, float | None, bool]]:
+    """Each numeric parameter's (lowest, highest, whole numbers only)."""
+    return {
+        field.name: (*field.metadata["range"], field.metadata["integer"])
+        for field in attrs.fields(RenderParams)
+        if "range" in field.metadata
+    }
 
 
 def validate_variations(count: object) -> int:

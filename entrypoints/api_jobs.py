@@ -10,13 +10,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import File
 
+from rilievo.application.job_run import RESULT_STEM
 from rilievo.application.services import Services
 from rilievo.domain.errors import Conflict, FileNotFound
 from rilievo.domain.job import JobStatus
 
 from .api_models import (
     BODY_ERRORS_ARE_422,
-    RESULT_STEM,
     JobPage,
     JobRequest,
     JobView,
@@ -38,11 +38,15 @@ MEDIA_TYPES = {
 }
 
 
+SHOWN_INLINE = {"image/png", "image/gif", "image/webp", "image/tiff", "application/json"}
+
+
 def file_response(path: Path, *, download: bool) -> File:
     if not path.is_file():
         raise FileNotFound(f"{path.name} is no longer on disk")
     media_type = MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
-    shown = media_type.startswith("image/") or media_type == "application/json"
+    # SVG can carry scripts: always a download, never rendered by the app's own origin.
+    shown = media_type in SHOWN_INLINE
     return File(
         path,
         filename=path.name,

@@ -11,7 +11,7 @@ from litestar import Request, Response
 from litestar.datastructures import UploadFile
 from litestar.exceptions import ValidationException
 
-from rilievo.application.job_run import LAYERS_ZIP
+from rilievo.application.job_run import LAYERS_ZIP, RESULT_STEM
 from rilievo.application.services import Batch
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
@@ -19,7 +19,6 @@ from rilievo.domain.presets import Preset
 from rilievo.domain.upload import Upload
 
 API_ROOT = "/api"
-RESULT_STEM = "composite_full"  # the final image's name in a job's outputs, one file per format
 
 
 def job_url(job_id: str) -> str:

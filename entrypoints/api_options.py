@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
-import typing
 from typing import Any
 
-import attrs
 import msgspec
 
 from rilievo.domain import params as domain
@@ -34,19 +31,12 @@ class FormOptions(msgspec.Struct):
     defaults: dict[str, Any]
 
 
-def numeric_ranges() -> dict[str, NumberRange]:
-    """The bounds live only in each field's validator (made by _number_in or _integer_in), so they
-    are read from there rather than repeated here."""
-    types = typing.get_type_hints(RenderParams)
-    ranges = {}
-    for field in attrs.fields(RenderParams):
-        bounds = inspect.getclosurevars(field.validator).nonlocals
-        if {"low", "high"} <= bounds.keys():
-            ranges[field.name] = NumberRange(
-                min=bounds["low"], max=bounds["high"], default=field.default,
-                integer=types[field.name] is int,
-            )
-    return ranges
+def number_ranges() -> dict[str, NumberRange]:
+    defaults = RenderParams().to_dict()
+    return {
+        name: NumberRange(min=low, max=high, default=defaults[name], integer=integer)
+        for name, (low, high, integer) in domain.numeric_ranges().items()
+    }
 
 
 def form_options() -> FormOptions:
@@ -61,6 +51,6 @@ def form_options() -> FormOptions:
         formats=list(domain.FORMATS),
         prompt_max_chars=domain.PROMPT_MAX_CHARS,
         variations=NumberRange(min=fewest, max=most, default=fewest, integer=True),
-        numbers=numeric_ranges(),
+        numbers=number_ranges(),
         defaults=RenderParams().to_dict(),
     )

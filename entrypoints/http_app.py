@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from pathlib import Path
 
 from litestar import Litestar, MediaType, Request, Response
 from litestar.di import Provide
-from litestar.exceptions import HTTPException
+from litestar.exceptions import ClientException, HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -42,9 +43,15 @@ def error_response(status: int, error: str, detail: str) -> Response:
     return Response({"error": error, "detail": detail}, status_code=status, media_type=MediaType.JSON)
 
 
-def error_code(error: Exception) -> str:
-    name = type(error).__name__.removesuffix("Exception")
+def snake_case(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def error_code(error: Exception) -> str:
+    """validation, not_found, image_rejected, ...; generic HTTP errors by their status phrase."""
+    if isinstance(error, HTTPException) and type(error) in (HTTPException, ClientException):
+        return HTTPStatus(error.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    return snake_case(type(error).__name__.removesuffix("Exception"))
 
 
 def rilievo_error(request: Request, error: RilievoError) -> Response:
