@@ -68,7 +68,11 @@ def http_error(request: Request, error: HTTPException) -> Response:
     return error_response(error.status_code, error_code(error), str(detail))
 
 
-def create_app(services: Services, *, debug: bool = False) -> Litestar:
+def create_app(services: Services, *, max_upload_bytes: int = MAX_UPLOAD_BYTES, debug: bool = False) -> Litestar:
+    def too_large(request: Request, error: HTTPException) -> Response:
+        limit_mb = max_upload_bytes / 1024 / 1024
+        return error_response(413, "too_large", f"the upload is larger than the limit of {limit_mb:g} MB")
+
     return Litestar(
         route_handlers=[
             api_router,
@@ -76,9 +80,9 @@ def create_app(services: Services, *, debug: bool = False) -> Litestar:
             create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False),
         ],
         dependencies={"services": Provide(lambda: services, sync_to_thread=False, use_cache=True)},
-        exception_handlers={RilievoError: rilievo_error, HTTPException: http_error},
+        exception_handlers={RilievoError: rilievo_error, HTTPException: http_error, 413: too_large},
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="Rilievo", version="0.1.0", path="/schema"),
-        request_max_body_size=MAX_UPLOAD_BYTES,
+        request_max_body_size=max_upload_bytes,
         debug=debug,
     )

@@ -42,6 +42,13 @@ def test_a_photo_with_too_many_pixels_is_refused(tmp_path):
     assert_refused(response, 422, "big.png", "pixels")
 
 
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_stored(tmp_path, services):
+    with TestClient(create_app(services, max_upload_bytes=4096)) as client:
+        response = client.post("/api/upload", files={"file": ("big.png", b"x" * 10_000, "image/png")})
+    assert_refused(response, 413, "larger than the limit of 0.00390625 MB")
+    assert not (tmp_path / "storage" / "uploads").exists() or not any((tmp_path / "storage" / "uploads").iterdir())
+
+
 def test_a_form_without_the_file_field_is_a_bad_request(client):
     response = client.post("/api/upload", files={"photo": ("p.png", png_bytes(), "image/png")})
     assert_refused(response, 400, "file")
