@@ -12,6 +12,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from rilievo.domain.assembly import AssemblyGuide
 from rilievo.domain.images import DecodedImage
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
@@ -47,6 +48,43 @@ class Enhancer(Protocol):
         """Photo-mode sharpening and clarity; amount 0 returns the image unchanged."""
 
 
+class LayerShaper(Protocol):
+    """Image-guided work on the layer map: outlines onto the subject, printable shapes, filled backs.
+
+    A membership is an HxW uint8 array of layer indices, 0 = front, count - 1 = back.
+    """
+
+    name: str
+
+    def refine_membership(self, image: np.ndarray, membership: np.ndarray, count: int) -> np.ndarray:
+        """Move each layer's outline onto the image's edges. membership may be smaller than the image
+        (a depth map from a smaller working size): it is then upsampled edge-aware, never bilinearly.
+        Returns a membership at the image's size."""
+
+    def merge_small_features(self, membership: np.ndarray, count: int, min_feature_px: float) -> np.ndarray:
+        """Merge every island or sliver of a layer narrower than min_feature_px into the layer it
+        touches most; 0 changes nothing."""
+
+    def fill_behind(
+        self, image: np.ndarray, known: np.ndarray, fillable: np.ndarray, reach_px: float | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Invent colours for the fillable pixels (HxW bool) within reach_px of the known ones (None:
+        all of them) from the known pixels around them. Returns (rgb, filled): the image with those
+        pixels replaced, and the HxW bool mask of the pixels that were."""
+
+
+class OutlineTracer(Protocol):
+    def svg_outline(self, alpha: np.ndarray, pixel_mm: float, *, title: str) -> str:
+        """An SVG document, sized in millimetres, of the cutting line of a layer: where alpha
+        crosses 0.5."""
+
+
+class GuideDrawer(Protocol):
+    def draw(self, guide: AssemblyGuide, thumbnails: list[np.ndarray]) -> np.ndarray:
+        """The assembly guide as an RGB image: the layer order front to back with a thumbnail of
+        each, the physical print size, and the spacer between each pair of panes."""
+
+
 class UploadStore(Protocol):
     def save(self, source: Path, decoded: DecodedImage, *, original_name: str | None = None) -> Upload:
         """Keep the original file byte for byte (original_name: the user's name for it, default the
@@ -65,6 +103,12 @@ class JobFiles(Protocol):
         """Gray, RGB or RGBA float pixels in [0, 1] as an 8- or 16-bit PNG."""
 
     def write_json(self, job_id: str, name: str, data: dict) -> None: ...
+
+    def write_text(self, job_id: str, name: str, text: str) -> None:
+        """A text file (SVG, ...), UTF-8."""
+
+    def write_animation(self, job_id: str, name: str, frames: list[np.ndarray], frame_ms: int) -> None:
+        """RGB frames in [0, 1], looping forever; the format follows the name (.gif or .webp)."""
 
     def write_zip(self, job_id: str, name: str, members: list[str]) -> None:
         """Bundle files the job already wrote into one zip."""

@@ -58,6 +58,11 @@ def _text_up_to(limit: int):
     return check
 
 
+def _flag(instance: object, attribute: attrs.Attribute, value: object) -> None:
+    if not isinstance(value, bool):
+        raise _fail(attribute.name, "true or false", value)
+
+
 def _one_of(choices: tuple):
     def check(instance: object, attribute: attrs.Attribute, value: object) -> None:
         if isinstance(value, bool) or value not in choices:
@@ -92,6 +97,15 @@ class RenderParams:
     prompt: str = attrs.field(default="", validator=_text_up_to(PROMPT_MAX_CHARS))
     print_size: str = attrs.field(default="original", validator=_one_of(PRINT_SIZES))
     format: str = attrs.field(default="png", validator=_one_of(FORMATS))
+    # The layers as physical panes: edges, fill, printable shapes, print-shop files.
+    refine_edges: bool = attrs.field(default=True, validator=_flag)
+    fill_behind: bool = attrs.field(default=True, validator=_flag)
+    min_feature_mm: float = _number_field(1.5, 0.0, 10.0)
+    white_ink: bool = attrs.field(default=True, validator=_flag)
+    white_ink_choke: int = _integer_field(0, 0, 3)
+    mirror: bool = attrs.field(default=False, validator=_flag)
+    marks: bool = attrs.field(default=False, validator=_flag)
+    frame_depth_mm: float = _number_field(30.0, 5.0, 200.0)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> RenderParams:
@@ -106,6 +120,11 @@ class RenderParams:
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
+
+    @property
+    def pixel_mm(self) -> float:
+        """The size of one pixel on the print: the photo's own pixels at the chosen DPI."""
+        return 25.4 / self.dpi
 
     @property
     def layer_count(self) -> int | None:
