@@ -23,6 +23,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from rilievo.adapters.guided import guided_filter, guided_upsample
 from rilievo.domain.errors import DepthEstimationFailed
 
 MIN_SIDE = 8
@@ -52,9 +53,9 @@ class ClassicalDepth:
         gray_small = _gray(small)
         depth = _combine_cues(small, gray_small)
         radius = _scaled(small, SMOOTH_RADIUS)
-        depth = _guided_filter(gray_small, depth, radius=radius, eps=SMOOTH_EPS)
+        depth = guided_filter(gray_small, depth, radius=radius, eps=SMOOTH_EPS)
         depth = _stretch(depth)
-        return _guided_upsample(gray_small, depth, _gray(rgb))
+        return _upsampled(gray_small, depth, _gray(rgb))
 
 
 def _validated(image: np.ndarray) -> np.ndarray:
@@ -176,40 +177,10 @@ def _ground_contact(prior: np.ndarray, subject: np.ndarray) -> np.ndarray:
 # --- image helpers ----------------------------------------------------------------------------
 
 
-def _guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """He et al.'s guided filter with a grey guide: src smoothed, its edges snapped to guide's."""
-    a, b = _guided_coefficients(guide, src, radius, eps)
-    return a * guide + b
-
-
-def _guided_coefficients(
-    guide: np.ndarray, src: np.ndarray, radius: int, eps: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Box-averaged a, b of the local linear model src ~ a * guide + b."""
-    size = (2 * radius + 1, 2 * radius + 1)
-
-    def mean(x):
-        return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
-
-    mean_i, mean_p = mean(guide), mean(src)
-    cov_ip = mean(guide * src) - mean_i * mean_p
-    var_i = mean(guide * guide) - mean_i * mean_i
-    a = cov_ip / (var_i + eps)
-    b = mean_p - a * mean_i
-    return mean(a), mean(b)
-
-
-def _guided_upsample(
-    guide_small: np.ndarray, depth_small: np.ndarray, guide_full: np.ndarray
-) -> np.ndarray:
-    """Fast guided filter upsampling: fit the linear model at low resolution, apply it at full."""
-    height, width = guide_full.shape
-    if (height, width) == depth_small.shape:
+def _upsampled(guide_small: np.ndarray, depth_small: np.ndarray, guide_full: np.ndarray) -> np.ndarray:
+    if guide_full.shape == depth_small.shape:
         return _final_range(depth_small)
-    a, b = _guided_coefficients(guide_small, depth_small, radius=2, eps=1e-3)
-    a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR)
-    b = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR)
-    return _final_range(a * guide_full + b)
+    return _final_range(guided_upsample(guide_small, depth_small, guide_full))
 
 
 def _stretch(depth: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import shutil
@@ -13,14 +14,17 @@ from pathlib import Path
 
 import attrs
 import numpy as np
+from PIL import Image
 
 from rilievo.domain.errors import RilievoError, UploadNotFound
 from rilievo.domain.images import DecodedImage
 from rilievo.domain.upload import Upload, new_upload_id
 
-from .image_io import write_json_atomic, write_png
+from .image_io import write_bytes_atomic, write_json_atomic, write_png
 
 SUFFIX_OF_FORMAT = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp"}
+ANIMATION_SUFFIXES = (".gif", ".webp")
+WEBP_QUALITY = 80
 UPLOAD_RECORD = "upload.json"
 
 
@@ -117,6 +121,16 @@ class FilesystemJobFiles:
     def write_json(self, job_id: str, name: str, data: dict) -> None:
         write_json_atomic(self._folder(job_id) / name, data)
 
+    def write_text(self, job_id: str, name: str, text: str) -> None:
+        write_bytes_atomic(self._folder(job_id) / name, text.encode("utf-8"))
+
+    def write_animation(self, job_id: str, name: str, frames: list[np.ndarray], frame_ms: int) -> None:
+        suffix = Path(name).suffix.lower()
+        if suffix not in ANIMATION_SUFFIXES:
+            raise ValueError(f"an animation is written as .gif or .webp, not {name!r}")
+        data = _encode_animation(frames, frame_ms, suffix)  # in memory: a failure writes nothing
+        write_bytes_atomic(self._folder(job_id) / name, data)
+
     def write_zip(self, job_id: str, name: str, members: list[str]) -> None:
         folder = self._folder(job_id)
         staging = folder / f".{name}.partial"
@@ -137,3 +151,40 @@ class FilesystemJobFiles:
 
     def remove_published(self, output_dir: Path) -> None:
         shutil.rmtree(output_dir, ignore_errors=True)
+
+
+def _encode_animation(frames: list[np.ndarray], frame_ms: int, suffix: str) -> bytes:
+    """RGB float frames -> a looping GIF or lossy WebP."""
+    if not frames:
+        raise ValueError("an animation needs at least one frame")
+    if isinstance(frame_ms, bool) or not isinstance(frame_ms, int) or frame_ms < 1:
+        raise ValueError(f"frame_ms must be a whole number of milliseconds >= 1, got {frame_ms!r}")
+    shape = frames[0].shape
+    if len(shape) != 3 or shape[2] != 3 or any(frame.shape != shape for frame in frames):
+        raise ValueError("animation frames must be HxWx3 RGB arrays of one size")
+    images = [
+        Image.fromarray(np.rint(np.clip(frame, 0.0, 1.0) * 255).astype(np.uint8), "RGB")
+        for frame in frames
+    ]
+    buffer = io.BytesIO()
+    if suffix == ".gif":
+        # One palette for every frame, without dithering: a per-frame palette or dither pattern makes
+        # the still parts of a parallax loop shimmer.
+        palette = _shared_palette(images)
+        images = [image.quantize(palette=palette, dither=Image.Dither.NONE) for image in images]
+        images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
+                       duration=frame_ms, loop=0, optimize=False, disposal=1)
+    else:
+        images[0].save(buffer, format="WEBP", save_all=True, append_images=images[1:],
+                       duration=frame_ms, loop=0, quality=WEBP_QUALITY, lossless=False)
+    return buffer.getvalue()
+
+
+def _shared_palette(images: list[Image.Image]) -> Image.Image:
+    """A 256-colour palette from a few frames side by side (median cut)."""
+    picks = images[:: max(1, len(images) // 4)][:4]
+    width, height = picks[0].size
+    sheet = Image.new("RGB", (width * len(picks), height))
+    for index, image in enumerate(picks):
+        sheet.paste(image, (index * width, 0))
+    return sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)

@@ -9,8 +9,10 @@ import numpy as np
 
 from rilievo.domain.images import DecodedImage
 from rilievo.domain.job import Job, JobStatus
-from rilievo.domain.layers import LayerPlan, layer_alphas, layer_rgba, quantize_depth
-from rilievo.domain.previews import SeparationOverlay, downsample, preview_factor
+from rilievo.domain.layers import quantize_depth
+from rilievo.domain.previews import downsample, preview_factor
+
+from .panes import GUIDE, PaneMaker
 
 if TYPE_CHECKING:
     from .services import Services
@@ -27,6 +29,14 @@ STAGE_SPAN = {
 }
 LAYERS_ZIP = "layers.zip"
 RESULT_STEM = "composite_full"  # the final image, one file per format: composite_full.png, ...
+
+
+def layer_set(manifest: dict) -> list[str]:
+    """What goes to the print shop in one zip: every pane's files, the manifest and the guide."""
+    files = []
+    for layer in manifest["layers"]:
+        files += [layer[key] for key in ("file", "print_file", "white_ink_file", "cut_file") if layer[key]]
+    return [*files, "layer_manifest.json", GUIDE]
 
 
 class JobRun:
@@ -52,6 +62,14 @@ class JobRun:
         self.services.files.write_image(self.job.id, name, pixels, bits)
         self.written.append(name)
 
+    def write_text(self, name: str, text: str) -> None:
+        self.services.files.write_text(self.job.id, name, text)
+        self.written.append(name)
+
+    def write_animation(self, name: str, frames: list[np.ndarray], frame_ms: int) -> None:
+        self.services.files.write_animation(self.job.id, name, frames, frame_ms)
+        self.written.append(name)
+
     def write_json(self, name: str, data: dict) -> None:
         self.services.files.write_json(self.job.id, name, data)
         self.written.append(name)
@@ -75,7 +93,7 @@ class JobRun:
             self.job = self.job.use_engine("post-process", services.enhancer.name)
 
         self.stage("layers")
-        manifest = self.layers(image, depth8, bits, decoded.width, decoded.height)
+        manifest = PaneMaker(self, image, bits, self.preview_factor(image)).make(depth8)
 
         self.stage("export")
         self.write_image(f"{RESULT_STEM}.png", image, bits)
@@ -86,8 +104,7 @@ class JobRun:
         self.write_json("layer_manifest.json", manifest)
         self.write_json("params.json", self.params_record(decoded))
         if manifest["layers"]:
-            layer_set = [layer["file"] for layer in manifest["layers"]] + ["layer_manifest.json"]
-            services.files.write_zip(job.id, LAYERS_ZIP, layer_set)
+            services.files.write_zip(job.id, LAYERS_ZIP, layer_set(manifest))
             self.written.append(LAYERS_ZIP)
         return services.files.publish(job.id, destination)
 
@@ -102,23 +119,6 @@ class JobRun:
             depth = services.depth.estimate(image)
             self.job = self.job.use_engine("depth", services.depth.name)
         return depth
-
-    def layers(self, image: np.ndarray, depth8: np.ndarray, bits: int, width: int, height: int) -> dict:
-        params = self.job.params
-        if params.layer_count == 0:
-            return LayerPlan(ranges=(), coverage=()).manifest(
-                job_id=self.job.id, feather_px=params.feather, width=width, height=height
-            )
-        plan = LayerPlan.from_depth(depth8, params.layer_count)
-        alphas = layer_alphas(plan.membership(depth8), plan.count, params.feather)
-        factor = self.preview_factor(image)
-        overlay = SeparationOverlay(downsample(image, factor))
-        for index, (name, alpha) in enumerate(zip(plan.layer_names(), alphas)):
-            self.write_image(f"{name}.png", layer_rgba(image, alpha), bits)
-            overlay.add(downsample(alpha, factor))
-            self.stage("layers", (index + 1) / plan.count)
-        self.write_image("layer_overlay.png", overlay.pixels, 8)
-        return plan.manifest(job_id=self.job.id, feather_px=params.feather, width=width, height=height)
 
     @staticmethod
     def preview_factor(image: np.ndarray) -> int:

@@ -30,9 +30,12 @@ from .ports import (
     Clock,
     DepthEstimator,
     Enhancer,
+    GuideDrawer,
     ImageDecoder,
     JobFiles,
     JobRepository,
+    LayerShaper,
+    OutlineTracer,
     PresetRepository,
     SuppliedDepthReader,
     TaskQueue,
@@ -58,6 +61,9 @@ class Services:
     depth: DepthEstimator
     supplied_depth: SuppliedDepthReader
     enhancer: Enhancer
+    shaper: LayerShaper
+    tracer: OutlineTracer
+    guide_drawer: GuideDrawer
     uploads: UploadStore
     files: JobFiles
     jobs: JobRepository

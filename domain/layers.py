@@ -215,16 +215,21 @@ def layer_alphas(membership: np.ndarray, count: int, feather_px: float) -> Itera
 
 
 def blur(mask: np.ndarray, feather_px: float) -> np.ndarray:
-    """Separable Gaussian (sigma = feather / 2, cut at 3 sigma) with edge padding, numpy only."""
+    """Separable Gaussian cut at the feather radius (sigma = feather / 3, so the cut is at 3 sigma),
+    with edge padding, numpy only: an edge softens over at most feather px on either side."""
     if feather_px <= 0:
         return mask.astype(np.float32)
-    sigma = feather_px / 2.0
-    radius = int(np.ceil(3 * sigma))
+    radius = int(np.ceil(feather_px))
+    sigma = radius / 3.0
     taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     taps = (taps / taps.sum()).astype(np.float32)
     out = mask.astype(np.float32)
     for axis in (0, 1):
         out = _convolve_axis(out, taps, radius, axis)
+    # The taps sum to 1 only up to rounding: snap the plateaus so that alpha away from an edge is
+    # exactly 0 or 1, as on the hard mask.
+    out[out > 1 - 1e-6] = 1.0
+    out[out < 1e-6] = 0.0
     return out
 
 

@@ -11,9 +11,12 @@ import attrs
 from rilievo.application.ports import (
     DepthEstimator,
     Enhancer,
+    GuideDrawer,
     ImageDecoder,
     JobFiles,
     JobRepository,
+    LayerShaper,
+    OutlineTracer,
     PresetRepository,
     SuppliedDepthReader,
     TaskQueue,
@@ -59,6 +62,9 @@ def bootstrap(
     depth: DepthEstimator | None = None,
     supplied_depth: SuppliedDepthReader | None = None,
     enhancer: Enhancer | None = None,
+    shaper: LayerShaper | None = None,
+    tracer: OutlineTracer | None = None,
+    guide_drawer: GuideDrawer | None = None,
     uploads: UploadStore | None = None,
     files: JobFiles | None = None,
     jobs: JobRepository | None = None,
@@ -83,6 +89,15 @@ def bootstrap(
         from rilievo.adapters.enhance import ClassicalEnhancer
 
         enhancer = ClassicalEnhancer()
+    if shaper is None:
+        from rilievo.adapters.layer_shaping import OpenCVLayerShaper
+
+        shaper = OpenCVLayerShaper()
+    if tracer is None or guide_drawer is None:
+        from rilievo.adapters.artwork import PillowGuideDrawer, SvgOutlineTracer
+
+        tracer = tracer or SvgOutlineTracer()
+        guide_drawer = guide_drawer or PillowGuideDrawer()
     if uploads is None or files is None:
         from rilievo.adapters.fs_store import FilesystemJobFiles, FilesystemUploads
 
@@ -107,6 +122,9 @@ def bootstrap(
         depth=depth,
         supplied_depth=supplied_depth,
         enhancer=enhancer,
+        shaper=shaper,
+        tracer=tracer,
+        guide_drawer=guide_drawer,
         uploads=uploads,
         files=files,
         jobs=jobs,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,9 @@ from .bootstrap import Settings, bootstrap
 from .logs import configure_logging
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_REFUSED = 0, 1, 2
+LAYER_FILE = re.compile(r"Layer_\d_(front|mid|back)\.png")
+RENDER_OPTIONS = ("layers", "feather", "sharpen", "seed", "near", "dpi", "refine_edges", "fill_behind",
+                  "min_feature_mm", "white_ink", "white_ink_choke", "mirror", "marks", "frame_depth_mm")
 
 
 def layers_choice(text: str) -> str | int:
@@ -36,6 +40,23 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--feather", type=int, default=2, metavar="PX", help="alpha feather, 0-10 px")
     render.add_argument("--sharpen", type=float, default=0.0, metavar="0..1")
     render.add_argument("--seed", type=int, default=42)
+    render.add_argument("--dpi", type=int, default=300, choices=[300, 600],
+                        help="print resolution: sets the physical size (default 300)")
+    panes = render.add_argument_group("panes for 3D assembly")
+    panes.add_argument("--no-refine", dest="refine_edges", action="store_false",
+                       help="keep the layer outlines where the depth map puts them")
+    panes.add_argument("--no-fill", dest="fill_behind", action="store_false",
+                       help="leave the parts hidden behind nearer layers empty")
+    panes.add_argument("--min-feature", dest="min_feature_mm", type=float, default=1.5, metavar="MM",
+                       help="merge islands and slivers thinner than this into a neighbour (default 1.5)")
+    panes.add_argument("--no-white-ink", dest="white_ink", action="store_false",
+                       help="no white-ink (underbase) masks")
+    panes.add_argument("--choke", dest="white_ink_choke", type=int, default=0, metavar="PX",
+                       help="shrink the white ink inside the colour by 0-3 px (default 0)")
+    panes.add_argument("--mirror", action="store_true", help="mirrored print files (second-surface)")
+    panes.add_argument("--marks", action="store_true", help="crop and registration marks on the print files")
+    panes.add_argument("--frame-depth", dest="frame_depth_mm", type=float, default=30.0, metavar="MM",
+                       help="inside depth of the frame, for the suggested spacers (default 30)")
     render.add_argument("--out", type=Path, help="output folder (default: storage/outputs)")
     render.add_argument("--max-pixels", type=int, help="refuse photos larger than this many pixels")
     render.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
@@ -70,8 +91,7 @@ def render(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         params = RenderParams.from_mapping(
-            {"layers": args.layers, "feather": args.feather, "sharpen": args.sharpen,
-             "seed": args.seed, "near": args.near}
+            {name: getattr(args, name) for name in RENDER_OPTIONS}
         )
         settings = Settings.from_environment()
         if args.max_pixels is not None:
@@ -109,7 +129,7 @@ def summary(job: Job, seconds: float) -> dict:
         "engines": dict(job.engines),
         "output_dir": job.output_dir,
         "files": files,
-        "layer_count": sum(name.startswith("Layer_") for name in files),
+        "layer_count": sum(bool(LAYER_FILE.fullmatch(name)) for name in files),
         "seconds": seconds,
         **({"error": job.error} if job.error else {}),
     }

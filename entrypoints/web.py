@@ -18,6 +18,8 @@ from .api_options import FormOptions, form_options
 
 # Sliders over a fractional range move in these steps; integer ranges move by 1.
 FRACTION_STEP = 0.05
+# Millimetre controls move in steps a printer or cutter can tell apart, not in fractions of the range.
+STEPS = {"min_feature_mm": 0.1, "frame_depth_mm": 1}
 
 # Modes the services refuse for now, and why (shown next to the disabled choice).
 UNAVAILABLE_MODES = {"painterly": "coming soon — needs the diffusion engine"}
@@ -59,6 +61,8 @@ def form_values(params: RenderParams, options: FormOptions) -> dict[str, Any]:
     values = params.to_dict()
     values["export_layers"] = params.layers != "off"
     values["layer_count"] = "auto" if params.layers == "off" else str(params.layers)
+    for name in STEPS:  # "30", not "30.0", in the millimetre fields
+        values[name] = f"{values[name]:g}"
     if params.mode in UNAVAILABLE_MODES:
         values["mode"] = next(mode for mode in options.modes if mode not in UNAVAILABLE_MODES)
     return values
@@ -67,7 +71,11 @@ def form_values(params: RenderParams, options: FormOptions) -> dict[str, Any]:
 def number_inputs(options: FormOptions) -> dict[str, dict[str, Any]]:
     """min, max and step of each numeric control, from the same ranges GET /api/options reports."""
     return {
-        name: {"min": bounds.min, "max": bounds.max, "step": 1 if bounds.integer else FRACTION_STEP}
+        name: {
+            "min": bounds.min,
+            "max": bounds.max,
+            "step": 1 if bounds.integer else STEPS.get(name, FRACTION_STEP),
+        }
         for name, bounds in options.numbers.items()
     }
 

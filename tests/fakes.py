@@ -73,6 +73,44 @@ class FakeEnhancer:
         return np.clip(image * 0.5, 0, 1)
 
 
+class FakeShaper:
+    """Leaves the layer map alone (recording the calls) and fills with a flat colour."""
+
+    name = "fake-shaper"
+    FILL_COLOUR = (1.0, 0.0, 1.0)
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def refine_membership(self, image: np.ndarray, membership: np.ndarray, count: int) -> np.ndarray:
+        self.calls.append(("refine", count))
+        return membership
+
+    def merge_small_features(self, membership: np.ndarray, count: int, min_feature_px: float) -> np.ndarray:
+        self.calls.append(("merge", count, min_feature_px))
+        return membership
+
+    def fill_behind(self, image, known, fillable, reach_px):
+        self.calls.append(("fill", reach_px))
+        out = image.copy()
+        out[fillable] = self.FILL_COLOUR
+        return out, fillable.copy()
+
+
+class FakeTracer:
+    def svg_outline(self, alpha: np.ndarray, pixel_mm: float, *, title: str) -> str:
+        return f"<svg><title>{title}</title><!-- {int((alpha >= 0.5).sum())} px --></svg>"
+
+
+class FakeGuideDrawer:
+    def __init__(self):
+        self.guides: list = []
+
+    def draw(self, guide, thumbnails: list[np.ndarray]) -> np.ndarray:
+        self.guides.append(guide)
+        return np.ones((10, 20, 3), dtype=np.float32)
+
+
 class InMemoryUploads:
     def __init__(self):
         self.uploads: dict[str, Upload] = {}
@@ -110,6 +148,12 @@ class InMemoryJobFiles:
 
     def write_json(self, job_id: str, name: str, data: dict) -> None:
         self.working.setdefault(job_id, {})[name] = data
+
+    def write_text(self, job_id: str, name: str, text: str) -> None:
+        self.working.setdefault(job_id, {})[name] = text
+
+    def write_animation(self, job_id: str, name: str, frames: list[np.ndarray], frame_ms: int) -> None:
+        self.working.setdefault(job_id, {})[name] = frames
 
     def write_zip(self, job_id: str, name: str, members: list[str]) -> None:
         files = self.working[job_id]
@@ -220,6 +264,9 @@ def fake_services(images: dict[str, DecodedImage], **overrides) -> Services:
         depth=FakeDepth(),
         supplied_depth=FakeSuppliedDepth(np.zeros((1, 1), dtype=np.float32)),
         enhancer=FakeEnhancer(),
+        shaper=FakeShaper(),
+        tracer=FakeTracer(),
+        guide_drawer=FakeGuideDrawer(),
         uploads=InMemoryUploads(),
         files=InMemoryJobFiles(),
         jobs=InMemoryJobs(),

@@ -8,22 +8,38 @@
   const FINISHED = new Set(["completed", "failed", "cancelled"]);
   const POLL_MS = 500;
   const HISTORY_PAGE = 12;
+  // The panes' on/off settings: sent as JSON booleans, never as a checkbox's "on".
+  const PANE_SWITCHES = ["refine_edges", "fill_behind", "white_ink", "mirror", "marks"];
   // The request fields the form controls; job params from the API may hold more (mode, near).
   const PARAM_NAMES = ["seed", "painterliness", "depth_influence", "brush_scale", "style", "prompt",
-    "print_size", "dpi", "format", "layers", "feather", "sharpen"];
-  // The downloads list shows a job's files in this order; names not listed come last.
-  const FILE_ORDER = ["composite_full.png", "depth_map.png", "layer_overlay.png", "Layer_*",
+    "print_size", "dpi", "format", "layers", "feather", "sharpen", ...PANE_SWITCHES, "min_feature_mm",
+    "white_ink_choke", "frame_depth_mm"];
+  // Params that fill a control's value as they are (the rest: radios, switches, the layer choice).
+  const VALUE_PARAMS = ["seed", "painterliness", "depth_influence", "brush_scale", "style", "prompt",
+    "print_size", "format", "feather", "sharpen", "min_feature_mm", "white_ink_choke", "frame_depth_mm"];
+  // The downloads list shows a job's files in this order; names not listed come last. A layer's
+  // files (Layer_1_front.png, Layer_1_front_white.png, ...) stay together, layer by layer.
+  const FILE_ORDER = ["composite_full.png", "depth_map.png", "layer_overlay.png", "parallax.gif",
+    "assembly_guide.png", "Layer_*.png", "Layer_*_white.png", "Layer_*_cut.svg", "Layer_*_print.png",
     "layer_manifest.json", "params.json", "layers.zip", "preview.png", "depth_preview.png"];
   const FILE_LABELS = {
     "composite_full.png": "Final image",
     "depth_map.png": "Depth map",
     "layer_overlay.png": "Layer separation",
+    "parallax.gif": "Parallax preview (GIF)",
+    "assembly_guide.png": "Assembly guide",
+    "Layer_*.png": "Colour",
+    "Layer_*_white.png": "White ink",
+    "Layer_*_cut.svg": "Cut outline (SVG)",
+    "Layer_*_print.png": "Print file",
     "layer_manifest.json": "Layer manifest",
     "params.json": "Settings (params.json)",
     "layers.zip": "All layers (.zip)",
     "preview.png": "Preview (small)",
     "depth_preview.png": "Depth preview (small)",
   };
+  // The fields of a manifest layer that name its files (null where the job made none).
+  const LAYER_FILE_FIELDS = ["file", "white_ink_file", "cut_file", "print_file"];
 
   const $ = (selector, root = document) => root.querySelector(selector);
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -169,14 +185,21 @@
       layers: !$("#export-layers").checked ? "off" : layerCount === "auto" ? "auto" : Number(layerCount),
       feather: parseInt($("#feather").value, 10),
       sharpen: Number($("#sharpen").value),
+      // The pane options go along even with layers off, so they come back as the last-used values.
+      ...Object.fromEntries(PANE_SWITCHES.map((name) => [name, $(`#${name}`).checked])),
+      min_feature_mm: Number($("#min_feature_mm").value),
+      white_ink_choke: parseInt($("#white_ink_choke").value, 10),
+      frame_depth_mm: Number($("#frame_depth_mm").value),
     };
   }
 
   function applyParams(params) {
-    const plain = ["seed", "painterliness", "depth_influence", "brush_scale", "style", "prompt",
-      "print_size", "format", "feather", "sharpen"];
-    for (const name of plain) {
+    for (const name of VALUE_PARAMS) {
       if (params[name] !== undefined && params[name] !== null) form.elements.namedItem(name).value = params[name];
+    }
+    // Presets saved before a switch existed leave it as it is.
+    for (const name of PANE_SWITCHES) {
+      if (typeof params[name] === "boolean") $(`#${name}`).checked = params[name];
     }
     if (params.dpi !== undefined) setRadio("dpi", params.dpi);
     if (params.mode !== undefined) setRadio("mode", params.mode);
@@ -198,6 +221,10 @@
     const layersOn = $("#export-layers").checked;
     $("#layer-count").disabled = !layersOn;
     $("#feather").disabled = !layersOn;
+    const paneControls = $("#pane-controls");
+    paneControls.hidden = !layersOn;
+    paneControls.disabled = !layersOn;
+    $("#white_ink_choke").disabled = !$("#white_ink").checked;
     $("#prompt-count").textContent = $("#prompt").value.length;
   }
 
@@ -390,6 +417,18 @@
     link.href = url;
   }
 
+  function hasFile(job, name) {
+    return Object.prototype.hasOwnProperty.call(job.outputs || {}, name);
+  }
+
+  // A view older jobs (or jobs without layers) do not have: its figure shows only when the file exists.
+  function showOptionalView(card, role, job, name) {
+    const exists = hasFile(job, name);
+    $(`[data-role="${role}-figure"]`, card).hidden = !exists;
+    if (exists) setImage(card, role, fileUrl(job, name));
+    else $(`[data-role="${role}"]`, card).removeAttribute("src");
+  }
+
   // The small preview where the job has one: a print-size final image is too big to show.
   function previewUrl(job) {
     if (job.outputs && job.outputs["preview.png"]) return fileUrl(job, "preview.png");
@@ -404,70 +443,161 @@
     const depthName = names.includes("depth_preview.png") ? "depth_preview.png" : "depth_map.png";
     setImage(card, "depth", fileUrl(job, depthName));
     $('[data-role="depth-link"]', card).href = fileUrl(job, "depth_map.png");
-    const hasOverlay = names.includes("layer_overlay.png");
-    $('[data-role="overlay-figure"]', card).hidden = !hasOverlay;
-    if (hasOverlay) setImage(card, "overlay", fileUrl(job, "layer_overlay.png"));
-
-    const list = $('[data-role="download-list"]', card);
-    list.replaceChildren();
-    for (const name of downloadOrder(names)) {
-      const item = document.createElement("li");
-      const link = document.createElement("a");
-      const url = name === "layers.zip" && job.zip_url ? job.zip_url : fileUrl(job, name);
-      link.href = withDownload(url);
-      link.download = name;
-      link.dataset.testid = `download-${name}`;
-      link.textContent = FILE_LABELS[name] || layerLabel(name) || name;
-      item.append(link);
-      list.append(item);
-    }
-    $('[data-role="downloads"]', card).hidden = names.length === 0;
+    showOptionalView(card, "overlay", job, "layer_overlay.png");
+    showOptionalView(card, "parallax", job, "parallax.gif");
+    showOptionalView(card, "guide", job, "assembly_guide.png");
+    clearLayers(card);
+    showDownloads(card, job, new Set());
     if (names.includes("layer_manifest.json")) showLayers(card, job);
   }
 
-  function layerIndex(name) {
-    const match = /^Layer_(\d+)_/.exec(name);
-    return match ? Number(match[1]) : null;
+  function clearLayers(card) {
+    $('[data-role="layers"]', card).replaceChildren();
+    $('[data-role="assembly"]', card).hidden = true;
   }
 
-  function layerLabel(name) {
-    const match = /^Layer_(\d+)_(\w+)\.png$/.exec(name);
-    return match ? `Layer ${match[1]} (${match[2]})` : null;
+  function downloadLink(job, name, text) {
+    const link = document.createElement("a");
+    const url = name === "layers.zip" && job.zip_url ? job.zip_url : fileUrl(job, name);
+    link.href = withDownload(url);
+    link.download = name;
+    link.dataset.testid = `download-${name}`;
+    link.textContent = text;
+    return link;
+  }
+
+  // Every file of the job, less those listed under their own layer in the layer list.
+  function showDownloads(card, job, listedUnderLayers) {
+    const names = Object.keys(job.outputs || {}).filter((name) => !listedUnderLayers.has(name));
+    const list = $('[data-role="download-list"]', card);
+    list.replaceChildren(...downloadOrder(names).map((name) => {
+      const item = document.createElement("li");
+      item.append(downloadLink(job, name, fileLabel(name)));
+      return item;
+    }));
+    $('[data-role="downloads"]', card).hidden = names.length === 0;
+  }
+
+  // "Layer_2_mid_white.png" -> { index: 2, position: "mid", kind: "Layer_*_white.png" }
+  function layerFile(name) {
+    const match = /^Layer_(\d+)_([a-z]+)(_[a-z]+)?(\.\w+)$/.exec(name);
+    if (!match) return null;
+    return { index: Number(match[1]), position: match[2], kind: `Layer_*${match[3] || ""}${match[4]}` };
+  }
+
+  function fileLabel(name) {
+    if (FILE_LABELS[name]) return FILE_LABELS[name];
+    const layer = layerFile(name);
+    if (!layer) return name;
+    const title = `Layer ${layer.index} (${layer.position})`;
+    if (layer.kind === "Layer_*.png") return title;
+    const kind = FILE_LABELS[layer.kind] || name;
+    return `${title}: ${kind.charAt(0).toLowerCase()}${kind.slice(1)}`;
   }
 
   function downloadOrder(names) {
+    const position = (key) => (FILE_ORDER.includes(key) ? FILE_ORDER.indexOf(key) : FILE_ORDER.length);
     const rank = (name) => {
-      const layer = layerIndex(name);
-      if (layer !== null) return [FILE_ORDER.indexOf("Layer_*"), layer];
-      return [FILE_ORDER.includes(name) ? FILE_ORDER.indexOf(name) : FILE_ORDER.length, 0];
+      const layer = layerFile(name);
+      if (layer) return [FILE_ORDER.indexOf("Layer_*.png"), layer.index, position(layer.kind)];
+      return [position(name), 0, 0];
     };
     return [...names].sort((a, b) => {
-      const [groupA, layerA] = rank(a);
-      const [groupB, layerB] = rank(b);
-      return groupA - groupB || layerA - layerB || a.localeCompare(b);
+      const [groupA, layerA, kindA] = rank(a);
+      const [groupB, layerB, kindB] = rank(b);
+      return groupA - groupB || layerA - layerB || kindA - kindB || a.localeCompare(b);
     });
   }
 
-  async function showLayers(card, job) {
-    try {
-      const manifest = await api("GET", fileUrl(job, "layer_manifest.json"));
-      const list = $('[data-role="layers"]', card);
-      list.replaceChildren();
-      for (const layer of manifest.layers || []) {
-        const item = document.createElement("li");
-        const [low, high] = layer.depth_range || [];
-        const coverage = typeof layer.coverage === "number" ? `${Math.round(layer.coverage * 100)}% of the picture` : "";
-        const swatch = document.createElement("span");
-        swatch.className = "swatch";
-        swatch.style.background = LAYER_TINTS[(layer.order || 1) - 1] || "transparent";
-        swatch.setAttribute("aria-hidden", "true");
-        item.append(swatch, [layer.name, low !== undefined ? `depth ${low}–${high}` : "", coverage]
-          .filter(Boolean).join(" · "));
-        list.append(item);
+  // A layer's files that exist: those its manifest entry names, and any other Layer_N_ file.
+  function filesOfLayer(job, layer) {
+    const named = LAYER_FILE_FIELDS.map((field) => layer[field]).filter((name) => typeof name === "string");
+    const names = Object.keys(job.outputs || {}).filter((name) => {
+      const file = layerFile(name);
+      return named.includes(name) || (file !== null && file.index === layer.order);
+    });
+    return downloadOrder(names);
+  }
+
+  function layerItem(job, layer, files) {
+    const item = document.createElement("li");
+    item.className = "layer-item";
+    item.dataset.testid = `layer-${layer.order}`;
+    const head = document.createElement("div");
+    head.className = "layer-head";
+    const [low, high] = layer.depth_range || [];
+    const coverage = typeof layer.coverage === "number" ? `${Math.round(layer.coverage * 100)}% of the picture` : "";
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = LAYER_TINTS[(layer.order || 1) - 1] || "transparent";
+    swatch.setAttribute("aria-hidden", "true");
+    head.append(swatch, [layer.name, low !== undefined ? `depth ${low}–${high}` : "", coverage]
+      .filter(Boolean).join(" · "));
+    item.append(head);
+    if (files.length) {
+      const list = document.createElement("ul");
+      list.className = "layer-files";
+      list.setAttribute("aria-label", `${layer.name} files`);
+      for (const name of files) {
+        const entry = document.createElement("li");
+        const kind = layerFile(name);
+        entry.append(downloadLink(job, name, (kind && FILE_LABELS[kind.kind]) || name));
+        list.append(entry);
       }
+      item.append(list);
+    }
+    return item;
+  }
+
+  // "Spacers: 12.0 mm · 14.0 mm", front to back, from the manifest's assembly plan.
+  function showAssembly(card, assembly) {
+    const line = $('[data-role="assembly"]', card);
+    const spacers = assembly && Array.isArray(assembly.spacers_mm)
+      ? assembly.spacers_mm.filter((value) => typeof value === "number") : [];
+    line.hidden = spacers.length === 0;
+    if (!spacers.length) return;
+    const mm = (value) => `${value.toFixed(1)} mm`;
+    const label = document.createElement("strong");
+    label.textContent = "Spacers:";
+    const details = [];
+    const size = Array.isArray(assembly.print_size_mm)
+      ? assembly.print_size_mm : [assembly.width_mm, assembly.height_mm];
+    if (size.length === 2 && size.every((value) => typeof value === "number")) {
+      details.push(`print ${size[0].toFixed(1)} × ${mm(size[1])}`);
+    }
+    if (typeof assembly.frame_depth_mm === "number") {
+      details.push(`${Number(assembly.frame_depth_mm.toFixed(1))} mm frame`);
+    }
+    const note = document.createElement("span");
+    note.className = "muted";
+    note.textContent = ` (front to back${details.length ? "; " + details.join(", ") : ""})`;
+    line.replaceChildren(label, ` ${spacers.map(mm).join(" · ")}`, note);
+    if (typeof assembly.warning === "string" && assembly.warning) {
+      const warning = document.createElement("span");
+      warning.className = "assembly-warning";
+      warning.textContent = assembly.warning;
+      line.append(warning);
+    }
+  }
+
+  async function showLayers(card, job) {
+    let manifest;
+    try {
+      manifest = await api("GET", fileUrl(job, "layer_manifest.json"));
     } catch (error) {
       reportError(error);
+      return;
     }
+    if (card.job !== job) return; // retried or reopened meanwhile: a newer call draws this card
+    const listed = new Set();
+    const items = (manifest.layers || []).map((layer) => {
+      const files = filesOfLayer(job, layer);
+      files.forEach((name) => listed.add(name));
+      return layerItem(job, layer, files);
+    });
+    $('[data-role="layers"]', card).replaceChildren(...items);
+    showAssembly(card, manifest.assembly);
+    showDownloads(card, job, listed);
   }
 
   // Poll a job until it finishes; one follower per job however often it is asked for.
@@ -560,6 +690,7 @@
     card.dataset.shown = "";
     $('[data-role="views"]', card).hidden = true;
     $('[data-role="downloads"]', card).hidden = true;
+    clearLayers(card);
     follow(jobId);
     loadHistory();
   }

@@ -48,7 +48,7 @@ def test_a_job_reports_its_state_engines_and_file_urls(first_job):
             "attempts"} <= set(job)
     assert (job["progress"], job["stage"], job["error"], job["attempts"]) == (1.0, None, None, 1)
     assert job["created_at"] <= job["started_at"] <= job["finished_at"]
-    assert job["engine"] == {"depth": "classical"}
+    assert job["engine"]["depth"] == "classical" and "edges" in job["engine"]
     assert job["params"]["layers"] == 3 and job["params"]["mode"] == "photo"
     assert {"Layer_1_front.png", "Layer_2_mid.png", "Layer_3_back.png", "depth_map.png",
             "layer_manifest.json", "params.json", "layers.zip"} <= set(job["outputs"])
@@ -91,8 +91,10 @@ def test_the_layer_zip_holds_the_layers_and_the_manifest(batch, first_job):
     assert response.headers["content-type"] == "application/zip"
     assert response.headers["content-disposition"] == 'attachment; filename="layers.zip"'
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-        assert sorted(archive.namelist()) == ["Layer_1_front.png", "Layer_2_mid.png", "Layer_3_back.png",
-                                              "layer_manifest.json"]
+        names = set(archive.namelist())
+        for name in ("Layer_1_front", "Layer_2_mid", "Layer_3_back"):
+            assert {f"{name}.png", f"{name}_white.png", f"{name}_cut.svg"} <= names
+        assert {"layer_manifest.json", "assembly_guide.png"} <= names
         manifest = json.loads(archive.read("layer_manifest.json"))
         front = Image.open(io.BytesIO(archive.read("Layer_1_front.png")))
     assert manifest["job_id"] == first_job["job_id"]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import zipfile
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import httpx
@@ -28,7 +30,9 @@ CHROMIUM_ARGS = [
 ]
 START_TIMEOUT_S = 30
 JOB_TIMEOUT_MS = 40_000
+FINISHED = re.compile("completed|failed|cancelled")
 PHONE = {"width": 375, "height": 812}
+PANE_SWITCHES = ["refine_edges", "fill_behind", "white_ink", "mirror", "marks"]
 LAPTOP = {"width": 1280, "height": 900}
 
 
@@ -134,6 +138,61 @@ def download(page: Page, test_id: str, folder: Path) -> Path:
     return target
 
 
+def finished(page: Page, card) -> dict:
+    """The card's job once it has finished; a failure fails the test at once, with the job's reason."""
+    expect(card.get_by_test_id("job-status")).to_have_text(FINISHED, timeout=JOB_TIMEOUT_MS)
+    job = job_of(page, card)
+    assert job["status"] == "completed", f"the job {job['status']}: {job.get('error')}"
+    return job
+
+
+def job_of(page: Page, card) -> dict:
+    job_id = card.get_attribute("data-job-id")
+    response = page.request.get(f"/api/jobs/{job_id}")
+    assert response.ok, response.text()
+    return response.json()
+
+
+def assert_pane_options_kept(params: dict) -> None:
+    assert params["mirror"] is True
+    assert params["white_ink_choke"] == 2
+    assert params["frame_depth_mm"] == 40
+    for name in PANE_SWITCHES:
+        assert isinstance(params[name], bool), name  # JSON booleans, never the checkbox's "on"
+
+
+def one_decimal(value: float) -> str:
+    """As JavaScript's toFixed(1) writes it: exact ties round up, where Python's format rounds to even."""
+    return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def check_the_assembly_views(page: Page, card, outputs: set[str]) -> None:
+    """Parallax and guide where the job made them (older jobs did not); a note where it did not."""
+    toggle = page.locator("#view-toggle")
+    for view, name, test_id in (("parallax", "parallax.gif", "result-parallax"),
+                                ("guide", "assembly_guide.png", "result-guide")):
+        toggle.locator(f'button[data-view="{view}"]').click()
+        if name in outputs:
+            image_loaded(page, f'[data-testid="{test_id}"]')
+            expect(card.get_by_test_id(test_id)).to_be_visible()
+            expect(card.get_by_test_id("result-composite")).to_be_hidden()
+        else:
+            expect(card.get_by_test_id(test_id)).to_be_hidden()
+            expect(card.get_by_text("Not made for this job.")).to_be_visible()
+    toggle.locator('button[data-view="side"]').click()
+    expect(card.get_by_test_id("result-guide")).to_be_hidden()  # the guide is a page of its own
+    expect(card.get_by_test_id("result-depth")).to_be_visible()
+
+    manifest = page.request.get(card.get_by_test_id("download-layer_manifest.json").get_attribute("href"))
+    spacers = (manifest.json().get("assembly") or {}).get("spacers_mm")
+    line = card.get_by_test_id("assembly-spacers")
+    if spacers:
+        expected = " · ".join(f"{one_decimal(value)} mm" for value in spacers)
+        expect(line).to_contain_text(f"Spacers: {expected}")
+    else:
+        expect(line).to_be_hidden()
+
+
 def horizontal_overflow(page: Page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
@@ -155,18 +214,49 @@ def test_a_photo_becomes_layers_with_downloads(page: Page, photo: Path, tmp_path
     expect(page.get_by_test_id("style-controls")).to_be_hidden()  # photo mode
     expect(page.get_by_test_id("mode-painterly")).to_be_disabled()
 
+    # The pane options go with the layer switch, and the choke with the white ink.
+    panes = page.get_by_test_id("pane-controls")
+    page.get_by_test_id("export-layers").uncheck()
+    expect(panes).to_be_hidden()
+    expect(page.get_by_test_id("mirror")).to_be_disabled()
     page.get_by_test_id("export-layers").check()
+    expect(panes).to_be_visible()
+    page.get_by_test_id("white_ink").uncheck()
+    expect(page.get_by_test_id("white_ink_choke")).to_be_disabled()
+    page.get_by_test_id("white_ink").check()
+    expect(page.get_by_test_id("white_ink_choke")).to_be_enabled()
+
     page.get_by_test_id("layer-count").select_option("3")
-    page.get_by_test_id("generate").click()
+    page.get_by_test_id("mirror").check()
+    page.get_by_test_id("white_ink_choke").fill("2")
+    expect(page.locator("#white_ink_choke-value")).to_have_text("2")
+    page.get_by_test_id("frame_depth_mm").fill("40")
+    with page.expect_request(lambda request: request.method == "POST"
+                             and request.url.endswith("/api/jobs")) as posted:
+        page.get_by_test_id("generate").click()
+    assert_pane_options_kept(posted.value.post_data_json["params"])
 
     card = page.get_by_test_id("job-card")
     expect(card).to_have_count(1)
-    expect(card.get_by_test_id("job-status")).to_have_text("completed", timeout=JOB_TIMEOUT_MS)
+    job = finished(page, card)
     assert job_polls, "the page never polled GET /api/jobs/{id}"
+    assert_pane_options_kept(job["params"])
+    outputs = set(job["outputs"])
     for selector in ('[data-testid="result-composite"]', '[data-testid="result-overlay"]',
                      '[data-testid="result-depth"]'):
         image_loaded(page, selector)
-    expect(card.locator('[data-role="layers"] li')).to_have_count(3)
+    layers = card.locator('[data-role="layers"] > li')
+    expect(layers).to_have_count(3)
+    check_the_assembly_views(page, card, outputs)
+
+    # Each layer lists its own files; the general list keeps the rest.
+    for order in (1, 2, 3):
+        mine = {name for name in outputs if name.startswith(f"Layer_{order}_")}
+        links = card.get_by_test_id(f"layer-{order}").locator("a[download]")
+        expect(links).to_have_count(len(mine))
+        assert {link.get_attribute("download") for link in links.all()} == mine
+    general = {link.get_attribute("download") for link in card.get_by_test_id("downloads").locator("a").all()}
+    assert "depth_map.png" in general and not any(name.startswith("Layer_") for name in general)
 
     depth = Image.open(download(page, "download-depth_map.png", tmp_path))
     assert (depth.format, depth.size) == ("PNG", (512, 512))
@@ -174,9 +264,11 @@ def test_a_photo_becomes_layers_with_downloads(page: Page, photo: Path, tmp_path
     assert (layer.format, layer.mode, layer.size) == ("PNG", "RGBA", (512, 512))
     with zipfile.ZipFile(download(page, "download-layers.zip", tmp_path)) as archive:
         manifest = json.loads(archive.read("layer_manifest.json"))
-        assert sorted(archive.namelist()) == sorted(
-            [entry["file"] for entry in manifest["layers"]] + ["layer_manifest.json"]
-        )
+        named = {entry.get(key) for entry in manifest["layers"]
+                 for key in ("file", "white_ink_file", "cut_file", "print_file")} - {None}
+        inside = set(archive.namelist())
+        assert {entry["file"] for entry in manifest["layers"]} | {"layer_manifest.json"} <= inside
+        assert inside <= named | {"layer_manifest.json", "assembly_guide.png"}
     final_href = card.get_by_test_id("download-composite_full.png").get_attribute("href")
     final = page.request.get(final_href)
     assert final.ok and Image.open(io.BytesIO(final.body())).format == "PNG"
@@ -189,7 +281,7 @@ def test_a_photo_becomes_layers_with_downloads(page: Page, photo: Path, tmp_path
     first_seed = card.first.locator('[data-field="meta"]').inner_text()
     card.first.get_by_test_id("regenerate").click()
     expect(card).to_have_count(2)
-    expect(card.nth(1).get_by_test_id("job-status")).to_have_text("completed", timeout=JOB_TIMEOUT_MS)
+    assert_pane_options_kept(finished(page, card.nth(1))["params"])
     assert card.nth(1).locator('[data-field="meta"]').inner_text() != first_seed
     expect(history).to_have_count(2)
 
@@ -202,10 +294,20 @@ def test_the_form_fits_a_phone_and_keeps_presets(page: Page, script_errors):
     page.set_viewport_size(PHONE)
     assert horizontal_overflow(page) <= 0
 
+    page.get_by_test_id("export-layers").check()
+    page.get_by_test_id("marks").check()
+    page.get_by_test_id("mirror").uncheck()
     page.get_by_test_id("preset-name").fill("Phone preset")
     page.get_by_test_id("preset-save").click()
 
     expect(page.get_by_test_id("preset-select")).to_have_value("Phone preset")
+    presets = page.request.get("/api/presets").json()["presets"]
+    saved = next(preset["params"] for preset in presets if preset["name"] == "Phone preset")
+    assert saved["marks"] is True and saved["mirror"] is False  # JSON booleans
+    page.get_by_test_id("marks").uncheck()
+    page.get_by_test_id("preset-load").click()
+    expect(page.get_by_test_id("marks")).to_be_checked()
+    expect(page.get_by_test_id("mirror")).not_to_be_checked()
     assert horizontal_overflow(page) <= 0
     assert script_errors == []
 

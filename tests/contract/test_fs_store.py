@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from rilievo.adapters.fs_store import FilesystemJobFiles, FilesystemUploads, StorageFailed
 from rilievo.adapters.image_io import read_png
@@ -76,3 +77,64 @@ def test_discarding_removes_an_unfinished_job(tmp_path):
     files.write_json("job4", "params.json", {})
     files.discard("job4")
     assert not (tmp_path / "storage" / "jobs" / "job4").exists()
+
+
+def test_text_files_are_written_whole_in_utf8(tmp_path):
+    files = FilesystemJobFiles(tmp_path / "storage")
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"><title>Étage 1 – front</title></svg>\n'
+    files.write_text("job5", "Layer_1_front.svg", svg)
+    folder = tmp_path / "storage" / "jobs" / "job5"
+    assert (folder / "Layer_1_front.svg").read_bytes() == svg.encode("utf-8")
+    assert listing(folder) == ["Layer_1_front.svg"]
+
+
+def sway_frames(count=6, size=(40, 64)):
+    """Distinct frames: a bright bar moving across a gradient."""
+    frames = []
+    for index in range(count):
+        frame = np.repeat(np.linspace(0.1, 0.6, size[1], dtype=np.float32)[None, :, None], size[0], 0)
+        frame = np.repeat(frame, 3, axis=2)
+        frame[:, 5 + 8 * index : 11 + 8 * index] = (1.0, 0.8, 0.2)
+        frames.append(frame)
+    return frames
+
+
+@pytest.mark.parametrize("name", ["parallax_preview.gif", "parallax_preview.webp"])
+def test_animations_loop_forever_with_every_frame(tmp_path, name):
+    files = FilesystemJobFiles(tmp_path / "storage")
+    files.write_animation("job6", name, sway_frames(), frame_ms=80)
+    folder = tmp_path / "storage" / "jobs" / "job6"
+    assert listing(folder) == [name]
+    with Image.open(folder / name) as animation:
+        assert animation.format == ("GIF" if name.endswith(".gif") else "WEBP")
+        assert animation.n_frames == 6 and animation.is_animated
+        assert animation.info["loop"] == 0
+        assert animation.size == (64, 40)
+        animation.seek(3)
+        pixels = np.asarray(animation.convert("RGB"), dtype=np.float32) / 255
+    # The frame itself, as far as a palette (GIF) or lossy compression (WebP) keeps it.
+    assert np.abs(pixels - sway_frames()[3]).mean() < 0.03
+
+
+@pytest.mark.parametrize("name", ["preview.png", "preview.mp4", "preview"])
+def test_only_gif_and_webp_animations_are_written(tmp_path, name):
+    files = FilesystemJobFiles(tmp_path / "storage")
+    with pytest.raises(ValueError, match=".gif or .webp"):
+        files.write_animation("job7", name, sway_frames(), frame_ms=80)
+    assert not (tmp_path / "storage" / "jobs" / "job7").exists()
+
+
+@pytest.mark.parametrize("name", ["parallax_preview.gif", "parallax_preview.webp"])
+def test_a_failed_animation_leaves_the_previous_file_and_no_debris(tmp_path, name):
+    files = FilesystemJobFiles(tmp_path / "storage")
+    files.write_animation("job8", name, sway_frames(), frame_ms=80)
+    folder = tmp_path / "storage" / "jobs" / "job8"
+    before = (folder / name).read_bytes()
+    frames = sway_frames()
+    frames[4] = frames[4][:, :32]  # one frame of another size
+    with pytest.raises(ValueError):
+        files.write_animation("job8", name, frames, frame_ms=80)
+    with pytest.raises(ValueError):
+        files.write_animation("job8", name, [], frame_ms=80)
+    assert listing(folder) == [name]
+    assert (folder / name).read_bytes() == before

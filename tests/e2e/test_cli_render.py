@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import cv2
+import jsonschema
 import numpy as np
 import pytest
 import skimage.data
@@ -36,7 +38,9 @@ def render_json(storage: Path, *args: str | Path) -> dict:
 
 
 def layer_files(folder: Path) -> list[Path]:
-    return sorted(folder.glob("Layer_*.png"), key=lambda path: int(path.name.split("_")[1]))
+    """The layers themselves, front to back (not their white-ink or print files)."""
+    layers = [path for path in folder.glob("Layer_*.png") if re.fullmatch(r"Layer_\d_(front|mid|back)\.png", path.name)]
+    return sorted(layers, key=lambda path: int(path.name.split("_")[1]))
 
 
 def storage_entries(storage: Path) -> list[str]:
@@ -59,7 +63,7 @@ def test_a_real_photograph_becomes_a_layered_folder(tmp_path, coffee):
 
     assert set(summary) == {"job_id", "status", "mode", "engines", "output_dir", "files", "layer_count", "seconds"}
     assert summary["status"] == "completed" and summary["mode"] == "photo"
-    assert summary["engines"] == {"depth": "classical"}
+    assert summary["engines"]["depth"] == "classical" and "edges" in summary["engines"]
     folder = Path(summary["output_dir"])
     assert folder == (storage / "outputs" / summary["job_id"]).resolve()
     layers = layer_files(folder)
@@ -73,6 +77,17 @@ def test_a_real_photograph_becomes_a_layered_folder(tmp_path, coffee):
     assert manifest["depth_convention"] == "0 = nearest, 255 = farthest"
     assert [layer["file"] for layer in manifest["layers"]] == [p.name for p in layers]
     assert abs(sum(layer["coverage"] for layer in manifest["layers"]) - 1) < 1e-4
+    schema = json.loads((Path(__file__).parents[2] / "schemas" / "layer_manifest.schema.json").read_text())
+    jsonschema.validate(manifest, schema)
+    for layer in manifest["layers"]:
+        white = read_png(folder / layer["white_ink_file"])
+        assert white.shape == (400, 600) and np.all(white <= read_png(folder / layer["file"])[..., 3] + 1e-6)
+        assert "<svg" in (folder / layer["cut_file"]).read_text()
+    with Image.open(folder / "parallax.gif") as parallax:
+        assert parallax.n_frames > 1
+    with Image.open(folder / "assembly_guide.png") as guide:
+        assert guide.width >= 800
+    assert len(manifest["assembly"]["spacers_mm"]) == len(layers) - 1
 
     composite = read_png(folder / "composite_full.png")
     stacked = stack_over([read_png(path) for path in layers])
@@ -139,7 +154,7 @@ def test_the_classical_layers_isolate_three_objects_at_three_depths(tmp_path):
     photo = tmp_path / "street.png"
     write_png(photo, image, 8)
     summary = render_json(tmp_path / "storage", photo, "--layers", "3", "--feather", "0")
-    assert summary["engines"] == {"depth": "classical"}
+    assert summary["engines"]["depth"] == "classical"
     layers = [read_png(path)[..., 3] for path in layer_files(Path(summary["output_dir"]))]
     depth = read_png(Path(summary["output_dir"]) / "depth_map.png")
     own_layer = {"near": layers[0], "mid": layers[1] * (1 - layers[0]), "far": layers[2] * (1 - layers[1]) * (1 - layers[0])}
@@ -154,8 +169,8 @@ def test_a_supplied_depth_map_isolates_three_objects_in_three_layers(tmp_path):
     write_png(photo, image, 8)
     # White = near, at half the photo's size: Rilievo resizes it to the photo.
     write_png(depth_file, 1.0 - depth[::2, ::2], 16)
-    summary = render_json(tmp_path / "storage", photo, "--depth", depth_file, "--feather", "0")
-    assert summary["engines"] == {"depth": "supplied"} and summary["layer_count"] == 3
+    summary = render_json(tmp_path / "storage", photo, "--depth", depth_file, "--feather", "0", "--no-fill")
+    assert summary["engines"]["depth"] == "supplied" and summary["layer_count"] == 3
     layers = layer_files(Path(summary["output_dir"]))
     for layer, column in zip(layers[:2], (slice(0, 120), slice(120, 240))):
         alpha = read_png(layer)[..., 3]

@@ -64,17 +64,20 @@ def test_painterly_mode_is_refused_until_it_exists(services):
         services.create_job(upload.id, RenderParams(mode="painterly"))
 
 
+LAYERS = ("Layer_1_front", "Layer_2_mid", "Layer_3_back")
+
+
 def test_a_photo_mode_job_writes_composite_depth_layers_manifest_and_params(services):
     job = services.render(Path("photo.png"), RenderParams())
     assert job.status is JobStatus.COMPLETED
     files = published(services)
-    assert set(files) == {"composite_full.png", "depth_map.png", "Layer_1_front.png", "Layer_2_mid.png",
-                          "Layer_3_back.png", "layer_manifest.json", "params.json", "layers.zip", "preview.png",
-                          "layer_overlay.png", "depth_preview.png"}
-    assert set(files["layers.zip"]) == {"Layer_1_front.png", "Layer_2_mid.png", "Layer_3_back.png",
-                                        "layer_manifest.json"}
+    per_layer = {f"{name}{suffix}" for name in LAYERS for suffix in (".png", "_white.png", "_cut.svg")}
+    assert set(files) == per_layer | {
+        "composite_full.png", "preview.png", "depth_map.png", "depth_preview.png", "layer_overlay.png",
+        "parallax.gif", "assembly_guide.png", "layer_manifest.json", "params.json", "layers.zip"}
+    assert set(files["layers.zip"]) == per_layer | {"layer_manifest.json", "assembly_guide.png"}
     assert set(job.outputs) == set(files)
-    assert dict(job.engines) == {"depth": "fake-depth"}
+    assert dict(job.engines) == {"depth": "fake-depth", "edges": "fake-shaper"}
     manifest = files["layer_manifest.json"]
     assert manifest["layer_count"] == 3 and manifest["job_id"] == job.id
     assert [layer["coverage"] for layer in manifest["layers"]] == pytest.approx([1 / 3] * 3)
@@ -90,12 +93,12 @@ def test_the_depth_map_uses_zero_for_nearest(services):
 def test_the_layers_stack_back_into_the_composite(services):
     services.render(Path("photo.png"), RenderParams(feather=3))
     files = published(services)
-    layers = [files[name] for name in ("Layer_1_front.png", "Layer_2_mid.png", "Layer_3_back.png")]
+    layers = [files[f"{name}.png"] for name in LAYERS]
     assert np.abs(stack_over(layers) - files["composite_full.png"]).max() <= 1 / 255
 
 
 def test_the_planned_layers_isolate_objects_at_three_depths(services):
-    services.render(Path("photo.png"), RenderParams(feather=0))
+    services.render(Path("photo.png"), RenderParams(feather=0, fill_behind=False))
     files = published(services)
     for name, columns in [("Layer_1_front.png", slice(0, 20)), ("Layer_2_mid.png", slice(20, 40))]:
         alpha = files[name][..., 3]

@@ -21,6 +21,7 @@ from rilievo.domain.params import (
     VARIATIONS,
     RenderParams,
 )
+from rilievo.entrypoints.api_options import form_options
 from rilievo.entrypoints.bootstrap import Settings, bootstrap
 from rilievo.entrypoints.http_app import create_app
 from rilievo.entrypoints.web import PIPELINE_STAGES
@@ -31,7 +32,10 @@ CONTROL_IDS = [
     "print_size", "format", "export-layers", "layer-count", "feather", "sharpen", "generate",
     "results", "history-grid", "preset-select", "preset-name", "preset-save", "preset-load",
     "preset-export", "preset-import", "messages",
+    "pane-controls", "refine_edges", "fill_behind", "min_feature_mm", "white_ink", "white_ink_choke",
+    "mirror", "marks", "frame_depth_mm",
 ]
+PANE_SWITCHES = ["refine_edges", "fill_behind", "white_ink", "mirror", "marks"]
 
 
 @pytest.fixture
@@ -51,6 +55,23 @@ def tag_with_id(html: str, element_id: str) -> str:
     match = re.search(rf'<[^>]*\bid="{re.escape(element_id)}"[^>]*>', html)
     assert match, f"no element with id {element_id!r}"
     return match.group(0)
+
+
+def is_checked(html: str, element_id: str) -> bool:
+    return re.search(r"\schecked\b", tag_with_id(html, element_id)) is not None
+
+
+def value_of(html: str, element_id: str) -> str:
+    return re.search(r'\svalue="([^"]*)"', tag_with_id(html, element_id)).group(1)
+
+
+def submit_photo_job(client, params: dict) -> None:
+    upload = client.post("/api/upload", files={"file": ("cat.jpg", photo_bytes(), "image/jpeg")})
+    assert upload.status_code == 201, upload.text
+    submitted = client.post(
+        "/api/jobs", json={"upload_id": upload.json()["upload_id"], "mode": "photo", "params": params}
+    )
+    assert submitted.status_code == 202, submitted.text
 
 
 def selected_option(html: str, select_id: str) -> str:
@@ -92,7 +113,11 @@ def test_the_choices_come_from_the_domain(client):
     assert f'data-stages="{",".join(PIPELINE_STAGES)}"' in html
 
 
-SLIDERS = ["painterliness", "depth_influence", "brush_scale", "feather", "sharpen"]
+# Every numeric parameter but the seed has a slider or number field bounded by the domain's range.
+NUMBER_CONTROLS = [
+    "painterliness", "depth_influence", "brush_scale", "feather", "sharpen",
+    "min_feature_mm", "white_ink_choke", "frame_depth_mm",
+]
 
 
 def slider_bounds(html: str, name: str) -> tuple[float, float, float]:
@@ -101,8 +126,12 @@ def slider_bounds(html: str, name: str) -> tuple[float, float, float]:
     return low, high, step
 
 
-@pytest.mark.parametrize("name", SLIDERS)
-def test_each_slider_spans_exactly_what_the_domain_accepts(client, name):
+def test_every_numeric_parameter_has_a_bounded_control():
+    assert set(form_options().numbers) - {"seed"} == set(NUMBER_CONTROLS)
+
+
+@pytest.mark.parametrize("name", NUMBER_CONTROLS)
+def test_each_number_control_spans_exactly_what_the_domain_accepts(client, name):
     low, high, step = slider_bounds(client.get("/").text, name)
     as_value = int if attrs.fields_dict(RenderParams)[name].type in ("int", int) else float
 
@@ -121,16 +150,40 @@ def test_a_fresh_install_starts_from_the_defaults(client):
     assert f'value="{defaults.feather}"' in tag_with_id(html, "feather")
     assert "checked" in tag_with_id(html, "export-layers")
     assert selected_option(html, "layer-count") == "auto"
+    for name in PANE_SWITCHES:
+        assert is_checked(html, name) == getattr(defaults, name), name
+    assert float(value_of(html, "min_feature_mm")) == defaults.min_feature_mm
+    assert int(value_of(html, "white_ink_choke")) == defaults.white_ink_choke
+    assert float(value_of(html, "frame_depth_mm")) == defaults.frame_depth_mm
+    panes = tag_with_id(html, "pane-controls")
+    assert "hidden" not in panes and "disabled" not in panes  # layers are on by default
+
+
+def test_the_pane_options_sit_in_their_own_fieldset_with_plain_labels(client):
+    html = client.get("/").text
+    fieldset = re.search(r'<fieldset id="pane-controls".*?</fieldset>', html, re.S).group(0)
+
+    assert "<legend>Panes for 3D assembly</legend>" in fieldset
+    for text in (
+        "Edges follow the subject",
+        "Fill behind each layer",
+        "so no holes show when the piece is seen at an angle",
+        "Smallest printable/cuttable detail",
+        "White-ink (underbase) masks for clear glass or acrylic",
+        "Choke",
+        "Mirrored copies for printing on the back of glass",
+        "Crop and registration marks",
+        "Frame depth, mm",
+    ):
+        assert text in fieldset, text
+    for name in [*PANE_SWITCHES, "min_feature_mm", "white_ink_choke", "frame_depth_mm"]:
+        assert f'id="{name}"' in fieldset, name
+    for name in PANE_SWITCHES:
+        assert 'type="checkbox"' in tag_with_id(fieldset, name)
 
 
 def test_the_last_used_parameters_are_prefilled(client):
-    upload = client.post("/api/upload", files={"file": ("cat.jpg", photo_bytes(), "image/jpeg")})
-    assert upload.status_code == 201, upload.text
-    params = {"seed": 9876, "feather": 7, "layers": 4, "sharpen": 0.3, "dpi": 600}
-    submitted = client.post(
-        "/api/jobs", json={"upload_id": upload.json()["upload_id"], "mode": "photo", "params": params}
-    )
-    assert submitted.status_code == 202, submitted.text
+    submit_photo_job(client, {"seed": 9876, "feather": 7, "layers": 4, "sharpen": 0.3, "dpi": 600})
 
     html = client.get("/").text
 
@@ -141,16 +194,30 @@ def test_the_last_used_parameters_are_prefilled(client):
     assert re.search(r'name="dpi" value="600"[^>]*checked', html)
 
 
-def test_layers_switched_off_last_time_leave_the_checkbox_unchecked(client):
-    upload = client.post("/api/upload", files={"file": ("cat.jpg", photo_bytes(), "image/jpeg")})
-    client.post(
-        "/api/jobs",
-        json={"upload_id": upload.json()["upload_id"], "mode": "photo", "params": {"layers": "off"}},
+def test_the_last_used_pane_options_are_prefilled(client):
+    flipped = {name: not getattr(RenderParams(), name) for name in PANE_SWITCHES}
+    submit_photo_job(
+        client,
+        {"layers": 2, **flipped, "min_feature_mm": 0.5, "white_ink_choke": 2, "frame_depth_mm": 40},
     )
 
     html = client.get("/").text
 
+    for name, on in flipped.items():
+        assert is_checked(html, name) == on, name
+    assert value_of(html, "min_feature_mm") == "0.5"
+    assert value_of(html, "white_ink_choke") == "2"
+    assert value_of(html, "frame_depth_mm") == "40"
+
+
+def test_layers_switched_off_last_time_leave_the_checkbox_unchecked_and_the_panes_hidden(client):
+    submit_photo_job(client, {"layers": "off"})
+
+    html = client.get("/").text
+
     assert "checked" not in tag_with_id(html, "export-layers")
+    panes = tag_with_id(html, "pane-controls")
+    assert "hidden" in panes and "disabled" in panes
 
 
 def test_saved_presets_are_listed(client):

@@ -1,0 +1,154 @@
+"""A parallax preview: the stacked panes seen from a camera swaying side to side, as a looping animation.
+
+The camera fixates the back pane (the pivot): the back layer stays put and every other layer slides
+in proportion to how much nearer it is, so the front layer moves most. With the back still, its edges
+never come into view; a sliding layer whose alpha reaches the image border carries its border pixels
+along (edge replication), never wraps around.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from .previews import PREVIEW_MAX_SIDE
+
+FRAMES = 24
+FRAME_MS = 80  # 24 frames at 80 ms: one sway in about two seconds
+# Relative shift of the front layer against the back at the ends of the sway, as a share of the width.
+MAX_SHIFT_FRACTION = 0.025
+PIVOTS = ("back", "middle")
+
+
+def layer_offsets(
+    depth_centres: Sequence[float], frame: int, frames: int, max_shift_px: float, pivot: str = "back"
+) -> list[float]:
+    """Horizontal shift in pixels of each layer in one frame (positive = to the right).
+
+    The camera follows a sine, sin(2 pi frame / frames), so the loop joins without a jolt. Each
+    layer's shift is proportional to its nearness, (pivot depth - its depth centre) / (back - front),
+    so front and back always differ by max_shift_px * sin(...), whichever pivot. pivot "back" keeps
+    the back layer still; "middle" moves the front and the back in opposite directions.
+    """
+    if pivot not in PIVOTS:
+        raise ValueError(f"pivot must be one of {', '.join(PIVOTS)}, got {pivot!r}")
+    if frames < 1:
+        raise ValueError(f"frames must be >= 1, got {frames}")
+    centres = [float(centre) for centre in depth_centres]
+    front, back = min(centres), max(centres)
+    span = back - front
+    if span == 0:
+        return [0.0] * len(centres)
+    pivot_depth = back if pivot == "back" else (front + back) / 2
+    sway = max_shift_px * math.sin(2 * math.pi * frame / frames)
+    return [sway * (pivot_depth - centre) / span for centre in centres]
+
+
+def default_max_shift_px(width: int) -> float:
+    return MAX_SHIFT_FRACTION * width
+
+
+def parallax_frames(
+    layers_rgba_small: list[np.ndarray],
+    depth_centres: Sequence[float],
+    frames: int = FRAMES,
+    max_shift_px: float | None = None,
+    pivot: str = "back",
+) -> list[np.ndarray]:
+    """HxWx3 float32 frames of the layers (front to back, RGBA as layer_rgba makes them, at preview
+    size) shifted by layer_offsets and stacked with "over" onto the back layer.
+
+    max_shift_px defaults to MAX_SHIFT_FRACTION of the width. Shifts are sub-pixel: each layer is
+    interpolated linearly, premultiplied, between its two nearest whole-pixel positions, so the slow
+    ends of the sway move smoothly.
+    """
+    if not layers_rgba_small:
+        raise ValueError("parallax needs at least one layer")
+    if len(layers_rgba_small) != len(depth_centres):
+        raise ValueError(
+            f"got {len(layers_rgba_small)} layers but {len(depth_centres)} depth centres"
+        )
+    shape = layers_rgba_small[0].shape
+    if len(shape) != 3 or shape[2] != 4 or any(layer.shape != shape for layer in layers_rgba_small):
+        raise ValueError("layers must be HxWx4 RGBA arrays of one size")
+    if max(shape[:2]) > PREVIEW_MAX_SIDE:
+        raise ValueError(
+            f"parallax works on previews (at most {PREVIEW_MAX_SIDE} px a side), got "
+            f"{shape[1]}x{shape[0]}: downsample the layers first"
+        )
+    if max_shift_px is None:
+        max_shift_px = default_max_shift_px(shape[1])
+    # Channels first (4 x H x W): every step below then runs over contiguous rows.
+    premultiplied = [
+        np.ascontiguousarray(_premultiplied(layer).transpose(2, 0, 1)) for layer in layers_rgba_small
+    ]
+    out = []
+    for frame in range(frames):
+        offsets = layer_offsets(depth_centres, frame, frames, max_shift_px, pivot)
+        shifted = [_shifted(layer, offset) for layer, offset in zip(premultiplied, offsets)]
+        out.append(_over(shifted))
+    return out
+
+
+def downsample_rgba(rgba: np.ndarray, factor: int) -> np.ndarray:
+    """Box-average an RGBA layer without dark fringes: average the premultiplied colour, then divide.
+
+    (Averaging the straight colours of layer_rgba would mix in the zeros of its transparent pixels.)
+    """
+    if factor == 1:
+        return rgba.astype(np.float32, copy=True)
+    height, width = rgba.shape[0] // factor * factor, rgba.shape[1] // factor * factor
+    blocks = _premultiplied(rgba[:height, :width]).reshape(
+        height // factor, factor, width // factor, factor, 4
+    )
+    small = blocks.mean(axis=(1, 3), dtype=np.float32)
+    alpha = small[..., 3:4]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        small[..., :3] = np.where(alpha > 0, small[..., :3] / alpha, 0.0)
+    return np.clip(small, 0.0, 1.0)
+
+
+def _premultiplied(rgba: np.ndarray) -> np.ndarray:
+    out = rgba.astype(np.float32, copy=True)
+    out[..., :3] *= out[..., 3:4]
+    return out
+
+
+def _shifted(premultiplied: np.ndarray, offset: float) -> np.ndarray:
+    """The (C x H x W) layer moved right by offset pixels; columns that come in from outside repeat
+    the border."""
+    if offset == 0:
+        return premultiplied
+    whole = math.floor(offset)
+    fraction = offset - whole
+    out = _shifted_whole(premultiplied, whole)
+    if fraction < 1e-6:
+        return out
+    out *= 1.0 - fraction
+    out += fraction * _shifted_whole(premultiplied, whole + 1)
+    return out
+
+
+def _shifted_whole(image: np.ndarray, shift: int) -> np.ndarray:
+    width = image.shape[-1]
+    shift = max(-width, min(width, shift))
+    out = np.empty_like(image)
+    if shift >= 0:
+        out[..., shift:] = image[..., : width - shift]
+        out[..., :shift] = image[..., :1]
+    else:
+        out[..., : width + shift] = image[..., -shift:]
+        out[..., width + shift :] = image[..., -1:]
+    return out
+
+
+def _over(premultiplied_front_to_back: list[np.ndarray]) -> np.ndarray:
+    """Channels-first premultiplied layers -> HxWx3 RGB."""
+    out = premultiplied_front_to_back[-1][:3].copy()
+    for layer in reversed(premultiplied_front_to_back[:-1]):
+        out *= 1.0 - layer[3]
+        out += layer[:3]
+    np.clip(out, 0.0, 1.0, out=out)
+    return np.ascontiguousarray(out.transpose(1, 2, 0))

@@ -1,0 +1,75 @@
+"""Properties of filling behind and of the feather's reach (pure numpy)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from rilievo.domain.fill import fill_reach_px, visibility, with_fill
+from rilievo.domain.layers import LayerPlan, layer_alphas, layer_rgba, stack_over
+
+depth_maps = arrays(np.uint8, st.tuples(st.integers(1, 24), st.integers(1, 24)), elements=st.integers(0, 255))
+counts = st.sampled_from([2, 3, 4, 5])
+feathers = st.integers(0, 10)
+
+
+def layers_of(depth8, count, feather, image):
+    plan = LayerPlan.from_depth(depth8, count)
+    alphas = list(layer_alphas(plan.membership(depth8), plan.count, feather))
+    return alphas, [layer_rgba(image, alpha) for alpha in alphas]
+
+
+@settings(max_examples=80)
+@given(depth_maps, counts, feathers, st.integers(0, 2**32 - 1), st.sampled_from([8, 16]))
+def test_filling_every_hidden_pixel_leaves_the_straight_on_stack_unchanged(depth8, count, feather, seed, bits):
+    rng = np.random.default_rng(seed)
+    image = rng.random(depth8.shape + (3,), dtype=np.float32)
+    alphas, layers = layers_of(depth8, count, feather, image)
+    filled_layers = []
+    for layer, seen in zip(layers, visibility(alphas)):
+        hidden = seen == 0
+        noise = rng.random(image.shape, dtype=np.float32)  # any colour at all may go there
+        filled_layers.append(with_fill(layer, seen, noise, hidden))
+    scale = 2**bits - 1
+    quantised = [np.round(layer * scale) / scale for layer in filled_layers]
+    assert np.abs(stack_over(quantised) - np.round(image * scale) / scale).max() <= 1 / 255
+
+
+@given(depth_maps, counts, feathers)
+def test_fill_changes_only_pixels_the_nearer_layers_cover_fully(depth8, count, feather):
+    image = np.full(depth8.shape + (3,), 0.5, dtype=np.float32)
+    alphas, layers = layers_of(depth8, count, feather, image)
+    for layer, seen in zip(layers, visibility(alphas)):
+        everywhere = np.ones(depth8.shape, dtype=bool)
+        if np.any(seen > 0):
+            with pytest.raises(ValueError):
+                with_fill(layer, seen, np.zeros_like(image), everywhere)
+        filled = with_fill(layer, seen, np.zeros_like(image), seen == 0)
+        changed = np.any(filled != layer, axis=-1)
+        assert not np.any(changed & (seen > 0))
+
+
+def test_the_front_layer_hides_nothing_and_the_back_layer_is_hidden_behind_opaque_fronts():
+    membership = np.repeat(np.array([[0, 0, 0, 0, 1, 1, 1, 1]], dtype=np.uint8), 3, axis=0)
+    alphas = list(layer_alphas(membership, 2, 0))
+    front, back = visibility(alphas)
+    assert np.all(front == 1)
+    np.testing.assert_array_equal(back == 0, membership == 0)
+
+
+@given(feathers, st.integers(12, 40))
+def test_an_edge_is_feathered_over_at_most_the_feather_radius(feather, edge):
+    width = 60
+    membership = np.repeat((np.arange(width) >= edge).astype(np.uint8)[None, :], 4, axis=0)
+    front, _ = layer_alphas(membership, 2, feather)
+    row = front[1]
+    soft = np.flatnonzero((row > 0) & (row < 1))
+    if soft.size:
+        assert soft.min() >= edge - feather - 1 and soft.max() <= edge + feather
+    assert np.all(row[: max(edge - feather - 1, 0)] == 1) and np.all(row[edge + feather + 1 :] == 0)
+
+
+def test_the_fill_reach_is_the_sideways_shift_at_the_viewing_angle():
+    assert fill_reach_px(10.0, 0.1, view_angle_deg=45) == pytest.approx(100.0)
+    assert fill_reach_px(0.0, 0.1) == 0

@@ -1,0 +1,114 @@
+"""The layers as panes, through the services on fakes: fill, white ink, print files, the manifest."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+
+from rilievo.domain.layers import stack_over
+from rilievo.domain.params import RenderParams
+from tests.fakes import FakeDepth, FakeShaper, decoded, fake_services
+
+HEIGHT, WIDTH = 30, 60
+LAYERS = ("Layer_1_front", "Layer_2_mid", "Layer_3_back")
+SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "layer_manifest.schema.json").read_text())
+
+
+def three_planes() -> np.ndarray:
+    depth = np.empty((HEIGHT, WIDTH), dtype=np.float32)
+    depth[:, :20], depth[:, 20:40], depth[:, 40:] = 0.1, 0.5, 0.9
+    return depth
+
+
+@pytest.fixture
+def services():
+    pixels = np.random.default_rng(1).random((HEIGHT, WIDTH, 3), dtype=np.float32)
+    return fake_services({"photo.png": decoded(pixels)}, depth=FakeDepth(three_planes()))
+
+
+def render(services, **params) -> dict:
+    services.files.published.clear()
+    services.render(Path("photo.png"), RenderParams(**params))
+    (files,) = services.files.published.values()
+    return files
+
+
+def magenta(layer: np.ndarray) -> np.ndarray:
+    return np.all(layer[..., :3] == FakeShaper.FILL_COLOUR, axis=-1) & (layer[..., 3] == 1)
+
+
+def test_hidden_parts_are_filled_and_the_straight_on_stack_is_unchanged(services):
+    files = render(services, feather=2)
+    layers = [files[f"{name}.png"] for name in LAYERS]
+    assert np.abs(stack_over(layers) - files["composite_full.png"]).max() <= 1 / 255
+    front, mid, back = layers
+    assert not magenta(front).any()
+    # the back layer is filled wherever the nearer two hide it, out of reach of their feathered edges
+    assert magenta(back)[:, :15].all() and not magenta(back)[:, 40:].any()
+    assert magenta(mid)[:, :15].any() and not magenta(mid)[:, 20:].any()
+    shares = [layer["filled_share"] for layer in files["layer_manifest.json"]["layers"]]
+    assert shares[0] == 0 and 0 < shares[1] <= shares[2]
+
+
+def test_without_fill_the_layers_carry_only_their_own_pixels(services):
+    files = render(services, fill_behind=False)
+    assert not any(magenta(files[f"{name}.png"]).any() for name in LAYERS)
+    assert not any(call[0] == "fill" for call in services.shaper.calls)
+
+
+def test_the_fill_reaches_behind_middle_panes_only_as_far_as_a_viewer_could_see(services):
+    render(services, frame_depth_mm=30, dpi=300)
+    reaches = [call[1] for call in services.shaper.calls if call[0] == "fill"]
+    assert reaches[-1] is None  # the back pane: all of it
+    assert reaches[0] > 0
+
+
+def test_refinement_and_small_feature_merging_are_asked_for_with_the_print_scale(services):
+    render(services, min_feature_mm=1.5, dpi=600)
+    assert ("refine", 3) in services.shaper.calls
+    (merge,) = [call for call in services.shaper.calls if call[0] == "merge"]
+    assert merge[2] == pytest.approx(1.5 / 25.4 * 600)
+    services.shaper.calls.clear()
+    render(services, refine_edges=False, min_feature_mm=0)
+    assert services.shaper.calls == [call for call in services.shaper.calls if call[0] == "fill"]
+
+
+def test_white_ink_sits_inside_each_layer(services):
+    files = render(services, white_ink_choke=2)
+    for name in LAYERS:
+        white, alpha = files[f"{name}_white.png"], files[f"{name}.png"][..., 3]
+        assert white.shape == alpha.shape and np.all(white <= alpha + 1 / 255)
+    assert np.all(files["Layer_1_front_white.png"][:, :16] == 1)
+    assert "Layer_1_front_white.png" not in render(services, white_ink=False)
+
+
+def test_mirror_and_marks_make_print_files_and_the_layer_files_stay_exact(services):
+    plain = render(services)
+    files = render(services, mirror=True, marks=True)
+    manifest = files["layer_manifest.json"]
+    margin = manifest["marks"]["margin_px"]
+    for name, layer in zip(LAYERS, manifest["layers"]):
+        np.testing.assert_array_equal(files[f"{name}.png"], plain[f"{name}.png"])
+        printed = files[layer["print_file"]]
+        assert printed.shape == (HEIGHT + 2 * margin, WIDTH + 2 * margin, 4)
+        inside = printed[margin:-margin, margin:-margin]
+        np.testing.assert_allclose(inside, files[f"{name}.png"][:, ::-1], atol=1e-6)
+        assert files[layer["white_ink_file"]].shape == printed.shape[:2]
+    assert "Layer_1_front_print.png" not in plain
+
+
+def test_the_manifest_follows_its_schema_with_layers_on_and_off(services):
+    for params in ({}, {"mirror": True, "marks": True, "white_ink": False}, {"layers": "off"}):
+        manifest = render(services, **params)["layer_manifest.json"]
+        jsonschema.validate(manifest, SCHEMA)
+    assert manifest["layer_count"] == 0 and manifest["previews"]["parallax"] is None
+
+
+def test_the_assembly_guide_gets_the_spacers_for_the_frame_depth(services):
+    files = render(services, frame_depth_mm=40)
+    assembly = files["layer_manifest.json"]["assembly"]
+    (guide,) = services.guide_drawer.guides[-1:]
+    assert len(guide.spacers_mm) == 2 and assembly["frame_depth_mm"] == 40
+    assert len(files["parallax.gif"]) >= 12
