@@ -15,8 +15,12 @@ from .params import LAYER_COUNTS
 
 DEPTH_LEVELS = 256
 DEPTH_CONVENTION = "0 = nearest, 255 = farthest"
-# auto: the fewest layers whose ranges explain this share of the depth variance ...
-AUTO_SEPARABILITY = 0.85
+# auto: more layers only while each one added removes at least this share of the depth spread still
+# left inside the layers (a scene of k separate planes stops at k, a smooth ramp of depths at 3) ...
+AUTO_NEXT_LAYER_GAIN = 0.5
+# ... or until the layers are flat already (depth spread inside them, as a standard deviation in
+# levels of 255) ...
+AUTO_FLAT_LAYER_LEVELS = 6.0
 # ... and no pane left almost empty.
 AUTO_MIN_COVERAGE = 0.02
 
@@ -114,10 +118,16 @@ def _auto_plan(histogram: np.ndarray) -> LayerPlan:
     if total_spread == 0:
         return plans[0]
     usable = [plan for plan in plans if min(plan.coverage) >= AUTO_MIN_COVERAGE] or plans[:1]
-    for plan in usable:
-        if _separability(plan, histogram, total_spread) >= AUTO_SEPARABILITY:
+    left = [1.0 - _separability(plan, histogram, total_spread) for plan in usable]
+    keep = 1.0 - AUTO_NEXT_LAYER_GAIN
+    for index, (plan, here) in enumerate(zip(usable, left)):
+        # Looking further than one layer ahead: two close pairs of planes gain little from a third
+        # layer but a lot from a fourth.
+        later = left[index + 1 :]
+        flat = here * total_spread / histogram.sum() <= AUTO_FLAT_LAYER_LEVELS**2
+        if flat or all(there > keep ** (step + 1) * here for step, there in enumerate(later)):
             return plan
-    return max(usable, key=lambda plan: _separability(plan, histogram, total_spread))
+    return usable[-1]
 
 
 def _separability(plan: LayerPlan, histogram: np.ndarray, total_spread: float) -> float:

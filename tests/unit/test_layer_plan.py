@@ -125,6 +125,18 @@ def test_three_separated_depth_clusters_give_three_layers_split_in_the_valleys()
         assert (membership[:, cols] == index).all()
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 5), st.integers(0, 2**32 - 1))
+def test_auto_finds_as_many_layers_as_the_scene_has_planes(planes, seed):
+    """Planes at well separated depths (at least 40 levels apart, noise +-6) give one layer each."""
+    rng = np.random.default_rng(seed)
+    gaps = rng.integers(40, 60, size=planes - 1)
+    start = int(rng.integers(10, 255 - 10 - int(gaps.sum()) + 1))
+    levels = [start, *(start + np.cumsum(gaps))]
+    plan = LayerPlan.from_depth(clustered_depth(levels, seed=seed))
+    assert plan.count == planes
+
+
 def test_two_clusters_give_two_layers_and_a_user_count_is_honoured():
     depth8 = clustered_depth([40, 200])
     assert LayerPlan.from_depth(depth8).count == 2
