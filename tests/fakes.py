@@ -17,6 +17,14 @@ from rilievo.domain.presets import Preset
 from rilievo.domain.upload import Upload, new_upload_id
 
 
+def three_planes(height: int = 30, width: int = 60) -> np.ndarray:
+    """A depth map: left third near, middle third midway, right third far."""
+    depth = np.empty((height, width), dtype=np.float32)
+    third = width // 3
+    depth[:, :third], depth[:, third : 2 * third], depth[:, 2 * third :] = 0.1, 0.5, 0.9
+    return depth
+
+
 def decoded(pixels: np.ndarray, bit_depth: int = 8) -> DecodedImage:
     height, width = pixels.shape[:2]
     return DecodedImage(pixels=pixels, bit_depth=bit_depth, format="PNG", width=width, height=height,

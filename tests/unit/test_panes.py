@@ -9,17 +9,11 @@ import pytest
 
 from rilievo.domain.layers import stack_over
 from rilievo.domain.params import RenderParams
-from tests.fakes import FakeDepth, FakeShaper, decoded, fake_services
+from tests.fakes import FakeDepth, FakeShaper, decoded, fake_services, three_planes
 
 HEIGHT, WIDTH = 30, 60
 LAYERS = ("Layer_1_front", "Layer_2_mid", "Layer_3_back")
 SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "layer_manifest.schema.json").read_text())
-
-
-def three_planes() -> np.ndarray:
-    depth = np.empty((HEIGHT, WIDTH), dtype=np.float32)
-    depth[:, :20], depth[:, 20:40], depth[:, 40:] = 0.1, 0.5, 0.9
-    return depth
 
 
 @pytest.fixture

@@ -15,20 +15,13 @@ from rilievo.domain.errors import (
 from rilievo.domain.job import JobStatus
 from rilievo.domain.layers import stack_over
 from rilievo.domain.params import RenderParams
-from tests.fakes import FakeDepth, FakeSuppliedDepth, decoded, fake_services
+from tests.fakes import FakeDepth, FakeSuppliedDepth, decoded, fake_services, three_planes
 
 HEIGHT, WIDTH = 30, 60
 
 
 def photo() -> np.ndarray:
     return np.random.default_rng(1).random((HEIGHT, WIDTH, 3), dtype=np.float32)
-
-
-def three_planes() -> np.ndarray:
-    """Left third near, middle third midway, right third far."""
-    depth = np.empty((HEIGHT, WIDTH), dtype=np.float32)
-    depth[:, :20], depth[:, 20:40], depth[:, 40:] = 0.1, 0.5, 0.9
-    return depth
 
 
 @pytest.fixture
