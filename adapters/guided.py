@@ -71,6 +71,7 @@ class ColourGuide:
         for i in range(3):
             for j in range(i, 3):
                 var[i, j] = self._wmean(channels[i] * channels[j]) - self.mean_i[i] * self.mean_i[j]
+        self.variance = (var[0, 0] + var[1, 1] + var[2, 2]) / 3.0  # of the guide, per channel
         self._inverse = _symmetric_inverse(
             var[0, 0] + eps, var[0, 1], var[0, 2], var[1, 1] + eps, var[1, 2], var[2, 2] + eps
         )

@@ -7,26 +7,33 @@ refine_membership
     is uncertain, like the unknown part of a trimap. Each layer's mask is passed through a colour
     guided filter (He et al., 2010) whose local linear colour models are fitted mostly on the sure
     pixels (the uncertain ones weigh BAND_WEIGHT), and an uncertain pixel goes to the layer with the
-    largest filtered value. The models are fitted at about 1 MP and evaluated on the full-size photo
+    largest filtered value; where the photo is flat, its old layer wins (nothing to snap to, so the
+    outline stays put). The models are fitted at about 1 MP and evaluated on the full-size photo
     (He & Sun's fast guided filter), only at the uncertain pixels, so an outline lands on the photo's
     own pixel edges. A second pass with half the band polishes what the first moved. A layer map
     smaller than the photo is first enlarged by nearest neighbour, with a band of at least
     BAND_PER_UPSCALE of its pixels, so the same step is the edge-aware upsampling.
 merge_small_features
     What can be printed and cut of a layer is its opening by a disc of the minimum feature size:
-    the part a disc of that diameter can sweep without leaving the layer. The rest (islands,
-    slivers, spikes) goes, one connected piece at a time, to the other layer it shares the longest
-    border with, and the check runs again until every layer is its own opening. Distance transforms
-    make the cost the same for any disc size. The picture's edge does not cut a feature: a layer
-    along the edge counts as going on beyond it (the frame covers the edge).
+    the part a disc of that diameter can sweep without leaving the layer. Each connected cluster of
+    the rest (islands, slivers, spikes) goes whole to the other layer it shares the longest border
+    with, and the check runs again near what moved, until nothing improves. Distance transforms
+    make the cost the same for any disc size. Left over at the end: a few pixels at the points
+    where three regions meet (or two and the picture's edge, or two at a saddle), where some
+    region must have a corner that no disc fills. The picture's edge is not another layer: only
+    other layers bound a disc, so a strip along the edge counts about twice its width, as if
+    mirrored there (the frame covers the edge).
 fill_behind
     Push-pull (Gortler et al., 1996) on a Gaussian pyramid: colour x weight and weight are halved in
     size until every pixel has some weight, then the normalised colours come back from coarse to
-    fine wherever a finer level has too little weight of its own. Linear in the pixel count and
-    blind to the hole's size; it continues the surrounding colours smoothly and does not invent
-    texture, which suits pixels that show only at a glancing angle, beside a nearer pane's outline.
-    (cv2.inpaint was not used: Telea and Navier-Stokes slow down with the hole's width and smear
-    streaks across big holes.)
+    fine wherever a finer level has too little weight of its own, each level relaxed a few steps
+    towards the mean of its neighbours (a multigrid pass on Laplace's equation), so a hole in a
+    gradient gets the gradient. Linear in the pixel count and blind to the hole's size; it
+    continues the surrounding colours smoothly and invents no texture, which suits pixels that
+    show only at a glancing angle, beside a nearer pane's outline. Known pixels within BLEED_PX of
+    the fillable ones give no colour: on an outline they mix in the nearer layer's. (cv2.inpaint
+    was not used: Telea and Navier-Stokes slow down with the hole's width and smear streaks
+    across big holes.)
 """
 
 from __future__ import annotations
@@ -44,12 +51,21 @@ BAND_PER_UPSCALE = 1.5
 PASSES = (1.0, 0.5)  # the band of each pass, as a share of the first
 RADIUS_PER_BAND = 2.0  # guided-filter window: reaches sure pixels on both sides of the band
 GUIDE_EPS = 1e-3  # regularisation of the colour models (colours in 0..1)
-BAND_WEIGHT = 0.05  # weight of the uncertain pixels in the fit: enough to keep thin shapes alive
+FLAT_VARIANCE = 1e-4  # colour variance (per channel) below which the photo counts as flat
+BAND_WEIGHT = 0.2  # weight of the uncertain pixels in the fit: enough to keep thin shapes alive
 WORK_LONG_SIDE = 1024  # the colour models are fitted at about this size
 
-MAX_MERGE_PASSES = 16  # the passes after the first only look near what changed
+# merge: a pixel a disc covers give or take this much is printable (digital outlines are never
+# quite unions of digital discs).
+EDGE_TOLERANCE_PX = 1.0
+MAX_MERGE_PASSES = 16  # the passes after the first only look near what moved
 
-FILL_GAIN = 4.0  # a pyramid pixel with a quarter of its footprint known counts as fully known
+# fill
+BLEED_PX = 2  # known pixels this close to a fillable one give no colour
+FILL_GAIN = 2.0  # a pyramid pixel with half of its footprint known counts as fully known
+RELAX_STEPS = 6  # Jacobi steps per pyramid level
+FILL_STRIP_ROWS = 256  # the full-size step works on strips this tall
+_NEIGHBOURS = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32) / 4
 
 
 class OpenCVLayerShaper:
@@ -73,27 +89,28 @@ class OpenCVLayerShaper:
         labels = _checked_membership(membership, count, np.shape(membership)).copy()
         if not np.isfinite(min_feature_px) or min_feature_px < 0:
             raise ValueError(f"minimum feature must be a size in px >= 0, got {min_feature_px}")
-        if min_feature_px == 0 or labels.size == 0:
+        if min_feature_px == 0:
             return labels
         printable = _printable(labels, min_feature_px)
-        unprintable, stalled = int((~printable).sum()), 0
+        unprintable = int((~printable).sum())
         for _ in range(MAX_MERGE_PASSES):
             if unprintable == 0:
                 break
             if unprintable == labels.size:  # nothing in the picture is printable: keep its main layer
                 labels[:] = np.bincount(labels.ravel()).argmax()
                 break
-            changed = _merge_pieces(labels, printable, count)
-            if changed.size == 0:
-                break
-            _update_printable(labels, printable, changed, min_feature_px)
-            # Where three layers meet, one of them must have a corner, and a disc cannot fill a
-            # corner: those few pixels would move round and round. Stop once nothing improves.
+            moved, before = _merge_pieces(labels, printable, count)
+            _update_printable(labels, printable, moved, min_feature_px)
             remaining = int((~printable).sum())
-            stalled = stalled + 1 if remaining >= unprintable else 0
-            unprintable = remaining
-            if stalled == 2:
+            # Where three layers, or two and the picture's edge, meet at a point, a layer has a
+            # corner there that no disc fills; moving those few pixels on would only swap them
+            # back and forth. Stop when a pass no longer helps, undoing it if it made things worse.
+            if remaining > unprintable:
+                labels.ravel()[moved] = before
+                _update_printable(labels, printable, moved, min_feature_px)
+            if remaining >= unprintable:
                 break
+            unprintable = remaining
         return labels
 
     def fill_behind(
@@ -111,7 +128,7 @@ class OpenCVLayerShaper:
         out = image.copy()
         if not filled.any() or not known.any():
             return out, np.zeros_like(filled)
-        out[filled] = _push_pull(rgb, known, filled)
+        _push_pull(rgb, _sources(known, fillable), filled, out)
         return out, filled
 
 
@@ -138,8 +155,12 @@ def _refine_band(rgb: np.ndarray, labels: np.ndarray, count: int, band_px: float
     at_band = _Sampler(where, (height, width), work_size)
     colours = rgb.reshape(-1, 3)[where]
 
+    # Where the photo is flat there is nothing to snap to: the layer the pixel had keeps a bonus
+    # that outweighs the filtered masks there and fades where the colours vary.
+    flatness = at_band(FLAT_VARIANCE / (models.variance + FLAT_VARIANCE))
+    before = labels.ravel()[where]
+    choice = before.copy()
     best = np.full(where.size, -np.inf, np.float32)
-    choice = labels.ravel()[where]
     rest = np.ones(where.size, np.float32)  # the filtered masks sum to 1: the last layer's is the rest
     for index in present:
         if index < count - 1:
@@ -148,6 +169,7 @@ def _refine_band(rgb: np.ndarray, labels: np.ndarray, count: int, band_px: float
             rest -= score
         else:
             score = rest
+        score = score + flatness * (before == index)
         better = score > best
         best[better] = score[better]
         choice[better] = index
@@ -199,25 +221,26 @@ def _shrunk_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def _printable(labels: np.ndarray, min_feature_px: float) -> np.ndarray:
     """Each layer's opening by a disc of the minimum feature: a pixel is printable if a disc of that
-    diameter, centred on a pixel and wholly inside the pixel's layer, covers it."""
+    diameter, centred on a pixel and wholly inside the pixel's layer, covers it (give or take
+    EDGE_TOLERANCE_PX). So a bar survives from ceil(min_feature_px) pixels wide, or one less where
+    that is even: a disc centred on a pixel spans an odd number of them."""
     radius = min_feature_px / 2.0
-    centres = np.zeros(labels.shape, bool)
+    printable = np.zeros(labels.shape, bool)
     for index in np.flatnonzero(np.bincount(labels.ravel())):
-        inside = (labels == index).astype(np.uint8)
+        inside = labels == index
         # Distance to the nearest pixel of another layer (the picture's edge is not one).
-        centres |= cv2.distanceTransform(inside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) >= radius
-    if not centres.any():
-        return centres
-    # Discs of different layers never overlap: every pixel closer than radius to a centre is in
-    # the centre's layer.
-    return cv2.distanceTransform((~centres).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) < radius
+        centres = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) >= radius
+        if centres.any():
+            reach = cv2.distanceTransform((~centres).astype(np.uint8), cv2.DIST_L2, 5)
+            printable |= inside & (reach < radius + EDGE_TOLERANCE_PX)
+    return printable
 
 
 def _update_printable(labels: np.ndarray, printable: np.ndarray, changed: np.ndarray, min_feature_px: float) -> None:
-    """Recompute, in place, the printable pixels that a change of the given pixels can affect: those
-    closer than the minimum feature to one. Done in tiles, with a margin that makes each exact."""
+    """Recompute, in place, the printable pixels that a change of the given pixels can affect (those
+    within a disc's diameter of one), tile by tile, with a margin that makes each tile exact."""
     height, width = labels.shape
-    margin = int(np.ceil(min_feature_px)) + 2
+    margin = int(np.ceil(min_feature_px + EDGE_TOLERANCE_PX)) + 2
     tile = max(256, 2 * margin)
     rows, cols = np.divmod(changed, width)
     touched = set()
@@ -238,13 +261,14 @@ def _update_printable(labels: np.ndarray, printable: np.ndarray, changed: np.nda
         printable[top:bottom, left:right] = window[top - y0 : bottom - y0, left - x0 : right - x0]
 
 
-def _merge_pieces(labels: np.ndarray, printable: np.ndarray, count: int) -> np.ndarray:
-    """Move, in place, the unprintable pixels to a printable layer; returns the flat indices moved.
+def _merge_pieces(labels: np.ndarray, printable: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Move, in place, each connected cluster of unprintable pixels to the printable layer it
+    borders most; returns the flat indices moved and the layers they had.
 
-    A connected unprintable piece of one layer (an island, a sliver, a spike) goes whole to the
-    other layer whose printable pixels it borders most. A cluster mixing pieces of several layers
-    (a speck inside a sliver, fingers of two layers interleaved) is split between the printable
-    layers around it, each pixel to the nearest: moving pieces of it one by one would swap them.
+    A cluster of one layer (an island, a sliver, a spike) goes to another layer, whatever it
+    touches of its own. A cluster mixing layers (a speck inside a sliver, fingers of two layers
+    interleaved) goes whole to whichever printable layer surrounds it most: moving its parts one
+    by one would only swap them.
     """
     small = ~printable
     total, clusters = cv2.connectedComponents(small.astype(np.uint8), connectivity=8)
@@ -253,50 +277,27 @@ def _merge_pieces(labels: np.ndarray, printable: np.ndarray, count: int) -> np.n
     lowest, highest = np.full(total, 255, np.uint8), np.zeros(total, np.uint8)
     np.minimum.at(lowest, cluster, layer)
     np.maximum.at(highest, cluster, layer)
-    single = lowest == highest
-
     contacts = _contacts(labels, printable, clusters, where, total, count)
-    target = np.where(single & contacts.any(axis=1), contacts.argmax(axis=1), -1)
+    single = lowest == highest
+    contacts[np.flatnonzero(single), lowest[single]] = 0  # a piece of one layer leaves it
+    target = np.where(contacts.any(axis=1), contacts.argmax(axis=1), -1)
     new = target[cluster]
-    mixed = ~single[cluster]
-    if mixed.any():
-        new[mixed] = _nearest_printable_layer(labels, printable, where[mixed])
     moved = (new >= 0) & (new != layer)
     labels.ravel()[where[moved]] = new[moved]
-    return where[moved]
+    return where[moved], layer[moved]
 
 
-def _nearest_printable_layer(labels: np.ndarray, printable: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-    """The layer of the printable pixel nearest to each of the given (unprintable) pixels. Those
-    lie within the bounding box of the pixels and one more row and column: the way there crosses
-    only unprintable pixels, which are in the same cluster."""
+def _contacts(labels, printable, clusters, where, total, count) -> np.ndarray:
+    """(cluster 0..total-1, layer) -> how many printable pixels of that layer border the cluster
+    (4-way). Cluster 0 (the printable pixels) counts nothing."""
     height, width = labels.shape
-    rows, cols = np.divmod(pixels, width)
-    top, left = max(rows.min() - 2, 0), max(cols.min() - 2, 0)
-    bottom, right = min(rows.max() + 3, height), min(cols.max() + 3, width)
-    window = printable[top:bottom, left:right]
-    if not window.any():
-        return np.full(pixels.size, -1)
-    _, nearest = cv2.distanceTransformWithLabels(
-        (~window).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
-    )
-    # The labels number the printable pixels from 1 in raster order.
-    layer_of = np.concatenate([[-1], labels[top:bottom, left:right][window]])
-    return layer_of[nearest[rows - top, cols - left]]
-
-
-def _contacts(labels, printable, pieces, where, total, count) -> np.ndarray:
-    """(piece 0..total-1, layer) -> how many printable pixels of that layer, other than the
-    touching pixel's own, border the piece (4-way). Piece 0 (the printable pixels) counts nothing."""
-    height, width = labels.shape
-    flat_labels, flat_printable, flat_pieces = labels.ravel(), printable.ravel(), pieces.ravel()
+    flat_labels, flat_printable, flat_clusters = labels.ravel(), printable.ravel(), clusters.ravel()
     rows, cols = np.divmod(where, width)
     counts = np.zeros(total * count, np.int64)
     for step, valid in ((-width, rows > 0), (width, rows < height - 1), (-1, cols > 0), (1, cols < width - 1)):
         source = where[valid]
-        neighbour = source + step
-        touching = flat_printable[neighbour] & (flat_labels[neighbour] != flat_labels[source])
-        keys = flat_pieces[source[touching]].astype(np.int64) * count + flat_labels[neighbour[touching]]
+        neighbour = source[flat_printable[source + step]] + step
+        keys = flat_clusters[neighbour - step].astype(np.int64) * count + flat_labels[neighbour]
         counts += np.bincount(keys, minlength=counts.size)
     contacts = counts.reshape(total, count)
     contacts[0] = 0
@@ -306,25 +307,67 @@ def _contacts(labels, printable, pieces, where, total, count) -> np.ndarray:
 # --- fill -------------------------------------------------------------------------------------
 
 
-def _push_pull(rgb: np.ndarray, known: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Colours (N x 3) for the wanted unknown pixels, from the known ones: smooth in between."""
+def _sources(known: np.ndarray, fillable: np.ndarray) -> np.ndarray:
+    """The known pixels to take colours from: not those on the fillable pixels' outline, whose
+    colours are a mix with the nearer layer's (anti-aliasing, an outline a pixel off)."""
+    size = 2 * BLEED_PX + 1
+    near = cv2.dilate(fillable.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    sources = known & ~near.astype(bool)
+    return sources if sources.any() else known
+
+
+def _push_pull(rgb: np.ndarray, known: np.ndarray, wanted: np.ndarray, out: np.ndarray) -> None:
+    """Colours for the wanted unknown pixels from the known ones, written into out.
+
+    Each level's colours are relaxed a few times towards the mean of their four neighbours (a
+    multigrid pass on Laplace's equation), which takes off the corners push-pull leaves and makes
+    the fill of a gradient follow the gradient. At full size a pixel is known or not, and only the
+    box around the wanted pixels matters: it is enlarged and relaxed in strips (bounded memory),
+    each with rows enough around it to come out as if done whole.
+    """
+    colour = _half_size_fill(rgb, known)
+    height, width = known.shape
+    rows, cols = (np.flatnonzero(wanted.any(axis=axis)) for axis in (1, 0))
+    margin = RELAX_STEPS + 1
+    cols = slice(max(cols[0] - margin, 0), cols[-1] + margin + 1)
+    for top in range(rows[0], rows[-1] + 1, FILL_STRIP_ROWS):
+        bottom = min(top + FILL_STRIP_ROWS, rows[-1] + 1)
+        first, last = max(top - margin, 0), min(bottom + margin, height)
+        coarse_first, coarse_last = max(first // 2 - 1, 0), min((last + 1) // 2 + 1, colour.shape[0])
+        enlarged = cv2.resize(colour[coarse_first:coarse_last], (width, 2 * (coarse_last - coarse_first)),
+                              interpolation=cv2.INTER_LINEAR)
+        start = enlarged[first - 2 * coarse_first : last - 2 * coarse_first, cols]
+        free = (~known[first:last, cols]).astype(np.float32)[..., None]
+        relaxed = _relaxed(rgb[first:last, cols] * (1.0 - free), free, start)
+        inner = relaxed[top - first : bottom - first]
+        strip = wanted[top:bottom, cols]
+        out[top:bottom, cols][strip] = inner[strip]
+
+
+def _half_size_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Push-pull down to where every pixel has some weight, and back up to half size."""
     weight = known.astype(np.float32)
-    levels = [(rgb * weight[..., None], weight)]
-    while min(weight.shape) > 1 and not (weight > 0).all():
-        premultiplied, weight = (cv2.pyrDown(x) for x in levels[-1])
-        levels.append((premultiplied, weight))
+    # A channel at a time: a full-size RGB temporary is the largest thing the fill would make.
+    premultiplied = np.dstack([cv2.pyrDown(rgb[..., c] * weight) for c in range(3)])
+    levels = [(premultiplied, cv2.pyrDown(weight))]
+    while levels[-1][1].size > 1 and not (levels[-1][1] > 0).all():
+        levels.append(tuple(cv2.pyrDown(x) for x in levels[-1]))
     colour = None
-    for premultiplied, weight in reversed(levels[1:]):
+    for premultiplied, weight in reversed(levels):
         own = premultiplied / np.maximum(weight, 1e-12)[..., None]
-        if colour is None:
-            colour = own
-            continue
-        coarse = cv2.pyrUp(colour, dstsize=weight.shape[::-1])
         trust = np.minimum(weight * FILL_GAIN, 1.0)[..., None]
-        colour = trust * own + (1.0 - trust) * coarse
-    # At full size a wanted pixel has no weight of its own: its colour is all from the level above.
-    full = cv2.pyrUp(colour, dstsize=known.shape[::-1]) if colour is not None else rgb
-    return full[wanted]
+        colour = own if colour is None else cv2.pyrUp(colour, dstsize=weight.shape[::-1])
+        colour = _relaxed(trust * own, 1.0 - trust, colour)
+    return colour
+
+
+def _relaxed(fixed: np.ndarray, free: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """RELAX_STEPS Jacobi steps of colour = fixed + free * (mean of the four neighbours)."""
+    for _ in range(RELAX_STEPS):
+        colour = cv2.filter2D(colour, -1, _NEIGHBOURS, borderType=cv2.BORDER_REPLICATE)
+        colour *= free
+        colour += fixed
+    return colour
 
 
 # --- checks -----------------------------------------------------------------------------------

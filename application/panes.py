@@ -78,9 +78,12 @@ class PaneMaker:
         if not fillable.any() or not known.any():
             return rgba, 0.0
         gap_mm = sum(guide.spacers_mm[:index])
-        reach = None if index == count - 1 else fill_reach_px(gap_mm, self.params.pixel_mm)
+        # Known pixels begin a feather width past the nearer outline, hidden ones a feather width
+        # before it: the reach spans both, plus the shift a viewer at an angle sees.
+        reach = None if index == count - 1 else (
+            fill_reach_px(gap_mm, self.params.pixel_mm) + 2 * self.params.feather + 2
+        )
         colours, filled = self.services.shaper.fill_behind(self.image, known, fillable, reach)
-        filled &= fillable
         return with_fill(rgba, seen, colours, filled), float(filled.mean())
 
     def write_pane(self, name: str, rgba: np.ndarray) -> dict:
