@@ -17,6 +17,7 @@ from rilievo.domain.images import DecodedImage
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.domain.presets import Preset
+from rilievo.domain.styles import PaintRequest, PostSettings
 from rilievo.domain.upload import Upload
 
 Clock = Callable[[], datetime]
@@ -46,6 +47,29 @@ class Enhancer(Protocol):
 
     def sharpen(self, image: np.ndarray, amount: float) -> np.ndarray:
         """Photo-mode sharpening and clarity; amount 0 returns the image unchanged."""
+
+
+class Painter(Protocol):
+    name: str
+
+    def paint(
+        self,
+        image: np.ndarray,
+        depth: np.ndarray,
+        request: PaintRequest,
+        seed: int,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> np.ndarray:
+        """The photo repainted: HxWx3 float32 sRGB in [0, 1] at the image's size, the same for the
+        same inputs and seed. depth is HxW in [0, 1], 0 = nearest. on_progress gets 0-1."""
+
+
+class PostProcessor(Protocol):
+    name: str
+
+    def finish(self, image: np.ndarray, depth: np.ndarray, post: PostSettings, seed: int) -> np.ndarray:
+        """Painterly post-processing (stroke texture, colour harmonisation, edge softening, canvas or
+        paper texture), each step by its strength in post; the same for the same inputs and seed."""
 
 
 class LayerShaper(Protocol):

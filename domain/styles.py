@@ -1,0 +1,78 @@
+"""Painterly style presets: what each style means to the stroke painter, to the diffusion engine (its
+prompts) and to the post-processing, and the painting request built from the render parameters."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Mapping
+
+import attrs
+
+from .params import RenderParams
+
+DEFAULT_NEGATIVE_PROMPT = "photorealistic, photo, camera, lens"
+
+
+@attrs.frozen
+class StrokeSettings:
+    """How the classical painter lays its strokes (sizes are in pixels at a 1000 px long side and
+    scale with the image)."""
+
+    largest_brush: float = 16.0
+    smallest_brush: float = 2.0
+    levels: int = 3  # brush sizes, coarse to fine
+    max_length: int = 12  # control points of a curved stroke
+    curvature: float = 1.0  # how closely a stroke follows the image's edges (0 = straight)
+    opacity: float = 1.0
+    jitter: float = 0.05  # random colour jitter per stroke
+    edge_darkening: float = 0.0  # watercolour-like pooling at stroke edges
+    impasto: float = 0.0  # thickness shading, for palette knife and oil
+
+
+@attrs.frozen
+class PostSettings:
+    """The painterly post-processing defaults of a style; each step can be 0 (off)."""
+
+    stroke_texture: float = 0.0  # directional brush-stroke simulation
+    harmonise: float = 0.0  # colour harmonisation in LAB, towards the style's palette
+    soften_edges: float = 0.0  # selective edge softening, stronger far away
+    texture: str = "canvas"  # "canvas" or "paper"
+    texture_strength: float = 0.0
+
+
+@attrs.frozen
+class StylePreset:
+    name: str
+    prompt: str
+    negative_prompt: str = DEFAULT_NEGATIVE_PROMPT
+    strokes: StrokeSettings = StrokeSettings()
+    post: PostSettings = PostSettings()
+    lora: str | None = None  # a file under models/loras/, for the diffusion engine
+
+
+@attrs.frozen
+class PaintRequest:
+    """Everything a painter needs besides the image, its depth and the seed."""
+
+    style: StylePreset
+    painterliness: float  # 0.2-0.8: how much of the photo's detail gives way to paint
+    depth_influence: float  # 0-1: how much depth changes the brush (and the depth ControlNet weight)
+    brush_scale: int  # 1-5
+    prompt: str  # the style's prompt, with the user's own text added
+
+    @classmethod
+    def from_params(cls, params: RenderParams) -> PaintRequest:
+        style = STYLE_PRESETS[params.style]
+        prompt = ", ".join(part for part in (params.prompt.strip(), style.prompt) if part)
+        return cls(style=style, painterliness=params.painterliness, depth_influence=params.depth_influence,
+                   brush_scale=params.brush_scale, prompt=prompt)
+
+
+# Filled in with the painter's tuned values; every name in params.STYLES has an entry.
+STYLE_PRESETS: Mapping[str, StylePreset] = MappingProxyType({
+    "oil-impressionist": StylePreset("oil-impressionist", "impressionist oil painting, visible brush strokes"),
+    "watercolor-loose": StylePreset("watercolor-loose", "loose watercolor painting, soft washes, paper texture"),
+    "palette-knife-thick": StylePreset("palette-knife-thick", "thick palette knife oil painting, impasto"),
+    "pastel-soft": StylePreset("pastel-soft", "soft pastel drawing, gentle colours, paper grain"),
+    "custom": StylePreset("custom", "painting"),
+})
