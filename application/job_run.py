@@ -11,6 +11,8 @@ from rilievo.domain.images import DecodedImage
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.layers import quantize_depth
 from rilievo.domain.previews import downsample, preview_factor
+from rilievo.domain.seeds import derive_seed
+from rilievo.domain.styles import PaintRequest
 
 from .panes import GUIDE, PaneMaker
 
@@ -22,10 +24,11 @@ ProgressListener = Callable[[Job], None]
 # Where each stage starts and ends on the job's 0-1 progress scale.
 STAGE_SPAN = {
     "ingest": (0.0, 0.05),
-    "depth": (0.05, 0.4),
-    "post-process": (0.4, 0.5),
-    "layers": (0.5, 0.9),
-    "export": (0.9, 1.0),
+    "depth": (0.05, 0.25),
+    "paint": (0.25, 0.55),  # painterly mode only
+    "post-process": (0.55, 0.6),
+    "layers": (0.6, 0.92),
+    "export": (0.92, 1.0),
 }
 LAYERS_ZIP = "layers.zip"
 RESULT_STEM = "composite_full"  # the final image, one file per format: composite_full.png, ...
@@ -77,7 +80,7 @@ class JobRun:
     def outputs(self, output_dir: Path) -> dict[str, str]:
         return {name: str(output_dir / name) for name in self.written}
 
-    def photo_mode(self, destination: Path | None) -> Path:
+    def execute(self, destination: Path | None) -> Path:
         services, job, params = self.services, self.job, self.job.params
 
         self.stage("ingest")
@@ -87,10 +90,21 @@ class JobRun:
         self.stage("depth")
         depth8 = quantize_depth(self.depth_map(image))
 
+        depth = depth8.astype(np.float32) / 255.0
+        if params.mode == "painterly":
+            image = self.paint(image, depth)
+
         self.stage("post-process")
+        finishing = []
+        if params.mode == "painterly":
+            post = PaintRequest.from_params(params).style.post
+            image = services.post.finish(image, depth, post, self.seeds["post"])
+            finishing.append(services.post.name)
         if params.sharpen > 0:
             image = services.enhancer.sharpen(image, params.sharpen)
-            self.job = self.job.use_engine("post-process", services.enhancer.name)
+            finishing.append(services.enhancer.name)
+        if finishing:
+            self.job = self.job.use_engine("post-process", "+".join(finishing))
 
         self.stage("layers")
         manifest = PaneMaker(self, image, bits, self.preview_factor(image)).make(depth8)
@@ -98,7 +112,6 @@ class JobRun:
         self.stage("export")
         self.write_image(f"{RESULT_STEM}.png", image, bits)
         self.write_image("preview.png", downsample(image, self.preview_factor(image)), 8)
-        depth = depth8.astype(np.float32) / 255.0
         self.write_image("depth_map.png", depth, 8)
         self.write_image("depth_preview.png", downsample(depth, self.preview_factor(image)), 8)
         self.write_json("layer_manifest.json", manifest)
@@ -107,6 +120,19 @@ class JobRun:
             services.files.write_zip(job.id, LAYERS_ZIP, layer_set(manifest))
             self.written.append(LAYERS_ZIP)
         return services.files.publish(job.id, destination)
+
+    @property
+    def seeds(self) -> dict[str, int]:
+        """Every seed the run uses, derived from the job's one seed and recorded in params.json."""
+        return {purpose: derive_seed(self.job.params.seed, purpose) for purpose in ("paint", "post")}
+
+    def paint(self, image: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        painter = self.services.painter
+        self.stage("paint")
+        painted = painter.paint(image, depth, PaintRequest.from_params(self.job.params), self.seeds["paint"],
+                                on_progress=lambda fraction: self.stage("paint", fraction))
+        self.job = self.job.use_engine("paint", painter.name)
+        return painted
 
     def depth_map(self, image: np.ndarray) -> np.ndarray:
         services, job = self.services, self.job
@@ -131,6 +157,7 @@ class JobRun:
             "batch_id": job.batch_id,
             "mode": job.params.mode,
             "params": job.params.to_dict(),
+            "seeds": self.seeds if job.params.mode == "painterly" else {},
             "engines": dict(job.engines),
             "source": {
                 "upload_id": job.upload_id,

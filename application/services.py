@@ -13,7 +13,6 @@ import structlog
 from rilievo.domain.errors import (
     Conflict,
     FileNotFound,
-    InvalidParameter,
     JobChanged,
     JobNotFound,
     RilievoError,
@@ -36,6 +35,8 @@ from .ports import (
     JobRepository,
     LayerShaper,
     OutlineTracer,
+    Painter,
+    PostProcessor,
     PresetRepository,
     SuppliedDepthReader,
     TaskQueue,
@@ -61,6 +62,8 @@ class Services:
     depth: DepthEstimator
     supplied_depth: SuppliedDepthReader
     enhancer: Enhancer
+    painter: Painter
+    post: PostProcessor
     shaper: LayerShaper
     tracer: OutlineTracer
     guide_drawer: GuideDrawer
@@ -96,8 +99,6 @@ class Services:
         depth_upload_id: str | None = None,
         batch_id: str | None = None,
     ) -> Job:
-        if params.mode != "photo":
-            raise InvalidParameter(f"mode {params.mode!r} is not available yet; use mode 'photo'")
         self.uploads.get(upload_id)
         if depth_upload_id is not None:
             self.uploads.get(depth_upload_id)
@@ -262,7 +263,7 @@ class Services:
         started = time.perf_counter()
         try:
             with Heartbeat(self.jobs, job_id, self.clock, self.heartbeat_every_s):
-                output_dir = run.photo_mode(destination)
+                output_dir = run.execute(destination)
             run.job = run.job.complete(self.clock(), outputs=run.outputs(output_dir),
                                        output_dir=str(output_dir))
             run.save()

@@ -27,6 +27,7 @@ class StrokeSettings:
     jitter: float = 0.05  # random colour jitter per stroke
     edge_darkening: float = 0.0  # watercolour-like pooling at stroke edges
     impasto: float = 0.0  # thickness shading, for palette knife and oil
+    chalk: float = 0.0  # up to this share of white mixed into each stroke: pastel's lighter, softer marks
 
 
 @attrs.frozen
@@ -68,11 +69,39 @@ class PaintRequest:
                    brush_scale=params.brush_scale, prompt=prompt)
 
 
-# Filled in with the painter's tuned values; every name in params.STYLES has an entry.
+# Every name in params.STYLES has an entry; values tuned on test photos (see the painter's tests).
 STYLE_PRESETS: Mapping[str, StylePreset] = MappingProxyType({
-    "oil-impressionist": StylePreset("oil-impressionist", "impressionist oil painting, visible brush strokes"),
-    "watercolor-loose": StylePreset("watercolor-loose", "loose watercolor painting, soft washes, paper texture"),
-    "palette-knife-thick": StylePreset("palette-knife-thick", "thick palette knife oil painting, impasto"),
-    "pastel-soft": StylePreset("pastel-soft", "soft pastel drawing, gentle colours, paper grain"),
-    "custom": StylePreset("custom", "painting"),
+    "oil-impressionist": StylePreset(
+        "oil-impressionist", "impressionist oil painting, visible brush strokes",
+        strokes=StrokeSettings(largest_brush=14.0, smallest_brush=3.0, levels=3, max_length=10, curvature=0.8,
+                               opacity=1.0, jitter=0.04, impasto=0.45),
+        post=PostSettings(stroke_texture=0.45, harmonise=0.3, soften_edges=0.35, texture="canvas",
+                          texture_strength=0.4),
+    ),
+    "watercolor-loose": StylePreset(
+        "watercolor-loose", "loose watercolor painting, soft washes, paper texture",
+        strokes=StrokeSettings(largest_brush=24.0, smallest_brush=7.0, levels=2, max_length=8, curvature=0.6,
+                               opacity=0.45, jitter=0.02, edge_darkening=0.2),
+        post=PostSettings(stroke_texture=0.0, harmonise=0.4, soften_edges=0.6, texture="paper",
+                          texture_strength=0.55),
+    ),
+    "palette-knife-thick": StylePreset(
+        "palette-knife-thick", "thick palette knife oil painting, impasto",
+        strokes=StrokeSettings(largest_brush=22.0, smallest_brush=6.0, levels=3, max_length=4, curvature=0.15,
+                               opacity=1.0, jitter=0.03, impasto=0.9),
+        post=PostSettings(stroke_texture=0.15, harmonise=0.35, soften_edges=0.15, texture="canvas",
+                          texture_strength=0.3),
+    ),
+    "pastel-soft": StylePreset(
+        "pastel-soft", "soft pastel drawing, gentle colours, paper grain",
+        strokes=StrokeSettings(largest_brush=10.0, smallest_brush=3.0, levels=3, max_length=8, curvature=0.7,
+                               opacity=0.8, jitter=0.05, chalk=0.25, impasto=0.1),
+        post=PostSettings(stroke_texture=0.25, harmonise=0.4, soften_edges=0.45, texture="paper",
+                          texture_strength=0.7),
+    ),
+    "custom": StylePreset(
+        "custom", "painting",
+        post=PostSettings(stroke_texture=0.25, harmonise=0.2, soften_edges=0.25, texture="canvas",
+                          texture_strength=0.25),
+    ),
 })

@@ -17,6 +17,8 @@ from rilievo.application.ports import (
     JobRepository,
     LayerShaper,
     OutlineTracer,
+    Painter,
+    PostProcessor,
     PresetRepository,
     SuppliedDepthReader,
     TaskQueue,
@@ -62,6 +64,8 @@ def bootstrap(
     depth: DepthEstimator | None = None,
     supplied_depth: SuppliedDepthReader | None = None,
     enhancer: Enhancer | None = None,
+    painter: Painter | None = None,
+    post: PostProcessor | None = None,
     shaper: LayerShaper | None = None,
     tracer: OutlineTracer | None = None,
     guide_drawer: GuideDrawer | None = None,
@@ -89,6 +93,14 @@ def bootstrap(
         from rilievo.adapters.enhance import ClassicalEnhancer
 
         enhancer = ClassicalEnhancer()
+    if painter is None:
+        from rilievo.adapters.paint_classical import ClassicalPainter
+
+        painter = ClassicalPainter()
+    if post is None:
+        from rilievo.adapters.post_painterly import PainterlyPostProcessor
+
+        post = PainterlyPostProcessor()
     if shaper is None:
         from rilievo.adapters.layer_shaping import OpenCVLayerShaper
 
@@ -122,6 +134,8 @@ def bootstrap(
         depth=depth,
         supplied_depth=supplied_depth,
         enhancer=enhancer,
+        painter=painter,
+        post=post,
         shaper=shaper,
         tracer=tracer,
         guide_drawer=guide_drawer,

@@ -11,15 +11,18 @@ from pathlib import Path
 
 from rilievo.domain.errors import RilievoError
 from rilievo.domain.job import Job, JobStatus
-from rilievo.domain.params import RenderParams
+from rilievo.domain.params import MODES, STYLES, RenderParams
 
 from .bootstrap import Settings, bootstrap
 from .logs import configure_logging
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_REFUSED = 0, 1, 2
 LAYER_FILE = re.compile(r"Layer_\d_(front|mid|back)\.png")
-RENDER_OPTIONS = ("layers", "feather", "sharpen", "seed", "near", "dpi", "refine_edges", "fill_behind",
-                  "min_feature_mm", "white_ink", "white_ink_choke", "mirror", "marks", "frame_depth_mm")
+RENDER_OPTIONS = (
+    "mode", "style", "painterliness", "depth_influence", "brush_scale", "prompt", "layers", "feather",
+    "sharpen", "seed", "near", "dpi", "refine_edges", "fill_behind", "min_feature_mm", "white_ink",
+    "white_ink_choke", "mirror", "marks", "frame_depth_mm",
+)
 
 
 def layers_choice(text: str) -> str | int:
@@ -31,8 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    render = commands.add_parser("render", help="render a photo in photo mode into a layered output folder")
+    render = commands.add_parser("render", help="render a photo into a layered output folder")
     render.add_argument("photo", type=Path)
+    render.add_argument("--mode", choices=MODES, default="photo",
+                        help="photo keeps the photo; painterly repaints it (default: photo)")
     render.add_argument("--depth", type=Path, help="your own depth map instead of the estimated one")
     render.add_argument("--near", choices=["white", "black"], default="white",
                         help="which end of --depth is near (default: white)")
@@ -42,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--seed", type=int, default=42)
     render.add_argument("--dpi", type=int, default=300, choices=[300, 600],
                         help="print resolution: sets the physical size (default 300)")
+    painterly = render.add_argument_group("painterly mode")
+    painterly.add_argument("--style", choices=STYLES, default="oil-impressionist")
+    painterly.add_argument("--painterliness", type=float, default=0.5, metavar="0.2..0.8",
+                           help="how much of the photo's detail gives way to paint (default 0.5)")
+    painterly.add_argument("--depth-influence", dest="depth_influence", type=float, default=0.6,
+                           metavar="0..1", help="broader strokes further away (default 0.6)")
+    painterly.add_argument("--brush-scale", dest="brush_scale", type=int, default=3, metavar="1..5")
+    painterly.add_argument("--prompt", default="", help="your own words for the diffusion engine")
     panes = render.add_argument_group("panes for 3D assembly")
     panes.add_argument("--no-refine", dest="refine_edges", action="store_false",
                        help="keep the layer outlines where the depth map puts them")

@@ -21,8 +21,10 @@ FRACTION_STEP = 0.05
 # Millimetre controls move in steps a printer or cutter can tell apart, not in fractions of the range.
 STEPS = {"min_feature_mm": 0.1, "frame_depth_mm": 1}
 
-# Modes the services refuse for now, and why (shown next to the disabled choice).
-UNAVAILABLE_MODES = {"painterly": "coming soon — needs the diffusion engine"}
+MODE_NOTES = {
+    "photo": "keeps the photo as it is",
+    "painterly": "repaints it with brush strokes, keeping its composition and depth",
+}
 
 # Every stage a job may report, in pipeline order; photo mode skips "paint" and "upscale".
 PIPELINE_STAGES = ("ingest", "depth", "paint", "post-process", "upscale", "layers", "export")
@@ -63,8 +65,6 @@ def form_values(params: RenderParams, options: FormOptions) -> dict[str, Any]:
     values["layer_count"] = "auto" if params.layers == "off" else str(params.layers)
     for name in STEPS:  # "30", not "30.0", in the millimetre fields
         values[name] = f"{values[name]:g}"
-    if params.mode in UNAVAILABLE_MODES:
-        values["mode"] = next(mode for mode in options.modes if mode not in UNAVAILABLE_MODES)
     return values
 
 
@@ -85,7 +85,7 @@ def page_context(services: Services) -> dict[str, Any]:
     return {
         "values": form_values(services.last_used_params(), options),
         "modes": [
-            {"value": mode, "label": label(mode, MODE_LABELS), "note": UNAVAILABLE_MODES.get(mode)}
+            {"value": mode, "label": label(mode, MODE_LABELS), "note": MODE_NOTES[mode]}
             for mode in options.modes
         ],
         "styles": [{"value": style, "label": label(style)} for style in options.styles],
@@ -99,7 +99,8 @@ def page_context(services: Services) -> dict[str, Any]:
         "ranges": number_inputs(options),
         "prompt_max": options.prompt_max_chars,
         "stages": PIPELINE_STAGES,
-        "photo_stages": tuple(STAGE_SPAN),
+        "painterly_stages": tuple(STAGE_SPAN),  # the stages a job reports today
+        "photo_stages": tuple(stage for stage in STAGE_SPAN if stage != "paint"),
         "layer_tints": [css_colour(tint) for tint in LAYER_TINTS],  # the overlay's colours, front first
         "presets": [preset.name for preset in services.list_presets()],
         "accept": accept_attribute(),

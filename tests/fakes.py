@@ -81,6 +81,33 @@ class FakeEnhancer:
         return np.clip(image * 0.5, 0, 1)
 
 
+class FakePainter:
+    """"Paints" by inverting the image, and records what it was asked."""
+
+    name = "fake-painter"
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def paint(self, image, depth, request, seed, on_progress=None):
+        self.calls.append((request, seed))
+        for fraction in (0.5, 1.0):
+            if on_progress is not None:
+                on_progress(fraction)
+        return 1.0 - image
+
+
+class FakePost:
+    name = "fake-post"
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def finish(self, image, depth, post, seed):
+        self.calls.append((post, seed))
+        return image
+
+
 class FakeShaper:
     """Leaves the layer map alone (recording the calls) and fills with a flat colour."""
 
@@ -272,6 +299,8 @@ def fake_services(images: dict[str, DecodedImage], **overrides) -> Services:
         depth=FakeDepth(),
         supplied_depth=FakeSuppliedDepth(np.zeros((1, 1), dtype=np.float32)),
         enhancer=FakeEnhancer(),
+        painter=FakePainter(),
+        post=FakePost(),
         shaper=FakeShaper(),
         tracer=FakeTracer(),
         guide_drawer=FakeGuideDrawer(),

@@ -3,7 +3,10 @@
 
 (() => {
   const STAGES = document.body.dataset.stages.split(",");
-  const PHOTO_STAGES = new Set(document.body.dataset.photoStages.split(","));
+  const MODE_STAGES = {
+    photo: new Set(document.body.dataset.photoStages.split(",")),
+    painterly: new Set(document.body.dataset.painterlyStages.split(",")),
+  };
   const LAYER_TINTS = document.body.dataset.layerTints.split(";");
   const FINISHED = new Set(["completed", "failed", "cancelled"]);
   const POLL_MS = 500;
@@ -217,7 +220,7 @@
     const mode = form.querySelector('input[name="mode"]:checked');
     const styleControls = $("#style-controls");
     styleControls.hidden = !mode || mode.value === "photo";
-    styleControls.disabled = !mode || mode.disabled;
+    styleControls.disabled = styleControls.hidden;
     const layersOn = $("#export-layers").checked;
     $("#layer-count").disabled = !layersOn;
     $("#feather").disabled = !layersOn;
@@ -400,11 +403,11 @@
       bar.value = job.progress || 0;
     }
     const current = STAGES.indexOf(job.stage);
-    const photo = !job.params || job.params.mode === undefined || job.params.mode === "photo";
+    const modeStages = MODE_STAGES[(job.params && job.params.mode) || "photo"] || MODE_STAGES.photo;
     for (const item of $('[data-role="stages"]', card).children) {
       const index = STAGES.indexOf(item.dataset.stage);
       item.className = "";
-      if (photo && !PHOTO_STAGES.has(item.dataset.stage)) item.classList.add("skipped");
+      if (!modeStages.has(item.dataset.stage)) item.classList.add("skipped");
       else if (index < current) item.classList.add("done");
       else if (index === current) item.classList.add("current");
     }

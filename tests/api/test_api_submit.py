@@ -26,7 +26,8 @@ def no_jobs(client) -> bool:
         ({"variations": 0}, ["variations"]),
         ({"near": "grey"}, ["near"]),
         ({"mode": "sketch"}, ["mode"]),
-        ({"mode": "painterly"}, ["painterly", "not available yet"]),
+        ({"mode": "painterly", "params": {"painterliness": 0.9}}, ["painterliness", "0.2 to 0.8"]),
+        ({"mode": "painterly", "params": {"style": "cubist"}}, ["style"]),
     ],
 )
 def test_an_invalid_parameter_is_refused_and_no_job_is_created(client, upload_id, fields, words):
@@ -34,6 +35,17 @@ def test_an_invalid_parameter_is_refused_and_no_job_is_created(client, upload_id
     assert_refused(response, 422, *words)
     assert response.json()["error"] == "invalid_parameter"
     assert no_jobs(client)
+
+
+def test_a_painterly_job_is_painted_by_the_classical_engine(client, upload_id):
+    body = {"upload_id": upload_id, "mode": "painterly",
+            "params": {"style": "pastel-soft", "seed": 11, "brush_scale": 2}}
+    (submitted,) = client.post("/api/jobs", json=body).json()["jobs"]
+    job = client.get(f"/api/jobs/{submitted['job_id']}").json()
+    assert job["status"] == "completed", job["error"]
+    assert job["engine"]["paint"] == "classical-strokes" and job["params"]["style"] == "pastel-soft"
+    record = client.get(job["outputs"]["params.json"]).json()
+    assert set(record["seeds"]) == {"paint", "post"}
 
 
 @pytest.mark.parametrize(

@@ -212,7 +212,10 @@ def test_a_photo_becomes_layers_with_downloads(page: Page, photo: Path, tmp_path
     image_loaded(page, "#upload-preview")
     expect(page.get_by_test_id("generate")).to_be_enabled()
     expect(page.get_by_test_id("style-controls")).to_be_hidden()  # photo mode
-    expect(page.get_by_test_id("mode-painterly")).to_be_disabled()
+    page.get_by_test_id("mode-painterly").check()
+    expect(page.get_by_test_id("style-controls")).to_be_visible()
+    page.get_by_test_id("mode-photo").check()
+    expect(page.get_by_test_id("style-controls")).to_be_hidden()
 
     # The pane options go with the layer switch, and the choke with the white ink.
     panes = page.get_by_test_id("pane-controls")

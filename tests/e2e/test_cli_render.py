@@ -266,3 +266,22 @@ def test_a_rotated_sixteen_bit_tiff_gives_upright_sixteen_bit_files(tmp_path):
     np.testing.assert_allclose(composite, upright, atol=0.6 / 65535)  # 16-bit precision survived
     params = json.loads((Path(summary["output_dir"]) / "params.json").read_text())
     assert params["source"]["bit_depth"] == 16 and params["source"]["format"] == "TIFF"
+
+
+def test_painterly_mode_paints_the_photo_and_layers_it_reproducibly(tmp_path, coffee):
+    runs = [render_json(tmp_path / "storage", coffee, "--mode", "painterly", "--style", "oil-impressionist",
+                        "--seed", str(seed), "--out", tmp_path / f"run{index}")
+            for index, seed in enumerate((7, 7, 8))]
+    first, again, other = (Path(run["output_dir"]) for run in runs)
+    assert runs[0]["engines"]["paint"] == "classical-strokes"
+    assert runs[0]["engines"]["post-process"] == "painterly-post"
+    painted = read_png(first / "composite_full.png")
+    photo = np.asarray(Image.open(coffee), dtype=np.float32) / 255
+    assert painted.shape == photo.shape and np.abs(painted - photo).mean() > 0.02
+    assert 2 <= runs[0]["layer_count"] <= 5
+    layers = [read_png(path) for path in layer_files(first)]
+    assert np.abs(stack_over(layers) - painted).max() <= 1 / 255  # the layers are of the painting
+    assert (first / "composite_full.png").read_bytes() == (again / "composite_full.png").read_bytes()
+    assert (first / "composite_full.png").read_bytes() != (other / "composite_full.png").read_bytes()
+    record = json.loads((first / "params.json").read_text())
+    assert record["mode"] == "painterly" and set(record["seeds"]) == {"paint", "post"}

@@ -15,6 +15,7 @@ from rilievo.domain.errors import (
 from rilievo.domain.job import JobStatus
 from rilievo.domain.layers import stack_over
 from rilievo.domain.params import RenderParams
+from rilievo.domain.seeds import derive_seed
 from tests.fakes import FakeDepth, FakeSuppliedDepth, decoded, fake_services, three_planes
 
 HEIGHT, WIDTH = 30, 60
@@ -51,10 +52,33 @@ def test_a_job_for_an_unknown_upload_is_refused_and_not_recorded(services):
     assert services.jobs.jobs == {}
 
 
-def test_painterly_mode_is_refused_until_it_exists(services):
-    upload = services.ingest(Path("photo.png"))
-    with pytest.raises(InvalidParameter, match="painterly"):
-        services.create_job(upload.id, RenderParams(mode="painterly"))
+def test_painterly_mode_paints_then_finishes_with_the_style_and_derived_seeds(services):
+    job = services.render(Path("photo.png"), RenderParams(mode="painterly", style="watercolor-loose", seed=7,
+                                                          prompt="a harbour at dusk"))
+    assert job.status is JobStatus.COMPLETED
+    assert job.engines["paint"] == "fake-painter" and job.engines["post-process"] == "fake-post"
+    (request, paint_seed), = services.painter.calls
+    (post, post_seed), = services.post.calls
+    assert request.style.name == "watercolor-loose" and request.prompt.startswith("a harbour at dusk, ")
+    assert post == request.style.post
+    assert (paint_seed, post_seed) == (derive_seed(7, "paint"), derive_seed(7, "post"))
+    files = published(services)
+    np.testing.assert_allclose(files["composite_full.png"], 1 - np.round(photo() * 255) / 255, atol=1 / 255)
+    assert files["params.json"]["seeds"] == {"paint": paint_seed, "post": post_seed}
+
+
+def test_photo_mode_never_paints(services):
+    job = services.render(Path("photo.png"), RenderParams())
+    assert services.painter.calls == [] and services.post.calls == [] and "paint" not in job.engines
+
+
+def test_painterly_progress_goes_through_the_paint_stage(services):
+    seen = []
+    services.render(Path("photo.png"), RenderParams(mode="painterly"), on_progress=seen.append)
+    stages = list(dict.fromkeys(job.stage for job in seen if job.stage))
+    assert stages == ["ingest", "depth", "paint", "post-process", "layers", "export"]
+    progress = [job.progress for job in seen]
+    assert progress == sorted(progress)
 
 
 LAYERS = ("Layer_1_front", "Layer_2_mid", "Layer_3_back")

@@ -90,12 +90,12 @@ def test_the_page_has_every_control_the_script_uses(client):
     assert 'href="/static/app.css"' in response.text
 
 
-def test_painterly_mode_is_shown_disabled_with_the_reason(client):
+def test_both_modes_are_offered_and_photo_mode_hides_the_style_controls(client):
     html = client.get("/").text
 
-    assert "disabled" in tag_with_id(html, "mode-painterly")
+    assert "disabled" not in tag_with_id(html, "mode-painterly")
     assert "checked" in tag_with_id(html, "mode-photo")
-    assert "coming soon — needs the diffusion engine" in html
+    assert "repaints it with brush strokes" in html
     assert "hidden" in tag_with_id(html, "style-controls")  # photo mode hides the style controls
 
 

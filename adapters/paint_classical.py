@@ -1,0 +1,420 @@
+"""The classical painterly engine: curved brush strokes of several sizes, no learned weights.
+
+After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Sizes" (SIGGRAPH 98):
+
+1. The photo is shrunk to a working size (long side at most WORKING_LONG_SIDE, never enlarged); the
+   painting is made there and enlarged back to the photo's size with Lanczos at the end. Brush sizes
+   are relative to the long side, so the look does not depend on the photo's resolution.
+2. The canvas starts as an underpainting: the photo blurred at the largest brush's scale.
+3. Brushes go from the largest to the smallest. For each, a reference image is the photo blurred in
+   proportion to the brush. Far pixels get a blurrier reference, and every stroke's radius is
+   multiplied by 1 + DEPTH_BRUSH_GAIN * depth_influence * depth, so the background is painted with
+   broader strokes and fewer details than the subject (grid points there are thinned to match).
+4. On a grid of the brush's size, a cell gets a stroke where the canvas differs from the reference by
+   more than a threshold on average (the first brush paints every cell). The canvas compared is a
+   plain twin of the painting, its strokes in their reference colours, so that colour jitter and edge
+   effects never read as error and call for more strokes. A stroke starts at the cell's
+   worst pixel (a randomised arg-max, so that flat cells do not line up on a lattice), takes the
+   reference colour there plus a random jitter, and grows control points one radius apart along the
+   edge direction (perpendicular to the Sobel gradient of the reference's luminance, through its
+   structure tensor so that flat areas inherit the direction of nearby edges). A curvature filter
+   blends each new direction with the previous one; a stroke stops at max_length points, at the
+   image border, or where its colour would fit the reference worse than the canvas already does.
+5. Strokes are drawn in a random order with cv2.polylines, as stroke ids into an id buffer; colours
+   are gathered from the ids in one numpy step. Opaque styles draw a brush size in one batch;
+   translucent ones in several, each composited with the style's opacity, so overlaps build up like
+   glazes. Edge darkening pools pigment along the outline of each wash (a batch's strokes together);
+   the impasto height map is a bead of paint inside each stroke (its distance to the stroke's outline
+   in the id buffer), shaded as if lit from the top left.
+
+brush_scale (1-5) multiplies every brush by 2 ** ((brush_scale - 3) / 2): half size at 1, double at 5.
+painterliness (0.2-0.8) raises the error threshold and the reference blur, and drops up to half of
+the fine brush sizes: more paint, less of the photo's detail. Everything random comes from one numpy
+Generator seeded from the seed; OpenCV's drawing, blurs and resizing are deterministic, so the same
+inputs and seed give the same painting. The request's prompt is for the diffusion engine; this one
+ignores it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import attrs
+import cv2
+import numpy as np
+
+from rilievo.domain.errors import InvalidParameter
+from rilievo.domain.seeds import derive_seed
+from rilievo.domain.styles import PaintRequest, StrokeSettings
+
+WORKING_LONG_SIDE = 1536  # like the diffusion engine's working size: detail beyond this is repainted anyway
+REFERENCE_LONG_SIDE = 1000  # StrokeSettings sizes are brush radii in pixels at this long side
+DEPTH_BRUSH_GAIN = 1.5  # the farthest strokes are 2.5x as broad at full depth influence
+MIN_RADIUS = 1.0  # px at the working size
+MIN_CELL = 2  # px: the grid of the finest brush; one cell per pixel would mean a stroke per pixel
+
+# painterliness, mapped to 0..1, moves these linearly from their first to their second value
+THRESHOLD = (0.03, 0.14)  # mean RGB distance over a grid cell that calls for a stroke
+REFERENCE_BLUR = (0.5, 1.0)  # reference blur sigma, in brush radii (Hertzmann's f_sigma)
+DROPPED_FINE_LEVELS = 0.5  # share of the finer brush sizes left out at the most painterly
+JITTER_GAIN = (0.5, 1.25)  # times the style's colour jitter: a faithful painting plays less with colour
+
+UNDERPAINTING_BLUR = 2.0  # in largest-brush radii
+TRANSLUCENT_BATCHES = 3  # glazes per brush size when opacity < 1
+HAND_ANGLE = math.radians(-35.0)  # the stroke direction where the photo is flat (a right-handed diagonal)
+HAND_ANGLE_JITTER = math.radians(25.0)
+FLAT_TENSOR = 2e-3  # structure-tensor anisotropy at which the edge direction gets half the say
+LIGHT = (np.array([-1.0, -1.0, 1.5]) / np.linalg.norm([-1.0, -1.0, 1.5])).astype(np.float32)  # from the top left
+IMPASTO_THICKNESS = 0.5  # paint height at a stroke's middle, in brush radii
+IMPASTO_RELIEF_BLUR = 1.5  # px: paint settles, its relief has no sharp steps
+IMPASTO_SHADE = 0.35  # brightness change of a fully lit / shadowed slope at impasto 1
+ANTIALIAS_SIGMA = 0.8  # id-buffer strokes are aliased; a touch of blur hides the stairs
+_REC709_LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
+@attrs.frozen
+class _Level:
+    radius: float  # px at the working size, before depth modulation
+    threshold: float  # 0 = paint every cell
+    blur_sigma: float
+    jitter: float
+
+
+@attrs.frozen
+class _Plan:
+    """The painting request turned into working-size numbers."""
+
+    levels: tuple[_Level, ...]
+    far_gain: float  # radius multiplier at depth 1 minus one
+    underpainting_sigma: float
+    strokes: StrokeSettings
+
+    @classmethod
+    def from_request(cls, request: PaintRequest, long_side: int) -> _Plan:
+        strokes = request.style.strokes
+        painterly = float(np.clip((request.painterliness - 0.2) / 0.6, 0.0, 1.0))
+        scale = long_side / REFERENCE_LONG_SIDE * 2.0 ** ((request.brush_scale - 3) / 2)
+        count = max(1, strokes.levels)
+        largest = max(strokes.largest_brush, strokes.smallest_brush)
+        smallest = min(strokes.largest_brush, strokes.smallest_brush)
+        radii = [largest * (smallest / largest) ** (i / (count - 1)) if count > 1 else largest for i in range(count)]
+        dropped = int(painterly * (count - 1) * DROPPED_FINE_LEVELS + 0.5)
+        radii = radii[: count - dropped]
+        threshold = _lerp(THRESHOLD, painterly)
+        blur = _lerp(REFERENCE_BLUR, painterly)
+        jitter = strokes.jitter * _lerp(JITTER_GAIN, painterly)
+        levels = tuple(
+            _Level(radius=max(MIN_RADIUS, r * scale), threshold=0.0 if i == 0 else threshold,
+                   blur_sigma=blur * max(MIN_RADIUS, r * scale), jitter=jitter)
+            for i, r in enumerate(radii)
+        )
+        return cls(levels=levels, far_gain=DEPTH_BRUSH_GAIN * request.depth_influence,
+                   underpainting_sigma=UNDERPAINTING_BLUR * levels[0].radius, strokes=strokes)
+
+
+class ClassicalPainter:
+    name = "classical-strokes"
+
+    def __init__(self, working_long_side: int = WORKING_LONG_SIDE) -> None:
+        self._working_long_side = working_long_side
+
+    def paint(
+        self,
+        image: np.ndarray,
+        depth: np.ndarray,
+        request: PaintRequest,
+        seed: int,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> np.ndarray:
+        rgb, depth = _validated(image, depth, seed)
+        height, width = rgb.shape[:2]
+        work = _resized(rgb, self._working_long_side)
+        shrink = depth.shape[0] * depth.shape[1] > work.shape[0] * work.shape[1]
+        work_depth = cv2.resize(depth, (work.shape[1], work.shape[0]),
+                                interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        plan = _Plan.from_request(request, long_side=max(work.shape[:2]))
+        rng = np.random.default_rng(derive_seed(seed, self.name))
+
+        radius_scale = 1.0 + plan.far_gain * work_depth
+        canvas = _Canvas.underpainted(work, plan.underpainting_sigma)
+        for index, level in enumerate(plan.levels):
+            reference = _reference(work, work_depth, level.blur_sigma, 1.0 + plan.far_gain)
+            strokes = _place_strokes(canvas, reference, radius_scale, level, plan.strokes, rng)
+            _render(canvas, strokes, level, plan.strokes, rng)
+            if on_progress is not None:
+                on_progress((index + 1) / (len(plan.levels) + 1))
+
+        canvas = _finish(canvas.paint, canvas.relief, plan.strokes.impasto)
+        if canvas.shape[:2] != (height, width):
+            canvas = cv2.resize(canvas, (width, height), interpolation=cv2.INTER_LANCZOS4)
+        canvas = np.clip(canvas, 0.0, 1.0).astype(np.float32, copy=False)
+        if on_progress is not None:
+            on_progress(1.0)
+        return canvas
+
+
+@attrs.define
+class _Canvas:
+    paint: np.ndarray  # what is seen
+    # the same strokes in their reference colours, without jitter or edge effects: where the painting
+    # still misses the photo, so that decoration does not read as error and call for more strokes
+    plain: np.ndarray
+    relief: np.ndarray  # impasto height, px
+
+    @classmethod
+    def underpainted(cls, image: np.ndarray, sigma: float) -> _Canvas:
+        underpainting = _blur(image, sigma)
+        return cls(paint=underpainting, plain=underpainting.copy(), relief=np.zeros(image.shape[:2], np.float32))
+
+
+@attrs.frozen
+class _Strokes:
+    points: np.ndarray  # N x max(2, max_length) x 2 (x, y), float
+    lengths: np.ndarray  # N: control points in use, at least 2 (a dot is a point drawn twice)
+    radii: np.ndarray  # N
+    colours: np.ndarray  # N x 3, as painted
+    plain_colours: np.ndarray  # N x 3, the reference's at each start
+
+
+def _validated(image: np.ndarray, depth: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    image, depth = np.asarray(image), np.asarray(depth)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise InvalidParameter(f"expected an HxWx3 RGB image, got shape {image.shape}")
+    if depth.ndim != 2:
+        raise InvalidParameter(f"expected an HxW depth map, got shape {depth.shape}")
+    if min(image.shape[:2]) < 1 or min(depth.shape) < 1:
+        raise InvalidParameter("the image and its depth map must not be empty")
+    if not np.issubdtype(image.dtype, np.floating):
+        raise InvalidParameter(f"expected a float image in [0, 1], got {image.dtype}")
+    if not np.isfinite(image).all() or not np.isfinite(depth).all():
+        raise InvalidParameter("the image or its depth map contains NaN or infinite values")
+    if seed < 0:
+        raise InvalidParameter(f"seed must be a non-negative integer, got {seed}")
+    rgb = np.clip(image.astype(np.float32), 0.0, 1.0)
+    return rgb, np.clip(depth.astype(np.float32), 0.0, 1.0)
+
+
+def _resized(image: np.ndarray, long_side: int) -> np.ndarray:
+    height, width = image.shape[:2]
+    factor = long_side / max(height, width)
+    if factor >= 1.0:
+        return image
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _reference(image: np.ndarray, depth: np.ndarray, sigma: float, far_scale: float) -> np.ndarray:
+    """The photo blurred with the brush: sigma where near, sigma * far_scale where far."""
+    near = _blur(image, sigma)
+    if far_scale <= 1.0:
+        return near
+    far = _blur(image, sigma * far_scale)
+    return near + depth[..., None] * (far - near)
+
+
+def _place_strokes(
+    canvas: _Canvas,
+    reference: np.ndarray,
+    radius_scale: np.ndarray,
+    level: _Level,
+    settings: StrokeSettings,
+    rng: np.random.Generator,
+) -> _Strokes:
+    error = np.linalg.norm(canvas.plain - reference, axis=2)
+    starts = _grid_starts(error, level, rng)
+    xs, ys = starts[:, 0], starts[:, 1]
+    scale = radius_scale[ys, xs]
+    # a stroke scale times broader covers scale^2 times the area: keep that share of the grid points
+    keep = rng.random(len(starts)) * scale**2 < 1.0
+    starts, scale = starts[keep], scale[keep]
+    xs, ys = starts[:, 0], starts[:, 1]
+    radii = (level.radius * scale).astype(np.float32)
+    colours = reference[ys, xs]
+    tangent, confidence = _edge_directions(reference, level.radius)
+    # the first brush paints a bare canvas (the underpainting does not count): its strokes run full length
+    fits = None if level.threshold == 0 else canvas.plain
+    points, lengths = _trace(starts.astype(np.float32), radii, colours, reference, fits, tangent, confidence,
+                             settings, rng)
+    painted = _jittered(colours, level.jitter, settings.chalk, rng)
+    return _Strokes(points=points, lengths=lengths, radii=radii, colours=painted, plain_colours=colours)
+
+
+def _grid_starts(error: np.ndarray, level: _Level, rng: np.random.Generator) -> np.ndarray:
+    """One start (x, y) per grid cell whose mean error passes the threshold: its worst pixel."""
+    height, width = error.shape
+    cell = max(MIN_CELL, int(round(level.radius)))
+    rows, cols = -(-height // cell), -(-width // cell)
+    padded = np.pad(error, ((0, rows * cell - height), (0, cols * cell - width)), mode="edge")
+    blocks = padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, cell * cell)
+    chosen = blocks.mean(axis=2) > level.threshold if level.threshold > 0 else np.ones((rows, cols), bool)
+    cell_rows, cell_cols = np.nonzero(chosen)
+    candidates = blocks[cell_rows, cell_cols]
+    # randomised arg-max: the worst pixel where error varies, a random one where the cell is flat
+    worst = np.argmax(candidates * (1.0 + 0.5 * rng.random(candidates.shape, dtype=np.float32))
+                      + 1e-4 * rng.random(candidates.shape, dtype=np.float32), axis=1)
+    ys = np.minimum(cell_rows * cell + worst // cell, height - 1)
+    xs = np.minimum(cell_cols * cell + worst % cell, width - 1)
+    return np.stack([xs, ys], axis=1).astype(np.intp)
+
+
+def _jittered(colours: np.ndarray, jitter: float, chalk: float, rng: np.random.Generator) -> np.ndarray:
+    count = len(colours)
+    value = rng.normal(0.0, jitter, (count, 1))
+    hue = rng.normal(0.0, jitter * 0.35, (count, 3))
+    jittered = colours + value + hue
+    if chalk > 0:
+        # pastel: each mark takes a random share of white, lighter and less saturated
+        jittered += rng.random((count, 1)) * chalk * (1.0 - jittered)
+    return np.clip(jittered, 0.0, 1.0).astype(np.float32)
+
+
+def _edge_directions(reference: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors along the edges (perpendicular to the luminance gradient) and how much to trust them."""
+    luma = reference @ _REC709_LUMA
+    gx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3)
+    rho = max(1.0, 0.5 * radius)
+    jxx, jxy, jyy = (_blur(g, rho) for g in (gx * gx, gx * gy, gy * gy))
+    anisotropy = np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy**2)
+    gradient_angle = 0.5 * np.arctan2(2.0 * jxy, jxx - jyy)
+    # the edge runs perpendicular to the gradient: (-sin, cos) of the gradient's angle
+    tangent = np.stack([-np.sin(gradient_angle), np.cos(gradient_angle)], axis=2).astype(np.float32)
+    confidence = (anisotropy / (anisotropy + FLAT_TENSOR)).astype(np.float32)
+    return tangent, confidence
+
+
+def _trace(
+    starts: np.ndarray,
+    radii: np.ndarray,
+    colours: np.ndarray,
+    reference: np.ndarray,
+    canvas: np.ndarray | None,
+    tangent: np.ndarray,
+    confidence: np.ndarray,
+    settings: StrokeSettings,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """All strokes of a brush size grown together, one control point per step. A stroke stops where
+    its colour fits the reference worse than the canvas does (never, with no canvas). Returns the
+    control points and how many of them each stroke uses."""
+    height, width = reference.shape[:2]
+    count, length = len(starts), max(1, settings.max_length)
+    min_length = max(2, length // 4)
+    curvature = float(np.clip(settings.curvature, 0.0, 1.0))
+    # two columns at least: a stroke that never moves is its start drawn twice, a dot
+    points = np.repeat(starts[:, None], max(2, length), axis=1)
+    angle = HAND_ANGLE + rng.uniform(-HAND_ANGLE_JITTER, HAND_ANGLE_JITTER, count)
+    previous = np.stack([np.cos(angle), np.sin(angle)], axis=1).astype(np.float32)
+    position = starts.copy()
+    alive = np.ones(count, bool)
+    lengths = np.full(count, 2, np.intp)
+    for step in range(1, length):
+        xs = np.clip(np.rint(position[:, 0]).astype(np.intp), 0, width - 1)
+        ys = np.clip(np.rint(position[:, 1]).astype(np.intp), 0, height - 1)
+        if canvas is not None and step >= min_length:
+            here = reference[ys, xs]
+            fits_canvas = np.linalg.norm(here - canvas[ys, xs], axis=1)
+            fits_stroke = np.linalg.norm(here - colours, axis=1)
+            alive &= fits_canvas >= fits_stroke
+        along = tangent[ys, xs]
+        along *= np.where(np.sum(along * previous, axis=1) < 0, -1.0, 1.0).astype(np.float32)[:, None]
+        trust = confidence[ys, xs][:, None]
+        direction = trust * along + (1.0 - trust) * previous
+        if step > 1:
+            direction = curvature * direction + (1.0 - curvature) * previous
+        direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-6)
+        moved = position + radii[:, None] * direction
+        inside = (moved[:, 0] >= 0) & (moved[:, 0] <= width - 1) & (moved[:, 1] >= 0) & (moved[:, 1] <= height - 1)
+        alive &= inside
+        position = np.where(alive[:, None], moved, position)
+        previous = np.where(alive[:, None], direction, previous)
+        points[:, step] = position
+        lengths[alive] = step + 1
+        if not alive.any():
+            break
+    return points, lengths
+
+
+def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeSettings,
+            rng: np.random.Generator) -> None:
+    count = len(strokes.radii)
+    if count == 0:
+        return
+    opacity = float(np.clip(settings.opacity, 0.0, 1.0))
+    order = rng.permutation(count)
+    batches = 1 if opacity >= 1.0 else TRANSLUCENT_BATCHES
+    shift = 3  # sub-pixel control points for cv2
+    points = np.rint(strokes.points * (1 << shift)).astype(np.int32)
+    thickness = np.maximum(1, np.rint(2.0 * strokes.radii)).astype(np.int64)
+    for batch in np.array_split(order, batches):
+        if len(batch) == 0:
+            continue
+        ids = np.zeros(canvas.paint.shape[:2], np.int32)
+        # plain lists: this loop runs once per stroke, numpy scalar indexing would dominate it
+        batch_points = [points[stroke, :length] for stroke, length in zip(batch, strokes.lengths[batch].tolist())]
+        for stroke_id, (stroke_points, width) in enumerate(zip(batch_points, thickness[batch].tolist()), start=1):
+            cv2.polylines(ids, [stroke_points], False, stroke_id, thickness=width, lineType=cv2.LINE_8, shift=shift)
+        painted = ids > 0
+        alpha = (opacity * painted).astype(np.float32)[..., None]
+        plain = _palette(strokes.plain_colours[batch])[ids]
+        canvas.plain += alpha * (plain - canvas.plain)
+        layer = _palette(strokes.colours[batch])[ids]
+        if settings.edge_darkening > 0:
+            # pigment pools where a wash dries against bare paper, not between wet strokes of one wash
+            sigma = max(1.0, 0.3 * level.radius)
+            shore = _outlines(painted.view(np.uint8))
+            rim = np.clip(_blur(shore.astype(np.float32), sigma) * 2.5 * sigma, 0.0, 1.0)
+            layer *= (1.0 - settings.edge_darkening * rim * painted)[..., None]
+        canvas.paint += alpha * (layer - canvas.paint)
+        if settings.impasto > 0:
+            inside = (painted & ~_outlines(ids)).astype(np.uint8)
+            ridge = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
+            ridge = np.minimum(ridge / max(level.radius, 1.0), 1.0)
+            ridge = ridge * (2.0 - ridge) * (IMPASTO_THICKNESS * level.radius)  # a rounded bead of paint
+            # fresh paint sits on the old: the new bead replaces most of the relief below it
+            canvas.relief = np.where(painted, 0.3 * canvas.relief + ridge, canvas.relief).astype(np.float32)
+
+
+def _palette(colours: np.ndarray) -> np.ndarray:
+    """Colours by stroke id: id 0 (no stroke) first."""
+    return np.concatenate([np.zeros((1, 3), np.float32), colours.astype(np.float32)])
+
+
+def _outlines(ids: np.ndarray) -> np.ndarray:
+    """Pixels whose 4-neighbourhood holds another stroke (or bare canvas)."""
+    edge = np.zeros(ids.shape, bool)
+    edge[1:] |= ids[1:] != ids[:-1]
+    edge[:-1] |= ids[:-1] != ids[1:]
+    edge[:, 1:] |= ids[:, 1:] != ids[:, :-1]
+    edge[:, :-1] |= ids[:, :-1] != ids[:, 1:]
+    return edge
+
+
+def _finish(canvas: np.ndarray, height_map: np.ndarray, impasto: float) -> np.ndarray:
+    canvas = cv2.GaussianBlur(canvas, (0, 0), ANTIALIAS_SIGMA)
+    if impasto <= 0:
+        return canvas
+    relief = cv2.GaussianBlur(height_map, (0, 0), IMPASTO_RELIEF_BLUR)
+    gx = cv2.Sobel(relief, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(relief, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    # normal (-gx, -gy, 1) / |.|, dotted with the light, minus what a flat surface gets
+    shade = (-gx * LIGHT[0] - gy * LIGHT[1] + LIGHT[2]) / np.sqrt(gx * gx + gy * gy + 1.0) - LIGHT[2]
+    return canvas * (1.0 + impasto * IMPASTO_SHADE * shade)[..., None]
+
+
+def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur; wide ones are made on a reduced copy, which looks the same and is far faster."""
+    if sigma < 0.3:
+        return image.copy()
+    factor = int(sigma // 4)
+    if factor <= 1:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    height, width = image.shape[:2]
+    small = cv2.resize(image, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / factor)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _lerp(span: tuple[float, float], t: float) -> float:
+    return span[0] + (span[1] - span[0]) * t

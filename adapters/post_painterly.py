@@ -1,0 +1,394 @@
+"""Painterly post-processing on OpenCV and numpy: the finishing touches after a painter has repainted
+the photo. Four steps, in this order, each skipped when its strength is 0:
+
+1. stroke texture: line integral convolution of seeded noise along the image's edge direction (from
+   the structure tensor), a subtle luminance modulation that makes flat areas look brushed;
+2. harmonise: the a/b channels of LAB pulled towards a small palette found by k-means, L kept;
+3. soften edges: an edge-aware (self-guided) blur that grows with depth, the near subject untouched;
+4. texture: a woven canvas or a fibrous paper relief, embossed as if lit from the top left.
+
+Sizes are relative to the image's long side, so a 12 MP print and its 1 MP preview look alike.
+Everything random comes from numpy Generators seeded through derive_seed; the OpenCV calls are
+deterministic, so the same inputs and seed give the same pixels.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from rilievo.adapters.guided import guided_coefficients, guided_upsample
+from rilievo.domain.errors import InvalidParameter
+from rilievo.domain.seeds import derive_seed
+from rilievo.domain.styles import PostSettings
+
+_REC709_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+_TEXTURES = ("canvas", "paper")
+_BAND_PIXELS = 1 << 20  # rows are processed in bands of about a megapixel where temporaries add up
+
+# Stroke texture.
+_STROKE_AMPLITUDE = 0.045  # std of the relative luminance change at full strength
+_STROKE_WORK_SIDE = 2048  # the streaks are a few pixels wide, so larger images are brushed at this size
+_STROKE_STEPS = 8  # LIC samples each way along the stroke
+_STROKE_STEP = 1.5  # px at a 1000 px long side, so a stroke is about 2 * 8 * 1.5 = 24 px long there
+_TENSOR_SIGMA = 10.0  # px at a 1000 px long side: how far an edge's direction carries into flat areas
+
+# Harmonisation.
+_PALETTE_SIZE = 7
+_PALETTE_SAMPLES = 20_000
+_KMEANS_ITERATIONS = 25
+
+# Edge softening: two edge-aware blurs, the wider one reached only far away at full strength.
+_SOFT_RADIUS = 0.004  # of the long side
+_SOFT_EPS = (0.004, 0.012)  # variance below which detail is smoothed; edges above it survive
+_SOFT_NEAR, _SOFT_FAR = 0.1, 0.9  # depth ramp: nothing nearer than NEAR, the full blur beyond FAR
+
+# Canvas and paper texture.
+_TEXTURE_AMPLITUDE = 0.05  # std of the relative luminance change at full strength
+_THREAD_PERIOD = 0.003  # of the long side
+_MIN_THREAD_PERIOD = 3.0  # px
+
+
+class PainterlyPostProcessor:
+    name = "painterly-post"
+
+    def finish(self, image: np.ndarray, depth: np.ndarray, post: PostSettings, seed: int) -> np.ndarray:
+        image, depth = _checked(image, depth, post, seed)
+        out = image.copy()
+        if post.stroke_texture > 0:
+            out = stroke_texture(out, post.stroke_texture, derive_seed(seed, "post", "strokes"))
+        if post.harmonise > 0:
+            out = harmonise(out, post.harmonise, derive_seed(seed, "post", "palette"))
+        if post.soften_edges > 0:
+            out = soften_edges(out, depth, post.soften_edges)
+        if post.texture_strength > 0:
+            out = apply_texture(out, post.texture, post.texture_strength, derive_seed(seed, "post", "texture"))
+        return out
+
+
+def _checked(image, depth, post: PostSettings, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    image = np.asarray(image, dtype=np.float32)
+    depth = np.asarray(depth, dtype=np.float32)
+    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
+        raise InvalidParameter(f"image must be a non-empty HxWx3 array, not one of shape {image.shape}")
+    if depth.ndim != 2 or depth.size == 0:
+        raise InvalidParameter(f"depth must be a non-empty HxW array, not one of shape {depth.shape}")
+    for field in ("stroke_texture", "harmonise", "soften_edges", "texture_strength"):
+        value = getattr(post, field)
+        if not 0.0 <= value <= 1.0:
+            raise InvalidParameter(f"{field} must be between 0 and 1, not {value}")
+    if post.texture not in _TEXTURES:
+        raise InvalidParameter(f"texture must be one of {', '.join(_TEXTURES)}, not {post.texture!r}")
+    if seed < 0:
+        raise InvalidParameter(f"seed must be a non-negative integer, not {seed}")
+    height, width = image.shape[:2]
+    if depth.shape != (height, width):
+        # A depth map from a smaller working size: its values only steer blur amounts, so bilinear is fine.
+        depth = cv2.resize(depth, (width, height), interpolation=cv2.INTER_LINEAR)
+    return image, np.clip(depth, 0.0, 1.0)
+
+
+# --- 1. directional brush strokes -------------------------------------------------------------------
+
+
+def stroke_texture(image: np.ndarray, strength: float, seed: int) -> np.ndarray:
+    """Modulates luminance by streaks of seeded noise smeared along the edges' direction."""
+    height, width = image.shape[:2]
+    rng = np.random.default_rng(seed)
+    scale = min(1.0, _STROKE_WORK_SIDE / max(height, width))
+    work_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    luma = image @ _REC709_LUMA
+    if scale < 1.0:
+        luma = cv2.resize(luma, work_size, interpolation=cv2.INTER_AREA)
+    px_per_unit = max(work_size) / 1000.0  # work pixels per pixel at a 1000 px long side
+    tangent = _stroke_directions(luma, px_per_unit, rng)
+    noise = _bristle_noise(luma.shape, px_per_unit, rng)
+    streaks = _line_integral(noise, tangent, step=max(1.0, _STROKE_STEP * px_per_unit))
+    # Only the streaks' own scale, not slow drifts of the smeared noise, should show as brushwork.
+    streaks -= cv2.GaussianBlur(streaks, (0, 0), max(2.0, 8.0 * px_per_unit), borderType=cv2.BORDER_REFLECT)
+    streaks *= _STROKE_AMPLITUDE * strength / max(float(streaks.std()), 1e-6)
+    if scale < 1.0:
+        streaks = cv2.resize(streaks, (width, height), interpolation=cv2.INTER_LINEAR)
+    return _modulate(image, streaks)
+
+
+def _stroke_directions(luma: np.ndarray, px_per_unit: float, rng: np.random.Generator) -> np.ndarray:
+    """HxWx2 unit vectors along the edges (perpendicular to the structure tensor's main axis).
+
+    Where there is no structure at all a smooth seeded direction field takes over, so a flat sky is
+    brushed in gently turning strokes rather than in one ruler-straight direction.
+    """
+    height, width = luma.shape
+    smooth = cv2.GaussianBlur(luma, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT)
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT)
+    sigma = max(1.5, _TENSOR_SIGMA * px_per_unit)
+    jxx = cv2.GaussianBlur(gx * gx, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    jxy = cv2.GaussianBlur(gx * gy, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    jyy = cv2.GaussianBlur(gy * gy, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    del gx, gy, smooth
+    # A weak random tensor, small next to any real edge, decides the direction only where none is.
+    angle = _smooth_noise((height, width), cell=max(4.0, 150.0 * px_per_unit), rng=rng) * np.float32(np.pi)
+    weak = np.float32(0.05 * float((jxx + jyy).mean()) + 1e-8)
+    cos, sin = np.cos(angle), np.sin(angle)
+    jxx += weak * cos * cos
+    jxy += weak * cos * sin
+    jyy += weak * sin * sin
+    gradient_angle = 0.5 * np.arctan2(2.0 * jxy, jxx - jyy)
+    return np.dstack([-np.sin(gradient_angle), np.cos(gradient_angle)]).astype(np.float32)
+
+
+def _bristle_noise(shape: tuple[int, int], px_per_unit: float, rng: np.random.Generator) -> np.ndarray:
+    """Fine grain (the bristles' streaks) over coarser blotches (one stroke loaded more than the next)."""
+    fine = rng.standard_normal(shape, dtype=np.float32)
+    if px_per_unit > 1.0:
+        fine = cv2.GaussianBlur(fine, (0, 0), 0.5 * px_per_unit, borderType=cv2.BORDER_REFLECT)
+        fine /= max(float(fine.std()), 1e-6)
+    coarse = _smooth_noise(shape, cell=max(2.0, 4.0 * px_per_unit), rng=rng)
+    coarse /= max(float(coarse.std()), 1e-6)
+    fine += 0.8 * coarse
+    return fine
+
+
+def _line_integral(noise: np.ndarray, tangent: np.ndarray, step: float) -> np.ndarray:
+    """Line integral convolution: each pixel averages the noise along the stream line through it,
+    followed both ways for _STROKE_STEPS steps with a Hann taper (Cabral & Leedom, 1993)."""
+    height, width = noise.shape
+    field = np.dstack([tangent, noise])  # one remap per step fetches the direction and the noise together
+    weights = np.hanning(2 * _STROKE_STEPS + 3)[_STROKE_STEPS + 1:-1].astype(np.float32)  # 1 at the centre
+    total = noise * weights[0]
+    weight_sum = float(weights[0])
+    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    for sign in (1.0, -1.0):
+        x, y = grid_x.copy(), grid_y.copy()
+        dx, dy = sign * tangent[..., 0], sign * tangent[..., 1]
+        for k in range(1, _STROKE_STEPS + 1):
+            x += step * dx
+            y += step * dy
+            sample = cv2.remap(field, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            # The tensor gives an axis, not a heading: keep going the way we came.
+            flip = np.where(sample[..., 0] * dx + sample[..., 1] * dy < 0, np.float32(-1), np.float32(1))
+            dx, dy = sample[..., 0] * flip, sample[..., 1] * flip
+            total += weights[k] * sample[..., 2]
+            weight_sum += float(weights[k])
+    total /= weight_sum
+    return total
+
+
+# --- 2. colour harmonisation ------------------------------------------------------------------------
+
+
+def harmonise(image: np.ndarray, strength: float, seed: int) -> np.ndarray:
+    """Pulls each pixel's a/b towards the palette colours near it; L (lightness) is kept."""
+    height, width = image.shape[:2]
+    rng = np.random.default_rng(seed)
+    pixels = image.reshape(-1, 3)
+    count = min(_PALETTE_SAMPLES, pixels.shape[0])
+    picks = rng.choice(pixels.shape[0], size=count, replace=False)
+    sample_ab = cv2.cvtColor(pixels[picks][None], cv2.COLOR_RGB2Lab)[0, :, 1:]
+    palette = _kmeans(sample_ab, _PALETTE_SIZE, rng)
+    temperature = _palette_temperature(palette)
+    out = np.empty_like(image)
+    rows = max(1, _BAND_PIXELS // width)
+    for top in range(0, height, rows):
+        lab = cv2.cvtColor(image[top : top + rows], cv2.COLOR_RGB2Lab)
+        a, b = np.ascontiguousarray(lab[..., 1]), np.ascontiguousarray(lab[..., 2])  # strided views are slow
+        target_a, target_b = _soft_palette_colour(a, b, palette, temperature)
+        lab[..., 1] = a + strength * (target_a - a)
+        lab[..., 2] = b + strength * (target_b - b)
+        band = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+        out[top : top + rows] = np.clip(band, 0.0, 1.0, out=band)
+    return out
+
+
+def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Lloyd's k-means with k-means++ seeding; fewer centres when the points allow no more."""
+    points = points.astype(np.float64)
+    centres = [points[rng.integers(points.shape[0])]]
+    nearest = ((points - centres[0]) ** 2).sum(axis=1)
+    while len(centres) < k and nearest.sum() > 1e-9:
+        chosen = points[rng.choice(points.shape[0], p=nearest / nearest.sum())]
+        centres.append(chosen)
+        nearest = np.minimum(nearest, ((points - chosen) ** 2).sum(axis=1))
+    centres = np.array(centres)
+    for _ in range(_KMEANS_ITERATIONS):
+        labels = ((points[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
+        moved = np.array([
+            points[labels == i].mean(axis=0) if np.any(labels == i) else centres[i] for i in range(len(centres))
+        ])
+        if np.allclose(moved, centres, atol=1e-3):
+            break
+        centres = moved
+    return centres.astype(np.float32)
+
+
+def _palette_temperature(palette: np.ndarray) -> float:
+    """Softness of the pull (in a/b units): a quarter of the typical gap between palette colours, so a
+    smooth gradient crossing from one colour's pull to the next does not band."""
+    if len(palette) < 2:
+        return 1.0
+    gaps = np.sqrt(((palette[:, None] - palette[None]) ** 2).sum(axis=2))
+    np.fill_diagonal(gaps, np.inf)
+    return max(1.0, 0.25 * float(np.median(gaps.min(axis=1))))
+
+
+def _soft_palette_colour(
+    a: np.ndarray, b: np.ndarray, palette: np.ndarray, temperature: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The softmax-weighted mix of palette colours for each a/b: about the nearest one, blended near ties."""
+    distances = np.empty((len(palette), *a.shape), np.float32)
+    for k, (centre_a, centre_b) in enumerate(palette):
+        np.subtract(a, centre_a, out=distances[k])
+        distances[k] *= distances[k]
+        offset = b - centre_b
+        offset *= offset
+        distances[k] += offset
+    distances -= distances.min(axis=0)  # the nearest colour gets weight exp(0) = 1: no underflow
+    distances *= np.float32(-0.5 / temperature**2)
+    weights = np.exp(distances, out=distances)
+    total = weights.sum(axis=0)
+    target_a = np.tensordot(palette[:, 0], weights, axes=1) / total
+    target_b = np.tensordot(palette[:, 1], weights, axes=1) / total
+    return target_a.astype(np.float32), target_b.astype(np.float32)
+
+
+# --- 3. selective edge softening --------------------------------------------------------------------
+
+
+def soften_edges(image: np.ndarray, depth: np.ndarray, strength: float) -> np.ndarray:
+    """Blends towards an edge-aware blur that widens with depth: none up to _SOFT_NEAR, the light blur
+    half way to _SOFT_FAR, the wide one beyond, each times strength."""
+    height, width = image.shape[:2]
+    radius = max(1, round(_SOFT_RADIUS * max(height, width)))
+    ramp = np.clip((depth - _SOFT_NEAR) / (_SOFT_FAR - _SOFT_NEAR), 0.0, 1.0)
+    amount = ramp * ramp * (3.0 - 2.0 * ramp) * (2.0 * strength)  # smoothstep, 0..2
+    first = np.minimum(amount, 1.0)
+    second = np.maximum(amount - 1.0, 0.0, out=amount)
+    out = np.empty_like(image)
+    for c in range(3):  # one channel at a time keeps a 12 MP image's temporaries small
+        channel = np.ascontiguousarray(image[..., c])
+        light = _self_guided(channel, radius, _SOFT_EPS[0])
+        wide = _self_guided(channel, 3 * radius, _SOFT_EPS[1])
+        wide -= light
+        wide *= second
+        light -= channel
+        light *= first
+        light += channel
+        light += wide
+        out[..., c] = light
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def _self_guided(channel: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """The channel filtered with itself as the guide: texture below eps in variance is smoothed, strong
+    edges kept. Wide radii are fitted on a reduced copy (He & Sun's fast guided filter)."""
+    height, width = channel.shape
+    factor = max(1, radius // 3)
+    if factor == 1:
+        a, b = guided_coefficients(channel, channel, radius, eps)
+        return a * channel + b
+    small = cv2.resize(channel, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA)
+    return guided_upsample(small, small, channel, radius=max(1, radius // factor), eps=eps)
+
+
+# --- 4. canvas and paper texture --------------------------------------------------------------------
+
+
+def apply_texture(image: np.ndarray, kind: str, strength: float, seed: int) -> np.ndarray:
+    """Multiplies luminance by the shading of a canvas or paper relief lit from the top left."""
+    height, width = image.shape[:2]
+    rng = np.random.default_rng(seed)
+    period = max(_MIN_THREAD_PERIOD, _THREAD_PERIOD * max(height, width))
+    relief = _canvas_relief((height, width), period, rng) if kind == "canvas" else _paper_relief(
+        (height, width), period, rng)
+    shading = _emboss(relief)
+    shading *= _TEXTURE_AMPLITUDE * strength / max(float(shading.std()), 1e-6)
+    return _modulate(image, shading)
+
+
+def _canvas_relief(shape: tuple[int, int], period: float, rng: np.random.Generator) -> np.ndarray:
+    """Plain weave: warp and weft threads one period apart, each passing over and under the other in
+    turn, the threads wobbling and swelling a little as real ones do."""
+    height, width = shape
+    wobble_cell = 8.0 * period
+    u = np.arange(width, dtype=np.float32)[None, :] / np.float32(period)
+    u = u + 0.12 * _smooth_noise(shape, wobble_cell, rng)
+    v = np.arange(height, dtype=np.float32)[:, None] / np.float32(period)
+    v = v + 0.12 * _smooth_noise(shape, wobble_cell, rng)
+    cu = np.cos(np.float32(np.pi) * u)  # +-1 on the warp threads' centres, the sign alternating
+    del u
+    cv = np.cos(np.float32(np.pi) * v)
+    del v
+    crossing = cu * cv  # > 0 where the warp lies on top (plain weave: thread + crossing index even)
+    warp = cu * cu
+    warp *= 0.5 + 0.5 * crossing
+    weft = cv * cv
+    weft *= 0.5 - 0.5 * crossing
+    del cu, cv, crossing
+    thickness = 1.0 + 0.25 * _smooth_noise(shape, 3.0 * period, rng)
+    warp *= thickness
+    weft *= 1.0 + 0.25 * _smooth_noise(shape, 3.0 * period, rng)
+    warp += weft
+    del weft
+    warp += 0.15 * _smooth_noise(shape, max(1.0, 0.5 * period), rng)  # slubs and fuzz
+    return warp
+
+
+def _paper_relief(shape: tuple[int, int], grain: float, rng: np.random.Generator) -> np.ndarray:
+    """Multi-octave noise (the pulp's tooth) with fibres: short, gently curved raised strands."""
+    height, width = shape
+    relief = np.zeros(shape, np.float32)
+    cell = 0.5 * grain
+    for octave in range(4):
+        relief += np.float32(0.5**octave) * _smooth_noise(shape, cell, rng)
+        cell *= 2.0
+    fibres = np.zeros(shape, np.float32)
+    length = 8.0 * grain
+    count = max(1, round(0.6 * height * width / (length * grain)))
+    points = 6
+    start = rng.random((count, 1, 2)) * np.array([width, height])
+    heading = rng.uniform(0.0, 2.0 * np.pi, (count, 1)) + np.cumsum(rng.normal(0.0, 0.25, (count, points)), axis=1)
+    steps = np.stack([np.cos(heading), np.sin(heading)], axis=-1) * (length / points)
+    strands = np.round(start + np.cumsum(steps, axis=1)).astype(np.int32)
+    thickness = max(1, round(0.25 * grain))
+    half = count // 2
+    cv2.polylines(fibres, list(strands[:half]), False, 1.0, thickness, cv2.LINE_8)
+    cv2.polylines(fibres, list(strands[half:]), False, 0.6, thickness, cv2.LINE_8)
+    fibres = cv2.GaussianBlur(fibres, (0, 0), max(0.6, 0.3 * grain), borderType=cv2.BORDER_REFLECT)
+    relief /= max(float(relief.std()), 1e-6)
+    relief += 0.6 * fibres / max(float(fibres.std()), 1e-6)
+    return relief
+
+
+def _emboss(relief: np.ndarray) -> np.ndarray:
+    """Shading of the relief lit from the top left and above: the slope along the light's direction,
+    plus a little of the height itself (hollows hold shadow); zero mean, so brightness is kept."""
+    slope = cv2.Sobel(relief, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT)
+    slope += cv2.Sobel(relief, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT)
+    slope /= max(float(slope.std()), 1e-6)
+    height = relief - np.float32(relief.mean())
+    slope += 0.4 * height / max(float(height.std()), 1e-6)
+    slope -= np.float32(slope.mean())
+    return slope
+
+
+# --- shared -----------------------------------------------------------------------------------------
+
+
+def _smooth_noise(shape: tuple[int, int], cell: float, rng: np.random.Generator) -> np.ndarray:
+    """Band-limited noise with features about cell pixels across: white noise on a coarse grid,
+    upsampled bicubically. Roughly unit variance, float32."""
+    height, width = shape
+    grid_h, grid_w = max(2, int(np.ceil(height / cell)) + 1), max(2, int(np.ceil(width / cell)) + 1)
+    coarse = rng.standard_normal((grid_h, grid_w), dtype=np.float32)
+    if cell <= 1.0:
+        return coarse[:height, :width].copy()
+    # Resize the whole grid, then crop: every grid cell spans exactly cell pixels in both directions.
+    full = cv2.resize(coarse, (round(grid_w * cell), round(grid_h * cell)), interpolation=cv2.INTER_CUBIC)
+    return np.ascontiguousarray(full[:height, :width])
+
+
+def _modulate(image: np.ndarray, relative: np.ndarray) -> np.ndarray:
+    """Scales each pixel's three channels by 1 + relative: a brightness change that keeps the hue."""
+    out = image * (1.0 + relative)[..., None]
+    return np.clip(out, 0.0, 1.0, out=out)
