@@ -159,6 +159,7 @@ class JobRun:
             "params": job.params.to_dict(),
             "seeds": self.seeds if job.params.mode == "painterly" else {},
             "engines": dict(job.engines),
+            "runtime": dict(self.services.runtime),
             "source": {
                 "upload_id": job.upload_id,
                 "format": decoded.format,

@@ -6,6 +6,7 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Mapping
 
 import attrs
 import structlog
@@ -75,6 +76,7 @@ class Services:
     clock: Clock
     worker_id: str | None = None  # set in worker processes: recorded on the jobs they run
     heartbeat_every_s: float = HEARTBEAT_EVERY_S
+    runtime: Mapping[str, str] = attrs.field(factory=dict)  # library versions, for the job record
 
     # --- uploads -----------------------------------------------------------------------------
 
@@ -247,6 +249,20 @@ class Services:
             log.info("job.skipped", job_id=job_id, reason=job.status.value)
             return None
         return self.run_job(job_id)
+
+    def replay(
+        self,
+        job_id: str,
+        *,
+        destination: Path | None = None,
+        on_progress: ProgressListener | None = None,
+    ) -> Job:
+        """Run an earlier job again as a new job: the same stored photo (and depth map), parameters and
+        seed, so with the same engines it gives the same files."""
+        earlier = self.jobs.get(job_id)
+        job = self.create_job(earlier.upload_id, earlier.params, depth_upload_id=earlier.depth_upload_id)
+        log.info("job.replay", job_id=job.id, replay_of=job_id)
+        return self.run_job(job.id, destination=destination, on_progress=on_progress)
 
     def run_job(
         self,

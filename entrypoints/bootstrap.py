@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import platform
+from importlib import metadata
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -51,6 +53,22 @@ class Settings:
     @property
     def queue_path(self) -> Path:
         return self.storage_dir / "queue.sqlite3"
+
+
+RECORDED_PACKAGES = ("rilievo", "numpy", "opencv-python-headless", "pillow", "scipy", "torch", "transformers",
+                     "diffusers")
+
+
+def runtime_versions() -> dict[str, str]:
+    """What a job record needs to tell whether a re-run can match: Python and the libraries that shape
+    the pixels (those installed)."""
+    versions = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
+    for package in RECORDED_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
 
 
 def utc_now() -> datetime:
@@ -146,6 +164,7 @@ def bootstrap(
         queue=queue,
         clock=utc_now,
         worker_id=worker_id,
+        runtime=runtime_versions(),
     )
     if settings.immediate_queue:
         attach_worker(services, queue)

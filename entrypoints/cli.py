@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from rilievo.domain.errors import RilievoError
+from rilievo.domain.errors import InvalidParameter, RilievoError
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import MODES, STYLES, RenderParams
 
@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     render = commands.add_parser("render", help="render a photo into a layered output folder")
-    render.add_argument("photo", type=Path)
+    render.add_argument("photo", type=Path, nargs="?", help="the photo (not with --replay)")
+    render.add_argument("--replay", metavar="JOB_ID",
+                        help="run an earlier job again from its record: same photo, parameters, seeds")
     render.add_argument("--mode", choices=MODES, default="photo",
                         help="photo keeps the photo; painterly repaints it (default: photo)")
     render.add_argument("--depth", type=Path, help="your own depth map instead of the estimated one")
@@ -111,8 +113,13 @@ def render(args: argparse.Namespace) -> int:
             settings = Settings(settings.storage_dir, settings.models_dir, args.max_pixels)
         services = bootstrap(settings)
         progress = None if args.json else StageProgress()
-        job = services.render(args.photo, params, depth_map=args.depth, destination=args.out,
-                              on_progress=progress)
+        if (args.photo is None) == (args.replay is None):
+            raise InvalidParameter("give either a PHOTO or --replay JOB_ID")
+        if args.replay is not None:
+            job = services.replay(args.replay, destination=args.out, on_progress=progress)
+        else:
+            job = services.render(args.photo, params, depth_map=args.depth, destination=args.out,
+                                  on_progress=progress)
     except RilievoError as error:
         return refuse(str(error), as_json=args.json)
     seconds = round(time.perf_counter() - started, 2)

@@ -285,3 +285,26 @@ def test_painterly_mode_paints_the_photo_and_layers_it_reproducibly(tmp_path, co
     assert (first / "composite_full.png").read_bytes() != (other / "composite_full.png").read_bytes()
     record = json.loads((first / "params.json").read_text())
     assert record["mode"] == "painterly" and set(record["seeds"]) == {"paint", "post"}
+
+
+def test_a_replayed_job_gives_the_identical_files(tmp_path, coffee):
+    storage = tmp_path / "storage"
+    first = render_json(storage, coffee, "--mode", "painterly", "--style", "watercolor-loose", "--seed", "3",
+                        "--layers", "3")
+    replay = render_json(storage, "--replay", first["job_id"])
+    assert replay["job_id"] != first["job_id"] and replay["engines"] == first["engines"]
+    for name in ("composite_full.png", "depth_map.png", "Layer_1_front.png", "Layer_3_back.png"):
+        assert (Path(first["output_dir"]) / name).read_bytes() == (Path(replay["output_dir"]) / name).read_bytes()
+
+
+def test_replay_needs_a_known_job_and_no_photo(tmp_path, coffee):
+    assert rilievo(tmp_path / "storage", "--replay", "0123456789abcdef").returncode == 2
+    both = rilievo(tmp_path / "storage", coffee, "--replay", "0123456789abcdef")
+    assert both.returncode == 2 and "either a PHOTO or --replay" in both.stderr
+
+
+def test_the_job_record_names_the_library_versions(tmp_path, coffee):
+    summary = render_json(tmp_path / "storage", coffee, "--layers", "off")
+    runtime = json.loads((Path(summary["output_dir"]) / "params.json").read_text())["runtime"]
+    assert runtime["numpy"] == np.__version__ and runtime["python"].count(".") == 2
+    assert {"rilievo", "pillow", "opencv-python-headless"} <= set(runtime)
