@@ -59,6 +59,23 @@ RECORDED_PACKAGES = ("rilievo", "numpy", "opencv-python-headless", "pillow", "sc
                      "diffusers")
 
 
+def depth_estimator(settings: Settings) -> DepthEstimator:
+    """The learned depth model when its weights are installed (and torch with it), else classical."""
+    from rilievo.adapters.model_store import ModelStore
+
+    from .models_cli import engine_choice
+
+    store = ModelStore(settings.models_dir)
+    engine = engine_choice(store)["depth"]
+    if engine == "classical":
+        from rilievo.adapters.depth_classical import ClassicalDepth
+
+        return ClassicalDepth()
+    from rilievo.adapters.depth_learned import LearnedDepth
+
+    return LearnedDepth(store.folder(engine))  # loads on first use, then keeps the model
+
+
 def runtime_versions() -> dict[str, str]:
     """What a job record needs to tell whether a re-run can match: Python and the libraries that shape
     the pixels (those installed)."""
@@ -100,9 +117,7 @@ def bootstrap(
 
         decoder = PillowImageDecoder(max_pixels=settings.max_pixels)
     if depth is None:
-        from rilievo.adapters.depth_classical import ClassicalDepth
-
-        depth = ClassicalDepth()
+        depth = depth_estimator(settings)
     if supplied_depth is None:
         from rilievo.adapters.depth_supplied import SuppliedDepthReader as FileDepthReader
 

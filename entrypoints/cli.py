@@ -15,6 +15,7 @@ from rilievo.domain.params import MODES, STYLES, RenderParams
 
 from .bootstrap import Settings, bootstrap
 from .logs import configure_logging
+from .models_cli import add_models_commands
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_REFUSED = 0, 1, 2
 LAYER_FILE = re.compile(r"Layer_\d_(front|mid|back)\.png")
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true", help="start the web app alone")
 
     commands.add_parser("worker", help="start a worker alone: it runs the jobs queued by the web app")
+    add_models_commands(commands)
     return parser
 
 
@@ -94,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         serve(Settings.from_environment(), host=args.host, port=args.port,
               log_level=args.log_level, with_worker=not args.no_worker)
         return EXIT_OK
+    if args.command == "models":
+        from .models_cli import run_models
+
+        return run_models(args, Settings.from_environment())
     if args.command == "worker":
         from .worker import run_worker
 

@@ -1,0 +1,145 @@
+"""`rilievo models list|pull`: what is installed, which engine each stage will use, and downloads."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import time
+from typing import TYPE_CHECKING, Callable
+
+from rilievo.adapters.model_store import DEFAULT_PULL, ModelStore, ModelStoreError, ModelsOffline
+
+if TYPE_CHECKING:
+    from .bootstrap import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+DEPTH_PREFERENCE = ("depth-anything-v2-small", "dpt-hybrid-midas")
+PAINT_MODELS = ("sd15", "controlnet-depth", "controlnet-canny")
+# The compact model first: it is 30x faster on a CPU and part of the default pull.
+UPSCALE_PREFERENCE = ("realesr-general-x4v3", "realesrgan-x4plus")
+
+
+def engine_choice(store: ModelStore, *, has_package: Callable[[str], bool] | None = None) -> dict[str, str]:
+    """The engine each stage uses with the models installed now: a model key, or the classical
+    fallback ("classical", "classical-strokes", "lanczos"); paint needs SD 1.5 and both ControlNets.
+    Installed weights without the learned extra's packages (torch, ...) fall back too."""
+    has = has_package or _importable
+    torch = has("torch")
+    depth_ok = torch and has("transformers")
+    paint_ok = depth_ok and has("diffusers")
+    depth = next((key for key in DEPTH_PREFERENCE if depth_ok and store.is_installed(key)), "classical")
+    paint = "stable-diffusion" if paint_ok and all(store.is_installed(key) for key in PAINT_MODELS) \
+        else "classical-strokes"
+    upscale = next((key for key in UPSCALE_PREFERENCE if torch and store.is_installed(key)), "lanczos")
+    return {"depth": depth, "paint": paint, "upscale": upscale}
+
+
+def _importable(package: str) -> bool:
+    """Without importing it (torch takes seconds)."""
+    return importlib.util.find_spec(package) is not None
+
+
+def add_models_commands(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    models = subparsers.add_parser("models", help="list or download the learned models")
+    actions = models.add_subparsers(dest="models_command", required=True)
+    listing = actions.add_parser("list", help="the models, whether installed, and the engines in use")
+    listing.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    pull = actions.add_parser("pull", help="download models (default: the recommended set)")
+    pull.add_argument("keys", nargs="*", metavar="KEY", help=f"default: {' '.join(DEFAULT_PULL)}")
+    return models
+
+
+def run_models(args: argparse.Namespace, settings: Settings, *, store: ModelStore | None = None) -> int:
+    store = store or ModelStore(settings.models_dir)
+    if args.models_command == "list":
+        return list_models(store, as_json=args.json)
+    return pull_models(store, args.keys or list(DEFAULT_PULL))
+
+
+def listing(store: ModelStore) -> dict:
+    models = []
+    for spec in store.catalogue:
+        installed = store.is_installed(spec.key)
+        models.append({
+            "key": spec.key,
+            "kind": spec.kind,
+            "installed": installed,
+            "bytes": store.disk_bytes(spec.key) if installed else spec.download_bytes,
+            "licence": spec.licence,
+            "source": spec.source,
+            "default": spec.default,
+            "path": str(store.location(spec.key)),
+        })
+    return {"models_dir": str(store.models_dir), "models": models, "engines": engine_choice(store)}
+
+
+def list_models(store: ModelStore, *, as_json: bool) -> int:
+    data = listing(store)
+    if as_json:
+        print(json.dumps(data))
+        return EXIT_OK
+    print(f"{'MODEL':<24} {'KIND':<11} {'INSTALLED':<10} {'SIZE':>16}  LICENCE")
+    for model in data["models"]:
+        size = human_bytes(model["bytes"]) + ("" if model["installed"] else " to get")
+        print(f"{model['key']:<24} {model['kind']:<11} {'yes' if model['installed'] else 'no':<10} "
+              f"{size:>16}  {model['licence']}")
+    print(f"\nModels folder: {data['models_dir']}")
+    print("Engines now: " + ", ".join(f"{stage} → {engine}" for stage, engine in data["engines"].items()))
+    return EXIT_OK
+
+
+def pull_models(store: ModelStore, keys: list[str]) -> int:
+    try:
+        specs = [store.spec(key) for key in keys]  # refuse a typo before downloading anything
+    except ModelStoreError as error:
+        print(f"rilievo: error: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    for spec in specs:
+        print(f"{spec.key}: {spec.source} (~{human_bytes(spec.download_bytes)}, {spec.licence})", file=sys.stderr)
+        bar = ProgressLine()
+        try:
+            path = store.pull(spec.key, progress=bar)
+        except ModelsOffline as error:
+            bar.close()
+            print(f"rilievo: error: {error}", file=sys.stderr)
+            return EXIT_REFUSED
+        except ModelStoreError as error:
+            bar.close()
+            print(f"rilievo: error: {error}", file=sys.stderr)
+            return EXIT_FAILED
+        bar.close()
+        print(f"  installed in {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+class ProgressLine:
+    """One self-rewriting progress line on stderr, at most a few times a second."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, key: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.25 and not (total and done >= total):
+            return
+        self.last = now
+        share = f" {min(done / total, 1.0):4.0%} of ~{human_bytes(total)}" if total else ""
+        print(f"\r  {human_bytes(done):>10}{share}   ", end="", file=sys.stderr, flush=True)
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+            self.shown = False
+
+
+def human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"

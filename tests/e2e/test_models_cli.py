@@ -1,0 +1,145 @@
+"""`rilievo models list|pull` through run_models, on a temporary models folder and a fake downloader."""
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from rilievo.adapters.model_store import CATALOGUE, ModelsOffline, ModelStore
+from rilievo.entrypoints.models_cli import add_models_commands, engine_choice, run_models
+from tests.contract.test_model_store import FakeDownloader, fake_files
+
+
+def parse(*argv):
+    parser = argparse.ArgumentParser(prog="rilievo")
+    add_models_commands(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(["models", *argv])
+
+
+class FakeSettings:
+    def __init__(self, models_dir: Path):
+        self.models_dir = models_dir
+
+
+def install(store, *keys):
+    for key in keys:
+        fake_files(store.spec(key), store.folder(key))
+
+
+def test_engines_fall_back_to_classical_with_no_models(tmp_path):
+    assert engine_choice(ModelStore(tmp_path)) == {
+        "depth": "classical", "paint": "classical-strokes", "upscale": "lanczos",
+    }
+
+
+def test_engines_use_the_installed_models(tmp_path):
+    store = ModelStore(tmp_path)
+    install(store, "dpt-hybrid-midas", "sd15", "controlnet-depth", "realesrgan-x4plus")
+    assert engine_choice(store) == {
+        "depth": "dpt-hybrid-midas", "paint": "classical-strokes", "upscale": "realesrgan-x4plus",
+    }
+    install(store, "depth-anything-v2-small", "controlnet-canny", "realesr-general-x4v3")
+    assert engine_choice(store) == {
+        "depth": "depth-anything-v2-small", "paint": "stable-diffusion", "upscale": "realesr-general-x4v3",
+    }
+
+
+def test_installed_weights_without_torch_fall_back_to_classical(tmp_path):
+    store = ModelStore(tmp_path)
+    install(store, *(spec.key for spec in CATALOGUE))
+    assert engine_choice(store, has_package=lambda name: name != "torch") == {
+        "depth": "classical", "paint": "classical-strokes", "upscale": "lanczos",
+    }
+    assert engine_choice(store, has_package=lambda name: name != "diffusers")["paint"] == "classical-strokes"
+
+
+def test_list_json(tmp_path, capsys):
+    install(ModelStore(tmp_path), "depth-anything-v2-small")
+    assert run_models(parse("list", "--json"), FakeSettings(tmp_path)) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [model["key"] for model in data["models"]] == [spec.key for spec in CATALOGUE]
+    installed = {model["key"]: model for model in data["models"] if model["installed"]}
+    assert list(installed) == ["depth-anything-v2-small"]
+    assert installed["depth-anything-v2-small"]["bytes"] > 0
+    assert installed["depth-anything-v2-small"]["licence"] == "Apache-2.0"
+    assert data["engines"]["depth"] == "depth-anything-v2-small"
+    sd15 = next(model for model in data["models"] if model["key"] == "sd15")
+    assert sd15["bytes"] == ModelStore(tmp_path).spec("sd15").download_bytes
+
+
+def test_list_table(tmp_path, capsys):
+    assert run_models(parse("list"), FakeSettings(tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert "depth-anything-v2-small" in out and "CreativeML OpenRAIL-M" in out
+    assert "depth → classical" in out and "paint → classical-strokes" in out and "upscale → lanczos" in out
+
+
+def test_pull_defaults_to_the_recommended_set(tmp_path, capsys):
+    downloader = FakeDownloader()
+    store = ModelStore(tmp_path, downloader=downloader)
+    assert run_models(parse("pull"), FakeSettings(tmp_path), store=store) == 1  # fake bytes fail the ESRGAN pin
+    assert [key for key, _ in downloader.calls] == [
+        "depth-anything-v2-small", "sd15", "controlnet-depth", "controlnet-canny", "realesr-general-x4v3",
+    ]
+    assert store.installed() == ["depth-anything-v2-small", "sd15", "controlnet-depth", "controlnet-canny"]
+    err = capsys.readouterr().err
+    assert "installed in" in err and "sha256" in err
+
+
+def test_pull_named_models_shows_progress(tmp_path, capsys):
+    store = ModelStore(tmp_path, downloader=FakeDownloader())
+    assert run_models(parse("pull", "controlnet-canny"), FakeSettings(tmp_path), store=store) == 0
+    err = capsys.readouterr().err
+    assert "100%" in err and "controlnet-canny" in err
+    assert store.installed() == ["controlnet-canny"]
+
+
+def test_pull_offline_is_one_line_and_exit_2(tmp_path, capsys):
+    offline = ModelsOffline("cannot reach huggingface.co to download sd15 (offline?): Name or service not known")
+    store = ModelStore(tmp_path, downloader=FakeDownloader(fail_with=offline))
+    assert run_models(parse("pull", "sd15"), FakeSettings(tmp_path), store=store) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rilievo: error")]
+    assert errors == [f"rilievo: error: {offline}"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pull_offline_through_the_real_downloader(tmp_path, capsys, monkeypatch):
+    import urllib.error
+
+    from rilievo.adapters import model_store
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError(OSError(-2, "Name or service not known"))
+
+    monkeypatch.setattr(model_store.urllib.request, "urlopen", no_network)
+    assert run_models(parse("pull", "realesrgan-x4plus"), FakeSettings(tmp_path)) == 2
+    assert "cannot reach github.com" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pull_of_an_unknown_model_is_refused_before_any_download(tmp_path, capsys):
+    downloader = FakeDownloader()
+    store = ModelStore(tmp_path, downloader=downloader)
+    assert run_models(parse("pull", "sd15", "depth-anything-v2-large"), FakeSettings(tmp_path), store=store) == 2
+    assert downloader.calls == []
+    assert "unknown model 'depth-anything-v2-large'" in capsys.readouterr().err
+
+
+def test_models_needs_a_subcommand():
+    with pytest.raises(SystemExit):
+        parse()
+
+
+def test_models_list_through_the_installed_command_says_which_engines_run(tmp_path):
+    import json as json_module
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "RILIEVO_MODELS": str(tmp_path / "models")}
+    result = subprocess.run([sys.executable, "-m", "rilievo.entrypoints.cli", "models", "list", "--json"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    listing = json_module.loads(result.stdout)
+    assert listing["engines"] == {"depth": "classical", "paint": "classical-strokes", "upscale": "lanczos"}
