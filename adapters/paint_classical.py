@@ -29,9 +29,12 @@ After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Size
 
 brush_scale (1-5) multiplies every brush by 2 ** ((brush_scale - 3) / 2): half size at 1, double at 5.
 painterliness (0.2-0.8) raises the error threshold and the reference blur, and drops up to half of
-the fine brush sizes: more paint, less of the photo's detail. Everything random comes from one numpy
-Generator seeded from the seed; OpenCV's drawing, blurs and resizing are deterministic, so the same
-inputs and seed give the same painting. The request's prompt is for the diffusion engine; this one
+the fine brush sizes: more paint, less of the photo's detail. Each stroke's colour jitter comes from
+the noise plan's field where the stroke starts (its depth layer's seed, a numbered edition's own seeds
+far away) times the plan's depth-weighted strength, so the subject's strokes vary less than the
+background's; everything else random comes from one numpy Generator seeded from the plan's seed.
+OpenCV's drawing, blurs and resizing are deterministic, so the same inputs and plan give the same
+painting. The request's prompt is for the diffusion engine; this one
 ignores it.
 """
 
@@ -45,6 +48,7 @@ import cv2
 import numpy as np
 
 from rilievo.domain.errors import InvalidParameter
+from rilievo.domain.noise import NoisePlan
 from rilievo.domain.seeds import derive_seed
 from rilievo.domain.styles import PaintRequest, StrokeSettings
 
@@ -124,23 +128,24 @@ class ClassicalPainter:
         image: np.ndarray,
         depth: np.ndarray,
         request: PaintRequest,
-        seed: int,
+        noise: NoisePlan,
         on_progress: Callable[[float], None] | None = None,
     ) -> np.ndarray:
-        rgb, depth = _validated(image, depth, seed)
+        rgb, depth = _validated(image, depth, noise.seed)
         height, width = rgb.shape[:2]
         work = _resized(rgb, self._working_long_side)
         shrink = depth.shape[0] * depth.shape[1] > work.shape[0] * work.shape[1]
         work_depth = cv2.resize(depth, (work.shape[1], work.shape[0]),
                                 interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
         plan = _Plan.from_request(request, long_side=max(work.shape[:2]))
-        rng = np.random.default_rng(derive_seed(seed, self.name))
+        rng = np.random.default_rng(derive_seed(noise.seed, self.name))
+        jitter = _Jitter(noise.field(work_depth, 4), noise.strength(work_depth))
 
         radius_scale = 1.0 + plan.far_gain * work_depth
         canvas = _Canvas.underpainted(work, plan.underpainting_sigma)
         for index, level in enumerate(plan.levels):
             reference = _reference(work, work_depth, level.blur_sigma, 1.0 + plan.far_gain)
-            strokes = _place_strokes(canvas, reference, radius_scale, level, plan.strokes, rng)
+            strokes = _place_strokes(canvas, reference, radius_scale, level, plan.strokes, rng, jitter)
             _render(canvas, strokes, level, plan.strokes, rng)
             if on_progress is not None:
                 on_progress((index + 1) / (len(plan.levels) + 1))
@@ -220,6 +225,7 @@ def _place_strokes(
     level: _Level,
     settings: StrokeSettings,
     rng: np.random.Generator,
+    jitter: _Jitter,
 ) -> _Strokes:
     error = np.linalg.norm(canvas.plain - reference, axis=2)
     starts = _grid_starts(error, level, rng)
@@ -236,7 +242,7 @@ def _place_strokes(
     fits = None if level.threshold == 0 else canvas.plain
     points, lengths = _trace(starts.astype(np.float32), radii, colours, reference, fits, tangent, confidence,
                              settings, rng)
-    painted = _jittered(colours, level.jitter, settings.chalk, rng)
+    painted = jitter.applied(colours, xs, ys, level.jitter, settings.chalk, rng)
     return _Strokes(points=points, lengths=lengths, radii=radii, colours=painted, plain_colours=colours)
 
 
@@ -258,15 +264,24 @@ def _grid_starts(error: np.ndarray, level: _Level, rng: np.random.Generator) -> 
     return np.stack([xs, ys], axis=1).astype(np.intp)
 
 
-def _jittered(colours: np.ndarray, jitter: float, chalk: float, rng: np.random.Generator) -> np.ndarray:
-    count = len(colours)
-    value = rng.normal(0.0, jitter, (count, 1))
-    hue = rng.normal(0.0, jitter * 0.35, (count, 3))
-    jittered = colours + value + hue
-    if chalk > 0:
-        # pastel: each mark takes a random share of white, lighter and less saturated
-        jittered += rng.random((count, 1)) * chalk * (1.0 - jittered)
-    return np.clip(jittered, 0.0, 1.0).astype(np.float32)
+@attrs.frozen
+class _Jitter:
+    """Each stroke's colour jitter, read from the noise plan's field at the stroke's start: its
+    layer's seed, its edition's, and scaled by the depth-weighted strength (calmer on the subject)."""
+
+    field: np.ndarray  # 4 x H x W standard normal: value, then red, green, blue
+    strength: np.ndarray  # H x W
+
+    def applied(self, colours: np.ndarray, xs: np.ndarray, ys: np.ndarray, amount: float, chalk: float,
+                rng: np.random.Generator) -> np.ndarray:
+        scale = (amount * self.strength[ys, xs])[:, None]
+        value = self.field[0, ys, xs][:, None] * scale
+        hue = self.field[1:, ys, xs].T * (0.35 * scale)
+        jittered = colours + value + hue
+        if chalk > 0:
+            # pastel: each mark takes a random share of white, lighter and less saturated
+            jittered += rng.random((len(colours), 1)) * chalk * (1.0 - jittered)
+        return np.clip(jittered, 0.0, 1.0).astype(np.float32)
 
 
 def _edge_directions(reference: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:

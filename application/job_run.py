@@ -9,7 +9,8 @@ import numpy as np
 
 from rilievo.domain.images import DecodedImage
 from rilievo.domain.job import Job, JobStatus
-from rilievo.domain.layers import quantize_depth
+from rilievo.domain.layers import LayerPlan, quantize_depth
+from rilievo.domain.noise import NoisePlan
 from rilievo.domain.previews import downsample, preview_factor
 from rilievo.domain.seeds import derive_seed
 from rilievo.domain.styles import PaintRequest
@@ -48,6 +49,8 @@ class JobRun:
         self.job = job
         self.on_progress = on_progress
         self.written: list[str] = []
+        self.noise: NoisePlan | None = None  # painterly mode's, once planned
+        self.warnings: list[str] = []  # what the user should know about how the job was made
 
     def save(self) -> None:
         """Store progress, unless the job was cancelled meanwhile (then JobChanged stops the run)."""
@@ -92,7 +95,7 @@ class JobRun:
 
         depth = depth8.astype(np.float32) / 255.0
         if params.mode == "painterly":
-            image = self.paint(image, depth)
+            image = self.paint(image, depth, self.noise_plan(depth8))
 
         self.stage("post-process")
         finishing = []
@@ -126,12 +129,21 @@ class JobRun:
         """Every seed the run uses, derived from the job's one seed and recorded in params.json."""
         return {purpose: derive_seed(self.job.params.seed, purpose) for purpose in ("paint", "post")}
 
-    def paint(self, image: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    def noise_plan(self, depth8: np.ndarray) -> NoisePlan:
+        """The painting's noise follows the layers the job will cut (the same plan the panes start from)."""
+        params = self.job.params
+        layer_plan = LayerPlan.from_depth(depth8, params.layer_count) if params.layer_count != 0 else None
+        self.noise = NoisePlan.for_painting(self.seeds["paint"], layer_plan=layer_plan, edition=params.edition,
+                                            depth_influence=params.depth_influence)
+        return self.noise
+
+    def paint(self, image: np.ndarray, depth: np.ndarray, noise: NoisePlan) -> np.ndarray:
         painter = self.services.painter
         self.stage("paint")
-        painted = painter.paint(image, depth, PaintRequest.from_params(self.job.params), self.seeds["paint"],
+        painted = painter.paint(image, depth, PaintRequest.from_params(self.job.params), noise,
                                 on_progress=lambda fraction: self.stage("paint", fraction))
         self.job = self.job.use_engine("paint", painter.name)
+        self.warnings += [w for w in getattr(painter, "warnings", ()) if w not in self.warnings]
         return painted
 
     def depth_map(self, image: np.ndarray) -> np.ndarray:
@@ -146,6 +158,15 @@ class JobRun:
             self.job = self.job.use_engine("depth", services.depth.name)
         return depth
 
+    def devices(self) -> dict[str, str]:
+        """Where each learned engine that ran this job ran (cpu, cuda, mps): its results can differ by device."""
+        engines, devices = self.job.engines, {}
+        for stage, adapter in (("depth", self.services.depth), ("paint", self.services.painter)):
+            device = getattr(adapter, "device", None)
+            if engines.get(stage) == adapter.name and device:
+                devices[stage] = str(device)
+        return devices
+
     @staticmethod
     def preview_factor(image: np.ndarray) -> int:
         return preview_factor(image.shape[1], image.shape[0])
@@ -157,9 +178,13 @@ class JobRun:
             "batch_id": job.batch_id,
             "mode": job.params.mode,
             "params": job.params.to_dict(),
-            "seeds": self.seeds if job.params.mode == "painterly" else {},
+            "seeds": {**self.seeds, **self.noise.to_dict()} if self.noise is not None else {},
             "engines": dict(job.engines),
             "runtime": dict(self.services.runtime),
+            "models": {name: list(self.services.models[name]) for name in sorted(set(job.engines.values()))
+                       if name in self.services.models},
+            "devices": self.devices(),
+            "warnings": list(self.warnings),
             "source": {
                 "upload_id": job.upload_id,
                 "format": decoded.format,

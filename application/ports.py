@@ -15,6 +15,7 @@ import numpy as np
 from rilievo.domain.assembly import AssemblyGuide
 from rilievo.domain.images import DecodedImage
 from rilievo.domain.job import Job, JobStatus
+from rilievo.domain.noise import NoisePlan
 from rilievo.domain.params import RenderParams
 from rilievo.domain.presets import Preset
 from rilievo.domain.styles import PaintRequest, PostSettings
@@ -57,11 +58,12 @@ class Painter(Protocol):
         image: np.ndarray,
         depth: np.ndarray,
         request: PaintRequest,
-        seed: int,
+        noise: NoisePlan,
         on_progress: Callable[[float], None] | None = None,
     ) -> np.ndarray:
         """The photo repainted: HxWx3 float32 sRGB in [0, 1] at the image's size, the same for the
-        same inputs and seed. depth is HxW in [0, 1], 0 = nearest. on_progress gets 0-1."""
+        same inputs and noise plan (its seeds, layers, edition and depth-weighted strength). depth is
+        HxW in [0, 1], 0 = nearest. on_progress gets 0-1."""
 
 
 class PostProcessor(Protocol):

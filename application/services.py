@@ -77,6 +77,11 @@ class Services:
     worker_id: str | None = None  # set in worker processes: recorded on the jobs they run
     heartbeat_every_s: float = HEARTBEAT_EVERY_S
     runtime: Mapping[str, str] = attrs.field(factory=dict)  # library versions, for the job record
+    # the weights each learned engine loads, by engine name ({key, source, weights: {file: sha256}}),
+    # for the job record
+    models: Mapping[str, list] = attrs.field(factory=dict)
+    # the engine each stage uses with the models installed (depth, paint, upscale), for the web form
+    engines: Mapping[str, str] = attrs.field(factory=dict)
 
     # --- uploads -----------------------------------------------------------------------------
 

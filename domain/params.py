@@ -93,6 +93,7 @@ class RenderParams:
     painterliness: float = _number_field(0.5, 0.2, 0.8)
     depth_influence: float = _number_field(0.6, 0.0, 1.0)
     brush_scale: int = _integer_field(3, 1, 5)
+    edition: int = _integer_field(0, 0, 9999)  # print n of a numbered edition varies a little; 0 = none
     style: str = attrs.field(default="oil-impressionist", validator=_one_of(STYLES))
     prompt: str = attrs.field(default="", validator=_text_up_to(PROMPT_MAX_CHARS))
     print_size: str = attrs.field(default="original", validator=_one_of(PRINT_SIZES))

@@ -26,7 +26,10 @@ from rilievo.application.ports import (
     TaskQueue,
     UploadStore,
 )
+from rilievo.adapters.model_store import ModelStore
 from rilievo.application.services import Services
+
+from .models_cli import PAINT_MODELS, engine_choice
 
 DEFAULT_MAX_PIXELS = 150_000_000
 
@@ -37,6 +40,8 @@ class Settings:
     models_dir: Path
     max_pixels: int = DEFAULT_MAX_PIXELS
     immediate_queue: bool = False  # run queued jobs in the submitting process (tests)
+    diffusion_steps: int = 30  # denoising steps the Stable Diffusion painter runs
+    diffusion_size: int = 768  # its working size: the long side, 768-1024 for SD 1.5 (less only in tests)
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -44,6 +49,8 @@ class Settings:
             storage_dir=Path(os.environ.get("RILIEVO_STORAGE", "storage")).resolve(),
             models_dir=Path(os.environ.get("RILIEVO_MODELS", "models")).resolve(),
             max_pixels=int(os.environ.get("RILIEVO_MAX_PIXELS", DEFAULT_MAX_PIXELS)),
+            diffusion_steps=int(os.environ.get("RILIEVO_DIFFUSION_STEPS", 30)),
+            diffusion_size=int(os.environ.get("RILIEVO_DIFFUSION_SIZE", 768)),
         )
 
     @property
@@ -59,14 +66,8 @@ RECORDED_PACKAGES = ("rilievo", "numpy", "opencv-python-headless", "pillow", "sc
                      "diffusers")
 
 
-def depth_estimator(settings: Settings) -> DepthEstimator:
-    """The learned depth model when its weights are installed (and torch with it), else classical."""
-    from rilievo.adapters.model_store import ModelStore
-
-    from .models_cli import engine_choice
-
-    store = ModelStore(settings.models_dir)
-    engine = engine_choice(store)["depth"]
+def choose_depth_estimator(store: ModelStore, engine: str) -> DepthEstimator:
+    """The learned depth model named by engine_choice, else the classical estimator."""
     if engine == "classical":
         from rilievo.adapters.depth_classical import ClassicalDepth
 
@@ -74,6 +75,32 @@ def depth_estimator(settings: Settings) -> DepthEstimator:
     from rilievo.adapters.depth_learned import LearnedDepth
 
     return LearnedDepth(store.folder(engine))  # loads on first use, then keeps the model
+
+
+def choose_painter(store: ModelStore, engine: str, settings: Settings) -> Painter:
+    """Stable Diffusion + the two ControlNets when engine_choice picked them, else the stroke painter."""
+    if engine != "stable-diffusion":
+        from rilievo.adapters.paint_classical import ClassicalPainter
+
+        return ClassicalPainter()
+    from rilievo.adapters.paint_diffusion import DiffusionPainter
+
+    # loads on the first painting, then keeps the pipeline
+    return DiffusionPainter(*(store.folder(key) for key in PAINT_MODELS), loras_dir=settings.models_dir / "loras",
+                            steps=settings.diffusion_steps, working_long_side=settings.diffusion_size)
+
+
+def models_record(store: ModelStore, engines: dict[str, str]) -> dict[str, list[dict]]:
+    """What the job record says about the weights of each learned engine in use (hashes cached by
+    the store, so only a changed file is hashed again)."""
+    catalogue = {spec.key for spec in store.catalogue}
+    record = {}
+    for engine in engines.values():
+        keys = list(PAINT_MODELS) if engine == "stable-diffusion" else [engine] if engine in catalogue else []
+        if keys and all(store.is_installed(key) for key in keys):
+            record[engine] = [{"key": key, "source": store.spec(key).source, "weights": store.weight_hashes(key)}
+                              for key in keys]
+    return record
 
 
 def runtime_versions() -> dict[str, str]:
@@ -116,8 +143,10 @@ def bootstrap(
         from rilievo.adapters.image_io import PillowImageDecoder
 
         decoder = PillowImageDecoder(max_pixels=settings.max_pixels)
+    store = ModelStore(settings.models_dir)
+    engines = engine_choice(store)
     if depth is None:
-        depth = depth_estimator(settings)
+        depth = choose_depth_estimator(store, engines["depth"])
     if supplied_depth is None:
         from rilievo.adapters.depth_supplied import SuppliedDepthReader as FileDepthReader
 
@@ -127,9 +156,7 @@ def bootstrap(
 
         enhancer = ClassicalEnhancer()
     if painter is None:
-        from rilievo.adapters.paint_classical import ClassicalPainter
-
-        painter = ClassicalPainter()
+        painter = choose_painter(store, engines["paint"], settings)
     if post is None:
         from rilievo.adapters.post_painterly import PainterlyPostProcessor
 
@@ -180,6 +207,9 @@ def bootstrap(
         clock=utc_now,
         worker_id=worker_id,
         runtime=runtime_versions(),
+        engines=engines,
+        models=models_record(store, {stage: engines[stage] for stage, adapter in
+                                     (("depth", depth), ("paint", painter)) if adapter.name == engines[stage]}),
     )
     if settings.immediate_queue:
         attach_worker(services, queue)

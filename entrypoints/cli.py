@@ -9,18 +9,21 @@ import sys
 import time
 from pathlib import Path
 
+import attrs
+
 from rilievo.domain.errors import InvalidParameter, RilievoError
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import MODES, STYLES, RenderParams
 
 from .bootstrap import Settings, bootstrap
 from .logs import configure_logging
-from .models_cli import add_models_commands
+from .models_cli import FALLBACK_ENGINES, add_models_commands
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_REFUSED = 0, 1, 2
 LAYER_FILE = re.compile(r"Layer_\d_(front|mid|back)\.png")
 RENDER_OPTIONS = (
-    "mode", "style", "painterliness", "depth_influence", "brush_scale", "prompt", "layers", "feather",
+    "mode", "style", "painterliness", "depth_influence", "brush_scale", "edition", "prompt", "layers",
+    "feather",
     "sharpen", "seed", "near", "dpi", "refine_edges", "fill_behind", "min_feature_mm", "white_ink",
     "white_ink_choke", "mirror", "marks", "frame_depth_mm",
 )
@@ -58,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                            metavar="0..1", help="broader strokes further away (default 0.6)")
     painterly.add_argument("--brush-scale", dest="brush_scale", type=int, default=3, metavar="1..5")
     painterly.add_argument("--prompt", default="", help="your own words for the diffusion engine")
+    painterly.add_argument("--edition", type=int, default=0, metavar="N",
+                           help="print N of a numbered edition: the background varies a little from print "
+                                "to print, the subject not (default 0: not an edition)")
     panes = render.add_argument_group("panes for 3D assembly")
     panes.add_argument("--no-refine", dest="refine_edges", action="store_false",
                        help="keep the layer outlines where the depth map puts them")
@@ -116,7 +122,7 @@ def render(args: argparse.Namespace) -> int:
         )
         settings = Settings.from_environment()
         if args.max_pixels is not None:
-            settings = Settings(settings.storage_dir, settings.models_dir, args.max_pixels)
+            settings = attrs.evolve(settings, max_pixels=args.max_pixels)
         services = bootstrap(settings)
         progress = None if args.json else StageProgress()
         if (args.photo is None) == (args.replay is None):
@@ -134,6 +140,9 @@ def render(args: argparse.Namespace) -> int:
     elif job.status is JobStatus.COMPLETED:
         layer_count = summary(job, seconds)["layer_count"]
         print(f"Done in {seconds} s ({engines_text(job)}): {layer_count} layers in {job.output_dir}")
+        if stages := fallback_stages(job, services.engines):
+            print(f"No learned weights installed for {' and '.join(stages)}: the classical engines ran. "
+                  "`rilievo models pull` downloads them.")
     else:
         print(f"rilievo: job {job.id} failed: {job.error}", file=sys.stderr)
     return EXIT_OK if job.status is JobStatus.COMPLETED else EXIT_JOB_FAILED
@@ -159,6 +168,13 @@ def summary(job: Job, seconds: float) -> dict:
         "seconds": seconds,
         **({"error": job.error} if job.error else {}),
     }
+
+
+def fallback_stages(job: Job, installed: dict[str, str]) -> list[str]:
+    """The stages of this job that ran a classical engine because no weights are installed (a
+    supplied depth map is the user's choice, not a fallback)."""
+    return [stage for stage, engine in job.engines.items()
+            if engine == FALLBACK_ENGINES.get(stage) and installed.get(stage) == engine]
 
 
 def engines_text(job: Job) -> str:

@@ -19,6 +19,8 @@ DEPTH_PREFERENCE = ("depth-anything-v2-small", "dpt-hybrid-midas")
 PAINT_MODELS = ("sd15", "controlnet-depth", "controlnet-canny")
 # The compact model first: it is 30x faster on a CPU and part of the default pull.
 UPSCALE_PREFERENCE = ("realesr-general-x4v3", "realesrgan-x4plus")
+# what each stage falls back to without weights
+FALLBACK_ENGINES = {"depth": "classical", "paint": "classical-strokes", "upscale": "lanczos"}
 
 
 def engine_choice(store: ModelStore, *, has_package: Callable[[str], bool] | None = None) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from litestar import Router, get
 from litestar.di import NamedDependency
@@ -15,6 +15,7 @@ from rilievo.domain.params import RenderParams
 from rilievo.domain.previews import LAYER_TINTS
 
 from .api_options import FormOptions, form_options
+from .models_cli import FALLBACK_ENGINES
 
 # Sliders over a fractional range move in these steps; integer ranges move by 1.
 FRACTION_STEP = 0.05
@@ -105,7 +106,22 @@ def page_context(services: Services) -> dict[str, Any]:
         "presets": [preset.name for preset in services.list_presets()],
         "accept": accept_attribute(),
         "accepted_formats": ", ".join(ACCEPTED_FORMATS),
+        "engine_notes": engine_notes(services.engines),
     }
+
+
+STAGE_LABELS = {"depth": "Depth", "paint": "Painting", "upscale": "Upscaling"}
+ENGINE_LABELS = {"classical": "classical estimator", "classical-strokes": "classical brush strokes",
+                 "stable-diffusion": "Stable Diffusion 1.5 + ControlNet", "lanczos": "Lanczos + sharpening"}
+
+
+def engine_notes(engines: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One line per stage: which engine runs, and whether that is the fallback for missing weights."""
+    return [
+        {"stage": STAGE_LABELS.get(stage, stage), "engine": ENGINE_LABELS.get(engine, engine),
+         "fallback": engine == FALLBACK_ENGINES.get(stage)}
+        for stage, engine in engines.items()
+    ]
 
 
 @get("/", sync_to_thread=True, include_in_schema=False)  # reads the database

@@ -89,8 +89,8 @@ class FakePainter:
     def __init__(self):
         self.calls: list[tuple] = []
 
-    def paint(self, image, depth, request, seed, on_progress=None):
-        self.calls.append((request, seed))
+    def paint(self, image, depth, request, noise, on_progress=None):
+        self.calls.append((request, noise))
         for fraction in (0.5, 1.0):
             if on_progress is not None:
                 on_progress(fraction)

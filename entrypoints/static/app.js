@@ -14,11 +14,11 @@
   // The panes' on/off settings: sent as JSON booleans, never as a checkbox's "on".
   const PANE_SWITCHES = ["refine_edges", "fill_behind", "white_ink", "mirror", "marks"];
   // The request fields the form controls; job params from the API may hold more (mode, near).
-  const PARAM_NAMES = ["seed", "painterliness", "depth_influence", "brush_scale", "style", "prompt",
+  const PARAM_NAMES = ["seed", "edition", "painterliness", "depth_influence", "brush_scale", "style", "prompt",
     "print_size", "dpi", "format", "layers", "feather", "sharpen", ...PANE_SWITCHES, "min_feature_mm",
     "white_ink_choke", "frame_depth_mm"];
   // Params that fill a control's value as they are (the rest: radios, switches, the layer choice).
-  const VALUE_PARAMS = ["seed", "painterliness", "depth_influence", "brush_scale", "style", "prompt",
+  const VALUE_PARAMS = ["seed", "edition", "painterliness", "depth_influence", "brush_scale", "style", "prompt",
     "print_size", "format", "feather", "sharpen", "min_feature_mm", "white_ink_choke", "frame_depth_mm"];
   // The downloads list shows a job's files in this order; names not listed come last. A layer's
   // files (Layer_1_front.png, Layer_1_front_white.png, ...) stay together, layer by layer.
@@ -177,6 +177,7 @@
     const layerCount = $("#layer-count").value;
     return {
       seed: parseInt($("#seed").value, 10),
+      edition: parseInt($("#edition").value, 10),
       painterliness: Number($("#painterliness").value),
       depth_influence: Number($("#depth_influence").value),
       brush_scale: parseInt($("#brush_scale").value, 10),

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 
 def rilievo(storage: Path, *args: str | Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "RILIEVO_STORAGE": str(storage)}
+    env = {**os.environ, "RILIEVO_STORAGE": str(storage), "RILIEVO_MODELS": str(storage / "no-models")}
     command = [sys.executable, "-m", "rilievo.entrypoints.cli", "render", *map(str, args)]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
 
@@ -108,6 +108,8 @@ def test_without_json_the_command_shows_its_stages_and_where_the_files_are(tmp_p
         assert stage in result.stderr
     assert "2 layers in " + str((tmp_path / "prints").resolve()) in result.stdout
     assert "depth: classical" in result.stdout
+    assert "No learned weights installed for depth: the classical engines ran." in result.stdout
+    assert "rilievo models pull" in result.stdout
 
 
 def synthetic_scene(height: int = 240, width: int = 360):
@@ -284,7 +286,7 @@ def test_painterly_mode_paints_the_photo_and_layers_it_reproducibly(tmp_path, co
     assert (first / "composite_full.png").read_bytes() == (again / "composite_full.png").read_bytes()
     assert (first / "composite_full.png").read_bytes() != (other / "composite_full.png").read_bytes()
     record = json.loads((first / "params.json").read_text())
-    assert record["mode"] == "painterly" and set(record["seeds"]) == {"paint", "post"}
+    assert record["mode"] == "painterly" and {"paint", "post", "layers", "edition"} <= set(record["seeds"])
 
 
 def test_a_replayed_job_gives_the_identical_files(tmp_path, coffee):

@@ -14,6 +14,7 @@ from rilievo.domain.errors import (
 )
 from rilievo.domain.job import JobStatus
 from rilievo.domain.layers import stack_over
+from rilievo.domain.noise import SUBJECT_CALM
 from rilievo.domain.params import RenderParams
 from rilievo.domain.seeds import derive_seed
 from tests.fakes import FakeDepth, FakeSuppliedDepth, decoded, fake_services, three_planes
@@ -57,14 +58,35 @@ def test_painterly_mode_paints_then_finishes_with_the_style_and_derived_seeds(se
                                                           prompt="a harbour at dusk"))
     assert job.status is JobStatus.COMPLETED
     assert job.engines["paint"] == "fake-painter" and job.engines["post-process"] == "fake-post"
-    (request, paint_seed), = services.painter.calls
+    (request, noise), = services.painter.calls
     (post, post_seed), = services.post.calls
     assert request.style.name == "watercolor-loose" and request.prompt.startswith("a harbour at dusk, ")
     assert post == request.style.post
-    assert (paint_seed, post_seed) == (derive_seed(7, "paint"), derive_seed(7, "post"))
+    assert (noise.seed, post_seed) == (derive_seed(7, "paint"), derive_seed(7, "post"))
+    assert noise.edition == 0 and noise.subject_calm == pytest.approx(SUBJECT_CALM * 0.6)  # default influence
+    # the noise follows the layers the panes are cut into, one seed each
     files = published(services)
+    layer_count = len(files["layer_manifest.json"]["layers"])
+    assert len(noise.layer_seeds) == layer_count >= 2
     np.testing.assert_allclose(files["composite_full.png"], 1 - np.round(photo() * 255) / 255, atol=1 / 255)
-    assert files["params.json"]["seeds"] == {"paint": paint_seed, "post": post_seed}
+    seeds = files["params.json"]["seeds"]
+    assert (seeds["paint"], seeds["post"]) == (noise.seed, post_seed)
+    assert seeds["layers"] == list(noise.layer_seeds) and seeds["edition"] == 0
+
+
+def test_a_numbered_edition_paints_with_its_own_seeds(services):
+    services.render(Path("photo.png"), RenderParams(mode="painterly", seed=7, edition=3, layers=2))
+    (_, noise), = services.painter.calls
+    assert noise.edition == 3 and len(noise.layer_seeds) == 2
+    assert noise.edition_seeds == tuple(derive_seed(s, "edition", 3) for s in noise.layer_seeds)
+    seeds = published(services)["params.json"]["seeds"]
+    assert seeds["edition"] == 3 and seeds["edition_seeds"] == list(noise.edition_seeds)
+
+
+def test_with_layers_off_the_painting_is_one_noise_layer(services):
+    services.render(Path("photo.png"), RenderParams(mode="painterly", seed=7, layers="off"))
+    (_, noise), = services.painter.calls
+    assert len(noise.layer_seeds) == 1 and noise.layer_starts == ()
 
 
 def test_photo_mode_never_paints(services):

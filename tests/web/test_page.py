@@ -115,7 +115,7 @@ def test_the_choices_come_from_the_domain(client):
 
 # Every numeric parameter but the seed has a slider or number field bounded by the domain's range.
 NUMBER_CONTROLS = [
-    "painterliness", "depth_influence", "brush_scale", "feather", "sharpen",
+    "painterliness", "depth_influence", "brush_scale", "edition", "feather", "sharpen",
     "min_feature_mm", "white_ink_choke", "frame_depth_mm",
 ]
 
@@ -248,3 +248,29 @@ def test_the_page_loads_nothing_from_other_hosts(client):
     html = client.get("/").text
 
     assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def engine_lines(html: str) -> list[str]:
+    block = re.search(r'data-testid="engine-notes">(.*?)</ul>', html, re.S)
+    assert block, "no engine notes on the page"
+    return [" ".join(re.sub(r"<[^>]+>", "", item).split()) for item in re.findall(r"<li>(.*?)</li>", block.group(1), re.S)]
+
+
+def test_the_page_says_which_engines_run_and_that_weights_are_missing(client):
+    lines = engine_lines(client.get("/").text)
+    assert lines[0].startswith("Depth: classical estimator — no learned weights installed")
+    assert lines[1].startswith("Painting: classical brush strokes — no learned weights installed")
+    assert all("rilievo models pull" in line for line in lines)
+
+
+def test_with_weights_installed_the_page_names_the_learned_engines(tmp_path):
+    from tests.e2e.test_models_cli import install
+
+    from rilievo.adapters.model_store import ModelStore
+
+    install(ModelStore(tmp_path / "models"), "depth-anything-v2-small", "sd15", "controlnet-depth", "controlnet-canny")
+    services = bootstrap(Settings(tmp_path / "storage", tmp_path / "models", immediate_queue=True))
+    with TestClient(create_app(services)) as learned:
+        lines = engine_lines(learned.get("/").text)
+    assert lines[0] == "Depth: depth-anything-v2-small"
+    assert lines[1] == "Painting: Stable Diffusion 1.5 + ControlNet"
