@@ -83,7 +83,8 @@ def test_the_sway_is_a_sine_loop():
 
 
 @given(
-    st.lists(st.floats(0, 255), min_size=2, max_size=5, unique=True).map(sorted),
+    # layer centres are midpoints of 8-bit depth ranges: multiples of half a level
+    st.lists(st.integers(0, 510), min_size=2, max_size=5, unique=True).map(lambda xs: sorted(x / 2 for x in xs)),
     st.integers(0, 47),
     st.floats(0.5, 40),
 )
