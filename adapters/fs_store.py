@@ -16,11 +16,14 @@ import attrs
 import numpy as np
 from PIL import Image
 
+from rilievo.application.ports import PrintFileSpec, StripWriter
 from rilievo.domain.errors import RilievoError, UploadNotFound
 from rilievo.domain.images import DecodedImage
 from rilievo.domain.upload import Upload, new_upload_id
 
 from .image_io import write_bytes_atomic, write_json_atomic, write_png
+from .print_colour import CmykConversion
+from .print_files import open_writer
 
 SUFFIX_OF_FORMAT = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp"}
 ANIMATION_SUFFIXES = (".gif", ".webp")
@@ -140,6 +143,14 @@ class FilesystemJobFiles:
                 archive.write(folder / member, arcname=member)
         os.replace(staging, folder / name)
 
+    def open_print_file(self, job_id: str, name: str, spec: PrintFileSpec) -> StripWriter:
+        cmyk = _cmyk(spec) if spec.kind in ("cmyk-tiff", "proof-jpeg") else None
+        return open_writer(self._folder(job_id) / name, spec.width, spec.height, spec.channels, spec.kind, spec.dpi,
+                           cmyk=cmyk)
+
+    def cmyk_profile_name(self, profile: str) -> str:
+        return CmykConversion.from_profile(Path(profile) if profile else None).description
+
     def publish(self, job_id: str, destination: Path | None = None) -> Path:
         target = (destination or self.outputs) / job_id
         _move_folder(self._folder(job_id), target)
@@ -188,3 +199,8 @@ def _shared_palette(images: list[Image.Image]) -> Image.Image:
     for index, image in enumerate(picks):
         sheet.paste(image, (index * width, 0))
     return sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+
+
+def _cmyk(spec: PrintFileSpec) -> CmykConversion:
+    return CmykConversion.from_profile(Path(spec.cmyk_profile) if spec.cmyk_profile else None,
+                                       intent=spec.intent, ink_limit=spec.ink_limit or None)

@@ -91,8 +91,8 @@ def open_writer(
     for name, value in (("width", width), ("height", height), ("preview_long_side", preview_long_side)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InvalidParameter(f"{name} must be a whole number of pixels >= 1, not {value!r}")
-    if channels not in (3, 4):
-        raise InvalidParameter(f"strips must have 3 (RGB) or 4 (RGBA) channels, not {channels!r}")
+    if channels not in (3, 4) and not (channels == 1 and kind.startswith("png")):
+        raise InvalidParameter(f"strips must have 3 (RGB) or 4 (RGBA) channels (1, gray, for PNG), not {channels!r}")
     if not dpi > 0:
         raise InvalidParameter(f"dpi must be positive, not {dpi!r}")
     if isinstance(level, bool) or level not in range(4):

@@ -12,10 +12,12 @@ from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.layers import LayerPlan, quantize_depth
 from rilievo.domain.noise import NoisePlan
 from rilievo.domain.previews import downsample, preview_factor
+from rilievo.domain.print_layout import MM_PER_INCH, PrintPlan, nearest_subject
 from rilievo.domain.seeds import derive_seed
 from rilievo.domain.styles import PaintRequest
 
 from .panes import GUIDE, PaneMaker
+from .print_export import PrintExport
 
 if TYPE_CHECKING:
     from .services import Services
@@ -25,14 +27,14 @@ ProgressListener = Callable[[Job], None]
 # Where each stage starts and ends on the job's 0-1 progress scale.
 STAGE_SPAN = {
     "ingest": (0.0, 0.05),
-    "depth": (0.05, 0.25),
-    "paint": (0.25, 0.55),  # painterly mode only
-    "post-process": (0.55, 0.6),
-    "layers": (0.6, 0.92),
-    "export": (0.92, 1.0),
+    "depth": (0.05, 0.2),
+    "paint": (0.2, 0.45),  # painterly mode only
+    "post-process": (0.45, 0.5),
+    "layers": (0.5, 0.65),
+    "upscale": (0.65, 0.97),  # the print files, band by band at print size
+    "export": (0.97, 1.0),
 }
 LAYERS_ZIP = "layers.zip"
-RESULT_STEM = "composite_full"  # the final image, one file per format: composite_full.png, ...
 
 
 def layer_set(manifest: dict) -> list[str]:
@@ -110,19 +112,48 @@ class JobRun:
             self.job = self.job.use_engine("post-process", "+".join(finishing))
 
         self.stage("layers")
-        manifest = PaneMaker(self, image, bits, self.preview_factor(image)).make(depth8)
+        plan = self.print_plan(image, depth8)
+        cropped, depth8, depth = (array[plan.crop.slices] for array in (image, depth8, depth))
+        print_pixel_mm = MM_PER_INCH / plan.dpi
+        panes = PaneMaker(self, cropped, self.preview_factor(cropped), pixel_mm=print_pixel_mm * plan.scale[0],
+                          print_px=plan.canvas_px, print_pixel_mm=print_pixel_mm)
+        manifest = panes.make(depth8)
+
+        self.stage("upscale")
+        export = PrintExport(self, plan, image, upscaler=services.upscaler, resampler=services.resampler)
+        self.written += export.write(panes.panes, bits)
+        if plan.scale != (1.0, 1.0):
+            self.job = self.job.use_engine("upscale", services.upscaler.name)
+        manifest["print"] = self.print_record(plan)
 
         self.stage("export")
-        self.write_image(f"{RESULT_STEM}.png", image, bits)
-        self.write_image("preview.png", downsample(image, self.preview_factor(image)), 8)
+        self.write_image("preview.png", downsample(cropped, self.preview_factor(cropped)), 8)
         self.write_image("depth_map.png", depth, 8)
-        self.write_image("depth_preview.png", downsample(depth, self.preview_factor(image)), 8)
+        self.write_image("depth_preview.png", downsample(depth, self.preview_factor(cropped)), 8)
         self.write_json("layer_manifest.json", manifest)
         self.write_json("params.json", self.params_record(decoded))
         if manifest["layers"]:
             services.files.write_zip(job.id, LAYERS_ZIP, layer_set(manifest))
             self.written.append(LAYERS_ZIP)
         return services.files.publish(job.id, destination)
+
+    def print_plan(self, image: np.ndarray, depth8: np.ndarray) -> PrintPlan:
+        params = self.job.params
+        height, width = image.shape[:2]
+        plan = PrintPlan.for_photo((width, height), params.print_size, dpi=params.dpi, fit=params.fit,
+                                   bleed=params.bleed, point_of_interest=nearest_subject(depth8))
+        if plan.advice.warning:
+            self.warnings.append(plan.advice.warning)
+        return plan
+
+    def print_record(self, plan: PrintPlan) -> dict:
+        params = self.job.params
+        record = {**plan.to_dict(), "format": params.format, "engine": self.job.engines.get("upscale")}
+        if params.format == "cmyk-tiff":
+            record["cmyk"] = {"profile": self.services.files.cmyk_profile_name(params.cmyk_profile),
+                              "profile_path": params.cmyk_profile or None, "intent": params.intent,
+                              "black_point_compensation": True, "ink_limit": params.ink_limit or None}
+        return record
 
     @property
     def seeds(self) -> dict[str, int]:

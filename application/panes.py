@@ -1,5 +1,7 @@
-"""The layers as physical panes: outlines on the subject, printable shapes, filled backs, and the
-files a print shop needs (white ink, mirrored print files with marks, cut outlines, a guide)."""
+"""The layers as physical panes: outlines on the subject, printable shapes, filled backs, cut outlines,
+a guide and previews, all at the photo's resolution. The pane images themselves (the layer, white ink,
+mirrored print files with marks) are made at print size by print_export from the PaneSource each pane
+leaves here."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from rilievo.domain.fill import VIEW_ANGLE_DEG, fill_reach_px, visibility, with_
 from rilievo.domain.layers import DEPTH_CONVENTION, LayerPlan, layer_alphas, layer_rgba
 from rilievo.domain.parallax import FRAME_MS, downsample_rgba, parallax_frames
 from rilievo.domain.previews import SeparationOverlay, downsample
-from rilievo.domain.print_extras import marks_margin_px, mirrored, white_ink_mask, with_marks
+from rilievo.domain.print_extras import marks_margin_px, mirrored
+
+from .print_export import PaneSource
 
 if TYPE_CHECKING:
     from .job_run import JobRun
@@ -21,10 +25,15 @@ OVERLAY, PARALLAX, GUIDE = "layer_overlay.png", "parallax.gif", "assembly_guide.
 
 
 class PaneMaker:
-    def __init__(self, run: JobRun, image: np.ndarray, bits: int, preview_factor: int):
-        self.run, self.image, self.bits, self.factor = run, image, bits, preview_factor
+    def __init__(self, run: JobRun, image: np.ndarray, preview_factor: int, *, pixel_mm: float,
+                 print_px: tuple[int, int], print_pixel_mm: float):
+        """pixel_mm: the size of one of the image's pixels on the print; print_px: the print's size in
+        its own pixels, print_pixel_mm theirs (the marks are drawn at print size)."""
+        self.run, self.image, self.factor = run, image, preview_factor
         self.params = run.job.params
         self.services = run.services
+        self.pixel_mm, self.print_px, self.print_pixel_mm = pixel_mm, print_px, print_pixel_mm
+        self.panes: list[PaneSource] = []  # for print_export
 
     def make(self, depth8: np.ndarray) -> dict:
         params, shaper = self.params, self.services.shaper
@@ -41,7 +50,7 @@ class PaneMaker:
         coverage = np.bincount(membership.ravel(), minlength=plan.count) / membership.size
         plan = LayerPlan(ranges=plan.ranges, coverage=tuple(float(share) for share in coverage))
         guide = AssemblyGuide.for_panes(
-            panes_of(plan), width_px=width, height_px=height, dpi=params.dpi,
+            panes_of(plan), width_px=self.print_px[0], height_px=self.print_px[1], dpi=params.dpi,
             frame_depth_mm=params.frame_depth_mm,
         )
 
@@ -50,9 +59,10 @@ class PaneMaker:
         layers, thumbnails = [], []
         for index, (name, alpha, seen) in enumerate(zip(plan.layer_names(), alphas, visibility(alphas))):
             overlay.add(downsample(alpha, self.factor))
-            rgba, filled_share = self.filled_layer(index, plan.count, layer_rgba(self.image, alpha),
-                                                   membership, seen, guide)
-            layers.append({"filled_share": round(filled_share, 6), **self.write_pane(name, rgba)})
+            rgba, filled = self.filled_layer(index, plan.count, layer_rgba(self.image, alpha),
+                                             membership, seen, guide)
+            pane = self.pane_files(name, rgba, filled, is_back=index == plan.count - 1)
+            layers.append({"filled_share": round(float(filled.mean()), 6), **pane})
             thumbnails.append(downsample_rgba(rgba, self.factor))
             self.run.stage("layers", (index + 1) / (plan.count + 1))
 
@@ -60,54 +70,48 @@ class PaneMaker:
         centres = [(r.lo + r.hi) / 2 for r in plan.ranges]
         self.run.write_animation(PARALLAX, parallax_frames(thumbnails, centres), FRAME_MS)
         self.run.write_image(GUIDE, self.services.guide_drawer.draw(guide, thumbnails), 8)
-        return self.manifest(plan, layers, width, height, guide)
+        return self.manifest(plan, layers, *self.print_px, guide)
 
     @property
     def min_feature_px(self) -> float:
-        return self.params.min_feature_mm / self.params.pixel_mm
+        return self.params.min_feature_mm / self.pixel_mm
 
-    def filled_layer(self, index, count, rgba, membership, seen, guide) -> tuple[np.ndarray, float]:
-        """The layer with its hidden part filled in; the back layer wholly, the others as far as a
-        viewer at the view angle could see behind the panes in front of them."""
+    def filled_layer(self, index, count, rgba, membership, seen, guide) -> tuple[np.ndarray, np.ndarray]:
+        """The layer with its hidden part filled in, and the mask of the pixels filled; the back layer
+        wholly, the others as far as a viewer at the view angle could see behind the panes in front."""
+        nothing = np.zeros(rgba.shape[:2], bool)
         if not self.params.fill_behind or index == 0:
-            return rgba, 0.0
+            return rgba, nothing
         # Everything nobody sees straight on: including what carries a nearer object's colours (the
         # back layer is opaque everywhere) and the halo of its feathered edge.
         fillable = seen == 0
         known = (membership == index) & (seen == 1)
         if not fillable.any() or not known.any():
-            return rgba, 0.0
+            return rgba, nothing
         gap_mm = sum(guide.spacers_mm[:index])
         # Known pixels begin a feather width past the nearer outline, hidden ones a feather width
         # before it: the reach spans both, plus the shift a viewer at an angle sees.
         reach = None if index == count - 1 else (
-            fill_reach_px(gap_mm, self.params.pixel_mm) + 2 * self.params.feather + 2
+            fill_reach_px(gap_mm, self.pixel_mm) + 2 * self.params.feather + 2
         )
         colours, filled = self.services.shaper.fill_behind(self.image, known, fillable, reach)
-        return with_fill(rgba, seen, colours, filled), float(filled.mean())
+        return with_fill(rgba, seen, colours, filled), filled
 
-    def write_pane(self, name: str, rgba: np.ndarray) -> dict:
-        """The layer as the panes are printed: its own file, then what the print shop needs."""
-        params, run = self.params, self.run
-        run.write_image(f"{name}.png", rgba, self.bits)
-        pane = {"white_ink_file": None, "print_file": None, "cut_file": f"{name}_cut.svg"}
-        to_print = mirrored(rgba) if params.mirror else rgba
-        white = white_ink_mask(to_print[..., 3], params.white_ink_choke) if params.white_ink else None
-        outline = to_print[..., 3]
+    def pane_files(self, name: str, rgba: np.ndarray, filled: np.ndarray, *, is_back: bool) -> dict:
+        """The pane's cut outline now; its images at print size later (self.panes). Returns the
+        manifest's file names for it."""
+        params = self.params
+        pane = {"file": f"{name}.png", "white_ink_file": f"{name}_white.png" if params.white_ink else None,
+                "print_file": f"{name}_print.png" if params.mirror or params.marks else None,
+                "cut_file": f"{name}_cut.svg"}
+        outline = mirrored(rgba[..., 3]) if params.mirror else rgba[..., 3]
         if params.marks:
-            # Every separation of the pane (colour, white ink, cut line) on the same canvas, so they
-            # register; the marks print in both inks but are never traced as cut lines.
-            margin = marks_margin_px(params.pixel_mm)
-            to_print = with_marks(to_print, margin, params.pixel_mm)
-            white = with_marks(white, margin, params.pixel_mm) if white is not None else None
-            outline = np.pad(outline, margin)
-        run.write_text(pane["cut_file"], self.services.tracer.svg_outline(outline, params.pixel_mm, title=name))
-        if params.mirror or params.marks:
-            pane["print_file"] = f"{name}_print.png"
-            run.write_image(pane["print_file"], to_print, self.bits)
-        if white is not None:
-            pane["white_ink_file"] = f"{name}_white.png"
-            run.write_image(pane["white_ink_file"], white, 8)
+            # the cut line on the print file's canvas: the marks margin, in this image's pixels
+            outline = np.pad(outline, round(marks_margin_px(self.print_pixel_mm) * self.print_pixel_mm / self.pixel_mm))
+        svg = self.services.tracer.svg_outline(outline, self.pixel_mm, title=name)
+        self.run.write_text(pane["cut_file"], svg)
+        self.panes.append(PaneSource(name=name, rgba=rgba, filled=filled, is_back=is_back,
+                                     white_ink_file=pane["white_ink_file"], print_file=pane["print_file"]))
         return pane
 
     def manifest(self, plan: LayerPlan, panes: list[dict], width: int, height: int,
@@ -126,7 +130,7 @@ class PaneMaker:
             white_ink={"enabled": has_layers and params.white_ink, "choke_px": params.white_ink_choke},
             mirror=has_layers and params.mirror,
             marks={"enabled": has_layers and params.marks,
-                   "margin_px": marks_margin_px(params.pixel_mm) if params.marks else 0},
+                   "margin_px": marks_margin_px(self.print_pixel_mm) if params.marks else 0},
             assembly=guide.to_manifest() if guide else None,
             previews={"overlay": OVERLAY if has_layers else None,
                       "parallax": PARALLAX if has_layers else None,

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Protocol
 
+import attrs
 import numpy as np
 
 from rilievo.domain.assembly import AssemblyGuide
@@ -72,6 +73,55 @@ class PostProcessor(Protocol):
     def finish(self, image: np.ndarray, depth: np.ndarray, post: PostSettings, seed: int) -> np.ndarray:
         """Painterly post-processing (stroke texture, colour harmonisation, edge softening, canvas or
         paper texture), each step by its strength in post; the same for the same inputs and seed."""
+
+
+Size = tuple[int, int]  # (width, height) in pixels
+Window = tuple[int, int, int, int]  # (left, top, right, bottom), half-open, output pixels
+
+
+class Upscaler(Protocol):
+    """Enlarges an image to print size one band of output rows at a time: a window is exactly that
+    window of the whole-image result, so a print is never held whole."""
+
+    name: str
+
+    def needed_source_rows(self, source_size: Size, out_size: Size, out_window: Window | None = None
+                           ) -> tuple[int, int]:
+        """Source rows [top, bottom) that upscale_region reads to produce out_window."""
+
+    def upscale_region(self, source: np.ndarray, out_size: Size, out_window: Window | None = None, *,
+                       source_top: int = 0, source_height: int | None = None,
+                       on_progress: Callable[[float], None] | None = None) -> np.ndarray:
+        """out_window of the upscale of the source (HxWx3 in [0, 1]) to out_size. source may be a band
+        of full-width rows starting at source_top of an image source_height rows high, covering
+        needed_source_rows(...)."""
+
+
+class StripWriter(Protocol):
+    """A file written from bands of rows, top to bottom; it appears under its name only once close()
+    has had every row, and abort() (or any failure) leaves nothing."""
+
+    def write_rows(self, rows: np.ndarray) -> None:
+        """rows x width x channels float32 in [0, 1]."""
+
+    def close(self) -> Path: ...
+
+    def abort(self) -> None: ...
+
+
+@attrs.frozen
+class PrintFileSpec:
+    """One print-size file: its size and kind (png8, png16, tiff, tiff16, cmyk-tiff, preview-jpeg,
+    proof-jpeg); channels 1 (gray, PNG only), 3 (RGB) or 4 (RGBA)."""
+
+    width: int
+    height: int
+    channels: int
+    kind: str
+    dpi: int
+    cmyk_profile: str = ""  # "" = the system's default CMYK profile
+    intent: str = "perceptual"
+    ink_limit: int = 0  # percent; 0 = the profile's own
 
 
 class LayerShaper(Protocol):
@@ -138,6 +188,13 @@ class JobFiles(Protocol):
 
     def write_zip(self, job_id: str, name: str, members: list[str]) -> None:
         """Bundle files the job already wrote into one zip."""
+
+    def open_print_file(self, job_id: str, name: str, spec: PrintFileSpec) -> StripWriter:
+        """A print-size file written band by band (see StripWriter)."""
+
+    def cmyk_profile_name(self, profile: str) -> str:
+        """The description of a CMYK profile ("" = the default one), for the manifest. Raises
+        InvalidParameter when it is missing or not a CMYK profile."""
 
     def publish(self, job_id: str, destination: Path | None = None) -> Path:
         """Move the finished set to destination/{job_id}/ (default: the outputs folder); returns it."""

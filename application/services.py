@@ -42,6 +42,7 @@ from .ports import (
     SuppliedDepthReader,
     TaskQueue,
     UploadStore,
+    Upscaler,
 )
 
 log = structlog.get_logger(__name__)
@@ -74,6 +75,8 @@ class Services:
     presets: PresetRepository
     queue: TaskQueue
     clock: Clock
+    upscaler: Upscaler  # the composite to print size
+    resampler: Upscaler  # alpha and fill colours to print size: plain Lanczos, no sharpening
     worker_id: str | None = None  # set in worker processes: recorded on the jobs they run
     heartbeat_every_s: float = HEARTBEAT_EVERY_S
     runtime: Mapping[str, str] = attrs.field(factory=dict)  # library versions, for the job record

@@ -8,19 +8,23 @@ from typing import Any, Literal, Mapping
 import attrs
 
 from .errors import InvalidParameter
+from .print_layout import DPIS, FITS, ORIGINAL, PRESET_NAMES, parse_print_size
 
 STYLES = ("oil-impressionist", "watercolor-loose", "palette-knife-thick", "pastel-soft", "custom")
 MODES = ("photo", "painterly")
 NEAR_CONVENTIONS = ("white", "black")
-DPIS = (300, 600)
 LAYER_COUNTS = (2, 3, 4, 5)
 LAYER_CHOICES = ("auto", "off", *LAYER_COUNTS)
 VARIATIONS = (1, 3)
 
-# Print sizes and file formats grow with the print-export work; until then the photo's own size, as PNG.
-PRINT_SIZES = ("original",)
-FORMATS = ("png",)
+# The print sizes offered as choices; any WIDTHxHEIGHT[in|mm|cm] is accepted too (print_layout parses it).
+PRINT_SIZES = (ORIGINAL, *PRESET_NAMES)
+# composite_full.png (16-bit) is always written; the format chosen is written beside it.
+FORMATS = ("png16", "tiff", "tiff16", "cmyk-tiff")
+INTENTS = ("perceptual", "relative")  # CMYK rendering intent; relative colorimetric with black-point compensation
 PROMPT_MAX_CHARS = 500
+PATH_MAX_CHARS = 4096
+MIN_INK_LIMIT = 150  # percent: below this a CMYK print cannot reach a useful black
 
 LayerChoice = Literal["auto", "off", 2, 3, 4, 5]
 
@@ -96,8 +100,15 @@ class RenderParams:
     edition: int = _integer_field(0, 0, 9999)  # print n of a numbered edition varies a little; 0 = none
     style: str = attrs.field(default="oil-impressionist", validator=_one_of(STYLES))
     prompt: str = attrs.field(default="", validator=_text_up_to(PROMPT_MAX_CHARS))
-    print_size: str = attrs.field(default="original", validator=_one_of(PRINT_SIZES))
-    format: str = attrs.field(default="png", validator=_one_of(FORMATS))
+    # Print output: the size (a preset, "original" = the photo's own pixels at the DPI, or WIDTHxHEIGHT
+    # with in, mm or cm), how the photo fits it, the file format and, for CMYK, the conversion.
+    print_size: str = attrs.field(default=ORIGINAL, converter=lambda text: parse_print_size(text).name)
+    fit: str = attrs.field(default="crop", validator=_one_of(FITS))
+    bleed: bool = attrs.field(default=False, validator=_flag)
+    format: str = attrs.field(default="png16", validator=_one_of(FORMATS))
+    cmyk_profile: str = attrs.field(default="", validator=_text_up_to(PATH_MAX_CHARS))  # "" = the system's SWOP
+    intent: str = attrs.field(default="perceptual", validator=_one_of(INTENTS))
+    ink_limit: int = _integer_field(0, 0, 400)  # total ink in percent; 0 = the profile's own
     # The layers as physical panes: edges, fill, printable shapes, print-shop files.
     refine_edges: bool = attrs.field(default=True, validator=_flag)
     fill_behind: bool = attrs.field(default=True, validator=_flag)
@@ -118,6 +129,14 @@ class RenderParams:
                 f"unknown parameter {unknown[0]!r}; known parameters: {', '.join(sorted(known))}"
             )
         return cls(**values)
+
+    def __attrs_post_init__(self) -> None:
+        if self.bleed and self.print_size == ORIGINAL:
+            raise InvalidParameter("bleed needs a print size: 'original' prints the photo's own pixels, "
+                                   "with nothing to fill a bleed")
+        if 0 < self.ink_limit < MIN_INK_LIMIT:
+            raise InvalidParameter(f"ink_limit must be 0 (the profile's own) or from {MIN_INK_LIMIT} to 400 "
+                                   f"percent, got {self.ink_limit}")
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)

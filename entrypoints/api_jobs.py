@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import File
 
-from rilievo.application.job_run import RESULT_STEM
+from rilievo.application.print_export import RESULT_STEM
 from rilievo.application.services import Services
 from rilievo.domain.errors import Conflict, FileNotFound
 from rilievo.domain.job import JobStatus

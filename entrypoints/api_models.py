@@ -11,7 +11,8 @@ from litestar import Request, Response
 from litestar.datastructures import UploadFile
 from litestar.exceptions import ValidationException
 
-from rilievo.application.job_run import LAYERS_ZIP, RESULT_STEM
+from rilievo.application.job_run import LAYERS_ZIP
+from rilievo.application.print_export import RESULT_STEM
 from rilievo.application.services import Batch
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams

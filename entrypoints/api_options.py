@@ -23,8 +23,10 @@ class FormOptions(msgspec.Struct):
     layers: list[str | int]
     near: list[str]
     dpis: list[int]
-    print_sizes: list[str]
+    print_sizes: list[str]  # the presets; any WIDTHxHEIGHT with in, mm or cm is accepted too
     formats: list[str]
+    fits: list[str]
+    intents: list[str]
     prompt_max_chars: int
     variations: NumberRange
     numbers: dict[str, NumberRange]
@@ -49,6 +51,8 @@ def form_options() -> FormOptions:
         dpis=list(domain.DPIS),
         print_sizes=list(domain.PRINT_SIZES),
         formats=list(domain.FORMATS),
+        fits=list(domain.FITS),
+        intents=list(domain.INTENTS),
         prompt_max_chars=domain.PROMPT_MAX_CHARS,
         variations=NumberRange(min=fewest, max=most, default=fewest, integer=True),
         numbers=number_ranges(),

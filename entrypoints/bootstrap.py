@@ -25,6 +25,7 @@ from rilievo.application.ports import (
     SuppliedDepthReader,
     TaskQueue,
     UploadStore,
+    Upscaler,
 )
 from rilievo.adapters.model_store import ModelStore
 from rilievo.application.services import Services
@@ -90,6 +91,17 @@ def choose_painter(store: ModelStore, engine: str, settings: Settings) -> Painte
                             steps=settings.diffusion_steps, working_long_side=settings.diffusion_size)
 
 
+def choose_upscaler(store: ModelStore, engine: str) -> Upscaler:
+    """Real-ESRGAN when engine_choice picked one of its weight files, else Lanczos with sharpening."""
+    if engine == "lanczos":
+        from rilievo.adapters.upscale import LanczosUpscaler
+
+        return LanczosUpscaler()
+    from rilievo.adapters.upscale_esrgan import RealEsrganUpscaler
+
+    return RealEsrganUpscaler(store.location(engine), key=engine)  # loads on first use, then keeps it
+
+
 def models_record(store: ModelStore, engines: dict[str, str]) -> dict[str, list[dict]]:
     """What the job record says about the weights of each learned engine in use (hashes cached by
     the store, so only a changed file is hashed again)."""
@@ -136,6 +148,7 @@ def bootstrap(
     jobs: JobRepository | None = None,
     presets: PresetRepository | None = None,
     queue: TaskQueue | None = None,
+    upscaler: Upscaler | None = None,
     worker_id: str | None = None,
 ) -> Services:
     """Real adapters for whatever the caller does not hand in; imports stay inside for start-up speed."""
@@ -189,6 +202,10 @@ def bootstrap(
         from rilievo.adapters.huey_queue import HueyQueue
 
         queue = HueyQueue(settings.queue_path, immediate=settings.immediate_queue)
+    if upscaler is None:
+        upscaler = choose_upscaler(store, engines["upscale"])
+    from rilievo.adapters.upscale import LanczosUpscaler
+
     services = Services(
         decoder=decoder,
         depth=depth,
@@ -205,6 +222,8 @@ def bootstrap(
         presets=presets,
         queue=queue,
         clock=utc_now,
+        upscaler=upscaler,
+        resampler=LanczosUpscaler(sharpening=0.0),
         worker_id=worker_id,
         runtime=runtime_versions(),
         engines=engines,

@@ -25,7 +25,8 @@ RENDER_OPTIONS = (
     "mode", "style", "painterliness", "depth_influence", "brush_scale", "edition", "prompt", "layers",
     "feather",
     "sharpen", "seed", "near", "dpi", "refine_edges", "fill_behind", "min_feature_mm", "white_ink",
-    "white_ink_choke", "mirror", "marks", "frame_depth_mm",
+    "white_ink_choke", "mirror", "marks", "frame_depth_mm", "print_size", "fit", "bleed", "format", "cmyk_profile",
+    "intent", "ink_limit",
 )
 
 
@@ -51,8 +52,24 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--feather", type=int, default=2, metavar="PX", help="alpha feather, 0-10 px")
     render.add_argument("--sharpen", type=float, default=0.0, metavar="0..1")
     render.add_argument("--seed", type=int, default=42)
-    render.add_argument("--dpi", type=int, default=300, choices=[300, 600],
-                        help="print resolution: sets the physical size (default 300)")
+    printing = render.add_argument_group("print")
+    printing.add_argument("--print", dest="print_size", default="original", metavar="SIZE",
+                          help="8x10, 11x14, 16x20, 18x24, 24x36 (inches), A4, A3, A2, or WIDTHxHEIGHT with in, "
+                               "mm or cm (e.g. 30x40cm); orientation follows the photo (default: original, the "
+                               "photo's own pixels)")
+    printing.add_argument("--dpi", type=int, default=300, choices=[300, 600], help="print resolution (default 300)")
+    printing.add_argument("--fit", choices=["crop", "pad"], default="crop",
+                          help="crop: fill the print, kept on the nearest subject; pad: the whole photo, white "
+                               "borders (default crop)")
+    printing.add_argument("--bleed", action="store_true", help="add 0.125 in (3 mm for metric sizes) on every side")
+    printing.add_argument("--format", choices=["png16", "tiff", "tiff16", "cmyk-tiff"], default="png16",
+                          help="written beside the 16-bit PNG (default: the PNG alone)")
+    printing.add_argument("--cmyk-profile", dest="cmyk_profile", default="", metavar="ICC",
+                          help="your print shop's CMYK profile (default: Ghostscript's SWOP profile)")
+    printing.add_argument("--intent", choices=["perceptual", "relative"], default="perceptual",
+                          help="CMYK rendering intent; relative is colorimetric with black-point compensation")
+    printing.add_argument("--ink-limit", dest="ink_limit", type=int, default=0, metavar="PERCENT",
+                          help="total ink limit for CMYK, 150-400 (default 0: the profile's own)")
     painterly = render.add_argument_group("painterly mode")
     painterly.add_argument("--style", choices=STYLES, default="oil-impressionist")
     painterly.add_argument("--painterliness", type=float, default=0.5, metavar="0.2..0.8",
@@ -140,6 +157,8 @@ def render(args: argparse.Namespace) -> int:
     elif job.status is JobStatus.COMPLETED:
         layer_count = summary(job, seconds)["layer_count"]
         print(f"Done in {seconds} s ({engines_text(job)}): {layer_count} layers in {job.output_dir}")
+        for warning in job_warnings(job):
+            print(f"Warning: {warning}")
         if stages := fallback_stages(job, services.engines):
             print(f"No learned weights installed for {' and '.join(stages)}: the classical engines ran. "
                   "`rilievo models pull` downloads them.")
@@ -166,8 +185,15 @@ def summary(job: Job, seconds: float) -> dict:
         "files": files,
         "layer_count": sum(bool(LAYER_FILE.fullmatch(name)) for name in files),
         "seconds": seconds,
+        "warnings": job_warnings(job),
         **({"error": job.error} if job.error else {}),
     }
+
+
+def job_warnings(job: Job) -> list[str]:
+    """What the job record warns about (an enlargement past what the photo supports, a missing LoRA)."""
+    record = Path(job.output_dir or "") / "params.json"
+    return json.loads(record.read_text()).get("warnings", []) if record.is_file() else []
 
 
 def fallback_stages(job: Job, installed: dict[str, str]) -> list[str]:

@@ -31,8 +31,12 @@ MODE_NOTES = {
 PIPELINE_STAGES = ("ingest", "depth", "paint", "post-process", "upscale", "layers", "export")
 
 MODE_LABELS = {"photo": "Photo", "painterly": "Painterly"}
-PRINT_SIZE_LABELS = {"original": "Original size"}
-FORMAT_LABELS = {"png": "PNG", "tiff": "TIFF", "jpeg": "JPEG"}
+PRINT_SIZE_LABELS = {"original": "Original size (the photo's pixels at the DPI)", "8x10": "8 × 10 in",
+                     "11x14": "11 × 14 in", "16x20": "16 × 20 in", "18x24": "18 × 24 in", "24x36": "24 × 36 in"}
+FORMAT_LABELS = {"png16": "16-bit PNG only", "tiff": "+ TIFF, 8-bit", "tiff16": "+ TIFF, 16-bit",
+                 "cmyk-tiff": "+ CMYK TIFF"}
+FIT_LABELS = {"crop": "Fill the print (crop, kept on the subject)", "pad": "Whole photo (white borders)"}
+INTENT_LABELS = {"perceptual": "Perceptual", "relative": "Relative colorimetric + black point"}
 FILE_EXTENSIONS = {
     "JPEG": (".jpg", ".jpeg"),
     "PNG": (".png",),
@@ -64,6 +68,10 @@ def form_values(params: RenderParams, options: FormOptions) -> dict[str, Any]:
     values = params.to_dict()
     values["export_layers"] = params.layers != "off"
     values["layer_count"] = "auto" if params.layers == "off" else str(params.layers)
+    # a size of the user's own goes in the text field; the list keeps "original" selected
+    values["custom_size"] = "" if params.print_size in options.print_sizes else params.print_size
+    if values["custom_size"]:
+        values["print_size"] = options.print_sizes[0]
     for name in STEPS:  # "30", not "30.0", in the millimetre fields
         values[name] = f"{values[name]:g}"
     return values
@@ -94,6 +102,8 @@ def page_context(services: Services) -> dict[str, Any]:
             {"value": size, "label": label(size, PRINT_SIZE_LABELS)} for size in options.print_sizes
         ],
         "formats": [{"value": fmt, "label": label(fmt, FORMAT_LABELS)} for fmt in options.formats],
+        "fits": [{"value": fit, "label": label(fit, FIT_LABELS)} for fit in options.fits],
+        "intents": [{"value": intent, "label": label(intent, INTENT_LABELS)} for intent in options.intents],
         "dpis": options.dpis,
         "layer_counts": [count for count in options.layers if isinstance(count, int)],
         "variations": range(options.variations.min, options.variations.max + 1),

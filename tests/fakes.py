@@ -194,6 +194,12 @@ class InMemoryJobFiles:
         files = self.working[job_id]
         self.working[job_id][name] = {member: files[member] for member in members}
 
+    def open_print_file(self, job_id: str, name: str, spec) -> InMemoryStripWriter:
+        return InMemoryStripWriter(self, job_id, name, spec)
+
+    def cmyk_profile_name(self, profile: str) -> str:
+        return f"fake CMYK profile {profile or 'default'}"
+
     def remove_published(self, output_dir: Path) -> None:
         del self.published[output_dir]
 
@@ -205,6 +211,49 @@ class InMemoryJobFiles:
     def discard(self, job_id: str) -> None:
         self.working.pop(job_id, None)
         self.discarded.append(job_id)
+
+
+class InMemoryStripWriter:
+    """Gathers the bands; the file appears (quantised like a PNG or TIFF of its kind) only on close."""
+
+    def __init__(self, files: InMemoryJobFiles, job_id: str, name: str, spec):
+        self.files, self.job_id, self.name, self.spec = files, job_id, name, spec
+        self.bands: list[np.ndarray] = []
+        self.aborted = False
+
+    def write_rows(self, rows: np.ndarray) -> None:
+        assert rows.shape[1:] == (self.spec.width, self.spec.channels), (self.name, rows.shape)
+        self.bands.append(rows.copy())
+
+    def close(self) -> Path:
+        pixels = np.concatenate(self.bands)
+        assert pixels.shape[0] == self.spec.height, (self.name, pixels.shape)
+        scale = 65535 if self.spec.kind.endswith("16") else 255
+        pixels = np.round(np.clip(pixels, 0, 1) * scale) / scale
+        self.files.working.setdefault(self.job_id, {})[self.name] = pixels[..., 0] if pixels.shape[2] == 1 else pixels
+        return Path(self.name)
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+class NearestUpscaler:
+    """Nearest-neighbour enlargement, exact by window: output pixel x samples source pixel
+    floor(x * source / out)."""
+
+    name = "fake-upscaler"
+
+    def needed_source_rows(self, source_size, out_size, out_window=None):
+        _, top, _, bottom = out_window or (0, 0, *out_size)
+        return (top * source_size[1] // out_size[1], (bottom - 1) * source_size[1] // out_size[1] + 1)
+
+    def upscale_region(self, source, out_size, out_window=None, *, source_top=0, source_height=None,
+                       on_progress=None):
+        left, top, right, bottom = out_window or (0, 0, *out_size)
+        height = source_height or source.shape[0]
+        rows = np.arange(top, bottom) * height // out_size[1] - source_top
+        columns = np.arange(left, right) * source.shape[1] // out_size[0]
+        return np.asarray(source, np.float32)[rows][:, columns]
 
 
 class InMemoryJobs:
@@ -306,6 +355,8 @@ def fake_services(images: dict[str, DecodedImage], **overrides) -> Services:
         guide_drawer=FakeGuideDrawer(),
         uploads=InMemoryUploads(),
         files=InMemoryJobFiles(),
+        upscaler=NearestUpscaler(),
+        resampler=NearestUpscaler(),
         jobs=InMemoryJobs(),
         presets=InMemoryPresets(),
         queue=RecordingQueue(),

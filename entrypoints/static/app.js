@@ -13,13 +13,15 @@
   const HISTORY_PAGE = 12;
   // The panes' on/off settings: sent as JSON booleans, never as a checkbox's "on".
   const PANE_SWITCHES = ["refine_edges", "fill_behind", "white_ink", "mirror", "marks"];
+  const PRINT_SWITCHES = ["bleed"];
   // The request fields the form controls; job params from the API may hold more (mode, near).
   const PARAM_NAMES = ["seed", "edition", "painterliness", "depth_influence", "brush_scale", "style", "prompt",
-    "print_size", "dpi", "format", "layers", "feather", "sharpen", ...PANE_SWITCHES, "min_feature_mm",
-    "white_ink_choke", "frame_depth_mm"];
+    "print_size", "dpi", "format", "fit", "intent", "ink_limit", "cmyk_profile", ...PRINT_SWITCHES, "layers",
+    "feather", "sharpen", ...PANE_SWITCHES, "min_feature_mm", "white_ink_choke", "frame_depth_mm"];
   // Params that fill a control's value as they are (the rest: radios, switches, the layer choice).
   const VALUE_PARAMS = ["seed", "edition", "painterliness", "depth_influence", "brush_scale", "style", "prompt",
-    "print_size", "format", "feather", "sharpen", "min_feature_mm", "white_ink_choke", "frame_depth_mm"];
+    "format", "fit", "intent", "ink_limit", "cmyk_profile", "feather", "sharpen", "min_feature_mm",
+    "white_ink_choke", "frame_depth_mm"];
   // The downloads list shows a job's files in this order; names not listed come last. A layer's
   // files (Layer_1_front.png, Layer_1_front_white.png, ...) stay together, layer by layer.
   const FILE_ORDER = ["composite_full.png", "depth_map.png", "layer_overlay.png", "parallax.gif",
@@ -183,9 +185,14 @@
       brush_scale: parseInt($("#brush_scale").value, 10),
       style: $("#style").value,
       prompt: $("#prompt").value,
-      print_size: $("#print_size").value,
+      print_size: $("#custom_size").value.trim() || $("#print_size").value,
       dpi: Number(radioValue("dpi")),
       format: $("#format").value,
+      fit: $("#fit").value,
+      intent: $("#intent").value,
+      ink_limit: parseInt($("#ink_limit").value, 10),
+      cmyk_profile: $("#cmyk_profile").value.trim(),
+      ...Object.fromEntries(PRINT_SWITCHES.map((name) => [name, $(`#${name}`).checked])),
       layers: !$("#export-layers").checked ? "off" : layerCount === "auto" ? "auto" : Number(layerCount),
       feather: parseInt($("#feather").value, 10),
       sharpen: Number($("#sharpen").value),
@@ -202,8 +209,14 @@
       if (params[name] !== undefined && params[name] !== null) form.elements.namedItem(name).value = params[name];
     }
     // Presets saved before a switch existed leave it as it is.
-    for (const name of PANE_SWITCHES) {
+    for (const name of [...PANE_SWITCHES, ...PRINT_SWITCHES]) {
       if (typeof params[name] === "boolean") $(`#${name}`).checked = params[name];
+    }
+    if (params.print_size !== undefined) {
+      // a preset selects its option; a size of the user's own goes in the text field
+      const preset = [...$("#print_size").options].some((option) => option.value === params.print_size);
+      $("#print_size").value = preset ? params.print_size : "original";
+      $("#custom_size").value = preset ? "" : params.print_size;
     }
     if (params.dpi !== undefined) setRadio("dpi", params.dpi);
     if (params.mode !== undefined) setRadio("mode", params.mode);
@@ -222,6 +235,9 @@
     const styleControls = $("#style-controls");
     styleControls.hidden = !mode || mode.value === "photo";
     styleControls.disabled = styleControls.hidden;
+    const cmykControls = $("#cmyk-controls");
+    cmykControls.hidden = $("#format").value !== "cmyk-tiff";
+    cmykControls.disabled = cmykControls.hidden;
     const layersOn = $("#export-layers").checked;
     $("#layer-count").disabled = !layersOn;
     $("#feather").disabled = !layersOn;

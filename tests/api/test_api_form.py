@@ -20,14 +20,17 @@ def test_the_choices_are_the_domain_s(options):
     assert options["layers"] == ["auto", "off", 2, 3, 4, 5]
     assert options["near"] == ["white", "black"]
     assert options["dpis"] == [300, 600]
-    assert (options["print_sizes"], options["formats"]) == (["original"], ["png"])
+    assert options["print_sizes"] == ["original", "8x10", "11x14", "16x20", "18x24", "24x36", "A4", "A3", "A2"]
+    assert options["formats"] == ["png16", "tiff", "tiff16", "cmyk-tiff"]
+    assert (options["fits"], options["intents"]) == (["crop", "pad"], ["perceptual", "relative"])
     assert options["prompt_max_chars"] == domain.PROMPT_MAX_CHARS
     assert options["defaults"] == RenderParams().to_dict()
 
 
 def test_every_offered_choice_is_accepted(options):
     for field, choices in [("mode", "modes"), ("style", "styles"), ("layers", "layers"), ("near", "near"),
-                           ("dpi", "dpis"), ("print_size", "print_sizes"), ("format", "formats")]:
+                           ("dpi", "dpis"), ("print_size", "print_sizes"), ("format", "formats"),
+                           ("fit", "fits"), ("intent", "intents")]:
         for choice in options[choices]:
             RenderParams(**{field: choice})
 

@@ -429,3 +429,20 @@ def test_bad_arguments_are_refused_before_anything_is_written(tmp_path, argument
     with pytest.raises(InvalidParameter, match=message):
         open_writer(**call)
     assert folder_contents(tmp_path) == []
+
+
+def test_a_gray_mask_is_a_gray_png_without_a_colour_profile(tmp_path):
+    mask = picture(40, 30)[..., :1]
+    with open_writer(tmp_path / "white.png", 40, 30, 1, "png8", DPI) as writer:
+        writer.write_rows(mask[:11])
+        writer.write_rows(mask[11:])
+    width, height, rows, info = png.Reader(filename=str(tmp_path / "white.png")).read()
+    values = np.vstack([np.asarray(row, np.uint16) for row in rows]).reshape(30, 40, 1)
+    assert (width, height, info["planes"], info["bitdepth"]) == (40, 30, 1, 8) and info["greyscale"]
+    np.testing.assert_array_equal(values, expected(mask, 8))
+    assert "icc_profile" not in Image.open(tmp_path / "white.png").info
+
+
+def test_only_png_takes_gray_strips(tmp_path):
+    with pytest.raises(InvalidParameter, match="channels"):
+        open_writer(tmp_path / "white.tif", 40, 30, 1, "tiff", DPI)

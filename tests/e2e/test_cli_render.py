@@ -61,7 +61,9 @@ def test_a_real_photograph_becomes_a_layered_folder(tmp_path, coffee):
     storage = tmp_path / "storage"
     summary = render_json(storage, coffee)
 
-    assert set(summary) == {"job_id", "status", "mode", "engines", "output_dir", "files", "layer_count", "seconds"}
+    assert set(summary) == {"job_id", "status", "mode", "engines", "output_dir", "files", "layer_count", "seconds",
+                            "warnings"}
+    assert summary["warnings"] == []
     assert summary["status"] == "completed" and summary["mode"] == "photo"
     assert summary["engines"]["depth"] == "classical" and "edges" in summary["engines"]
     folder = Path(summary["output_dir"])
@@ -310,3 +312,48 @@ def test_the_job_record_names_the_library_versions(tmp_path, coffee):
     runtime = json.loads((Path(summary["output_dir"]) / "params.json").read_text())["runtime"]
     assert runtime["numpy"] == np.__version__ and runtime["python"].count(".") == 2
     assert {"rilievo", "pillow", "opencv-python-headless"} <= set(runtime)
+
+
+def png_info(path: Path) -> dict:
+    import png
+
+    width, height, _, info = png.Reader(filename=str(path)).read()
+    chunks = [kind for kind, _ in png.Reader(filename=str(path)).chunks()]
+    return {"size": (width, height), "icc_profile": b"iCCP" in chunks, **info}
+
+
+def test_a_print_size_job_writes_print_files_that_a_print_shop_can_open(tmp_path, coffee):
+    summary = render_json(tmp_path / "storage", coffee, "--print", "4x3in", "--dpi", "300", "--format", "cmyk-tiff",
+                          "--layers", "3", "--intent", "relative", "--bleed")
+    folder = Path(summary["output_dir"])
+    canvas = (1200 + 2 * 38, 900 + 2 * 38)  # 4 x 3 in at 300 DPI, 0.125 in of bleed on every side
+    composite = png_info(folder / "composite_full.png")
+    assert composite["size"] == canvas and composite["bitdepth"] == 16 and not composite["alpha"]
+    assert round(composite["physical"].x * 0.0254) == 300 and composite["icc_profile"]
+    for layer in layer_files(folder):
+        info = png_info(layer)
+        assert info["size"] == canvas and info["alpha"] and round(info["physical"].x * 0.0254) == 300
+    with tifffile.TiffFile(folder / "composite_full.cmyk.tif") as tiff:
+        page = tiff.pages[0]
+        assert (page.imagewidth, page.imagelength, page.samplesperpixel) == (*canvas, 4)
+        assert page.photometric == tifffile.PHOTOMETRIC.SEPARATED
+        assert page.tags["XResolution"].value == (300, 1) and page.tags["ResolutionUnit"].value == 2
+        profile = page.tags["InterColorProfile"].value
+    manifest = json.loads((folder / "layer_manifest.json").read_text())
+    assert manifest["print"]["cmyk"]["profile"] == "Artifex CMYK SWOP Profile"
+    assert b"Artifex CMYK SWOP" in bytes(profile)
+    assert manifest["print"]["canvas_px"] == list(canvas) and manifest["print"]["engine"] == "lanczos"
+    assert {"soft_proof.jpg", "composite_preview.jpg"} <= set(summary["files"])
+    assert summary["engines"]["upscale"] == "lanczos"
+
+
+def test_a_big_enlargement_is_announced_with_the_size_the_photo_supports(tmp_path, coffee):
+    result = rilievo(tmp_path / "storage", coffee, "--print", "8x10", "--dpi", "300", "--layers", "off")
+    assert result.returncode == 0, result.stderr
+    assert "Warning: " in result.stdout and "300 DPI" in result.stdout
+
+
+def test_an_unknown_print_size_is_refused_in_one_line(tmp_path, coffee):
+    result = rilievo(tmp_path / "storage", coffee, "--print", "huge")
+    assert result.returncode == 2 and "print_size must be" in result.stderr
+    assert result.stderr.count("\n") == 1

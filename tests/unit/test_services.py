@@ -98,7 +98,7 @@ def test_painterly_progress_goes_through_the_paint_stage(services):
     seen = []
     services.render(Path("photo.png"), RenderParams(mode="painterly"), on_progress=seen.append)
     stages = list(dict.fromkeys(job.stage for job in seen if job.stage))
-    assert stages == ["ingest", "depth", "paint", "post-process", "layers", "export"]
+    assert stages == ["ingest", "depth", "paint", "post-process", "layers", "upscale", "export"]
     progress = [job.progress for job in seen]
     assert progress == sorted(progress)
 
@@ -112,7 +112,8 @@ def test_a_photo_mode_job_writes_composite_depth_layers_manifest_and_params(serv
     files = published(services)
     per_layer = {f"{name}{suffix}" for name in LAYERS for suffix in (".png", "_white.png", "_cut.svg")}
     assert set(files) == per_layer | {
-        "composite_full.png", "preview.png", "depth_map.png", "depth_preview.png", "layer_overlay.png",
+        "composite_full.png", "composite_preview.jpg", "preview.png", "depth_map.png", "depth_preview.png",
+        "layer_overlay.png",
         "parallax.gif", "assembly_guide.png", "layer_manifest.json", "params.json", "layers.zip"}
     assert set(files["layers.zip"]) == per_layer | {"layer_manifest.json", "assembly_guide.png"}
     assert set(job.outputs) == set(files)
@@ -156,7 +157,7 @@ def test_progress_goes_through_the_stages_in_order(services):
     seen = []
     services.render(Path("photo.png"), RenderParams(), on_progress=lambda job: seen.append(job))
     stages = [job.stage for job in seen if job.stage]
-    assert list(dict.fromkeys(stages)) == ["ingest", "depth", "post-process", "layers", "export"]
+    assert list(dict.fromkeys(stages)) == ["ingest", "depth", "post-process", "layers", "upscale", "export"]
     progress = [job.progress for job in seen]
     assert progress == sorted(progress) and progress[-1] == 1.0
 

@@ -115,7 +115,7 @@ def test_the_choices_come_from_the_domain(client):
 
 # Every numeric parameter but the seed has a slider or number field bounded by the domain's range.
 NUMBER_CONTROLS = [
-    "painterliness", "depth_influence", "brush_scale", "edition", "feather", "sharpen",
+    "painterliness", "depth_influence", "brush_scale", "edition", "feather", "sharpen", "ink_limit",
     "min_feature_mm", "white_ink_choke", "frame_depth_mm",
 ]
 

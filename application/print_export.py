@@ -1,0 +1,256 @@
+"""The print files, made band by band at print size: the composite upscaled onto the print canvas, and
+every pane's files (the layer, its white-ink mask, its mirrored or marked print file) resampled to the
+same canvas, so they line up with the composite. Nothing the size of the print is held whole: a
+24 x 36 in print at 600 DPI is 311 megapixels, and each band is BAND_ROWS rows of it.
+
+The panes are shaped at the photo's resolution (edges refined against the photo, small features merged,
+hidden parts filled) and come here as PaneSource. At print size a layer takes the upscaled composite's
+pixels where it shows the photo, and its fill (Lanczos-resampled) where the fill invented colours;
+its alpha is Lanczos-resampled too. With fit "pad" the borders are white paper: opaque on the back
+layer, transparent on the others, so the layers still stack to the composite.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+import numpy as np
+
+from rilievo.domain.print_extras import mark_patches, marks_margin_px, white_ink_mask
+from rilievo.domain.print_layout import MM_PER_INCH, PrintPlan
+
+from .ports import PrintFileSpec, StripWriter, Upscaler
+
+if TYPE_CHECKING:
+    from .job_run import JobRun
+
+BAND_ROWS = 256  # a multiple of the TIFF tile height, so tiles fill band by band
+RESULT_STEM = "composite_full"  # the final image, one file per format: composite_full.png, ...
+PREVIEW, PROOF = "composite_preview.jpg", "soft_proof.jpg"
+FORMAT_FILES = {"png16": None, "tiff": "composite_full.tif", "tiff16": "composite_full.tif",
+                "cmyk-tiff": "composite_full.cmyk.tif"}
+PAPER = 1.0  # white
+
+
+@attrs.frozen
+class PaneSource:
+    """A pane at the photo's (cropped) resolution, with the names of the files it needs."""
+
+    name: str
+    rgba: np.ndarray  # HxWx4 float: the layer, its hidden part filled
+    filled: np.ndarray  # HxW bool: the pixels whose colour the fill invented
+    is_back: bool
+    white_ink_file: str | None
+    print_file: str | None  # mirrored and/or with marks; None when neither is asked
+
+
+class PrintExport:
+    def __init__(self, run: JobRun, plan: PrintPlan, image: np.ndarray, *, upscaler: Upscaler,
+                 resampler: Upscaler):
+        self.run, self.plan, self.params = run, plan, run.job.params
+        self.upscaler, self.resampler = upscaler, resampler
+        self.source = image[plan.crop.slices]
+        self.width, self.height = plan.canvas_px
+
+    @property
+    def pixel_mm(self) -> float:
+        return MM_PER_INCH / self.plan.dpi
+
+    def write(self, panes: list[PaneSource], bits: int) -> list[str]:
+        """Every print file, in one pass over the bands; returns their names. All or nothing: a
+        failure aborts every file."""
+        files = self.open_files(panes, bits)
+        try:
+            for top in range(0, self.height, BAND_ROWS):
+                bottom = min(top + BAND_ROWS, self.height)
+                self.write_band(top, bottom, panes, files)
+                self.run.stage("upscale", bottom / self.height)
+            names = []
+            for name, (writer, _) in files.items():
+                writer.close()
+                names.append(name)
+            return names
+        except BaseException:
+            for writer, _ in files.values():
+                writer.abort()
+            raise
+
+    # -- the files -------------------------------------------------------------------------------
+    def open_files(self, panes: list[PaneSource], bits: int) -> dict[str, tuple[StripWriter, object]]:
+        """name -> (writer, what feeds it): "composite", or (pane index, "layer" | "white" | "print")."""
+        params, files = self.params, {}
+
+        def open_file(name: str, feed: object, channels: int, kind: str, *, margin: int = 0) -> None:
+            spec = PrintFileSpec(self.width + 2 * margin, self.height + 2 * margin, channels, kind, params.dpi,
+                                 cmyk_profile=params.cmyk_profile, intent=params.intent, ink_limit=params.ink_limit)
+            files[name] = (self.run.services.files.open_print_file(self.run.job.id, name, spec), feed)
+
+        try:
+            open_file(f"{RESULT_STEM}.png", "composite", 3, "png16")
+            if FORMAT_FILES[params.format]:
+                open_file(FORMAT_FILES[params.format], "composite", 3, params.format)
+            if params.format == "cmyk-tiff":
+                open_file(PROOF, "composite", 3, "proof-jpeg")
+            open_file(PREVIEW, "composite", 3, "preview-jpeg")
+            layer_kind = "png16" if bits == 16 else "png8"
+            for index, pane in enumerate(panes):
+                open_file(f"{pane.name}.png", (index, "layer"), 4, layer_kind)
+                margin = self.marks_margin
+                if pane.white_ink_file:
+                    open_file(pane.white_ink_file, (index, "white"), 1, "png8", margin=margin)
+                if pane.print_file:
+                    open_file(pane.print_file, (index, "print"), 4, layer_kind, margin=margin)
+        except BaseException:
+            for writer, _ in files.values():
+                writer.abort()
+            raise
+        return files
+
+    @property
+    def marks_margin(self) -> int:
+        return marks_margin_px(self.pixel_mm) if self.params.marks else 0
+
+    # -- one band --------------------------------------------------------------------------------
+    def write_band(self, top: int, bottom: int, panes: list[PaneSource], files: dict) -> None:
+        composite = self.composite_band(top, bottom)
+        layers = {}
+        for index, pane in enumerate(panes):
+            layers[index] = self.layer_band(pane, top, bottom, composite)
+        margin = self.marks_margin
+        if margin and top == 0:
+            self.write_marks_rows(0, margin, panes, files)
+        for writer, feed in files.values():
+            if feed == "composite":
+                writer.write_rows(composite)
+                continue
+            index, what = feed
+            rgba, white = layers[index]
+            if what == "layer":
+                writer.write_rows(rgba)
+            elif what == "white":
+                writer.write_rows(self.marked(self.to_print(white)[..., None], top + margin, channels=1))
+            else:
+                writer.write_rows(self.marked(self.to_print(rgba), top + margin, channels=4))
+        if margin and bottom == self.height:
+            self.write_marks_rows(self.height + margin, self.height + 2 * margin, panes, files)
+
+    def composite_band(self, top: int, bottom: int) -> np.ndarray:
+        band = np.full((bottom - top, self.width, 3), PAPER, np.float32)
+        inside = self.inside_rows(top, bottom)
+        if inside is not None:
+            rows, window = inside
+            band[rows, self.placement_columns] = self.resized(self.upscaler, self.source, window)
+        return band
+
+    def layer_band(self, pane: PaneSource, top: int, bottom: int, composite: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The layer's RGBA rows and, when it has a white-ink file, its white-ink rows."""
+        outside = PAPER if pane.is_back else 0.0  # white paper where "pad" leaves the photo out
+        band = np.full((bottom - top, self.width, 4), outside, np.float32)
+        choke = self.params.white_ink_choke if pane.white_ink_file else 0
+        inside = self.inside_rows(top, bottom, extra=choke)
+        if inside is None:
+            return band, band[..., 3].copy() if pane.white_ink_file else None
+        rows, window = inside
+        # the window reaches `choke` rows past the band where it can, for the erosion of the white ink
+        core = slice(rows.start + top - self.plan.placement.y - window[1], None)
+        count = rows.stop - rows.start
+        extended = self.resized(self.resampler, _AlphaAndFill(pane), window)
+        alpha, filled = extended[core][:count, :, 0], extended[core][:count, :, 1]
+        rgb = composite[rows, self.placement_columns]
+        if pane.filled.any():
+            colours = self.resized(self.resampler, pane.rgba[..., :3], window)[core][:count]
+            rgb = rgb + filled[..., None] * (colours - rgb)
+        band[rows, self.placement_columns, :3] = rgb
+        band[rows, self.placement_columns, 3] = alpha
+        if not pane.white_ink_file:
+            return band, None
+        white = band[..., 3].copy()
+        if choke:
+            context = np.full((extended.shape[0], self.width), outside, np.float32)
+            context[:, self.placement_columns] = extended[..., 0]
+            white[rows] = white_ink_mask(context, choke)[core][:count]
+        return band, white
+
+    # -- geometry --------------------------------------------------------------------------------
+    @property
+    def placement_columns(self) -> slice:
+        placement = self.plan.placement
+        return slice(placement.x, placement.x + placement.width)
+
+    def inside_rows(self, top: int, bottom: int, extra: int = 0) -> tuple[slice, tuple] | None:
+        """The band's rows that the photo covers (relative to the band), and the window of the
+        placement to make for them, widened by `extra` rows each way where the placement allows."""
+        placement = self.plan.placement
+        first, last = max(top, placement.y), min(bottom, placement.y + placement.height)
+        if first >= last:
+            return None
+        window_top = max(0, first - placement.y - extra)
+        window_bottom = min(placement.height, last - placement.y + extra)
+        return slice(first - top, last - top), (0, window_top, placement.width, window_bottom)
+
+    def resized(self, upscaler: Upscaler, source: np.ndarray, window: tuple) -> np.ndarray:
+        """window of the source (the crop, or a same-sized array) resized to the placement."""
+        placement, crop = self.plan.placement, self.plan.crop
+        out_size = (placement.width, placement.height)
+        if out_size == (crop.width, crop.height):
+            left, top, right, bottom = window
+            return np.asarray(source[top:bottom, left:right], np.float32)
+        first, last = upscaler.needed_source_rows((crop.width, crop.height), out_size, window)
+        band = np.asarray(source[first:last], np.float32)
+        return upscaler.upscale_region(band, out_size, window, source_top=first, source_height=crop.height)
+
+    # -- print-file transforms -------------------------------------------------------------------
+    def to_print(self, pixels: np.ndarray) -> np.ndarray:
+        return pixels[:, ::-1] if self.params.mirror else pixels
+
+    def marked(self, rows: np.ndarray, canvas_top: int, channels: int) -> np.ndarray:
+        """Rows of the print file: the image rows on the marks margin, with the marks drawn."""
+        margin = self.marks_margin
+        if not margin:
+            return np.ascontiguousarray(rows)
+        out = np.zeros((rows.shape[0], self.width + 2 * margin, channels), np.float32)
+        out[:, margin : margin + self.width] = rows
+        self.draw_marks(out, canvas_top)
+        return out
+
+    def write_marks_rows(self, first: int, last: int, panes: list[PaneSource], files: dict) -> None:
+        """The margin rows above or below the image in every marked file."""
+        for writer, feed in files.values():
+            if feed != "composite" and feed[1] in ("white", "print"):
+                channels = 1 if feed[1] == "white" else 4
+                rows = np.zeros((last - first, self.width + 2 * self.marks_margin, channels), np.float32)
+                self.draw_marks(rows, first)
+                writer.write_rows(rows)
+
+    def draw_marks(self, rows: np.ndarray, canvas_top: int) -> None:
+        """Marks in full ink: opaque black on colour files, full coverage on white-ink masks."""
+        mark = np.array([0.0, 0.0, 0.0, 1.0] if rows.shape[2] == 4 else [1.0], np.float32)
+        for top, left, mask in self.patches:
+            first, last = max(top, canvas_top), min(top + mask.shape[0], canvas_top + rows.shape[0])
+            if first < last:
+                region = rows[first - canvas_top : last - canvas_top, left : left + mask.shape[1]]
+                region[mask[first - top : last - top]] = mark
+
+    @property
+    def patches(self):
+        if not hasattr(self, "_patches"):
+            self._patches = mark_patches(self.height, self.width, self.marks_margin, self.pixel_mm)
+        return self._patches
+
+
+class _AlphaAndFill:
+    """Rows of (alpha, fill mask, 0), three channels as the resampler takes them, made on demand so the
+    stack is never built whole."""
+
+    def __init__(self, pane: PaneSource):
+        self.pane = pane
+        self.shape = (*pane.filled.shape, 3)
+
+    def __getitem__(self, key) -> np.ndarray:
+        rows = key[0] if isinstance(key, tuple) else key
+        columns = key[1] if isinstance(key, tuple) else slice(None)
+        alpha = np.asarray(self.pane.rgba[rows, columns, 3], np.float32)
+        filled = self.pane.filled[rows, columns].astype(np.float32)
+        return np.stack([alpha, filled, np.zeros_like(alpha)], axis=-1)

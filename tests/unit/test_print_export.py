@@ -1,0 +1,126 @@
+"""Print-size jobs against fakes: the files' sizes, the layers stacking to the composite at print size,
+pad borders, marks and white ink made band by band, and all-or-nothing files."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rilievo.application.print_export import BAND_ROWS
+from rilievo.domain.job import JobStatus
+from rilievo.domain.layers import stack_over
+from rilievo.domain.params import RenderParams
+from rilievo.domain.print_extras import marks_margin_px, mirrored, white_ink_mask, with_marks
+from tests.fakes import FakeDepth, InMemoryJobFiles, decoded, fake_services, three_planes
+
+HEIGHT, WIDTH = 30, 60
+LAYERS = ("Layer_1_front", "Layer_2_mid", "Layer_3_back")
+PRINT = dict(print_size="2x1in", dpi=300)  # 600 x 300 px: two bands, 10x the photo
+
+
+def photo() -> np.ndarray:
+    return np.random.default_rng(1).random((HEIGHT, WIDTH, 3), dtype=np.float32)
+
+
+@pytest.fixture
+def services():
+    return fake_services({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()))
+
+
+def render(services, **params) -> dict:
+    job = services.render(Path("photo.png"), RenderParams(**params))
+    assert job.status is JobStatus.COMPLETED, job.error
+    (files,) = services.files.published.values()
+    return files
+
+
+def test_print_files_have_the_print_size_and_the_manifest_says_so(services):
+    files = render(services, **PRINT)
+    assert files["composite_full.png"].shape == (300, 600, 3) and 300 > BAND_ROWS
+    for name in LAYERS:
+        assert files[f"{name}.png"].shape == (300, 600, 4)
+        assert files[f"{name}_white.png"].shape == (300, 600)
+    manifest = files["layer_manifest.json"]
+    assert (manifest["width"], manifest["height"]) == (600, 300)
+    assert manifest["print"]["canvas_px"] == [600, 300] and manifest["print"]["enlargement"] == 10
+    assert manifest["print"]["engine"] == "fake-upscaler"
+    # the previews and the depth map stay at the photo's resolution
+    assert files["depth_map.png"].shape == (HEIGHT, WIDTH)
+
+
+def test_an_enlargement_past_four_times_is_a_warning_in_the_record(services):
+    warnings = render(services, **PRINT)["params.json"]["warnings"]
+    assert len(warnings) == 1 and "10" in warnings[0]
+
+
+def test_the_original_size_is_not_upscaled(services):
+    files = render(services)
+    assert files["composite_full.png"].shape == (HEIGHT, WIDTH, 3)
+    np.testing.assert_allclose(files["composite_full.png"], photo(), atol=0.5 / 65535)
+    assert files["layer_manifest.json"]["print"]["engine"] is None
+    assert files["params.json"]["warnings"] == []
+
+
+@pytest.mark.parametrize("fit", ["crop", "pad"])
+def test_the_layers_stack_to_the_composite_at_print_size(services, fit):
+    files = render(services, feather=3, fit=fit, print_size="3x2in", dpi=300)
+    layers = [files[f"{name}.png"] for name in LAYERS]
+    np.testing.assert_allclose(stack_over(layers), files["composite_full.png"], atol=2 / 255)
+
+
+def test_pad_leaves_white_paper_around_the_photo(services):
+    files = render(services, fit="pad", print_size="3x3in", dpi=300)  # a 2:1 photo on a square print
+    composite = files["composite_full.png"]
+    placement = files["layer_manifest.json"]["print"]["placement"]
+    assert placement["width"] == 900 and placement["height"] == 450
+    border = composite[: placement["y"]]
+    assert border.min() == 1.0
+    assert files["Layer_3_back.png"][: placement["y"], :, 3].min() == 1.0  # the back pane is the paper
+    assert files["Layer_1_front.png"][: placement["y"], :, 3].max() == 0.0
+
+
+def test_bands_make_the_same_white_ink_and_marks_as_the_whole_layer(services):
+    files = render(services, white_ink_choke=2, mirror=True, marks=True, **PRINT)
+    for name in LAYERS:
+        layer = files[f"{name}.png"]
+        margin = marks_margin_px(25.4 / 300)
+        expected_white = with_marks(mirrored(white_ink_mask(layer[..., 3], 2)), margin, 25.4 / 300)
+        np.testing.assert_allclose(files[f"{name}_white.png"], expected_white, atol=0.5 / 255)
+        np.testing.assert_allclose(files[f"{name}_print.png"], with_marks(mirrored(layer), margin, 25.4 / 300),
+                                   atol=0.5 / 255)
+
+
+def test_a_cmyk_job_writes_the_cmyk_file_and_a_soft_proof(services):
+    files = render(services, format="cmyk-tiff", intent="relative", ink_limit=280, **PRINT)
+    assert files["composite_full.cmyk.tif"].shape == (300, 600, 3)
+    assert "soft_proof.jpg" in files and "composite_preview.jpg" in files
+    cmyk = files["layer_manifest.json"]["print"]["cmyk"]
+    assert cmyk == {"profile": "fake CMYK profile default", "profile_path": None, "intent": "relative",
+                    "black_point_compensation": True, "ink_limit": 280}
+
+
+class FailingFiles(InMemoryJobFiles):
+    """A disk that fills up while the second band of one file is written."""
+
+    def __init__(self):
+        super().__init__()
+        self.writers = []
+
+    def open_print_file(self, job_id, name, spec):
+        writer = super().open_print_file(job_id, name, spec)
+        if name == "Layer_2_mid.png":
+            def fail(rows, _original=writer.write_rows):
+                if writer.bands:
+                    raise OSError(28, "No space left on device")
+                _original(rows)
+            writer.write_rows = fail
+        self.writers.append(writer)
+        return writer
+
+
+def test_a_failing_print_file_fails_the_job_and_leaves_no_file():
+    files = FailingFiles()
+    services = fake_services({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), files=files)
+    job = services.render(Path("photo.png"), RenderParams(**PRINT))
+    assert job.status is JobStatus.FAILED and "No space left" in job.error
+    assert files.published == {} and all(writer.aborted for writer in files.writers)
