@@ -183,7 +183,7 @@ def _pillow_values(
     else:  # I;16 modes, or I (32-bit) holding 16-bit values
         bits, scale = 16, 65535
         values = np.clip(values, 0, 65535)
-    values = values.astype(np.float32) / scale
+    values = np.multiply(values, np.float32(1 / scale), dtype=np.float32)  # one float copy, not two
     return values.reshape(img.height, img.width, -1), bits
 
 

@@ -59,11 +59,14 @@ class PaneMaker:
         layers, thumbnails = [], []
         for index, (name, alpha, seen) in enumerate(zip(plan.layer_names(), alphas, visibility(alphas))):
             overlay.add(downsample(alpha, self.factor))
-            rgba, filled = self.filled_layer(index, plan.count, layer_rgba(self.image, alpha),
-                                             membership, seen, guide)
-            pane = self.pane_files(name, rgba, filled, is_back=index == plan.count - 1)
-            layers.append({"filled_share": round(float(filled.mean()), 6), **pane})
+            colours, filled = self.fill(index, plan.count, membership, seen, guide)
+            rgba = layer_rgba(self.image, alpha)
+            if colours is not None:
+                rgba = with_fill(rgba, seen, colours, filled)
             thumbnails.append(downsample_rgba(rgba, self.factor))
+            pane = self.pane_files(name, rgba[..., 3], colours, filled, is_back=index == plan.count - 1)
+            del rgba, colours  # a 12 MP photo's layer is 190 MB: one at a time
+            layers.append({"filled_share": round(float(filled.mean()), 6), **pane})
             self.run.stage("layers", (index + 1) / (plan.count + 1))
 
         self.run.write_image(OVERLAY, overlay.pixels, 8)
@@ -76,18 +79,19 @@ class PaneMaker:
     def min_feature_px(self) -> float:
         return self.params.min_feature_mm / self.pixel_mm
 
-    def filled_layer(self, index, count, rgba, membership, seen, guide) -> tuple[np.ndarray, np.ndarray]:
-        """The layer with its hidden part filled in, and the mask of the pixels filled; the back layer
-        wholly, the others as far as a viewer at the view angle could see behind the panes in front."""
-        nothing = np.zeros(rgba.shape[:2], bool)
+    def fill(self, index, count, membership, seen, guide) -> tuple[np.ndarray | None, np.ndarray]:
+        """Colours for the layer's hidden part (None: nothing to fill) and the mask of the pixels
+        filled; the back layer wholly, the others as far as a viewer at the view angle could see behind
+        the panes in front."""
+        nothing = np.zeros(membership.shape, bool)
         if not self.params.fill_behind or index == 0:
-            return rgba, nothing
+            return None, nothing
         # Everything nobody sees straight on: including what carries a nearer object's colours (the
         # back layer is opaque everywhere) and the halo of its feathered edge.
         fillable = seen == 0
         known = (membership == index) & (seen == 1)
         if not fillable.any() or not known.any():
-            return rgba, nothing
+            return None, nothing
         gap_mm = sum(guide.spacers_mm[:index])
         # Known pixels begin a feather width past the nearer outline, hidden ones a feather width
         # before it: the reach spans both, plus the shift a viewer at an angle sees.
@@ -95,22 +99,27 @@ class PaneMaker:
             fill_reach_px(gap_mm, self.pixel_mm) + 2 * self.params.feather + 2
         )
         colours, filled = self.services.shaper.fill_behind(self.image, known, fillable, reach)
-        return with_fill(rgba, seen, colours, filled), filled
+        return (colours if filled.any() else None), filled
 
-    def pane_files(self, name: str, rgba: np.ndarray, filled: np.ndarray, *, is_back: bool) -> dict:
+    def pane_files(self, name: str, alpha: np.ndarray, colours: np.ndarray | None, filled: np.ndarray, *,
+                   is_back: bool) -> dict:
         """The pane's cut outline now; its images at print size later (self.panes). Returns the
         manifest's file names for it."""
         params = self.params
         pane = {"file": f"{name}.png", "white_ink_file": f"{name}_white.png" if params.white_ink else None,
                 "print_file": f"{name}_print.png" if params.mirror or params.marks else None,
                 "cut_file": f"{name}_cut.svg"}
-        outline = mirrored(rgba[..., 3]) if params.mirror else rgba[..., 3]
+        outline = mirrored(alpha) if params.mirror else alpha
         if params.marks:
             # the cut line on the print file's canvas: the marks margin, in this image's pixels
             outline = np.pad(outline, round(marks_margin_px(self.print_pixel_mm) * self.print_pixel_mm / self.pixel_mm))
         svg = self.services.tracer.svg_outline(outline, self.pixel_mm, title=name)
         self.run.write_text(pane["cut_file"], svg)
-        self.panes.append(PaneSource(name=name, rgba=rgba, filled=filled, is_back=is_back,
+        # kept until the print files are written: half precision (11 bits, finer than 8-bit layers and
+        # within 1/2048 of 16-bit ones) halves what the panes of a large photo hold meanwhile
+        fill = colours.astype(np.float16) if colours is not None else None
+        self.panes.append(PaneSource(name=name, alpha=alpha.astype(np.float16), fill=fill, filled=filled,
+                                     is_back=is_back,
                                      white_ink_file=pane["white_ink_file"], print_file=pane["print_file"]))
         return pane
 

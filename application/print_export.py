@@ -38,7 +38,8 @@ class PaneSource:
     """A pane at the photo's (cropped) resolution, with the names of the files it needs."""
 
     name: str
-    rgba: np.ndarray  # HxWx4 float: the layer, its hidden part filled
+    alpha: np.ndarray  # HxW float, the hidden part filled in included
+    fill: np.ndarray | None  # HxWx3 float: the colours of the filled pixels (elsewhere the composite's)
     filled: np.ndarray  # HxW bool: the pixels whose colour the fill invented
     is_back: bool
     white_ink_file: str | None
@@ -159,9 +160,10 @@ class PrintExport:
         extended = self.resized(self.resampler, _AlphaAndFill(pane), window)
         alpha, filled = extended[core][:count, :, 0], extended[core][:count, :, 1]
         rgb = composite[rows, self.placement_columns]
-        if pane.filled.any():
-            colours = self.resized(self.resampler, pane.rgba[..., :3], window)[core][:count]
+        if pane.fill is not None:
+            colours = self.resized(self.resampler, pane.fill, window)[core][:count]
             rgb = rgb + filled[..., None] * (colours - rgb)
+        rgb = np.where(alpha[..., None] > 0, rgb, 0.0)  # no colour where the layer is clear
         band[rows, self.placement_columns, :3] = rgb
         band[rows, self.placement_columns, 3] = alpha
         if not pane.white_ink_file:
@@ -251,6 +253,6 @@ class _AlphaAndFill:
     def __getitem__(self, key) -> np.ndarray:
         rows = key[0] if isinstance(key, tuple) else key
         columns = key[1] if isinstance(key, tuple) else slice(None)
-        alpha = np.asarray(self.pane.rgba[rows, columns, 3], np.float32)
+        alpha = np.asarray(self.pane.alpha[rows, columns], np.float32)
         filled = self.pane.filled[rows, columns].astype(np.float32)
         return np.stack([alpha, filled, np.zeros_like(alpha)], axis=-1)

@@ -1,5 +1,5 @@
 """Print sizes and how a photo is laid out on the print: exact pixel sizes, bleed, crop or pad, how far
-the photo is enlarged, and the strips in which a print-size image can be rendered.
+the photo is enlarged, and where the subject is that a crop is kept on.
 
 Sizes are held in millimetres whatever unit the user wrote. A side in pixels is round(inches * dpi),
 half up, so 8x10 at 300 DPI is exactly 2400 x 3000 and A4 is 2480 x 3508, as print shops expect.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterator
+from typing import Any
 
 import attrs
 import numpy as np
@@ -36,8 +36,6 @@ MAX_SIDE_MM = 2000.0
 # Past 4x even a good upscaler invents detail that shows at viewing distance.
 MAX_ENLARGEMENT = 4.0
 ADVICE_DPI = 300
-# Lanczos-3 weighs source pixels within 3 of the sample point (3 x the shrink factor when shrinking).
-LANCZOS_RADIUS = 3
 
 _UNIT_MM = {"in": MM_PER_INCH, "inch": MM_PER_INCH, "inches": MM_PER_INCH, "mm": 1.0, "cm": 10.0}
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
@@ -254,11 +252,6 @@ class PrintPlan:
         than one pixel over the crop."""
         return self.placement.width / self.crop.width, self.placement.height / self.crop.height
 
-    def strips(self, strip_rows: int, margin: int = 0) -> Iterator[Strip]:
-        """Strips of the placement's rows and the crop's rows each needs (both relative to those
-        rectangles), for rendering the print without holding it whole."""
-        return strips(self.crop.height, self.placement.height, strip_rows, margin)
-
     def to_dict(self) -> dict[str, Any]:
         width, height = self.trim_px
         return {
@@ -309,37 +302,3 @@ def nearest_subject(depth8: np.ndarray) -> tuple[float, float]:
 
 def _enlargement(crop: Rect, placement: Rect) -> float:
     return max(placement.width / crop.width, placement.height / crop.height)
-
-
-@attrs.frozen
-class Strip:
-    y0: int  # output rows [y0, y1)
-    y1: int
-    source_y0: int  # the source rows [source_y0, source_y1) they sample, margin included
-    source_y1: int
-
-
-def source_position(index: float, source_length: int, target_length: int) -> float:
-    """Where output pixel `index` samples the source, pixel centres aligned as cv2.resize and PIL do.
-    A strip's resampler subtracts the strip's source_y0 from this (e.g. for cv2.remap's map_y)."""
-    return (index + 0.5) * source_length / target_length - 0.5
-
-
-def strips(source_height: int, target_height: int, strip_rows: int, margin: int = 0) -> Iterator[Strip]:
-    """Output rows in strips of strip_rows, each with the source rows its Lanczos-3 samples reach, plus
-    `margin` rows on each side (an upscaler's receptive field), clamped to the source.
-
-    Exact in whole numbers: the sample point of row j is ((2j + 1) * source - target) / (2 * target), and
-    the reach is 3 * max(source, target) / target source pixels on either side.
-    """
-    for name, value, low in (("source_height", source_height, 1), ("target_height", target_height, 1),
-                             ("strip_rows", strip_rows, 1), ("margin", margin, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-    denominator = 2 * target_height
-    reach = 2 * LANCZOS_RADIUS * max(source_height, target_height)
-    for y0 in range(0, target_height, strip_rows):
-        y1 = min(y0 + strip_rows, target_height)
-        first = ((2 * y0 + 1) * source_height - target_height - reach) // denominator
-        last = -(-((2 * y1 - 1) * source_height - target_height + reach) // denominator)
-        yield Strip(y0, y1, max(0, first - margin), min(source_height, last + margin + 1))

@@ -28,6 +28,13 @@ def no_jobs(client) -> bool:
         ({"mode": "sketch"}, ["mode"]),
         ({"mode": "painterly", "params": {"painterliness": 0.9}}, ["painterliness", "0.2 to 0.8"]),
         ({"mode": "painterly", "params": {"style": "cubist"}}, ["style"]),
+        ({"params": {"print_size": "huge"}}, ["print_size", "A4"]),
+        ({"params": {"print_size": "0x10in"}}, ["print_size", "greater than 0"]),
+        ({"params": {"format": "gif"}}, ["format", "cmyk-tiff"]),
+        ({"params": {"fit": "stretch"}}, ["fit", "crop, pad"]),
+        ({"params": {"bleed": True}}, ["bleed needs a print size"]),
+        ({"params": {"ink_limit": 90}}, ["ink_limit", "150"]),
+        ({"params": {"edition": -1}}, ["edition"]),
     ],
 )
 def test_an_invalid_parameter_is_refused_and_no_job_is_created(client, upload_id, fields, words):
@@ -88,3 +95,9 @@ def test_a_supplied_depth_map_is_used_with_the_top_level_near_convention(client,
     assert (job["status"], job["depth_upload_id"], job["engine"]["depth"]) == ("completed", depth_id,
                                                                                "supplied")
     assert job["params"]["near"] == "black"
+
+
+def test_a_custom_print_size_is_accepted_and_recorded_in_its_normal_form(client, upload_id):
+    job = submit(client, upload_id, params={"print_size": "30 X 40 CM", "format": "tiff16", "fit": "pad"})["jobs"][0]
+    params = client.get(f"/api/jobs/{job['job_id']}").json()["params"]
+    assert (params["print_size"], params["format"], params["fit"]) == ("30x40cm", "tiff16", "pad")

@@ -1,4 +1,4 @@
-"""Print sizes, exact pixel sizes, crop and pad layout, enlargement advice and render strips (pure)."""
+"""Print sizes, exact pixel sizes, crop and pad layout, enlargement advice (pure)."""
 
 import json
 import math
@@ -18,8 +18,6 @@ from rilievo.domain.print_layout import (
     crop_window,
     pad_placement,
     parse_print_size,
-    source_position,
-    strips,
 )
 
 # (width, height) as written, in pixels, and the bleed per side, at 300 and 600 DPI.
@@ -281,53 +279,3 @@ def test_the_plan_records_itself_for_the_manifest():
     # 4000 x 3000 fills the trim's height: 7016 * 4 / 3 = 9354.7 -> 9355 wide, (9921 - 9355) // 2 = 283 in
     assert record["placement"] == {"x": 71 + 283, "y": 71, "width": 9355, "height": 7016}
     assert record["enlargement"] == pytest.approx(9355 / 4000, abs=1e-4) and record["warning"] is None
-
-
-strip_cases = st.tuples(st.integers(1, 200), st.integers(1, 200), st.integers(1, 50), st.integers(0, 8))
-
-
-@given(strip_cases)
-def test_strips_cover_every_output_row_once(case):
-    source, target, rows, margin = case
-    spans = [(s.y0, s.y1) for s in strips(source, target, rows, margin)]
-    assert spans[0][0] == 0 and spans[-1][1] == target
-    assert all(y1 - y0 <= rows and y0 < y1 for y0, y1 in spans)
-    assert all(before[1] == after[0] for before, after in zip(spans, spans[1:]))
-
-
-@given(strip_cases)
-def test_each_strip_holds_every_source_row_its_output_samples(case):
-    """Under Lanczos-3 (+-3 source pixels, 3x the shrink when shrinking) plus the margin, clamped to the
-    source, and at most one row more on either side."""
-    source, target, rows, margin = case
-    radius = 3 * max(1, Fraction(source, target))
-    for strip in strips(source, target, rows, margin):
-        firsts, lasts = [], []
-        for y in range(strip.y0, strip.y1):
-            centre = Fraction(2 * y + 1, 2) * source / target - Fraction(1, 2)
-            assert centre == pytest.approx(source_position(y, source, target))
-            firsts.append(math.ceil(centre - radius))
-            lasts.append(math.floor(centre + radius))
-        low, high = max(0, min(firsts) - margin), min(source - 1, max(lasts) + margin)
-        assert strip.source_y0 <= low and high < strip.source_y1
-        assert strip.source_y0 >= max(0, low - 1) and strip.source_y1 <= min(source, high + 2)
-
-
-def test_source_positions_follow_pixel_centres():
-    assert [source_position(i, 10, 10) for i in range(3)] == [0.0, 1.0, 2.0]
-    assert [source_position(i, 1, 4) for i in range(4)] == [-0.375, -0.125, 0.125, 0.375]
-
-
-def test_a_plans_strips_map_its_placement_rows_to_its_crop_rows():
-    plan = PrintPlan.for_photo((400, 300), "8x10")
-    found = list(plan.strips(512, margin=4))
-    assert found[-1].y1 == plan.placement.height and found[0].y0 == 0
-    assert max(s.source_y1 for s in found) == plan.crop.height
-
-
-@pytest.mark.parametrize(("argument", "value"), [(0, 0), (1, 0), (2, 0), (3, -1), (2, True)])
-def test_strips_refuse_empty_sizes(argument, value):
-    arguments = [10, 20, 5, 0]
-    arguments[argument] = value
-    with pytest.raises(ValueError):
-        list(strips(*arguments))
