@@ -293,6 +293,31 @@ def test_a_photo_becomes_layers_with_downloads(page: Page, photo: Path, tmp_path
     assert script_errors == []
 
 
+def test_a_print_size_job_in_cmyk_shows_its_warning_and_print_files(page: Page, photo: Path, script_errors):
+    page.set_input_files("#file-input", photo)
+    expect(page.get_by_test_id("generate")).to_be_enabled()
+    page.get_by_test_id("export-layers").uncheck()
+    cmyk = page.get_by_test_id("cmyk-controls")
+    expect(cmyk).to_be_hidden()
+    page.locator("#format").select_option("cmyk-tiff")
+    expect(cmyk).to_be_visible()
+    page.locator("#intent").select_option("relative")
+    page.get_by_test_id("custom_size").fill("8x8in")  # 2400 px from a 512 px photo: 4.7x
+    with page.expect_request(lambda request: request.method == "POST"
+                             and request.url.endswith("/api/jobs")) as posted:
+        page.get_by_test_id("generate").click()
+    params = posted.value.post_data_json["params"]
+    assert (params["print_size"], params["format"], params["intent"]) == ("8x8in", "cmyk-tiff", "relative")
+
+    card = page.get_by_test_id("job-card")
+    job = finished(page, card)
+    assert {"composite_full.cmyk.tif", "soft_proof.jpg", "composite_preview.jpg"} <= set(job["outputs"])
+    warnings = card.get_by_test_id("job-warnings")
+    expect(warnings).to_be_visible()
+    expect(warnings).to_contain_text("Warning: the print enlarges the photo 4.7x")
+    assert script_errors == []
+
+
 def test_the_form_fits_a_phone_and_keeps_presets(page: Page, script_errors):
     page.set_viewport_size(PHONE)
     assert horizontal_overflow(page) <= 0

@@ -345,6 +345,18 @@ def test_a_print_size_job_writes_print_files_that_a_print_shop_can_open(tmp_path
     assert manifest["print"]["canvas_px"] == list(canvas) and manifest["print"]["engine"] == "lanczos"
     assert {"soft_proof.jpg", "composite_preview.jpg"} <= set(summary["files"])
     assert summary["engines"]["upscale"] == "lanczos"
+    # the layers, made at print size band by band, stack back into the print-size composite
+    layers = [png_pixels(path) for path in layer_files(folder)]
+    np.testing.assert_allclose(stack_over(layers), png_pixels(folder / "composite_full.png"), atol=2 / 255)
+
+
+def png_pixels(path: Path) -> np.ndarray:
+    """A PNG's pixels in [0, 1], read with pypng (Pillow reads 16-bit RGB as 8-bit)."""
+    import png
+
+    width, height, rows, info = png.Reader(filename=str(path)).read()
+    values = np.vstack([np.asarray(row, np.float32) for row in rows]).reshape(height, width, info["planes"])
+    return values / (2 ** info["bitdepth"] - 1)
 
 
 def test_a_big_enlargement_is_announced_with_the_size_the_photo_supports(tmp_path, coffee):
