@@ -145,8 +145,10 @@ class FilesystemJobFiles:
 
     def open_print_file(self, job_id: str, name: str, spec: PrintFileSpec) -> StripWriter:
         cmyk = _cmyk(spec) if spec.kind in ("cmyk-tiff", "proof-jpeg") else None
+        # one encoding thread each: a job writes ten or more of these files at once, and every thread
+        # holds blocks of rows in flight
         return open_writer(self._folder(job_id) / name, spec.width, spec.height, spec.channels, spec.kind, spec.dpi,
-                           cmyk=cmyk)
+                           cmyk=cmyk, workers=1)
 
     def cmyk_profile_name(self, profile: str) -> str:
         return CmykConversion.from_profile(Path(profile) if profile else None).description

@@ -114,25 +114,26 @@ class PrintExport:
 
     # -- one band --------------------------------------------------------------------------------
     def write_band(self, top: int, bottom: int, panes: list[PaneSource], files: dict) -> None:
-        composite = self.composite_band(top, bottom)
-        layers = {}
-        for index, pane in enumerate(panes):
-            layers[index] = self.layer_band(pane, top, bottom, composite)
+        """The band's rows in every file; one pane's rows at a time, so memory holds one pane's band."""
         margin = self.marks_margin
         if margin and top == 0:
             self.write_marks_rows(0, margin, panes, files)
+        composite = self.composite_band(top, bottom)
         for writer, feed in files.values():
             if feed == "composite":
                 writer.write_rows(composite)
-                continue
-            index, what = feed
-            rgba, white = layers[index]
-            if what == "layer":
-                writer.write_rows(rgba)
-            elif what == "white":
-                writer.write_rows(self.marked(self.to_print(white)[..., None], top + margin, channels=1))
-            else:
-                writer.write_rows(self.marked(self.to_print(rgba), top + margin, channels=4))
+        for index, pane in enumerate(panes):
+            rgba, white = self.layer_band(pane, top, bottom, composite)
+            for writer, feed in files.values():
+                if feed == "composite" or feed[0] != index:
+                    continue
+                if feed[1] == "layer":
+                    writer.write_rows(rgba)
+                elif feed[1] == "white":
+                    writer.write_rows(self.marked(self.to_print(white)[..., None], top + margin, channels=1))
+                else:
+                    writer.write_rows(self.marked(self.to_print(rgba), top + margin, channels=4))
+            del rgba, white
         if margin and bottom == self.height:
             self.write_marks_rows(self.height + margin, self.height + 2 * margin, panes, files)
 
