@@ -120,15 +120,15 @@ class JobRun:
         manifest = panes.make(depth8)
 
         self.stage("upscale")
-        export = PrintExport(self, plan, image, upscaler=services.upscaler, resampler=services.resampler)
+        enlarged = plan.scale != (1.0, 1.0)
+        export = PrintExport(self, plan, image, depth, upscaler=services.upscaler, resampler=services.resampler)
         self.written += export.write(panes.panes, bits)
-        if plan.scale != (1.0, 1.0):
+        if enlarged:
             self.job = self.job.use_engine("upscale", services.upscaler.name)
         manifest["print"] = self.print_record(plan)
 
         self.stage("export")
         self.write_image("preview.png", downsample(cropped, self.preview_factor(cropped)), 8)
-        self.write_image("depth_map.png", depth, 8)
         self.write_image("depth_preview.png", downsample(depth, self.preview_factor(cropped)), 8)
         self.write_json("layer_manifest.json", manifest)
         self.write_json("params.json", self.params_record(decoded))

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 BAND_ROWS = 256  # a multiple of the TIFF tile height, so tiles fill band by band
 RESULT_STEM = "composite_full"  # the final image, one file per format: composite_full.png, ...
-PREVIEW, PROOF = "composite_preview.jpg", "soft_proof.jpg"
+PREVIEW, PROOF, DEPTH_MAP = "composite_preview.jpg", "soft_proof.jpg", "depth_map.png"
 FORMAT_FILES = {"png16": None, "tiff": "composite_full.tif", "tiff16": "composite_full.tif",
                 "cmyk-tiff": "composite_full.cmyk.tif"}
 PAPER = 1.0  # white
@@ -47,11 +47,13 @@ class PaneSource:
 
 
 class PrintExport:
-    def __init__(self, run: JobRun, plan: PrintPlan, image: np.ndarray, *, upscaler: Upscaler,
+    def __init__(self, run: JobRun, plan: PrintPlan, image: np.ndarray, depth: np.ndarray, *, upscaler: Upscaler,
                  resampler: Upscaler):
+        """image: the whole photo; depth: the crop's, 0 = near."""
         self.run, self.plan, self.params = run, plan, run.job.params
         self.upscaler, self.resampler = upscaler, resampler
         self.source = image[plan.crop.slices]
+        self.depth = _Gray(depth)
         self.width, self.height = plan.canvas_px
 
     @property
@@ -94,6 +96,7 @@ class PrintExport:
             if params.format == "cmyk-tiff":
                 open_file(PROOF, "composite", 3, "proof-jpeg")
             open_file(PREVIEW, "composite", 3, "preview-jpeg")
+            open_file(DEPTH_MAP, "depth", 1, "png8")
             layer_kind = "png16" if bits == 16 else "png8"
             for index, pane in enumerate(panes):
                 open_file(f"{pane.name}.png", (index, "layer"), 4, layer_kind)
@@ -119,13 +122,16 @@ class PrintExport:
         if margin and top == 0:
             self.write_marks_rows(0, margin, panes, files)
         composite = self.composite_band(top, bottom)
+        depth = self.depth_band(top, bottom)
         for writer, feed in files.values():
             if feed == "composite":
                 writer.write_rows(composite)
+            elif feed == "depth":
+                writer.write_rows(depth[..., None])
         for index, pane in enumerate(panes):
             rgba, white = self.layer_band(pane, top, bottom, composite)
             for writer, feed in files.values():
-                if feed == "composite" or feed[0] != index:
+                if isinstance(feed, str) or feed[0] != index:
                     continue
                 if feed[1] == "layer":
                     writer.write_rows(rgba)
@@ -143,6 +149,16 @@ class PrintExport:
         if inside is not None:
             rows, window = inside
             band[rows, self.placement_columns] = self.resized(self.upscaler, self.source, window)
+        return band
+
+    def depth_band(self, top: int, bottom: int) -> np.ndarray:
+        """The depth map's rows, Lanczos-resampled from the photo's: far (1) on the paper around a
+        padded photo."""
+        band = np.ones((bottom - top, self.width), np.float32)
+        inside = self.inside_rows(top, bottom)
+        if inside is not None:
+            rows, window = inside
+            band[rows, self.placement_columns] = self.resized(self.resampler, self.depth, window)[..., 0]
         return band
 
     def layer_band(self, pane: PaneSource, top: int, bottom: int, composite: np.ndarray
@@ -221,7 +237,7 @@ class PrintExport:
     def write_marks_rows(self, first: int, last: int, panes: list[PaneSource], files: dict) -> None:
         """The margin rows above or below the image in every marked file."""
         for writer, feed in files.values():
-            if feed != "composite" and feed[1] in ("white", "print"):
+            if not isinstance(feed, str) and feed[1] in ("white", "print"):
                 channels = 1 if feed[1] == "white" else 4
                 rows = np.zeros((last - first, self.width + 2 * self.marks_margin, channels), np.float32)
                 self.draw_marks(rows, first)
@@ -257,3 +273,14 @@ class _AlphaAndFill:
         alpha = np.asarray(self.pane.alpha[rows, columns], np.float32)
         filled = self.pane.filled[rows, columns].astype(np.float32)
         return np.stack([alpha, filled, np.zeros_like(alpha)], axis=-1)
+
+
+class _Gray:
+    """A gray image's rows as three equal channels, as the resampler takes them."""
+
+    def __init__(self, gray: np.ndarray):
+        self.gray = gray
+        self.shape = (*gray.shape, 3)
+
+    def __getitem__(self, key) -> np.ndarray:
+        return np.repeat(np.asarray(self.gray[key], np.float32)[..., None], 3, axis=-1)

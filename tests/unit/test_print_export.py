@@ -44,8 +44,9 @@ def test_print_files_have_the_print_size_and_the_manifest_says_so(services):
     assert (manifest["width"], manifest["height"]) == (600, 300)
     assert manifest["print"]["canvas_px"] == [600, 300] and manifest["print"]["enlargement"] == 10
     assert manifest["print"]["engine"] == "fake-upscaler"
-    # the previews and the depth map stay at the photo's resolution
-    assert files["depth_map.png"].shape == (HEIGHT, WIDTH)
+    # the depth map too (Lanczos-resampled); the previews stay at the photo's resolution
+    assert files["depth_map.png"].shape == (300, 600)
+    assert files["depth_preview.png"].shape[0] <= HEIGHT
 
 
 def test_an_enlargement_past_four_times_is_a_warning_in_the_record(services):
