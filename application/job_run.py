@@ -90,7 +90,8 @@ class JobRun:
 
         self.stage("ingest")
         decoded = services.decoder.decode(services.uploads.original_path(job.upload_id))
-        image, bits = decoded.pixels, decoded.bit_depth
+        image, bits, source = decoded.pixels, decoded.bit_depth, source_record(decoded)
+        del decoded  # its pixels are the image's until the image is replaced: then they would be a second copy
 
         self.stage("depth")
         depth8 = quantize_depth(self.depth_map(image))
@@ -131,7 +132,7 @@ class JobRun:
         self.write_image("preview.png", downsample(cropped, self.preview_factor(cropped)), 8)
         self.write_image("depth_preview.png", downsample(depth, self.preview_factor(cropped)), 8)
         self.write_json("layer_manifest.json", manifest)
-        self.write_json("params.json", self.params_record(decoded))
+        self.write_json("params.json", self.params_record(source))
         if manifest["layers"]:
             services.files.write_zip(job.id, LAYERS_ZIP, layer_set(manifest))
             self.written.append(LAYERS_ZIP)
@@ -202,7 +203,7 @@ class JobRun:
     def preview_factor(image: np.ndarray) -> int:
         return preview_factor(image.shape[1], image.shape[0])
 
-    def params_record(self, decoded: DecodedImage) -> dict:
+    def params_record(self, source: dict) -> dict:
         job = self.job
         return {
             "job_id": job.id,
@@ -216,13 +217,17 @@ class JobRun:
                        if name in self.services.models},
             "devices": self.devices(),
             "warnings": list(self.warnings),
-            "source": {
-                "upload_id": job.upload_id,
-                "format": decoded.format,
-                "width": decoded.width,
-                "height": decoded.height,
-                "bit_depth": decoded.bit_depth,
-                "converted_from_profile": decoded.converted_from,
-            },
+            "source": {"upload_id": job.upload_id, **source},
             "depth_upload_id": job.depth_upload_id,
         }
+
+
+def source_record(decoded: DecodedImage) -> dict:
+    """What ingest learned about the photo, for the job record."""
+    return {
+        "format": decoded.format,
+        "width": decoded.width,
+        "height": decoded.height,
+        "bit_depth": decoded.bit_depth,
+        "converted_from_profile": decoded.converted_from,
+    }

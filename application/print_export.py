@@ -25,7 +25,7 @@ from .ports import PrintFileSpec, StripWriter, Upscaler
 if TYPE_CHECKING:
     from .job_run import JobRun
 
-BAND_ROWS = 256  # a multiple of the TIFF tile height, so tiles fill band by band
+BAND_ROWS = 128  # divides the TIFF tile height, so two bands fill a row of tiles
 RESULT_STEM = "composite_full"  # the final image, one file per format: composite_full.png, ...
 PREVIEW, PROOF, DEPTH_MAP = "composite_preview.jpg", "soft_proof.jpg", "depth_map.png"
 FORMAT_FILES = {"png16": None, "tiff": "composite_full.tif", "tiff16": "composite_full.tif",
