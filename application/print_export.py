@@ -12,6 +12,7 @@ layer, transparent on the others, so the layers still stack to the composite.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import attrs
@@ -81,7 +82,7 @@ class PrintExport:
 
     # -- the files -------------------------------------------------------------------------------
     def open_files(self, panes: list[PaneSource], bits: int) -> dict[str, tuple[StripWriter, object]]:
-        """name -> (writer, what feeds it): "composite", or (pane index, "layer" | "white" | "print")."""
+        """name -> (writer, what feeds it): "composite", "depth", or (pane index, "layer" | "white" | "print")."""
         params, files = self.params, {}
 
         def open_file(name: str, feed: object, channels: int, kind: str, *, margin: int = 0) -> None:
@@ -120,7 +121,7 @@ class PrintExport:
         """The band's rows in every file; one pane's rows at a time, so memory holds one pane's band."""
         margin = self.marks_margin
         if margin and top == 0:
-            self.write_marks_rows(0, margin, panes, files)
+            self.write_marks_rows(0, margin, files)
         composite = self.composite_band(top, bottom)
         depth = self.depth_band(top, bottom)
         for writer, feed in files.values():
@@ -141,7 +142,7 @@ class PrintExport:
                     writer.write_rows(self.marked(self.to_print(rgba), top + margin, channels=4))
             del rgba, white
         if margin and bottom == self.height:
-            self.write_marks_rows(self.height + margin, self.height + 2 * margin, panes, files)
+            self.write_marks_rows(self.height + margin, self.height + 2 * margin, files)
 
     def composite_band(self, top: int, bottom: int) -> np.ndarray:
         band = np.full((bottom - top, self.width, 3), PAPER, np.float32)
@@ -234,7 +235,7 @@ class PrintExport:
         self.draw_marks(out, canvas_top)
         return out
 
-    def write_marks_rows(self, first: int, last: int, panes: list[PaneSource], files: dict) -> None:
+    def write_marks_rows(self, first: int, last: int, files: dict) -> None:
         """The margin rows above or below the image in every marked file."""
         for writer, feed in files.values():
             if not isinstance(feed, str) and feed[1] in ("white", "print"):
@@ -252,11 +253,9 @@ class PrintExport:
                 region = rows[first - canvas_top : last - canvas_top, left : left + mask.shape[1]]
                 region[mask[first - top : last - top]] = mark
 
-    @property
-    def patches(self):
-        if not hasattr(self, "_patches"):
-            self._patches = mark_patches(self.height, self.width, self.marks_margin, self.pixel_mm)
-        return self._patches
+    @cached_property
+    def patches(self) -> list:
+        return mark_patches(self.height, self.width, self.marks_margin, self.pixel_mm)
 
 
 class _AlphaAndFill:

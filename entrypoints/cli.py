@@ -17,6 +17,7 @@ from rilievo.domain.params import MODES, STYLES, RenderParams
 
 from .bootstrap import Settings, bootstrap
 from .logs import configure_logging
+from .memory import give_freed_memory_back
 from .models_cli import FALLBACK_ENGINES, add_models_commands
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_REFUSED = 0, 1, 2
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
+    give_freed_memory_back()
     if args.command == "serve":
         from .serve import serve
 

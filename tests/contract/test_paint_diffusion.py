@@ -169,27 +169,19 @@ def test_loads_the_pipeline_once_across_paintings(folders, monkeypatch):
     assert isinstance(pipe.scheduler, diffusers.UniPCMultistepScheduler)
 
 
-def test_a_missing_lora_is_a_warning_not_a_failure(folders, tmp_path):
+@pytest.mark.parametrize("lora, content", [("nowhere.safetensors", None),
+                                           ("broken.safetensors", b"not a safetensors file")])
+def test_a_missing_or_unloadable_lora_is_a_warning_not_a_failure(folders, tmp_path, lora, content):
     import attrs
 
-    style = attrs.evolve(STYLE_PRESETS["custom"], lora="nowhere.safetensors")
+    if content is not None:
+        (tmp_path / lora).write_bytes(content)
+    style = attrs.evolve(STYLE_PRESETS["custom"], lora=lora)
     fresh = DiffusionPainter(*folders, device="cpu", working_long_side=64, steps=1, loras_dir=tmp_path)
     image, depth = scene(32, 32)
     req = attrs.evolve(request(painterliness=0.8), style=style)
     assert fresh.paint(image, depth, req, NoisePlan.single(0)).shape == (32, 32, 3)
-    assert any("nowhere.safetensors" in w for w in fresh.warnings)
-
-
-def test_an_unloadable_lora_is_a_warning_not_a_failure(folders, tmp_path):
-    import attrs
-
-    (tmp_path / "broken.safetensors").write_bytes(b"not a safetensors file")
-    style = attrs.evolve(STYLE_PRESETS["custom"], lora="broken.safetensors")
-    fresh = DiffusionPainter(*folders, device="cpu", working_long_side=64, steps=1, loras_dir=tmp_path)
-    image, depth = scene(32, 32)
-    req = attrs.evolve(request(painterliness=0.8), style=style)
-    assert fresh.paint(image, depth, req, NoisePlan.single(0)).shape == (32, 32, 3)
-    assert any("broken.safetensors" in w for w in fresh.warnings)
+    assert any(lora in warning for warning in fresh.warnings)
 
 
 def test_a_preset_lora_is_loaded_and_changes_the_painting(folders, tmp_path):
