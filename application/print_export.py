@@ -20,6 +20,7 @@ import numpy as np
 
 from rilievo.domain.print_extras import mark_patches, marks_margin_px, white_ink_mask
 from rilievo.domain.print_layout import MM_PER_INCH, PrintPlan
+from rilievo.domain.upsampling import joint_bilateral_rows
 
 from .ports import PrintFileSpec, StripWriter, Upscaler
 
@@ -54,7 +55,7 @@ class PrintExport:
         self.run, self.plan, self.params = run, plan, run.job.params
         self.upscaler, self.resampler = upscaler, resampler
         self.source = image[plan.crop.slices]
-        self.depth = _Gray(depth)
+        self.depth = depth
         self.width, self.height = plan.canvas_px
 
     @property
@@ -123,7 +124,7 @@ class PrintExport:
         if margin and top == 0:
             self.write_marks_rows(0, margin, files)
         composite = self.composite_band(top, bottom)
-        depth = self.depth_band(top, bottom)
+        depth = self.depth_band(top, bottom, composite)
         for writer, feed in files.values():
             if feed == "composite":
                 writer.write_rows(composite)
@@ -152,14 +153,20 @@ class PrintExport:
             band[rows, self.placement_columns] = self.resized(self.upscaler, self.source, window)
         return band
 
-    def depth_band(self, top: int, bottom: int) -> np.ndarray:
-        """The depth map's rows, Lanczos-resampled from the photo's: far (1) on the paper around a
-        padded photo."""
+    def depth_band(self, top: int, bottom: int, composite: np.ndarray) -> np.ndarray:
+        """The depth map's rows, enlarged edge-aware with the print as its guide (joint bilateral
+        upsampling): far (1) on the paper around a padded photo."""
         band = np.ones((bottom - top, self.width), np.float32)
         inside = self.inside_rows(top, bottom)
         if inside is not None:
             rows, window = inside
-            band[rows, self.placement_columns] = self.resized(self.resampler, self.depth, window)[..., 0]
+            placement, crop = self.plan.placement, self.plan.crop
+            if (placement.width, placement.height) == (crop.width, crop.height):
+                band[rows, self.placement_columns] = self.depth[window[1] : window[3]]
+            else:
+                band[rows, self.placement_columns] = joint_bilateral_rows(
+                    self.depth, self.source, composite[rows, self.placement_columns],
+                    np.arange(window[1], window[3]), (placement.width, placement.height))
         return band
 
     def layer_band(self, pane: PaneSource, top: int, bottom: int, composite: np.ndarray
@@ -272,14 +279,3 @@ class _AlphaAndFill:
         alpha = np.asarray(self.pane.alpha[rows, columns], np.float32)
         filled = self.pane.filled[rows, columns].astype(np.float32)
         return np.stack([alpha, filled, np.zeros_like(alpha)], axis=-1)
-
-
-class _Gray:
-    """A gray image's rows as three equal channels, as the resampler takes them."""
-
-    def __init__(self, gray: np.ndarray):
-        self.gray = gray
-        self.shape = (*gray.shape, 3)
-
-    def __getitem__(self, key) -> np.ndarray:
-        return np.repeat(np.asarray(self.gray[key], np.float32)[..., None], 3, axis=-1)
