@@ -28,6 +28,7 @@ MAX_PAGE = 100
 
 MEDIA_TYPES = {
     ".png": "image/png",
+    ".jpg": "image/jpeg",
     ".gif": "image/gif",
     ".webp": "image/webp",
     ".tif": "image/tiff",
@@ -38,7 +39,7 @@ MEDIA_TYPES = {
 }
 
 
-SHOWN_INLINE = {"image/png", "image/gif", "image/webp", "image/tiff", "application/json"}
+SHOWN_INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/tiff", "application/json"}
 
 
 def file_response(path: Path, *, download: bool) -> File:

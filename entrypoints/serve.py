@@ -66,7 +66,21 @@ def announce_when_listening(server: uvicorn.Server, url: str) -> None:
         print(f"Rilievo is running at {url}  (Ctrl-C stops it)", flush=True)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def exposure_warning(host: str) -> str | None:
+    """A line for the terminal when the app listens beyond this computer."""
+    if host in LOOPBACK:
+        return None
+    return (f"Warning: listening on {host}, not only on this computer: anyone who can reach it on the "
+            "network can upload photos, start jobs and download results. Rilievo has no accounts or "
+            "passwords; use --host 127.0.0.1 (the default) unless you mean to share it.")
+
+
 def serve(settings: Settings, *, host: str, port: int, log_level: str, with_worker: bool = True) -> None:
+    if warning := exposure_warning(host):
+        print(warning, file=sys.stderr, flush=True)
     services = bootstrap(settings)  # applies the database migrations before anything else runs
     server = uvicorn.Server(
         uvicorn.Config(create_app(services), host=host, port=port, log_level=log_level, access_log=False)

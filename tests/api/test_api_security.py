@@ -1,0 +1,55 @@
+"""A local app stays local: other sites can't change anything through the user's browser, and every
+response tells the browser not to sniff, frame or leak."""
+
+import pytest
+
+from tests.api.api_helpers import png_bytes, upload
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "https://evil.example"},
+    {"Origin": "null"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site", "Origin": "http://other.testserver.local"},
+])
+def test_a_cross_site_post_is_refused_and_stores_nothing(client, headers):
+    response = client.post("/api/upload", files={"file": ("photo.png", png_bytes(), "image/png")}, headers=headers)
+    assert response.status_code == 403
+    assert response.json()["error"] == "cross_site_request"
+    assert client.get("/api/jobs").json()["total"] == 0
+
+
+def test_a_cross_site_delete_is_refused(client):
+    response = client.delete("/api/presets/anything", headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+
+
+def test_the_app_s_own_page_and_scripts_without_a_browser_may_post(client):
+    own = client.post("/api/upload", files={"file": ("photo.png", png_bytes(), "image/png")},
+                      headers={"Origin": str(client.base_url).rstrip("/"), "Sec-Fetch-Site": "same-origin"})
+    assert own.status_code == 201, own.text
+    assert upload(client)  # no Origin, no Sec-Fetch-Site: curl, scripts, the CLI's peers
+
+
+def test_cross_site_reads_are_answered_but_never_shared(client):
+    response = client.get("/api/jobs", headers={"Origin": "https://evil.example"})
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers  # no CORS: the other site can't read it
+
+
+@pytest.mark.parametrize("path", ["/", "/api/jobs", "/schema/openapi.json", "/api/jobs/nope"])
+def test_every_response_carries_the_security_headers(client, path):
+    headers = client.get(path).headers
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+
+
+def test_serving_beyond_this_computer_is_said_out_loud():
+    from rilievo.entrypoints.serve import exposure_warning
+
+    assert exposure_warning("127.0.0.1") is None and exposure_warning("localhost") is None
+    warning = exposure_warning("0.0.0.0")
+    assert warning.startswith("Warning: listening on 0.0.0.0") and "--host 127.0.0.1" in warning
