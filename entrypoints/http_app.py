@@ -39,9 +39,10 @@ STATUS_OF_ERROR: list[tuple[type[RilievoError], int]] = [
 ]
 
 
-def error_response(status: int, error: str, detail: str) -> Response:
+def error_response(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> Response:
     """Every refusal has the same body: {error: a short code, detail: one line a user can act on}."""
-    return Response({"error": error, "detail": detail}, status_code=status, media_type=MediaType.JSON)
+    return Response({"error": error, "detail": detail}, status_code=status, media_type=MediaType.JSON,
+                    headers=headers)
 
 
 def snake_case(name: str) -> str:
@@ -66,7 +67,8 @@ def http_error(request: Request, error: HTTPException) -> Response:
     if extra and isinstance(extra, list):
         problems = [f"{item.get('key') or 'body'}: {item.get('message')}" for item in extra if isinstance(item, dict)]
         detail = "; ".join(problems) or detail
-    return error_response(error.status_code, error_code(error), str(detail))
+    # the exception's own headers stay (a 405's Allow, say)
+    return error_response(error.status_code, error_code(error), str(detail), headers=error.headers)
 
 
 def create_app(services: Services, *, max_upload_bytes: int = MAX_UPLOAD_BYTES, debug: bool = False) -> Litestar:
