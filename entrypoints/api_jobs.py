@@ -25,6 +25,7 @@ from .api_models import (
 )
 
 MAX_PAGE = 100
+MAX_OFFSET = 2**62  # SQLite integers are 64-bit: a larger offset would be a server error, not an empty page
 
 MEDIA_TYPES = {
     ".png": "image/png",
@@ -71,7 +72,7 @@ def submit_jobs(services: NamedDependency[Services], data: JSONBody[JobRequest])
 def list_jobs(
     services: NamedDependency[Services],
     limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> JobPage:
     jobs, total = services.list_jobs(limit=limit, offset=offset)
     return JobPage([JobView.of(job) for job in jobs], total=total, limit=limit, offset=offset)

@@ -153,3 +153,8 @@ def test_history_is_newest_first_and_paged(batch):
 def test_a_page_outside_the_limits_is_refused(client, query):
     response = client.get(f"/api/jobs?{query}")
     assert_refused(response, 400, query.split("=")[0])
+
+
+def test_an_offset_past_any_database_integer_is_refused_not_a_server_error(client):
+    response = client.get("/api/jobs", params={"offset": 3199569820714584768512})
+    assert response.status_code == 400 and response.json()["error"] == "validation"
