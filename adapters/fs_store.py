@@ -96,6 +96,19 @@ class FilesystemUploads:
     def original_path(self, upload_id: str) -> Path:
         return self._folder_of(upload_id) / self._original_name(self.get(upload_id))
 
+    def all(self) -> list[Upload]:
+        uploads = []
+        for folder in self.folder.glob("*"):
+            if folder.name.isalnum():  # not a .partial staging folder
+                try:
+                    uploads.append(self.get(folder.name))
+                except UploadNotFound:
+                    continue  # being removed meanwhile
+        return uploads
+
+    def remove(self, upload_id: str) -> None:
+        shutil.rmtree(self._folder_of(upload_id), ignore_errors=True)
+
     def _folder_of(self, upload_id: str) -> Path:
         if not upload_id.isalnum():  # ids become folder names: never let one climb out
             raise UploadNotFound(f"no upload with id {upload_id!r}")
@@ -164,6 +177,19 @@ class FilesystemJobFiles:
 
     def remove_published(self, output_dir: Path) -> None:
         shutil.rmtree(output_dir, ignore_errors=True)
+
+    def published_bytes(self, output_dir: Path) -> int:
+        total = 0
+        for folder, _, names in os.walk(output_dir):  # never into a linked folder
+            for name in names:
+                try:
+                    total += os.lstat(os.path.join(folder, name)).st_size
+                except FileNotFoundError:
+                    continue
+        return total
+
+    def in_store(self, output_dir: Path) -> bool:
+        return Path(output_dir).resolve().parent == self.outputs.resolve()
 
 
 def _encode_animation(frames: list[np.ndarray], frame_ms: int, suffix: str) -> bytes:

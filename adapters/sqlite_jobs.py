@@ -133,10 +133,15 @@ class SqliteJobRepository:
                 jobs_table.update().where(jobs_table.c.id == job_id).values(heartbeat_at=now)
             )
 
-    def delete(self, job_id: str) -> None:
+    def delete(self, job_id: str, *, expect: JobStatus | None = None) -> None:
+        query = jobs_table.delete().where(jobs_table.c.id == job_id)
+        if expect is not None:
+            query = query.where(jobs_table.c.status == expect.value)
         with self.engine.begin() as connection:
-            if connection.execute(jobs_table.delete().where(jobs_table.c.id == job_id)).rowcount == 0:
-                raise JobNotFound(f"no job with id {job_id!r}")
+            if connection.execute(query).rowcount == 1:
+                return
+        current = self.get(job_id)  # raises JobNotFound if it is gone
+        raise JobChanged(f"job {job_id} is {current.status}, no longer {expect}")
 
     def count(self) -> int:
         with self.engine.begin() as connection:
@@ -155,6 +160,10 @@ class SqliteJobRepository:
         if row is None:
             raise JobNotFound(f"no job with id {job_id!r}")
         return _job_of(row._mapping)
+
+    def all(self) -> list[Job]:
+        with self.engine.begin() as connection:
+            return [_job_of(row._mapping) for row in connection.execute(sa.select(jobs_table))]
 
     def list(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
         query = (

@@ -171,6 +171,12 @@ class UploadStore(Protocol):
 
     def original_path(self, upload_id: str) -> Path: ...
 
+    def all(self) -> list[Upload]:
+        """Every stored upload, in no particular order."""
+
+    def remove(self, upload_id: str) -> None:
+        """Delete the upload's original and record; an upload already gone is no error."""
+
 
 class JobFiles(Protocol):
     """A job's files: written into a private working folder, published whole when the job succeeds."""
@@ -205,6 +211,12 @@ class JobFiles(Protocol):
     def remove_published(self, output_dir: Path) -> None:
         """Delete a finished job's folder."""
 
+    def published_bytes(self, output_dir: Path) -> int:
+        """The bytes of the files in a finished job's folder; 0 when it is gone."""
+
+    def in_store(self, output_dir: Path) -> bool:
+        """Whether the folder is in the store's outputs, not a destination the user chose."""
+
 
 class JobRepository(Protocol):
     def add(self, job: Job) -> None: ...
@@ -219,10 +231,14 @@ class JobRepository(Protocol):
     def touch(self, job_id: str, now: datetime) -> None:
         """Record a heartbeat of the worker running the job, touching nothing else."""
 
-    def delete(self, job_id: str) -> None: ...
+    def delete(self, job_id: str, *, expect: JobStatus | None = None) -> None:
+        """Raises JobNotFound. With expect, only if the stored job still has that status, else JobChanged."""
 
     def list(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
         """Newest first."""
+
+    def all(self) -> list[Job]:
+        """Every job, in one read."""
 
     def count(self) -> int: ...
 

@@ -1,16 +1,18 @@
-"""The use cases: ingest photos, submit and run jobs, read, retry, cancel and delete them, presets."""
+"""The use cases: ingest photos, submit and run jobs, read, retry, cancel and delete them, clean up storage,
+presets."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Mapping
 
 import attrs
 import structlog
 
+from rilievo.domain.cleanup import CleanupPolicy, CleanupReport, StoredJob, plan_cleanup, stale_uploads
 from rilievo.domain.errors import (
     Conflict,
     FileNotFound,
@@ -222,6 +224,54 @@ class Services:
             self.queue.enqueue(job.id)
             released.append(job)
         return released
+
+    # --- storage ---------------------------------------------------------------------------------
+
+    def clean_up(self, *, older_than_days: float | None, budget_bytes: int | None,
+                 now: datetime | None = None, dry_run: bool = False) -> CleanupReport:
+        """Remove finished jobs older than the cutoff, then the oldest finished jobs until the jobs' files fit
+        the budget; with a cutoff, also the uploads older than it that no remaining job uses. Pending and
+        processing jobs are never removed. Raises InvalidParameter."""
+        policy = CleanupPolicy.of(older_than_days=older_than_days, budget_bytes=budget_bytes)
+        now = now or self.clock()
+        plan = plan_cleanup([self._stored(job) for job in self.jobs.all()], policy, now)
+        removed = {job.id for job in plan.remove if dry_run or self._remove_finished(job.id)}
+        uploads = ()
+        if (cutoff := policy.cutoff(now)) is not None:
+            referenced = {upload_id for job in self.jobs.all() if job.id not in removed
+                          for upload_id in (job.upload_id, job.depth_upload_id) if upload_id}
+            uploads = stale_uploads(self.uploads.all(), referenced, cutoff)
+            if not dry_run:
+                for upload in uploads:
+                    self.uploads.remove(upload.id)
+        report = CleanupReport.of(plan, policy, removed=removed, dry_run=dry_run, uploads=uploads)
+        log.info("storage.cleaned", dry_run=dry_run, jobs=len(report.removed_jobs), bytes=report.removed_bytes,
+                 uploads=len(report.removed_uploads), kept=dict(report.kept), left_bytes=report.remaining_bytes)
+        return report
+
+    def _stored(self, job: Job) -> StoredJob:
+        if not job.output_dir:
+            return StoredJob.of(job)
+        output_dir = Path(job.output_dir)
+        if not self.files.in_store(output_dir):
+            return StoredJob.of(job, in_store=False)
+        return StoredJob.of(job, bytes=self.files.published_bytes(output_dir))
+
+    def _remove_finished(self, job_id: str) -> bool:
+        """delete_job's steps, record first and only while the job is still finished: a retry arriving
+        meanwhile wins, and a deleted job is never started."""
+        try:
+            job = self.jobs.get(job_id)
+            if not job.finished:
+                return False
+            self.jobs.delete(job_id, expect=job.status)
+        except (JobNotFound, JobChanged):
+            return False  # retried, or removed by another worker's cleanup
+        if job.output_dir:
+            self.files.remove_published(Path(job.output_dir))
+        self.files.discard(job_id)
+        log.info("job.deleted", job_id=job_id, by="cleanup")
+        return True
 
     # --- running jobs ----------------------------------------------------------------------------
 

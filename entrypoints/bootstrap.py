@@ -30,6 +30,7 @@ from rilievo.application.ports import (
 from rilievo.adapters.model_store import ModelStore
 from rilievo.application.services import Services
 
+from .cleanup_cli import cleanup_settings
 from .models_cli import PAINT_MODELS, engine_choice
 
 DEFAULT_MAX_PIXELS = 150_000_000
@@ -43,6 +44,8 @@ class Settings:
     immediate_queue: bool = False  # run queued jobs in the submitting process (tests)
     diffusion_steps: int = 30  # denoising steps the Stable Diffusion painter runs
     diffusion_size: int = 768  # its working size: the long side, 768-1024 for SD 1.5 (less only in tests)
+    keep_days: float | None = None  # the worker removes finished jobs older than this
+    storage_budget: int | None = None  # bytes: the worker removes the oldest finished jobs beyond it
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -52,6 +55,7 @@ class Settings:
             max_pixels=int(os.environ.get("RILIEVO_MAX_PIXELS", DEFAULT_MAX_PIXELS)),
             diffusion_steps=int(os.environ.get("RILIEVO_DIFFUSION_STEPS", 30)),
             diffusion_size=int(os.environ.get("RILIEVO_DIFFUSION_SIZE", 768)),
+            **cleanup_settings(os.environ),
         )
 
     @property

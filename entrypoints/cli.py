@@ -18,6 +18,7 @@ from rilievo.domain.params import MODES, STYLES, RenderParams
 from .bootstrap import Settings, bootstrap
 from .logs import configure_logging
 from .memory import give_freed_memory_back
+from .cleanup_cli import add_cleanup_command
 from .models_cli import FALLBACK_ENGINES, add_models_commands
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_REFUSED = 0, 1, 2
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("worker", help="start a worker alone: it runs the jobs queued by the web app")
     add_models_commands(commands)
+    add_cleanup_command(commands)
     return parser
 
 
@@ -130,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
 
         run_worker(Settings.from_environment())
         return EXIT_OK
+    if args.command == "cleanup":
+        from .cleanup_cli import run_cleanup
+
+        return run_cleanup(args, Settings.from_environment())
     return render(args)
 
 

@@ -170,8 +170,16 @@ class InMemoryUploads:
         self.get(upload_id)
         return Path("uploads") / upload_id / f"original-{self.names[upload_id]}"
 
+    def all(self) -> list[Upload]:
+        return list(self.uploads.values())
+
+    def remove(self, upload_id: str) -> None:
+        self.uploads.pop(upload_id, None)
+
 
 class InMemoryJobFiles:
+    OUTPUTS = Path("/outputs")
+
     def __init__(self):
         self.working: dict[str, dict[str, object]] = {}
         self.published: dict[Path, dict[str, object]] = {}
@@ -201,10 +209,22 @@ class InMemoryJobFiles:
         return f"fake CMYK profile {profile or 'default'}"
 
     def remove_published(self, output_dir: Path) -> None:
-        del self.published[output_dir]
+        self.published.pop(output_dir, None)  # as the real store: a folder already gone is no error
+
+    def published_bytes(self, output_dir: Path) -> int:
+        """Bytes and text as written, arrays by their buffers, anything else by its text."""
+        def size(data: object) -> int:
+            if isinstance(data, np.ndarray):
+                return data.nbytes
+            return len(data if isinstance(data, bytes) else str(data).encode("utf-8"))
+
+        return sum(size(data) for data in self.published.get(output_dir, {}).values())
+
+    def in_store(self, output_dir: Path) -> bool:
+        return output_dir.parent == self.OUTPUTS
 
     def publish(self, job_id: str, destination: Path | None = None) -> Path:
-        target = (destination or Path("/outputs")) / job_id
+        target = (destination or self.OUTPUTS) / job_id
         self.published[target] = self.working.pop(job_id)
         return target
 
@@ -282,9 +302,14 @@ class InMemoryJobs:
     def touch(self, job_id: str, now: datetime) -> None:
         self.jobs[job_id] = attrs.evolve(self.get(job_id), heartbeat_at=now)
 
-    def delete(self, job_id: str) -> None:
-        self.get(job_id)
+    def delete(self, job_id: str, *, expect: JobStatus | None = None) -> None:
+        stored = self.get(job_id)
+        if expect is not None and stored.status is not expect:
+            raise JobChanged(f"job {job_id} is {stored.status}, no longer {expect}")
         del self.jobs[job_id]
+
+    def all(self) -> list[Job]:
+        return list(self.jobs.values())
 
     def count(self) -> int:
         return len(self.jobs)

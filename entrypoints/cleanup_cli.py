@@ -1,0 +1,162 @@
+"""`rilievo cleanup`: remove old finished jobs and their files, by age and by a storage budget; and the
+worker's run of the same at start and then every hour."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import threading
+from typing import TYPE_CHECKING, Callable, Mapping
+
+import structlog
+
+from rilievo.domain.cleanup import CleanupReport, parse_size
+from rilievo.domain.errors import InvalidParameter, RilievoError
+
+from .models_cli import human_bytes
+
+if TYPE_CHECKING:
+    from rilievo.application.services import Services
+
+    from .bootstrap import Settings
+
+log = structlog.get_logger(__name__)
+
+EXIT_OK, EXIT_REFUSED = 0, 2
+CLEANUP_EVERY_S = 3600.0
+STOP_WAIT_S = 60.0  # a stopping worker lets a cleanup under way finish its removals, for at most this long
+
+
+def parse_days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        days = math.nan
+    if not math.isfinite(days) or days < 0:
+        raise InvalidParameter(f"a number of days >= 0 such as 30 or 0.5 is needed, got {text!r}")
+    return days
+
+
+def cleanup_settings(environ: Mapping[str, str]) -> dict:
+    """Settings' keep_days and storage_budget from RILIEVO_KEEP_DAYS and RILIEVO_STORAGE_BUDGET (unset or
+    empty: None). Raises InvalidParameter."""
+    values = {}
+    for variable, field, parse in (("RILIEVO_KEEP_DAYS", "keep_days", parse_days),
+                                   ("RILIEVO_STORAGE_BUDGET", "storage_budget", parse_size)):
+        text = environ.get(variable, "").strip()
+        try:
+            values[field] = parse(text) if text else None
+        except InvalidParameter as error:
+            raise InvalidParameter(f"{variable}: {error}") from None
+    return values
+
+
+def _argument(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """argparse reports only its own error types as a usage error."""
+    def convert(text: str) -> object:
+        try:
+            return parse(text)
+        except InvalidParameter as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def add_cleanup_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    cleanup = subparsers.add_parser(
+        "cleanup", help="remove old finished jobs and their files (never a waiting or running job)",
+        description="Remove finished jobs older than --older-than, then the oldest finished jobs until the jobs' "
+                    "files fit --budget; with --older-than, also uploads that old that no remaining job uses. "
+                    "Without the flags, RILIEVO_KEEP_DAYS and RILIEVO_STORAGE_BUDGET apply.")
+    cleanup.add_argument("--older-than", dest="older_than", type=_argument(parse_days), metavar="DAYS",
+                         help="remove finished jobs finished more than DAYS ago (default: RILIEVO_KEEP_DAYS)")
+    cleanup.add_argument("--budget", type=_argument(parse_size), metavar="SIZE",
+                         help="then remove the oldest finished jobs until the jobs' files take at most SIZE, "
+                              "e.g. 50GB or 500MB (default: RILIEVO_STORAGE_BUDGET)")
+    cleanup.add_argument("--dry-run", dest="dry_run", action="store_true",
+                         help="say what would be removed, remove nothing")
+    cleanup.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    return cleanup
+
+
+def run_cleanup(args: argparse.Namespace, settings: Settings, *, services: Services | None = None) -> int:
+    older_than = args.older_than if args.older_than is not None else settings.keep_days
+    budget = args.budget if args.budget is not None else settings.storage_budget
+    if older_than is None and budget is None:
+        return refuse("nothing to clean up by: give --older-than DAYS or --budget SIZE, or set "
+                      "RILIEVO_KEEP_DAYS or RILIEVO_STORAGE_BUDGET", as_json=args.json)
+    try:
+        if services is None:
+            from .bootstrap import bootstrap
+
+            services = bootstrap(settings)
+        report = services.clean_up(older_than_days=older_than, budget_bytes=budget, dry_run=args.dry_run)
+    except RilievoError as error:
+        return refuse(str(error), as_json=args.json)
+    print(json.dumps(report.to_dict()) if args.json else "\n".join(describe(report)))
+    return EXIT_OK
+
+
+def refuse(message: str, *, as_json: bool) -> int:
+    print(f"rilievo: error: {message}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"status": "refused", "error": message}))
+    return EXIT_REFUSED
+
+
+def describe(report: CleanupReport) -> list[str]:
+    """The report in a few sentences."""
+    verb = "Would remove" if report.dry_run else "Removed"
+    why = []
+    if report.expired:
+        why.append(f"{report.expired} finished more than {report.older_than_days:g} days ago")
+    if report.over_budget:
+        why.append(f"{report.over_budget} oldest to fit the {human_bytes(report.budget_bytes)} budget")
+    lines = [f"{verb} {_jobs(len(report.removed_jobs))} ({human_bytes(report.removed_bytes)})"
+             + (f": {', '.join(why)}." if why else ".")]
+    if report.kept:
+        reasons = ", ".join(f"{count} {reason}" for reason, count in report.kept.items())
+        lines.append(f"Kept {_jobs(sum(report.kept.values()))}: {reasons}.")
+    if report.older_than_days is not None:
+        uploads = len(report.removed_uploads)
+        lines.append(f"{verb} {uploads} upload{'' if uploads == 1 else 's'} no job uses "
+                     f"({human_bytes(report.removed_upload_bytes)}).")
+    budget = f" (budget {human_bytes(report.budget_bytes)})" if report.budget_bytes is not None else ""
+    lines.append(f"Jobs' files: {human_bytes(report.used_bytes)} before, "
+                 f"{human_bytes(report.remaining_bytes)} {'after' if report.dry_run else 'now'}{budget}.")
+    if report.over_budget_still:
+        lines.append("Still over the budget: what is left runs, waits or lies outside storage.")
+    return lines
+
+
+def _jobs(count: int) -> str:
+    return f"{count} job{'' if count == 1 else 's'}"
+
+
+def start_periodic_cleanup(services: Services, settings: Settings, *,
+                           every_s: float = CLEANUP_EVERY_S) -> Callable[[], None]:
+    """With keep_days or storage_budget set, clean up now and then every every_s seconds on a daemon thread,
+    beside the jobs; returns the function that stops it. With neither set, does nothing."""
+    if settings.keep_days is None and settings.storage_budget is None:
+        return lambda: None
+    stop = threading.Event()
+
+    def clean_up_until_stopped() -> None:
+        while True:
+            try:
+                services.clean_up(older_than_days=settings.keep_days, budget_bytes=settings.storage_budget)
+            except Exception:  # a failed cleanup must not stop the worker; the next hour tries again
+                log.exception("storage.cleanup_failed")
+            if stop.wait(every_s):
+                return
+
+    thread = threading.Thread(target=clean_up_until_stopped, name="storage-cleanup", daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(STOP_WAIT_S)
+
+    return halt
