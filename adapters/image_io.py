@@ -1,9 +1,12 @@
 """Reading photos into sRGB float arrays, and writing PNG/JSON files atomically."""
 
+import contextlib
 import io
 import json
 import os
 import secrets
+import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -15,6 +18,16 @@ from rilievo.domain.images import DecodedImage
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP")
 _ACCEPTED = "accepted: JPEG, PNG, TIFF, WebP"
+# Pillow names a JPEG that carries extra pictures (a phone's depth or gain map) MPO; it is still a
+# JPEG file, and its first picture is the one read.
+_FORMAT_NAMES = {"MPO": "JPEG"}
+
+# What Pillow's readers raise on damaged data, beyond the UnidentifiedImageError of Image.open:
+# OSError from the C decoders (and "image file is truncated"), EOFError for data that ends early,
+# SyntaxError and ValueError from the plugins' header and chunk parsers, struct.error from fields
+# cut short. Anything else is a bug to hear about, not a damaged file; MemoryError in particular.
+# tests/contract/test_ingest_fuzz.py is what keeps this list honest.
+_DECODER_ERRORS = (OSError, EOFError, SyntaxError, ValueError, struct.error)
 
 # Modes read as they are; _CONVERTED_MODES are first converted to one of these.
 _PLAIN_MODES = {"L", "LA", "RGB", "RGBA", "CMYK", "I", "I;16", "I;16B", "I;16L", "I;16N"}
@@ -76,30 +89,25 @@ class PillowImageDecoder:
 
         C is 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA).
         """
-        img = self._open(path)
-        with img:
+        with _open_bounded(path) as file, self._open(file, path.name) as img:
             profile, profile_name = _foreign_profile(img, path.name) if colour_managed else (None, None)
             if profile is None and _pillow_reduced_to_8_bits(img, path):
                 values, bits = _read_16_bit_colour(img, path)
             else:
-                values, bits = _pillow_values(ImageOps.exif_transpose(img), profile, path.name)
-            return values, bits, profile_name, img.format
+                values, bits = _pillow_values(_upright(img), profile, path.name)
+            return values, bits, profile_name, _FORMAT_NAMES.get(img.format, img.format)
 
-    def _open(self, path: Path) -> Image.Image:
+    def _open(self, file: "_BoundedReader", name: str) -> Image.Image:
         """Opens and fully decodes the file with Pillow, refusing anything it should not accept."""
-        name = path.name
         try:
-            size = path.stat().st_size
-        except OSError as e:
-            raise ImageRejected(f"{name} cannot be read ({e.strerror})") from e
-        if size == 0:
-            raise ImageRejected(f"{name} is empty (0 bytes)")
-        try:
-            img = Image.open(path, formats=ACCEPTED_FORMATS)
+            img = Image.open(file, formats=ACCEPTED_FORMATS)
         except Image.UnidentifiedImageError as e:
+            claimed = _claimed_format(file)
+            if claimed is not None:
+                raise ImageRejected(f"{name} is a damaged {claimed} file (its header cannot be read)") from e
             raise ImageRejected(f"{name} is not an image Rilievo can read ({_ACCEPTED})") from e
-        except Exception as e:  # a malformed header can fail in many ways inside Pillow
-            raise ImageRejected(f"{name} is damaged and cannot be decoded ({e})") from e
+        except _DECODER_ERRORS as e:
+            raise ImageRejected(f"{name} is damaged and cannot be decoded ({_reason(e)})") from e
         try:
             self._check_pixel_count(img, name)
             _load_fully(img, name)
@@ -117,13 +125,68 @@ class PillowImageDecoder:
             )
 
 
+class _BoundedReader(io.BufferedReader):
+    """A file whose read(n) never asks for more memory than the file has bytes left.
+
+    Pillow passes lengths declared inside the file (a PNG chunk's, say) straight to read(), and a plain
+    file allocates the n bytes asked for before reading: a 4 GB length in a 1 kB file asked for 4 GB.
+    """
+
+    def __init__(self, raw: io.RawIOBase, size: int):
+        super().__init__(raw)
+        self._size = size
+
+    def read(self, n: int | None = -1) -> bytes:
+        if n is not None and n > 0:
+            n = min(n, max(self._size - self.tell(), 0))
+        return super().read(n)
+
+
+@contextlib.contextmanager
+def _open_bounded(path: Path) -> Iterator[_BoundedReader]:
+    try:
+        size = path.stat().st_size
+        raw = path.open("rb", buffering=0)
+    except OSError as e:
+        raise ImageRejected(f"{path.name} cannot be read ({e.strerror})") from e
+    with _BoundedReader(raw, size) as file:
+        if size == 0:
+            raise ImageRejected(f"{path.name} is empty (0 bytes)")
+        yield file
+
+
+_SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+    b"II+\x00": "TIFF",  # BigTIFF
+    b"MM\x00+": "TIFF",
+}
+
+
+def _claimed_format(file: _BoundedReader) -> str | None:
+    """The accepted format the file's first bytes announce, if any."""
+    file.seek(0)
+    head = file.read(12)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for magic, kind in _SIGNATURES.items() if head.startswith(magic)), None)
+
+
 def _load_fully(img: Image.Image, name: str) -> None:
     try:
         img.load()
-    except Exception as e:  # decoders of damaged data fail with many exception types
+    except _DECODER_ERRORS as e:
         if isinstance(e, EOFError) or "truncated" in str(e):
             raise ImageRejected(f"{name} is truncated (the file ends before the image data does)") from e
-        raise ImageRejected(f"{name} is damaged and cannot be decoded ({e})") from e
+        raise ImageRejected(f"{name} is damaged and cannot be decoded ({_reason(e)})") from e
+
+
+def _reason(e: BaseException) -> str:
+    """The library's own words for what went wrong, on one short line."""
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= 120 else text[:119] + "…"
 
 
 def _foreign_profile(img: Image.Image, name: str) -> tuple[ImageCms.ImageCmsProfile | None, str | None]:
@@ -135,7 +198,7 @@ def _foreign_profile(img: Image.Image, name: str) -> tuple[ImageCms.ImageCmsProf
         profile = ImageCms.ImageCmsProfile(io.BytesIO(data))
         description = ImageCms.getProfileDescription(profile).strip()
     except (ImageCms.PyCMSError, OSError) as e:
-        raise ImageRejected(f"{name} has a damaged colour profile ({e})") from e
+        raise ImageRejected(f"{name} has a damaged colour profile ({_reason(e)})") from e
     if "srgb" in description.lower():
         return None, None
     return profile, description
@@ -164,8 +227,20 @@ def _read_16_bit_colour(img: Image.Image, path: Path) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(values, dtype=np.float32) / 65535, 16
 
 
+def _upright(img: Image.Image) -> Image.Image:
+    return ImageOps.exif_transpose(img) if _exif_orientation(img) != 1 else img
+
+
 def _exif_orientation(img: Image.Image) -> int:
-    orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+    """1 (as stored) when there is no valid orientation, or no readable EXIF block.
+
+    A damaged EXIF block is ignored, as Pillow's own JPEG reader and web browsers ignore it: the
+    pixels are fine. These are the errors that reader expects from getexif().
+    """
+    try:
+        orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+    except (SyntaxError, struct.error):
+        return 1
     return orientation if orientation in _ORIENTATIONS else 1
 
 
@@ -213,7 +288,7 @@ def _to_srgb(img: Image.Image, profile: ImageCms.ImageCmsProfile, name: str) -> 
             img, profile, _SRGB, renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB"
         )
     except ImageCms.PyCMSError as e:
-        raise ImageRejected(f"{name} has a colour profile that does not fit its pixels ({e})") from e
+        raise ImageRejected(f"{name} has a colour profile that does not fit its pixels ({_reason(e)})") from e
     if alpha is not None:
         img.putalpha(alpha)
     return img
