@@ -125,3 +125,23 @@ def test_a_failing_print_file_fails_the_job_and_leaves_no_file():
     job = services.render(Path("photo.png"), RenderParams(**PRINT))
     assert job.status is JobStatus.FAILED and "No space left" in job.error
     assert files.published == {} and all(writer.aborted for writer in files.writers)
+
+
+class OutOfMemoryFiles(InMemoryJobFiles):
+    """Memory runs out while the composite of a print is being written."""
+
+    def open_print_file(self, job_id, name, spec):
+        writer = super().open_print_file(job_id, name, spec)
+        if name == "composite_full.png":
+            def fail(rows):
+                raise MemoryError()
+            writer.write_rows = fail
+        return writer
+
+
+def test_running_out_of_memory_during_export_fails_the_job_with_a_reason():
+    files = OutOfMemoryFiles()
+    services = fake_services({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), files=files)
+    job = services.render(Path("photo.png"), RenderParams(**PRINT))
+    assert job.status is JobStatus.FAILED and "MemoryError" in job.error
+    assert files.published == {} and files.discarded
