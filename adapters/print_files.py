@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -35,7 +34,7 @@ from .print_colour import (
 )
 from .print_encoders import Convert, PngRowEncoder, TiffTileEncoder, needs_bigtiff
 
-__all__ = ["KINDS", "FanOut", "PrintFileFailed", "StripWriter", "needs_bigtiff", "open_writer"]
+__all__ = ["KINDS", "PrintFileFailed", "needs_bigtiff", "open_writer"]
 
 KINDS = ("png8", "png16", "tiff", "tiff16", "cmyk-tiff", "preview-jpeg", "proof-jpeg")
 PREVIEW_LONG_SIDE = 2048
@@ -47,23 +46,6 @@ JPEG_QUALITY = 90
 
 class PrintFileFailed(RilievoError):
     """A print file could not be written (disk full, permissions, an encoder failure)."""
-
-
-class StripWriter(Protocol):
-    rows_written: int
-
-    def write_rows(self, rows: np.ndarray) -> None:
-        """Rows x width x channels float32 in [0, 1], the next rows from the top."""
-
-    def close(self) -> Path:
-        """Completes the file and returns its final path. Raises if fewer than `height` rows came."""
-
-    def abort(self) -> None:
-        """Removes everything written so far; safe to call more than once."""
-
-    def __enter__(self) -> StripWriter: ...
-
-    def __exit__(self, *exc_info) -> None: ...
 
 
 def open_writer(
@@ -79,7 +61,7 @@ def open_writer(
     preview_long_side: int = PREVIEW_LONG_SIDE,
     level: int = DEFLATE_LEVEL,
     workers: int | None = None,
-) -> StripWriter:
+) -> AtomicStripWriter:
     """A writer of one `kind` (see KINDS) for strips of `channels` (3 RGB, 4 RGBA) float values.
 
     icc_profile: the RGB profile embedded in png8, png16, tiff, tiff16 and preview-jpeg; default sRGB.
@@ -123,7 +105,7 @@ def open_writer(
     )
 
 
-class _AtomicStripWriter:
+class AtomicStripWriter:
     """Row accounting, strip checks and the temporary file's life; subclasses encode.
 
     States: open -> complete (the temporary file is finished) -> closed (renamed onto `path`);
@@ -235,7 +217,7 @@ def _quantized(rows: np.ndarray, dtype: type) -> np.ndarray:
     return np.rint(np.clip(rows, 0.0, 1.0) * np.iinfo(dtype).max).astype(dtype)
 
 
-class PngWriter(_AtomicStripWriter):
+class PngWriter(AtomicStripWriter):
     """8- or 16-bit RGB(A) PNG with pHYs (DPI) and the ICC profile in iCCP."""
 
     def __init__(self, *, bits: int, icc_profile: bytes, convert: Convert, level: int, workers: int, **geometry):
@@ -269,7 +251,7 @@ class PngWriter(_AtomicStripWriter):
         self._file.close()
 
 
-class TiffWriter(_AtomicStripWriter):
+class TiffWriter(AtomicStripWriter):
     """Tiled TIFF: 8- or 16-bit RGB(A) with alpha as an unassociated extra sample, or 8-bit CMYK."""
 
     def __init__(
@@ -340,7 +322,7 @@ class PreviewGatherer:
         return out
 
 
-class PreviewJpegWriter(_AtomicStripWriter):
+class PreviewJpegWriter(AtomicStripWriter):
     """An 8-bit sRGB JPEG whose long side is at most `long_side`; transparency shows white paper."""
 
     def __init__(self, *, long_side: int, icc_profile: bytes, **geometry):
@@ -386,43 +368,3 @@ class ProofJpegWriter(PreviewJpegWriter):
     def _image(self) -> np.ndarray:
         proof, _, self.summary = soft_proof(self._gatherer.result(), self.conversion)
         return proof
-
-
-class FanOut:
-    """Sends each strip to several writers: one pass of the pipeline makes every file, all or none."""
-
-    def __init__(self, *writers: _AtomicStripWriter):
-        self.writers = writers
-        self.rows_written = 0
-
-    def write_rows(self, rows: np.ndarray) -> None:
-        try:
-            for writer in self.writers:
-                writer.write_rows(rows)
-        except BaseException:
-            self.abort()
-            raise
-        self.rows_written += len(rows)
-
-    def close(self) -> list[Path]:
-        # Every file is completed before any is renamed, so an encoder failure leaves none of them.
-        try:
-            for writer in self.writers:
-                writer._complete()
-            return [writer._publish() for writer in self.writers]
-        except BaseException:
-            self.abort()
-            raise
-
-    def abort(self) -> None:
-        for writer in self.writers:
-            writer.abort()
-
-    def __enter__(self) -> FanOut:
-        return self
-
-    def __exit__(self, exc_type, exc, traceback) -> None:
-        if exc_type is not None:
-            self.abort()
-        else:
-            self.close()

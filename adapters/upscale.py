@@ -156,6 +156,9 @@ class LanczosUpscaler:
             raise InvalidParameter(f"sharpening must be between 0 and 2, not {sharpening}")
         self.sharpening = sharpening
 
+    def release(self) -> None:
+        """Nothing is kept between bands."""
+
     def needed_source_rows(self, source_size: Size, out_size: Size, out_window: Window | None = None
                            ) -> tuple[int, int]:
         _, top, _, bottom = resample_source(source_size, out_size, self._resampled(source_size, out_size, out_window))

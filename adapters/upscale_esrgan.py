@@ -92,8 +92,9 @@ class RealEsrganUpscaler:
         """Load the weights now instead of on first use (a worker may want to fail early)."""
         self._loaded()
 
-    def clear_cache(self) -> None:
-        """Forget the tile outputs kept for the next band (at the end of an image, say)."""
+    def release(self) -> None:
+        """Forget the tile outputs kept for the next band: up to cache_bytes, not to be held between
+        images."""
         self._cache.clear()
 
     def needed_source_rows(self, source_size: Size, out_size: Size, out_window: Window | None = None

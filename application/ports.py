@@ -96,6 +96,9 @@ class Upscaler(Protocol):
         of full-width rows starting at source_top of an image source_height rows high, covering
         needed_source_rows(...)."""
 
+    def release(self) -> None:
+        """Drop what was kept from one band to the next (a model's tile outputs): the image is done."""
+
 
 class StripWriter(Protocol):
     """A file written from bands of rows, top to bottom; it appears under its name only once close()

@@ -80,6 +80,9 @@ class PrintExport:
             for writer, _ in files.values():
                 writer.abort()
             raise
+        finally:
+            self.upscaler.release()
+            self.resampler.release()
 
     # -- the files -------------------------------------------------------------------------------
     def open_files(self, panes: list[PaneSource], bits: int) -> dict[str, tuple[StripWriter, object]]:

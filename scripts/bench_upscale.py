@@ -82,8 +82,7 @@ def run_case(case: str, runs: int, device: str | None) -> dict:
         base = peak_rss_mib()
         times = []
         for _ in range(runs):
-            if hasattr(upscaler, "clear_cache"):  # every run computes its tiles
-                upscaler.clear_cache()
+            upscaler.release()  # every run computes its tiles
             started = time.perf_counter()
             pixels = 0
             for window in windows:

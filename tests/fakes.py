@@ -263,6 +263,12 @@ class NearestUpscaler:
 
     name = "fake-upscaler"
 
+    def __init__(self):
+        self.released = 0
+
+    def release(self):
+        self.released += 1
+
     def needed_source_rows(self, source_size, out_size, out_window=None):
         _, top, _, bottom = out_window or (0, 0, *out_size)
         return (top * source_size[1] // out_size[1], (bottom - 1) * source_size[1] // out_size[1] + 1)

@@ -31,7 +31,7 @@ from rilievo.adapters.print_colour import (
     srgb_to_lab,
     total_ink,
 )
-from rilievo.adapters.print_files import KINDS, FanOut, needs_bigtiff, open_writer
+from rilievo.adapters.print_files import KINDS, needs_bigtiff, open_writer
 from rilievo.domain.errors import InvalidParameter
 
 DPI = 600
@@ -392,26 +392,6 @@ def test_uneven_strips_make_the_same_file_as_one_strip(tmp_path, kind):
     write(tmp_path / "whole", image, kind, preview_long_side=200)
     write(tmp_path / "strips", image, kind, heights=[1, 37, 300, 2, 255, 105], preview_long_side=200)
     assert (tmp_path / "strips").read_bytes() == (tmp_path / "whole").read_bytes()
-
-
-def test_one_pass_fans_out_to_every_file_or_to_none(tmp_path):
-    image = picture(400, 300)
-    kinds = ["png16", "tiff16", "cmyk-tiff", "preview-jpeg", "proof-jpeg"]
-    with FanOut(*(open_writer(tmp_path / kind, 400, 300, 3, kind, DPI) for kind in kinds)) as fan:
-        for top in range(0, 300, 64):
-            fan.write_rows(image[top : top + 64])
-    assert folder_contents(tmp_path) == sorted(kinds)
-    for kind in kinds:
-        write(tmp_path / f"alone-{kind}", image, kind)
-        assert (tmp_path / kind).read_bytes() == (tmp_path / f"alone-{kind}").read_bytes()
-
-    failed = tmp_path / "failed"
-    failed.mkdir()
-    fan = FanOut(*(open_writer(failed / kind, 400, 300, 3, kind, DPI) for kind in kinds))
-    fan.write_rows(image[:200])
-    with pytest.raises(ValueError, match="200 of 300"):
-        fan.close()
-    assert folder_contents(failed) == []
 
 
 @pytest.mark.parametrize(

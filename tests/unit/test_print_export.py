@@ -101,47 +101,36 @@ def test_a_cmyk_job_writes_the_cmyk_file_and_a_soft_proof(services):
 
 
 class FailingFiles(InMemoryJobFiles):
-    """A disk that fills up while the second band of one file is written."""
+    """One print file fails when it is given its band number `band` (0 = the first)."""
 
-    def __init__(self):
+    def __init__(self, name: str, band: int, error: BaseException):
         super().__init__()
+        self.failing, self.band, self.error = name, band, error
         self.writers = []
 
     def open_print_file(self, job_id, name, spec):
         writer = super().open_print_file(job_id, name, spec)
-        if name == "Layer_2_mid.png":
+        if name == self.failing:
             def fail(rows, _original=writer.write_rows):
-                if writer.bands:
-                    raise OSError(28, "No space left on device")
+                if len(writer.bands) == self.band:
+                    raise self.error
                 _original(rows)
             writer.write_rows = fail
         self.writers.append(writer)
         return writer
 
 
-def test_a_failing_print_file_fails_the_job_and_leaves_no_file():
-    files = FailingFiles()
+@pytest.mark.parametrize("files, reason", [
+    (FailingFiles("Layer_2_mid.png", 1, OSError(28, "No space left on device")), "No space left"),
+    (FailingFiles("composite_full.png", 0, MemoryError()), "MemoryError"),
+])
+def test_a_disk_or_memory_running_out_during_export_fails_the_job_and_leaves_no_file(files, reason):
     services = fake_services({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), files=files)
     job = services.render(Path("photo.png"), RenderParams(**PRINT))
-    assert job.status is JobStatus.FAILED and "No space left" in job.error
-    assert files.published == {} and all(writer.aborted for writer in files.writers)
+    assert job.status is JobStatus.FAILED and reason in job.error
+    assert files.published == {} and files.discarded and all(writer.aborted for writer in files.writers)
 
 
-class OutOfMemoryFiles(InMemoryJobFiles):
-    """Memory runs out while the composite of a print is being written."""
-
-    def open_print_file(self, job_id, name, spec):
-        writer = super().open_print_file(job_id, name, spec)
-        if name == "composite_full.png":
-            def fail(rows):
-                raise MemoryError()
-            writer.write_rows = fail
-        return writer
-
-
-def test_running_out_of_memory_during_export_fails_the_job_with_a_reason():
-    files = OutOfMemoryFiles()
-    services = fake_services({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), files=files)
-    job = services.render(Path("photo.png"), RenderParams(**PRINT))
-    assert job.status is JobStatus.FAILED and "MemoryError" in job.error
-    assert files.published == {} and files.discarded
+def test_the_upscalers_let_go_of_what_they_kept_once_the_print_is_written(services):
+    render(services, **PRINT)
+    assert services.upscaler.released == 1 and services.resampler.released == 1
