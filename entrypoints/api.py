@@ -14,6 +14,7 @@ from litestar.params import MultipartBody
 from rilievo.application.services import Services
 
 from .api_jobs import jobs_router
+from .api_errors import errors
 from .api_models import API_ROOT, Health, LastUsedParams, UploadForm, UploadInfo
 from .api_options import FormOptions, form_options
 from .api_presets import presets_router
@@ -30,7 +31,7 @@ def safe_file_name(name: str | None) -> str:
     return kept or "upload"
 
 
-@post("/upload", status_code=201, sync_to_thread=True, tags=["uploads"])
+@post("/upload", status_code=201, sync_to_thread=True, tags=["uploads"], responses=errors(400, 403, 413, 422))
 def upload_photo(services: NamedDependency[Services], data: MultipartBody[UploadForm]) -> UploadInfo:
     # The services take a path; Litestar keeps small uploads in memory, so write one out.
     with tempfile.TemporaryDirectory(prefix="rilievo-upload-") as folder:

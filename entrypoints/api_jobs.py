@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Router, delete, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+)
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import File
 
@@ -15,6 +24,7 @@ from rilievo.application.services import Services
 from rilievo.domain.errors import Conflict, FileNotFound
 from rilievo.domain.job import JobStatus
 
+from .api_errors import errors
 from .api_models import (
     BODY_ERRORS_ARE_422,
     JobPage,
@@ -25,7 +35,7 @@ from .api_models import (
 )
 
 MAX_PAGE = 100
-MAX_OFFSET = 2**62  # SQLite integers are 64-bit: a larger offset would be a server error, not an empty page
+MAX_OFFSET = 2**53  # SQLite integers are 64-bit, and JSON Schema numbers are exact only up to 2**53
 
 MEDIA_TYPES = {
     ".png": "image/png",
@@ -38,6 +48,31 @@ MEDIA_TYPES = {
     ".json": "application/json",
     ".zip": "application/zip",
 }
+
+
+class FileDownloadOperation(Operation):
+    """What a file download answers, which Litestar 2 gets wrong for File responses: it declares an
+    empty media type and a Last-Modified in ISO date-time (it is an HTTP date)."""
+
+    def __init__(self, **fields: Any):
+        binary = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
+        any_json = OpenAPIMediaType(schema=Schema())  # the manifest, params.json…: each has its own shape
+        text = Schema(type=OpenAPIType.STRING)
+        media_types = sorted({*MEDIA_TYPES.values(), "application/octet-stream"})
+        ok = OpenAPIResponse(
+            description="The file, shown in the browser or, with download=true or for SVG, as an attachment.",
+            content={kind: any_json if kind == "application/json" else binary for kind in media_types},
+            headers={
+                name: OpenAPIHeader(schema=text, description=description)
+                for name, description in [
+                    ("content-length", "File size in bytes"),
+                    ("last-modified", "When the file was written, as an HTTP date"),
+                    ("etag", "Entity tag"),
+                    ("content-disposition", "inline or attachment, with the file's name"),
+                ]
+            },
+        )
+        super().__init__(**{**fields, "responses": {**(fields.get("responses") or {}), "200": ok}})
 
 
 SHOWN_INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/tiff", "application/json"}
@@ -57,7 +92,8 @@ def file_response(path: Path, *, download: bool) -> File:
     )
 
 
-@post("/", status_code=202, sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422)
+@post("/", status_code=202, sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422,
+      responses=errors(400, 403, 404, 413, 422))
 def submit_jobs(services: NamedDependency[Services], data: JSONBody[JobRequest]) -> SubmittedBatch:
     batch = services.submit(
         data.upload_id,
@@ -68,7 +104,7 @@ def submit_jobs(services: NamedDependency[Services], data: JSONBody[JobRequest])
     return SubmittedBatch.of(batch)
 
 
-@get("/", sync_to_thread=True)
+@get("/", sync_to_thread=True, responses=errors(400))
 def list_jobs(
     services: NamedDependency[Services],
     limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
@@ -78,27 +114,28 @@ def list_jobs(
     return JobPage([JobView.of(job) for job in jobs], total=total, limit=limit, offset=offset)
 
 
-@get("/{job_id:str}", sync_to_thread=True)
+@get("/{job_id:str}", sync_to_thread=True, responses=errors(400, 404))
 def get_job(services: NamedDependency[Services], job_id: FromPath[str]) -> JobView:
     return JobView.of(services.get_job(job_id))
 
 
-@delete("/{job_id:str}", status_code=204, sync_to_thread=True)
+@delete("/{job_id:str}", status_code=204, sync_to_thread=True, responses=errors(400, 403, 404, 409))
 def delete_job(services: NamedDependency[Services], job_id: FromPath[str]) -> None:
     services.delete_job(job_id)
 
 
-@post("/{job_id:str}/cancel", status_code=200, sync_to_thread=True)
+@post("/{job_id:str}/cancel", status_code=200, sync_to_thread=True, responses=errors(400, 403, 404, 409))
 def cancel_job(services: NamedDependency[Services], job_id: FromPath[str]) -> JobView:
     return JobView.of(services.cancel_job(job_id))
 
 
-@post("/{job_id:str}/retry", status_code=202, sync_to_thread=True)
+@post("/{job_id:str}/retry", status_code=202, sync_to_thread=True, responses=errors(400, 403, 404, 409))
 def retry_job(services: NamedDependency[Services], job_id: FromPath[str]) -> JobView:
     return JobView.of(services.retry_job(job_id))
 
 
-@get("/{job_id:str}/result", sync_to_thread=True)
+@get("/{job_id:str}/result", sync_to_thread=True, responses=errors(400, 404, 409),
+     operation_class=FileDownloadOperation)
 def job_result(
     services: NamedDependency[Services],
     job_id: FromPath[str],
@@ -116,7 +153,8 @@ def job_result(
     return file_response(services.job_file(job_id, f"{RESULT_STEM}.{image_format}"), download=download)
 
 
-@get("/{job_id:str}/files/{name:str}", sync_to_thread=True)
+@get("/{job_id:str}/files/{name:str}", sync_to_thread=True, responses=errors(400, 404),
+     operation_class=FileDownloadOperation)
 def job_file(
     services: NamedDependency[Services],
     job_id: FromPath[str],

@@ -11,9 +11,10 @@ from rilievo.domain.params import RenderParams
 
 
 class NumberRange(msgspec.Struct):
-    min: int | float
-    max: int | float | None
-    default: int | float
+    # plain numbers: `int | float` would make the schema a oneOf that every integer matches twice
+    min: float
+    max: float | None
+    default: float
     integer: bool
 
 

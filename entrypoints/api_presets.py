@@ -25,6 +25,7 @@ from rilievo.application.services import Services
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.presets import Preset
 
+from .api_errors import errors
 from .api_models import (
     BODY_ERRORS_ARE_422,
     ImportedPresets,
@@ -105,7 +106,8 @@ def list_presets(services: NamedDependency[Services]) -> PresetList:
     return PresetList.of(services.list_presets())
 
 
-@post("/", status_code=201, sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422)
+@post("/", status_code=201, sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422,
+      responses=errors(400, 403, 409, 413, 422))
 def create_preset(services: NamedDependency[Services], data: JSONBody[PresetBody]) -> PresetView:
     preset = unreserved(Preset.from_mapping({"name": data.name, "params": data.params}))
     return PresetView.of(services.create_preset(preset))
@@ -119,19 +121,21 @@ def export_presets(services: NamedDependency[Services]) -> Response[PresetList]:
     )
 
 
-@post("/import", status_code=200, operation_class=PresetsFileOperation)
+@post("/import", status_code=200, operation_class=PresetsFileOperation,
+      responses=errors(400, 403, 409, 413, 422))
 async def import_presets(services: NamedDependency[Services], request: Request) -> ImportedPresets:
     presets = presets_of_file(await uploaded_json(request))
     imported = await sync_to_thread(services.import_presets, presets)
     return ImportedPresets([preset.name for preset in imported])
 
 
-@get("/{name:str}", sync_to_thread=True)
+@get("/{name:str}", sync_to_thread=True, responses=errors(400, 404))
 def get_preset(services: NamedDependency[Services], name: FromPath[str]) -> PresetView:
     return PresetView.of(services.get_preset(name))
 
 
-@put("/{name:str}", sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422)
+@put("/{name:str}", sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422,
+     responses=errors(400, 403, 404, 413, 422))
 def replace_preset(
     services: NamedDependency[Services], name: FromPath[str], data: JSONBody[PresetReplacement]
 ) -> PresetView:
@@ -141,7 +145,7 @@ def replace_preset(
     return PresetView.of(services.replace_preset(preset))
 
 
-@delete("/{name:str}", status_code=204, sync_to_thread=True)
+@delete("/{name:str}", status_code=204, sync_to_thread=True, responses=errors(400, 403, 404))
 def delete_preset(services: NamedDependency[Services], name: FromPath[str]) -> None:
     services.delete_preset(name)
 

@@ -24,6 +24,7 @@ from rilievo.domain.errors import (
 )
 
 from .api import api_router
+from .options_allow import AllowEveryMethod
 from .security import SecurityMiddleware
 from .web import web_router
 
@@ -87,6 +88,6 @@ def create_app(services: Services, *, max_upload_bytes: int = MAX_UPLOAD_BYTES, 
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="Rilievo", version="0.1.0", path="/schema"),
         request_max_body_size=max_upload_bytes,
-        middleware=[SecurityMiddleware],
+        middleware=[SecurityMiddleware, AllowEveryMethod],
         debug=debug,
     )

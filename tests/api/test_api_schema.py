@@ -88,3 +88,31 @@ def test_the_api_declares_its_parameters_the_way_litestar_3_will_still_accept(se
     about_api = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)
                  and any(f"handler='{name}'" in str(w.message) for name in handlers)]
     assert about_api == []
+
+
+def test_every_refusal_is_declared_in_the_one_error_shape(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    content = response["content"]["application/json"]["schema"]
+                    assert content == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+            if "{" in path:
+                assert "404" in operation["responses"], (method, path)
+            if method in ("post", "put", "delete"):
+                assert "403" in operation["responses"], (method, path)
+    assert set(schema["components"]["schemas"]["ErrorBody"]["required"]) == {"error", "detail"}
+
+
+@pytest.mark.parametrize("path, allowed", [
+    ("/api/jobs", "GET, OPTIONS, POST"),
+    ("/api/jobs/someid", "DELETE, GET, OPTIONS"),
+    ("/api/presets", "GET, OPTIONS, POST"),
+    ("/api/presets/portrait", "DELETE, GET, OPTIONS, PUT"),
+    ("/api/upload", "OPTIONS, POST"),
+])
+def test_options_lists_every_method_of_the_path(app, path, allowed):
+    with TestClient(app) as client:
+        response = client.options(path)
+    assert response.status_code == 204
+    assert response.headers["allow"] == allowed

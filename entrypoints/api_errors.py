@@ -1,0 +1,29 @@
+"""The one error body of the API, and its declaration in the OpenAPI schema of each operation."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+
+
+class ErrorBody(msgspec.Struct):
+    error: str  # a short code: validation, not_found, conflict, image_rejected, too_large, forbidden…
+    detail: str  # one line a user can act on
+
+
+WHEN = {
+    400: "The request is malformed: a query, path or form field of the wrong type or range.",
+    403: "A cross-site request: only pages served by this Rilievo may change its data.",
+    404: "No such upload, job, preset or file.",
+    409: "The job or preset is not in a state that allows this.",
+    413: "The request body is larger than the upload limit.",
+    422: "The body or an image was understood but refused: a parameter out of range, not an image…",
+}
+
+
+def errors(*codes: int) -> dict[int, ResponseSpec]:
+    """The refusals an operation can answer with, all in the shape of ErrorBody."""
+    return {
+        code: ResponseSpec(data_container=ErrorBody, description=WHEN[code], generate_examples=False)
+        for code in codes
+    }
