@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
+from collections.abc import Mapping
 from importlib import metadata
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,12 +30,14 @@ from rilievo.application.ports import (
     Upscaler,
 )
 from rilievo.adapters.model_store import ModelStore
+from rilievo.domain.errors import InvalidParameter
 from rilievo.application.services import Services
 
 from .cleanup_cli import cleanup_settings
 from .models_cli import PAINT_MODELS, engine_choice
 
 DEFAULT_MAX_PIXELS = 150_000_000
+DEFAULT_MAX_UPLOAD_MB = 300  # a large 16-bit TIFF from a camera fits comfortably
 
 
 @attrs.frozen
@@ -41,6 +45,7 @@ class Settings:
     storage_dir: Path
     models_dir: Path
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB  # the web app refuses larger request bodies with a 413
     immediate_queue: bool = False  # run queued jobs in the submitting process (tests)
     diffusion_steps: int = 30  # denoising steps the Stable Diffusion painter runs
     diffusion_size: int = 768  # its working size: the long side, 768-1024 for SD 1.5 (less only in tests)
@@ -53,6 +58,7 @@ class Settings:
             storage_dir=Path(os.environ.get("RILIEVO_STORAGE", "storage")).resolve(),
             models_dir=Path(os.environ.get("RILIEVO_MODELS", "models")).resolve(),
             max_pixels=int(os.environ.get("RILIEVO_MAX_PIXELS", DEFAULT_MAX_PIXELS)),
+            max_upload_mb=upload_limit_of(os.environ),
             diffusion_steps=int(os.environ.get("RILIEVO_DIFFUSION_STEPS", 30)),
             diffusion_size=int(os.environ.get("RILIEVO_DIFFUSION_SIZE", 768)),
             **cleanup_settings(os.environ),
@@ -65,6 +71,24 @@ class Settings:
     @property
     def queue_path(self) -> Path:
         return self.storage_dir / "queue.sqlite3"
+
+
+def parse_megabytes(text: str) -> float:
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = math.nan
+    if not math.isfinite(megabytes) or megabytes <= 0:
+        raise InvalidParameter(f"a size in MB > 0 such as 300 or 0.5 is needed, got {text!r}")
+    return megabytes
+
+
+def upload_limit_of(environ: Mapping[str, str]) -> float:
+    text = environ.get("RILIEVO_MAX_UPLOAD_MB", "").strip()
+    try:
+        return parse_megabytes(text) if text else DEFAULT_MAX_UPLOAD_MB
+    except InvalidParameter as error:
+        raise InvalidParameter(f"RILIEVO_MAX_UPLOAD_MB: {error}") from None
 
 
 RECORDED_PACKAGES = ("rilievo", "numpy", "opencv-python-headless", "pillow", "scipy", "torch", "transformers",

@@ -53,7 +53,7 @@ def cleanup_settings(environ: Mapping[str, str]) -> dict:
     return values
 
 
-def _argument(parse: Callable[[str], object]) -> Callable[[str], object]:
+def as_argument(parse: Callable[[str], object]) -> Callable[[str], object]:
     """argparse reports only its own error types as a usage error."""
     def convert(text: str) -> object:
         try:
@@ -70,9 +70,9 @@ def add_cleanup_command(subparsers: argparse._SubParsersAction) -> argparse.Argu
         description="Remove finished jobs older than --older-than, then the oldest finished jobs until the jobs' "
                     "files fit --budget; with --older-than, also uploads that old that no remaining job uses. "
                     "Without the flags, RILIEVO_KEEP_DAYS and RILIEVO_STORAGE_BUDGET apply.")
-    cleanup.add_argument("--older-than", dest="older_than", type=_argument(parse_days), metavar="DAYS",
+    cleanup.add_argument("--older-than", dest="older_than", type=as_argument(parse_days), metavar="DAYS",
                          help="remove finished jobs finished more than DAYS ago (default: RILIEVO_KEEP_DAYS)")
-    cleanup.add_argument("--budget", type=_argument(parse_size), metavar="SIZE",
+    cleanup.add_argument("--budget", type=as_argument(parse_size), metavar="SIZE",
                          help="then remove the oldest finished jobs until the jobs' files take at most SIZE, "
                               "e.g. 50GB or 500MB (default: RILIEVO_STORAGE_BUDGET)")
     cleanup.add_argument("--dry-run", dest="dry_run", action="store_true",

@@ -15,10 +15,10 @@ from rilievo.domain.errors import InvalidParameter, RilievoError
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import MODES, STYLES, RenderParams
 
-from .bootstrap import Settings, bootstrap
+from .bootstrap import Settings, bootstrap, parse_megabytes
 from .logs import configure_logging
 from .memory import give_freed_memory_back
-from .cleanup_cli import add_cleanup_command
+from .cleanup_cli import add_cleanup_command, as_argument
 from .models_cli import FALLBACK_ENGINES, add_models_commands
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_REFUSED = 0, 1, 2
@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-worker", action="store_true", help="start the web app alone")
+    serve.add_argument("--max-upload-mb", type=as_argument(parse_megabytes), metavar="MB",
+                       help="refuse uploads larger than this (also RILIEVO_MAX_UPLOAD_MB; default 300)")
 
     commands.add_parser("worker", help="start a worker alone: it runs the jobs queued by the web app")
     add_models_commands(commands)
@@ -117,26 +119,35 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     give_freed_memory_back()
+    if args.command == "render":
+        return render(args)
+    try:
+        return run_service_command(args)
+    except RilievoError as error:  # a bad RILIEVO_* setting, say
+        return refuse(str(error), as_json=getattr(args, "json", False))
+
+
+def run_service_command(args: argparse.Namespace) -> int:
+    settings = Settings.from_environment()
     if args.command == "serve":
         from .serve import serve
 
-        serve(Settings.from_environment(), host=args.host, port=args.port,
-              log_level=args.log_level, with_worker=not args.no_worker)
+        if args.max_upload_mb is not None:
+            settings = attrs.evolve(settings, max_upload_mb=args.max_upload_mb)
+        serve(settings, host=args.host, port=args.port, log_level=args.log_level, with_worker=not args.no_worker)
         return EXIT_OK
     if args.command == "models":
         from .models_cli import run_models
 
-        return run_models(args, Settings.from_environment())
+        return run_models(args, settings)
     if args.command == "worker":
         from .worker import run_worker
 
-        run_worker(Settings.from_environment())
+        run_worker(settings)
         return EXIT_OK
-    if args.command == "cleanup":
-        from .cleanup_cli import run_cleanup
+    from .cleanup_cli import run_cleanup
 
-        return run_cleanup(args, Settings.from_environment())
-    return render(args)
+    return run_cleanup(args, settings)
 
 
 def render(args: argparse.Namespace) -> int:

@@ -24,12 +24,13 @@ from rilievo.domain.errors import (
 )
 
 from .api import api_router
+from .bootstrap import DEFAULT_MAX_UPLOAD_MB
 from .options_allow import AllowEveryMethod
 from .security import SecurityMiddleware
 from .web import web_router
 
 HERE = Path(__file__).resolve().parent
-MAX_UPLOAD_BYTES = 300 * 1024 * 1024  # a large 16-bit TIFF from a camera fits comfortably
+MEGABYTE = 1024 * 1024
 
 STATUS_OF_ERROR: list[tuple[type[RilievoError], int]] = [
     (NotFound, 404),
@@ -72,10 +73,11 @@ def http_error(request: Request, error: HTTPException) -> Response:
     return error_response(error.status_code, error_code(error), str(detail), headers=error.headers)
 
 
-def create_app(services: Services, *, max_upload_bytes: int = MAX_UPLOAD_BYTES, debug: bool = False) -> Litestar:
+def create_app(services: Services, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * MEGABYTE,
+               debug: bool = False) -> Litestar:
     def too_large(request: Request, error: HTTPException) -> Response:
-        limit_mb = max_upload_bytes / 1024 / 1024
-        return error_response(413, "too_large", f"the upload is larger than the limit of {limit_mb:g} MB")
+        limit_mb = max_upload_bytes / MEGABYTE
+        return error_response(413, "too_large", f"the upload is larger than the limit of {limit_mb:.4g} MB")
 
     return Litestar(
         route_handlers=[

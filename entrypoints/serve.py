@@ -13,7 +13,7 @@ import structlog
 import uvicorn
 
 from .bootstrap import Settings, bootstrap
-from .http_app import create_app
+from .http_app import MEGABYTE, create_app
 
 log = structlog.get_logger(__name__)
 WORKER_STOP_TIMEOUT_S = 10
@@ -83,7 +83,7 @@ def serve(settings: Settings, *, host: str, port: int, log_level: str, with_work
         print(warning, file=sys.stderr, flush=True)
     services = bootstrap(settings)  # applies the database migrations before anything else runs
     server = uvicorn.Server(
-        uvicorn.Config(create_app(services), host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.Config(create_app(services, max_upload_bytes=int(settings.max_upload_mb * MEGABYTE)), host=host, port=port, log_level=log_level, access_log=False)
     )
     worker = WorkerProcess(settings, log_level) if with_worker else None
     if worker is not None:

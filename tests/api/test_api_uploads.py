@@ -45,7 +45,7 @@ def test_a_photo_with_too_many_pixels_is_refused(tmp_path):
 def test_an_upload_over_the_size_limit_is_refused_before_it_is_stored(tmp_path, services):
     with TestClient(create_app(services, max_upload_bytes=4096)) as client:
         response = client.post("/api/upload", files={"file": ("big.png", b"x" * 10_000, "image/png")})
-    assert_refused(response, 413, "larger than the limit of 0.00390625 MB")
+    assert_refused(response, 413, "larger than the limit of 0.003906 MB")
     assert not (tmp_path / "storage" / "uploads").exists() or not any((tmp_path / "storage" / "uploads").iterdir())
 
 

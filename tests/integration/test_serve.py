@@ -40,11 +40,11 @@ def alive(pid: int) -> bool:
 
 
 class Server:
-    def __init__(self, storage: Path):
+    def __init__(self, storage: Path, *options: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "RILIEVO_STORAGE": str(storage)}
-        command = [sys.executable, "-m", "rilievo.entrypoints.cli", "serve", "--port", str(self.port)]
+        command = [sys.executable, "-m", "rilievo.entrypoints.cli", "serve", "--port", str(self.port), *options]
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
         self.banner = self.process.stdout.readline()
         self.http = httpx.Client(base_url=self.url, timeout=30)
@@ -65,19 +65,29 @@ class Server:
             time.sleep(0.1)
         raise AssertionError("serve started no worker process")
 
-    def render(self, photo: bytes) -> dict:
+    def upload(self, photo: bytes) -> str:
         upload = self.http.post("/api/upload", files={"file": ("photo.png", photo, "image/png")})
         assert upload.status_code == 201, upload.text
-        submitted = self.http.post("/api/jobs", json={"upload_id": upload.json()["upload_id"], "mode": "photo"})
+        return upload.json()["upload_id"]
+
+    def submit(self, upload_id: str, variations: int = 1) -> list[str]:
+        submitted = self.http.post("/api/jobs", json={"upload_id": upload_id, "mode": "photo",
+                                                      "variations": variations})
         assert submitted.status_code == 202, submitted.text
-        (job,) = submitted.json()["jobs"]
-        deadline = time.monotonic() + 90
+        return [job["job_id"] for job in submitted.json()["jobs"]]
+
+    def finished(self, job_id: str, timeout_s: float = 90) -> dict:
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            state = self.http.get(f"/api/jobs/{job['job_id']}").json()
+            state = self.http.get(f"/api/jobs/{job_id}").json()
             if state["status"] in ("completed", "failed", "cancelled"):
                 return state
             time.sleep(0.1)
         raise AssertionError(f"job never finished: {state}")
+
+    def render(self, photo: bytes) -> dict:
+        (job_id,) = self.submit(self.upload(photo))
+        return self.finished(job_id)
 
 
 @pytest.fixture
@@ -118,3 +128,60 @@ def test_a_killed_worker_is_replaced_and_the_app_keeps_working(tmp_path, photo):
         assert server.render(photo)["status"] == "completed"
     finally:
         server.stop()
+
+
+def test_restarting_the_web_process_loses_no_job_and_no_upload(tmp_path, photo):
+    """The web app is killed (SIGKILL, no chance to tidy up) while its jobs wait or run in a separate
+    worker; a new web process on the same storage shows every job, and every job completes once."""
+    storage = tmp_path / "storage"
+    worker = subprocess.Popen([sys.executable, "-m", "rilievo.entrypoints.cli", "worker"],
+                              env={**os.environ, "RILIEVO_STORAGE": str(storage)})
+    first = Server(storage, "--no-worker")
+    second = None
+    try:
+        upload_id = first.upload(photo)
+        job_ids = first.submit(upload_id, variations=3) + first.submit(upload_id)
+        first.process.kill()
+        first.process.wait(10)
+
+        second = Server(storage, "--no-worker")
+        states = [second.finished(job_id) for job_id in job_ids]
+        assert [state["status"] for state in states] == ["completed"] * 4
+        assert [state["attempts"] for state in states] == [1] * 4
+        listed = [job["job_id"] for job in second.http.get("/api/jobs", params={"limit": 100}).json()["jobs"]]
+        assert sorted(listed) == sorted(job_ids)
+        (again,) = second.submit(upload_id)  # the upload is still there
+        assert second.finished(again)["status"] == "completed"
+    finally:
+        if second is not None:
+            second.stop()
+        worker.send_signal(signal.SIGINT)
+        worker.wait(30)
+
+
+def test_jobs_waiting_when_serve_stops_run_when_it_starts_again(tmp_path, photo):
+    storage = tmp_path / "storage"
+    first = Server(storage)
+    job_ids = first.submit(first.upload(photo), variations=3)
+    first.stop()
+    assert first.process.returncode == 0
+
+    second = Server(storage)
+    try:
+        assert [second.finished(job_id)["status"] for job_id in job_ids] == ["completed"] * 3
+    finally:
+        second.stop()
+
+
+def test_serve_refuses_uploads_over_its_configured_limit_and_keeps_nothing(tmp_path, photo):
+    storage = tmp_path / "storage"
+    server = Server(storage, "--no-worker", "--max-upload-mb", "0.05")
+    try:
+        assert len(photo) > 0.05 * 1024 * 1024
+        response = server.http.post("/api/upload", files={"file": ("photo.png", photo, "image/png")})
+        assert response.status_code == 413
+        assert response.json() == {"error": "too_large", "detail": "the upload is larger than the limit of 0.05 MB"}
+    finally:
+        server.stop()
+    uploads = storage / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
