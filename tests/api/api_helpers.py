@@ -1,6 +1,8 @@
 """Test photos and short ways to call the API."""
 
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,21 @@ def png_bytes(width: int = WIDTH, height: int = HEIGHT) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(sky.astype(np.uint8)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def encoded(content: bytes, image_format: str) -> bytes:
+    """The same picture in another format: JPEG, TIFF…"""
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(content)).convert("RGB").save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def bomb_png_bytes(width: int = 60_000, height: int = 60_000) -> bytes:
+    """A small PNG whose header, with a valid checksum, claims a huge picture: a decompression bomb."""
+    data = bytearray(png_bytes())
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
 
 
 def gray_png_bytes(width: int = WIDTH, height: int = HEIGHT) -> bytes:

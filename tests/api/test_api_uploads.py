@@ -6,7 +6,10 @@ from litestar.testing import TestClient
 from rilievo.entrypoints.api import safe_file_name
 from rilievo.entrypoints.bootstrap import Settings, bootstrap
 from rilievo.entrypoints.http_app import create_app
-from tests.api.api_helpers import HEIGHT, WIDTH, assert_refused, png_bytes
+from tests.api.api_helpers import HEIGHT, WIDTH, assert_refused, bomb_png_bytes, encoded, png_bytes
+
+TIFF = encoded(png_bytes(), "TIFF")
+JPEG = encoded(png_bytes(), "JPEG")
 
 
 def test_an_accepted_photo_is_stored_and_described(client, services):
@@ -26,6 +29,11 @@ def test_an_accepted_photo_is_stored_and_described(client, services):
         ("notes.txt", b"just some text, not a photo", ["notes.txt", "not an image"]),
         ("cut.png", png_bytes()[:120], ["cut.png", "truncated"]),
         ("empty.png", b"", ["empty.png", "empty"]),
+        ("bomb.png", bomb_png_bytes(), ["bomb.png", "60000x60000 = 3600.0 megapixels, over the 150 megapixel"]),
+        ("corrupt.tif", TIFF[:8] + bytes(200), ["corrupt.tif", "damaged TIFF"]),
+        ("cut.tif", TIFF[: len(TIFF) // 3], ["cut.tif", "truncated"]),
+        ("cut.jpg", JPEG[: len(JPEG) // 2], ["cut.jpg", "damaged"]),
+        ("page.png", b"<script>alert(1)</script>", ["page.png", "not an image"]),  # a lying extension and type
     ],
 )
 def test_a_file_that_is_not_a_readable_photo_is_refused(client, tmp_path, name, content, words):
@@ -33,6 +41,12 @@ def test_a_file_that_is_not_a_readable_photo_is_refused(client, tmp_path, name, 
     assert_refused(response, 422, *words)
     assert response.json()["error"] == "image_rejected"
     assert not list((tmp_path / "storage" / "uploads").glob("*/upload.json"))
+
+
+def test_a_photo_is_read_as_what_it_is_whatever_its_name_and_type_say(client, services):
+    response = client.post("/api/upload", files={"file": ("photo.png", JPEG, "image/png")})
+    assert response.status_code == 201
+    assert response.json()["format"] == "JPEG"
 
 
 def test_a_photo_with_too_many_pixels_is_refused(tmp_path):

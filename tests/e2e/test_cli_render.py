@@ -21,6 +21,7 @@ from rilievo.adapters.image_io import read_png, write_png
 from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
 from rilievo.domain.job import JobStatus
 from rilievo.domain.layers import stack_over
+from tests.api.api_helpers import bomb_png_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -218,6 +219,8 @@ REFUSED_INPUTS = {
     "not an image": (lambda path, coffee: path.write_text("hello, I am a text file"), [], "not an image"),
     "truncated": (truncated_jpeg, [], "truncated"),
     "empty": (lambda path, coffee: path.write_bytes(b""), [], "empty"),
+    "decompression bomb": (lambda path, coffee: path.write_bytes(bomb_png_bytes()), [], "3600.0 megapixels"),
+    "damaged TIFF": (lambda path, coffee: path.write_bytes(b"II*\x00" + bytes(200)), [], "damaged TIFF"),
     "too many pixels": (lambda path, coffee: path.write_bytes(coffee.read_bytes()), ["--max-pixels", "100000"],
                         "megapixel"),
     "missing file": (lambda path, coffee: None, [], "photo.jpg"),
