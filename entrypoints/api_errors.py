@@ -6,6 +6,9 @@ import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 
 
+JSON_BODY_LIMIT = 1024 * 1024  # job requests and presets: a thousand times what a real one takes
+
+
 class ErrorBody(msgspec.Struct):
     error: str  # a short code: validation, not_found, conflict, image_rejected, too_large, forbidden…
     detail: str  # one line a user can act on
@@ -16,7 +19,7 @@ WHEN = {
     403: "A cross-site request: only pages served by this Rilievo may change its data.",
     404: "No such upload, job, preset or file.",
     409: "The job or preset is not in a state that allows this.",
-    413: "The request body is larger than the upload limit.",
+    413: "The request body is larger than its limit: the upload limit for photos, 1 MB for JSON.",
     422: "The body or an image was understood but refused: a parameter out of range, not an image…",
 }
 

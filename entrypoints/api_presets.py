@@ -25,7 +25,7 @@ from rilievo.application.services import Services
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.presets import Preset
 
-from .api_errors import errors
+from .api_errors import JSON_BODY_LIMIT, errors
 from .api_models import (
     BODY_ERRORS_ARE_422,
     ImportedPresets,
@@ -107,7 +107,7 @@ def list_presets(services: NamedDependency[Services]) -> PresetList:
 
 
 @post("/", status_code=201, sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422,
-      responses=errors(400, 403, 409, 413, 422))
+      responses=errors(400, 403, 409, 413, 422), request_max_body_size=JSON_BODY_LIMIT)
 def create_preset(services: NamedDependency[Services], data: JSONBody[PresetBody]) -> PresetView:
     preset = unreserved(Preset.from_mapping({"name": data.name, "params": data.params}))
     return PresetView.of(services.create_preset(preset))
@@ -122,7 +122,7 @@ def export_presets(services: NamedDependency[Services]) -> Response[PresetList]:
 
 
 @post("/import", status_code=200, operation_class=PresetsFileOperation,
-      responses=errors(400, 403, 409, 413, 422))
+      responses=errors(400, 403, 409, 413, 422), request_max_body_size=JSON_BODY_LIMIT)
 async def import_presets(services: NamedDependency[Services], request: Request) -> ImportedPresets:
     presets = presets_of_file(await uploaded_json(request))
     imported = await sync_to_thread(services.import_presets, presets)
@@ -135,7 +135,7 @@ def get_preset(services: NamedDependency[Services], name: FromPath[str]) -> Pres
 
 
 @put("/{name:str}", sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422,
-     responses=errors(400, 403, 404, 413, 422))
+     responses=errors(400, 403, 404, 413, 422), request_max_body_size=JSON_BODY_LIMIT)
 def replace_preset(
     services: NamedDependency[Services], name: FromPath[str], data: JSONBody[PresetReplacement]
 ) -> PresetView:

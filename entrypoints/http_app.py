@@ -76,8 +76,9 @@ def http_error(request: Request, error: HTTPException) -> Response:
 def create_app(services: Services, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * MEGABYTE,
                debug: bool = False) -> Litestar:
     def too_large(request: Request, error: HTTPException) -> Response:
-        limit_mb = max_upload_bytes / MEGABYTE
-        return error_response(413, "too_large", f"the upload is larger than the limit of {limit_mb:.4g} MB")
+        limit = request.route_handler.resolve_request_max_body_size() or max_upload_bytes
+        what = "upload" if limit == max_upload_bytes else "request body"
+        return error_response(413, "too_large", f"the {what} is larger than the limit of {limit / MEGABYTE:.4g} MB")
 
     return Litestar(
         route_handlers=[

@@ -1,9 +1,9 @@
-"""A local app stays local: other sites can't change anything through the user's browser, and every
-response tells the browser not to sniff, frame or leak."""
+"""A local app stays local: other sites can't change anything through the user's browser, every
+response tells the browser not to sniff, frame or leak, and no request body is read past its limit."""
 
 import pytest
 
-from tests.api.api_helpers import png_bytes, upload
+from tests.api.api_helpers import assert_refused, png_bytes, upload
 
 
 @pytest.mark.parametrize("headers", [
@@ -53,3 +53,22 @@ def test_serving_beyond_this_computer_is_said_out_loud():
     assert exposure_warning("127.0.0.1") is None and exposure_warning("localhost") is None
     warning = exposure_warning("0.0.0.0")
     assert warning.startswith("Warning: listening on 0.0.0.0") and "--host 127.0.0.1" in warning
+
+
+HUGE_JSON = b'{"upload_id": "' + b"x" * (2 * 1024 * 1024) + b'", "mode": "photo"}'
+
+
+@pytest.mark.parametrize("method, path, files", [
+    ("POST", "/api/jobs", None),
+    ("POST", "/api/presets", None),
+    ("PUT", "/api/presets/portrait", None),
+    ("POST", "/api/presets/import", None),
+    ("POST", "/api/presets/import", {"file": ("presets.json", HUGE_JSON, "application/json")}),
+])
+def test_a_json_body_over_1_mb_is_refused_before_it_is_read(client, services, method, path, files):
+    if files:
+        response = client.request(method, path, files=files)
+    else:
+        response = client.request(method, path, content=HUGE_JSON, headers={"content-type": "application/json"})
+    assert_refused(response, 413, "the request body is larger than the limit of 1 MB")
+    assert services.list_presets() == [] and services.list_jobs(limit=10, offset=0)[1] == 0
