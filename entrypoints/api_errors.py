@@ -10,7 +10,7 @@ JSON_BODY_LIMIT = 1024 * 1024  # job requests and presets: a thousand times what
 
 
 class ErrorBody(msgspec.Struct):
-    error: str  # a short code: validation, not_found, conflict, image_rejected, too_large, forbidden…
+    error: str  # a short code: validation, not_found, conflict, image_rejected, too_large, cross_site_request…
     detail: str  # one line a user can act on
 
 
