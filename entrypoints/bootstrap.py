@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import platform
 from collections.abc import Mapping
@@ -35,6 +34,7 @@ from rilievo.application.services import Services
 
 from .cleanup_cli import cleanup_settings
 from .models_cli import PAINT_MODELS, engine_choice
+from .settings_text import finite_number, from_environment, whole_number_above_zero
 
 DEFAULT_MAX_PIXELS = 150_000_000
 DEFAULT_MAX_UPLOAD_MB = 300  # a large 16-bit TIFF from a camera fits comfortably
@@ -57,10 +57,11 @@ class Settings:
         return cls(
             storage_dir=Path(os.environ.get("RILIEVO_STORAGE", "storage")).resolve(),
             models_dir=Path(os.environ.get("RILIEVO_MODELS", "models")).resolve(),
-            max_pixels=int(os.environ.get("RILIEVO_MAX_PIXELS", DEFAULT_MAX_PIXELS)),
+            max_pixels=from_environment(os.environ, "RILIEVO_MAX_PIXELS", whole_number_above_zero,
+                                        DEFAULT_MAX_PIXELS),
             max_upload_mb=upload_limit_of(os.environ),
-            diffusion_steps=int(os.environ.get("RILIEVO_DIFFUSION_STEPS", 30)),
-            diffusion_size=int(os.environ.get("RILIEVO_DIFFUSION_SIZE", 768)),
+            diffusion_steps=from_environment(os.environ, "RILIEVO_DIFFUSION_STEPS", whole_number_above_zero, 30),
+            diffusion_size=from_environment(os.environ, "RILIEVO_DIFFUSION_SIZE", whole_number_above_zero, 768),
             **cleanup_settings(os.environ),
         )
 
@@ -74,21 +75,14 @@ class Settings:
 
 
 def parse_megabytes(text: str) -> float:
-    try:
-        megabytes = float(text)
-    except ValueError:
-        megabytes = math.nan
-    if not math.isfinite(megabytes) or megabytes <= 0:
+    megabytes = finite_number(text)
+    if megabytes is None or megabytes <= 0:
         raise InvalidParameter(f"a size in MB > 0 such as 300 or 0.5 is needed, got {text!r}")
     return megabytes
 
 
 def upload_limit_of(environ: Mapping[str, str]) -> float:
-    text = environ.get("RILIEVO_MAX_UPLOAD_MB", "").strip()
-    try:
-        return parse_megabytes(text) if text else DEFAULT_MAX_UPLOAD_MB
-    except InvalidParameter as error:
-        raise InvalidParameter(f"RILIEVO_MAX_UPLOAD_MB: {error}") from None
+    return from_environment(environ, "RILIEVO_MAX_UPLOAD_MB", parse_megabytes, DEFAULT_MAX_UPLOAD_MB)
 
 
 RECORDED_PACKAGES = ("rilievo", "numpy", "opencv-python-headless", "pillow", "scipy", "torch", "transformers",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import threading
 from typing import TYPE_CHECKING, Callable, Mapping
@@ -16,6 +15,7 @@ from rilievo.domain.cleanup import CleanupReport, parse_size
 from rilievo.domain.errors import InvalidParameter, RilievoError
 
 from .models_cli import human_bytes
+from .settings_text import as_argument, finite_number, from_environment
 
 if TYPE_CHECKING:
     from rilievo.application.services import Services
@@ -30,11 +30,8 @@ STOP_WAIT_S = 60.0  # a stopping worker lets a cleanup under way finish its remo
 
 
 def parse_days(text: str) -> float:
-    try:
-        days = float(text)
-    except ValueError:
-        days = math.nan
-    if not math.isfinite(days) or days < 0:
+    days = finite_number(text)
+    if days is None or days < 0:
         raise InvalidParameter(f"a number of days >= 0 such as 30 or 0.5 is needed, got {text!r}")
     return days
 
@@ -42,26 +39,10 @@ def parse_days(text: str) -> float:
 def cleanup_settings(environ: Mapping[str, str]) -> dict:
     """Settings' keep_days and storage_budget from RILIEVO_KEEP_DAYS and RILIEVO_STORAGE_BUDGET (unset or
     empty: None). Raises InvalidParameter."""
-    values = {}
-    for variable, field, parse in (("RILIEVO_KEEP_DAYS", "keep_days", parse_days),
-                                   ("RILIEVO_STORAGE_BUDGET", "storage_budget", parse_size)):
-        text = environ.get(variable, "").strip()
-        try:
-            values[field] = parse(text) if text else None
-        except InvalidParameter as error:
-            raise InvalidParameter(f"{variable}: {error}") from None
-    return values
-
-
-def as_argument(parse: Callable[[str], object]) -> Callable[[str], object]:
-    """argparse reports only its own error types as a usage error."""
-    def convert(text: str) -> object:
-        try:
-            return parse(text)
-        except InvalidParameter as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-    convert.__name__ = parse.__name__
-    return convert
+    return {
+        "keep_days": from_environment(environ, "RILIEVO_KEEP_DAYS", parse_days, None),
+        "storage_budget": from_environment(environ, "RILIEVO_STORAGE_BUDGET", parse_size, None),
+    }
 
 
 def add_cleanup_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

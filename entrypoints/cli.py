@@ -18,8 +18,9 @@ from rilievo.domain.params import MODES, STYLES, RenderParams
 from .bootstrap import Settings, bootstrap, parse_megabytes
 from .logs import configure_logging
 from .memory import give_freed_memory_back
-from .cleanup_cli import add_cleanup_command, as_argument
+from .cleanup_cli import add_cleanup_command
 from .models_cli import FALLBACK_ENGINES, add_models_commands
+from .settings_text import as_argument
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_REFUSED = 0, 1, 2
 LAYER_FILE = re.compile(r"Layer_\d_(front|mid|back)\.png")

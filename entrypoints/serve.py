@@ -82,9 +82,8 @@ def serve(settings: Settings, *, host: str, port: int, log_level: str, with_work
     if warning := exposure_warning(host):
         print(warning, file=sys.stderr, flush=True)
     services = bootstrap(settings)  # applies the database migrations before anything else runs
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(services, max_upload_bytes=int(settings.max_upload_mb * MEGABYTE)), host=host, port=port, log_level=log_level, access_log=False)
-    )
+    app = create_app(services, max_upload_bytes=int(settings.max_upload_mb * MEGABYTE))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False))
     worker = WorkerProcess(settings, log_level) if with_worker else None
     if worker is not None:
         worker.start()

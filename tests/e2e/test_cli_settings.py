@@ -30,6 +30,9 @@ def test_a_bad_upload_limit_names_its_variable(text):
     (["serve"], "RILIEVO_MAX_UPLOAD_MB", "huge"),
     (["worker"], "RILIEVO_KEEP_DAYS", "a month"),
     (["models", "list"], "RILIEVO_STORAGE_BUDGET", "50 gallons"),
+    (["worker"], "RILIEVO_MAX_PIXELS", "lots"),
+    (["cleanup", "--older-than", "1"], "RILIEVO_DIFFUSION_STEPS", "0"),
+    (["serve"], "RILIEVO_DIFFUSION_SIZE", "768.5"),
 ])
 def test_every_command_refuses_a_bad_setting_in_one_line(tmp_path, command, variable, value):
     environment = {**os.environ, "RILIEVO_STORAGE": str(tmp_path / "storage"), variable: value}

@@ -9,7 +9,6 @@ from rilievo.domain.errors import (
     DepthEstimationFailed,
     IllegalTransition,
     ImageRejected,
-    InvalidParameter,
     UploadNotFound,
 )
 from rilievo.domain.job import JobStatus
