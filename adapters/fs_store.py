@@ -9,6 +9,8 @@ import os
 import shutil
 import uuid
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from rilievo.application.ports import PrintFileSpec, StripWriter
-from rilievo.domain.errors import RilievoError, UploadNotFound
+from rilievo.domain.errors import RilievoError, StorageFull, UploadNotFound
 from rilievo.domain.images import DecodedImage
 from rilievo.domain.upload import Upload, new_upload_id
 
@@ -33,6 +35,17 @@ UPLOAD_RECORD = "upload.json"
 
 class StorageFailed(RilievoError):
     pass
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A full disk named as such, with the file that didn't fit."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise StorageFull(f"the disk is full: writing {path} failed") from error
+        raise
 
 
 def _partial(folder: Path) -> Path:
@@ -76,10 +89,11 @@ class FilesystemUploads:
         staging = _partial(final)
         staging.mkdir(parents=True)
         try:
-            shutil.copyfile(source, staging / self._original_name(upload))
-            record = attrs.asdict(upload) | {"created_at": upload.created_at.isoformat()}
-            write_json_atomic(staging / UPLOAD_RECORD, record)
-            _move_folder(staging, final)
+            with _writing(final):
+                shutil.copyfile(source, staging / self._original_name(upload))
+                record = attrs.asdict(upload) | {"created_at": upload.created_at.isoformat()}
+                write_json_atomic(staging / UPLOAD_RECORD, record)
+                _move_folder(staging, final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return upload
@@ -120,60 +134,86 @@ class FilesystemUploads:
 
 
 class FilesystemJobFiles:
+    """Each attempt works in jobs/{job id}/{attempt id}/; publishing renames that folder into place."""
+
     def __init__(self, root: Path):
         self.work = root / "jobs"
         self.outputs = root / "outputs"
 
-    def _folder(self, job_id: str) -> Path:
-        if not job_id.isalnum():
-            raise StorageFailed(f"invalid job id {job_id!r}")
-        folder = self.work / job_id
+    def _work_folder(self, key: str) -> Path:
+        """jobs/{job id} for a job id, jobs/{job id}/{attempt id} for a run key; ids never climb out."""
+        parts = key.split("/")
+        if not (1 <= len(parts) <= 2 and all(part.isalnum() for part in parts)):
+            raise StorageFailed(f"invalid job id {key!r}")
+        return self.work.joinpath(*parts)
+
+    def _folder(self, run_key: str) -> Path:
+        folder = self._work_folder(run_key)
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def write_image(self, job_id: str, name: str, pixels: np.ndarray, bits: int) -> None:
-        write_png(self._folder(job_id) / name, pixels, bits)
+    def write_image(self, run_key: str, name: str, pixels: np.ndarray, bits: int) -> None:
+        path = self._folder(run_key) / name
+        with _writing(path):
+            write_png(path, pixels, bits)
 
-    def write_json(self, job_id: str, name: str, data: dict) -> None:
-        write_json_atomic(self._folder(job_id) / name, data)
+    def write_json(self, run_key: str, name: str, data: dict) -> None:
+        path = self._folder(run_key) / name
+        with _writing(path):
+            write_json_atomic(path, data)
 
-    def write_text(self, job_id: str, name: str, text: str) -> None:
-        write_bytes_atomic(self._folder(job_id) / name, text.encode("utf-8"))
+    def write_text(self, run_key: str, name: str, text: str) -> None:
+        path = self._folder(run_key) / name
+        with _writing(path):
+            write_bytes_atomic(path, text.encode("utf-8"))
 
-    def write_animation(self, job_id: str, name: str, frames: list[np.ndarray], frame_ms: int) -> None:
+    def write_animation(self, run_key: str, name: str, frames: list[np.ndarray], frame_ms: int) -> None:
         suffix = Path(name).suffix.lower()
         if suffix not in ANIMATION_SUFFIXES:
             raise ValueError(f"an animation is written as .gif or .webp, not {name!r}")
         data = _encode_animation(frames, frame_ms, suffix)  # in memory: a failure writes nothing
-        write_bytes_atomic(self._folder(job_id) / name, data)
+        path = self._folder(run_key) / name
+        with _writing(path):
+            write_bytes_atomic(path, data)
 
-    def write_zip(self, job_id: str, name: str, members: list[str]) -> None:
-        folder = self._folder(job_id)
+    def write_zip(self, run_key: str, name: str, members: list[str]) -> None:
+        folder = self._folder(run_key)
         staging = folder / f".{name}.partial"
         # PNGs are compressed already: storing them is as small and much faster.
-        with zipfile.ZipFile(staging, "w", compression=zipfile.ZIP_STORED) as archive:
-            for member in members:
-                archive.write(folder / member, arcname=member)
-        os.replace(staging, folder / name)
+        try:
+            with _writing(folder / name), zipfile.ZipFile(staging, "w", compression=zipfile.ZIP_STORED) as archive:
+                for member in members:
+                    archive.write(folder / member, arcname=member)
+            os.replace(staging, folder / name)
+        finally:
+            staging.unlink(missing_ok=True)
 
-    def open_print_file(self, job_id: str, name: str, spec: PrintFileSpec) -> StripWriter:
+    def open_print_file(self, run_key: str, name: str, spec: PrintFileSpec) -> StripWriter:
         cmyk = _cmyk(spec) if spec.kind in ("cmyk-tiff", "proof-jpeg") else None
         # one encoding thread each: a job writes ten or more of these files at once, and every thread
         # holds blocks of rows in flight
-        return open_writer(self._folder(job_id) / name, spec.width, spec.height, spec.channels, spec.kind, spec.dpi,
+        return open_writer(self._folder(run_key) / name, spec.width, spec.height, spec.channels, spec.kind, spec.dpi,
                            cmyk=cmyk, workers=1)
 
     def cmyk_profile_name(self, profile: str) -> str:
         return CmykConversion.from_profile(Path(profile) if profile else None).description
 
-    def publish(self, job_id: str, destination: Path | None = None) -> Path:
-        target = (destination or self.outputs) / job_id
-        _move_folder(self._folder(job_id), target)
+    def publish(self, run_key: str, destination: Path | None = None) -> Path:
+        folder = self._folder(run_key)
+        target = (destination or self.outputs) / run_key.split("/")[0]
+        with _writing(target):
+            _move_folder(folder, target)
+        _remove_if_empty(folder.parent)
         return target.resolve()
 
-    def discard(self, job_id: str) -> None:
-        if job_id.isalnum():
-            shutil.rmtree(self.work / job_id, ignore_errors=True)
+    def discard(self, key: str) -> None:
+        try:
+            folder = self._work_folder(key)
+        except StorageFailed:
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+        if folder.parent != self.work:
+            _remove_if_empty(folder.parent)
 
     def remove_published(self, output_dir: Path) -> None:
         shutil.rmtree(output_dir, ignore_errors=True)
@@ -190,6 +230,13 @@ class FilesystemJobFiles:
 
     def in_store(self, output_dir: Path) -> bool:
         return Path(output_dir).resolve().parent == self.outputs.resolve()
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # not empty (another attempt's folder), or gone
 
 
 def _encode_animation(frames: list[np.ndarray], frame_ms: int, suffix: str) -> bytes:

@@ -11,6 +11,7 @@ dropped unclosed removes the temporary file: a file at `path` is always complete
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import weakref
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from rilievo.domain.errors import InvalidParameter, RilievoError
+from rilievo.domain.errors import InvalidParameter, RilievoError, StorageFull
 
 from .print_colour import (
     CmykConversion,
@@ -176,6 +177,8 @@ class AtomicStripWriter:
             self._fail()
             if isinstance(e, (RilievoError, ValueError)) or not isinstance(e, Exception):
                 raise
+            if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+                raise StorageFull(f"the disk is full: writing {self.path} failed") from e
             reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
             raise PrintFileFailed(f"writing {self.path.name} failed: {reason}") from e
 

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from rilievo.domain.errors import InvalidParameter, JobChanged, JobNotFound, PresetNotFound
+from rilievo.domain.errors import (
+    InvalidParameter,
+    JobChanged,
+    JobNotFound,
+    PresetNotFound,
+    StorageFull,
+    StorageUnavailable,
+)
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.domain.presets import Preset
@@ -57,6 +67,7 @@ jobs_table = sa.Table(
     sa.Column("finished_at", UtcDateTime),
     sa.Column("worker", sa.String(128)),
     sa.Column("heartbeat_at", UtcDateTime),
+    sa.Column("attempt_id", sa.String(32)),
 )
 
 presets_table = sa.Table(
@@ -82,9 +93,25 @@ def alembic_config(url: str) -> Config:
 
 
 def open_database(path: Path) -> sa.Engine:
-    """The engine for the database at `path`, created and migrated to the latest schema if needed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(f"sqlite:///{path}")
+    """The engine for the database at `path`, created and migrated to the latest schema if needed.
+
+    The engine then refuses to work on any other file than the one it opened: if the storage folder is
+    removed or replaced while Rilievo runs, every transaction raises StorageUnavailable instead of
+    writing into a deleted file or starting a new empty database. A full disk raises StorageFull."""
+    storage = path.parent
+    try:
+        storage.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=storage):
+            pass
+    except OSError as error:
+        raise StorageUnavailable(f"the storage folder {storage} can't be written ({error.strerror or error}); "
+                                 "set RILIEVO_STORAGE to a folder you can write to") from None
+    sqlite3.connect(path).close()  # creates it when new; from here on, never again
+    identity = _identity(path)
+    engine = sa.create_engine(
+        "sqlite://", poolclass=sa.pool.QueuePool,
+        creator=lambda: sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True, check_same_thread=False),
+    )
 
     @sa.event.listens_for(engine, "connect")
     def configure(dbapi_connection, _record) -> None:
@@ -96,20 +123,52 @@ def open_database(path: Path) -> sa.Engine:
 
     @sa.event.listens_for(engine, "begin")
     def begin_immediately(connection) -> None:
+        if _identity(path) != identity:
+            raise StorageUnavailable(f"the database {path} was removed or replaced while Rilievo ran: "
+                                     "restart Rilievo (it can't see the jobs it had)")
         # Take the write lock up front: a deferred transaction that later writes can fail with
         # "database is locked" without waiting out the busy timeout.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    @sa.event.listens_for(engine, "handle_error")
+    def name_storage_errors(context) -> None:
+        raise_storage_error(context.original_exception, path)
+
     with engine.begin() as connection:
-        config = alembic_config(str(engine.url))
+        config = alembic_config(f"sqlite:///{path}")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return engine
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def raise_storage_error(error: BaseException, path: Path) -> None:
+    """SQLite's storage failures as Rilievo's own, naming the file; anything else is left alone."""
+    message = str(error).lower()
+    if "database or disk is full" in message:
+        raise StorageFull(f"the disk is full: the database {path} can't grow") from error
+    if "readonly database" in message or "read-only" in message:
+        raise StorageUnavailable(f"the database {path} is read-only: Rilievo needs to write its storage "
+                                 "folder") from error
+    if "unable to open database file" in message or "disk i/o error" in message:
+        raise StorageUnavailable(f"the database {path} can't be used ({message}): was the storage folder "
+                                 "removed, or its disk unplugged?") from error
+
+
 class SqliteJobRepository:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
+
+    def check_storage(self) -> None:
+        with self.engine.begin():
+            pass  # beginning checks that the database is still the file it opened
 
     def add(self, job: Job) -> None:
         with self.engine.begin() as connection:
@@ -121,17 +180,21 @@ class SqliteJobRepository:
         query = jobs_table.update().where(jobs_table.c.id == job.id).values(**row)
         if expect is not None:
             query = query.where(jobs_table.c.status == expect.value)
+        if expect is JobStatus.PROCESSING:
+            query = query.where(jobs_table.c.attempt_id == job.attempt_id)
         with self.engine.begin() as connection:
             if connection.execute(query).rowcount == 1:
                 return
         current = self.get(job.id)  # raises JobNotFound if it is gone
         raise JobChanged(f"job {job.id} is {current.status}, no longer {expect}")
 
-    def touch(self, job_id: str, now: datetime) -> None:
+    def touch(self, job_id: str, attempt_id: str, now: datetime) -> bool:
+        query = (jobs_table.update()
+                 .where(jobs_table.c.id == job_id, jobs_table.c.attempt_id == attempt_id,
+                        jobs_table.c.status == JobStatus.PROCESSING.value)
+                 .values(heartbeat_at=now))
         with self.engine.begin() as connection:
-            connection.execute(
-                jobs_table.update().where(jobs_table.c.id == job_id).values(heartbeat_at=now)
-            )
+            return connection.execute(query).rowcount == 1
 
     def delete(self, job_id: str, *, expect: JobStatus | None = None) -> None:
         query = jobs_table.delete().where(jobs_table.c.id == job_id)
@@ -196,6 +259,7 @@ def _row_of(job: Job) -> dict:
         "finished_at": job.finished_at,
         "worker": job.worker,
         "heartbeat_at": job.heartbeat_at,
+        "attempt_id": job.attempt_id,
     }
 
 
@@ -219,6 +283,7 @@ def _job_of(row) -> Job:
         finished_at=row["finished_at"],
         worker=row["worker"],
         heartbeat_at=row["heartbeat_at"],
+        attempt_id=row["attempt_id"],
     )
 
 

@@ -55,9 +55,10 @@ class JobRun:
         self.warnings: list[str] = []  # what the user should know about how the job was made
 
     def save(self) -> None:
-        """Store progress, unless the job was cancelled meanwhile (then JobChanged stops the run)."""
+        """Store progress, unless the job left this attempt meanwhile (cancelled, retried: then JobChanged
+        stops the run; deleted: JobNotFound)."""
         self.services.jobs.save(self.job, expect=JobStatus.PROCESSING)
-        self.services.jobs.touch(self.job.id, self.services.clock())
+        self.services.jobs.touch(self.job.id, self.job.attempt_id, self.services.clock())
         if self.on_progress is not None:
             self.on_progress(self.job)
 
@@ -67,25 +68,26 @@ class JobRun:
         self.save()
 
     def write_image(self, name: str, pixels: np.ndarray, bits: int) -> None:
-        self.services.files.write_image(self.job.id, name, pixels, bits)
+        self.services.files.write_image(self.job.run_key, name, pixels, bits)
         self.written.append(name)
 
     def write_text(self, name: str, text: str) -> None:
-        self.services.files.write_text(self.job.id, name, text)
+        self.services.files.write_text(self.job.run_key, name, text)
         self.written.append(name)
 
     def write_animation(self, name: str, frames: list[np.ndarray], frame_ms: int) -> None:
-        self.services.files.write_animation(self.job.id, name, frames, frame_ms)
+        self.services.files.write_animation(self.job.run_key, name, frames, frame_ms)
         self.written.append(name)
 
     def write_json(self, name: str, data: dict) -> None:
-        self.services.files.write_json(self.job.id, name, data)
+        self.services.files.write_json(self.job.run_key, name, data)
         self.written.append(name)
 
     def outputs(self, output_dir: Path) -> dict[str, str]:
         return {name: str(output_dir / name) for name in self.written}
 
-    def execute(self, destination: Path | None) -> Path:
+    def execute(self) -> None:
+        """Every stage, each file written into this attempt's working folder (published by the caller)."""
         services, job, params = self.services, self.job, self.job.params
 
         self.stage("ingest")
@@ -134,9 +136,8 @@ class JobRun:
         self.write_json("layer_manifest.json", manifest)
         self.write_json("params.json", self.params_record(source))
         if manifest["layers"]:
-            services.files.write_zip(job.id, LAYERS_ZIP, layer_set(manifest))
+            services.files.write_zip(job.run_key, LAYERS_ZIP, layer_set(manifest))
             self.written.append(LAYERS_ZIP)
-        return services.files.publish(job.id, destination)
 
     def print_plan(self, image: np.ndarray, depth8: np.ndarray) -> PrintPlan:
         params = self.job.params

@@ -182,7 +182,8 @@ class UploadStore(Protocol):
 
 
 class JobFiles(Protocol):
-    """A job's files: written into a private working folder, published whole when the job succeeds."""
+    """A job's files: written into a working folder of its own for each attempt, published whole when
+    the attempt succeeds. Writers take the attempt's run key ("{job id}/{attempt id}", Job.run_key)."""
 
     def write_image(self, job_id: str, name: str, pixels: np.ndarray, bits: int) -> None:
         """Gray, RGB or RGBA float pixels in [0, 1] as an 8- or 16-bit PNG."""
@@ -205,11 +206,12 @@ class JobFiles(Protocol):
         """The description of a CMYK profile ("" = the default one), for the manifest. Raises
         InvalidParameter when it is missing or not a CMYK profile."""
 
-    def publish(self, job_id: str, destination: Path | None = None) -> Path:
-        """Move the finished set to destination/{job_id}/ (default: the outputs folder); returns it."""
+    def publish(self, run_key: str, destination: Path | None = None) -> Path:
+        """Move the attempt's finished set to destination/{job id}/ (default: the outputs folder) by one
+        rename; returns it. Raises StorageFailed when that folder exists."""
 
-    def discard(self, job_id: str) -> None:
-        """Remove whatever an unfinished job wrote."""
+    def discard(self, key: str) -> None:
+        """Remove what an unfinished attempt wrote (a run key), or every attempt of a job (a job id)."""
 
     def remove_published(self, output_dir: Path) -> None:
         """Delete a finished job's folder."""
@@ -222,6 +224,9 @@ class JobFiles(Protocol):
 
 
 class JobRepository(Protocol):
+    def check_storage(self) -> None:
+        """Raises StorageUnavailable when the store it opened is gone, replaced or can't be used."""
+
     def add(self, job: Job) -> None: ...
 
     def get(self, job_id: str) -> Job:
@@ -229,10 +234,12 @@ class JobRepository(Protocol):
 
     def save(self, job: Job, *, expect: JobStatus | None = None) -> None:
         """Store the job. With expect, only if the stored job still has that status, else JobChanged:
-        so a worker never overwrites a cancel that arrived while it ran."""
+        so a worker never overwrites a cancel that arrived while it ran. Expecting PROCESSING, also
+        only while the stored job is on job.attempt_id: a cancelled run never writes over its retry."""
 
-    def touch(self, job_id: str, now: datetime) -> None:
-        """Record a heartbeat of the worker running the job, touching nothing else."""
+    def touch(self, job_id: str, attempt_id: str, now: datetime) -> bool:
+        """Record a heartbeat of the process running this attempt of the job, touching nothing else;
+        False (and nothing written) once the job is no longer processing on that attempt."""
 
     def delete(self, job_id: str, *, expect: JobStatus | None = None) -> None:
         """Raises JobNotFound. With expect, only if the stored job still has that status, else JobChanged."""

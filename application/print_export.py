@@ -92,7 +92,7 @@ class PrintExport:
         def open_file(name: str, feed: object, channels: int, kind: str, *, margin: int = 0) -> None:
             spec = PrintFileSpec(self.width + 2 * margin, self.height + 2 * margin, channels, kind, params.dpi,
                                  cmyk_profile=params.cmyk_profile, intent=params.intent, ink_limit=params.ink_limit)
-            files[name] = (self.run.services.files.open_print_file(self.run.job.id, name, spec), feed)
+            files[name] = (self.run.services.files.open_print_file(self.run.job.run_key, name, spec), feed)
 
         try:
             open_file(f"{RESULT_STEM}.png", "composite", 3, "png16")

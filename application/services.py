@@ -3,6 +3,7 @@ presets."""
 
 from __future__ import annotations
 
+import errno
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from rilievo.domain.errors import (
     JobChanged,
     JobNotFound,
     RilievoError,
+    UploadNotFound,
 )
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams, validate_variations
@@ -91,12 +93,18 @@ class Services:
     # --- uploads -----------------------------------------------------------------------------
 
     def ingest(self, path: Path, *, original_name: str | None = None) -> Upload:
-        """Validate a photo (or a depth map) and keep its original. Raises ImageRejected."""
+        """Validate a photo (or a depth map) and keep its original. Raises ImageRejected, or
+        StorageUnavailable when the storage can't take it."""
+        self.jobs.check_storage()  # never keep an upload no job could be recorded for
         decoded = self.decoder.decode(path)
         upload = self.uploads.save(path, decoded, original_name=original_name)
         log.info("upload.stored", upload_id=upload.id, format=upload.format, width=upload.width,
                  height=upload.height)
         return upload
+
+    def check_storage(self) -> None:
+        """Raises StorageUnavailable when the storage can't be used (gone, replaced, read-only)."""
+        self.jobs.check_storage()
 
     def get_upload(self, upload_id: str) -> Upload:
         return self.uploads.get(upload_id)
@@ -175,6 +183,11 @@ class Services:
     def retry_job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
         retried = job.retry()
+        for upload_id in filter(None, (job.upload_id, job.depth_upload_id)):
+            try:
+                self.uploads.get(upload_id)
+            except UploadNotFound:
+                raise Conflict(f"job {job_id} can't run again: its upload {upload_id} was removed") from None
         self.jobs.save(retried, expect=job.status)
         self.queue.enqueue(job_id)
         return retried
@@ -193,7 +206,8 @@ class Services:
         """Jobs left "processing" by a dead worker: queued again once, then failed with the reason."""
         now, recovered = self.clock(), []
         for job in self.jobs.processing():
-            alive = job.worker is not None and worker_alive(job.worker)
+            # with no owner on record (a job run by an older version), its heartbeat alone tells
+            alive = job.worker is None or worker_alive(job.worker)
             if not job.is_orphaned(now, stale_after=STALE_AFTER, worker_alive=alive):
                 continue
             self.files.discard(job.id)
@@ -306,7 +320,11 @@ class Services:
         if job.status is not JobStatus.PENDING:
             log.info("job.skipped", job_id=job_id, reason=job.status.value)
             return None
-        return self.run_job(job_id)
+        try:
+            return self.run_job(job_id)
+        except (JobNotFound, JobChanged):
+            log.info("job.skipped", job_id=job_id, reason="deleted or taken by another worker meanwhile")
+            return None
 
     def replay(
         self,
@@ -329,41 +347,68 @@ class Services:
         destination: Path | None = None,
         on_progress: ProgressListener | None = None,
     ) -> Job:
-        """Run a pending job to completion or failure; the job never stays "processing"."""
+        """Run a pending job to completion or failure, as a new attempt that this process owns (its
+        worker id and heartbeat); the job never stays "processing" while this process lives. A run whose
+        job was cancelled, deleted or retried meanwhile stops, and leaves nothing behind."""
         job = self.jobs.get(job_id)
         run = JobRun(self, job.start(self.clock(), worker=self.worker_id), on_progress)
         self.jobs.save(run.job, expect=JobStatus.PENDING)
-        self.jobs.touch(job_id, run.job.started_at)
-        started = time.perf_counter()
+        self.jobs.touch(job_id, run.job.attempt_id, run.job.started_at)
+        started, published = time.perf_counter(), None
         try:
-            with Heartbeat(self.jobs, job_id, self.clock, self.heartbeat_every_s):
-                output_dir = run.execute(destination)
-            run.job = run.job.complete(self.clock(), outputs=run.outputs(output_dir),
-                                       output_dir=str(output_dir))
-            run.save()
-        except JobChanged:
-            self.files.discard(job_id)
-            log.info("job.stopped", job_id=job_id, reason="changed while running")
-            return self.jobs.get(job_id)
+            with Heartbeat(self.jobs, job_id, run.job.attempt_id, self.clock, self.heartbeat_every_s):
+                run.execute()
+                published = self.files.publish(run.job.run_key, destination)
+                run.job = run.job.complete(self.clock(), outputs=run.outputs(published), output_dir=str(published))
+                run.save()
+        except (JobChanged, JobNotFound):
+            return self._stop(run, published)
         except RilievoError as error:
-            return self._fail(run, str(error))
+            return self._fail(run, str(error), published)
         except Exception as error:
-            log.exception("job.crashed", job_id=job_id)
-            return self._fail(run, f"internal error: {type(error).__name__}: {error}")
+            if not self._still_on(run.job):
+                return self._stop(run, published)  # e.g. its folder went with a delete
+            if not disk_full(error):
+                log.exception("job.crashed", job_id=job_id)
+            return self._fail(run, failure_reason(error), published)
         except BaseException:
-            self._fail(run, "interrupted")
+            self._fail(run, "interrupted", published)
             raise
         log.info("job.completed", job_id=job_id, seconds=round(time.perf_counter() - started, 2),
                  engines=dict(run.job.engines))
         return run.job
 
-    def _fail(self, run: JobRun, reason: str) -> Job:
-        self.files.discard(run.job.id)
+    def _still_on(self, job: Job) -> bool:
+        """Whether the stored job is still processing on this attempt."""
+        try:
+            stored = self.jobs.get(job.id)
+        except JobNotFound:
+            return False
+        return stored.status is JobStatus.PROCESSING and stored.attempt_id == job.attempt_id
+
+    def _clear(self, run: JobRun, published: Path | None) -> None:
+        """Remove what this attempt wrote: its working folder, and its published folder if it got that far."""
+        self.files.discard(run.job.run_key)
+        if published is not None:
+            self.files.remove_published(published)
+
+    def _stop(self, run: JobRun, published: Path | None) -> Job:
+        self._clear(run, published)
+        log.info("job.stopped", job_id=run.job.id, attempt=run.job.attempt_id, reason="cancelled, deleted or retried")
+        return self.jobs.get(run.job.id)  # JobNotFound once deleted
+
+    def _fail(self, run: JobRun, reason: str, published: Path | None = None) -> Job:
+        self._clear(run, published)
         failed = run.job.fail(self.clock(), reason)
         try:
             self.jobs.save(failed, expect=JobStatus.PROCESSING)
-        except JobChanged:
-            return self.jobs.get(run.job.id)
+        except (JobChanged, JobNotFound):
+            return self._stop(run, None)
+        except RilievoError as error:
+            # the database can't take the failure either (a full disk): the job stays "processing" with a
+            # silent heartbeat, so recovery runs it again, or fails it, once the disk has room
+            log.error("job.failure_unrecorded", job_id=failed.id, reason=reason, error=str(error))
+            return failed
         if run.on_progress is not None:
             run.on_progress(failed)
         log.warning("job.failed", job_id=failed.id, reason=reason)
@@ -399,3 +444,15 @@ class Services:
 
     def last_used_params(self) -> RenderParams:
         return self.presets.last_used() or RenderParams()
+
+
+def disk_full(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno == errno.ENOSPC
+
+
+def failure_reason(error: Exception) -> str:
+    """One line for an error nobody raised on purpose."""
+    if disk_full(error):
+        where = f" (writing {error.filename})" if getattr(error, "filename", None) else ""
+        return f"the disk is full{where}: free some space, then retry the job"
+    return f"internal error: {type(error).__name__}: {error}"

@@ -47,3 +47,11 @@ class JobChanged(Conflict):
 
 class DepthEstimationFailed(RilievoError):
     pass
+
+
+class StorageUnavailable(RilievoError):
+    """The storage can't be used: its folder is gone, replaced, read-only or can't be written."""
+
+
+class StorageFull(StorageUnavailable):
+    """The disk that holds the storage or an output folder is full."""

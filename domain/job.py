@@ -60,8 +60,11 @@ class Job:
     outputs: Mapping[str, str] = attrs.field(factory=dict, converter=lambda d: MappingProxyType(dict(d)))
     output_dir: str | None = None
     error: str | None = None
-    worker: str | None = None  # which worker process runs it, to tell a live job from an orphan
+    worker: str | None = None  # which process runs it (a worker, the CLI), to tell a live job from an orphan
     heartbeat_at: datetime | None = None
+    # one id per start: a run's writes count only while the job is still on its attempt, so a run that
+    # was cancelled (and maybe retried by another worker) can never write over the new one
+    attempt_id: str | None = None
 
     @classmethod
     def create(
@@ -86,6 +89,13 @@ class Job:
     def finished(self) -> bool:
         return self.status in FINISHED
 
+    @property
+    def run_key(self) -> str:
+        """Names this attempt's own working files: "{job id}/{attempt id}"."""
+        if self.attempt_id is None:
+            raise IllegalTransition(f"job {self.id} has not been started")
+        return f"{self.id}/{self.attempt_id}"
+
     def _move(self, target: JobStatus, **changes: object) -> Job:
         if target not in ALLOWED_TRANSITIONS[self.status]:
             raise IllegalTransition(f"job {self.id} is {self.status}; it cannot become {target}")
@@ -97,13 +107,15 @@ class Job:
             started_at=now,
             heartbeat_at=now,
             worker=worker,
+            attempt_id=uuid.uuid4().hex[:16],
             attempts=self.attempts + 1,
             stage=None,
             progress=0.0,
         )
 
     def is_orphaned(self, now: datetime, *, stale_after: timedelta, worker_alive: bool) -> bool:
-        """A processing job whose worker died: gone, or silent for longer than stale_after."""
+        """A processing job whose worker died: gone, or silent for longer than stale_after. A job whose
+        owner is alive and beating is never an orphan."""
         if self.status is not JobStatus.PROCESSING:
             return False
         silent_since = self.heartbeat_at or self.started_at or self.created_at

@@ -20,8 +20,9 @@ from .api_options import FormOptions, form_options
 from .api_presets import presets_router
 
 
-@get("/health", sync_to_thread=False)
+@get("/health", sync_to_thread=True, responses=errors())
 def health(services: NamedDependency[Services]) -> Health:
+    services.check_storage()
     return Health(status="ok")
 
 
@@ -31,7 +32,7 @@ def safe_file_name(name: str | None) -> str:
     return kept or "upload"
 
 
-@post("/upload", status_code=201, sync_to_thread=True, tags=["uploads"], responses=errors(400, 403, 413, 422))
+@post("/upload", status_code=201, sync_to_thread=True, tags=["uploads"], responses=errors(400, 403, 413, 422, 507))
 def upload_photo(services: NamedDependency[Services], data: MultipartBody[UploadForm]) -> UploadInfo:
     # The services take a path; Litestar keeps small uploads in memory, so write one out.
     with tempfile.TemporaryDirectory(prefix="rilievo-upload-") as folder:

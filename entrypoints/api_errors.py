@@ -21,12 +21,15 @@ WHEN = {
     409: "The job or preset is not in a state that allows this.",
     413: "The request body is larger than its limit: the upload limit for photos, 1 MB for JSON.",
     422: "The body or an image was understood but refused: a parameter out of range, not an image…",
+    503: "The storage can't be used: its folder was removed or replaced, or it is read-only.",
+    507: "The disk that holds the storage is full.",
 }
 
 
 def errors(*codes: int) -> dict[int, ResponseSpec]:
-    """The refusals an operation can answer with, all in the shape of ErrorBody."""
+    """The refusals an operation can answer with, all in the shape of ErrorBody; any of them can find
+    the storage unusable (503)."""
     return {
         code: ResponseSpec(data_container=ErrorBody, description=WHEN[code], generate_examples=False)
-        for code in codes
+        for code in sorted({*codes, 503})
     }

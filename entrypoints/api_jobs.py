@@ -93,7 +93,7 @@ def file_response(path: Path, *, download: bool) -> File:
 
 
 @post("/", status_code=202, sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422,
-      responses=errors(400, 403, 404, 413, 422), request_max_body_size=JSON_BODY_LIMIT)
+      responses=errors(400, 403, 404, 413, 422, 507), request_max_body_size=JSON_BODY_LIMIT)
 def submit_jobs(services: NamedDependency[Services], data: JSONBody[JobRequest]) -> SubmittedBatch:
     batch = services.submit(
         data.upload_id,

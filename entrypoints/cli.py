@@ -152,6 +152,8 @@ def run_service_command(args: argparse.Namespace) -> int:
 
 
 def render(args: argparse.Namespace) -> int:
+    from rilievo.adapters.huey_queue import this_worker
+
     started = time.perf_counter()
     try:
         params = RenderParams.from_mapping(
@@ -160,7 +162,8 @@ def render(args: argparse.Namespace) -> int:
         settings = Settings.from_environment()
         if args.max_pixels is not None:
             settings = attrs.evolve(settings, max_pixels=args.max_pixels)
-        services = bootstrap(settings)
+        # the job is this process's: a server's worker on the same storage sees its owner alive and beating
+        services = bootstrap(settings, worker_id=this_worker())
         progress = None if args.json else StageProgress()
         if (args.photo is None) == (args.replay is None):
             raise InvalidParameter("give either a PHOTO or --replay JOB_ID")

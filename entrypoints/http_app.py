@@ -21,6 +21,8 @@ from rilievo.domain.errors import (
     InvalidParameter,
     NotFound,
     RilievoError,
+    StorageFull,
+    StorageUnavailable,
 )
 
 from .api import api_router
@@ -38,6 +40,8 @@ STATUS_OF_ERROR: list[tuple[type[RilievoError], int]] = [
     (IllegalTransition, 409),
     (ImageRejected, 422),
     (InvalidParameter, 422),
+    (StorageFull, 507),
+    (StorageUnavailable, 503),
 ]
 
 

@@ -9,7 +9,14 @@ import attrs
 import numpy as np
 
 from rilievo.application.services import Services
-from rilievo.domain.errors import ImageRejected, JobChanged, JobNotFound, PresetNotFound, UploadNotFound
+from rilievo.domain.errors import (
+    ImageRejected,
+    JobChanged,
+    JobNotFound,
+    PresetNotFound,
+    StorageUnavailable,
+    UploadNotFound,
+)
 from rilievo.domain.images import DecodedImage
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
@@ -223,14 +230,16 @@ class InMemoryJobFiles:
     def in_store(self, output_dir: Path) -> bool:
         return output_dir.parent == self.OUTPUTS
 
-    def publish(self, job_id: str, destination: Path | None = None) -> Path:
-        target = (destination or self.OUTPUTS) / job_id
-        self.published[target] = self.working.pop(job_id)
+    def publish(self, run_key: str, destination: Path | None = None) -> Path:
+        target = (destination or self.OUTPUTS) / run_key.split("/")[0]
+        self.published[target] = self.working.pop(run_key)
         return target
 
-    def discard(self, job_id: str) -> None:
-        self.working.pop(job_id, None)
-        self.discarded.append(job_id)
+    def discard(self, key: str) -> None:
+        """A run key: that attempt's files; a job id: every attempt's."""
+        for working in [k for k in self.working if k == key or k.startswith(f"{key}/")]:
+            del self.working[working]
+        self.discarded.append(key)
 
 
 class InMemoryStripWriter:
@@ -286,6 +295,7 @@ class InMemoryJobs:
     def __init__(self):
         self.jobs: dict[str, Job] = {}
         self.history: list[Job] = []
+        self.storage_gone = False
 
     def add(self, job: Job) -> None:
         self.jobs[job.id] = job
@@ -297,16 +307,26 @@ class InMemoryJobs:
         except KeyError:
             raise JobNotFound(f"no job with id {job_id!r}") from None
 
+    def check_storage(self) -> None:
+        if self.storage_gone:
+            raise StorageUnavailable("the fake storage is gone")
+
     def save(self, job: Job, *, expect: JobStatus | None = None) -> None:
         stored = self.get(job.id)
         if expect is not None and stored.status is not expect:
             raise JobChanged(f"job {job.id} is {stored.status}, no longer {expect}")
+        if expect is JobStatus.PROCESSING and stored.attempt_id != job.attempt_id:
+            raise JobChanged(f"job {job.id} is on attempt {stored.attempt_id}, no longer {job.attempt_id}")
         job = attrs.evolve(job, heartbeat_at=stored.heartbeat_at)  # only touch() writes it
         self.jobs[job.id] = job
         self.history.append(job)
 
-    def touch(self, job_id: str, now: datetime) -> None:
-        self.jobs[job_id] = attrs.evolve(self.get(job_id), heartbeat_at=now)
+    def touch(self, job_id: str, attempt_id: str, now: datetime) -> bool:
+        stored = self.jobs.get(job_id)
+        if stored is None or stored.status is not JobStatus.PROCESSING or stored.attempt_id != attempt_id:
+            return False
+        self.jobs[job_id] = attrs.evolve(stored, heartbeat_at=now)
+        return True
 
     def delete(self, job_id: str, *, expect: JobStatus | None = None) -> None:
         stored = self.get(job_id)

@@ -105,3 +105,13 @@ def test_a_file_gone_from_disk_is_not_found_rather_than_a_server_error(client, s
     job_id = only_job(client, upload(client))
     Path(services.get_job(job_id).output_dir, "depth_map.png").unlink()
     assert_refused(client.get(f"/api/jobs/{job_id}/files/depth_map.png"), 404, "depth_map.png")
+
+
+def test_retrying_a_job_whose_upload_was_cleaned_up_is_refused_with_409_and_the_reason(queued):
+    client, services = queued
+    upload_id = upload(client)
+    job_id = only_job(client, upload_id)
+    assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 200
+    services.uploads.remove(upload_id)
+    assert_refused(client.post(f"/api/jobs/{job_id}/retry"), 409, "was removed")
+    assert job(client, job_id)["status"] == "cancelled"

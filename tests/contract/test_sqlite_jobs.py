@@ -1,5 +1,7 @@
 """The SQLite repository, through the real Alembic migration, against the same contract as the fake."""
 
+import shutil
+import sqlite3
 import threading
 
 import attrs
@@ -10,8 +12,14 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from rilievo.adapters.sqlite_jobs import SqliteJobRepository, SqlitePresetRepository, metadata, open_database
-from rilievo.domain.errors import JobChanged, JobNotFound, PresetNotFound
+from rilievo.adapters.sqlite_jobs import (
+    SqliteJobRepository,
+    SqlitePresetRepository,
+    metadata,
+    open_database,
+    raise_storage_error,
+)
+from rilievo.domain.errors import JobChanged, JobNotFound, PresetNotFound, StorageFull, StorageUnavailable
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.domain.presets import Preset
@@ -50,7 +58,7 @@ def test_saving_a_job_keeps_every_field(repository):
 def test_a_heartbeat_is_never_turned_back_by_a_save(repository):
     job = make_job().start(NOW)
     repository.add(job)
-    repository.touch(job.id, NOW + timedelta(minutes=5))
+    assert repository.touch(job.id, job.attempt_id, NOW + timedelta(minutes=5))
     repository.save(job.report("depth", 0.5))
     assert repository.get(job.id).heartbeat_at == NOW + timedelta(minutes=5)
     assert repository.get(job.id).progress == 0.5
@@ -63,6 +71,30 @@ def test_a_save_expecting_another_status_is_refused(repository):
     with pytest.raises(JobChanged):
         repository.save(job.report("layers", 0.7), expect=JobStatus.PROCESSING)
     assert repository.get(job.id).status is JobStatus.CANCELLED
+
+
+def test_a_write_of_an_earlier_attempt_is_refused_once_the_job_runs_again(repository):
+    first = make_job().start(NOW)
+    repository.add(first)
+    repository.save(first.cancel(NOW), expect=JobStatus.PROCESSING)
+    repository.save(first.cancel(NOW).retry(), expect=JobStatus.CANCELLED)
+    second = repository.get(first.id).start(NOW + timedelta(seconds=1), worker="other:2")
+    repository.save(second, expect=JobStatus.PENDING)
+    with pytest.raises(JobChanged):
+        repository.save(first.report("layers", 0.6), expect=JobStatus.PROCESSING)
+    assert not repository.touch(first.id, first.attempt_id, NOW + timedelta(minutes=1))
+    assert repository.get(first.id) == attrs.evolve(second, heartbeat_at=repository.get(first.id).heartbeat_at)
+    assert repository.touch(second.id, second.attempt_id, NOW + timedelta(minutes=1))
+
+
+def test_a_heartbeat_of_a_finished_or_deleted_job_writes_nothing(repository):
+    job = make_job().start(NOW)
+    repository.add(job)
+    repository.save(job.cancel(NOW), expect=JobStatus.PROCESSING)
+    assert not repository.touch(job.id, job.attempt_id, NOW + timedelta(minutes=1))
+    assert repository.get(job.id).heartbeat_at == job.heartbeat_at == NOW
+    repository.delete(job.id)
+    assert not repository.touch(job.id, job.attempt_id, NOW + timedelta(minutes=1))
 
 
 def test_deleting_counting_and_finding_running_jobs(repository):
@@ -138,7 +170,7 @@ def test_opening_an_existing_database_again_keeps_its_jobs(tmp_path):
     SqliteJobRepository(open_database(path)).add(job)
     assert SqliteJobRepository(open_database(path)).get(job.id) == job
     with open_database(path).connect() as connection:
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
 
 
 def test_concurrent_writers_lose_no_update(tmp_path):
@@ -162,3 +194,37 @@ def test_concurrent_writers_lose_no_update(tmp_path):
     assert all(setup.get(job.id).progress == 1.0 for job in jobs)
     with sa.create_engine(f"sqlite:///{path}").connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM jobs").scalar() == 4
+
+
+@pytest.mark.parametrize("change", ["removed", "replaced"])
+def test_a_database_removed_or_replaced_under_a_running_app_is_refused_not_recreated(tmp_path, change):
+    storage = tmp_path / "storage"
+    repository = SqliteJobRepository(open_database(storage / "rilievo.sqlite3"))
+    repository.add(make_job())
+    shutil.rmtree(storage)
+    if change == "replaced":
+        storage.mkdir()
+        sqlite3.connect(storage / "rilievo.sqlite3").close()
+    for attempt in (repository.check_storage, lambda: repository.add(make_job(1)), repository.count):
+        with pytest.raises(StorageUnavailable, match="removed or replaced"):
+            attempt()
+    assert not (storage / "rilievo.sqlite3").exists() or change == "replaced"
+
+
+def test_a_storage_folder_that_cannot_be_written_is_refused_with_its_name(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StorageUnavailable, match=f"{blocker}/storage can't be written"):
+        open_database(blocker / "storage" / "rilievo.sqlite3")
+
+
+@pytest.mark.parametrize("message, error", [
+    ("database or disk is full", StorageFull),
+    ("attempt to write a readonly database", StorageUnavailable),
+    ("disk I/O error", StorageUnavailable),
+])
+def test_sqlite_storage_failures_become_rilievo_errors_naming_the_database(tmp_path, message, error):
+    path = tmp_path / "rilievo.sqlite3"
+    with pytest.raises(error, match=str(path)):
+        raise_storage_error(sqlite3.OperationalError(message), path)
+    raise_storage_error(sqlite3.OperationalError("no such table: x"), path)  # others are left alone

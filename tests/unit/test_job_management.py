@@ -13,7 +13,9 @@ from rilievo.domain.errors import (
     FileNotFound,
     IllegalTransition,
     InvalidParameter,
+    JobNotFound,
     PresetNotFound,
+    StorageFull,
     UploadNotFound,
 )
 from rilievo.domain.job import JobStatus
@@ -107,7 +109,7 @@ def test_a_job_cancelled_while_running_stops_and_publishes_nothing(services, upl
 
     finished = services.run_job(job.id, on_progress=cancel_during_depth)
     assert finished.status is JobStatus.CANCELLED
-    assert services.files.published == {} and job.id in services.files.discarded
+    assert services.files.published == {} and services.files.working == {}
 
 
 def test_a_failed_job_is_retried_from_the_start(services, upload):
@@ -142,9 +144,11 @@ def test_a_running_job_is_not_deleted(services, upload):
         services.delete_job(job.id)
 
 
-def start_on_dead_worker(services, job_id):
-    services.jobs.save(services.get_job(job_id).start(services.clock(), worker="host:999"))
-    services.jobs.touch(job_id, services.clock())
+def start_on_dead_worker(services, job_id, worker="host:999"):
+    started = services.get_job(job_id).start(services.clock(), worker=worker)
+    services.jobs.save(started)
+    services.jobs.touch(job_id, started.attempt_id, services.clock())
+    return started
 
 
 def test_a_job_of_a_dead_worker_is_queued_again_once_then_failed_with_the_reason(services, upload):
@@ -167,6 +171,89 @@ def test_a_live_worker_keeps_its_job_until_its_heartbeat_goes_stale(services, up
     services.clock.now += STALE_AFTER + timedelta(seconds=1)
     (recovered,) = services.recover_orphans(worker_alive=lambda worker: True)
     assert recovered.status is JobStatus.PENDING
+
+
+def test_a_job_with_no_owner_on_record_is_recovered_only_once_its_heartbeat_goes_stale(services, upload):
+    (job,) = services.submit(upload.id, RenderParams()).jobs
+    start_on_dead_worker(services, job.id, worker=None)
+    assert services.recover_orphans(worker_alive=lambda worker: False) == []
+    services.clock.now += STALE_AFTER + timedelta(seconds=1)
+    (recovered,) = services.recover_orphans(worker_alive=lambda worker: False)
+    assert recovered.status is JobStatus.PENDING
+
+
+def test_a_command_line_run_records_its_process_as_the_owner(services, upload):
+    services.worker_id = "laptop:4242"
+    job = services.create_job(upload.id, RenderParams())
+    seen = []
+    services.run_job(job.id, on_progress=lambda progress: seen.append(progress.worker))
+    assert set(seen) == {"laptop:4242"}
+
+
+def test_a_cancelled_run_whose_job_another_worker_retried_stops_and_leaves_the_retry_alone(services, upload):
+    (job,) = services.submit(upload.id, RenderParams()).jobs
+    retry = {}
+
+    def cancel_retry_and_start_elsewhere(progress):
+        if progress.stage == "layers" and not retry:
+            services.cancel_job(job.id)
+            services.retry_job(job.id)
+            retry["job"] = start_on_dead_worker(services, job.id, worker="other:2")
+            services.files.write_json(retry["job"].run_key, "theirs.json", {})
+
+    first = services.run_job(job.id, on_progress=cancel_retry_and_start_elsewhere)
+    stored = services.get_job(job.id)
+    assert first == stored and stored.status is JobStatus.PROCESSING
+    assert stored.attempt_id == retry["job"].attempt_id != None and stored.worker == "other:2"
+    assert list(services.files.working) == [retry["job"].run_key]  # only the retry's files are left
+    assert services.files.published == {}
+
+
+def test_a_run_whose_job_is_deleted_meanwhile_stops_without_a_trace(services, upload):
+    (job,) = services.submit(upload.id, RenderParams()).jobs
+
+    def cancel_and_delete(progress):
+        if progress.stage == "layers" and services.jobs.jobs.get(job.id):
+            services.cancel_job(job.id)
+            services.delete_job(job.id)
+
+    with pytest.raises(JobNotFound):  # the worker's work_on takes this as "nothing to do"
+        services.run_job(job.id, on_progress=cancel_and_delete)
+    assert services.jobs.jobs == {} and services.files.working == {} and services.files.published == {}
+
+
+def test_a_failure_a_full_disk_keeps_out_of_the_database_is_run_again_by_recovery_once_there_is_room(
+        services, upload, monkeypatch):
+    (job,) = services.submit(upload.id, RenderParams()).jobs
+    disk = {"full": False}
+    save = services.jobs.save
+
+    def save_unless_full(job, *, expect=None):
+        if disk["full"]:
+            raise StorageFull("the disk is full: the database /x/rilievo.sqlite3 can't grow")
+        save(job, expect=expect)
+
+    def fill_the_disk(progress):
+        disk["full"] = disk["full"] or progress.stage == "layers"
+
+    monkeypatch.setattr(services.jobs, "save", save_unless_full)
+    failed = services.run_job(job.id, on_progress=fill_the_disk)
+    assert failed.status is JobStatus.FAILED and failed.error.startswith("the disk is full")
+    assert services.get_job(job.id).status is JobStatus.PROCESSING  # it could not be recorded
+    assert services.files.working == {}
+    disk["full"] = False
+    services.clock.now += STALE_AFTER + timedelta(seconds=1)
+    (recovered,) = services.recover_orphans(worker_alive=lambda worker: True)
+    assert recovered.status is JobStatus.PENDING and services.queue.enqueued == [job.id, job.id]
+
+
+def test_retrying_a_job_whose_upload_was_removed_is_refused_as_a_conflict(services, upload):
+    (job,) = services.submit(upload.id, RenderParams()).jobs
+    services.cancel_job(job.id)
+    services.uploads.remove(upload.id)
+    with pytest.raises(Conflict, match="upload .* was removed"):
+        services.retry_job(job.id)
+    assert services.get_job(job.id).status is JobStatus.CANCELLED and services.queue.enqueued == [job.id]
 
 
 def test_presets_are_created_listed_replaced_and_deleted(services):

@@ -121,7 +121,7 @@ class FailingFiles(InMemoryJobFiles):
 
 
 @pytest.mark.parametrize("files, reason", [
-    (FailingFiles("Layer_2_mid.png", 1, OSError(28, "No space left on device")), "No space left"),
+    (FailingFiles("Layer_2_mid.png", 1, OSError(28, "No space left on device")), "the disk is full"),
     (FailingFiles("composite_full.png", 0, MemoryError()), "MemoryError"),
 ])
 def test_a_disk_or_memory_running_out_during_export_fails_the_job_and_leaves_no_file(files, reason):

@@ -189,7 +189,7 @@ def test_a_depth_failure_fails_the_job_with_its_reason_and_publishes_nothing():
                              depth=FakeDepth(error=DepthEstimationFailed("image too small")))
     job = services.render(Path("photo.png"), RenderParams())
     assert job.status is JobStatus.FAILED and job.error == "image too small"
-    assert services.files.published == {} and services.files.discarded == [job.id]
+    assert services.files.published == {} and services.files.working == {}
     assert services.jobs.get(job.id).status is JobStatus.FAILED
 
 
