@@ -4,7 +4,6 @@ in a models folder, picked up by the composition root exactly as real downloads 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from rilievo.adapters.image_io import read_png
 from rilievo.adapters.model_store import sha256_of
 from tests.contract.test_depth_learned import tiny_depth_anything
 from tests.contract.test_paint_diffusion import build_tiny_models
+from tests.subprocess_env import rilievo_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -38,8 +38,7 @@ def photo(tmp_path) -> Path:
 
 
 def rilievo(storage: Path, models: Path, *args: str | Path) -> dict:
-    env = {**os.environ, "RILIEVO_STORAGE": str(storage), "RILIEVO_MODELS": str(models),
-           "RILIEVO_DIFFUSION_STEPS": "3", "RILIEVO_DIFFUSION_SIZE": "128"}
+    env = rilievo_env(storage, RILIEVO_MODELS=str(models), RILIEVO_DIFFUSION_STEPS="3", RILIEVO_DIFFUSION_SIZE="128")
     command = [sys.executable, "-m", "rilievo.entrypoints.cli", "render", *map(str, args), "--json"]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr

@@ -10,6 +10,7 @@ from rilievo.adapters.model_store import CATALOGUE, ModelsOffline, ModelStore
 from rilievo.entrypoints.bootstrap import Settings
 from rilievo.entrypoints.models_cli import add_models_commands, engine_choice, run_models
 from tests.contract.test_model_store import FakeDownloader, fake_files
+from tests.subprocess_env import rilievo_env
 
 
 def parse(*argv):
@@ -133,13 +134,13 @@ def test_models_needs_a_subcommand():
 
 def test_models_list_through_the_installed_command_says_which_engines_run(tmp_path):
     import json as json_module
-    import os
     import subprocess
     import sys
 
-    env = {**os.environ, "RILIEVO_MODELS": str(tmp_path / "models")}
+    env = rilievo_env(tmp_path / "storage", RILIEVO_MODELS=str(tmp_path / "models"))
     result = subprocess.run([sys.executable, "-m", "rilievo.entrypoints.cli", "models", "list", "--json"],
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     listing = json_module.loads(result.stdout)
+    assert listing["hub_cache"] == env["HF_HUB_CACHE"] and not Path(env["HF_HUB_CACHE"]).exists()
     assert listing["engines"] == {"depth": "classical", "paint": "classical-strokes", "upscale": "lanczos"}
