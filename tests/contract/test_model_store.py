@@ -70,12 +70,18 @@ def pinned(store, key, data):
 
 
 def hub_snapshot(hub, spec, *, revision="1" * 40, weights=WEIGHTS, main=True, damaged=False, links=True):
-    """What huggingface_hub leaves in its cache once it has spec's files: snapshots/<revision>/ whose
-    files link to blobs/, a weight file's blob named by its sha256 (LFS), a small file's by a git hash.
-    damaged: the weight blobs' bytes no longer match their names."""
-    repo = hub / ("models--" + spec.source.replace("/", "--"))
-    snapshot = repo / "snapshots" / revision
+    """spec's files in the Hugging Face cache hub, as huggingface_hub leaves them (see in_hub_cache)."""
+    snapshot = hub / ("models--" + spec.source.replace("/", "--")) / "snapshots" / revision
     fake_files(spec, snapshot, weights)
+    return in_hub_cache(snapshot, main=main, damaged=damaged, links=links)
+
+
+def in_hub_cache(snapshot, *, main=True, damaged=False, links=True):
+    """Turn the files in snapshot (models--org--name/snapshots/<revision>/) into what huggingface_hub
+    leaves: links to blobs/, a weight file's blob named by its sha256 (LFS), a small file's by a git
+    hash; refs/main names the revision. damaged: the weight blobs' bytes no longer match their names.
+    links=False: plain copies, as where links are not available."""
+    repo = snapshot.parents[1]
     blobs = repo / "blobs"
     blobs.mkdir(parents=True, exist_ok=True)
     for path in sorted(path for path in snapshot.rglob("*") if path.is_file()):
@@ -88,7 +94,7 @@ def hub_snapshot(hub, spec, *, revision="1" * 40, weights=WEIGHTS, main=True, da
             path.symlink_to(os.path.relpath(blob, path.parent))
     if main:
         (repo / "refs").mkdir(exist_ok=True)
-        (repo / "refs" / "main").write_text(revision)
+        (repo / "refs" / "main").write_text(snapshot.name)
     return snapshot
 
 

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from rilievo.adapters.model_store import CATALOGUE, ModelsOffline, ModelStore
 from rilievo.entrypoints.bootstrap import Settings
 from rilievo.entrypoints.models_cli import add_models_commands, engine_choice, run_models
-from tests.contract.test_model_store import FakeDownloader, fake_files
+from tests.contract.test_model_store import FakeDownloader, fake_files, hub_snapshot
 from tests.subprocess_env import rilievo_env
 
 
@@ -74,6 +75,30 @@ def test_list_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "depth-anything-v2-small" in out and "CreativeML OpenRAIL-M" in out
     assert "depth → classical" in out and "paint → classical-strokes" in out and "upscale → lanczos" in out
+
+
+def test_list_shows_a_model_in_the_hugging_face_cache_as_installed_from_there(tmp_path, capsys):
+    snapshot = hub_snapshot(tmp_path / "hub", ModelStore(tmp_path).spec("dpt-hybrid-midas"))
+    assert run_models(parse("list", "--json"), settings_for(tmp_path / "models", tmp_path / "hub")) == 0
+    data = json.loads(capsys.readouterr().out)
+    midas = next(model for model in data["models"] if model["key"] == "dpt-hybrid-midas")
+    assert midas["installed"] and midas["installed_from"] == "hub-cache" and midas["path"] == str(snapshot)
+    assert data["hub_cache"] == str(tmp_path / "hub")
+    assert data["engines"]["depth"] == "dpt-hybrid-midas"
+
+    assert run_models(parse("list"), settings_for(tmp_path / "models", tmp_path / "hub")) == 0
+    table = capsys.readouterr().out
+    assert re.search(r"^dpt-hybrid-midas +depth +HF cache ", table, re.MULTILINE)
+    assert f"dpt-hybrid-midas: {snapshot}" in table
+
+
+def test_pull_of_a_model_in_the_hugging_face_cache_verifies_it_and_downloads_nothing(tmp_path, capsys):
+    hub_snapshot(tmp_path / "hub", ModelStore(tmp_path).spec("controlnet-canny"))
+    downloader = FakeDownloader()
+    store = ModelStore(tmp_path / "models", hub_cache=tmp_path / "hub", downloader=downloader)
+    assert run_models(parse("pull", "controlnet-canny"), settings_for(tmp_path), store=store) == 0
+    assert downloader.calls == []
+    assert "verified; used where it is, nothing downloaded" in capsys.readouterr().err
 
 
 def test_pull_defaults_to_the_recommended_set(tmp_path, capsys):
