@@ -199,13 +199,12 @@ class WeightsRecord(Mapping[str, list]):
         return len(self._keys)
 
 
-def models_record(store: ModelStore, engines: Mapping[str, str], *, depth_choices: list[str],
-                  painter: Painter, upscaler: Upscaler) -> WeightsRecord:
-    """The weights behind each learned engine these services may run: every installed depth model (a
-    job may choose any), and the painter and upscaler when they are the learned ones engine_choice
-    picked (not a stand-in handed to bootstrap)."""
-    catalogue = {spec.key for spec in store.catalogue}
-    keys = {key: [key] for key in depth_choices if key in catalogue}
+def models_record(store: ModelStore, engines: Mapping[str, str], *, painter: Painter,
+                  upscaler: Upscaler) -> WeightsRecord:
+    """The weights behind each learned engine these services may run: every depth model (a job may
+    choose any that is installed, even one pulled after start), and the painter and upscaler when they
+    are the learned ones engine_choice picked (not a stand-in handed to bootstrap)."""
+    keys = {spec.key: [spec.key] for spec in store.catalogue if spec.kind == DEPTH}
     if painter.name == engines["paint"] == "stable-diffusion":
         keys[painter.name] = list(PAINT_MODELS)
     if upscaler.name == f"realesrgan:{engines['upscale']}":
@@ -327,8 +326,7 @@ def bootstrap(
         runtime=runtime_versions(),
         engines=engines,
         depth_engines=depth_engines,
-        models=models_record(store, engines, depth_choices=depth_engines.choices(), painter=painter,
-                             upscaler=upscaler),
+        models=models_record(store, engines, painter=painter, upscaler=upscaler),
     )
     if settings.immediate_queue:
         attach_worker(services, queue)

@@ -2,11 +2,13 @@
 one in params.depth_engine, and a choice whose weights are not installed is refused with a 422."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
+from rilievo.adapters.model_store import sha256_of
 from rilievo.entrypoints.bootstrap import Settings, bootstrap
 from rilievo.entrypoints.http_app import create_app
 from tests.api.api_helpers import assert_refused, submit, upload
@@ -82,3 +84,19 @@ def test_the_page_offers_the_installed_depth_engines_and_keeps_the_last_choice(l
     for engine in ("auto", "classical", "depth-anything-v2-small", "dpt-hybrid-midas"):
         assert f'<option value="{engine}"' in page
     assert '<option value="classical" selected>' in page
+
+
+def test_a_depth_model_pulled_while_the_app_runs_can_be_chosen_and_is_recorded(tmp_path, tiny_models):
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models / "depth-anything-v2-small", models / "depth-anything-v2-small")
+    with TestClient(create_app(bootstrap(Settings(tmp_path / "storage", models, immediate_queue=True)))) as client:
+        assert client.get("/api/options").json()["depth_engines"][2:] == ["depth-anything-v2-small"]
+        shutil.copytree(tiny_models / "dpt-hybrid-midas", models / "dpt-hybrid-midas")
+        assert client.get("/api/options").json()["depth_engines"][2:] == ["depth-anything-v2-small",
+                                                                          "dpt-hybrid-midas"]
+        batch = submit(client, upload(client), params={"depth_engine": "dpt-hybrid-midas"})
+        job = client.get(f"/api/jobs/{batch['jobs'][0]['job_id']}").json()
+        record = json.loads(client.get(job["outputs"]["params.json"]).text)
+    assert record["engines"]["depth"] == "dpt-hybrid-midas"
+    assert record["models"]["dpt-hybrid-midas"][0]["weights"]["model.safetensors"] == \
+        sha256_of(models / "dpt-hybrid-midas" / "model.safetensors")
