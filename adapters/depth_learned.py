@@ -46,18 +46,19 @@ EPS = 1e-6  # relative: disparity comes in no particular scale
 class LearnedDepth:
     """A transformers depth model from model_dir, loaded once on first use and kept.
 
-    name is the folder's name (models/<key>/ gives the catalogue key, e.g. "depth-anything-v2-small").
+    name is key, by default the folder's name (models/<key>/ gives the catalogue key, e.g.
+    "depth-anything-v2-small"; a Hugging Face cache snapshot is named by a revision, so give the key).
     device None picks one (mps, then cuda, then cpu); half precision on a GPU, float32 on the CPU.
     """
 
-    def __init__(self, model_dir: Path, device: str | None = None) -> None:
+    def __init__(self, model_dir: Path, device: str | None = None, *, key: str | None = None) -> None:
         self.model_dir = Path(model_dir)
+        self.name = key or self.model_dir.name
         if not (self.model_dir / "config.json").is_file():
             raise DepthEstimationFailed(
                 f"no depth model in {self.model_dir} (config.json missing): "
-                f"run `rilievo models pull {self.model_dir.name}`"
+                f"run `rilievo models pull {self.name}`"
             )
-        self.name = self.model_dir.name
         self._requested_device = device
         self._model: Any = None
         self._device: str | None = None

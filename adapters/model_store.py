@@ -16,6 +16,14 @@ What is verified, honestly:
   download that does not match them is refused.
 * The sha256 of every weight file is recorded (for job records) in <folder>/.rilievo-sha256.json,
   keyed by path, size and mtime, so it is computed once per file.
+
+The Hugging Face cache. A hub model that is not in models/ but whose files are already in the user's
+hub cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub: a snapshot folder
+models--org--name/snapshots/<revision>/ holding every required file) counts as installed from there,
+and the engines load it in place. Its weight files link to blobs named by their sha256 (LFS), so it is
+verified like a download: `pull` hashes the weights and compares, and downloads only if they differ
+or cannot be checked; a job's record does the same check when it hashes them. Nothing is written into
+the hub cache: the hashes of its files are cached in models/.hub-sha256/.
 """
 
 from __future__ import annotations
@@ -30,21 +38,25 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Callable, Protocol
 
 import attrs
+import structlog
 
 from rilievo.domain.errors import RilievoError
 
 DEPTH, DIFFUSION, CONTROLNET, UPSCALER = "depth", "diffusion", "controlnet", "upscaler"
 KINDS = (DEPTH, DIFFUSION, CONTROLNET, UPSCALER)
 HASH_CACHE = ".rilievo-sha256.json"
+HUB_HASH_CACHES = ".hub-sha256"
 PARTIAL = ".partial"
 HUB_METADATA = Path(".cache") / "huggingface" / "download"
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".ckpt")
 CHUNK = 1 << 20
 SHA256 = re.compile(r"[0-9a-f]{64}")
+log = structlog.get_logger(__name__)
 
 # (key, bytes done, bytes expected or None)
 Progress = Callable[[str, int, "int | None"], None]
@@ -212,18 +224,30 @@ class Downloader(Protocol):
         """Put the model's files into destination (an empty folder); raise on any failure."""
 
 
+def hub_cache_of(environ: Mapping[str, str]) -> Path:
+    """Where huggingface_hub keeps its downloads, by its own rules."""
+    for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if environ.get(variable):
+            return Path(environ[variable]).expanduser()
+    home = environ.get("HF_HOME") or os.path.join(environ.get("XDG_CACHE_HOME") or "~/.cache", "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
 class ModelStore:
-    """Models on local disk under models_dir. downloader fetches a model into an empty folder; the
-    default one uses huggingface_hub or a streamed HTTP download."""
+    """Models on local disk under models_dir, or found in the Hugging Face cache hub_cache (None: not
+    looked at). downloader fetches a model into an empty folder; the default one uses huggingface_hub
+    or a streamed HTTP download."""
 
     def __init__(
         self,
         models_dir: Path,
         *,
+        hub_cache: Path | None = None,
         downloader: Downloader | None = None,
         catalogue: tuple[ModelSpec, ...] = CATALOGUE,
     ) -> None:
         self.models_dir = Path(models_dir)
+        self.hub_cache = Path(hub_cache) if hub_cache is not None else None
         self.catalogue = catalogue
         self._specs = {spec.key: spec for spec in catalogue}
         self._downloader = downloader or download
@@ -236,7 +260,27 @@ class ModelStore:
             raise UnknownModel(f"unknown model {key!r}; known models: {known}") from None
 
     def folder(self, key: str) -> Path:
+        """The model's folder: models/<key>/ when complete there, else a complete snapshot in the
+        Hugging Face cache, else models/<key>/ (where a pull puts it)."""
+        return self.cached_snapshot(key) or self.own_folder(key)
+
+    def own_folder(self, key: str) -> Path:
         return self.models_dir / self.spec(key).key
+
+    def cached_snapshot(self, key: str) -> Path | None:
+        """The Hugging Face cache's snapshot of the model, if models/<key>/ is not complete and the cache
+        holds every required file (the revision of refs/main first, then the newest)."""
+        spec = self.spec(key)
+        own = self.own_folder(key)
+        if self.hub_cache is None or not spec.from_hub or (own.is_dir() and not _missing(spec, own)):
+            return None
+        return _complete_snapshot(spec, self.hub_cache / ("models--" + spec.source.replace("/", "--")))
+
+    def installed_from(self, key: str) -> str | None:
+        """"models" (models/<key>/), "hub-cache" (the Hugging Face cache) or None (not installed)."""
+        if self.cached_snapshot(key) is not None:
+            return "hub-cache"
+        return "models" if self.is_installed(key) else None
 
     def location(self, key: str) -> Path:
         """What an adapter loads: the folder, or the weights file of a single-file model."""
@@ -259,13 +303,42 @@ class ModelStore:
         return sum(path.stat().st_size for path in _files(folder)) if folder.is_dir() else 0
 
     def weight_hashes(self, key: str) -> dict[str, str]:
-        """sha256 of each weight file, by path relative to the model's folder."""
-        return file_hashes(self.folder(key))
+        """sha256 of each weight file, by path relative to the model's folder. A copy in the Hugging
+        Face cache whose weights differ from the hub's sha256 raises ModelStoreError."""
+        snapshot = self.cached_snapshot(key)
+        if snapshot is None:
+            return file_hashes(self.folder(key))
+        hashes = file_hashes(snapshot, cache_path=self._hub_hash_cache(key, snapshot))
+        wrong = _blob_mismatches(snapshot, hashes)
+        if wrong:
+            raise ModelStoreError(
+                f"{key} in the Hugging Face cache ({snapshot}) is damaged: {wrong[0]}; "
+                f"`rilievo models pull {key}` downloads a good copy")
+        return hashes
+
+    def verified_in_hub_cache(self, key: str) -> Path | None:
+        """The cache's snapshot, if it holds the model and every weight file there matches the sha256
+        the hub gave it (its blob's name); else None."""
+        snapshot = self.cached_snapshot(key)
+        if snapshot is None:
+            return None
+        hashes = file_hashes(snapshot, cache_path=self._hub_hash_cache(key, snapshot))
+        if not hashes or _blob_mismatches(snapshot, hashes):
+            log.warning("models.hub_cache_unverified", key=key, snapshot=str(snapshot),
+                        problems=_blob_mismatches(snapshot, hashes) or ["no weight files"])
+            return None
+        return snapshot
+
+    def _hub_hash_cache(self, key: str, snapshot: Path) -> Path:
+        return self.models_dir / HUB_HASH_CACHES / f"{key}@{snapshot.name}.json"
 
     def pull(self, key: str, progress: Progress | None = None) -> Path:
-        """Download, verify and install a model; returns its location. A model already installed is
-        downloaded again (an update). On any failure nothing is left and the old copy stays."""
+        """Download, verify and install a model; returns its location. A model already installed in
+        models/ is downloaded again (an update); one in the Hugging Face cache is verified there and
+        used as it is, unless it fails the check. On any failure nothing is left and the old copy stays."""
         spec = self.spec(key)
+        if self.verified_in_hub_cache(key) is not None:
+            return self.location(key)
         partial_root = self.models_dir / PARTIAL
         partial_root.mkdir(parents=True, exist_ok=True)
         staging = partial_root / f"{spec.key}-{uuid.uuid4().hex[:8]}"
@@ -338,12 +411,12 @@ def _hub_etags(folder: Path) -> dict[str, str]:
     return etags
 
 
-def file_hashes(folder: Path) -> dict[str, str]:
-    """sha256 of every weight file under folder, cached in folder/.rilievo-sha256.json by path,
-    size and mtime (a file that changes is hashed again)."""
+def file_hashes(folder: Path, *, cache_path: Path | None = None) -> dict[str, str]:
+    """sha256 of every weight file under folder, cached by path, size and mtime in cache_path
+    (default folder/.rilievo-sha256.json; a file that changes is hashed again)."""
     if not folder.is_dir():
         return {}
-    cache_path = folder / HASH_CACHE
+    cache_path = cache_path or folder / HASH_CACHE
     try:
         cache = json.loads(cache_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -376,6 +449,7 @@ def sha256_of(path: Path) -> str:
 def _write_json(path: Path, data: dict) -> None:
     temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         temporary.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
         os.replace(temporary, path)
     except OSError:  # a read-only models folder: hashes are then recomputed next time
@@ -399,6 +473,32 @@ def _matches_any(folder: Path, pattern: str) -> bool:
     return any(
         any(path.is_file() for path in folder.glob(alternative)) for alternative in pattern.split("|")
     )
+
+
+def _complete_snapshot(spec: ModelSpec, repo: Path) -> Path | None:
+    snapshots = repo / "snapshots"
+    if not snapshots.is_dir():
+        return None
+    try:
+        main = (repo / "refs" / "main").read_text(encoding="utf-8").strip()
+    except OSError:
+        main = ""
+    candidates = sorted((path for path in snapshots.iterdir() if path.is_dir()),
+                        key=lambda path: (path.name == main, path.stat().st_mtime), reverse=True)
+    return next((path for path in candidates if not _missing(spec, path)), None)
+
+
+def _blob_mismatches(snapshot: Path, hashes: dict[str, str]) -> list[str]:
+    """The weight files of a hub-cache snapshot that differ from, or cannot be checked against, the
+    sha256 the hub gave them: each links to blobs/<sha256> (LFS files, which all weights are)."""
+    problems = []
+    for name, digest in hashes.items():
+        blob = (snapshot / name).resolve().name
+        if not SHA256.fullmatch(blob):
+            problems.append(f"{name} has no hub sha256 to check against (not a link to an LFS blob)")
+        elif blob != digest:
+            problems.append(f"{name} has sha256 {digest}, but the hub says {blob}")
+    return problems
 
 
 def _remove_if_empty(folder: Path) -> None:

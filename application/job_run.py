@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.images import DecodedImage
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.layers import LayerPlan, quantize_depth
 from rilievo.domain.noise import NoisePlan
+from rilievo.domain.params import AUTO_DEPTH
 from rilievo.domain.previews import downsample, preview_factor
 from rilievo.domain.print_layout import MM_PER_INCH, PrintPlan, nearest_subject
 from rilievo.domain.seeds import derive_seed
@@ -20,6 +22,7 @@ from .panes import GUIDE, PaneMaker
 from .print_export import PrintExport
 
 if TYPE_CHECKING:
+    from .ports import DepthEstimator
     from .services import Services
 
 ProgressListener = Callable[[Job], None]
@@ -53,6 +56,7 @@ class JobRun:
         self.written: list[str] = []
         self.noise: NoisePlan | None = None  # painterly mode's, once planned
         self.warnings: list[str] = []  # what the user should know about how the job was made
+        self.depth_estimator: DepthEstimator | None = None  # the one that ran, once it has
 
     def save(self) -> None:
         """Store progress, unless the job left this attempt meanwhile (cancelled, retried: then JobChanged
@@ -187,16 +191,24 @@ class JobRun:
             depth = services.supplied_depth.read(path, width, height, job.params.near)
             self.job = self.job.use_engine("depth", services.supplied_depth.name)
         else:
-            depth = services.depth.estimate(image)
-            self.job = self.job.use_engine("depth", services.depth.name)
+            key = job.params.depth_engine
+            if key == AUTO_DEPTH:
+                self.depth_estimator = services.depth
+            elif services.depth_engines is None:
+                raise InvalidParameter(f"depth_engine {key!r}: no depth engine but the automatic one is available")
+            else:
+                self.depth_estimator = services.depth_engines.get(key)
+            depth = self.depth_estimator.estimate(image)
+            self.job = self.job.use_engine("depth", self.depth_estimator.name)
         return depth
 
     def devices(self) -> dict[str, str]:
         """Where each learned engine that ran this job ran (cpu, cuda, mps): its results can differ by device."""
         engines, devices = self.job.engines, {}
-        for stage, adapter in (("depth", self.services.depth), ("paint", self.services.painter)):
+        ran = (("depth", self.depth_estimator), ("paint", self.services.painter), ("upscale", self.services.upscaler))
+        for stage, adapter in ran:
             device = getattr(adapter, "device", None)
-            if engines.get(stage) == adapter.name and device:
+            if adapter is not None and engines.get(stage) == adapter.name and device:
                 devices[stage] = str(device)
         return devices
 

@@ -37,6 +37,19 @@ class DepthEstimator(Protocol):
         """HxW float32 in [0, 1], 0 = nearest. Raises DepthEstimationFailed."""
 
 
+class DepthEngines(Protocol):
+    """The depth engines a job may name (RenderParams.depth_engine): "auto", "classical", installed models."""
+
+    def choices(self) -> list[str]:
+        """The keys that can run here, "auto" first."""
+
+    def check(self, key: str) -> None:
+        """Raises InvalidParameter, saying why, unless key can run here; reads no weights."""
+
+    def get(self, key: str) -> DepthEstimator:
+        """The estimator for key, built once per process and kept."""
+
+
 class SuppliedDepthReader(Protocol):
     name: str
 

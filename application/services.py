@@ -32,6 +32,7 @@ from .heartbeat import HEARTBEAT_EVERY_S, Heartbeat
 from .job_run import JobRun, ProgressListener
 from .ports import (
     Clock,
+    DepthEngines,
     DepthEstimator,
     Enhancer,
     GuideDrawer,
@@ -89,6 +90,7 @@ class Services:
     models: Mapping[str, list] = attrs.field(factory=dict)
     # the engine each stage uses with the models installed (depth, paint, upscale), for the web form
     engines: Mapping[str, str] = attrs.field(factory=dict)
+    depth_engines: DepthEngines | None = None  # what a job's depth_engine may name (None: "auto" alone)
 
     # --- uploads -----------------------------------------------------------------------------
 
@@ -119,6 +121,8 @@ class Services:
         depth_upload_id: str | None = None,
         batch_id: str | None = None,
     ) -> Job:
+        if self.depth_engines is not None:
+            self.depth_engines.check(params.depth_engine)
         self.uploads.get(upload_id)
         if depth_upload_id is not None:
             self.uploads.get(depth_upload_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Literal, Mapping
 
 import attrs
@@ -25,6 +26,10 @@ INTENTS = ("perceptual", "relative")  # CMYK rendering intent; relative colorime
 PROMPT_MAX_CHARS = 500
 PATH_MAX_CHARS = 4096
 MIN_INK_LIMIT = 150  # percent: below this a CMYK print cannot reach a useful black
+# The depth engine a job asks for: "auto" (the best one installed), "classical", or an installed depth
+# model's key; whether that model is installed is checked when the job is submitted.
+AUTO_DEPTH, CLASSICAL_DEPTH = "auto", "classical"
+ENGINE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 LayerChoice = Literal["auto", "off", 2, 3, 4, 5]
 
@@ -67,6 +72,12 @@ def _flag(instance: object, attribute: attrs.Attribute, value: object) -> None:
         raise _fail(attribute.name, "true or false", value)
 
 
+def _engine_name(instance: object, attribute: attrs.Attribute, value: object) -> None:
+    if not isinstance(value, str) or not ENGINE_NAME.fullmatch(value):
+        raise _fail(attribute.name, f"{AUTO_DEPTH}, {CLASSICAL_DEPTH} or a depth model's key such as "
+                                    "depth-anything-v2-small", value)
+
+
 def _one_of(choices: tuple):
     def check(instance: object, attribute: attrs.Attribute, value: object) -> None:
         if isinstance(value, bool) or value not in choices:
@@ -100,6 +111,7 @@ class RenderParams:
     edition: int = _integer_field(0, 0, 9999)  # print n of a numbered edition varies a little; 0 = none
     style: str = attrs.field(default="oil-impressionist", validator=_one_of(STYLES))
     prompt: str = attrs.field(default="", validator=_text_up_to(PROMPT_MAX_CHARS))
+    depth_engine: str = attrs.field(default=AUTO_DEPTH, validator=_engine_name)
     # Print output: the size (a preset, "original" = the photo's own pixels at the DPI, or WIDTHxHEIGHT
     # with in, mm or cm), how the photo fits it, the file format and, for CMYK, the conversion.
     print_size: str = attrs.field(default=ORIGINAL, converter=lambda text: parse_print_size(text).name)

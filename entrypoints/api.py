@@ -44,8 +44,8 @@ def upload_photo(services: NamedDependency[Services], data: MultipartBody[Upload
 
 
 @get("/options", sync_to_thread=False, tags=["form"])
-def options() -> FormOptions:
-    return form_options()
+def options(services: NamedDependency[Services]) -> FormOptions:
+    return form_options(services)
 
 
 @get("/settings/last-used", sync_to_thread=True, tags=["form"])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from rilievo.domain import params as domain
 from rilievo.domain.params import RenderParams
+
+if TYPE_CHECKING:
+    from rilievo.application.services import Services
 
 
 class NumberRange(msgspec.Struct):
@@ -28,6 +31,8 @@ class FormOptions(msgspec.Struct):
     formats: list[str]
     fits: list[str]
     intents: list[str]
+    # "auto" (the best installed), "classical" and each installed depth model's key
+    depth_engines: list[str]
     prompt_max_chars: int
     variations: NumberRange
     numbers: dict[str, NumberRange]
@@ -42,8 +47,10 @@ def number_ranges() -> dict[str, NumberRange]:
     }
 
 
-def form_options() -> FormOptions:
+def form_options(services: Services | None = None) -> FormOptions:
+    """The depth engines offered are those the services can run (without services: "auto" alone)."""
     fewest, most = domain.VARIATIONS
+    engines = services.depth_engines if services is not None else None
     return FormOptions(
         modes=list(domain.MODES),
         styles=list(domain.STYLES),
@@ -54,6 +61,7 @@ def form_options() -> FormOptions:
         formats=list(domain.FORMATS),
         fits=list(domain.FITS),
         intents=list(domain.INTENTS),
+        depth_engines=engines.choices() if engines is not None else [domain.AUTO_DEPTH],
         prompt_max_chars=domain.PROMPT_MAX_CHARS,
         variations=NumberRange(min=fewest, max=most, default=fewest, integer=True),
         numbers=number_ranges(),

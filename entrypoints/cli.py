@@ -29,7 +29,7 @@ RENDER_OPTIONS = (
     "feather",
     "sharpen", "seed", "near", "dpi", "refine_edges", "fill_behind", "min_feature_mm", "white_ink",
     "white_ink_choke", "mirror", "marks", "frame_depth_mm", "print_size", "fit", "bleed", "format", "cmyk_profile",
-    "intent", "ink_limit",
+    "intent", "ink_limit", "depth_engine",
 )
 
 
@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--mode", choices=MODES, default="photo",
                         help="photo keeps the photo; painterly repaints it (default: photo)")
     render.add_argument("--depth", type=Path, help="your own depth map instead of the estimated one")
+    render.add_argument("--depth-engine", dest="depth_engine", default="auto", metavar="auto|classical|KEY",
+                        help="estimate depth with this engine: an installed depth model (see `rilievo models "
+                             "list`), the classical estimator, or auto, the best installed (default)")
     render.add_argument("--near", choices=["white", "black"], default="white",
                         help="which end of --depth is near (default: white)")
     render.add_argument("--layers", type=layers_choice, default="auto", metavar="auto|off|2|3|4|5")
@@ -167,6 +170,7 @@ def render(args: argparse.Namespace) -> int:
         progress = None if args.json else StageProgress()
         if (args.photo is None) == (args.replay is None):
             raise InvalidParameter("give either a PHOTO or --replay JOB_ID")
+        services.depth_engines.check(params.depth_engine)  # before the photo is stored
         if args.replay is not None:
             job = services.replay(args.replay, destination=args.out, on_progress=progress)
         else:

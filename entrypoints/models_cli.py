@@ -29,13 +29,19 @@ def engine_choice(store: ModelStore, *, has_package: Callable[[str], bool] | Non
     Installed weights without the learned extra's packages (torch, ...) fall back too."""
     has = has_package or _importable
     torch = has("torch")
-    depth_ok = torch and has("transformers")
+    depth_ok = depth_models_usable(has)
     paint_ok = depth_ok and has("diffusers")
     depth = next((key for key in DEPTH_PREFERENCE if depth_ok and store.is_installed(key)), "classical")
     paint = "stable-diffusion" if paint_ok and all(store.is_installed(key) for key in PAINT_MODELS) \
         else "classical-strokes"
     upscale = next((key for key in UPSCALE_PREFERENCE if torch and store.is_installed(key)), "lanczos")
     return {"depth": depth, "paint": paint, "upscale": upscale}
+
+
+def depth_models_usable(has_package: Callable[[str], bool] | None = None) -> bool:
+    """Whether the learned depth models can run here: torch and transformers are installed."""
+    has = has_package or _importable
+    return has("torch") and has("transformers")
 
 
 def _importable(package: str) -> bool:
@@ -54,7 +60,7 @@ def add_models_commands(subparsers: argparse._SubParsersAction) -> argparse.Argu
 
 
 def run_models(args: argparse.Namespace, settings: Settings, *, store: ModelStore | None = None) -> int:
-    store = store or ModelStore(settings.models_dir)
+    store = store or settings.model_store()
     if args.models_command == "list":
         return list_models(store, as_json=args.json)
     return pull_models(store, args.keys or list(DEFAULT_PULL))
@@ -68,13 +74,19 @@ def listing(store: ModelStore) -> dict:
             "key": spec.key,
             "kind": spec.kind,
             "installed": installed,
+            "installed_from": store.installed_from(spec.key),  # "models", "hub-cache" or None
             "bytes": store.disk_bytes(spec.key) if installed else spec.download_bytes,
             "licence": spec.licence,
             "source": spec.source,
             "default": spec.default,
             "path": str(store.location(spec.key)),
         })
-    return {"models_dir": str(store.models_dir), "models": models, "engines": engine_choice(store)}
+    hub_cache = str(store.hub_cache) if store.hub_cache is not None else None
+    return {"models_dir": str(store.models_dir), "hub_cache": hub_cache, "models": models,
+            "engines": engine_choice(store)}
+
+
+INSTALLED_FROM = {"models": "yes", "hub-cache": "HF cache", None: "no"}
 
 
 def list_models(store: ModelStore, *, as_json: bool) -> int:
@@ -85,9 +97,14 @@ def list_models(store: ModelStore, *, as_json: bool) -> int:
     print(f"{'MODEL':<24} {'KIND':<11} {'INSTALLED':<10} {'SIZE':>16}  LICENCE")
     for model in data["models"]:
         size = human_bytes(model["bytes"]) + ("" if model["installed"] else " to get")
-        print(f"{model['key']:<24} {model['kind']:<11} {'yes' if model['installed'] else 'no':<10} "
-              f"{size:>16}  {model['licence']}")
+        where = INSTALLED_FROM[model["installed_from"]]
+        print(f"{model['key']:<24} {model['kind']:<11} {where:<10} {size:>16}  {model['licence']}")
     print(f"\nModels folder: {data['models_dir']}")
+    if data["hub_cache"]:
+        print(f"Hugging Face cache: {data['hub_cache']} (models complete there are used in place)")
+    for model in data["models"]:
+        if model["installed_from"] == "hub-cache":
+            print(f"  {model['key']}: {model['path']}")
     print("Engines now: " + ", ".join(f"{stage} → {engine}" for stage, engine in data["engines"].items()))
     return EXIT_OK
 
@@ -100,6 +117,8 @@ def pull_models(store: ModelStore, keys: list[str]) -> int:
         return EXIT_REFUSED
     for spec in specs:
         print(f"{spec.key}: {spec.source} (~{human_bytes(spec.download_bytes)}, {spec.licence})", file=sys.stderr)
+        if cached := store.cached_snapshot(spec.key):
+            print(f"  in the Hugging Face cache at {cached}: checking its sha256", file=sys.stderr)
         bar = ProgressLine()
         try:
             path = store.pull(spec.key, progress=bar)
@@ -112,7 +131,10 @@ def pull_models(store: ModelStore, keys: list[str]) -> int:
             print(f"rilievo: error: {error}", file=sys.stderr)
             return EXIT_FAILED
         bar.close()
-        print(f"  installed in {path}", file=sys.stderr)
+        if store.installed_from(spec.key) == "hub-cache":
+            print(f"  verified; used where it is, nothing downloaded: {path}", file=sys.stderr)
+        else:
+            print(f"  installed in {path}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -90,7 +90,7 @@ def number_inputs(options: FormOptions) -> dict[str, dict[str, Any]]:
 
 
 def page_context(services: Services) -> dict[str, Any]:
-    options = form_options()
+    options = form_options(services)
     return {
         "values": form_values(services.last_used_params(), options),
         "modes": [
@@ -104,6 +104,7 @@ def page_context(services: Services) -> dict[str, Any]:
         "formats": [{"value": fmt, "label": label(fmt, FORMAT_LABELS)} for fmt in options.formats],
         "fits": [{"value": fit, "label": label(fit, FIT_LABELS)} for fit in options.fits],
         "intents": [{"value": intent, "label": label(intent, INTENT_LABELS)} for intent in options.intents],
+        "depth_engines": options.depth_engines,
         "dpis": options.dpis,
         "layer_counts": [count for count in options.layers if isinstance(count, int)],
         "variations": range(options.variations.min, options.variations.max + 1),

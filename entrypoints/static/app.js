@@ -17,7 +17,7 @@
   // The request fields the form controls; job params from the API may hold more (mode, near).
   const PARAM_NAMES = ["seed", "edition", "painterliness", "depth_influence", "brush_scale", "style", "prompt",
     "print_size", "dpi", "format", "fit", "intent", "ink_limit", "cmyk_profile", ...PRINT_SWITCHES, "layers",
-    "feather", "sharpen", ...PANE_SWITCHES, "min_feature_mm", "white_ink_choke", "frame_depth_mm"];
+    "feather", "sharpen", ...PANE_SWITCHES, "min_feature_mm", "white_ink_choke", "frame_depth_mm", "depth_engine"];
   // Params that fill a control's value as they are (the rest: radios, switches, the layer choice).
   const VALUE_PARAMS = ["seed", "edition", "painterliness", "depth_influence", "brush_scale", "style", "prompt",
     "format", "fit", "intent", "ink_limit", "cmyk_profile", "feather", "sharpen", "min_feature_mm",
@@ -201,6 +201,7 @@
       min_feature_mm: Number($("#min_feature_mm").value),
       white_ink_choke: parseInt($("#white_ink_choke").value, 10),
       frame_depth_mm: Number($("#frame_depth_mm").value),
+      depth_engine: $("#depth_engine").value,
     };
   }
 
@@ -217,6 +218,11 @@
       const preset = [...$("#print_size").options].some((option) => option.value === params.print_size);
       $("#print_size").value = preset ? params.print_size : "original";
       $("#custom_size").value = preset ? "" : params.print_size;
+    }
+    if (params.depth_engine !== undefined) {
+      // an engine that is no longer installed leaves the choice at auto
+      const offered = [...$("#depth_engine").options].some((option) => option.value === params.depth_engine);
+      $("#depth_engine").value = offered ? params.depth_engine : "auto";
     }
     if (params.dpi !== undefined) setRadio("dpi", params.dpi);
     if (params.mode !== undefined) setRadio("mode", params.mode);

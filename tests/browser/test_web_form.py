@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import signal
 import socket
@@ -20,6 +19,8 @@ import pytest
 import skimage.data
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.subprocess_env import rilievo_env
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +50,7 @@ class ServeProcess:
         self.url = f"http://127.0.0.1:{free_port()}"
         self.log_path = log_path
         command = [str(Path(sys.executable).parent / "rilievo"), "serve", "--port", self.url.rsplit(":", 1)[1]]
-        env = {**os.environ, "RILIEVO_STORAGE": str(storage)}
+        env = rilievo_env(storage)
         with log_path.open("w") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 

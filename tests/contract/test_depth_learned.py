@@ -10,8 +10,10 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from rilievo.adapters.depth_learned import DEFAULT_PREPROCESS, LearnedDepth, input_size  # noqa: E402
+from rilievo.adapters.model_store import ModelStore  # noqa: E402
 from rilievo.adapters.torch_device import pick_device, pick_dtype  # noqa: E402
 from rilievo.domain.errors import DepthEstimationFailed  # noqa: E402
+from tests.contract.test_model_store import in_hub_cache  # noqa: E402
 
 
 def tiny_depth_anything(folder):
@@ -74,6 +76,19 @@ def photo(height, width, seed=0):
 def test_name_is_the_model_folder(model_dirs):
     assert LearnedDepth(model_dirs["depth-anything"]).name == "depth-anything-v2-small"
     assert LearnedDepth(model_dirs["dpt"]).name == "dpt-hybrid-midas"
+
+
+def test_a_model_in_the_hugging_face_cache_loads_in_place_named_by_its_key(tmp_path):
+    """A hub snapshot folder is named by a revision and its files are links to blobs."""
+    source = ModelStore(tmp_path).spec("dpt-hybrid-midas").source
+    snapshot = tmp_path / "hub" / f"models--{source.replace('/', '--')}" / "snapshots" / ("c" * 40)
+    in_hub_cache(tiny_dpt(snapshot))
+    store = ModelStore(tmp_path / "models", hub_cache=tmp_path / "hub")
+    estimator = LearnedDepth(store.folder("dpt-hybrid-midas"), device="cpu", key="dpt-hybrid-midas")
+    assert store.folder("dpt-hybrid-midas") == snapshot and (snapshot / "config.json").is_symlink()
+    assert estimator.name == "dpt-hybrid-midas"
+    depth = estimator.estimate(photo(40, 60))
+    assert depth.shape == (40, 60) and 0.0 <= depth.min() < depth.max() <= 1.0
 
 
 @pytest.mark.parametrize("shape", [(90, 130), (130, 90), (8, 8), (9, 31), (300, 200)])

@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import urllib.error
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,9 @@ from rilievo.adapters.model_store import (
     ModelDownloadFailed,
     ModelsOffline,
     ModelStore,
+    ModelStoreError,
     UnknownModel,
+    hub_cache_of,
 )
 
 WEIGHTS = b"pretend weights " * 64
@@ -64,6 +67,39 @@ def pinned(store, key, data):
 
     catalogue = tuple(attrs.evolve(spec, sha256=sha(data)) if spec.key == key else spec for spec in CATALOGUE)
     return ModelStore(store.models_dir, downloader=store._downloader, catalogue=catalogue)
+
+
+def hub_snapshot(hub, spec, *, revision="1" * 40, weights=WEIGHTS, main=True, damaged=False, links=True):
+    """spec's files in the Hugging Face cache hub, as huggingface_hub leaves them (see in_hub_cache)."""
+    snapshot = hub / ("models--" + spec.source.replace("/", "--")) / "snapshots" / revision
+    fake_files(spec, snapshot, weights)
+    return in_hub_cache(snapshot, main=main, damaged=damaged, links=links)
+
+
+def in_hub_cache(snapshot, *, main=True, damaged=False, links=True):
+    """Turn the files in snapshot (models--org--name/snapshots/<revision>/) into what huggingface_hub
+    leaves: links to blobs/, a weight file's blob named by its sha256 (LFS), a small file's by a git
+    hash; refs/main names the revision. damaged: the weight blobs' bytes no longer match their names.
+    links=False: plain copies, as where links are not available."""
+    repo = snapshot.parents[1]
+    blobs = repo / "blobs"
+    blobs.mkdir(parents=True, exist_ok=True)
+    for path in sorted(path for path in snapshot.rglob("*") if path.is_file()):
+        data = path.read_bytes()
+        weight = path.suffix in model_store.WEIGHT_SUFFIXES
+        blob = blobs / (sha(data) if weight else hashlib.sha1(data).hexdigest())
+        blob.write_bytes(b"bit rot " + data if weight and damaged else data)
+        if links:
+            path.unlink()
+            path.symlink_to(os.path.relpath(blob, path.parent))
+    if main:
+        (repo / "refs").mkdir(exist_ok=True)
+        (repo / "refs" / "main").write_text(snapshot.name)
+    return snapshot
+
+
+def tree(folder):
+    return sorted((str(path.relative_to(folder)), path.is_symlink()) for path in folder.rglob("*"))
 
 
 # --- catalogue ------------------------------------------------------------------------------------
@@ -169,6 +205,93 @@ def test_weight_hashes_are_sha256_and_cached_by_size_and_mtime(tmp_path, monkeyp
     os.utime(unet, ns=(1, 1))
     assert store.weight_hashes("sd15")["unet/model.safetensors"] == sha(b"other")
     assert hashed == [unet]
+
+
+# --- the Hugging Face cache -----------------------------------------------------------------------
+
+
+def test_the_hub_cache_is_where_huggingface_hub_keeps_it(tmp_path):
+    assert hub_cache_of({"HF_HUB_CACHE": "/a/hub", "HF_HOME": "/b"}) == Path("/a/hub")
+    assert hub_cache_of({"HF_HOME": "/b"}) == Path("/b/hub")
+    assert hub_cache_of({"XDG_CACHE_HOME": "/c"}) == Path("/c/huggingface/hub")
+    assert hub_cache_of({}) == Path("~/.cache/huggingface/hub").expanduser()
+
+
+def test_a_model_complete_in_the_hub_cache_is_installed_from_there(tmp_path):
+    spec = model_store.ModelStore(tmp_path).spec("depth-anything-v2-small")
+    snapshot = hub_snapshot(tmp_path / "hub", spec)
+    store = ModelStore(tmp_path / "models", hub_cache=tmp_path / "hub")
+    assert store.installed() == ["depth-anything-v2-small"]
+    assert store.installed_from("depth-anything-v2-small") == "hub-cache"
+    assert store.folder("depth-anything-v2-small") == store.location("depth-anything-v2-small") == snapshot
+    assert store.disk_bytes("depth-anything-v2-small") == len(WEIGHTS) + len("{}")
+    assert store.installed_from("dpt-hybrid-midas") is None
+
+
+def test_the_hub_cache_is_not_looked_at_unless_given(tmp_path):
+    hub_snapshot(tmp_path / "hub", ModelStore(tmp_path).spec("depth-anything-v2-small"))
+    assert ModelStore(tmp_path / "models").installed() == []
+
+
+def test_an_incomplete_snapshot_is_not_installed(tmp_path):
+    spec = ModelStore(tmp_path).spec("sd15")
+    snapshot = hub_snapshot(tmp_path / "hub", spec)
+    (snapshot / "unet/model.safetensors").resolve().unlink()  # a blob still downloading: the link is dangling
+    store = ModelStore(tmp_path / "models", hub_cache=tmp_path / "hub")
+    assert not store.is_installed("sd15") and store.folder("sd15") == tmp_path / "models" / "sd15"
+
+
+def test_the_revision_of_refs_main_is_preferred_to_a_newer_one(tmp_path):
+    spec = ModelStore(tmp_path).spec("dpt-hybrid-midas")
+    main = hub_snapshot(tmp_path / "hub", spec, revision="a" * 40)
+    hub_snapshot(tmp_path / "hub", spec, revision="b" * 40, main=False)
+    assert ModelStore(tmp_path / "models", hub_cache=tmp_path / "hub").folder("dpt-hybrid-midas") == main
+
+
+def test_a_copy_in_the_models_folder_wins_over_the_hub_cache(tmp_path):
+    store = ModelStore(tmp_path / "models", hub_cache=tmp_path / "hub")
+    hub_snapshot(tmp_path / "hub", store.spec("controlnet-canny"))
+    fake_files(store.spec("controlnet-canny"), tmp_path / "models" / "controlnet-canny")
+    assert store.installed_from("controlnet-canny") == "models"
+    assert store.folder("controlnet-canny") == tmp_path / "models" / "controlnet-canny"
+
+
+def test_release_files_are_never_looked_for_in_the_hub_cache(tmp_path):
+    store = ModelStore(tmp_path / "models", hub_cache=tmp_path / "hub")
+    assert store.cached_snapshot("realesr-general-x4v3") is None
+
+
+def test_pull_of_a_cached_model_verifies_it_and_downloads_nothing(tmp_path):
+    downloader = FakeDownloader()
+    store = ModelStore(tmp_path / "models", hub_cache=tmp_path / "hub", downloader=downloader)
+    snapshot = hub_snapshot(tmp_path / "hub", store.spec("sd15"))
+    before = tree(tmp_path / "hub")
+    assert store.pull("sd15") == snapshot
+    assert downloader.calls == []
+    assert tree(tmp_path / "hub") == before  # nothing written into the user's cache
+    assert store.weight_hashes("sd15") == {name: sha(WEIGHTS) for name in (
+        "text_encoder/model.safetensors", "unet/model.safetensors", "vae/model.safetensors")}
+    assert not (tmp_path / "models" / "sd15").exists()
+
+
+def test_pull_downloads_a_good_copy_when_the_cached_one_is_damaged(tmp_path):
+    downloader = FakeDownloader()
+    store = ModelStore(tmp_path / "models", hub_cache=tmp_path / "hub", downloader=downloader)
+    hub_snapshot(tmp_path / "hub", store.spec("controlnet-depth"), damaged=True)
+    assert store.installed_from("controlnet-depth") == "hub-cache"
+    with pytest.raises(ModelStoreError, match="controlnet-depth in the Hugging Face cache .* is damaged"):
+        store.weight_hashes("controlnet-depth")  # a job's record refuses it too
+    assert store.pull("controlnet-depth") == tmp_path / "models" / "controlnet-depth"
+    assert [key for key, _ in downloader.calls] == ["controlnet-depth"]
+    assert store.installed_from("controlnet-depth") == "models"
+
+
+def test_pull_downloads_when_the_cached_weights_cannot_be_checked(tmp_path):
+    downloader = FakeDownloader()
+    store = ModelStore(tmp_path / "models", hub_cache=tmp_path / "hub", downloader=downloader)
+    hub_snapshot(tmp_path / "hub", store.spec("dpt-hybrid-midas"), links=False)  # plain copies: no blob names
+    store.pull("dpt-hybrid-midas")
+    assert [key for key, _ in downloader.calls] == ["dpt-hybrid-midas"]
 
 
 # --- pull -----------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -26,13 +25,13 @@ from rilievo.entrypoints.cleanup_cli import (
     run_cleanup,
     start_periodic_cleanup,
 )
+from tests.subprocess_env import rilievo_env
 
 NOW = datetime.now(timezone.utc)
 
 
 def rilievo_cleanup(storage: Path, *args: str, **environment: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "RILIEVO_STORAGE": str(storage), "RILIEVO_MODELS": str(storage / "no-models"),
-           **environment}
+    env = rilievo_env(storage, **environment)
     for variable in ("RILIEVO_KEEP_DAYS", "RILIEVO_STORAGE_BUDGET"):
         if variable not in environment:
             env.pop(variable, None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,12 +21,13 @@ from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
 from rilievo.domain.job import JobStatus
 from rilievo.domain.layers import stack_over
 from tests.api.api_helpers import bomb_png_bytes
+from tests.subprocess_env import rilievo_env
 
 pytestmark = pytest.mark.slow
 
 
 def rilievo(storage: Path, *args: str | Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "RILIEVO_STORAGE": str(storage), "RILIEVO_MODELS": str(storage / "no-models")}
+    env = rilievo_env(storage)
     command = [sys.executable, "-m", "rilievo.entrypoints.cli", "render", *map(str, args)]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
 

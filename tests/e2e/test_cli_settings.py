@@ -1,6 +1,5 @@
 """RILIEVO_* settings: read from the environment, and a bad one refused in one line before anything starts."""
 
-import os
 import subprocess
 import sys
 
@@ -8,6 +7,7 @@ import pytest
 
 from rilievo.domain.errors import InvalidParameter
 from rilievo.entrypoints.bootstrap import DEFAULT_MAX_UPLOAD_MB, upload_limit_of
+from tests.subprocess_env import rilievo_env
 
 
 @pytest.mark.parametrize("environ, megabytes", [
@@ -35,7 +35,7 @@ def test_a_bad_upload_limit_names_its_variable(text):
     (["serve"], "RILIEVO_DIFFUSION_SIZE", "768.5"),
 ])
 def test_every_command_refuses_a_bad_setting_in_one_line(tmp_path, command, variable, value):
-    environment = {**os.environ, "RILIEVO_STORAGE": str(tmp_path / "storage"), variable: value}
+    environment = rilievo_env(tmp_path / "storage", **{variable: value})
     finished = subprocess.run([sys.executable, "-m", "rilievo.entrypoints.cli", *command], env=environment,
                               capture_output=True, text=True, timeout=60)
     assert finished.returncode == 2

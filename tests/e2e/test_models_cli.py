@@ -2,13 +2,16 @@
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from rilievo.adapters.model_store import CATALOGUE, ModelsOffline, ModelStore
+from rilievo.entrypoints.bootstrap import Settings
 from rilievo.entrypoints.models_cli import add_models_commands, engine_choice, run_models
-from tests.contract.test_model_store import FakeDownloader, fake_files
+from tests.contract.test_model_store import FakeDownloader, fake_files, hub_snapshot
+from tests.subprocess_env import rilievo_env
 
 
 def parse(*argv):
@@ -17,9 +20,8 @@ def parse(*argv):
     return parser.parse_args(["models", *argv])
 
 
-class FakeSettings:
-    def __init__(self, models_dir: Path):
-        self.models_dir = models_dir
+def settings_for(models_dir: Path, hub_cache: Path | None = None) -> Settings:
+    return Settings(storage_dir=models_dir / "storage", models_dir=models_dir, hub_cache=hub_cache)
 
 
 def install(store, *keys):
@@ -56,7 +58,7 @@ def test_installed_weights_without_torch_fall_back_to_classical(tmp_path):
 
 def test_list_json(tmp_path, capsys):
     install(ModelStore(tmp_path), "depth-anything-v2-small")
-    assert run_models(parse("list", "--json"), FakeSettings(tmp_path)) == 0
+    assert run_models(parse("list", "--json"), settings_for(tmp_path)) == 0
     data = json.loads(capsys.readouterr().out)
     assert [model["key"] for model in data["models"]] == [spec.key for spec in CATALOGUE]
     installed = {model["key"]: model for model in data["models"] if model["installed"]}
@@ -69,16 +71,40 @@ def test_list_json(tmp_path, capsys):
 
 
 def test_list_table(tmp_path, capsys):
-    assert run_models(parse("list"), FakeSettings(tmp_path)) == 0
+    assert run_models(parse("list"), settings_for(tmp_path)) == 0
     out = capsys.readouterr().out
     assert "depth-anything-v2-small" in out and "CreativeML OpenRAIL-M" in out
     assert "depth → classical" in out and "paint → classical-strokes" in out and "upscale → lanczos" in out
 
 
+def test_list_shows_a_model_in_the_hugging_face_cache_as_installed_from_there(tmp_path, capsys):
+    snapshot = hub_snapshot(tmp_path / "hub", ModelStore(tmp_path).spec("dpt-hybrid-midas"))
+    assert run_models(parse("list", "--json"), settings_for(tmp_path / "models", tmp_path / "hub")) == 0
+    data = json.loads(capsys.readouterr().out)
+    midas = next(model for model in data["models"] if model["key"] == "dpt-hybrid-midas")
+    assert midas["installed"] and midas["installed_from"] == "hub-cache" and midas["path"] == str(snapshot)
+    assert data["hub_cache"] == str(tmp_path / "hub")
+    assert data["engines"]["depth"] == "dpt-hybrid-midas"
+
+    assert run_models(parse("list"), settings_for(tmp_path / "models", tmp_path / "hub")) == 0
+    table = capsys.readouterr().out
+    assert re.search(r"^dpt-hybrid-midas +depth +HF cache ", table, re.MULTILINE)
+    assert f"dpt-hybrid-midas: {snapshot}" in table
+
+
+def test_pull_of_a_model_in_the_hugging_face_cache_verifies_it_and_downloads_nothing(tmp_path, capsys):
+    hub_snapshot(tmp_path / "hub", ModelStore(tmp_path).spec("controlnet-canny"))
+    downloader = FakeDownloader()
+    store = ModelStore(tmp_path / "models", hub_cache=tmp_path / "hub", downloader=downloader)
+    assert run_models(parse("pull", "controlnet-canny"), settings_for(tmp_path), store=store) == 0
+    assert downloader.calls == []
+    assert "verified; used where it is, nothing downloaded" in capsys.readouterr().err
+
+
 def test_pull_defaults_to_the_recommended_set(tmp_path, capsys):
     downloader = FakeDownloader()
     store = ModelStore(tmp_path, downloader=downloader)
-    assert run_models(parse("pull"), FakeSettings(tmp_path), store=store) == 1  # fake bytes fail the ESRGAN pin
+    assert run_models(parse("pull"), settings_for(tmp_path), store=store) == 1  # fake bytes fail the ESRGAN pin
     assert [key for key, _ in downloader.calls] == [
         "depth-anything-v2-small", "sd15", "controlnet-depth", "controlnet-canny", "realesr-general-x4v3",
     ]
@@ -89,7 +115,7 @@ def test_pull_defaults_to_the_recommended_set(tmp_path, capsys):
 
 def test_pull_named_models_shows_progress(tmp_path, capsys):
     store = ModelStore(tmp_path, downloader=FakeDownloader())
-    assert run_models(parse("pull", "controlnet-canny"), FakeSettings(tmp_path), store=store) == 0
+    assert run_models(parse("pull", "controlnet-canny"), settings_for(tmp_path), store=store) == 0
     err = capsys.readouterr().err
     assert "100%" in err and "controlnet-canny" in err
     assert store.installed() == ["controlnet-canny"]
@@ -98,7 +124,7 @@ def test_pull_named_models_shows_progress(tmp_path, capsys):
 def test_pull_offline_is_one_line_and_exit_2(tmp_path, capsys):
     offline = ModelsOffline("cannot reach huggingface.co to download sd15 (offline?): Name or service not known")
     store = ModelStore(tmp_path, downloader=FakeDownloader(fail_with=offline))
-    assert run_models(parse("pull", "sd15"), FakeSettings(tmp_path), store=store) == 2
+    assert run_models(parse("pull", "sd15"), settings_for(tmp_path), store=store) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rilievo: error")]
     assert errors == [f"rilievo: error: {offline}"]
     assert list(tmp_path.iterdir()) == []
@@ -113,7 +139,7 @@ def test_pull_offline_through_the_real_downloader(tmp_path, capsys, monkeypatch)
         raise urllib.error.URLError(OSError(-2, "Name or service not known"))
 
     monkeypatch.setattr(model_store.urllib.request, "urlopen", no_network)
-    assert run_models(parse("pull", "realesrgan-x4plus"), FakeSettings(tmp_path)) == 2
+    assert run_models(parse("pull", "realesrgan-x4plus"), settings_for(tmp_path)) == 2
     assert "cannot reach github.com" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
@@ -121,7 +147,7 @@ def test_pull_offline_through_the_real_downloader(tmp_path, capsys, monkeypatch)
 def test_pull_of_an_unknown_model_is_refused_before_any_download(tmp_path, capsys):
     downloader = FakeDownloader()
     store = ModelStore(tmp_path, downloader=downloader)
-    assert run_models(parse("pull", "sd15", "depth-anything-v2-large"), FakeSettings(tmp_path), store=store) == 2
+    assert run_models(parse("pull", "sd15", "depth-anything-v2-large"), settings_for(tmp_path), store=store) == 2
     assert downloader.calls == []
     assert "unknown model 'depth-anything-v2-large'" in capsys.readouterr().err
 
@@ -133,13 +159,13 @@ def test_models_needs_a_subcommand():
 
 def test_models_list_through_the_installed_command_says_which_engines_run(tmp_path):
     import json as json_module
-    import os
     import subprocess
     import sys
 
-    env = {**os.environ, "RILIEVO_MODELS": str(tmp_path / "models")}
+    env = rilievo_env(tmp_path / "storage", RILIEVO_MODELS=str(tmp_path / "models"))
     result = subprocess.run([sys.executable, "-m", "rilievo.entrypoints.cli", "models", "list", "--json"],
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     listing = json_module.loads(result.stdout)
+    assert listing["hub_cache"] == env["HF_HUB_CACHE"] and not Path(env["HF_HUB_CACHE"]).exists()
     assert listing["engines"] == {"depth": "classical", "paint": "classical-strokes", "upscale": "lanczos"}

@@ -16,6 +16,8 @@ import pytest
 import skimage.data
 from PIL import Image
 
+from tests.subprocess_env import rilievo_env
+
 pytestmark = pytest.mark.slow
 
 
@@ -43,7 +45,7 @@ class Server:
     def __init__(self, storage: Path, *options: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "RILIEVO_STORAGE": str(storage)}
+        env = rilievo_env(storage)
         command = [sys.executable, "-m", "rilievo.entrypoints.cli", "serve", "--port", str(self.port), *options]
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
         self.banner = self.process.stdout.readline()
@@ -135,7 +137,7 @@ def test_restarting_the_web_process_loses_no_job_and_no_upload(tmp_path, photo):
     worker; a new web process on the same storage shows every job, and every job completes once."""
     storage = tmp_path / "storage"
     worker = subprocess.Popen([sys.executable, "-m", "rilievo.entrypoints.cli", "worker"],
-                              env={**os.environ, "RILIEVO_STORAGE": str(storage)})
+                              env=rilievo_env(storage))
     first = Server(storage, "--no-worker")
     second = None
     try:

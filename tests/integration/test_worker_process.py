@@ -3,7 +3,6 @@ it dies mid-job."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -19,12 +18,13 @@ from rilievo.adapters.huey_queue import this_worker
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.entrypoints.bootstrap import Settings, bootstrap
+from tests.subprocess_env import rilievo_env
 
 pytestmark = pytest.mark.slow
 
 
 def start_worker(storage: Path) -> subprocess.Popen:
-    env = {**os.environ, "RILIEVO_STORAGE": str(storage)}
+    env = rilievo_env(storage)
     command = [sys.executable, "-m", "rilievo.entrypoints.cli", "--log-level", "info", "worker"]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
