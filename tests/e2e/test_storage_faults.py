@@ -5,7 +5,6 @@ bind mount and a small tmpfs, in a private mount namespace (`unshare`)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -21,6 +20,7 @@ from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
 from rilievo.domain.job import JobStatus
 from rilievo.entrypoints.http_app import create_app
 from tests.api.api_helpers import make_services
+from tests.subprocess_env import rilievo_env
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ RILIEVO = [sys.executable, "-m", "rilievo.entrypoints.cli"]
 
 def in_own_mounts(mount: str, command: list[str], storage: Path, timeout_s: float = 120) -> subprocess.CompletedProcess:
     """Runs command as root of a new user and mount namespace, after the shell line `mount`."""
-    env = {**os.environ, "RILIEVO_STORAGE": str(storage), "RILIEVO_MODELS": str(storage.parent / "no-models")}
+    env = rilievo_env(storage)
     script = f'{mount} && exec "$@"'
     return subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh", *command],
                           capture_output=True, text=True, env=env, timeout=timeout_s)

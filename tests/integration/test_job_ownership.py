@@ -3,7 +3,6 @@ worker, and a run cancelled and retried while two workers consume the queue."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,17 +13,17 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from rilievo.domain.job import Job, JobStatus
+from rilievo.domain.job import JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.entrypoints.bootstrap import Settings, bootstrap
+from tests.subprocess_env import rilievo_env
 
 pytestmark = pytest.mark.slow
 
 
 def rilievo(storage: Path, log: Path, *command: str) -> subprocess.Popen:
-    env = {**os.environ, "RILIEVO_STORAGE": str(storage), "RILIEVO_MODELS": str(storage.parent / "no-models")}
     return subprocess.Popen([sys.executable, "-m", "rilievo.entrypoints.cli", "--log-level", "info", *command],
-                            env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
+                            env=rilievo_env(storage), stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
 
 
 def wait_until(condition, what: str, timeout_s: float = 120.0):
