@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 ProgressListener = Callable[[Job], None]
 
-# Where each stage starts and ends on the job's 0-1 progress scale.
+# Where each stage starts and ends on the job's 0-1 progress scale, in the order the stages run: the
+# one list of stages (the web page shows them in this order).
 STAGE_SPAN = {
     "ingest": (0.0, 0.05),
     "depth": (0.05, 0.2),

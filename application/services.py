@@ -147,6 +147,7 @@ class Services:
     ) -> Batch:
         """Queue 1-3 variations of one request, with seeds base + 0, + 1, + 2."""
         validate_variations(variations)
+        self.check_print_profile(params)
         batch_id = uuid.uuid4().hex[:16]
         jobs = tuple(
             self.create_job(
@@ -161,6 +162,12 @@ class Services:
         for job in jobs:
             self.queue.enqueue(job.id)
         return Batch(id=batch_id, jobs=jobs)
+
+    def check_print_profile(self, params: RenderParams) -> None:
+        """A CMYK job's profile is opened at submit, so a missing or non-CMYK one is refused then with the
+        reason (InvalidParameter), not when the first CMYK file is written minutes into the run."""
+        if params.format == "cmyk-tiff":
+            self.files.cmyk_profile_name(params.cmyk_profile)
 
     def get_job(self, job_id: str) -> Job:
         return self.jobs.get(job_id)
@@ -303,6 +310,7 @@ class Services:
         on_progress: ProgressListener | None = None,
     ) -> Job:
         """Ingest, create and run in one go: what the command line does."""
+        self.check_print_profile(params)
         # Both files are checked before either is stored, so a refused depth map leaves nothing behind.
         decoded_photo = self.decoder.decode(photo)
         decoded_depth = self.decoder.decode(depth_map) if depth_map is not None else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -122,8 +123,11 @@ class JobView(msgspec.Struct):
     started_at: datetime | None
     finished_at: datetime | None
     params: dict[str, Any]
-    engine: dict[str, str]
+    engines: dict[str, str]
     outputs: dict[str, str]
+    # False when a file the job wrote is gone: rendered into a folder of the user's own
+    # (`render --out`) that was moved or deleted since
+    files_present: bool
     result_url: str | None
     zip_url: str | None
     error: str | None
@@ -144,8 +148,9 @@ class JobView(msgspec.Struct):
             started_at=job.started_at,
             finished_at=job.finished_at,
             params=job.params.to_dict(),
-            engine=dict(job.engines),
+            engines=dict(job.engines),
             outputs={name: f"{url}/files/{name}" for name in job.outputs},
+            files_present=all(Path(path).is_file() for path in job.outputs.values()),
             result_url=f"{url}/result" if result_formats(job) else None,
             zip_url=f"{url}/files/{LAYERS_ZIP}" if LAYERS_ZIP in job.outputs else None,
             error=job.error,

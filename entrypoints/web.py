@@ -27,8 +27,9 @@ MODE_NOTES = {
     "painterly": "repaints it with brush strokes, keeping its composition and depth",
 }
 
-# Every stage a job may report, in pipeline order; photo mode skips "paint" and "upscale".
-PIPELINE_STAGES = ("ingest", "depth", "paint", "post-process", "upscale", "layers", "export")
+# Every stage a job may report, in the order the pipeline runs them; photo mode skips "paint".
+PIPELINE_STAGES = tuple(STAGE_SPAN)
+PHOTO_STAGES = tuple(stage for stage in PIPELINE_STAGES if stage != "paint")
 
 MODE_LABELS = {"photo": "Photo", "painterly": "Painterly"}
 PRINT_SIZE_LABELS = {"original": "Original size (the photo's pixels at the DPI)", "8x10": "8 × 10 in",
@@ -111,8 +112,8 @@ def page_context(services: Services) -> dict[str, Any]:
         "ranges": number_inputs(options),
         "prompt_max": options.prompt_max_chars,
         "stages": PIPELINE_STAGES,
-        "painterly_stages": tuple(STAGE_SPAN),  # the stages a job reports today
-        "photo_stages": tuple(stage for stage in STAGE_SPAN if stage != "paint"),
+        "painterly_stages": PIPELINE_STAGES,
+        "photo_stages": PHOTO_STAGES,
         "layer_tints": [css_colour(tint) for tint in LAYER_TINTS],  # the overlay's colours, front first
         "presets": [preset.name for preset in services.list_presets()],
         "accept": accept_attribute(),

@@ -403,17 +403,25 @@
     $('[data-action="cancel"]', card).hidden = !running;
     $('[data-action="delete"]', card).hidden = job.status === "processing";
 
+    // A job rendered into a folder of the user's own that was moved or deleted since: say so, and
+    // ask the server for none of its files.
+    const gone = filesGone(job);
+    $('[data-field="files-gone"]', card).hidden = !gone;
     if (job.status === "completed" && card.dataset.shown !== "yes") {
       card.dataset.shown = "yes";
-      showResult(card, job);
+      if (!gone) showResult(card, job);
     }
+  }
+
+  function filesGone(job) {
+    return job.status === "completed" && job.files_present === false;
   }
 
   function jobSummary(job) {
     const params = job.params || {};
     const parts = [`seed ${params.seed}`];
     if (params.layers !== undefined) parts.push(params.layers === "off" ? "no layers" : `layers: ${params.layers}`);
-    const engines = Object.entries(job.engine || {}).map(([stage, engine]) => `${stage}: ${engine}`);
+    const engines = Object.entries(job.engines || {}).map(([stage, engine]) => `${stage}: ${engine}`);
     if (engines.length) parts.push(engines.join(", "));
     return parts.join(" · ");
   }
@@ -790,12 +798,15 @@
     const seed = job.params ? job.params.seed : "?";
     $('[data-action="open"]', item).title = `Open this job (seed ${seed})`;
     const thumb = $('[data-role="thumb"]', item);
-    if (job.status === "completed") {
+    if (job.status === "completed" && !filesGone(job)) {
       thumb.src = previewUrl(job);
       thumb.alt = `Result, seed ${seed}`;
     } else {
       thumb.hidden = true;
-      $('[data-role="placeholder"]', item).textContent = job.status === "failed" ? "Failed" : stageLabel(job.status);
+      const placeholder = $('[data-role="placeholder"]', item);
+      placeholder.textContent = filesGone(job) ? "Files moved or deleted"
+        : job.status === "failed" ? "Failed" : stageLabel(job.status);
+      placeholder.classList.toggle("files-gone", filesGone(job));
     }
     $('[data-action="retry"]', item).hidden = !["failed", "cancelled"].includes(job.status);
     $('[data-action="delete"]', item).hidden = job.status === "processing";

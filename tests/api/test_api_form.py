@@ -2,11 +2,13 @@
 
 import attrs
 import pytest
+from litestar.testing import TestClient
 
 from rilievo.domain import params as domain
 from rilievo.domain.errors import InvalidParameter
-from rilievo.domain.params import RenderParams, validate_variations
-from tests.api.api_helpers import submit, upload
+from rilievo.domain.params import RenderParams
+from rilievo.entrypoints.http_app import create_app
+from tests.api.api_helpers import assert_refused, gray_png_bytes, make_services, submit, upload
 
 
 @pytest.fixture
@@ -27,12 +29,34 @@ def test_the_choices_are_the_domain_s(options):
     assert options["defaults"] == RenderParams().to_dict()
 
 
-def test_every_offered_choice_is_accepted(options):
+@pytest.fixture
+def queue_only(tmp_path):
+    """The API with a queue no worker reads: a submitted job is accepted and waits, and none runs
+    (a 24x36 in print for each offered size would take minutes)."""
+    services = make_services(tmp_path / "queue-only", immediate=False)
+    with TestClient(create_app(services)) as client:
+        yield client, services
+
+
+def test_every_offered_choice_is_accepted_by_a_submit(queue_only, options):
+    client, services = queue_only
+    upload_id = upload(client)
+    depth_id = upload(client, gray_png_bytes(), name="depth.png")
+    submitted = 0
     for field, choices in [("mode", "modes"), ("style", "styles"), ("layers", "layers"), ("near", "near"),
                            ("dpi", "dpis"), ("print_size", "print_sizes"), ("format", "formats"),
                            ("fit", "fits"), ("intent", "intents")]:
         for choice in options[choices]:
-            RenderParams(**{field: choice})
+            request = {"upload_id": upload_id, "mode": "photo", "params": {field: choice}}
+            if field in ("mode", "near"):
+                request = {**request, field: choice, "params": {}, "depth_upload_id": depth_id}
+            response = client.post("/api/jobs", json=request)
+            assert response.status_code == 202, (field, choice, response.text)
+            (job,) = response.json()["jobs"]
+            stored = client.get(f"/api/jobs/{job['job_id']}").json()
+            assert stored["status"] == "pending" and stored["params"][field] == choice, (field, choice)
+            submitted += 1
+    assert services.list_jobs(limit=100)[1] == submitted
 
 
 def test_each_numeric_range_is_exactly_what_the_parameters_accept(options):
@@ -52,12 +76,17 @@ def test_each_numeric_range_is_exactly_what_the_parameters_accept(options):
     assert options["numbers"]["feather"] == {"min": 0, "max": 10, "default": 2, "integer": True}
 
 
-def test_the_variations_range_is_what_a_submit_accepts(options):
+def test_the_variations_range_is_what_a_submit_accepts(queue_only, options):
+    client, services = queue_only
     variations = options["variations"]
     assert variations["default"] == 1
-    assert validate_variations(variations["min"]) and validate_variations(variations["max"])
-    with pytest.raises(InvalidParameter):
-        validate_variations(variations["max"] + 1)
+    upload_id = upload(client)
+    for count in (variations["min"], variations["max"]):
+        assert len(submit(client, upload_id, variations=count)["jobs"]) == count
+    for count in (variations["min"] - 1, variations["max"] + 1):
+        response = client.post("/api/jobs", json={"upload_id": upload_id, "mode": "photo", "variations": count})
+        assert_refused(response, 422, "variations")
+    assert services.list_jobs(limit=100)[1] == variations["min"] + variations["max"]
 
 
 def test_the_last_used_parameters_start_as_the_defaults_then_follow_each_submit(client):

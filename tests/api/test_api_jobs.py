@@ -44,11 +44,12 @@ def test_three_variations_run_with_sequential_seeds_and_all_complete(batch):
 def test_a_job_reports_its_state_engines_and_file_urls(first_job):
     job, url = first_job, f"/api/jobs/{first_job['job_id']}"
     assert {"job_id", "batch_id", "upload_id", "status", "stage", "progress", "created_at", "started_at",
-            "finished_at", "params", "engine", "outputs", "error", "result_url", "zip_url",
+            "finished_at", "params", "engines", "outputs", "files_present", "error", "result_url", "zip_url",
             "attempts"} <= set(job)
+    assert "engine" not in job  # one name for the per-stage engines, as in the CLI's --json and the domain
     assert (job["progress"], job["stage"], job["error"], job["attempts"]) == (1.0, None, None, 1)
     assert job["created_at"] <= job["started_at"] <= job["finished_at"]
-    assert job["engine"]["depth"] == "classical" and "edges" in job["engine"]
+    assert job["engines"]["depth"] == "classical" and "edges" in job["engines"]
     assert job["params"]["layers"] == 3 and job["params"]["mode"] == "photo"
     assert {"Layer_1_front.png", "Layer_2_mid.png", "Layer_3_back.png", "depth_map.png",
             "layer_manifest.json", "params.json", "layers.zip"} <= set(job["outputs"])

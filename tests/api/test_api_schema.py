@@ -60,7 +60,7 @@ def test_each_response_refers_to_its_model(schema, method, path, status, model):
 
 def test_the_job_model_lists_its_fields_and_the_page_holds_jobs(schema):
     components = schema["components"]["schemas"]
-    assert {"job_id", "status", "outputs", "engine", "result_url", "zip_url"} <= set(
+    assert {"job_id", "status", "outputs", "engines", "files_present", "result_url", "zip_url"} <= set(
         components["JobView"]["properties"])
     assert components["JobPage"]["properties"]["jobs"]["items"] == {"$ref": "#/components/schemas/JobView"}
 

@@ -12,11 +12,13 @@ from tests.api.api_helpers import assert_refused, png_bytes, upload
     {"Sec-Fetch-Site": "cross-site"},
     {"Sec-Fetch-Site": "same-site", "Origin": "http://other.testserver.local"},
 ])
-def test_a_cross_site_post_is_refused_and_stores_nothing(client, headers):
+def test_a_cross_site_upload_is_refused_and_stores_nothing(client, services, tmp_path, headers):
     response = client.post("/api/upload", files={"file": ("photo.png", png_bytes(), "image/png")}, headers=headers)
     assert response.status_code == 403
     assert response.json()["error"] == "cross_site_request"
-    assert client.get("/api/jobs").json()["total"] == 0
+    assert services.uploads.all() == []
+    uploads = tmp_path / "storage" / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
 
 
 def test_a_cross_site_delete_is_refused(client):

@@ -50,7 +50,7 @@ def test_a_painterly_job_is_painted_by_the_classical_engine(client, upload_id):
     (submitted,) = client.post("/api/jobs", json=body).json()["jobs"]
     job = client.get(f"/api/jobs/{submitted['job_id']}").json()
     assert job["status"] == "completed", job["error"]
-    assert job["engine"]["paint"] == "classical-strokes" and job["params"]["style"] == "pastel-soft"
+    assert job["engines"]["paint"] == "classical-strokes" and job["params"]["style"] == "pastel-soft"
     record = client.get(job["outputs"]["params.json"]).json()
     assert {"paint", "post", "layers", "edition"} <= set(record["seeds"])
 
@@ -92,7 +92,7 @@ def test_a_supplied_depth_map_is_used_with_the_top_level_near_convention(client,
     depth_id = upload(client, gray_png_bytes(), name="depth.png")
     submitted = submit(client, upload_id, depth_upload_id=depth_id, near="black", params={"near": "white"})
     job = client.get(f"/api/jobs/{submitted['jobs'][0]['job_id']}").json()
-    assert (job["status"], job["depth_upload_id"], job["engine"]["depth"]) == ("completed", depth_id,
+    assert (job["status"], job["depth_upload_id"], job["engines"]["depth"]) == ("completed", depth_id,
                                                                                "supplied")
     assert job["params"]["near"] == "black"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,6 +49,7 @@ class ServeProcess:
 
     def __init__(self, storage: Path, log_path: Path):
         self.url = f"http://127.0.0.1:{free_port()}"
+        self.storage = storage
         self.log_path = log_path
         command = [str(Path(sys.executable).parent / "rilievo"), "serve", "--port", self.url.rsplit(":", 1)[1]]
         env = rilievo_env(storage)
@@ -245,6 +247,7 @@ def test_a_photo_becomes_layers_with_downloads(page: Page, photo: Path, tmp_path
     job = finished(page, card)
     assert job_polls, "the page never polled GET /api/jobs/{id}"
     assert_pane_options_kept(job["params"])
+    expect(card.locator('[data-field="meta"]')).to_contain_text("depth: classical")  # the job's engines
     outputs = set(job["outputs"])
     for selector in ('[data-testid="result-composite"]', '[data-testid="result-overlay"]',
                      '[data-testid="result-depth"]'):
@@ -352,3 +355,36 @@ def test_a_file_that_is_not_a_photo_is_refused_with_the_reason(page: Page):
     expect(page.get_by_test_id("upload-info")).to_have_text("No photo yet.")
     expect(page.get_by_test_id("upload-preview")).to_be_hidden()
     expect(page.get_by_test_id("generate")).to_be_disabled()
+
+
+def test_a_job_whose_folder_was_moved_shows_a_placeholder_and_requests_none_of_its_files(
+        page: Page, server: ServeProcess, photo: Path, tmp_path: Path, script_errors):
+    """A job the command line rendered into a folder of the user's own, moved since: the history and
+    the job say so, and the browser asks for no file that is gone (no 404 in the console)."""
+    rendered = subprocess.run(
+        [str(Path(sys.executable).parent / "rilievo"), "render", str(photo), "--layers", "2",
+         "--out", str(tmp_path / "my prints"), "--json"],
+        env={**os.environ, "RILIEVO_STORAGE": str(server.storage)}, capture_output=True, text=True, check=True,
+    )
+    job_id = json.loads(rendered.stdout)["job_id"]
+    shutil.move(tmp_path / "my prints" / job_id, tmp_path / "moved")
+    refused, console_errors = [], []
+    page.on("response", lambda response: response.status >= 400 and refused.append(f"{response.status} {response.url}"))
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-ready", "yes")
+    item = page.locator(f'[data-testid="history-item"][data-job-id="{job_id}"]')
+    expect(item).to_contain_text("Files moved or deleted")
+    expect(item.locator('[data-role="thumb"]')).to_be_hidden()
+    item.locator('[data-action="open"]').click()
+
+    card = page.get_by_test_id("job-card")
+    expect(card).to_have_count(1)
+    expect(card.get_by_test_id("job-status")).to_have_text("completed")
+    expect(card.get_by_test_id("job-files-gone")).to_contain_text("Files moved or deleted")
+    for test_id in ("result-composite", "result-depth", "downloads", "layer-list"):
+        expect(card.get_by_test_id(test_id)).to_be_hidden()
+    page.wait_for_load_state("networkidle")
+    assert page.request.get(f"/api/jobs/{job_id}").json()["files_present"] is False
+    assert refused == [] and console_errors == [] and script_errors == []

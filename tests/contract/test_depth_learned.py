@@ -218,9 +218,14 @@ def test_input_size_matches_the_transformers_processor(shape):
     assert ours == (max(expected.height, 14), max(expected.width, 14))
 
 
-def test_device_choice():
+def test_an_asked_device_wins_over_any_gpu_present(monkeypatch):
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert pick_device("cpu") == "cpu"
-    assert pick_device() in ("cpu", "cuda", "mps")
+    assert pick_device("cuda:1") == "cuda:1"
+
+
+def test_half_precision_on_a_gpu_and_float32_on_the_cpu():
     assert pick_dtype("cpu") == torch.float32
     assert pick_dtype("cuda:0") == torch.float16 and pick_dtype("mps") == torch.float16
 

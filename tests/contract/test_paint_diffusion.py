@@ -7,6 +7,7 @@ once, the control images and the device choice.
 """
 
 import json
+import re
 import subprocess
 import sys
 
@@ -110,11 +111,12 @@ def painted(painter):
     return painter.paint(image, depth, request(), NoisePlan.single(7))
 
 
-def test_paints_at_the_input_size_as_float32_in_unit_range(painted):
-    assert painted.shape == (48, 80, 3)
+def test_paints_a_new_image_at_the_input_size_as_float32_in_unit_range(painted):
+    image, _ = scene()
+    assert painted.shape == image.shape
     assert painted.dtype == np.float32
     assert 0.0 <= painted.min() and painted.max() <= 1.0
-    assert painted.std() > 0.0
+    assert np.abs(painted - image).mean() > 0.05  # repainted, not the photo passed through
 
 
 def test_same_seed_gives_the_identical_painting(painter, painted):
@@ -222,7 +224,7 @@ def test_an_unreadable_model_folder_fails_on_first_paint(folders, tmp_path):
     (broken / "config.json").write_text(json.dumps({"_class_name": "ControlNetModel"}))
     fresh = DiffusionPainter(folders[0], broken, folders[2], device="cpu", working_long_side=64, steps=1)
     image, depth = scene(32, 32)
-    with pytest.raises(Exception):
+    with pytest.raises(OSError, match=re.escape(str(broken))):  # it names the folder at fault
         fresh.paint(image, depth, request(), NoisePlan.single(0))
 
 
@@ -321,17 +323,24 @@ def test_held_pixels_follow_the_photo_noised_to_each_step(folders, monkeypatch):
 
     def spy(self, latents, held, index):
         result = original(self, latents, held, index)
-        seen.append((held.clone(), index, latents.clone(), result.clone()))
+        # the photo noised to the level of the step the sampler runs next: the DDPM forward process
+        # sqrt(a) * photo + sqrt(1 - a) * noise, with a the schedule's cumulative alpha at that timestep
+        timestep = self.scheduler.timesteps[-self.num_timesteps:][min(index, self.num_timesteps - 1)]
+        alpha = self.scheduler.alphas_cumprod[int(timestep)]
+        expected = alpha.sqrt() * self._photo_latents + (1 - alpha).sqrt() * self.planned_noise
+        seen.append((held.clone(), index, latents.clone(), result.clone(), expected))
         return result
 
     monkeypatch.setattr(PlannedNoisePipeline, "hold_at_photo", spy)
     painter = DiffusionPainter(*folders, device="cpu", working_long_side=128, steps=4)
     image, depth = near_and_far()
     painter.paint(image, depth, request(), NoisePlan(seed=1, layer_seeds=(3,), subject_calm=0.5))
-    assert [index for _, index, _, _ in seen] == [1, 2, 3, 4]
+    assert [index for _, index, *_ in seen] == [1, 2, 3, 4]
     # strength 0.5 on the near half: held through the first 2 of the 4 steps, free after
     assert [bool(held.any()) for held, *_ in seen] == [True, False, False, False]
-    held, _, before, after = seen[0]
-    assert torch.equal(after[..., ~held[0, 0]], before[..., ~held[0, 0]])  # the far half: untouched
-    assert not torch.equal(after[..., held[0, 0]], before[..., held[0, 0]])
-    assert held[0, 0, :, :6].all() and not held[0, 0, :, 10:].any()  # near = left, at 1/8 size
+    held, _, before, after, expected = seen[0]
+    near = held[0, 0]
+    assert near[:, :6].all() and not near[:, 10:].any()  # near = left, at 1/8 size
+    assert torch.allclose(after[..., near], expected[..., near], atol=1e-5)  # the near half: the noised photo
+    assert torch.equal(after[..., ~near], before[..., ~near])  # the far half: untouched
+    assert not torch.allclose(before[..., near], expected[..., near], atol=1e-3)  # which it was not before

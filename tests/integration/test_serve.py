@@ -87,6 +87,16 @@ class Server:
             time.sleep(0.1)
         raise AssertionError(f"job never finished: {state}")
 
+    def once_one_runs(self, job_ids: list[str], timeout_s: float = 60) -> list[str]:
+        """The jobs' statuses as soon as one of them is running."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            statuses = [self.http.get(f"/api/jobs/{job_id}").json()["status"] for job_id in job_ids]
+            if "processing" in statuses:
+                return statuses
+            time.sleep(0.02)
+        raise AssertionError(f"no job started: {statuses}")
+
     def render(self, photo: bytes) -> dict:
         (job_id,) = self.submit(self.upload(photo))
         return self.finished(job_id)
@@ -143,7 +153,9 @@ def test_restarting_the_web_process_loses_no_job_and_no_upload(tmp_path, photo):
     try:
         upload_id = first.upload(photo)
         job_ids = first.submit(upload_id, variations=3) + first.submit(upload_id)
+        in_flight = first.once_one_runs(job_ids)
         first.process.kill()
+        assert in_flight.count("pending") >= 2, in_flight  # killed with one job running and more waiting
         first.process.wait(10)
 
         second = Server(storage, "--no-worker")

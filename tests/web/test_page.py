@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 
 import attrs
@@ -11,7 +12,9 @@ import skimage.data
 from litestar.testing import TestClient
 from PIL import Image
 
+from rilievo.application.job_run import STAGE_SPAN
 from rilievo.domain.errors import InvalidParameter
+from rilievo.domain.job import JobStatus
 from rilievo.domain.params import (
     DPIS,
     FORMATS,
@@ -24,7 +27,6 @@ from rilievo.domain.params import (
 from rilievo.entrypoints.api_options import form_options
 from rilievo.entrypoints.bootstrap import Settings, bootstrap
 from rilievo.entrypoints.http_app import create_app
-from rilievo.entrypoints.web import PIPELINE_STAGES
 
 CONTROL_IDS = [
     "file-input", "drop-zone", "upload-preview", "upload-info", "mode-photo", "mode-painterly",
@@ -110,7 +112,36 @@ def test_the_choices_come_from_the_domain(client):
         assert f'name="dpi" value="{dpi}"' in html
     for count in range(VARIATIONS[0], VARIATIONS[1] + 1):
         assert f'name="variations" value="{count}"' in html
-    assert f'data-stages="{",".join(PIPELINE_STAGES)}"' in html
+
+
+def stages_on_the_page(html: str, mode: str) -> list[str]:
+    """The stage list a job card of this mode shows, in the page's order, less the stages it skips."""
+    body = re.search(r"<body[^>]*>", html).group(0)
+    order = re.search(r'data-stages="([^"]*)"', body).group(1).split(",")
+    shown = set(re.search(rf'data-{mode}-stages="([^"]*)"', body).group(1).split(","))
+    return [stage for stage in order if stage in shown]
+
+
+@pytest.mark.parametrize("mode", ["photo", "painterly"])
+def test_the_page_lists_the_stages_in_the_order_a_real_job_reports_them(tmp_path, mode):
+    services = bootstrap(Settings(tmp_path / "storage", tmp_path / "models", immediate_queue=True))
+    photo = tmp_path / "cat.jpg"
+    photo.write_bytes(photo_bytes())
+    reported: list[str | None] = []
+
+    job = services.render(photo, RenderParams(mode=mode), on_progress=lambda job: reported.append(job.stage))
+
+    assert job.status is JobStatus.COMPLETED, job.error
+    in_order = [stage for stage, _ in itertools.groupby(stage for stage in reported if stage)]
+    with TestClient(create_app(services)) as client:
+        assert stages_on_the_page(client.get("/").text, mode) == in_order
+
+
+def test_the_stages_follow_one_another_on_the_progress_scale():
+    spans = list(STAGE_SPAN.values())
+    assert spans[0][0] == 0.0 and spans[-1][1] == 1.0
+    assert all(start < end for start, end in spans)
+    assert all(previous[1] == following[0] for previous, following in itertools.pairwise(spans))
 
 
 # Every numeric parameter but the seed has a slider or number field bounded by the domain's range.
