@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from rilievo.domain.params import RenderParams
 from rilievo.entrypoints.bootstrap import Settings, bootstrap

@@ -364,7 +364,7 @@ def test_a_job_whose_folder_was_moved_shows_a_placeholder_and_requests_none_of_i
     rendered = subprocess.run(
         [str(Path(sys.executable).parent / "rilievo"), "render", str(photo), "--layers", "2",
          "--out", str(tmp_path / "my prints"), "--json"],
-        env={**os.environ, "RILIEVO_STORAGE": str(server.storage)}, capture_output=True, text=True, check=True,
+        env=rilievo_env(server.storage), capture_output=True, text=True, check=True,
     )
     job_id = json.loads(rendered.stdout)["job_id"]
     shutil.move(tmp_path / "my prints" / job_id, tmp_path / "moved")
