@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 
 
 JSON_BODY_LIMIT = 1024 * 1024  # job requests and presets: a thousand times what a real one takes
+MAX_JSON_DEPTH = 32  # a presets file nests 4 levels deep; Python's decoders give up near 1,000
 
 
 class ErrorBody(msgspec.Struct):
@@ -21,7 +24,20 @@ WHEN = {
     409: "The job or preset is not in a state that allows this.",
     413: "The request body is larger than its limit: the upload limit for photos, 1 MB for JSON.",
     422: "The body or an image was understood but refused: a parameter out of range, not an image…",
+    507: "The storage folder has no room left for this upload.",
 }
+
+
+def too_deep(value: Any) -> bool:
+    """Whether a decoded JSON value nests deeper than MAX_JSON_DEPTH, checked without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def errors(*codes: int) -> dict[int, ResponseSpec]:

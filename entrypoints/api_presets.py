@@ -7,7 +7,6 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.concurrency import sync_to_thread
-from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi.spec import (
@@ -25,7 +24,7 @@ from rilievo.application.services import Services
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.presets import Preset
 
-from .api_errors import JSON_BODY_LIMIT, errors
+from .api_errors import JSON_BODY_LIMIT, MAX_JSON_DEPTH, errors, too_deep
 from .api_models import (
     BODY_ERRORS_ARE_422,
     ImportedPresets,
@@ -34,8 +33,10 @@ from .api_models import (
     PresetReplacement,
     PresetView,
 )
+from .http_uploads import received_field
 
 EXPORT_FILE_NAME = "rilievo-presets.json"
+TOO_DEEP = object()
 # Static paths win over /presets/{name} for every method: a preset of these names could not be reached.
 ROUTE_NAMES = frozenset({"export", "import"})
 
@@ -67,17 +68,20 @@ def presets_of_file(document: Any) -> list[Preset]:
 async def uploaded_json(request: Request) -> Any:
     """The body itself, or the multipart field `file` that a browser's file input sends."""
     if request.content_type[0] == "multipart/form-data":
-        form = await request.form()
-        file = form.get("file")
-        if not isinstance(file, UploadFile):
+        raw = await received_field(request)
+        if raw is None:
             raise ValidationException("the multipart field 'file' with the presets file is missing")
-        raw = await file.read()
     else:
         raw = await request.body()
     try:
-        return msgspec.json.decode(raw)
+        document = msgspec.json.decode(raw)
     except msgspec.DecodeError as error:
         raise InvalidParameter(f"the presets file is not valid JSON: {error}") from None
+    except RecursionError:
+        document = TOO_DEEP
+    if document is TOO_DEEP or too_deep(document):
+        raise InvalidParameter(f"the presets file nests deeper than {MAX_JSON_DEPTH} levels")
+    return document
 
 
 class PresetsFileOperation(Operation):

@@ -2,21 +2,90 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 
+import h11
 import structlog
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from rilievo.domain.errors import InvalidParameter
 
 from .bootstrap import Settings, bootstrap
 from .http_app import MEGABYTE, create_app
 
 log = structlog.get_logger(__name__)
 WORKER_STOP_TIMEOUT_S = 10
+HEADER_TIMEOUT_S = 10  # from the connection (or the first byte of a next request) to the end of its head
+KEEP_ALIVE_S = 5  # an idle connection between two requests
+MAX_CONNECTIONS = 64  # a browser opens at most 6 per site
+BUSY_BODY = b'{"error":"service_unavailable","detail":"too many open connections; try again shortly"}'
+BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        b"content-length: %d\r\n\r\n%s" % (len(BUSY_BODY), BUSY_BODY))
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 with what it lacks against slow or piling-up clients: a connection that
+    sends no complete request head within HEADER_TIMEOUT_S (nothing at all, or a header a byte at a
+    time) is closed, and a connection over MAX_CONNECTIONS gets a 503 and is closed at once."""
+
+    head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > MAX_CONNECTIONS:
+            log.warning("http.too_many_connections", limit=MAX_CONNECTIONS)
+            transport.write(BUSY)
+            transport.close()
+            return
+        self.head_timer = self.loop.call_later(HEADER_TIMEOUT_S, self.head_too_slow)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:  # the head is in: the app's body deadline takes over
+            self.stop_head_timer()
+        elif self.head_timer is None:  # a next request on a kept-alive connection has begun
+            self.head_timer = self.loop.call_later(HEADER_TIMEOUT_S, self.head_too_slow)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.stop_head_timer()
+        super().connection_lost(exc)
+
+    def stop_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def head_too_slow(self) -> None:
+        self.head_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuses, before anything starts, an address that can't be listened on."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise InvalidParameter(f"cannot listen on --host {host}: {error.strerror}") from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise InvalidParameter(f"port {port} is in use on {host} (another Rilievo, or another "
+                                           "program): stop it or choose another with --port") from None
+                raise InvalidParameter(f"cannot listen on {host} port {port}: {error.strerror}") from None
 
 
 class WorkerProcess:
@@ -79,11 +148,14 @@ def exposure_warning(host: str) -> str | None:
 
 
 def serve(settings: Settings, *, host: str, port: int, log_level: str, with_worker: bool = True) -> None:
+    check_port_free(host, port)
     if warning := exposure_warning(host):
         print(warning, file=sys.stderr, flush=True)
     services = bootstrap(settings)  # applies the database migrations before anything else runs
-    app = create_app(services, max_upload_bytes=int(settings.max_upload_mb * MEGABYTE))
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False))
+    app = create_app(services, max_upload_bytes=int(settings.max_upload_mb * MEGABYTE), host=host,
+                     incoming=settings.storage_dir / "tmp")
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
+                                           http=GuardedH11Protocol, timeout_keep_alive=KEEP_ALIVE_S))
     worker = WorkerProcess(settings, log_level) if with_worker else None
     if worker is not None:
         worker.start()
