@@ -17,7 +17,6 @@ from .security import ASGIApp, Receive, Scope, Send
 # A local upload of the 300 MB limit takes a second or two; these leave room for a slow network.
 BODY_TIMEOUT_S = 60.0  # the whole body
 BODY_IDLE_TIMEOUT_S = 10.0  # between two pieces of it
-CLOSE = {"Connection": "close"}  # the rest of the body is not read: this connection can't be reused
 
 
 class RequestTimeout(HTTPException):
@@ -70,7 +69,7 @@ class RequestHandling:
                 slow = "stalled" if timeout >= self.body_idle_timeout_s else "took too long"
                 raise RequestTimeout(
                     detail=f"the request body {slow}: it must arrive within {self.body_timeout_s:g} s, "
-                           f"with no pause over {self.body_idle_timeout_s:g} s", headers=CLOSE) from None
+                           f"with no pause over {self.body_idle_timeout_s:g} s") from None
             body_complete = message["type"] != "http.request" or not message.get("more_body", False)
             return message
 

@@ -22,7 +22,6 @@ from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMul
 FIELD = "file"
 MAX_PARTS = 16  # the form sends one; a few extra fields are ignored
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
-CLOSE = {"Connection": "close"}  # the rest of the body is not read: this connection can't be reused
 
 
 class InsufficientStorage(HTTPException):
@@ -32,7 +31,7 @@ class InsufficientStorage(HTTPException):
 def no_room(received: int | None = None) -> InsufficientStorage:
     so_far = "" if received is None else f" ({received / 1024 / 1024:.3g} MB received)"
     return InsufficientStorage(detail=f"not enough free space in the storage folder for this upload{so_far}: "
-                                      "free some (rilievo cleanup) and send it again", headers=CLOSE)
+                                      "free some (rilievo cleanup) and send it again")
 
 
 @dataclass(frozen=True)

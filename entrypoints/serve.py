@@ -33,11 +33,13 @@ BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n
 
 
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1 with what it lacks against slow or piling-up clients: a connection that
-    sends no complete request head within HEADER_TIMEOUT_S (nothing at all, or a header a byte at a
-    time) is closed, and a connection over MAX_CONNECTIONS gets a 503 and is closed at once."""
+    """uvicorn's HTTP/1.1 with what it lacks against slow or piling-up clients. While no request is
+    being handled and the client owes data (a request head: nothing at all, or a header a byte at a
+    time; or the rest of a body the app has already answered, a 413 say), it has HEADER_TIMEOUT_S to
+    send it, then the connection is closed. A connection over MAX_CONNECTIONS gets a 503 and is closed
+    at once. The app's own deadline covers a body it reads."""
 
-    head_timer: asyncio.TimerHandle | None = None
+    wait_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -46,27 +48,30 @@ class GuardedH11Protocol(H11Protocol):
             transport.write(BUSY)
             transport.close()
             return
-        self.head_timer = self.loop.call_later(HEADER_TIMEOUT_S, self.head_too_slow)
+        self.wait_timer = self.loop.call_later(HEADER_TIMEOUT_S, self.client_too_slow)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:  # the head is in: the app's body deadline takes over
-            self.stop_head_timer()
-        elif self.head_timer is None:  # a next request on a kept-alive connection has begun
-            self.head_timer = self.loop.call_later(HEADER_TIMEOUT_S, self.head_too_slow)
+        if not self.waiting_on_client():
+            self.stop_wait_timer()
+        elif self.wait_timer is None:  # a next request on a kept-alive connection has begun
+            self.wait_timer = self.loop.call_later(HEADER_TIMEOUT_S, self.client_too_slow)
+
+    def waiting_on_client(self) -> bool:
+        return self.conn.their_state is h11.IDLE or self.conn.our_state is h11.DONE
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.stop_head_timer()
+        self.stop_wait_timer()
         super().connection_lost(exc)
 
-    def stop_head_timer(self) -> None:
-        if self.head_timer is not None:
-            self.head_timer.cancel()
-            self.head_timer = None
+    def stop_wait_timer(self) -> None:
+        if self.wait_timer is not None:
+            self.wait_timer.cancel()
+            self.wait_timer = None
 
-    def head_too_slow(self) -> None:
-        self.head_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+    def client_too_slow(self) -> None:
+        self.wait_timer = None
+        if self.waiting_on_client() and not self.transport.is_closing():
             self.transport.close()
 
 

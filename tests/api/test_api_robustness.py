@@ -130,7 +130,6 @@ def test_a_body_that_trickles_past_the_deadline_is_refused_with_408(services):
     app = create_app(services, body_timeout_s=1.0, body_idle_timeout_s=0.5)
     response = asyncio.run(post_slowly(app, [0.2] * 8))
     assert_refused(response, 408, "within 1 s")
-    assert response.headers["connection"] == "close"
     assert services.list_presets() == []
 
 
