@@ -8,6 +8,7 @@ import errno
 import re
 import shutil
 import tempfile
+import time
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from litestar.exceptions import ClientException, HTTPException
 from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser, parse_options_header
 
 FIELD = "file"
+STALE_AFTER_S = 3600  # an upload still arriving is far younger: its body must come within a minute
 MAX_PARTS = 16  # the form sends one; a few extra fields are ignored
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
@@ -116,6 +118,14 @@ async def receive_into(request: Request, folder: Path) -> ReceivedFile | None:
             with suppress(OSError):
                 target.close()
     return received
+
+
+def remove_stale_uploads(folder: Path) -> None:
+    """What a server killed in the middle of an upload left behind (they are removed otherwise)."""
+    for work in folder.glob("upload-*"):
+        with suppress(OSError):
+            if time.time() - work.stat().st_mtime > STALE_AFTER_S:
+                shutil.rmtree(work)
 
 
 async def received_field(request: Request, field: str = FIELD) -> bytes | None:

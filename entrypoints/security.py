@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterator
 from urllib.parse import urlsplit
 
 Scope = dict[str, Any]
@@ -59,7 +59,7 @@ class HostNames:
             return True
         return self.any_address and is_ip_address(name)
 
-    def __iter__(self) -> Iterable[str]:
+    def __iter__(self) -> Iterator[str]:
         return iter(sorted(self.names))
 
 

@@ -21,6 +21,7 @@ from rilievo.domain.errors import InvalidParameter
 
 from .bootstrap import Settings, bootstrap
 from .http_app import MEGABYTE, create_app
+from .http_uploads import remove_stale_uploads
 
 log = structlog.get_logger(__name__)
 WORKER_STOP_TIMEOUT_S = 10
@@ -157,8 +158,10 @@ def serve(settings: Settings, *, host: str, port: int, log_level: str, with_work
     if warning := exposure_warning(host):
         print(warning, file=sys.stderr, flush=True)
     services = bootstrap(settings)  # applies the database migrations before anything else runs
+    incoming = settings.storage_dir / "tmp"
+    remove_stale_uploads(incoming)
     app = create_app(services, max_upload_bytes=int(settings.max_upload_mb * MEGABYTE), host=host,
-                     incoming=settings.storage_dir / "tmp")
+                     incoming=incoming)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
                                            http=GuardedH11Protocol, timeout_keep_alive=KEEP_ALIVE_S))
     worker = WorkerProcess(settings, log_level) if with_worker else None

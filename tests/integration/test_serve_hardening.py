@@ -5,6 +5,7 @@ busy port."""
 from __future__ import annotations
 
 import io
+import os
 import socket
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 from PIL import Image
 
 from rilievo.entrypoints.serve import HEADER_TIMEOUT_S, KEEP_ALIVE_S, MAX_CONNECTIONS
-from tests.integration.test_serve import Server, environment, free_port
+from tests.integration.test_serve import Server, environment
 
 pytestmark = pytest.mark.slow
 
@@ -229,3 +230,29 @@ def test_a_second_serve_on_a_busy_port_says_so_in_one_line_and_exits_2(server, t
     assert server.http.get("/api/health").status_code == 200
 
 
+
+
+def test_an_upload_that_fills_the_uploads_folder_is_507_and_keeps_nothing(tmp_path):
+    storage = tmp_path / "storage"
+    (storage / "uploads").mkdir(parents=True)
+    server = Server(storage, "--no-worker", wrapper=in_own_mount_namespace((storage / "uploads", "1m")))
+    try:
+        response = server.http.post("/api/upload", files={"file": ("big.png", noise_png(3), "image/png")})
+        assert response.status_code == 507, response.text
+        assert "not enough free space in the storage folder" in response.json()["detail"]
+    finally:
+        server.stop()
+    assert list((storage / "uploads").iterdir()) == [] and list((storage / "tmp").iterdir()) == []
+
+
+def test_serve_removes_what_a_killed_server_left_of_an_upload_and_nothing_newer(tmp_path):
+    incoming = tmp_path / "storage" / "tmp"
+    old, recent = incoming / "upload-killed", incoming / "upload-arriving"
+    for work in (old, recent):
+        work.mkdir(parents=True)
+        (work / "photo.jpg").write_bytes(b"half a photo")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    server = Server(tmp_path / "storage", "--no-worker")
+    server.stop()
+    assert sorted(incoming.iterdir()) == [recent]
