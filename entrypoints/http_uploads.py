@@ -9,7 +9,7 @@ import re
 import shutil
 import tempfile
 import time
-from contextlib import asynccontextmanager, suppress
+from contextlib import aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator
@@ -97,18 +97,19 @@ async def received_file(request: Request, folder: Path) -> AsyncIterator[Receive
 async def receive_into(request: Request, folder: Path) -> ReceivedFile | None:
     received, target, size = None, None, 0
     try:
-        async for event in multipart_events(request):
-            if isinstance(event, MultipartSegment):
-                if event.name == FIELD and received is None:
-                    received = ReceivedFile(folder / safe_file_name(filename_of(event)), filename_of(event))
-                    target = received.path.open("wb")
-            elif event is None:
-                if target is not None:
-                    await sync_to_thread(target.close)  # flushes: the disk may be full here too
-                    target = None
-            elif target is not None:
-                await sync_to_thread(target.write, event)
-                size += len(event)
+        async with aclosing(multipart_events(request)) as events:
+            async for event in events:
+                if isinstance(event, MultipartSegment):
+                    if event.name == FIELD and received is None:
+                        received = ReceivedFile(folder / safe_file_name(filename_of(event)), filename_of(event))
+                        target = received.path.open("wb")
+                elif event is None:
+                    if target is not None:
+                        await sync_to_thread(target.close)  # flushes: the disk may be full here too
+                        target = None
+                elif target is not None:
+                    await sync_to_thread(target.write, event)
+                    size += len(event)
     except OSError as error:
         if error.errno in DISK_FULL:
             raise no_room(size) from None
@@ -131,13 +132,14 @@ def remove_stale_uploads(folder: Path) -> None:
 async def received_field(request: Request, field: str = FIELD) -> bytes | None:
     """One field's bytes, held in memory: for small bodies (the route limits their size)."""
     value, current = None, None
-    async for event in multipart_events(request):
-        if isinstance(event, MultipartSegment):
-            current = bytearray() if event.name == field and value is None else None
-        elif event is None:
-            if current is not None:
-                value = bytes(current)
-            current = None
-        elif current is not None:
-            current += event
+    async with aclosing(multipart_events(request)) as events:
+        async for event in events:
+            if isinstance(event, MultipartSegment):
+                current = bytearray() if event.name == field and value is None else None
+            elif event is None:
+                if current is not None:
+                    value = bytes(current)
+                current = None
+            elif current is not None:
+                current += event
     return value
