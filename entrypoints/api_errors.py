@@ -21,6 +21,7 @@ WHEN = {
     400: "The request is malformed: a query, path or form field of the wrong type or range.",
     403: "A cross-site request: only pages served by this Rilievo may change its data.",
     404: "No such upload, job, preset or file.",
+    405: "The preset names `export` and `import` are the paths of other operations, which take other methods.",
     409: "The job or preset is not in a state that allows this.",
     413: "The request body is larger than its limit: the upload limit for photos, 1 MB for JSON.",
     422: "The body or an image was understood but refused: a parameter out of range, not an image…",

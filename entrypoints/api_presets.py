@@ -133,13 +133,13 @@ async def import_presets(services: NamedDependency[Services], request: Request) 
     return ImportedPresets([preset.name for preset in imported])
 
 
-@get("/{name:str}", sync_to_thread=True, responses=errors(400, 404))
+@get("/{name:str}", sync_to_thread=True, responses=errors(400, 404, 405))
 def get_preset(services: NamedDependency[Services], name: FromPath[str]) -> PresetView:
     return PresetView.of(services.get_preset(name))
 
 
 @put("/{name:str}", sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422,
-     responses=errors(400, 403, 404, 413, 422), request_max_body_size=JSON_BODY_LIMIT)
+     responses=errors(400, 403, 404, 405, 413, 422), request_max_body_size=JSON_BODY_LIMIT)
 def replace_preset(
     services: NamedDependency[Services], name: FromPath[str], data: JSONBody[PresetReplacement]
 ) -> PresetView:
@@ -149,7 +149,7 @@ def replace_preset(
     return PresetView.of(services.replace_preset(preset))
 
 
-@delete("/{name:str}", status_code=204, sync_to_thread=True, responses=errors(400, 403, 404))
+@delete("/{name:str}", status_code=204, sync_to_thread=True, responses=errors(400, 403, 404, 405))
 def delete_preset(services: NamedDependency[Services], name: FromPath[str]) -> None:
     services.delete_preset(name)
 
