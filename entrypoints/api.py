@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import re
-import shutil
-import tempfile
 from pathlib import Path
+from typing import Any
 
-from litestar import Router, get, post
+from litestar import Request, Router, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
-from litestar.params import MultipartBody
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 
 from rilievo.application.services import Services
 
 from .api_jobs import jobs_router
 from .api_errors import errors
-from .api_models import API_ROOT, Health, LastUsedParams, UploadForm, UploadInfo
+from .api_models import API_ROOT, Health, LastUsedParams, UploadInfo
 from .api_options import FormOptions, form_options
 from .api_presets import presets_router
+from .http_uploads import FIELD, received_file
 
 
 @get("/health", sync_to_thread=True, responses=errors())
@@ -26,20 +26,22 @@ def health(services: NamedDependency[Services]) -> Health:
     return Health(status="ok")
 
 
-def safe_file_name(name: str | None) -> str:
-    """The sender's file name, kept for error messages, reduced to characters safe in a path."""
-    kept = re.sub(r"[^A-Za-z0-9._ -]", "_", Path(name or "").name)[-100:].lstrip(".")
-    return kept or "upload"
+class UploadOperation(Operation):
+    """The handler reads the multipart body itself, as it arrives, so the schema says what it takes."""
+
+    def __init__(self, **fields: Any):
+        form = Schema(type=OpenAPIType.OBJECT, required=[FIELD],
+                      properties={FIELD: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)})
+        body = RequestBody(required=True, content={"multipart/form-data": OpenAPIMediaType(schema=form)})
+        super().__init__(**{**fields, "request_body": body})
 
 
-@post("/upload", status_code=201, sync_to_thread=True, tags=["uploads"], responses=errors(400, 403, 413, 422, 507))
-def upload_photo(services: NamedDependency[Services], data: MultipartBody[UploadForm]) -> UploadInfo:
-    # The services take a path; Litestar keeps small uploads in memory, so write one out.
-    with tempfile.TemporaryDirectory(prefix="rilievo-upload-") as folder:
-        copy = Path(folder) / safe_file_name(data.file.filename)
-        with copy.open("wb") as target:
-            shutil.copyfileobj(data.file.file, target)
-        upload = services.ingest(copy, original_name=data.file.filename or None)
+@post("/upload", status_code=201, tags=["uploads"], operation_class=UploadOperation,
+      responses=errors(400, 403, 413, 422, 507))
+async def upload_photo(services: NamedDependency[Services], incoming: NamedDependency[Path],
+                       request: Request) -> UploadInfo:
+    async with received_file(request, incoming) as photo:
+        upload = await sync_to_thread(services.ingest, photo.path, original_name=photo.filename or None)
     return UploadInfo.of(upload)
 
 

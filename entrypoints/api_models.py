@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.datastructures import UploadFile
 from litestar.exceptions import ValidationException
 
 from rilievo.application.job_run import LAYERS_ZIP
@@ -46,11 +44,6 @@ def unprocessable_body(request: Request, error: ValidationException) -> Response
 
 
 BODY_ERRORS_ARE_422 = {ValidationException: unprocessable_body}
-
-
-@dataclass
-class UploadForm:
-    file: UploadFile
 
 
 class JobRequest(msgspec.Struct, forbid_unknown_fields=True):

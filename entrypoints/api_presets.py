@@ -7,7 +7,6 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.concurrency import sync_to_thread
-from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi.spec import (
@@ -25,7 +24,7 @@ from rilievo.application.services import Services
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.presets import Preset
 
-from .api_errors import JSON_BODY_LIMIT, errors
+from .api_errors import JSON_BODY_LIMIT, MAX_JSON_DEPTH, errors, too_deep
 from .api_models import (
     BODY_ERRORS_ARE_422,
     ImportedPresets,
@@ -34,8 +33,10 @@ from .api_models import (
     PresetReplacement,
     PresetView,
 )
+from .http_uploads import received_field
 
 EXPORT_FILE_NAME = "rilievo-presets.json"
+TOO_DEEP = object()
 # Static paths win over /presets/{name} for every method: a preset of these names could not be reached.
 ROUTE_NAMES = frozenset({"export", "import"})
 
@@ -67,17 +68,20 @@ def presets_of_file(document: Any) -> list[Preset]:
 async def uploaded_json(request: Request) -> Any:
     """The body itself, or the multipart field `file` that a browser's file input sends."""
     if request.content_type[0] == "multipart/form-data":
-        form = await request.form()
-        file = form.get("file")
-        if not isinstance(file, UploadFile):
+        raw = await received_field(request)
+        if raw is None:
             raise ValidationException("the multipart field 'file' with the presets file is missing")
-        raw = await file.read()
     else:
         raw = await request.body()
     try:
-        return msgspec.json.decode(raw)
+        document = msgspec.json.decode(raw)
     except msgspec.DecodeError as error:
         raise InvalidParameter(f"the presets file is not valid JSON: {error}") from None
+    except RecursionError:
+        document = TOO_DEEP
+    if document is TOO_DEEP or too_deep(document):
+        raise InvalidParameter(f"the presets file nests deeper than {MAX_JSON_DEPTH} levels")
+    return document
 
 
 class PresetsFileOperation(Operation):
@@ -129,13 +133,13 @@ async def import_presets(services: NamedDependency[Services], request: Request) 
     return ImportedPresets([preset.name for preset in imported])
 
 
-@get("/{name:str}", sync_to_thread=True, responses=errors(400, 404))
+@get("/{name:str}", sync_to_thread=True, responses=errors(400, 404, 405))
 def get_preset(services: NamedDependency[Services], name: FromPath[str]) -> PresetView:
     return PresetView.of(services.get_preset(name))
 
 
 @put("/{name:str}", sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422,
-     responses=errors(400, 403, 404, 413, 422), request_max_body_size=JSON_BODY_LIMIT)
+     responses=errors(400, 403, 404, 405, 413, 422), request_max_body_size=JSON_BODY_LIMIT)
 def replace_preset(
     services: NamedDependency[Services], name: FromPath[str], data: JSONBody[PresetReplacement]
 ) -> PresetView:
@@ -145,7 +149,7 @@ def replace_preset(
     return PresetView.of(services.replace_preset(preset))
 
 
-@delete("/{name:str}", status_code=204, sync_to_thread=True, responses=errors(400, 403, 404))
+@delete("/{name:str}", status_code=204, sync_to_thread=True, responses=errors(400, 403, 404, 405))
 def delete_preset(services: NamedDependency[Services], name: FromPath[str]) -> None:
     services.delete_preset(name)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from http import HTTPStatus
 from pathlib import Path
 
+import structlog
 from litestar import Litestar, MediaType, Request, Response
 from litestar.di import Provide
 from litestar.exceptions import ClientException, HTTPException
@@ -27,9 +29,13 @@ from rilievo.domain.errors import (
 
 from .api import api_router
 from .bootstrap import DEFAULT_MAX_UPLOAD_MB
+from .http_requests import BODY_IDLE_TIMEOUT_S, BODY_TIMEOUT_S, JsonRequest, RequestHandling, request_id_of
+from .http_uploads import DISK_FULL, no_room
 from .options_allow import AllowEveryMethod
-from .security import SecurityMiddleware
+from .security import HostNames, SecurityMiddleware
 from .web import web_router
+
+log = structlog.get_logger(__name__)
 
 HERE = Path(__file__).resolve().parent
 MEGABYTE = 1024 * 1024
@@ -77,24 +83,54 @@ def http_error(request: Request, error: HTTPException) -> Response:
     return error_response(error.status_code, error_code(error), str(detail), headers=error.headers)
 
 
+def unexpected_error(request: Request, error: Exception) -> Response:
+    """A bug or a broken storage: the traceback goes to the log, the client gets the request id to
+    find it there."""
+    request_id = request_id_of(request.scope)
+    log.error("http.unexpected_error", request_id=request_id, method=request.method, path=request.url.path,
+              exc_info=error)
+    return error_response(500, "internal_error",
+                          f"an unexpected error stopped this request; the server log has the details "
+                          f"under request id {request_id}")
+
+
+def os_error(request: Request, error: OSError) -> Response:
+    if error.errno in DISK_FULL:
+        return http_error(request, no_room())
+    return unexpected_error(request, error)
+
+
 def create_app(services: Services, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * MEGABYTE,
-               debug: bool = False) -> Litestar:
+               host: str = "127.0.0.1", incoming: Path | None = None, body_timeout_s: float = BODY_TIMEOUT_S,
+               body_idle_timeout_s: float = BODY_IDLE_TIMEOUT_S, debug: bool = False) -> Litestar:
+    """host: the address served, which decides the Host names answered; incoming: where uploads are
+    received (the storage's temp folder; the system's if not given)."""
+    incoming = incoming or Path(tempfile.gettempdir()) / "rilievo-incoming"
     def too_large(request: Request, error: HTTPException) -> Response:
         limit = request.route_handler.resolve_request_max_body_size() or max_upload_bytes
         what = "upload" if limit == max_upload_bytes else "request body"
         return error_response(413, "too_large", f"the {what} is larger than the limit of {limit / MEGABYTE:.4g} MB")
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             api_router,
             web_router,
             create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False),
         ],
-        dependencies={"services": Provide(lambda: services, sync_to_thread=False, use_cache=True)},
-        exception_handlers={RilievoError: rilievo_error, HTTPException: http_error, 413: too_large},
+        dependencies={"services": Provide(lambda: services, sync_to_thread=False, use_cache=True),
+                      "incoming": Provide(lambda: incoming, sync_to_thread=False, use_cache=True)},
+        exception_handlers={RilievoError: rilievo_error, HTTPException: http_error, 413: too_large,
+                            OSError: os_error, Exception: unexpected_error},
+        request_class=JsonRequest,
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="Rilievo", version="0.1.0", path="/schema"),
         request_max_body_size=max_upload_bytes,
-        middleware=[SecurityMiddleware, AllowEveryMethod],
+        middleware=[AllowEveryMethod],
         debug=debug,
     )
+    # Around Litestar's own handler, not as route middleware: unknown paths and methods are covered too.
+    app.asgi_handler = SecurityMiddleware(
+        RequestHandling(app.asgi_handler, body_timeout_s=body_timeout_s, body_idle_timeout_s=body_idle_timeout_s),
+        HostNames(host),
+    )
+    return app

@@ -2,21 +2,96 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 
+import h11
 import structlog
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from rilievo.domain.errors import InvalidParameter
 
 from .bootstrap import Settings, bootstrap
 from .http_app import MEGABYTE, create_app
+from .http_uploads import remove_stale_uploads
 
 log = structlog.get_logger(__name__)
 WORKER_STOP_TIMEOUT_S = 10
+HEADER_TIMEOUT_S = 10  # from the connection (or the first byte of a next request) to the end of its head
+KEEP_ALIVE_S = 5  # an idle connection between two requests
+MAX_CONNECTIONS = 64  # a browser opens at most 6 per site
+BUSY_BODY = b'{"error":"service_unavailable","detail":"too many open connections; try again shortly"}'
+BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        b"content-length: %d\r\n\r\n%s" % (len(BUSY_BODY), BUSY_BODY))
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 with what it lacks against slow or piling-up clients. While no request is
+    being handled and the client owes data (a request head: nothing at all, or a header a byte at a
+    time; or the rest of a body the app has already answered, a 413 say), it has HEADER_TIMEOUT_S to
+    send it, then the connection is closed. A connection over MAX_CONNECTIONS gets a 503 and is closed
+    at once. The app's own deadline covers a body it reads."""
+
+    wait_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > MAX_CONNECTIONS:
+            log.warning("http.too_many_connections", limit=MAX_CONNECTIONS)
+            transport.write(BUSY)
+            transport.close()
+            return
+        self.wait_timer = self.loop.call_later(HEADER_TIMEOUT_S, self.client_too_slow)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self.waiting_on_client():
+            self.stop_wait_timer()
+        elif self.wait_timer is None:  # a next request on a kept-alive connection has begun
+            self.wait_timer = self.loop.call_later(HEADER_TIMEOUT_S, self.client_too_slow)
+
+    def waiting_on_client(self) -> bool:
+        return self.conn.their_state is h11.IDLE or self.conn.our_state is h11.DONE
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.stop_wait_timer()
+        super().connection_lost(exc)
+
+    def stop_wait_timer(self) -> None:
+        if self.wait_timer is not None:
+            self.wait_timer.cancel()
+            self.wait_timer = None
+
+    def client_too_slow(self) -> None:
+        self.wait_timer = None
+        if self.waiting_on_client() and not self.transport.is_closing():
+            self.transport.close()
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuses, before anything starts, an address that can't be listened on."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise InvalidParameter(f"cannot listen on --host {host}: {error.strerror}") from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise InvalidParameter(f"port {port} is in use on {host} (another Rilievo, or another "
+                                           "program): stop it or choose another with --port") from None
+                raise InvalidParameter(f"cannot listen on {host} port {port}: {error.strerror}") from None
 
 
 class WorkerProcess:
@@ -79,11 +154,16 @@ def exposure_warning(host: str) -> str | None:
 
 
 def serve(settings: Settings, *, host: str, port: int, log_level: str, with_worker: bool = True) -> None:
+    check_port_free(host, port)
     if warning := exposure_warning(host):
         print(warning, file=sys.stderr, flush=True)
     services = bootstrap(settings)  # applies the database migrations before anything else runs
-    app = create_app(services, max_upload_bytes=int(settings.max_upload_mb * MEGABYTE))
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False))
+    incoming = settings.storage_dir / "tmp"
+    remove_stale_uploads(incoming)
+    app = create_app(services, max_upload_bytes=int(settings.max_upload_mb * MEGABYTE), host=host,
+                     incoming=incoming)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
+                                           http=GuardedH11Protocol, timeout_keep_alive=KEEP_ALIVE_S))
     worker = WorkerProcess(settings, log_level) if with_worker else None
     if worker is not None:
         worker.start()

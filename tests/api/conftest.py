@@ -14,6 +14,7 @@ def services(tmp_path):
 
 
 @pytest.fixture
-def client(services):
-    with TestClient(create_app(services)) as client:
+def client(services, tmp_path):
+    app = create_app(services, incoming=tmp_path / "storage" / "tmp")
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         yield client

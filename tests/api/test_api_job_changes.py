@@ -14,7 +14,7 @@ from tests.api.api_helpers import assert_refused, gray_png_bytes, make_services,
 def queued(tmp_path):
     """An app whose queue nobody consumes: submitted jobs stay pending."""
     services = make_services(tmp_path, immediate=False)
-    with TestClient(create_app(services)) as client:
+    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
         yield client, services
 
 

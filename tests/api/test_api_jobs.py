@@ -18,7 +18,7 @@ BASE_SEED = 7
 def batch(tmp_path_factory):
     """One request for three variations, run to completion; the tests here only read it."""
     services = make_services(tmp_path_factory.mktemp("batch"))
-    with TestClient(create_app(services)) as client:
+    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
         upload_id = upload(client)
         submitted = submit(client, upload_id, variations=3, params={"seed": BASE_SEED, "layers": 3})
         yield client, upload_id, submitted

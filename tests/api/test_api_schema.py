@@ -35,7 +35,7 @@ def app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def schema(app):
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         response = client.get("/schema/openapi.json")
     assert response.status_code == 200
     return response.json()
@@ -80,7 +80,7 @@ def test_uploads_and_imports_are_described_as_the_bodies_they_take(schema):
 def test_the_api_declares_its_parameters_the_way_litestar_3_will_still_accept(services):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with TestClient(create_app(services)) as client:
+        with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
             client.get("/schema/openapi.json")
     handlers = {handler.handler_name for route in client.app.routes if route.path.startswith("/api")
                 for handler in route.route_handlers}
@@ -112,7 +112,7 @@ def test_every_refusal_is_declared_in_the_one_error_shape(schema):
     ("/api/upload", "OPTIONS, POST"),
 ])
 def test_options_lists_every_method_of_the_path(app, path, allowed):
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         response = client.options(path)
     assert response.status_code == 204
     assert response.headers["allow"] == allowed

@@ -10,7 +10,7 @@ from tests.api.api_helpers import assert_refused, png_bytes, upload
     {"Origin": "https://evil.example"},
     {"Origin": "null"},
     {"Sec-Fetch-Site": "cross-site"},
-    {"Sec-Fetch-Site": "same-site", "Origin": "http://other.testserver.local"},
+    {"Sec-Fetch-Site": "same-site", "Origin": "http://other.example"},
 ])
 def test_a_cross_site_upload_is_refused_and_stores_nothing(client, services, tmp_path, headers):
     response = client.post("/api/upload", files={"file": ("photo.png", png_bytes(), "image/png")}, headers=headers)
@@ -74,3 +74,48 @@ def test_a_json_body_over_1_mb_is_refused_before_it_is_read(client, services, me
         response = client.request(method, path, content=HUGE_JSON, headers={"content-type": "application/json"})
     assert_refused(response, 413, "the request body is larger than the limit of 1 MB")
     assert services.list_presets() == [] and services.list_jobs(limit=10, offset=0)[1] == 0
+
+
+REBINDING = {"Host": "rebind.attacker.example:8000", "Origin": "http://rebind.attacker.example:8000"}
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("GET", "/", None),
+    ("GET", "/api/jobs", None),
+    ("GET", "/static/app.js", None),
+    ("GET", "/schema/openapi.json", None),
+    ("GET", "/no/such/page", None),
+    ("HEAD", "/api/jobs", None),
+    ("PUT", "/api/presets/p1", {"params": {"seed": 7}}),
+    ("DELETE", "/api/jobs/any", None),
+])
+def test_a_request_for_a_host_name_this_app_is_not_is_refused_on_every_path(client, services, method, path, body):
+    """DNS rebinding: a page whose own name now points to 127.0.0.1 still names itself in Host."""
+    response = client.request(method, path, json=body, headers=REBINDING)
+    assert response.status_code == 421
+    if method != "HEAD":
+        assert response.json()["error"] == "unknown_host"
+        assert "rebind.attacker.example" in response.json()["detail"]
+    assert services.list_presets() == []
+
+
+def test_an_upload_for_another_host_name_stores_nothing(client, tmp_path):
+    response = client.post("/api/upload", files={"file": ("photo.png", png_bytes(), "image/png")}, headers=REBINDING)
+    assert response.status_code == 421
+    assert not (tmp_path / "storage" / "uploads").exists() or not any((tmp_path / "storage" / "uploads").iterdir())
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:8000", "127.0.0.1:8000", "[::1]:8000", "LOCALHOST"])
+def test_the_loopback_names_are_answered(client, host):
+    assert client.get("/api/jobs", headers={"Host": host}).status_code == 200
+
+
+def test_the_host_given_to_serve_is_answered_and_only_it(services):
+    from rilievo.entrypoints.security import HostNames
+
+    named = HostNames("192.168.1.20")
+    assert named.allows("192.168.1.20:8000") and named.allows("localhost")
+    assert not named.allows("192.168.1.21") and not named.allows("evil.example")
+    everywhere = HostNames("0.0.0.0")  # any address typed as digits; names only this computer's own
+    assert everywhere.allows("10.0.0.7:8000") and everywhere.allows("[fe80::1]:8000")
+    assert not everywhere.allows("rebind.attacker.example")

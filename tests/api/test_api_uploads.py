@@ -3,7 +3,7 @@
 import pytest
 from litestar.testing import TestClient
 
-from rilievo.entrypoints.api import safe_file_name
+from rilievo.entrypoints.http_uploads import safe_file_name
 from rilievo.entrypoints.bootstrap import Settings, bootstrap
 from rilievo.entrypoints.http_app import create_app
 from tests.api.api_helpers import HEIGHT, WIDTH, assert_refused, bomb_png_bytes, encoded, png_bytes
@@ -51,13 +51,13 @@ def test_a_photo_is_read_as_what_it_is_whatever_its_name_and_type_say(client, se
 
 def test_a_photo_with_too_many_pixels_is_refused(tmp_path):
     settings = Settings(tmp_path / "storage", tmp_path / "models", max_pixels=WIDTH * HEIGHT - 1)
-    with TestClient(create_app(bootstrap(settings))) as client:
+    with TestClient(create_app(bootstrap(settings)), base_url="http://127.0.0.1") as client:
         response = client.post("/api/upload", files={"file": ("big.png", png_bytes(), "image/png")})
     assert_refused(response, 422, "big.png", "pixels")
 
 
 def test_an_upload_over_the_size_limit_is_refused_before_it_is_stored(tmp_path, services):
-    with TestClient(create_app(services, max_upload_bytes=4096)) as client:
+    with TestClient(create_app(services, max_upload_bytes=4096), base_url="http://127.0.0.1") as client:
         response = client.post("/api/upload", files={"file": ("big.png", b"x" * 10_000, "image/png")})
     assert_refused(response, 413, "larger than the limit of 0.003906 MB")
     assert not (tmp_path / "storage" / "uploads").exists() or not any((tmp_path / "storage" / "uploads").iterdir())

@@ -42,12 +42,18 @@ def alive(pid: int) -> bool:
 
 
 class Server:
-    def __init__(self, storage: Path, *options: str):
+    """`rilievo serve` on a free port; `wrapper` runs before it (unshare, say), `env` adds variables,
+    its stderr (the log) goes to `log` when given."""
+
+    def __init__(self, storage: Path, *options: str, wrapper: tuple[str, ...] = (), env: dict | None = None,
+                 log: Path | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = rilievo_env(storage)
-        command = [sys.executable, "-m", "rilievo.entrypoints.cli", "serve", "--port", str(self.port), *options]
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+        command = [*wrapper, sys.executable, "-m", "rilievo.entrypoints.cli", "serve", "--port", str(self.port),
+                   *options]
+        self.log = log.open("w") if log else None
+        self.process = subprocess.Popen(command, env=rilievo_env(storage, **(env or {})), stdout=subprocess.PIPE,
+                                        stderr=self.log, text=True)
         self.banner = self.process.stdout.readline()
         self.http = httpx.Client(base_url=self.url, timeout=30)
 
@@ -56,6 +62,8 @@ class Server:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         output, _ = self.process.communicate(timeout=30)
+        if self.log:
+            self.log.close()
         return output
 
     def worker_pid(self, timeout_s: float = 30) -> int:
@@ -146,8 +154,7 @@ def test_restarting_the_web_process_loses_no_job_and_no_upload(tmp_path, photo):
     """The web app is killed (SIGKILL, no chance to tidy up) while its jobs wait or run in a separate
     worker; a new web process on the same storage shows every job, and every job completes once."""
     storage = tmp_path / "storage"
-    worker = subprocess.Popen([sys.executable, "-m", "rilievo.entrypoints.cli", "worker"],
-                              env=rilievo_env(storage))
+    worker = subprocess.Popen([sys.executable, "-m", "rilievo.entrypoints.cli", "worker"], env=rilievo_env(storage))
     first = Server(storage, "--no-worker")
     second = None
     try:

@@ -43,7 +43,7 @@ PANE_SWITCHES = ["refine_edges", "fill_behind", "white_ink", "mirror", "marks"]
 @pytest.fixture
 def client(tmp_path):
     services = bootstrap(Settings(tmp_path / "storage", tmp_path / "models", immediate_queue=True))
-    with TestClient(create_app(services)) as client:
+    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
         yield client
 
 
@@ -301,7 +301,7 @@ def test_with_weights_installed_the_page_names_the_learned_engines(tmp_path):
 
     install(ModelStore(tmp_path / "models"), "depth-anything-v2-small", "sd15", "controlnet-depth", "controlnet-canny")
     services = bootstrap(Settings(tmp_path / "storage", tmp_path / "models", immediate_queue=True))
-    with TestClient(create_app(services)) as learned:
+    with TestClient(create_app(services), base_url="http://127.0.0.1") as learned:
         lines = engine_lines(learned.get("/").text)
     assert lines[0] == "Depth: depth-anything-v2-small"
     assert lines[1] == "Painting: Stable Diffusion 1.5 + ControlNet"
