@@ -96,7 +96,7 @@ def unexpected_error(request: Request, error: Exception) -> Response:
 
 def os_error(request: Request, error: OSError) -> Response:
     if error.errno in DISK_FULL:
-        return http_error(request, no_room())
+        return rilievo_error(request, no_room())
     return unexpected_error(request, error)
 
 

@@ -17,8 +17,10 @@ from urllib.parse import unquote
 
 from litestar import Request
 from litestar.concurrency import sync_to_thread
-from litestar.exceptions import ClientException, HTTPException
+from litestar.exceptions import ClientException
 from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser, parse_options_header
+
+from rilievo.domain.errors import StorageFull
 
 FIELD = "file"
 STALE_AFTER_S = 3600  # an upload still arriving is far younger: its body must come within a minute
@@ -26,14 +28,10 @@ MAX_PARTS = 16  # the form sends one; a few extra fields are ignored
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
-class InsufficientStorage(HTTPException):
-    status_code = 507
-
-
-def no_room(received: int | None = None) -> InsufficientStorage:
+def no_room(received: int | None = None) -> StorageFull:
     so_far = "" if received is None else f" ({received / 1024 / 1024:.3g} MB received)"
-    return InsufficientStorage(detail=f"not enough free space in the storage folder for this upload{so_far}: "
-                                      "free some (rilievo cleanup) and send it again")
+    return StorageFull(f"the disk is full: not enough free space in the storage folder for this upload{so_far}; "
+                       "free some (rilievo cleanup) and send it again")
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def tiny_models(tmp_path_factory) -> Path:
 @pytest.fixture
 def learned_client(tmp_path, tiny_models):
     services = bootstrap(Settings(tmp_path / "storage", tiny_models, immediate_queue=True))
-    with TestClient(create_app(services)) as client:
+    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
         yield client
 
 
@@ -44,13 +44,13 @@ def test_a_job_can_choose_midas_while_depth_anything_is_installed(learned_client
     batch = submit(learned_client, upload(learned_client), params={"depth_engine": "dpt-hybrid-midas"})
     job = learned_client.get(f"/api/jobs/{batch['jobs'][0]['job_id']}").json()
     assert job["status"] == "completed", job["error"]
-    assert job["engine"]["depth"] == "dpt-hybrid-midas" and job["params"]["depth_engine"] == "dpt-hybrid-midas"
+    assert job["engines"]["depth"] == "dpt-hybrid-midas" and job["params"]["depth_engine"] == "dpt-hybrid-midas"
     record = json.loads(learned_client.get(job["outputs"]["params.json"]).text)
     assert record["params"]["depth_engine"] == "dpt-hybrid-midas"
     assert list(record["models"]) == ["dpt-hybrid-midas"] and record["devices"] == {"depth": "cpu"}
 
     default = submit(learned_client, upload(learned_client))
-    assert learned_client.get(f"/api/jobs/{default['jobs'][0]['job_id']}").json()["engine"]["depth"] == \
+    assert learned_client.get(f"/api/jobs/{default['jobs'][0]['job_id']}").json()["engines"]["depth"] == \
         "depth-anything-v2-small"
 
 
@@ -70,7 +70,7 @@ def test_the_choice_is_checked_from_the_models_folder_alone(tmp_path):
     """The web process decides without loading weights: these files would not even load."""
     models = tmp_path / "models"
     services = bootstrap(Settings(tmp_path / "storage", models, immediate_queue=False))
-    with TestClient(create_app(services)) as client:
+    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
         refused = client.post("/api/jobs", json={"upload_id": upload(client), "mode": "photo",
                                                  "params": {"depth_engine": "dpt-hybrid-midas"}})
         assert refused.status_code == 422
@@ -89,7 +89,7 @@ def test_the_page_offers_the_installed_depth_engines_and_keeps_the_last_choice(l
 def test_a_depth_model_pulled_while_the_app_runs_can_be_chosen_and_is_recorded(tmp_path, tiny_models):
     models = tmp_path / "models"
     shutil.copytree(tiny_models / "depth-anything-v2-small", models / "depth-anything-v2-small")
-    with TestClient(create_app(bootstrap(Settings(tmp_path / "storage", models, immediate_queue=True)))) as client:
+    with TestClient(create_app(bootstrap(Settings(tmp_path / "storage", models, immediate_queue=True))), base_url="http://127.0.0.1") as client:
         assert client.get("/api/options").json()["depth_engines"][2:] == ["depth-anything-v2-small"]
         shutil.copytree(tiny_models / "dpt-hybrid-midas", models / "dpt-hybrid-midas")
         assert client.get("/api/options").json()["depth_engines"][2:] == ["depth-anything-v2-small",

@@ -34,7 +34,7 @@ def queue_only(tmp_path):
     """The API with a queue no worker reads: a submitted job is accepted and waits, and none runs
     (a 24x36 in print for each offered size would take minutes)."""
     services = make_services(tmp_path / "queue-only", immediate=False)
-    with TestClient(create_app(services)) as client:
+    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
         yield client, services
 
 

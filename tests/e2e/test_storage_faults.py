@@ -49,7 +49,7 @@ def free_port() -> int:
 
 def test_a_storage_folder_removed_while_the_app_runs_is_refused_and_health_says_so(tmp_path, photo):
     services = make_services(tmp_path)
-    with TestClient(create_app(services)) as client:
+    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
         assert client.get("/api/health").json() == {"status": "ok"}
         shutil.rmtree(services.uploads.folder.parent)
         health = client.get("/api/health")

@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 
 from rilievo.entrypoints.serve import HEADER_TIMEOUT_S, KEEP_ALIVE_S, MAX_CONNECTIONS
-from tests.integration.test_serve import Server, environment
+from tests.integration.test_serve import Server
+from tests.subprocess_env import rilievo_env
 
 pytestmark = pytest.mark.slow
 
@@ -210,7 +211,7 @@ def test_an_upload_the_storage_has_no_room_for_is_507_and_keeps_nothing(tmp_path
         response = server.http.post("/api/upload", content=content,
                                     headers={"content-type": f"multipart/form-data; boundary={boundary}"})
         assert response.status_code == 507, response.text
-        assert response.json()["error"] == "insufficient_storage"
+        assert response.json()["error"] == "storage_full"
         assert "not enough free space in the storage folder" in response.json()["detail"]
         assert server.http.get("/api/health").status_code == 200
     finally:
@@ -222,7 +223,7 @@ def test_an_upload_the_storage_has_no_room_for_is_507_and_keeps_nothing(tmp_path
 def test_a_second_serve_on_a_busy_port_says_so_in_one_line_and_exits_2(server, tmp_path):
     second = subprocess.run(
         [sys.executable, "-m", "rilievo.entrypoints.cli", "serve", "--port", str(server.port)],
-        env=environment(tmp_path / "other"), capture_output=True, text=True, timeout=60)
+        env=rilievo_env(tmp_path / "other"), capture_output=True, text=True, timeout=60)
     assert second.returncode == 2
     assert second.stderr.strip() == (f"rilievo: error: port {server.port} is in use on 127.0.0.1 (another "
                                      "Rilievo, or another program): stop it or choose another with --port")
@@ -239,7 +240,7 @@ def test_an_upload_that_fills_the_uploads_folder_is_507_and_keeps_nothing(tmp_pa
     try:
         response = server.http.post("/api/upload", files={"file": ("big.png", noise_png(3), "image/png")})
         assert response.status_code == 507, response.text
-        assert "not enough free space in the storage folder" in response.json()["detail"]
+        assert response.json()["error"] == "storage_full" and "the disk is full" in response.json()["detail"]
     finally:
         server.stop()
     assert list((storage / "uploads").iterdir()) == [] and list((storage / "tmp").iterdir()) == []

@@ -133,7 +133,7 @@ def test_the_page_lists_the_stages_in_the_order_a_real_job_reports_them(tmp_path
 
     assert job.status is JobStatus.COMPLETED, job.error
     in_order = [stage for stage, _ in itertools.groupby(stage for stage in reported if stage)]
-    with TestClient(create_app(services)) as client:
+    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
         assert stages_on_the_page(client.get("/").text, mode) == in_order
 
 
