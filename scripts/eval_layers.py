@@ -6,7 +6,7 @@ Usage: python scripts/eval_layers.py PHOTOS_DIR [--masks DIR] [--depth-dir DIR] 
 Each photo (png, jpg, jpeg, tif, tiff, webp; not `*_mask`, `*_check` or `*_depth` files) is brought to
 at most --max-side px on its long side and rendered by the real CLI in a subprocess, with classical
 engines: its own temporary RILIEVO_STORAGE and an empty RILIEVO_MODELS. With --depth-dir, the depth map
-`<name>.png` or `<name>_depth.png` found there goes in as `--depth` (white = near unless --near black).
+`<name>_depth.png` or `<name>.png` found there (never the photo itself) goes in as `--depth` (white = near unless --near black).
 
 The mask of a photo is `<name>_mask.png` beside it or in --masks, photo-sized: 255 subject, 0 background,
 128 don't care; it is resized with the photo (nearest neighbour). Each pixel belongs to the front-most
@@ -94,10 +94,10 @@ def find_photos(folder: Path) -> list[Path]:
 
 
 def beside(photo: Path, folder: Path | None, suffixes: tuple[str, ...]) -> Path | None:
-    """The first of `<stem><suffix>.png` in `folder` (default: the photo's own)."""
+    """The first of `<stem><suffix>.png` in `folder` (default: the photo's own), never the photo."""
     for suffix in suffixes:
         candidate = (folder or photo.parent) / f"{photo.stem}{suffix}.png"
-        if candidate.exists():
+        if candidate.exists() and candidate.resolve() != photo.resolve():
             return candidate
     return None
 
@@ -133,7 +133,7 @@ def evaluate(photo: Path, args: argparse.Namespace, work: Path) -> tuple[Result,
         image = fit(ImageOps.exif_transpose(opened).convert("RGB"), args.max_side, Image.Resampling.LANCZOS)
     small = folder / f"{photo.stem}.png"
     image.save(small)
-    depth = beside(photo, args.depth_dir, ("", "_depth")) if args.depth_dir else None
+    depth = beside(photo, args.depth_dir, ("_depth", "")) if args.depth_dir else None
     if depth is not None:
         with Image.open(depth) as opened:
             opened.convert("L").resize(image.size, Image.Resampling.BILINEAR).save(folder / "depth.png")

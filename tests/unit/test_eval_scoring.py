@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scripts.eval_layers import pane_owner, score
+from scripts.eval_layers import beside, pane_owner, score
 
 SUBJECT, BACKGROUND, DONT_CARE = 255, 0, 128
 
@@ -63,3 +63,11 @@ def test_a_pixel_no_pane_covers_belongs_to_none(tmp_path):
         json.dumps({"layers": [{"file": "Layer_1_front.png", "order": 1}]}))
     owner, panes = pane_owner(tmp_path)
     assert owner.tolist() == [[panes, panes]]
+
+
+def test_a_depth_folder_that_is_the_photo_folder_gives_the_depth_map_not_the_photo(tmp_path):
+    photo = tmp_path / "bike.png"
+    photo.write_bytes(b"photo")
+    assert beside(photo, tmp_path, ("_depth", "")) is None
+    (tmp_path / "bike_depth.png").write_bytes(b"depth")
+    assert beside(photo, tmp_path, ("_depth", "")) == tmp_path / "bike_depth.png"
