@@ -1,0 +1,309 @@
+"""Write photo + subject mask pairs for scripts/eval_layers.py into a folder.
+
+Usage: python scripts/make_subject_masks.py OUT_DIR [--check] [--only NAME ...]
+
+The photos come from installed packages (scikit-image's and scikit-learn's sample images) or are drawn
+here; they are not kept in the repository, this script makes them again. Each mask is `<name>_mask.png`
+beside `<name>.png`, photo-sized: 255 subject, 0 background, 128 don't care (a band around the outline,
+and parts that are neither, such as foreground trees in front of a building). The recipe of each mask
+(GrabCut rectangle, hints that are surely subject or surely background, don't-care polygons) is data
+below, in the photo's own pixels; every mask was looked at over its photo and the hints adjusted until
+it was right. The motorcycle also gets `motorcycle_depth.png` from its measured disparity (white =
+near), for `eval_layers.py --depth-dir OUT_DIR`. `--check` also writes `<name>_check.png`: the mask over the photo (subject red, don't care
+yellow), to look at again after any change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+Polygon = list[tuple[int, int]]
+
+
+def circle(x: int, y: int, radius: int) -> Polygon:
+    angles = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+    return [(round(x + radius * np.cos(a)), round(y + radius * np.sin(a))) for a in angles]
+
+
+def rect(x0: int, y0: int, x1: int, y1: int) -> Polygon:
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+
+
+# name: (source, how the subject is found, its data, don't-care polygons)
+# "grabcut": rect (x0, y0, x1, y1) holds the subject; "fg"/"bg" polygons are surely subject/background.
+RECIPES: dict[str, dict] = {
+    "astronaut": {  # the astronaut with her helmet; the flag, the shuttle model and the backdrop behind
+        "source": "skimage:astronaut",
+        "grabcut": (15, 10, 512, 512),
+        "fg": [rect(185, 60, 270, 145), rect(175, 175, 255, 235), rect(50, 320, 300, 500),
+               rect(320, 400, 470, 500)],
+        "bg": [[(0, 0), (95, 0), (95, 200), (15, 290), (0, 290)], rect(355, 0, 512, 280),
+               [(100, 0), (300, 0), (300, 15), (150, 40), (100, 140)], rect(300, 0, 350, 130),
+               rect(380, 285, 512, 335)],
+    },
+    "coffee": {  # cup, saucer and spoon on a wooden table
+        "source": "skimage:coffee",
+        "grabcut": (70, 10, 485, 395),
+        "fg": [rect(200, 60, 380, 200), rect(110, 250, 190, 320), rect(340, 270, 440, 330)],
+        "bg": [rect(0, 0, 60, 400), rect(500, 0, 600, 400), rect(0, 0, 160, 60),
+               [(0, 280), (95, 330), (150, 375), (190, 400), (0, 400)],
+               [(600, 260), (470, 340), (400, 385), (380, 400), (600, 400)]],
+    },
+    "cameraman": {  # the man and his camera; the tripod's legs are left out of the score
+        "source": "skimage:camera",
+        "grabcut": (0, 60, 335, 512),
+        "fg": [rect(20, 230, 140, 500), rect(190, 90, 240, 140),
+               [(200, 200), (295, 190), (300, 250), (260, 300), (200, 300)]],  # the arm under the camera
+        "bg": [rect(0, 0, 512, 55), rect(345, 0, 512, 512), rect(250, 230, 330, 330)],
+        "dontcare": [[(280, 190), (310, 190), (320, 320), (415, 512), (230, 512), (280, 320)]],
+    },
+    "rocket": {  # the rocket on its pad against the dusk sky; the towers round it are left out
+        "source": "skimage:rocket",
+        "grabcut": (295, 120, 345, 412),
+        "fg": [rect(312, 160, 328, 380)],
+        "band": 3,
+        "bg": [rect(0, 0, 290, 427), rect(350, 0, 640, 427), rect(290, 0, 350, 110)],
+        "dontcare": [rect(0, 0, 95, 427), rect(550, 0, 640, 427), rect(150, 110, 215, 427),
+                     rect(430, 110, 480, 427), rect(260, 395, 380, 427)],
+    },
+    "coins": {  # Greek coins on a dark backing: many subjects, all at one depth
+        "source": "skimage:coins",
+        "threshold": "otsu",
+        "band": 4,
+        "dontcare": [circle(347, 183, 32)],  # a dim coin the threshold only half sees
+    },
+    "clock": {  # a clock swinging in front of a plain wall, blurred by its motion
+        "source": "skimage:clock",
+        "ellipse": ((205, 155), (62, 60)),
+        "band": 10,
+    },
+    "pagoda": {  # the tower against sky and lake; the nearer trees are neither subject nor background
+        "source": "sklearn:china",
+        "grabcut": (55, 25, 372, 400),
+        "fg": [rect(120, 110, 300, 330), rect(190, 30, 215, 100)],
+        "bg": [rect(0, 0, 50, 150), rect(380, 0, 640, 300), rect(0, 0, 180, 40), rect(240, 0, 380, 60)],
+        "dontcare": [[(0, 330), (640, 320), (640, 427), (0, 427)], rect(0, 150, 80, 427),
+                     rect(545, 130, 640, 427), rect(350, 300, 640, 427)],
+    },
+    "dahlia": {  # the dahlia against dark leaves; the second flower below is left out
+        "source": "sklearn:flower",
+        "grabcut": (160, 80, 450, 365),
+        "fg": [rect(230, 140, 390, 300)],
+        "bg": [rect(0, 0, 150, 427), rect(460, 0, 640, 427), rect(150, 0, 460, 70)],
+        "dontcare": [rect(270, 360, 480, 427)],
+    },
+    "motorcycle": {  # the motorcycle in a garage (Middlebury's stereo pair, left view), drawn by hand:
+        "source": "skimage:motorcycle",  # GrabCut took the red cabinet behind it and lost the front tyre
+        "outline": [circle(202, 318, 86), circle(602, 366, 90),
+                    [(92, 200), (140, 188), (150, 158), (200, 150), (330, 182), (360, 158), (470, 118),
+                     (500, 98), (545, 104), (565, 138), (585, 124), (592, 142), (565, 192), (548, 262),
+                     (612, 280), (600, 300), (520, 300), (470, 382), (330, 392), (290, 362), (180, 302),
+                     (150, 232), (100, 226)],
+                    rect(318, 375, 346, 436)],
+    },
+    "horse": {  # a black silhouette on white
+        "source": "skimage:horse",
+        "threshold": "dark",
+    },
+    "ball_high": {  # drawn: a textured ball near the top of the frame, in front of a textured wall
+        "source": "drawn:ball_high",
+    },
+    "figure_on_floor": {  # drawn: a standing figure on a floor that recedes to a wall
+        "source": "drawn:figure_on_floor",
+    },
+}
+
+
+def texture(height: int, width: int, rng: np.random.Generator, cell: int, base) -> np.ndarray:
+    """Colour blocks plus finer noise around a base colour, float RGB in [0, 1]."""
+    blocks = rng.random((max(1, height // cell), max(1, width // cell), 3)).astype(np.float32)
+    blocks = cv2.resize(blocks, (width, height), interpolation=cv2.INTER_CUBIC)
+    fine = cv2.GaussianBlur(rng.random((height, width, 3)).astype(np.float32), (0, 0), 1.2)
+    return np.clip(0.65 * np.asarray(base, np.float32) + 0.2 * blocks + 0.3 * (fine - 0.5), 0, 1)
+
+
+def drawn(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB uint8 photo, bool subject) drawn at twice the size and shrunk, so outlines are soft."""
+    rng = np.random.default_rng(15)
+    height, width = 960, 1280
+    if name == "ball_high":
+        image = texture(height, width, rng, 40, (0.55, 0.5, 0.45))
+        image = cv2.GaussianBlur(image, (0, 0), 3)  # the wall out of focus
+        subject = np.zeros((height, width), np.uint8)
+        cv2.circle(subject, (760, 250), 190, 1, -1)
+        ball = texture(height, width, rng, 12, (0.2, 0.35, 0.75))
+        rows, cols = np.indices((height, width))
+        shade = np.clip(1.15 - np.hypot(rows - 180, cols - 700) / 420, 0.4, 1.1)[..., None]
+        image = np.where(subject[..., None] > 0, ball * shade, image)
+    else:
+        rows = np.arange(height, dtype=np.float32)[:, None, None]
+        horizon = 420
+        wall = texture(height, width, rng, 60, (0.75, 0.72, 0.62))
+        floor = texture(height, width, rng, 10, (0.45, 0.3, 0.2))
+        fade = np.clip((rows - horizon) / (height - horizon), 0, 1)  # the floor's grain grows nearer
+        floor = cv2.GaussianBlur(floor, (0, 0), 2) * (0.7 + 0.3 * fade)
+        image = np.where(rows < horizon, cv2.GaussianBlur(wall, (0, 0), 2), floor)
+        subject = np.zeros((height, width), np.uint8)
+        cv2.ellipse(subject, (520, 300), (70, 85), 0, 0, 360, 1, -1)  # head
+        cv2.fillPoly(subject, [np.int32([(430, 380), (610, 380), (660, 720), (380, 720)])], 1)  # body
+        cv2.rectangle(subject, (420, 700), (490, 900), 1, -1)  # legs
+        cv2.rectangle(subject, (550, 700), (620, 900), 1, -1)
+        coat = texture(height, width, rng, 14, (0.7, 0.15, 0.15))
+        image = np.where(subject[..., None] > 0, coat, image)
+    image = cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    subject = cv2.resize(subject, (width // 2, height // 2), interpolation=cv2.INTER_AREA) > 0.5
+    return (image * 255).round().astype(np.uint8), subject
+
+
+def load(source: str) -> np.ndarray:
+    """The photo as RGB uint8."""
+    package, name = source.split(":")
+    if package == "skimage":
+        import skimage.data
+
+        image = skimage.data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(skimage.data, name)()
+    elif package == "sklearn":
+        from sklearn.datasets import load_sample_image
+
+        image = load_sample_image(f"{name}.jpg")
+    else:
+        raise ValueError(f"unknown source {source}")
+    image = np.asarray(image)
+    if image.dtype == bool:
+        image = np.where(image, 255, 0).astype(np.uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    return np.ascontiguousarray(image[..., :3])
+
+
+def fill(mask: np.ndarray, polygons: list[Polygon], value: int) -> None:
+    for polygon in polygons:
+        cv2.fillPoly(mask, [np.int32(polygon)], value)
+
+
+def grabcut(image: np.ndarray, recipe: dict) -> np.ndarray:
+    x0, y0, x1, y1 = recipe["grabcut"]
+    mask = np.full(image.shape[:2], cv2.GC_BGD, np.uint8)
+    mask[y0:y1, x0:x1] = cv2.GC_PR_FGD
+    fill(mask, recipe.get("bg", []), cv2.GC_BGD)
+    fill(mask, recipe.get("fg", []), cv2.GC_FGD)
+    models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(15)
+    cv2.grabCut(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), mask, None, *models, 8, cv2.GC_INIT_WITH_MASK)
+    return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+
+
+def tidy(subject: np.ndarray) -> np.ndarray:
+    """Drop specks under 0.2 % of the picture and fill holes of the same size."""
+    minimum = 0.002 * subject.size
+    for value in (True, False):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats((subject == value).astype(np.uint8), 8)
+        for label in range(1, count):
+            if stats[label, cv2.CC_STAT_AREA] < minimum:
+                subject[labels == label] = not value
+    return subject
+
+
+def convex_parts(subject: np.ndarray) -> np.ndarray:
+    """Each part replaced by its convex hull: round things whose dim side the threshold missed."""
+    out = np.zeros(subject.shape, np.uint8)
+    contours, _ = cv2.findContours(subject.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    for contour in contours:
+        cv2.fillPoly(out, [cv2.convexHull(contour)], 1)
+    return out.astype(bool)
+
+
+def subject_mask(name: str, recipe: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(photo, mask with 255 / 0 / 128)."""
+    source = recipe["source"]
+    if source.startswith("drawn:"):
+        image, subject = drawn(source.split(":")[1])
+    else:
+        image = load(source)
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        if "outline" in recipe:
+            subject = np.zeros(gray.shape, np.uint8)
+            fill(subject, recipe["outline"], 1)
+            subject = subject.astype(bool)
+        elif "grabcut" in recipe:
+            subject = tidy(grabcut(image, recipe))
+        elif recipe.get("threshold") == "otsu":
+            # less the backing's own light and shade (a white top-hat), so that only the coins stand out
+            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (61, 61))
+            lifted = cv2.morphologyEx(cv2.GaussianBlur(gray, (5, 5), 0), cv2.MORPH_TOPHAT, kernel)
+            _, binary = cv2.threshold(lifted, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+            subject = convex_parts(tidy(binary.astype(bool)))
+        elif recipe.get("threshold") == "dark":
+            subject = gray < 128
+        else:
+            subject = np.zeros(gray.shape, np.uint8)
+            centre, axes = recipe["ellipse"]
+            cv2.ellipse(subject, centre, axes, 0, 0, 360, 1, -1)
+            subject = subject.astype(bool)
+    mask = np.where(subject, 255, 0).astype(np.uint8)
+    band = recipe.get("band", max(3, round(0.012 * max(mask.shape))))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+    outline = cv2.dilate(mask, kernel) != cv2.erode(mask, kernel)
+    mask[outline] = 128
+    fill(mask, recipe.get("dontcare", []), 128)
+    return image, mask
+
+
+def measured_depth() -> np.ndarray:
+    """The motorcycle's disparity as an 8-bit depth map, white = near; unmeasured pixels (about 7 %)
+    take the nearest measured value."""
+    import skimage.data
+
+    disparity = skimage.data.stereo_motorcycle()[2]
+    valid = np.isfinite(disparity)
+    _, nearest = cv2.distanceTransformWithLabels((~valid).astype(np.uint8), cv2.DIST_L2, 5,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    values = np.zeros(nearest.max() + 1, np.float32)
+    values[nearest[valid]] = disparity[valid]
+    filled = values[nearest]
+    low, high = filled.min(), filled.max()
+    return np.round(255 * (filled - low) / (high - low)).astype(np.uint8)
+
+
+def check_picture(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    out = image.astype(np.float32)
+    out[mask == 255] = 0.5 * out[mask == 255] + 0.5 * np.float32([255, 0, 0])
+    out[mask == 128] = 0.5 * out[mask == 128] + 0.5 * np.float32([255, 220, 0])
+    return out.astype(np.uint8)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--check", action="store_true", help="also write <name>_check.png")
+    parser.add_argument("--only", nargs="*", help="these names only")
+    args = parser.parse_args(argv)
+    unknown = set(args.only or []) - RECIPES.keys()
+    if unknown:
+        print(f"unknown names: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 1
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for name, recipe in RECIPES.items():
+        if args.only and name not in args.only:
+            continue
+        image, mask = subject_mask(name, recipe)
+        cv2.imwrite(str(args.out_dir / f"{name}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(args.out_dir / f"{name}_mask.png"), mask)
+        if name == "motorcycle":
+            cv2.imwrite(str(args.out_dir / "motorcycle_depth.png"), measured_depth())
+        if args.check:
+            cv2.imwrite(str(args.out_dir / f"{name}_check.png"),
+                        cv2.cvtColor(check_picture(image, mask), cv2.COLOR_RGB2BGR))
+        share = {v: float(np.mean(mask == v)) for v in (255, 0, 128)}
+        print(f"{name:<16} {image.shape[1]}x{image.shape[0]}  subject {share[255]:.0%}  "
+              f"background {share[0]:.0%}  don't care {share[128]:.0%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
