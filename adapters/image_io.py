@@ -17,7 +17,7 @@ import tifffile
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from rilievo.domain.errors import ImageRejected
-from rilievo.domain.images import MIN_SIDE_PX, DecodedImage
+from rilievo.domain.images import DecodedImage, size_problem
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP")
 _ACCEPTED = "accepted: JPEG, PNG, TIFF, WebP"
@@ -133,10 +133,8 @@ class PillowImageDecoder:
 
     def _check_pixel_count(self, img: Image.Image, name: str) -> None:
         width, height = img.size
-        if min(width, height) < MIN_SIDE_PX:
-            raise ImageRejected(
-                f"{name} is {width}x{height} px, too small: Rilievo needs at least {MIN_SIDE_PX} px on each side"
-            )
+        if problem := size_problem(width, height):
+            raise ImageRejected(f"{name} is {problem}")
         if width * height > self.max_pixels:
             raise ImageRejected(
                 f"{name} is {width}x{height} = {width * height / 1e6:.1f} megapixels, over the "

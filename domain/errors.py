@@ -47,3 +47,8 @@ class JobChanged(Conflict):
 
 class DepthEstimationFailed(RilievoError):
     pass
+
+
+class LayersFailed(RilievoError):
+    """The layers could not be shaped from the inputs they were given (a layer map that does not fit the
+    photo, say)."""

@@ -4,9 +4,10 @@ import attrs
 import numpy as np
 
 from .errors import ImageRejected
+from .previews import PREVIEW_MAX_SIDE, preview_factor
 
-# The smallest side a photo may have: depth estimation needs 8 px on each side, and nothing else in
-# the pipeline works on less.
+# The smallest side a photo may have: depth estimation needs 8 px on each side. The previews shrink
+# both sides by one whole factor, so the short side must also be at least 1/PREVIEW_MAX_SIDE of the long.
 MIN_SIDE_PX = 8
 # A supplied depth map may be any size, but it must have the photo's shape: its sides may be off the
 # photo's, scaled, by this many of its own pixels (rounding when it was resized) ...
@@ -26,6 +27,18 @@ class DecodedImage:
     # what the colours were converted from to sRGB (an ICC profile's name, a PNG's gAMA/cHRM); None if
     # sRGB or untagged
     converted_from: str | None
+
+
+def size_problem(width: int, height: int) -> str | None:
+    """Why Rilievo cannot process a picture of this size ("WxH px, too small: ..."), or None."""
+    short, long = sorted((width, height))
+    need = max(MIN_SIDE_PX, preview_factor(width, height))
+    if short >= need:
+        return None
+    if need == MIN_SIDE_PX:
+        return f"{width}x{height} px, too small: Rilievo needs at least {MIN_SIDE_PX} px on each side"
+    return (f"{width}x{height} px, too narrow: with a side of {long} px the other needs at least {need} px "
+            f"(1/{PREVIEW_MAX_SIDE} of it)")
 
 
 def check_depth_fits(photo: tuple[int, int], depth: tuple[int, int]) -> None:

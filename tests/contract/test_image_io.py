@@ -586,8 +586,17 @@ def test_a_photo_smaller_than_8_px_on_a_side_is_refused(tmp_path, size):
         PillowImageDecoder().decode_values(path)
 
 
-def test_a_photo_of_8_by_8_px_is_accepted(tmp_path):
-    assert decode(save(tmp_path, "small.png", Image.new("RGB", (8, 8)))).width == 8
+@pytest.mark.parametrize("size", [(9000, 8), (8, 8193)])
+def test_a_photo_too_narrow_for_its_previews_is_refused(tmp_path, size):
+    """The previews shrink both sides by one factor (1/9 for 9000 px): 8 px would become none."""
+    path = save(tmp_path, "strip.png", Image.new("L", size))
+    with pytest.raises(ImageRejected, match=rf"^strip.png is {size[0]}x{size[1]} px, too narrow: .* at least 9 px"):
+        decode(path)
+
+
+@pytest.mark.parametrize("size", [(8, 8), (8192, 8)])
+def test_a_photo_of_8_px_a_side_is_accepted_up_to_1024_times_as_long(tmp_path, size):
+    assert decode(save(tmp_path, "small.png", Image.new("L", size))).width == size[0]
 
 
 def test_missing_file_is_refused(tmp_path):
