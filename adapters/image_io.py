@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import logging
 import os
 import secrets
 import struct
@@ -275,7 +276,7 @@ def _unsupported_tiff(file: "_BoundedReader") -> str | None:
     read (colour, or 16- and 64-bit gray), as the end of a sentence; None for anything else."""
     try:
         file.seek(0)
-        with tifffile.TiffFile(file) as tiff:
+        with _quiet(tifffile.logger()), tifffile.TiffFile(file) as tiff:
             page = tiff.pages.first
             samples, bits, sample_format = page.samplesperpixel, page.bitspersample, page.sampleformat
     except Exception:  # tifffile raises many kinds on damaged headers; Pillow's answer then stands
@@ -287,6 +288,16 @@ def _unsupported_tiff(file: "_BoundedReader") -> str | None:
                 "cannot print faithfully: export it as an 8- or 16-bit TIFF or PNG")
     return (f"holds {bits}-bit floating-point values; Rilievo reads 32-bit floating-point gray (a depth map, "
             "say): save it as that, or as 16-bit gray")
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    """tifffile logs what it finds wrong in a damaged header; the refusal already says it, in one line."""
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
 
 
 def _float_values(img: Image.Image, name: str) -> tuple[np.ndarray, int]:

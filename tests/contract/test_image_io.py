@@ -674,3 +674,12 @@ def test_decoded_bytes_do_not_depend_on_the_file_extension(tmp_path):
     path = tmp_path / "really-a-png.jpg"
     path.write_bytes(png.getvalue())
     assert decode(path).format == "PNG"
+
+
+def test_a_damaged_tiff_is_refused_without_a_log_line_besides(tmp_path, caplog):
+    """The CLI prints an unhandled log record on stderr beside its one-line refusal."""
+    path = tmp_path / "photo.tif"
+    path.write_bytes(b"II*\x00" + bytes(200))
+    with pytest.raises(ImageRejected, match="damaged TIFF"):
+        decode(path)
+    assert caplog.records == []
