@@ -3,18 +3,22 @@
 import contextlib
 import io
 import json
+import logging
 import os
 import secrets
 import struct
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import cv2
 import numpy as np
+import scipy.ndimage
+import tifffile
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from rilievo.domain.errors import ImageRejected
-from rilievo.domain.images import DecodedImage
+from rilievo.domain.images import DecodedImage, size_problem
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP")
 _ACCEPTED = "accepted: JPEG, PNG, TIFF, WebP"
@@ -58,18 +62,18 @@ class PillowImageDecoder:
         self.max_pixels = max_pixels
 
     def decode(self, path: Path) -> DecodedImage:
-        values, bits, converted_from, image_format = self._read(Path(path), colour_managed=True)
-        had_alpha = values.shape[2] in (2, 4)
-        pixels = _flatten_to_rgb(values)
+        read = self._read(Path(path), colour_managed=True)
+        had_alpha = read.values.shape[2] in (2, 4)
+        pixels = _flatten_to_rgb(read.values)
         height, width = pixels.shape[:2]
         return DecodedImage(
             pixels=pixels,
-            bit_depth=bits,
-            format=image_format,
+            bit_depth=read.bits,
+            format=read.format,
             width=width,
             height=height,
             had_alpha=had_alpha,
-            converted_from=converted_from,
+            converted_from=read.converted_from,
         )
 
     def decode_values(self, path: Path) -> np.ndarray:
@@ -77,25 +81,35 @@ class PillowImageDecoder:
 
         For data stored as an image, such as a depth map: no colour management, alpha ignored.
         """
-        values, _, _, _ = self._read(Path(path), colour_managed=False)
+        return self.decode_data(path)[0]
+
+    def decode_data(self, path: Path) -> tuple[np.ndarray, int]:
+        """decode_values, and how many values were unknown: a floating-point image's NaN and inf, which
+        take the value of the nearest known one. Floating-point data is stretched to [0,1] from its own
+        range when it lies outside it (depth in metres, say)."""
+        read = self._read(Path(path), colour_managed=False)
+        values = read.values
         if values.shape[2] in (2, 4):
             values = values[..., :-1]
         if values.shape[2] == 1:
-            return np.ascontiguousarray(values[..., 0])
-        return np.clip(values @ _REC709_LUMA, 0.0, 1.0)
+            return np.ascontiguousarray(values[..., 0]), read.unknown
+        return np.clip(values @ _REC709_LUMA, 0.0, 1.0), read.unknown
 
-    def _read(self, path: Path, colour_managed: bool) -> tuple[np.ndarray, int, str | None, str]:
-        """Upright HxWxC float32 values, bits, profile converted from, format.
-
-        C is 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA).
-        """
+    def _read(self, path: Path, colour_managed: bool) -> "_Read":
         with _open_bounded(path) as file, self._open(file, path.name) as img:
+            image_format = _FORMAT_NAMES.get(img.format, img.format)
+            if img.mode == "F":
+                values, unknown = _float_values(_upright(img), path.name)
+                return _Read(values[..., None], 16, None, image_format, unknown)
             profile, profile_name = _foreign_profile(img, path.name) if colour_managed else (None, None)
             if profile is None and _pillow_reduced_to_8_bits(img, path):
                 values, bits = _read_16_bit_colour(img, path)
             else:
                 values, bits = _pillow_values(_upright(img), profile, path.name)
-            return values, bits, profile_name, _FORMAT_NAMES.get(img.format, img.format)
+            if colour_managed and profile is None and (png_colour := _png_colour_space(img)) is not None:
+                gamma, chromaticity, profile_name = png_colour
+                values = _png_to_srgb(values, gamma, chromaticity)
+            return _Read(values, bits, profile_name, image_format, 0)
 
     def _open(self, file: "_BoundedReader", name: str) -> Image.Image:
         """Opens and fully decodes the file with Pillow, refusing anything it should not accept."""
@@ -103,6 +117,8 @@ class PillowImageDecoder:
             img = Image.open(file, formats=ACCEPTED_FORMATS)
         except Image.UnidentifiedImageError as e:
             claimed = _claimed_format(file)
+            if claimed == "TIFF" and (unsupported := _unsupported_tiff(file)) is not None:
+                raise ImageRejected(f"{name} {unsupported}") from e
             if claimed is not None:
                 raise ImageRejected(f"{name} is a damaged {claimed} file (its header cannot be read)") from e
             raise ImageRejected(f"{name} is not an image Rilievo can read ({_ACCEPTED})") from e
@@ -118,11 +134,22 @@ class PillowImageDecoder:
 
     def _check_pixel_count(self, img: Image.Image, name: str) -> None:
         width, height = img.size
+        if problem := size_problem(width, height):
+            raise ImageRejected(f"{name} is {problem}")
         if width * height > self.max_pixels:
             raise ImageRejected(
                 f"{name} is {width}x{height} = {width * height / 1e6:.1f} megapixels, over the "
                 f"{self.max_pixels / 1e6:g} megapixel limit (set RILIEVO_MAX_PIXELS to raise it)"
             )
+
+
+@attrs.frozen(eq=False)
+class _Read:
+    values: np.ndarray  # upright HxWxC float32: C is 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA)
+    bits: int
+    converted_from: str | None
+    format: str
+    unknown: int  # values of a floating-point image that were NaN or inf, now filled
 
 
 class _BoundedReader(io.BufferedReader):
@@ -242,6 +269,103 @@ def _exif_orientation(img: Image.Image) -> int:
     except (SyntaxError, struct.error):
         return 1
     return orientation if orientation in _ORIENTATIONS else 1
+
+
+def _unsupported_tiff(file: "_BoundedReader") -> str | None:
+    """Why Pillow cannot open a TIFF whose header is sound but holds floating-point samples it does not
+    read (colour, or 16- and 64-bit gray), as the end of a sentence; None for anything else."""
+    try:
+        file.seek(0)
+        with _quiet(tifffile.logger()), tifffile.TiffFile(file) as tiff:
+            page = tiff.pages.first
+            samples, bits, sample_format = page.samplesperpixel, page.bitspersample, page.sampleformat
+    except Exception:  # tifffile raises many kinds on damaged headers; Pillow's answer then stands
+        return None
+    if sample_format != tifffile.SAMPLEFORMAT.IEEEFP or bits not in (16, 24, 32, 64):
+        return None
+    if samples > 1:
+        return (f"holds {bits}-bit floating-point colour (high dynamic range or linear light), which Rilievo "
+                "cannot print faithfully: export it as an 8- or 16-bit TIFF or PNG")
+    return (f"holds {bits}-bit floating-point values; Rilievo reads 32-bit floating-point gray (a depth map, "
+            "say): save it as that, or as 16-bit gray")
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    """tifffile logs what it finds wrong in a damaged header; the refusal already says it, in one line."""
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
+
+
+def _float_values(img: Image.Image, name: str) -> tuple[np.ndarray, int]:
+    """A floating-point gray image (a depth map, say) in [0,1], and how many of its values were unknown
+    (NaN, inf): those take the value of the nearest known pixel. Values outside [0,1] (metres, say)
+    are stretched to it from their own range."""
+    values = np.asarray(img, dtype=np.float64)
+    known = np.isfinite(values)
+    unknown = int(values.size - np.count_nonzero(known))
+    if unknown == values.size:
+        raise ImageRejected(f"{name} holds no known value: every pixel is NaN or infinite")
+    if unknown:
+        nearest = scipy.ndimage.distance_transform_edt(~known, return_distances=False, return_indices=True)
+        values = values[tuple(nearest)]
+    low, high = float(values.min()), float(values.max())
+    if low < 0.0 or high > 1.0:
+        values = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    return values.astype(np.float32), unknown
+
+
+# PNG colour chunks (gAMA, cHRM), read as browsers read them when there is no iCCP or sRGB chunk.
+_SRGB_GAMMA = 1 / 2.2  # gAMA 45455 without cHRM: what browsers show as sRGB
+_SRGB_CHROMATICITY = (0.3127, 0.329, 0.64, 0.33, 0.3, 0.6, 0.15, 0.06)  # white, red, green, blue (x, y)
+_BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
+
+
+def _png_colour_space(img: Image.Image) -> tuple[float, tuple[float, ...] | None, str] | None:
+    """(gamma, chromaticity or None, a name for the record) of a PNG whose gAMA/cHRM chunks say it is
+    not sRGB; None for sRGB, an iCCP or sRGB chunk (which take precedence), or no such chunk."""
+    info = img.info
+    gamma = info.get("gamma")
+    if img.format != "PNG" or "icc_profile" in info or "srgb" in info or not gamma or gamma <= 0:
+        return None
+    chromaticity = info.get("chromaticity") if img.mode in ("RGB", "RGBA", "P", "PA") else None
+    if chromaticity is not None and np.allclose(chromaticity, _SRGB_CHROMATICITY, atol=0.005):
+        chromaticity = None
+    if chromaticity is None and abs(gamma - _SRGB_GAMMA) < 0.005:
+        return None
+    return gamma, chromaticity, f"PNG gAMA {gamma:.5g}" + (" and cHRM" if chromaticity is not None else "")
+
+
+def _png_to_srgb(values: np.ndarray, gamma: float, chromaticity: tuple[float, ...] | None) -> np.ndarray:
+    """Samples encoded as light ** gamma (in the cHRM primaries if given; sRGB's if not) -> sRGB."""
+    colours = 3 if values.shape[2] >= 3 else 1
+    light = np.power(values[..., :colours], np.float32(1.0 / gamma), dtype=np.float32)
+    if chromaticity is not None:
+        to_srgb = np.linalg.solve(_rgb_to_xyz(_SRGB_CHROMATICITY), _adaptation(chromaticity) @ _rgb_to_xyz(chromaticity))
+        light = np.clip(light @ to_srgb.T.astype(np.float32), 0.0, 1.0)
+    encoded = np.where(light <= 0.0031308, 12.92 * light, 1.055 * np.power(light, 1 / 2.4, dtype=np.float32) - 0.055)
+    out = values.copy()
+    out[..., :colours] = np.clip(encoded, 0.0, 1.0)
+    return out
+
+
+def _xyz(x: float, y: float) -> np.ndarray:
+    return np.array([x / y, 1.0, (1.0 - x - y) / y])
+
+
+def _rgb_to_xyz(chromaticity: tuple[float, ...]) -> np.ndarray:
+    white = _xyz(*chromaticity[:2])
+    primaries = np.column_stack([_xyz(*chromaticity[i : i + 2]) for i in (2, 4, 6)])
+    return primaries * np.linalg.solve(primaries, white)
+
+
+def _adaptation(chromaticity: tuple[float, ...]) -> np.ndarray:
+    """Bradford adaptation from the file's white point to sRGB's D65."""
+    source, target = (_BRADFORD @ _xyz(*c[:2]) for c in (chromaticity, _SRGB_CHROMATICITY))
+    return np.linalg.solve(_BRADFORD, np.diag(target / source) @ _BRADFORD)
 
 
 def _pillow_values(

@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 
 from rilievo.adapters.guided import ColourGuide
+from rilievo.domain.errors import InvalidParameter, LayersFailed
 
 # refine: how far a layer outline may be off: a share of the long side, at least MIN_BAND_PX and
 # at least BAND_PER_UPSCALE pixels of a layer map smaller than the photo.
@@ -88,7 +89,7 @@ class OpenCVLayerShaper:
     def merge_small_features(self, membership: np.ndarray, count: int, min_feature_px: float) -> np.ndarray:
         labels = _checked_membership(membership, count, np.shape(membership)).copy()
         if not np.isfinite(min_feature_px) or min_feature_px < 0:
-            raise ValueError(f"minimum feature must be a size in px >= 0, got {min_feature_px}")
+            raise InvalidParameter(f"the minimum feature must be a size in px >= 0, got {min_feature_px}")
         if min_feature_px == 0:
             return labels
         printable = _printable(labels, min_feature_px)
@@ -120,7 +121,7 @@ class OpenCVLayerShaper:
         rgb = _checked_image(image)
         known, fillable = (_checked_mask(mask, rgb.shape[:2]) for mask in (known, fillable))
         if reach_px is not None and not (reach_px >= 0):
-            raise ValueError(f"reach must be None or a distance in px >= 0, got {reach_px}")
+            raise InvalidParameter(f"the fill's reach must be a distance in px >= 0, got {reach_px}")
         filled = fillable & ~known
         if reach_px is not None and filled.any():
             to_known = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
@@ -376,27 +377,28 @@ def _relaxed(fixed: np.ndarray, free: np.ndarray, colour: np.ndarray) -> np.ndar
 def _checked_image(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"expected an HxWx3 RGB image, got shape {image.shape}")
+        raise LayersFailed(f"layers are shaped on an RGB image (height x width x 3), not one of shape {image.shape}")
     if not np.issubdtype(image.dtype, np.floating):
-        raise ValueError(f"expected a float image in [0, 1], got {image.dtype}")
+        raise LayersFailed(f"layers are shaped on an image of floats in [0, 1], not of {image.dtype}")
     return image.astype(np.float32, copy=False)
 
 
 def _checked_membership(membership: np.ndarray, count: int, size: tuple[int, ...]) -> np.ndarray:
     membership = np.asarray(membership)
     if membership.ndim != 2 or membership.shape[0] > size[0] or membership.shape[1] > size[1]:
-        raise ValueError(f"expected an HxW layer map no larger than {size}, got shape {membership.shape}")
+        raise LayersFailed(f"the layer map of shape {membership.shape} does not fit the image of {size[:2]}: "
+                           "it must be height x width and no larger")
     if membership.size == 0:
-        raise ValueError("the layer map is empty")
+        raise LayersFailed("the layer map is empty")
     if not 1 <= count <= 255:
-        raise ValueError(f"layer count must be 1-255, got {count}")
+        raise InvalidParameter(f"the layer count must be 1-255, got {count}")
     if not np.issubdtype(membership.dtype, np.integer) or membership.min() < 0 or membership.max() >= count:
-        raise ValueError(f"layer map must hold layer indices 0-{count - 1}")
+        raise LayersFailed(f"the layer map must hold layer numbers 0-{count - 1} for {count} layers")
     return membership.astype(np.uint8, copy=False)
 
 
 def _checked_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     mask = np.asarray(mask)
     if mask.shape != size or mask.dtype != bool:
-        raise ValueError(f"expected an HxW bool mask of shape {size}, got {mask.dtype} {mask.shape}")
+        raise LayersFailed(f"the fill's masks must be true/false of shape {size}, not {mask.dtype} of {mask.shape}")
     return mask

@@ -10,7 +10,7 @@ import numpy as np
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.images import DecodedImage
 from rilievo.domain.job import Job, JobStatus
-from rilievo.domain.layers import LayerPlan, quantize_depth
+from rilievo.domain.layers import LayerPlan, quantize_depth, shortfall
 from rilievo.domain.noise import NoisePlan
 from rilievo.domain.params import AUTO_DEPTH
 from rilievo.domain.previews import downsample, preview_factor
@@ -104,8 +104,12 @@ class JobRun:
         depth8 = quantize_depth(self.depth_map(image))
 
         depth = depth8.astype(np.float32) / 255.0
+        # The crop and the layers are planned before painting: the painting's noise follows the very
+        # layers the panes are cut into, and those are planned from the print's crop of the depth.
+        plan = self.print_plan(image, depth8)
+        layer_plan = self.layer_plan(depth8[plan.crop.slices])
         if params.mode == "painterly":
-            image = self.paint(image, depth, self.noise_plan(depth8))
+            image = self.paint(image, depth, self.noise_plan(layer_plan))
 
         self.stage("post-process")
         finishing = []
@@ -120,12 +124,11 @@ class JobRun:
             self.job = self.job.use_engine("post-process", "+".join(finishing))
 
         self.stage("layers")
-        plan = self.print_plan(image, depth8)
         cropped, depth8, depth = (array[plan.crop.slices] for array in (image, depth8, depth))
         print_pixel_mm = MM_PER_INCH / plan.dpi
         panes = PaneMaker(self, cropped, self.preview_factor(cropped), pixel_mm=print_pixel_mm * plan.scale[0],
                           print_px=plan.canvas_px, print_pixel_mm=print_pixel_mm)
-        manifest = panes.make(depth8)
+        manifest = panes.make(depth8, layer_plan)
 
         self.stage("upscale")
         enlarged = plan.scale != (1.0, 1.0)
@@ -167,10 +170,19 @@ class JobRun:
         """Every seed the run uses, derived from the job's one seed and recorded in params.json."""
         return {purpose: derive_seed(self.job.params.seed, purpose) for purpose in ("paint", "post")}
 
-    def noise_plan(self, depth8: np.ndarray) -> NoisePlan:
-        """The painting's noise follows the layers the job will cut (the same plan the panes start from)."""
+    def layer_plan(self, depth8: np.ndarray) -> LayerPlan | None:
+        """The layers the job cuts (None: layers off), planned once from the depth the panes use."""
+        count = self.job.params.layer_count
+        if count == 0:
+            return None
+        plan = LayerPlan.from_depth(depth8, count)
+        if warning := shortfall(depth8, plan, count):
+            self.warnings.append(warning)
+        return plan
+
+    def noise_plan(self, layer_plan: LayerPlan | None) -> NoisePlan:
+        """The painting's noise follows the layers the job will cut (the same plan the panes use)."""
         params = self.job.params
-        layer_plan = LayerPlan.from_depth(depth8, params.layer_count) if params.layer_count != 0 else None
         self.noise = NoisePlan.for_painting(self.seeds["paint"], layer_plan=layer_plan, edition=params.edition,
                                             depth_influence=params.depth_influence)
         return self.noise
@@ -190,6 +202,7 @@ class JobRun:
         if job.depth_upload_id is not None:
             path = services.uploads.original_path(job.depth_upload_id)
             depth = services.supplied_depth.read(path, width, height, job.params.near)
+            self.warnings += getattr(services.supplied_depth, "warnings", ())
             self.job = self.job.use_engine("depth", services.supplied_depth.name)
         else:
             key = job.params.depth_engine

@@ -35,12 +35,12 @@ class PaneMaker:
         self.pixel_mm, self.print_px, self.print_pixel_mm = pixel_mm, print_px, print_pixel_mm
         self.panes: list[PaneSource] = []  # for print_export
 
-    def make(self, depth8: np.ndarray) -> dict:
+    def make(self, depth8: np.ndarray, plan: LayerPlan | None) -> dict:
+        """The panes of the plan (None: layers off), which was made from this depth8."""
         params, shaper = self.params, self.services.shaper
         height, width = depth8.shape
-        if params.layer_count == 0:
+        if plan is None:
             return self.manifest(LayerPlan(ranges=(), coverage=()), [], width, height, guide=None)
-        plan = LayerPlan.from_depth(depth8, params.layer_count)
         membership = plan.membership(depth8)
         if params.refine_edges:
             membership = shaper.refine_membership(self.image, membership, plan.count)

@@ -22,6 +22,7 @@ from rilievo.domain.errors import (
     RilievoError,
     UploadNotFound,
 )
+from rilievo.domain.images import check_depth_fits
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams, validate_variations
 from rilievo.domain.presets import Preset
@@ -123,9 +124,10 @@ class Services:
     ) -> Job:
         if self.depth_engines is not None:
             self.depth_engines.check(params.depth_engine)
-        self.uploads.get(upload_id)
+        photo = self.uploads.get(upload_id)
         if depth_upload_id is not None:
-            self.uploads.get(depth_upload_id)
+            depth = self.uploads.get(depth_upload_id)
+            check_depth_fits((photo.width, photo.height), (depth.width, depth.height))
         job = Job.create(
             upload_id=upload_id,
             params=params,
@@ -314,6 +316,8 @@ class Services:
         # Both files are checked before either is stored, so a refused depth map leaves nothing behind.
         decoded_photo = self.decoder.decode(photo)
         decoded_depth = self.decoder.decode(depth_map) if depth_map is not None else None
+        if decoded_depth is not None:
+            check_depth_fits((decoded_photo.width, decoded_photo.height), (decoded_depth.width, decoded_depth.height))
         upload = self.uploads.save(photo, decoded_photo)
         depth_upload = self.uploads.save(depth_map, decoded_depth) if decoded_depth else None
         job = self.create_job(

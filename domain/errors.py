@@ -49,6 +49,11 @@ class DepthEstimationFailed(RilievoError):
     pass
 
 
+class LayersFailed(RilievoError):
+    """The layers could not be shaped from the inputs they were given (a layer map that does not fit the
+    photo, say)."""
+
+
 class StorageUnavailable(RilievoError):
     """The storage can't be used: its folder is gone, replaced, read-only or can't be written."""
 

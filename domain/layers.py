@@ -11,6 +11,7 @@ from typing import Iterator
 import attrs
 import numpy as np
 
+from .errors import InvalidParameter
 from .params import LAYER_COUNTS
 
 DEPTH_LEVELS = 256
@@ -46,13 +47,23 @@ class LayerPlan:
 
     @classmethod
     def from_depth(cls, depth8: np.ndarray, count: int | None = None) -> LayerPlan:
-        """Split the depth histogram into `count` ranges (None = pick 2-5 from the distribution)."""
+        """Split the depth histogram into `count` ranges (None = pick 2-5 from the distribution).
+
+        A flat depth map (one level) has nothing to split: one pane, whatever the count; so has auto when
+        no split leaves every layer AUTO_MIN_COVERAGE of the picture. shortfall() says why."""
+        if count is not None and count not in LAYER_COUNTS:
+            raise InvalidParameter(f"layer count must be one of {', '.join(map(str, LAYER_COUNTS))}, got {count}")
         histogram = np.bincount(depth8.ravel(), minlength=DEPTH_LEVELS).astype(np.float64)
+        if np.count_nonzero(histogram) <= 1:
+            return cls.single()
         if count is None:
             return _auto_plan(histogram)
-        if count not in LAYER_COUNTS:
-            raise ValueError(f"layer count must be one of {LAYER_COUNTS}, got {count}")
         return _plan(histogram, count)
+
+    @classmethod
+    def single(cls) -> LayerPlan:
+        """One opaque pane holding every depth."""
+        return cls(ranges=(DepthRange(0, DEPTH_LEVELS - 1),), coverage=(1.0,))
 
     @property
     def count(self) -> int:
@@ -102,10 +113,21 @@ class LayerPlan:
         }
 
 
+def shortfall(depth8: np.ndarray, plan: LayerPlan, requested: int | None) -> str | None:
+    """Why the plan has fewer layers than asked (None when it has them), for the job's warnings."""
+    if plan.count != 1:
+        return None
+    asked = "auto's 2-5" if requested is None else str(requested)
+    if np.ptp(depth8) == 0:
+        return f"the depth map is flat (one depth everywhere), so the picture is one layer instead of {asked}"
+    return (f"no depth plane besides the main one covers {AUTO_MIN_COVERAGE:.0%} of the picture, so it is one "
+            f"layer instead of {asked}; ask for a number of layers to split it anyway")
+
+
 def layer_position(order: int, count: int) -> str:
-    if order == 1:
-        return "front"
-    return "back" if order == count else "mid"
+    if order == count:
+        return "back"  # the one opaque pane, also when it is the only one
+    return "front" if order == 1 else "mid"
 
 
 def layer_name(order: int, count: int) -> str:
@@ -115,9 +137,9 @@ def layer_name(order: int, count: int) -> str:
 def _auto_plan(histogram: np.ndarray) -> LayerPlan:
     total_spread = _spread(histogram, 0, DEPTH_LEVELS - 1)
     plans = [_plan(histogram, count) for count in LAYER_COUNTS]
-    if total_spread == 0:
-        return plans[0]
-    usable = [plan for plan in plans if min(plan.coverage) >= AUTO_MIN_COVERAGE] or plans[:1]
+    usable = [plan for plan in plans if min(plan.coverage) >= AUTO_MIN_COVERAGE]
+    if not usable:
+        return LayerPlan.single()
     left = [1.0 - _separability(plan, histogram, total_spread) for plan in usable]
     keep = 1.0 - AUTO_NEXT_LAYER_GAIN
     for index, (plan, here) in enumerate(zip(usable, left)):

@@ -43,11 +43,11 @@ def test_depth_is_stretched_to_span_zero_to_one(tmp_path):
 
 
 def test_constant_depth_map_is_one_plane_at_zero(tmp_path):
-    depth = read(save(tmp_path, "flat.png", np.full((8, 8), 77, np.uint8)), width=10, height=6)
-    assert depth.shape == (6, 10) and not depth.any()
+    depth = read(save(tmp_path, "flat.png", np.full((8, 8), 77, np.uint8)), width=10, height=10)
+    assert depth.shape == (10, 10) and not depth.any()
 
 
-@pytest.mark.parametrize(("width", "height"), [(16, 8), (256, 128), (100, 20)])
+@pytest.mark.parametrize(("width", "height"), [(16, 8), (256, 128), (101, 50)])
 def test_depth_is_resized_to_the_photo_size(tmp_path, width, height):
     depth = read(save(tmp_path, "depth.png", ramp()), width=width, height=height, near="black")
     assert depth.shape == (height, width)
@@ -56,8 +56,8 @@ def test_depth_is_resized_to_the_photo_size(tmp_path, width, height):
 
 
 def test_16_bit_gray_depth_keeps_its_precision(tmp_path):
-    values = np.tile(np.arange(1000, 1016, dtype=np.uint16), (4, 1))  # steps far below 8-bit resolution
-    depth = read(save(tmp_path, "depth16.png", values), width=16, height=4, near="black")
+    values = np.tile(np.arange(1000, 1016, dtype=np.uint16), (8, 1))  # steps far below 8-bit resolution
+    depth = read(save(tmp_path, "depth16.png", values), width=16, height=8, near="black")
     assert np.allclose(depth[0], np.arange(16) / 15, atol=1e-5)
 
 
@@ -88,3 +88,33 @@ def test_not_an_image_is_refused(tmp_path):
 def test_unknown_near_convention_is_refused(tmp_path, near):
     with pytest.raises(InvalidParameter, match="near"):
         read(save(tmp_path, "depth.png", ramp()), near=near)
+
+
+def test_a_depth_map_of_another_shape_is_refused_with_both_sizes(tmp_path):
+    portrait = np.zeros((60, 40), np.uint8)
+    with pytest.raises(ImageRejected, match=r"depth map is 40x60 px and the photo 60x40 px.*quarter turn"):
+        read(save(tmp_path, "depth.png", portrait), width=60, height=40)
+
+
+@pytest.mark.parametrize(("depth_size", "photo_size"), [((32, 16), (64, 32)), ((33, 16), (64, 32)),
+                                                        ((300, 200), (601, 401)), ((518, 392), (4032, 3024))])
+def test_a_depth_map_of_the_photos_shape_at_another_size_is_accepted(tmp_path, depth_size, photo_size):
+    """Half size, a pixel off from rounding, or a depth tool's multiple of 14 px (under 1 % off)."""
+    depth = read(save(tmp_path, "depth.png", ramp(*depth_size)), *photo_size)
+    assert depth.shape == photo_size[::-1]
+
+
+def test_float_depth_with_unknown_values_is_read_and_reported(tmp_path):
+    import tifffile
+
+    metres = np.tile(np.linspace(0.5, 10.0, 64, dtype=np.float32), (32, 1))
+    metres[:, :8] = np.nan  # no depth where the sensor saw nothing
+    tifffile.imwrite(tmp_path / "depth.tif", metres)
+    reader = SuppliedDepthReader()
+    depth = reader.read(tmp_path / "depth.tif", 64, 32, "black")  # metres: small is near
+    assert depth.min() == 0.0 and depth.max() == 1.0 and np.all(np.diff(depth[0, 8:]) > 0)
+    assert np.allclose(depth[:, :8], depth[:, 8:9])  # the unknowns took their neighbour's depth
+    assert reader.warnings == ["the depth map has 256 unknown values (NaN or infinite, 12.5% of it): they took "
+                               "the depth of the nearest known pixel"]
+    reader.read(save(tmp_path, "plain.png", ramp()), 64, 32, "white")
+    assert reader.warnings == []

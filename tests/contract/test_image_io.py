@@ -147,7 +147,7 @@ def test_rgba_png_is_composited_over_white(tmp_path):
 
 
 def test_half_transparent_pixels_blend_with_white(tmp_path):
-    pixels = np.zeros((4, 4, 4), np.uint8)
+    pixels = np.zeros((8, 8, 4), np.uint8)
     pixels[..., 3] = 255 * 2 // 5  # black at 40% opacity
     decoded = decode(save(tmp_path, "half.png", Image.fromarray(pixels, "RGBA")))
     assert np.allclose(decoded.pixels, 1 - 102 / 255)
@@ -161,7 +161,7 @@ def test_gray_png_is_decoded(tmp_path):
 
 
 def test_gray_alpha_png_is_composited_over_white(tmp_path):
-    pixels = np.zeros((6, 6, 2), np.uint8)
+    pixels = np.zeros((8, 8, 2), np.uint8)
     pixels[:3, :, 1] = 255  # top half opaque black, bottom half transparent
     decoded = decode(save(tmp_path, "la.png", Image.fromarray(pixels, "LA")))
     assert decoded.had_alpha
@@ -169,9 +169,9 @@ def test_gray_alpha_png_is_composited_over_white(tmp_path):
 
 
 def test_palette_png_with_transparency_is_composited_over_white(tmp_path):
-    img = Image.new("P", (6, 6), 0)
+    img = Image.new("P", (8, 8), 0)
     img.putpalette([*RED, 0, 0, 255] + [0] * 762)
-    img.paste(1, (0, 0, 3, 6))
+    img.paste(1, (0, 0, 3, 8))
     decoded = decode(save(tmp_path, "palette.png", img, transparency=0))
     assert decoded.had_alpha
     assert np.allclose(decoded.pixels[:, :3], [0, 0, 1])
@@ -179,7 +179,7 @@ def test_palette_png_with_transparency_is_composited_over_white(tmp_path):
 
 
 def test_palette_png_without_transparency_keeps_its_colours(tmp_path):
-    img = Image.new("P", (4, 4), 0)
+    img = Image.new("P", (8, 8), 0)
     img.putpalette([*RED] + [0] * 765)
     decoded = decode(save(tmp_path, "palette.png", img))
     assert not decoded.had_alpha
@@ -357,9 +357,146 @@ def test_embedded_srgb_profile_leaves_pixels_unchanged(tmp_path):
 
 
 def test_profile_that_does_not_fit_the_pixels_is_refused(tmp_path):
-    gray = Image.new("L", (4, 4), 128)
+    gray = Image.new("L", (8, 8), 128)
     with pytest.raises(ImageRejected, match="colour profile"):
         decode(save(tmp_path, "gray.png", gray, icc_profile=swapped_primaries_profile()))
+
+
+def with_png_chunks(png: bytes, *chunks: bytes) -> bytes:
+    """Adds chunks right after IHDR."""
+    return png[:33] + b"".join(chunks) + png[33:]
+
+
+def gamma_chunk(gamma: float) -> bytes:
+    return png_chunk(b"gAMA", struct.pack(">I", round(gamma * 100_000)))
+
+
+def chrm_chunk(white, red, green, blue) -> bytes:
+    return png_chunk(b"cHRM", struct.pack(">8I", *(round(v * 100_000) for xy in (white, red, green, blue) for v in xy)))
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_linear_png_gamma_is_converted_to_srgb_as_a_browser_shows_it(tmp_path, mode):
+    """Gray 128 stored with gAMA 1.0 is light 0.5, which sRGB encodes as 188 (browsers show about 186)."""
+    path = tmp_path / "linear.png"
+    path.write_bytes(with_png_chunks(png_bytes(Image.new(mode, (8, 8), 128 if mode == "L" else (128,) * 3)),
+                                     gamma_chunk(1.0)))
+    decoded = decode(path)
+    assert np.allclose(decoded.pixels * 255, 187.8, atol=0.5)
+    assert decoded.converted_from == "PNG gAMA 1"
+
+
+def test_png_gamma_of_about_1_over_2_2_is_read_as_srgb(tmp_path):
+    path = tmp_path / "srgbish.png"
+    path.write_bytes(with_png_chunks(png_bytes(Image.fromarray(gradient())), gamma_chunk(0.45455)))
+    decoded = decode(path)
+    assert decoded.converted_from is None
+    assert_pixels(decoded, gradient())
+
+
+def test_png_srgb_chunk_takes_precedence_over_gamma(tmp_path):
+    path = tmp_path / "srgb.png"
+    srgb = png_chunk(b"sRGB", b"\x00")
+    path.write_bytes(with_png_chunks(png_bytes(Image.fromarray(gradient())), srgb, gamma_chunk(1.0)))
+    decoded = decode(path)
+    assert decoded.converted_from is None
+    assert_pixels(decoded, gradient())
+
+
+def test_png_chromaticities_are_converted_to_srgb_primaries(tmp_path):
+    """Pure green in wide-gamut primaries is more saturated than sRGB green: it clips to sRGB's, with some
+    red removed; white stays white."""
+    pixels = np.zeros((8, 8, 3), np.uint8)
+    pixels[:, :4] = (0, 255, 0)
+    pixels[:, 4:] = 255
+    wide = chrm_chunk((0.3127, 0.329), (0.64, 0.33), (0.21, 0.71), (0.15, 0.06))  # Adobe RGB primaries
+    path = tmp_path / "wide.png"
+    path.write_bytes(with_png_chunks(png_bytes(Image.fromarray(pixels)), gamma_chunk(1 / 2.2), wide))
+    decoded = decode(path)
+    assert decoded.converted_from == "PNG gAMA 0.45455 and cHRM"
+    assert np.allclose(decoded.pixels[:, 4:], 1.0, atol=1e-3)
+    assert decoded.pixels[0, 0, 1] > 0.99 and decoded.pixels[0, 0, 0] < 0.01
+
+
+def test_16_bit_png_gamma_is_converted_at_full_precision(tmp_path):
+    values = np.full((8, 8, 3), 32768, np.uint16)
+    ok, encoded = cv2.imencode(".png", values)
+    path = tmp_path / "linear16.png"
+    path.write_bytes(with_png_chunks(encoded.tobytes(), gamma_chunk(1.0)))
+    decoded = decode(path)
+    assert decoded.bit_depth == 16 and decoded.converted_from == "PNG gAMA 1"
+    light = 32768 / 65535
+    assert np.allclose(decoded.pixels, 1.055 * light ** (1 / 2.4) - 0.055, atol=1e-5)
+
+
+def test_decode_values_ignores_png_gamma(tmp_path):
+    """A depth map's values are data, not colours."""
+    path = tmp_path / "depth.png"
+    path.write_bytes(with_png_chunks(png_bytes(Image.new("L", (8, 8), 128)), gamma_chunk(1.0)))
+    assert np.allclose(PillowImageDecoder().decode_values(path), 128 / 255)
+
+
+# --- floating-point TIFF ----------------------------------------------------------------------
+
+
+def test_float_gray_tiff_values_are_read_as_they_are(tmp_path):
+    values = np.tile(np.linspace(0.0, 1.0, 16, dtype=np.float32), (8, 1))
+    tifffile.imwrite(tmp_path / "depth.tif", values)
+    read, unknown = PillowImageDecoder().decode_data(tmp_path / "depth.tif")
+    assert read.dtype == np.float32 and np.array_equal(read, values) and unknown == 0
+
+
+def test_float_values_outside_zero_to_one_are_stretched_to_it(tmp_path):
+    metres = np.tile(np.linspace(0.5, 12.0, 16, dtype=np.float32), (8, 1))
+    tifffile.imwrite(tmp_path / "metres.tif", metres)
+    read = PillowImageDecoder().decode_values(tmp_path / "metres.tif")
+    assert np.allclose(read, (metres - 0.5) / 11.5, atol=1e-6)
+
+
+def test_unknown_float_values_take_the_nearest_known_value_and_are_counted(tmp_path):
+    values = np.tile(np.linspace(0.0, 1.0, 16, dtype=np.float32), (8, 1))
+    values[:, 0] = np.nan
+    values[2, 15] = np.inf
+    values[5, 7] = -np.inf
+    tifffile.imwrite(tmp_path / "holes.tif", values)
+    read, unknown = PillowImageDecoder().decode_data(tmp_path / "holes.tif")
+    assert unknown == 10 and np.isfinite(read).all()
+    assert np.allclose(read[:, 0], 1 / 15) and read[2, 15] == read[2, 14]
+    assert read[5, 7] in (read[5, 6], read[5, 8], read[4, 7], read[6, 7])
+
+
+def test_float_gray_tiff_is_also_accepted_as_an_upload(tmp_path):
+    """Uploads go through decode whatever they are for: a float depth map must pass it."""
+    values = np.full((8, 10), 3.5, np.float32)
+    values[0, 0] = np.nan
+    tifffile.imwrite(tmp_path / "depth.tif", values)
+    decoded = decode(tmp_path / "depth.tif")
+    assert (decoded.width, decoded.height, decoded.format) == (10, 8, "TIFF")
+    assert np.isfinite(decoded.pixels).all() and 0.0 <= decoded.pixels.min() <= decoded.pixels.max() <= 1.0
+
+
+def test_a_float_tiff_with_no_known_value_is_refused(tmp_path):
+    tifffile.imwrite(tmp_path / "nan.tif", np.full((8, 8), np.nan, np.float32))
+    with pytest.raises(ImageRejected, match=r"^nan.tif holds no known value"):
+        decode(tmp_path / "nan.tif")
+
+
+def test_float_rgb_tiff_is_refused_for_what_it_is(tmp_path):
+    tifffile.imwrite(tmp_path / "hdr.tif", np.random.default_rng(0).random((8, 8, 3), np.float32), photometric="rgb")
+    with pytest.raises(ImageRejected, match=r"^hdr.tif holds 32-bit floating-point colour .* 16-bit TIFF"):
+        decode(tmp_path / "hdr.tif")
+
+
+def test_half_float_gray_tiff_is_refused_for_what_it_is(tmp_path):
+    tifffile.imwrite(tmp_path / "half.tif", np.zeros((8, 8), np.float16))
+    with pytest.raises(ImageRejected, match=r"^half.tif holds 16-bit floating-point values"):
+        decode(tmp_path / "half.tif")
 
 
 # --- refused kinds --------------------------------------------------------------------------
@@ -440,6 +577,28 @@ def test_unsupported_formats_are_refused(tmp_path, name):
         decode(path)
 
 
+@pytest.mark.parametrize("size", [(1, 1), (1, 5000), (5000, 2), (7, 8)])
+def test_a_photo_smaller_than_8_px_on_a_side_is_refused(tmp_path, size):
+    path = save(tmp_path, "tiny.png", Image.new("RGB", size))
+    with pytest.raises(ImageRejected, match=rf"^tiny.png is {size[0]}x{size[1]} px, too small: .* at least 8 px"):
+        decode(path)
+    with pytest.raises(ImageRejected, match="too small"):
+        PillowImageDecoder().decode_values(path)
+
+
+@pytest.mark.parametrize("size", [(9000, 8), (8, 8193)])
+def test_a_photo_too_narrow_for_its_previews_is_refused(tmp_path, size):
+    """The previews shrink both sides by one factor (1/9 for 9000 px): 8 px would become none."""
+    path = save(tmp_path, "strip.png", Image.new("L", size))
+    with pytest.raises(ImageRejected, match=rf"^strip.png is {size[0]}x{size[1]} px, too narrow: .* at least 9 px"):
+        decode(path)
+
+
+@pytest.mark.parametrize("size", [(8, 8), (8192, 8)])
+def test_a_photo_of_8_px_a_side_is_accepted_up_to_1024_times_as_long(tmp_path, size):
+    assert decode(save(tmp_path, "small.png", Image.new("L", size))).width == size[0]
+
+
 def test_missing_file_is_refused(tmp_path):
     with pytest.raises(ImageRejected, match=r"gone\.jpg cannot be read"):
         decode(tmp_path / "gone.jpg")
@@ -515,3 +674,12 @@ def test_decoded_bytes_do_not_depend_on_the_file_extension(tmp_path):
     path = tmp_path / "really-a-png.jpg"
     path.write_bytes(png.getvalue())
     assert decode(path).format == "PNG"
+
+
+def test_a_damaged_tiff_is_refused_without_a_log_line_besides(tmp_path, caplog):
+    """The CLI prints an unhandled log record on stderr beside its one-line refusal."""
+    path = tmp_path / "photo.tif"
+    path.write_bytes(b"II*\x00" + bytes(200))
+    with pytest.raises(ImageRejected, match="damaged TIFF"):
+        decode(path)
+    assert caplog.records == []

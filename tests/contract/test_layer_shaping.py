@@ -6,6 +6,7 @@ import pytest
 from scipy import ndimage
 
 from rilievo.adapters.layer_shaping import OpenCVLayerShaper
+from rilievo.domain.errors import InvalidParameter, LayersFailed
 from rilievo.domain.layers import LayerPlan, quantize_depth
 
 
@@ -205,8 +206,8 @@ def test_a_single_layer_map_comes_back_as_it_was(shaper):
     ],
     ids=["larger", "index", "negative", "grey", "uint8"],
 )
-def test_refine_rejects_malformed_input(shaper, image, membership, count):
-    with pytest.raises(ValueError):
+def test_refine_rejects_malformed_input_with_a_rilievo_error(shaper, image, membership, count):
+    with pytest.raises(LayersFailed, match="layer|image"):
         shaper.refine_membership(image, membership, count)
 
 
@@ -319,9 +320,10 @@ def test_a_picture_too_small_for_any_feature_keeps_its_main_layer(shaper):
     np.testing.assert_array_equal(shaper.merge_small_features(membership, 2, 50), np.ones((3, 3)))
 
 
-def test_merge_rejects_a_negative_minimum(shaper):
-    with pytest.raises(ValueError):
-        shaper.merge_small_features(np.zeros((5, 5), np.uint8), 1, -1)
+@pytest.mark.parametrize("minimum", [-1, float("nan"), float("inf")])
+def test_merge_rejects_a_minimum_that_is_no_size(shaper, minimum):
+    with pytest.raises(InvalidParameter, match="minimum feature"):
+        shaper.merge_small_features(np.zeros((5, 5), np.uint8), 1, minimum)
 
 
 # --- fill_behind ------------------------------------------------------------------------------
@@ -426,5 +428,18 @@ def test_fill_leaves_its_input_alone(shaper):
 
 def test_fill_rejects_masks_of_another_size(shaper):
     image = gradient(40, 50)
-    with pytest.raises(ValueError):
+    with pytest.raises(LayersFailed, match="masks"):
         shaper.fill_behind(image, np.ones((40, 49), bool), np.zeros((40, 50), bool), None)
+
+
+@pytest.mark.parametrize("reach", [-1.0, float("nan")])
+def test_fill_rejects_a_reach_that_is_no_distance(shaper, reach):
+    image = gradient(40, 50)
+    with pytest.raises(InvalidParameter, match="reach"):
+        shaper.fill_behind(image, np.ones((40, 50), bool), np.zeros((40, 50), bool), reach)
+
+
+@pytest.mark.parametrize("count", [0, 256])
+def test_a_layer_count_out_of_range_is_refused_with_a_rilievo_error(shaper, count):
+    with pytest.raises(InvalidParameter, match="layer count must be 1-255"):
+        shaper.merge_small_features(np.zeros((5, 5), np.uint8), count, 1)

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.api.test_api_cmyk_profile import bad_profiles
-from tests.e2e.test_cli_render import coffee, rilievo, storage_entries  # noqa: F401 (coffee is a fixture)
+from tests.e2e.test_cli_render import rilievo, storage_entries
 
 pytestmark = pytest.mark.slow
 

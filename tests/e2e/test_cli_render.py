@@ -12,7 +12,6 @@ import cv2
 import jsonschema
 import numpy as np
 import pytest
-import skimage.data
 import tifffile
 from PIL import Image
 
@@ -49,13 +48,6 @@ def storage_entries(storage: Path) -> list[str]:
     return sorted(
         str(path.relative_to(storage)) for path in storage.rglob("*") if ".sqlite3" not in path.name
     )
-
-
-@pytest.fixture
-def coffee(tmp_path) -> Path:
-    path = tmp_path / "coffee.jpg"
-    Image.fromarray(skimage.data.coffee()).save(path, quality=92)
-    return path
 
 
 def test_a_real_photograph_becomes_a_layered_folder(tmp_path, coffee):

@@ -1,17 +1,21 @@
 """Properties of the layer plan and its alpha math (pure numpy, no I/O)."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.layers import (
+    DepthRange,
     LayerPlan,
     blur,
     layer_alphas,
     layer_name,
     layer_rgba,
     quantize_depth,
+    shortfall,
     stack_over,
 )
 
@@ -37,7 +41,7 @@ def clustered_depth(levels, size=(60, 90), noise=6, seed=0):
 def test_ranges_are_ordered_contiguous_and_cover_every_level(depth8, count):
     """The ranges tile 0..255 in order, without gaps or overlaps, each at least one level wide."""
     plan = LayerPlan.from_depth(depth8, count)
-    assert plan.count == count
+    assert plan.count == (1 if np.ptp(depth8) == 0 else count)
     assert plan.ranges[0].lo == 0 and plan.ranges[-1].hi == 255
     for before, after in zip(plan.ranges, plan.ranges[1:]):
         assert after.lo == before.hi + 1
@@ -73,7 +77,7 @@ def test_stacking_the_layers_reproduces_the_composite(depth8, count, feather, se
         np.round(layer_rgba(image, alpha) * scale) / scale
         for alpha in layer_alphas(plan.membership(depth8), plan.count, feather)
     ]
-    assert len(layers) == count
+    assert len(layers) == plan.count
     composite = np.round(image * scale) / scale
     assert np.abs(stack_over(layers) - composite).max() <= 1 / 255
 
@@ -150,10 +154,43 @@ def test_auto_never_leaves_a_pane_almost_empty():
     assert min(plan.coverage) >= 0.02
 
 
-def test_a_flat_depth_map_still_gives_a_valid_plan():
-    plan = LayerPlan.from_depth(np.full((8, 8), 77, dtype=np.uint8))
-    assert plan.count == 2
-    assert max(plan.coverage) == 1.0
+@given(depth_maps, counts | st.none())
+def test_auto_never_makes_a_layer_under_2_percent(depth8, count):
+    """Auto leaves no pane almost empty, down to a single pane; any flat map is one pane."""
+    plan = LayerPlan.from_depth(depth8, count)
+    if count is None:
+        assert min(plan.coverage) >= 0.02
+    if np.ptp(depth8) == 0:
+        assert plan == LayerPlan.single()
+
+
+@pytest.mark.parametrize("count", [None, 2, 5])
+@pytest.mark.parametrize("size", [(1, 1), (8, 8), (300, 200)])
+def test_a_flat_depth_map_is_one_opaque_pane_and_the_shortfall_says_so(size, count):
+    depth8 = np.full(size, 77, dtype=np.uint8)
+    plan = LayerPlan.from_depth(depth8, count)
+    assert plan.ranges == (DepthRange(0, 255),) and plan.coverage == (1.0,)
+    assert plan.layer_names() == ["Layer_1_back"]
+    (alpha,) = layer_alphas(plan.membership(depth8), plan.count, 2)
+    assert (alpha == 1).all()
+    asked = "auto's 2-5" if count is None else str(count)
+    assert shortfall(depth8, plan, count) == (
+        f"the depth map is flat (one depth everywhere), so the picture is one layer instead of {asked}")
+
+
+def test_auto_gives_one_pane_when_the_only_other_plane_is_a_speck():
+    depth8 = np.full((100, 100), 120, dtype=np.uint8)
+    depth8[:1, :5] = 10  # 0.05 % of the picture
+    plan = LayerPlan.from_depth(depth8)
+    assert plan.count == 1
+    assert "covers 2% of the picture" in shortfall(depth8, plan, None)
+    assert LayerPlan.from_depth(depth8, 2).count == 2  # asked for: split anyway
+    assert shortfall(depth8, LayerPlan.from_depth(depth8, 2), 2) is None
+
+
+def test_an_unknown_layer_count_is_refused_with_the_choices():
+    with pytest.raises(InvalidParameter, match="layer count must be one of 2, 3, 4, 5, got 7"):
+        LayerPlan.from_depth(np.zeros((8, 8), np.uint8), 7)
 
 
 def test_layer_names_run_front_to_back():

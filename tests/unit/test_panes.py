@@ -106,3 +106,40 @@ def test_the_assembly_guide_gets_the_spacers_for_the_frame_depth(services):
     (guide,) = services.guide_drawer.guides[-1:]
     assert len(guide.spacers_mm) == 2 and assembly["frame_depth_mm"] == 40
     assert len(files["parallax.gif"]) >= 12
+
+
+def ramp_services(width: int, height: int, depth: np.ndarray | None = None):
+    pixels = np.random.default_rng(2).random((height, width, 3), dtype=np.float32)
+    if depth is None:  # near at the top, far at the bottom
+        depth = np.tile(np.linspace(0, 1, height, dtype=np.float32)[:, None], (1, width))
+    return fake_services({"photo.png": decoded(pixels)}, depth=FakeDepth(depth))
+
+
+def test_a_cropped_print_paints_its_noise_by_the_layers_the_panes_are_cut_into():
+    """A 300x600 ramp cropped to 8x10's shape keeps the near end: the noise and the panes split the crop alike."""
+    services = ramp_services(300, 600)
+    services.render(Path("photo.png"), RenderParams(mode="painterly", print_size="40x50mm", fit="crop"))
+    (_, noise), = services.painter.calls
+    (files,) = services.files.published.values()
+    manifest = files["layer_manifest.json"]
+    assert manifest["print"]["crop"]["height"] < 600  # the crop did cut part of the depth away
+    assert list(noise.layer_starts) == [layer["depth_range"][0] for layer in manifest["layers"][1:]]
+    assert len(noise.layer_seeds) == manifest["layer_count"]
+
+
+@pytest.mark.parametrize("layers", ["auto", 3])
+def test_a_flat_depth_map_gives_one_opaque_pane_and_says_so(layers):
+    services = ramp_services(WIDTH, HEIGHT, np.full((HEIGHT, WIDTH), 0.4, np.float32))
+    services.render(Path("photo.png"), RenderParams(layers=layers))
+    (files,) = services.files.published.values()
+    manifest = files["layer_manifest.json"]
+    jsonschema.validate(manifest, SCHEMA)
+    assert manifest["layer_count"] == 1 and manifest["layers"][0]["name"] == "Layer_1_back"
+    assert manifest["layers"][0]["coverage"] == 1.0 and (files["Layer_1_back.png"][..., 3] == 1).all()
+    asked = "auto's 2-5" if layers == "auto" else "3"
+    assert files["params.json"]["warnings"] == [
+        f"the depth map is flat (one depth everywhere), so the picture is one layer instead of {asked}"]
+
+
+def test_a_photo_with_depth_keeps_its_warnings_empty(services):
+    assert render(services)["params.json"]["warnings"] == []
