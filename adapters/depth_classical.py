@@ -46,6 +46,7 @@ class ClassicalDepth:
     """Depth from position, subject, defocus and haze cues. 0 = nearest, 1 = farthest."""
 
     name = "classical"
+    device = None
 
     def estimate(self, image: np.ndarray) -> np.ndarray:
         rgb = _validated(image)

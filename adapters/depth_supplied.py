@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from rilievo.adapters.image_io import PillowImageDecoder
+from rilievo.application.ports import SuppliedDepth
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.images import check_depth_fits
 
@@ -18,27 +19,27 @@ class SuppliedDepthReader:
 
     def __init__(self, decoder: PillowImageDecoder | None = None):
         self.decoder = decoder or PillowImageDecoder()
-        self.warnings: list[str] = []  # the last read's: what the user should know about their map
 
-    def read(self, path: Path, width: int, height: int, near: str) -> np.ndarray:
-        """HxW float32 depth in [0,1] at width x height: 0 is the nearest point, 1 the farthest.
+    def read(self, path: Path, width: int, height: int, near: str) -> SuppliedDepth:
+        """HxW float32 depth in [0,1] at width x height: 0 is the nearest point, 1 the farthest; and what
+        the user should know about their map.
 
         Raises ImageRejected for a map whose shape is not the photo's (it would be stretched)."""
         if near not in ("white", "black"):
             raise InvalidParameter(f'near must be "white" or "black", not {near!r}')
         if width < 1 or height < 1:
             raise InvalidParameter(f"depth size must be positive, not {width}x{height}")
-        self.warnings = []
         values, unknown = self.decoder.decode_data(Path(path))
         check_depth_fits((width, height), values.shape[::-1])
+        warnings = []
         if unknown:
-            self.warnings.append(
+            warnings.append(
                 f"the depth map has {unknown} unknown values (NaN or infinite, {unknown / values.size:.1%} of it): "
                 "they took the depth of the nearest known pixel"
             )
         depth = _resize(values, width, height)
         depth = 1.0 - depth if near == "white" else depth
-        return _stretch(depth)
+        return SuppliedDepth(_stretch(depth), tuple(warnings))
 
 
 def _resize(values: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -47,6 +47,7 @@ import attrs
 import cv2
 import numpy as np
 
+from rilievo.application.ports import PaintResult
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.noise import NoisePlan
 from rilievo.domain.seeds import derive_seed
@@ -119,6 +120,7 @@ class _Plan:
 
 class ClassicalPainter:
     name = "classical-strokes"
+    device = None
 
     def __init__(self, working_long_side: int = WORKING_LONG_SIDE) -> None:
         self._working_long_side = working_long_side
@@ -130,7 +132,7 @@ class ClassicalPainter:
         request: PaintRequest,
         noise: NoisePlan,
         on_progress: Callable[[float], None] | None = None,
-    ) -> np.ndarray:
+    ) -> PaintResult:
         rgb, depth = _validated(image, depth, noise.seed)
         height, width = rgb.shape[:2]
         work = _resized(rgb, self._working_long_side)
@@ -156,7 +158,7 @@ class ClassicalPainter:
         canvas = np.clip(canvas, 0.0, 1.0).astype(np.float32, copy=False)
         if on_progress is not None:
             on_progress(1.0)
-        return canvas
+        return PaintResult(canvas)
 
 
 @attrs.define

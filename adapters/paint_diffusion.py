@@ -30,7 +30,7 @@ The pipeline loads once, on the first paint, and is kept; paintings run one at a
 slicing and VAE tiling are on for mps, the CPU (where they were also faster: 18.6 against 32.6 s per
 step at 512 px, scripts/bench_diffusion.py) and CUDA cards under 10 GB. A preset's LoRA (a file under
 loras_dir) is loaded when it exists (diffusers needs the peft package for that); a named but missing
-or unloadable one is left out and recorded in `warnings`.
+or unloadable one is left out and said in the painting's warnings.
 
 depth_influence weights the depth ControlNet and the depth-weighted strength; brush_scale is the
 stroke painter's and ignored here.
@@ -47,6 +47,7 @@ import cv2
 import numpy as np
 import structlog
 
+from rilievo.application.ports import PaintResult
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.noise import NoisePlan, steps_held
 from rilievo.domain.styles import PaintRequest
@@ -149,7 +150,6 @@ class DiffusionPainter:
         self.working_long_side = working_long_side
         self.steps = steps
         self.memory_saving = memory_saving
-        self.warnings: list[str] = []
         self._pipe = None
         self._lora: str | None = None  # the LoRA file now fused into the pipeline's adapters
         self._lock = threading.Lock()
@@ -189,18 +189,17 @@ class DiffusionPainter:
                  memory_saving=pipe.vae.use_tiling)
         return pipe
 
-    def _use_lora(self, pipe, lora: str | None) -> None:
-        """Load the preset's LoRA, or unload the previous one; a missing file is a warning."""
+    def _use_lora(self, pipe, lora: str | None) -> list[str]:
+        """Load the preset's LoRA, or unload the previous one; returns the warnings (a missing file)."""
         path = self.loras_dir / lora if (lora and self.loras_dir is not None) else None
+        warnings = []
         if path is not None and not path.is_file():
-            message = f"LoRA {lora!r} not found in {self.loras_dir}; painting without it"
-            if message not in self.warnings:
-                self.warnings.append(message)
+            warnings.append(f"LoRA {lora!r} not found in {self.loras_dir}; painting without it")
             log.warning("painter.lora_missing", lora=lora, loras_dir=str(self.loras_dir))
             path = None
         wanted = str(path) if path is not None else None
         if wanted == self._lora:
-            return
+            return warnings
         if self._lora is not None:
             pipe.unload_lora_weights()
             self._lora = None
@@ -208,16 +207,15 @@ class DiffusionPainter:
             try:
                 pipe.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name="style")
             except Exception as e:  # no peft installed, or a LoRA for another base model
-                message = f"LoRA {lora!r} could not be loaded ({e}); painting without it"
-                if message not in self.warnings:
-                    self.warnings.append(message)
+                warnings.append(f"LoRA {lora!r} could not be loaded ({e}); painting without it")
                 log.warning("painter.lora_failed", lora=lora, error=str(e))
                 try:
                     pipe.unload_lora_weights()
                 except Exception:  # nothing was half-loaded
                     pass
-                return
+                return warnings
             self._lora = wanted
+        return warnings
 
     # -- painting ------------------------------------------------------------------------------
     def paint(
@@ -227,14 +225,13 @@ class DiffusionPainter:
         request: PaintRequest,
         noise: NoisePlan,
         on_progress: Callable[[float], None] | None = None,
-    ) -> np.ndarray:
+    ) -> PaintResult:
         if image.ndim != 3 or image.shape[2] != 3:
             raise InvalidParameter(f"image must be HxWx3, got shape {image.shape}")
         if depth.shape != image.shape[:2]:
             raise InvalidParameter(f"depth must be {image.shape[:2]}, got {depth.shape}")
         import torch
 
-        self.warnings = []  # this painting's
         height, width = image.shape[:2]
         work_h, work_w = working_size(height, width, self.working_long_side)
         photo = cv2.resize(np.clip(image, 0.0, 1.0).astype(np.float32), (work_w, work_h), interpolation=cv2.INTER_AREA)
@@ -248,7 +245,7 @@ class DiffusionPainter:
 
         with self._lock:  # one pipeline, one scheduler state: paintings run one at a time
             pipe = self._pipeline()
-            self._use_lora(pipe, request.style.lora)
+            warnings = self._use_lora(pipe, request.style.lora)
             pipe.planned_noise = torch.from_numpy(noise.field(latent_depth, LATENT_CHANNELS))[None]
             held = torch.from_numpy(steps_held(noise.strength(latent_depth), self.steps))[None, None]
 
@@ -278,4 +275,4 @@ class DiffusionPainter:
         painted = cv2.resize(painted, (width, height), interpolation=cv2.INTER_LANCZOS4)
         if on_progress is not None:
             on_progress(1.0)
-        return np.clip(painted, 0.0, 1.0).astype(np.float32)
+        return PaintResult(np.clip(painted, 0.0, 1.0).astype(np.float32), tuple(warnings), str(self.device))

@@ -68,6 +68,7 @@ jobs_table = sa.Table(
     sa.Column("worker", sa.String(128)),
     sa.Column("heartbeat_at", UtcDateTime),
     sa.Column("attempt_id", sa.String(32)),
+    sa.Column("warnings", sa.Text, nullable=False, server_default="[]"),
 )
 
 presets_table = sa.Table(
@@ -260,6 +261,7 @@ def _row_of(job: Job) -> dict:
         "worker": job.worker,
         "heartbeat_at": job.heartbeat_at,
         "attempt_id": job.attempt_id,
+        "warnings": json.dumps(list(job.warnings)),
     }
 
 
@@ -284,6 +286,7 @@ def _job_of(row) -> Job:
         worker=row["worker"],
         heartbeat_at=row["heartbeat_at"],
         attempt_id=row["attempt_id"],
+        warnings=json.loads(row["warnings"]),
     )
 
 

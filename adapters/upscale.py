@@ -150,6 +150,7 @@ class LanczosUpscaler:
     """
 
     name = "lanczos"
+    device = None
 
     def __init__(self, sharpening: float = 1.0) -> None:
         if not 0.0 <= sharpening <= 2.0:

@@ -32,6 +32,7 @@ class ImageDecoder(Protocol):
 
 class DepthEstimator(Protocol):
     name: str
+    device: str | None  # where a learned model runs (cpu, cuda, mps); None for a classical method
 
     def estimate(self, image: np.ndarray) -> np.ndarray:
         """HxW float32 in [0, 1], 0 = nearest. Raises DepthEstimationFailed."""
@@ -50,11 +51,17 @@ class DepthEngines(Protocol):
         """The estimator for key, built once per process and kept."""
 
 
+@attrs.frozen
+class SuppliedDepth:
+    depth: np.ndarray  # HxW float32 in [0, 1], 0 = nearest
+    warnings: tuple[str, ...] = ()  # what the user should know about their map (unknown values filled)
+
+
 class SuppliedDepthReader(Protocol):
     name: str
 
-    def read(self, path: Path, width: int, height: int, near: str) -> np.ndarray:
-        """The user's own depth map resized to width x height, 0 = nearest; near is "white" or "black"."""
+    def read(self, path: Path, width: int, height: int, near: str) -> SuppliedDepth:
+        """The user's own depth map resized to width x height; near is "white" or "black"."""
 
 
 class Enhancer(Protocol):
@@ -62,6 +69,13 @@ class Enhancer(Protocol):
 
     def sharpen(self, image: np.ndarray, amount: float) -> np.ndarray:
         """Photo-mode sharpening and clarity; amount 0 returns the image unchanged."""
+
+
+@attrs.frozen
+class PaintResult:
+    image: np.ndarray  # HxWx3 float32 sRGB in [0, 1], the photo's size
+    warnings: tuple[str, ...] = ()  # what the user should know about this painting (a LoRA left out)
+    device: str | None = None  # where a learned painter ran (cpu, cuda, mps)
 
 
 class Painter(Protocol):
@@ -74,10 +88,10 @@ class Painter(Protocol):
         request: PaintRequest,
         noise: NoisePlan,
         on_progress: Callable[[float], None] | None = None,
-    ) -> np.ndarray:
-        """The photo repainted: HxWx3 float32 sRGB in [0, 1] at the image's size, the same for the
-        same inputs and noise plan (its seeds, layers, edition and depth-weighted strength). depth is
-        HxW in [0, 1], 0 = nearest. on_progress gets 0-1."""
+    ) -> PaintResult:
+        """The photo repainted at the image's size, the same for the same inputs and noise plan (its
+        seeds, layers, edition and depth-weighted strength). depth is HxW in [0, 1], 0 = nearest.
+        on_progress gets 0-1."""
 
 
 class PostProcessor(Protocol):
@@ -97,6 +111,7 @@ class Upscaler(Protocol):
     window of the whole-image result, so a print is never held whole."""
 
     name: str
+    device: str | None  # where a learned model runs; None for a classical method
 
     def needed_source_rows(self, source_size: Size, out_size: Size, out_window: Window | None = None
                            ) -> tuple[int, int]:

@@ -30,25 +30,18 @@ from rilievo.domain.seeds import variation_seed
 from rilievo.domain.upload import Upload
 
 from .heartbeat import HEARTBEAT_EVERY_S, Heartbeat
-from .job_run import JobRun, ProgressListener
+from .render.attempt import Attempt, ProgressListener
+from .render.files import RunFiles
+from .render.pipeline import RenderPipeline
 from .ports import (
     Clock,
     DepthEngines,
-    DepthEstimator,
-    Enhancer,
-    GuideDrawer,
     ImageDecoder,
     JobFiles,
     JobRepository,
-    LayerShaper,
-    OutlineTracer,
-    Painter,
-    PostProcessor,
     PresetRepository,
-    SuppliedDepthReader,
     TaskQueue,
     UploadStore,
-    Upscaler,
 )
 
 log = structlog.get_logger(__name__)
@@ -67,28 +60,15 @@ class Batch:
 @attrs.define
 class Services:
     decoder: ImageDecoder
-    depth: DepthEstimator
-    supplied_depth: SuppliedDepthReader
-    enhancer: Enhancer
-    painter: Painter
-    post: PostProcessor
-    shaper: LayerShaper
-    tracer: OutlineTracer
-    guide_drawer: GuideDrawer
     uploads: UploadStore
     files: JobFiles
     jobs: JobRepository
     presets: PresetRepository
     queue: TaskQueue
     clock: Clock
-    upscaler: Upscaler  # the composite to print size
-    resampler: Upscaler  # alpha and fill colours to print size: plain Lanczos, no sharpening
-    worker_id: str | None = None  # set in worker processes: recorded on the jobs they run
+    pipeline: RenderPipeline
+    worker_id: str | None = None  # set in processes that run jobs: recorded on the jobs they run
     heartbeat_every_s: float = HEARTBEAT_EVERY_S
-    runtime: Mapping[str, str] = attrs.field(factory=dict)  # library versions, for the job record
-    # the weights each learned engine loads, by engine name ({key, source, weights: {file: sha256}}),
-    # for the job record
-    models: Mapping[str, list] = attrs.field(factory=dict)
     # the engine each stage uses with the models installed (depth, paint, upscale), for the web form
     engines: Mapping[str, str] = attrs.field(factory=dict)
     depth_engines: DepthEngines | None = None  # what a job's depth_engine may name (None: "auto" alone)
@@ -367,15 +347,18 @@ class Services:
         worker id and heartbeat); the job never stays "processing" while this process lives. A run whose
         job was cancelled, deleted or retried meanwhile stops, and leaves nothing behind."""
         job = self.jobs.get(job_id)
-        run = JobRun(self, job.start(self.clock(), worker=self.worker_id), on_progress)
+        run = Attempt(self.jobs, self.clock, job.start(self.clock(), worker=self.worker_id), on_progress)
         self.jobs.save(run.job, expect=JobStatus.PENDING)
         self.jobs.touch(job_id, run.job.attempt_id, run.job.started_at)
         started, published = time.perf_counter(), None
+        files = RunFiles(self.files, run.job.run_key)
         try:
             with Heartbeat(self.jobs, job_id, run.job.attempt_id, self.clock, self.heartbeat_every_s):
-                run.execute()
+                rendered = self.pipeline(run.job, files, run.report)
                 published = self.files.publish(run.job.run_key, destination)
-                run.job = run.job.complete(self.clock(), outputs=run.outputs(published), output_dir=str(published))
+                run.job = attrs.evolve(run.job, engines=rendered.engines).complete(
+                    self.clock(), outputs=files.outputs(published), output_dir=str(published),
+                    warnings=rendered.warnings)
                 run.save()
         except (JobChanged, JobNotFound):
             return self._stop(run, published)
@@ -402,18 +385,18 @@ class Services:
             return False
         return stored.status is JobStatus.PROCESSING and stored.attempt_id == job.attempt_id
 
-    def _clear(self, run: JobRun, published: Path | None) -> None:
+    def _clear(self, run: Attempt, published: Path | None) -> None:
         """Remove what this attempt wrote: its working folder, and its published folder if it got that far."""
         self.files.discard(run.job.run_key)
         if published is not None:
             self.files.remove_published(published)
 
-    def _stop(self, run: JobRun, published: Path | None) -> Job:
+    def _stop(self, run: Attempt, published: Path | None) -> Job:
         self._clear(run, published)
         log.info("job.stopped", job_id=run.job.id, attempt=run.job.attempt_id, reason="cancelled, deleted or retried")
         return self.jobs.get(run.job.id)  # JobNotFound once deleted
 
-    def _fail(self, run: JobRun, reason: str, published: Path | None = None) -> Job:
+    def _fail(self, run: Attempt, reason: str, published: Path | None = None) -> Job:
         self._clear(run, published)
         failed = run.job.fail(self.clock(), reason)
         try:

@@ -65,6 +65,9 @@ class Job:
     # one id per start: a run's writes count only while the job is still on its attempt, so a run that
     # was cancelled (and maybe retried by another worker) can never write over the new one
     attempt_id: str | None = None
+    # what the user should know about how the job was made (an enlargement past what the photo
+    # supports, a flat depth map, a LoRA that could not be loaded)
+    warnings: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     @classmethod
     def create(
@@ -121,15 +124,18 @@ class Job:
         silent_since = self.heartbeat_at or self.started_at or self.created_at
         return not worker_alive or now - silent_since > stale_after
 
-    def report(self, stage: str, progress: float) -> Job:
+    def report(self, stage: str, progress: float, engines: Mapping[str, str] | None = None) -> Job:
+        """Progress on the 0-1 scale, and the engines the stages so far have run."""
         if self.status is not JobStatus.PROCESSING:
             raise IllegalTransition(f"job {self.id} is {self.status}; only a processing job reports progress")
-        return attrs.evolve(self, stage=stage, progress=min(max(progress, 0.0), 1.0))
+        return attrs.evolve(self, stage=stage, progress=min(max(progress, 0.0), 1.0),
+                            engines=self.engines if engines is None else engines)
 
     def use_engine(self, stage: str, engine: str) -> Job:
         return attrs.evolve(self, engines={**self.engines, stage: engine})
 
-    def complete(self, now: datetime, *, outputs: Mapping[str, str], output_dir: str) -> Job:
+    def complete(self, now: datetime, *, outputs: Mapping[str, str], output_dir: str,
+                 warnings: tuple[str, ...] | list[str] = ()) -> Job:
         return self._move(
             JobStatus.COMPLETED,
             finished_at=now,
@@ -138,6 +144,7 @@ class Job:
             outputs=outputs,
             output_dir=output_dir,
             error=None,
+            warnings=warnings,
         )
 
     def fail(self, now: datetime, reason: str) -> Job:
@@ -169,4 +176,5 @@ class Job:
             error=None,
             worker=None,
             attempts=0,
+            warnings=(),
         )

@@ -19,7 +19,7 @@ from litestar.openapi.spec import (
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import File
 
-from rilievo.application.print_export import RESULT_STEM
+from rilievo.domain.outputs import RESULT_STEM
 from rilievo.application.services import Services
 from rilievo.domain.errors import Conflict, FileNotFound
 from rilievo.domain.job import JobStatus

@@ -10,8 +10,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import ValidationException
 
-from rilievo.application.job_run import LAYERS_ZIP
-from rilievo.application.print_export import RESULT_STEM
+from rilievo.domain.outputs import LAYERS_ZIP, RESULT_STEM
 from rilievo.application.services import Batch
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
@@ -124,6 +123,7 @@ class JobView(msgspec.Struct):
     result_url: str | None
     zip_url: str | None
     error: str | None
+    warnings: list[str]  # what the user should know about how it was made (an enlargement past the photo)
 
     @classmethod
     def of(cls, job: Job) -> JobView:
@@ -147,6 +147,7 @@ class JobView(msgspec.Struct):
             result_url=f"{url}/result" if result_formats(job) else None,
             zip_url=f"{url}/files/{LAYERS_ZIP}" if LAYERS_ZIP in job.outputs else None,
             error=job.error,
+            warnings=list(job.warnings),
         )
 
 

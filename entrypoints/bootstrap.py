@@ -32,6 +32,7 @@ from rilievo.application.ports import (
 from rilievo.adapters.model_store import DEPTH, ModelStore, hub_cache_of
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.params import AUTO_DEPTH, CLASSICAL_DEPTH
+from rilievo.application.render.pipeline import RenderPipeline
 from rilievo.application.services import Services
 
 from .cleanup_cli import cleanup_settings
@@ -304,8 +305,9 @@ def bootstrap(
     depth_engines = DepthEngineChoice(store, depth, learned=depth_models_usable())
     from rilievo.adapters.upscale import LanczosUpscaler
 
-    services = Services(
+    pipeline = RenderPipeline(
         decoder=decoder,
+        photos=uploads,
         depth=depth,
         supplied_depth=supplied_depth,
         enhancer=enhancer,
@@ -314,19 +316,25 @@ def bootstrap(
         shaper=shaper,
         tracer=tracer,
         guide_drawer=guide_drawer,
+        upscaler=upscaler,
+        resampler=LanczosUpscaler(sharpening=0.0),
+        profiles=files,
+        depth_engines=depth_engines,
+        runtime=runtime_versions(),
+        models=models_record(store, engines, painter=painter, upscaler=upscaler),
+    )
+    services = Services(
+        decoder=decoder,
         uploads=uploads,
         files=files,
         jobs=jobs,
         presets=presets,
         queue=queue,
         clock=utc_now,
-        upscaler=upscaler,
-        resampler=LanczosUpscaler(sharpening=0.0),
+        pipeline=pipeline,
         worker_id=worker_id,
-        runtime=runtime_versions(),
         engines=engines,
         depth_engines=depth_engines,
-        models=models_record(store, engines, painter=painter, upscaler=upscaler),
     )
     if settings.immediate_queue:
         attach_worker(services, queue)

@@ -184,7 +184,7 @@ def render(args: argparse.Namespace) -> int:
     elif job.status is JobStatus.COMPLETED:
         layer_count = summary(job, seconds)["layer_count"]
         print(f"Done in {seconds} s ({engines_text(job)}): {layer_count} layers in {job.output_dir}")
-        for warning in job_warnings(job):
+        for warning in job.warnings:
             print(f"Warning: {warning}")
         if stages := fallback_stages(job, services.engines):
             print(f"No learned weights installed for {' and '.join(stages)}: the classical engines ran. "
@@ -212,15 +212,9 @@ def summary(job: Job, seconds: float) -> dict:
         "files": files,
         "layer_count": sum(bool(LAYER_FILE.fullmatch(name)) for name in files),
         "seconds": seconds,
-        "warnings": job_warnings(job),
+        "warnings": list(job.warnings),
         **({"error": job.error} if job.error else {}),
     }
-
-
-def job_warnings(job: Job) -> list[str]:
-    """What the job record warns about (an enlargement past what the photo supports, a missing LoRA)."""
-    record = Path(job.output_dir or "") / "params.json"
-    return json.loads(record.read_text()).get("warnings", []) if record.is_file() else []
 
 
 def fallback_stages(job: Job, installed: dict[str, str]) -> list[str]:

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 
 from rilievo.adapters.image_io import ACCEPTED_FORMATS
-from rilievo.application.job_run import STAGE_SPAN
+from rilievo.domain.outputs import STAGES
 from rilievo.application.services import Services
 from rilievo.domain.params import RenderParams
 from rilievo.domain.previews import LAYER_TINTS
@@ -28,8 +28,7 @@ MODE_NOTES = {
 }
 
 # Every stage a job may report, in the order the pipeline runs them; photo mode skips "paint".
-PIPELINE_STAGES = tuple(STAGE_SPAN)
-PHOTO_STAGES = tuple(stage for stage in PIPELINE_STAGES if stage != "paint")
+PHOTO_STAGES = tuple(stage for stage in STAGES if stage != "paint")
 
 MODE_LABELS = {"photo": "Photo", "painterly": "Painterly"}
 PRINT_SIZE_LABELS = {"original": "Original size (the photo's pixels at the DPI)", "8x10": "8 × 10 in",
@@ -111,8 +110,8 @@ def page_context(services: Services) -> dict[str, Any]:
         "variations": range(options.variations.min, options.variations.max + 1),
         "ranges": number_inputs(options),
         "prompt_max": options.prompt_max_chars,
-        "stages": PIPELINE_STAGES,
-        "painterly_stages": PIPELINE_STAGES,
+        "stages": STAGES,
+        "painterly_stages": STAGES,
         "photo_stages": PHOTO_STAGES,
         "layer_tints": [css_colour(tint) for tint in LAYER_TINTS],  # the overlay's colours, front first
         "presets": [preset.name for preset in services.list_presets()],

@@ -179,7 +179,7 @@ def main() -> None:
 
                 decodes.clear()
                 started = time.perf_counter()
-                painter.paint(image, depth, request, NoisePlan.single(repeat), on_progress=progress)
+                painter.paint(image, depth, request, NoisePlan.single(repeat), on_progress=progress).image
                 total = time.perf_counter() - started
                 # one mark per step, then 1.0 after the decode; the first step also paid for the text
                 # encoder and the VAE encode, so the gaps between step marks are the clean figure

@@ -50,7 +50,7 @@ def main() -> None:
             best = float("inf")
             for _ in range(args.repeats):
                 started = time.perf_counter()
-                painter.paint(photo, depth, request, NoisePlan.single(args.seed))
+                painter.paint(photo, depth, request, NoisePlan.single(args.seed)).image
                 best = min(best, time.perf_counter() - started)
             actual = height * width / 1e6
             print(f"{name:<22}{f'{width}x{height}':>12}{actual:>7.1f}{best:>10.2f}{best / actual:>8.2f}"

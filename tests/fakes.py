@@ -8,6 +8,8 @@ from pathlib import Path
 import attrs
 import numpy as np
 
+from rilievo.application.ports import PaintResult, SuppliedDepth
+from rilievo.application.render.pipeline import RenderPipeline
 from rilievo.application.services import Services
 from rilievo.domain.errors import (
     ImageRejected,
@@ -53,6 +55,7 @@ class FakeDecoder:
 
 class FakeDepth:
     name = "fake-depth"
+    device = None
 
     def __init__(self, depth: np.ndarray | None = None, error: BaseException | None = None):
         self.depth, self.error, self.calls = depth, error, 0
@@ -72,9 +75,9 @@ class FakeSuppliedDepth:
     def __init__(self, depth: np.ndarray):
         self.depth, self.calls = depth, []
 
-    def read(self, path: Path, width: int, height: int, near: str) -> np.ndarray:
+    def read(self, path: Path, width: int, height: int, near: str) -> SuppliedDepth:
         self.calls.append((path.name, width, height, near))
-        return self.depth
+        return SuppliedDepth(self.depth)
 
 
 class FakeEnhancer:
@@ -101,7 +104,7 @@ class FakePainter:
         for fraction in (0.5, 1.0):
             if on_progress is not None:
                 on_progress(fraction)
-        return 1.0 - image
+        return PaintResult(1.0 - image)
 
 
 class FakePost:
@@ -271,6 +274,7 @@ class NearestUpscaler:
     floor(x * source / out)."""
 
     name = "fake-upscaler"
+    device = None
 
     def __init__(self):
         self.released = 0
@@ -393,7 +397,12 @@ class TickingClock:
         return self.now
 
 
+PIPELINE_PARTS = ("depth", "supplied_depth", "enhancer", "painter", "post", "shaper", "tracer", "guide_drawer",
+                  "upscaler", "resampler", "runtime", "models")
+
+
 def fake_services(images: dict[str, DecodedImage], **overrides) -> Services:
+    """Services on fakes; overrides name any part, of the services or of their render pipeline."""
     parts = dict(
         decoder=FakeDecoder(images),
         depth=FakeDepth(),
@@ -414,4 +423,7 @@ def fake_services(images: dict[str, DecodedImage], **overrides) -> Services:
         clock=TickingClock(),
     )
     parts.update(overrides)
-    return Services(**parts)
+    pipeline = RenderPipeline(decoder=parts["decoder"], photos=parts["uploads"], profiles=parts["files"],
+                              depth_engines=parts.get("depth_engines"),
+                              **{name: parts.pop(name) for name in PIPELINE_PARTS if name in parts})
+    return Services(pipeline=pipeline, **parts)

@@ -483,14 +483,13 @@
     clearLayers(card);
     showDownloads(card, job, new Set());
     if (names.includes("layer_manifest.json")) showLayers(card, job);
-    if (names.includes("params.json")) showWarnings(card, job).catch(() => {});  // the result stands without them
+    showWarnings(card, job);
   }
 
-  // What the job record warns about: an enlargement past what the photo supports, a missing LoRA.
-  async function showWarnings(card, job) {
-    const record = await api("GET", fileUrl(job, "params.json"));
+  // What the job warns about: an enlargement past what the photo supports, a flat depth map, a missing LoRA.
+  function showWarnings(card, job) {
     const list = $('[data-field="warnings"]', card);
-    list.replaceChildren(...(record.warnings || []).map((text) => {
+    list.replaceChildren(...(job.warnings || []).map((text) => {
       const item = document.createElement("li");
       item.textContent = `Warning: ${text}`;
       return item;

@@ -18,7 +18,7 @@ def save(tmp_path, name, pixels, **params):
 
 
 def read(path, width=64, height=32, near="white"):
-    return SuppliedDepthReader().read(path, width, height, near)
+    return SuppliedDepthReader().read(path, width, height, near).depth
 
 
 def test_reader_is_named_supplied():
@@ -111,10 +111,10 @@ def test_float_depth_with_unknown_values_is_read_and_reported(tmp_path):
     metres[:, :8] = np.nan  # no depth where the sensor saw nothing
     tifffile.imwrite(tmp_path / "depth.tif", metres)
     reader = SuppliedDepthReader()
-    depth = reader.read(tmp_path / "depth.tif", 64, 32, "black")  # metres: small is near
+    supplied = reader.read(tmp_path / "depth.tif", 64, 32, "black")  # metres: small is near
+    depth = supplied.depth
     assert depth.min() == 0.0 and depth.max() == 1.0 and np.all(np.diff(depth[0, 8:]) > 0)
     assert np.allclose(depth[:, :8], depth[:, 8:9])  # the unknowns took their neighbour's depth
-    assert reader.warnings == ["the depth map has 256 unknown values (NaN or infinite, 12.5% of it): they took "
-                               "the depth of the nearest known pixel"]
-    reader.read(save(tmp_path, "plain.png", ramp()), 64, 32, "white")
-    assert reader.warnings == []
+    assert supplied.warnings == ("the depth map has 256 unknown values (NaN or infinite, 12.5% of it): they took "
+                                 "the depth of the nearest known pixel",)
+    assert reader.read(save(tmp_path, "plain.png", ramp()), 64, 32, "white").warnings == ()

@@ -98,15 +98,15 @@ def test_the_painter_is_named_for_the_job_record():
 
 def test_the_same_seed_paints_the_same_picture():
     image, depth = texture(96), near_left_far_right(96, 96)
-    first = ClassicalPainter().paint(image, depth, request(), NoisePlan.single(7))
-    again = ClassicalPainter().paint(image, depth, request(), NoisePlan.single(7))
+    first = ClassicalPainter().paint(image, depth, request(), NoisePlan.single(7)).image
+    again = ClassicalPainter().paint(image, depth, request(), NoisePlan.single(7)).image
     assert np.array_equal(first, again)
 
 
 def test_another_seed_paints_another_picture():
     image, depth = texture(96), near_left_far_right(96, 96)
-    first = ClassicalPainter().paint(image, depth, request(), NoisePlan.single(7))
-    other = ClassicalPainter().paint(image, depth, request(), NoisePlan.single(8))
+    first = ClassicalPainter().paint(image, depth, request(), NoisePlan.single(7)).image
+    other = ClassicalPainter().paint(image, depth, request(), NoisePlan.single(8)).image
     assert np.abs(first - other).mean() > 0.01
 
 
@@ -114,7 +114,7 @@ def test_another_seed_paints_another_picture():
 def test_paints_any_size_at_that_size_in_unit_range(height, width):
     image = cv2.resize(astronaut(128), (width, height), interpolation=cv2.INTER_AREA)
     depth = np.tile(np.linspace(0, 1, width, dtype=np.float32), (height, 1))
-    painting = ClassicalPainter().paint(image, depth, request(), NoisePlan.single(1))
+    painting = ClassicalPainter().paint(image, depth, request(), NoisePlan.single(1)).image
     assert painting.shape == (height, width, 3)
     assert painting.dtype == np.float32
     assert 0.0 <= painting.min() and painting.max() <= 1.0
@@ -123,14 +123,14 @@ def test_paints_any_size_at_that_size_in_unit_range(height, width):
 def test_a_photo_beyond_the_working_size_is_painted_smaller_and_enlarged_back():
     image = astronaut(200)[:150]
     depth = np.zeros(image.shape[:2], np.float32)
-    painting = ClassicalPainter(working_long_side=64).paint(image, depth, request(), NoisePlan.single(1))
+    painting = ClassicalPainter(working_long_side=64).paint(image, depth, request(), NoisePlan.single(1)).image
     assert painting.shape == image.shape
     assert composition_similarity(image, painting) > 0.8
 
 
 def test_a_depth_map_of_another_size_is_fitted_to_the_image():
     image = astronaut(120)
-    painting = ClassicalPainter().paint(image, near_left_far_right(30, 30), request(), NoisePlan.single(1))
+    painting = ClassicalPainter().paint(image, near_left_far_right(30, 30), request(), NoisePlan.single(1)).image
     assert painting.shape == image.shape
 
 
@@ -144,13 +144,13 @@ def test_a_depth_map_of_another_size_is_fitted_to_the_image():
 )
 def test_malformed_inputs_are_refused_with_a_clear_error(image, depth):
     with pytest.raises(InvalidParameter):
-        ClassicalPainter().paint(image, depth, request(), NoisePlan.single(1))
+        ClassicalPainter().paint(image, depth, request(), NoisePlan.single(1)).image
 
 
 @pytest.mark.parametrize("style", STYLES)
 def test_far_pixels_get_broader_strokes_than_near_ones(style):
     image, depth = texture(256), near_left_far_right(256, 256)
-    painting = ClassicalPainter().paint(image, depth, request(style, depth_influence=1.0), NoisePlan.single(3))
+    painting = ClassicalPainter().paint(image, depth, request(style, depth_influence=1.0), NoisePlan.single(3)).image
     near, far = patch_width(painting[:, :128]), patch_width(painting[:, 128:])
     # measured: far / near 1.62-2.10 across the styles (the photo's own width is 1.5 px on both halves)
     assert far > 1.4 * near, (near, far)
@@ -159,7 +159,7 @@ def test_far_pixels_get_broader_strokes_than_near_ones(style):
 @pytest.mark.parametrize("style", STYLES)
 def test_without_depth_influence_both_halves_get_the_same_strokes(style):
     image, depth = texture(256), near_left_far_right(256, 256)
-    painting = ClassicalPainter().paint(image, depth, request(style, depth_influence=0.0), NoisePlan.single(3))
+    painting = ClassicalPainter().paint(image, depth, request(style, depth_influence=0.0), NoisePlan.single(3)).image
     near, far = patch_width(painting[:, :128]), patch_width(painting[:, 128:])
     # measured: far / near 0.98-1.02
     assert 0.85 < far / near < 1.18, (near, far)
@@ -169,7 +169,7 @@ def test_without_depth_influence_both_halves_get_the_same_strokes(style):
 def test_the_painting_changes_the_texture_but_keeps_the_composition(style):
     photo = astronaut()
     depth = np.tile(np.linspace(1, 0, photo.shape[0], dtype=np.float32)[:, None], (1, photo.shape[1]))
-    painting = ClassicalPainter().paint(photo, depth, request(style), NoisePlan.single(1))
+    painting = ClassicalPainter().paint(photo, depth, request(style), NoisePlan.single(1)).image
     # measured at 320 px: high-frequency ratio 0.15-0.37 of the photo's, detail correlation 0.05-0.25,
     # composition SSIM 0.92-0.98
     assert high_frequency_ratio(luma(painting)) < 0.7 * high_frequency_ratio(luma(photo))
@@ -181,8 +181,8 @@ def test_the_painting_changes_the_texture_but_keeps_the_composition(style):
 def test_more_painterliness_keeps_less_of_the_photos_detail(style):
     photo, depth = astronaut(256), np.zeros((256, 256), np.float32)
     painter = ClassicalPainter()
-    faithful = painter.paint(photo, depth, request(style, painterliness=0.2), NoisePlan.single(1))
-    loose = painter.paint(photo, depth, request(style, painterliness=0.8), NoisePlan.single(1))
+    faithful = painter.paint(photo, depth, request(style, painterliness=0.2), NoisePlan.single(1)).image
+    loose = painter.paint(photo, depth, request(style, painterliness=0.8), NoisePlan.single(1)).image
     # measured: detail correlation 0.40-0.64 at 0.2, 0.04-0.32 at 0.8 (at most 0.53 times as much);
     # high-frequency ratio 0.016-0.031 at 0.2, 0.005-0.026 at 0.8 (at most 0.87 times as much)
     assert detail_correlation(photo, loose) < 0.7 * detail_correlation(photo, faithful)
@@ -191,7 +191,7 @@ def test_more_painterliness_keeps_less_of_the_photos_detail(style):
 
 def test_every_style_paints_differently():
     photo, depth = astronaut(192), near_left_far_right(192, 192)
-    paintings = {style: ClassicalPainter().paint(photo, depth, request(style), NoisePlan.single(1)) for style in STYLES}
+    paintings = {style: ClassicalPainter().paint(photo, depth, request(style), NoisePlan.single(1)).image for style in STYLES}
     for first, second in itertools.combinations(STYLES, 2):
         # measured: at least 0.060 (oil against custom)
         assert np.abs(paintings[first] - paintings[second]).mean() > 0.02, (first, second)
@@ -200,7 +200,7 @@ def test_every_style_paints_differently():
 def test_progress_rises_to_one():
     fractions = []
     ClassicalPainter().paint(astronaut(96), np.zeros((96, 96), np.float32), request(), NoisePlan.single(1),
-                             on_progress=fractions.append)
+                             on_progress=fractions.append).image
     assert len(fractions) >= 2
     assert all(0 < a < b for a, b in zip(fractions, fractions[1:]))
     assert fractions[-1] == 1.0
@@ -221,11 +221,11 @@ def test_stroke_colours_vary_less_on_the_subject_when_the_strength_is_depth_weig
     # sizes equal near and far, so only the plan's depth-weighted strength differs
     image, depth = flat_gray(), near_left_far_right(160, 160)
     calm = NoisePlan(seed=3, layer_seeds=(11,), subject_calm=SUBJECT_CALM)
-    painted = ClassicalPainter().paint(image, depth, request(depth_influence=0.0), calm)
+    painted = ClassicalPainter().paint(image, depth, request(depth_influence=0.0), calm).image
     near, far = halves(painted)
     # measured: 0.48 (the near strokes' jitter is scaled by 1 - SUBJECT_CALM)
     assert near.std() / far.std() < 0.65
-    uniform = ClassicalPainter().paint(image, depth, request(depth_influence=0.0), NoisePlan.single(3))
+    uniform = ClassicalPainter().paint(image, depth, request(depth_influence=0.0), NoisePlan.single(3)).image
     near, far = halves(uniform)
     assert 0.85 < near.std() / far.std() < 1.15
 
@@ -233,7 +233,7 @@ def test_stroke_colours_vary_less_on_the_subject_when_the_strength_is_depth_weig
 def test_prints_of_an_edition_differ_in_the_background_and_not_on_the_subject():
     image, depth = flat_gray(), near_left_far_right(160, 160)
     prints = [ClassicalPainter().paint(image, depth, request(depth_influence=0.0),
-                                       NoisePlan.for_painting(5, layer_plan=None, edition=number))
+                                       NoisePlan.for_painting(5, layer_plan=None, edition=number)).image
               for number in (1, 2)]
     near_1, far_1 = halves(prints[0])
     near_2, far_2 = halves(prints[1])

@@ -108,7 +108,7 @@ def scene(height=48, width=80, seed=0):
 @pytest.fixture(scope="module")
 def painted(painter):
     image, depth = scene()
-    return painter.paint(image, depth, request(), NoisePlan.single(7))
+    return painter.paint(image, depth, request(), NoisePlan.single(7)).image
 
 
 def test_paints_a_new_image_at_the_input_size_as_float32_in_unit_range(painted):
@@ -121,29 +121,29 @@ def test_paints_a_new_image_at_the_input_size_as_float32_in_unit_range(painted):
 
 def test_same_seed_gives_the_identical_painting(painter, painted):
     image, depth = scene()
-    assert np.array_equal(painter.paint(image, depth, request(), NoisePlan.single(7)), painted)
+    assert np.array_equal(painter.paint(image, depth, request(), NoisePlan.single(7)).image, painted)
 
 
 def test_another_seed_gives_another_painting(painter, painted):
     image, depth = scene()
-    assert not np.allclose(painter.paint(image, depth, request(), NoisePlan.single(8)), painted, atol=1e-4)
+    assert not np.allclose(painter.paint(image, depth, request(), NoisePlan.single(8)).image, painted, atol=1e-4)
 
 
 def test_depth_influence_reaches_the_depth_controlnet(painter, painted):
     image, depth = scene()
-    assert not np.allclose(painter.paint(image, depth, request(depth_influence=0.0), NoisePlan.single(7)), painted, atol=1e-4)
+    assert not np.allclose(painter.paint(image, depth, request(depth_influence=0.0), NoisePlan.single(7)).image, painted, atol=1e-4)
 
 
 def test_rejects_a_depth_map_of_another_size(painter):
     image, depth = scene()
     with pytest.raises(InvalidParameter, match="depth"):
-        painter.paint(image, depth[:-1], request(), NoisePlan.single(0))
+        painter.paint(image, depth[:-1], request(), NoisePlan.single(0)).image
 
 
 def test_reports_progress_per_step_rising_to_one(painter):
     image, depth = scene()
     seen = []
-    painter.paint(image, depth, request(painterliness=0.5), NoisePlan.single(1), on_progress=seen.append)
+    painter.paint(image, depth, request(painterliness=0.5), NoisePlan.single(1), on_progress=seen.append).image
     assert seen[-1] == 1.0
     assert all(b >= a for a, b in zip(seen, seen[1:]))
     assert 0.0 < seen[0] and seen[-2] < 1.0  # 1.0 waits for the decode
@@ -161,9 +161,9 @@ def test_loads_the_pipeline_once_across_paintings(folders, monkeypatch):
     fresh = DiffusionPainter(*folders, device="cpu", working_long_side=64, steps=1)
     assert loads == []  # nothing loads before the first paint
     image, depth = scene(32, 32)
-    fresh.paint(image, depth, request(painterliness=0.8), NoisePlan.single(0))
+    fresh.paint(image, depth, request(painterliness=0.8), NoisePlan.single(0)).image
     pipe = fresh._pipe
-    fresh.paint(image, depth, request(painterliness=0.8), NoisePlan.single(1))
+    fresh.paint(image, depth, request(painterliness=0.8), NoisePlan.single(1)).image
     assert len(loads) == 1 and fresh._pipe is pipe
     assert isinstance(pipe.controlnet, diffusers.MultiControlNetModel)
     assert len(pipe.controlnet.nets) == 2 and all(isinstance(n, ControlNetModel) for n in pipe.controlnet.nets)
@@ -182,8 +182,10 @@ def test_a_missing_or_unloadable_lora_is_a_warning_not_a_failure(folders, tmp_pa
     fresh = DiffusionPainter(*folders, device="cpu", working_long_side=64, steps=1, loras_dir=tmp_path)
     image, depth = scene(32, 32)
     req = attrs.evolve(request(painterliness=0.8), style=style)
-    assert fresh.paint(image, depth, req, NoisePlan.single(0)).shape == (32, 32, 3)
-    assert any(lora in warning for warning in fresh.warnings)
+    painting = fresh.paint(image, depth, req, NoisePlan.single(0))
+    assert painting.image.shape == (32, 32, 3) and painting.device == "cpu"
+    assert any(lora in warning for warning in painting.warnings)
+    assert fresh.paint(image, depth, request(painterliness=0.8), NoisePlan.single(0)).warnings == ()
 
 
 def test_a_preset_lora_is_loaded_and_changes_the_painting(folders, tmp_path):
@@ -204,11 +206,12 @@ def test_a_preset_lora_is_loaded_and_changes_the_painting(folders, tmp_path):
     fresh = DiffusionPainter(*folders, device="cpu", working_long_side=64, steps=2, loras_dir=tmp_path)
     image, depth = scene(32, 32)
     plain_request = request(style="custom", painterliness=0.8)
-    plain = fresh.paint(image, depth, plain_request, NoisePlan.single(0))
-    with_lora = fresh.paint(image, depth, attrs.evolve(plain_request, style=styled), NoisePlan.single(0))
-    assert fresh.warnings == []
+    plain = fresh.paint(image, depth, plain_request, NoisePlan.single(0)).image
+    styled_painting = fresh.paint(image, depth, attrs.evolve(plain_request, style=styled), NoisePlan.single(0))
+    with_lora = styled_painting.image
+    assert styled_painting.warnings == ()
     assert not np.allclose(with_lora, plain, atol=1e-4)
-    assert np.array_equal(fresh.paint(image, depth, plain_request, NoisePlan.single(0)), plain)  # unloaded again
+    assert np.array_equal(fresh.paint(image, depth, plain_request, NoisePlan.single(0)).image, plain)  # unloaded again
 
 
 @pytest.mark.parametrize("missing", ["sd15", "controlnet-depth", "controlnet-canny"])
@@ -225,7 +228,7 @@ def test_an_unreadable_model_folder_fails_on_first_paint(folders, tmp_path):
     fresh = DiffusionPainter(folders[0], broken, folders[2], device="cpu", working_long_side=64, steps=1)
     image, depth = scene(32, 32)
     with pytest.raises(OSError, match=re.escape(str(broken))):  # it names the folder at fault
-        fresh.paint(image, depth, request(), NoisePlan.single(0))
+        fresh.paint(image, depth, request(), NoisePlan.single(0)).image
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -303,9 +306,9 @@ def two_layer_plan(seed, back_seed, **kwargs):
 
 def test_the_starting_noise_is_the_noise_plans(painter):
     image, depth = scene()
-    first = painter.paint(image, depth, request(), two_layer_plan(7, 202))
-    assert np.array_equal(first, painter.paint(image, depth, request(), two_layer_plan(7, 202)))
-    assert not np.allclose(first, painter.paint(image, depth, request(), two_layer_plan(7, 203)), atol=1e-4)
+    first = painter.paint(image, depth, request(), two_layer_plan(7, 202)).image
+    assert np.array_equal(first, painter.paint(image, depth, request(), two_layer_plan(7, 202)).image)
+    assert not np.allclose(first, painter.paint(image, depth, request(), two_layer_plan(7, 203)).image, atol=1e-4)
 
 
 def near_and_far(height=64, width=128):
@@ -334,7 +337,7 @@ def test_held_pixels_follow_the_photo_noised_to_each_step(folders, monkeypatch):
     monkeypatch.setattr(PlannedNoisePipeline, "hold_at_photo", spy)
     painter = DiffusionPainter(*folders, device="cpu", working_long_side=128, steps=4)
     image, depth = near_and_far()
-    painter.paint(image, depth, request(), NoisePlan(seed=1, layer_seeds=(3,), subject_calm=0.5))
+    painter.paint(image, depth, request(), NoisePlan(seed=1, layer_seeds=(3,), subject_calm=0.5)).image
     assert [index for _, index, *_ in seen] == [1, 2, 3, 4]
     # strength 0.5 on the near half: held through the first 2 of the 4 steps, free after
     assert [bool(held.any()) for held, *_ in seen] == [True, False, False, False]

@@ -170,7 +170,7 @@ def test_opening_an_existing_database_again_keeps_its_jobs(tmp_path):
     SqliteJobRepository(open_database(path)).add(job)
     assert SqliteJobRepository(open_database(path)).get(job.id) == job
     with open_database(path).connect() as connection:
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004"
 
 
 def test_concurrent_writers_lose_no_update(tmp_path):

@@ -114,9 +114,9 @@ def test_a_job_cancelled_while_running_stops_and_publishes_nothing(services, upl
 
 def test_a_failed_job_is_retried_from_the_start(services, upload):
     (job,) = services.submit(upload.id, RenderParams()).jobs
-    services.depth.error = RuntimeError("out of memory")
+    services.pipeline.depth.error = RuntimeError("out of memory")
     assert services.run_job(job.id).status is JobStatus.FAILED
-    services.depth.error = None
+    services.pipeline.depth.error = None
     retried = services.retry_job(job.id)
     assert retried.status is JobStatus.PENDING and retried.error is None
     assert services.queue.enqueued == [job.id, job.id]
@@ -310,11 +310,11 @@ class SlowDepth(FakeDepth):
 
 
 def test_a_long_stage_keeps_touching_the_heartbeat(services, upload):
-    services.depth = SlowDepth(services)
+    services.pipeline.depth = SlowDepth(services)
     services.heartbeat_every_s = 0.02
     (job,) = services.submit(upload.id, RenderParams()).jobs
     assert services.work_on(job.id).status is JobStatus.COMPLETED
-    assert services.depth.beats_seen == 2
+    assert services.pipeline.depth.beats_seen == 2
 
 
 def test_a_stopping_worker_hands_back_only_its_own_jobs_without_using_an_attempt(services, upload):

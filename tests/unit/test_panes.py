@@ -49,24 +49,24 @@ def test_hidden_parts_are_filled_and_the_straight_on_stack_is_unchanged(services
 def test_without_fill_the_layers_carry_only_their_own_pixels(services):
     files = render(services, fill_behind=False)
     assert not any(magenta(files[f"{name}.png"]).any() for name in LAYERS)
-    assert not any(call[0] == "fill" for call in services.shaper.calls)
+    assert not any(call[0] == "fill" for call in services.pipeline.shaper.calls)
 
 
 def test_the_fill_reaches_behind_middle_panes_only_as_far_as_a_viewer_could_see(services):
     render(services, frame_depth_mm=30, dpi=300)
-    reaches = [call[1] for call in services.shaper.calls if call[0] == "fill"]
+    reaches = [call[1] for call in services.pipeline.shaper.calls if call[0] == "fill"]
     assert reaches[-1] is None  # the back pane: all of it
     assert reaches[0] > 0
 
 
 def test_refinement_and_small_feature_merging_are_asked_for_with_the_print_scale(services):
     render(services, min_feature_mm=1.5, dpi=600)
-    assert ("refine", 3) in services.shaper.calls
-    (merge,) = [call for call in services.shaper.calls if call[0] == "merge"]
+    assert ("refine", 3) in services.pipeline.shaper.calls
+    (merge,) = [call for call in services.pipeline.shaper.calls if call[0] == "merge"]
     assert merge[2] == pytest.approx(1.5 / 25.4 * 600)
-    services.shaper.calls.clear()
+    services.pipeline.shaper.calls.clear()
     render(services, refine_edges=False, min_feature_mm=0)
-    assert services.shaper.calls == [call for call in services.shaper.calls if call[0] == "fill"]
+    assert services.pipeline.shaper.calls == [call for call in services.pipeline.shaper.calls if call[0] == "fill"]
 
 
 def test_white_ink_sits_inside_each_layer(services):
@@ -103,7 +103,7 @@ def test_the_manifest_follows_its_schema_with_layers_on_and_off(services):
 def test_the_assembly_guide_gets_the_spacers_for_the_frame_depth(services):
     files = render(services, frame_depth_mm=40)
     assembly = files["layer_manifest.json"]["assembly"]
-    (guide,) = services.guide_drawer.guides[-1:]
+    (guide,) = services.pipeline.guide_drawer.guides[-1:]
     assert len(guide.spacers_mm) == 2 and assembly["frame_depth_mm"] == 40
     assert len(files["parallax.gif"]) >= 12
 
@@ -119,7 +119,7 @@ def test_a_cropped_print_paints_its_noise_by_the_layers_the_panes_are_cut_into()
     """A 300x600 ramp cropped to 8x10's shape keeps the near end: the noise and the panes split the crop alike."""
     services = ramp_services(300, 600)
     services.render(Path("photo.png"), RenderParams(mode="painterly", print_size="40x50mm", fit="crop"))
-    (_, noise), = services.painter.calls
+    (_, noise), = services.pipeline.painter.calls
     (files,) = services.files.published.values()
     manifest = files["layer_manifest.json"]
     assert manifest["print"]["crop"]["height"] < 600  # the crop did cut part of the depth away

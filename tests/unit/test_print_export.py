@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rilievo.application.print_export import BAND_ROWS
+from rilievo.application.render.print_export import BAND_ROWS
 from rilievo.domain.job import JobStatus
 from rilievo.domain.layers import stack_over
 from rilievo.domain.params import RenderParams
@@ -49,9 +49,11 @@ def test_print_files_have_the_print_size_and_the_manifest_says_so(services):
     assert files["depth_preview.png"].shape[0] <= HEIGHT
 
 
-def test_an_enlargement_past_four_times_is_a_warning_in_the_record(services):
+def test_an_enlargement_past_four_times_is_a_warning_of_the_job_and_in_its_record(services):
     warnings = render(services, **PRINT)["params.json"]["warnings"]
     assert len(warnings) == 1 and "10" in warnings[0]
+    (job,) = services.jobs.jobs.values()
+    assert list(job.warnings) == warnings
 
 
 def test_the_original_size_is_not_upscaled(services):
@@ -133,4 +135,4 @@ def test_a_disk_or_memory_running_out_during_export_fails_the_job_and_leaves_no_
 
 def test_the_upscalers_let_go_of_what_they_kept_once_the_print_is_written(services):
     render(services, **PRINT)
-    assert services.upscaler.released == 1 and services.resampler.released == 1
+    assert services.pipeline.upscaler.released == 1 and services.pipeline.resampler.released == 1

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import attrs
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,7 @@ from rilievo.domain.layers import stack_over
 from rilievo.domain.noise import SUBJECT_CALM
 from rilievo.domain.params import RenderParams
 from rilievo.domain.seeds import derive_seed
+from rilievo.application.ports import PaintResult
 from tests.fakes import FakeDepth, FakeSuppliedDepth, decoded, fake_services, three_planes
 
 HEIGHT, WIDTH = 30, 60
@@ -57,8 +60,8 @@ def test_painterly_mode_paints_then_finishes_with_the_style_and_derived_seeds(se
                                                           prompt="a harbour at dusk"))
     assert job.status is JobStatus.COMPLETED
     assert job.engines["paint"] == "fake-painter" and job.engines["post-process"] == "fake-post"
-    (request, noise), = services.painter.calls
-    (post, post_seed), = services.post.calls
+    (request, noise), = services.pipeline.painter.calls
+    (post, post_seed), = services.pipeline.post.calls
     assert request.style.name == "watercolor-loose" and request.prompt.startswith("a harbour at dusk, ")
     assert post == request.style.post
     assert (noise.seed, post_seed) == (derive_seed(7, "paint"), derive_seed(7, "post"))
@@ -75,7 +78,7 @@ def test_painterly_mode_paints_then_finishes_with_the_style_and_derived_seeds(se
 
 def test_a_numbered_edition_paints_with_its_own_seeds(services):
     services.render(Path("photo.png"), RenderParams(mode="painterly", seed=7, edition=3, layers=2))
-    (_, noise), = services.painter.calls
+    (_, noise), = services.pipeline.painter.calls
     assert noise.edition == 3 and len(noise.layer_seeds) == 2
     assert noise.edition_seeds == tuple(derive_seed(s, "edition", 3) for s in noise.layer_seeds)
     seeds = published(services)["params.json"]["seeds"]
@@ -84,13 +87,13 @@ def test_a_numbered_edition_paints_with_its_own_seeds(services):
 
 def test_with_layers_off_the_painting_is_one_noise_layer(services):
     services.render(Path("photo.png"), RenderParams(mode="painterly", seed=7, layers="off"))
-    (_, noise), = services.painter.calls
+    (_, noise), = services.pipeline.painter.calls
     assert len(noise.layer_seeds) == 1 and noise.layer_starts == ()
 
 
 def test_photo_mode_never_paints(services):
     job = services.render(Path("photo.png"), RenderParams())
-    assert services.painter.calls == [] and services.post.calls == [] and "paint" not in job.engines
+    assert services.pipeline.painter.calls == [] and services.pipeline.post.calls == [] and "paint" not in job.engines
 
 
 def test_painterly_progress_goes_through_the_paint_stage(services):
@@ -173,9 +176,9 @@ def test_a_supplied_depth_map_replaces_the_estimator():
 
 def test_sharpening_runs_only_when_asked(services):
     job = services.render(Path("photo.png"), RenderParams())
-    assert services.enhancer.amounts == [] and "post-process" not in job.engines
+    assert services.pipeline.enhancer.amounts == [] and "post-process" not in job.engines
     job = services.render(Path("photo.png"), RenderParams(sharpen=0.7))
-    assert services.enhancer.amounts == [0.7] and job.engines["post-process"] == "fake-sharpen"
+    assert services.pipeline.enhancer.amounts == [0.7] and job.engines["post-process"] == "fake-sharpen"
 
 
 def test_sixteen_bit_photos_give_sixteen_bit_files():
@@ -218,3 +221,28 @@ def test_a_finished_job_cannot_run_again(services):
 def test_results_go_to_the_chosen_destination(services):
     job = services.render(Path("photo.png"), RenderParams(), destination=Path("/prints"))
     assert job.output_dir == "/prints/" + job.id
+
+
+def test_a_painters_warnings_and_device_reach_the_job_and_its_record():
+    class WarningPainter:
+        name, device = "fussy-painter", "cuda:0"
+
+        def paint(self, image, depth, request, noise, on_progress=None):
+            return PaintResult(image, warnings=("LoRA 'x' not found; painting without it",), device=self.device)
+
+    services = fake_services({"photo.png": decoded(photo())}, painter=WarningPainter())
+    job = services.render(Path("photo.png"), RenderParams(mode="painterly"))
+    assert job.status is JobStatus.COMPLETED and services.get_job(job.id).warnings == job.warnings
+    assert job.warnings == ("LoRA 'x' not found; painting without it",)
+    (files,) = services.files.published.values()
+    assert files["params.json"]["warnings"] == list(job.warnings)
+    assert files["params.json"]["devices"] == {"paint": "cuda:0"}
+
+
+def test_a_retried_job_starts_without_the_warnings_of_its_earlier_run():
+    services = fake_services({"photo.png": decoded(photo())})
+    job = services.render(Path("photo.png"), RenderParams(print_size="8x10"))
+    assert job.warnings
+    stored = services.get_job(job.id)
+    services.jobs.save(attrs.evolve(stored, status=JobStatus.FAILED))
+    assert services.retry_job(job.id).warnings == ()

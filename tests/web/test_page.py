@@ -12,7 +12,7 @@ import skimage.data
 from litestar.testing import TestClient
 from PIL import Image
 
-from rilievo.application.job_run import STAGE_SPAN
+from rilievo.domain.outputs import STAGE_SPAN
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.job import JobStatus
 from rilievo.domain.params import (

@@ -13,25 +13,21 @@ layer, transparent on the others, so the layers still stack to the composite.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import Callable
 
 import attrs
 import numpy as np
 
+from rilievo.domain.outputs import DEPTH_MAP, FORMAT_FILES, PREVIEW, PROOF, RESULT_STEM
+from rilievo.domain.params import RenderParams
 from rilievo.domain.print_extras import mark_patches, marks_margin_px, white_ink_mask
 from rilievo.domain.print_layout import MM_PER_INCH, PrintPlan
 from rilievo.domain.upsampling import joint_bilateral_rows
 
-from .ports import PrintFileSpec, StripWriter, Upscaler
-
-if TYPE_CHECKING:
-    from .job_run import JobRun
+from ..ports import PrintFileSpec, StripWriter, Upscaler
+from .files import RunFiles
 
 BAND_ROWS = 128  # divides the TIFF tile height, so two bands fill a row of tiles
-RESULT_STEM = "composite_full"  # the final image, one file per format: composite_full.png, ...
-PREVIEW, PROOF, DEPTH_MAP = "composite_preview.jpg", "soft_proof.jpg", "depth_map.png"
-FORMAT_FILES = {"png16": None, "tiff": "composite_full.tif", "tiff16": "composite_full.tif",
-                "cmyk-tiff": "composite_full.cmyk.tif"}
 PAPER = 1.0  # white
 
 
@@ -49,10 +45,10 @@ class PaneSource:
 
 
 class PrintExport:
-    def __init__(self, run: JobRun, plan: PrintPlan, image: np.ndarray, depth: np.ndarray, *, upscaler: Upscaler,
-                 resampler: Upscaler):
+    def __init__(self, params: RenderParams, plan: PrintPlan, image: np.ndarray, depth: np.ndarray, *,
+                 upscaler: Upscaler, resampler: Upscaler, files: RunFiles):
         """image: the whole photo; depth: the crop's, 0 = near."""
-        self.run, self.plan, self.params = run, plan, run.job.params
+        self.plan, self.params, self.files = plan, params, files
         self.upscaler, self.resampler = upscaler, resampler
         self.source = image[plan.crop.slices]
         self.depth = depth
@@ -62,20 +58,16 @@ class PrintExport:
     def pixel_mm(self) -> float:
         return MM_PER_INCH / self.plan.dpi
 
-    def write(self, panes: list[PaneSource], bits: int) -> list[str]:
-        """Every print file, in one pass over the bands; returns their names. All or nothing: a
-        failure aborts every file."""
+    def write(self, panes: list[PaneSource], bits: int, on_progress: Callable[[float], None]) -> None:
+        """Every print file, in one pass over the bands. All or nothing: a failure aborts every file."""
         files = self.open_files(panes, bits)
         try:
             for top in range(0, self.height, BAND_ROWS):
                 bottom = min(top + BAND_ROWS, self.height)
                 self.write_band(top, bottom, panes, files)
-                self.run.stage("upscale", bottom / self.height)
-            names = []
-            for name, (writer, _) in files.items():
+                on_progress(bottom / self.height)
+            for writer, _ in files.values():
                 writer.close()
-                names.append(name)
-            return names
         except BaseException:
             for writer, _ in files.values():
                 writer.abort()
@@ -92,7 +84,7 @@ class PrintExport:
         def open_file(name: str, feed: object, channels: int, kind: str, *, margin: int = 0) -> None:
             spec = PrintFileSpec(self.width + 2 * margin, self.height + 2 * margin, channels, kind, params.dpi,
                                  cmyk_profile=params.cmyk_profile, intent=params.intent, ink_limit=params.ink_limit)
-            files[name] = (self.run.services.files.open_print_file(self.run.job.run_key, name, spec), feed)
+            files[name] = (self.files.print_file(name, spec), feed)
 
         try:
             open_file(f"{RESULT_STEM}.png", "composite", 3, "png16")

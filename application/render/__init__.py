@@ -1,0 +1,1 @@
+"""Rendering one job: the pipeline and its stages (depth, painting, finishing, panes, print files)."""
