@@ -209,30 +209,30 @@ class UploadStore(Protocol):
         """Delete the upload's original and record; an upload already gone is no error."""
 
 
-class JobFiles(Protocol):
-    """A job's files: written into a working folder of its own for each attempt, published whole when
-    the attempt succeeds. Writers take the attempt's run key ("{job id}/{attempt id}", Job.run_key)."""
+class WorkFiles(Protocol):
+    """An attempt's files as it writes them, into a working folder of its own. Each takes the attempt's
+    run key ("{job id}/{attempt id}", Job.run_key)."""
 
-    def write_image(self, job_id: str, name: str, pixels: np.ndarray, bits: int) -> None:
+    def write_image(self, run_key: str, name: str, pixels: np.ndarray, bits: int) -> None:
         """Gray, RGB or RGBA float pixels in [0, 1] as an 8- or 16-bit PNG."""
 
-    def write_json(self, job_id: str, name: str, data: dict) -> None: ...
+    def write_json(self, run_key: str, name: str, data: dict) -> None: ...
 
-    def write_text(self, job_id: str, name: str, text: str) -> None:
+    def write_text(self, run_key: str, name: str, text: str) -> None:
         """A text file (SVG, ...), UTF-8."""
 
-    def write_animation(self, job_id: str, name: str, frames: list[np.ndarray], frame_ms: int) -> None:
+    def write_animation(self, run_key: str, name: str, frames: list[np.ndarray], frame_ms: int) -> None:
         """RGB frames in [0, 1], looping forever; the format follows the name (.gif or .webp)."""
 
-    def write_zip(self, job_id: str, name: str, members: list[str]) -> None:
-        """Bundle files the job already wrote into one zip."""
+    def write_zip(self, run_key: str, name: str, members: list[str]) -> None:
+        """Bundle files the attempt already wrote into one zip."""
 
-    def open_print_file(self, job_id: str, name: str, spec: PrintFileSpec) -> StripWriter:
+    def open_print_file(self, run_key: str, name: str, spec: PrintFileSpec) -> StripWriter:
         """A print-size file written band by band (see StripWriter)."""
 
-    def cmyk_profile_name(self, profile: str) -> str:
-        """The description of a CMYK profile ("" = the default one), for the manifest. Raises
-        InvalidParameter when it is missing or not a CMYK profile."""
+
+class JobFolders(Protocol):
+    """Where a job's files go once its attempt succeeds, and what is left of them."""
 
     def publish(self, run_key: str, destination: Path | None = None) -> Path:
         """Move the attempt's finished set to destination/{job id}/ (default: the outputs folder) by one
@@ -249,6 +249,12 @@ class JobFiles(Protocol):
 
     def in_store(self, output_dir: Path) -> bool:
         """Whether the folder is in the store's outputs, not a destination the user chose."""
+
+
+class ColourProfiles(Protocol):
+    def cmyk_profile_name(self, profile: str) -> str:
+        """The description of a CMYK profile ("" = the default one), for the manifest. Raises
+        InvalidParameter when it is missing or not a CMYK profile."""
 
 
 class JobRepository(Protocol):

@@ -37,11 +37,13 @@ from .ports import (
     Clock,
     DepthEngines,
     ImageDecoder,
-    JobFiles,
+    ColourProfiles,
+    JobFolders,
     JobRepository,
     PresetRepository,
     TaskQueue,
     UploadStore,
+    WorkFiles,
 )
 
 log = structlog.get_logger(__name__)
@@ -61,7 +63,9 @@ class Batch:
 class Services:
     decoder: ImageDecoder
     uploads: UploadStore
-    files: JobFiles
+    folders: JobFolders
+    work_files: WorkFiles
+    profiles: ColourProfiles
     jobs: JobRepository
     presets: PresetRepository
     queue: TaskQueue
@@ -149,7 +153,7 @@ class Services:
         """A CMYK job's profile is opened at submit, so a missing or non-CMYK one is refused then with the
         reason (InvalidParameter), not when the first CMYK file is written minutes into the run."""
         if params.format == "cmyk-tiff":
-            self.files.cmyk_profile_name(params.cmyk_profile)
+            self.profiles.cmyk_profile_name(params.cmyk_profile)
 
     def get_job(self, job_id: str) -> Job:
         return self.jobs.get(job_id)
@@ -190,8 +194,8 @@ class Services:
         if job.status is JobStatus.PROCESSING:
             raise Conflict(f"job {job_id} is running; cancel it before deleting it")
         if job.output_dir:
-            self.files.remove_published(Path(job.output_dir))
-        self.files.discard(job_id)
+            self.folders.remove_published(Path(job.output_dir))
+        self.folders.discard(job_id)
         self.jobs.delete(job_id)
         log.info("job.deleted", job_id=job_id)
 
@@ -203,7 +207,7 @@ class Services:
             alive = job.worker is None or worker_alive(job.worker)
             if not job.is_orphaned(now, stale_after=STALE_AFTER, worker_alive=alive):
                 continue
-            self.files.discard(job.id)
+            self.folders.discard(job.id)
             if job.attempts < MAX_ATTEMPTS:
                 fixed = job.requeue()
             else:
@@ -260,9 +264,9 @@ class Services:
         if not job.output_dir:
             return StoredJob.of(job)
         output_dir = Path(job.output_dir)
-        if not self.files.in_store(output_dir):
+        if not self.folders.in_store(output_dir):
             return StoredJob.of(job, in_store=False)
-        return StoredJob.of(job, bytes=self.files.published_bytes(output_dir))
+        return StoredJob.of(job, bytes=self.folders.published_bytes(output_dir))
 
     def _remove_finished(self, job_id: str) -> bool:
         """delete_job's steps, record first and only while the job is still finished: a retry arriving
@@ -275,8 +279,8 @@ class Services:
         except (JobNotFound, JobChanged):
             return False  # retried, or removed by another worker's cleanup
         if job.output_dir:
-            self.files.remove_published(Path(job.output_dir))
-        self.files.discard(job_id)
+            self.folders.remove_published(Path(job.output_dir))
+        self.folders.discard(job_id)
         log.info("job.deleted", job_id=job_id, by="cleanup")
         return True
 
@@ -351,11 +355,11 @@ class Services:
         self.jobs.save(run.job, expect=JobStatus.PENDING)
         self.jobs.touch(job_id, run.job.attempt_id, run.job.started_at)
         started, published = time.perf_counter(), None
-        files = RunFiles(self.files, run.job.run_key)
+        files = RunFiles(self.work_files, run.job.run_key)
         try:
             with Heartbeat(self.jobs, job_id, run.job.attempt_id, self.clock, self.heartbeat_every_s):
                 rendered = self.pipeline(run.job, files, run.report)
-                published = self.files.publish(run.job.run_key, destination)
+                published = self.folders.publish(run.job.run_key, destination)
                 run.job = attrs.evolve(run.job, engines=rendered.engines).complete(
                     self.clock(), outputs=files.outputs(published), output_dir=str(published),
                     warnings=rendered.warnings)
@@ -387,9 +391,9 @@ class Services:
 
     def _clear(self, run: Attempt, published: Path | None) -> None:
         """Remove what this attempt wrote: its working folder, and its published folder if it got that far."""
-        self.files.discard(run.job.run_key)
+        self.folders.discard(run.job.run_key)
         if published is not None:
-            self.files.remove_published(published)
+            self.folders.remove_published(published)
 
     def _stop(self, run: Attempt, published: Path | None) -> Job:
         self._clear(run, published)

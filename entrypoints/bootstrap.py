@@ -17,7 +17,7 @@ from rilievo.application.ports import (
     Enhancer,
     GuideDrawer,
     ImageDecoder,
-    JobFiles,
+    JobFolders,
     JobRepository,
     LayerShaper,
     OutlineTracer,
@@ -242,7 +242,7 @@ def bootstrap(
     tracer: OutlineTracer | None = None,
     guide_drawer: GuideDrawer | None = None,
     uploads: UploadStore | None = None,
-    files: JobFiles | None = None,
+    files: JobFolders | None = None,  # and WorkFiles and ColourProfiles: one store does all three
     jobs: JobRepository | None = None,
     presets: PresetRepository | None = None,
     queue: TaskQueue | None = None,
@@ -326,7 +326,9 @@ def bootstrap(
     services = Services(
         decoder=decoder,
         uploads=uploads,
-        files=files,
+        folders=files,
+        work_files=files,
+        profiles=files,
         jobs=jobs,
         presets=presets,
         queue=queue,

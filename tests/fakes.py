@@ -423,7 +423,9 @@ def fake_services(images: dict[str, DecodedImage], **overrides) -> Services:
         clock=TickingClock(),
     )
     parts.update(overrides)
-    pipeline = RenderPipeline(decoder=parts["decoder"], photos=parts["uploads"], profiles=parts["files"],
+    files = parts.pop("files")
+    parts.update(folders=files, work_files=files, profiles=files)
+    pipeline = RenderPipeline(decoder=parts["decoder"], photos=parts["uploads"], profiles=files,
                               depth_engines=parts.get("depth_engines"),
                               **{name: parts.pop(name) for name in PIPELINE_PARTS if name in parts})
     return Services(pipeline=pipeline, **parts)

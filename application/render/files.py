@@ -6,14 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..ports import JobFiles, PrintFileSpec, StripWriter
+from ..ports import PrintFileSpec, StripWriter, WorkFiles
 
 
 class RunFiles:
     """The working folder of one attempt at a job (its run key), and the names written there in order:
     what the job's outputs will be once the folder is published."""
 
-    def __init__(self, files: JobFiles, run_key: str):
+    def __init__(self, files: WorkFiles, run_key: str):
         self._files, self.run_key = files, run_key
         self.names: list[str] = []
 

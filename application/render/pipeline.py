@@ -22,12 +22,12 @@ from rilievo.domain.seeds import derive_seed
 from rilievo.domain.styles import PaintRequest
 
 from ..ports import (
+    ColourProfiles,
     DepthEngines,
     DepthEstimator,
     Enhancer,
     GuideDrawer,
     ImageDecoder,
-    JobFiles,
     LayerShaper,
     OutlineTracer,
     Painter,
@@ -75,7 +75,7 @@ class RenderPipeline:
     guide_drawer: GuideDrawer
     upscaler: Upscaler  # the composite to print size
     resampler: Upscaler  # alpha and fill colours to print size: plain Lanczos, no sharpening
-    profiles: JobFiles  # the CMYK profile's name, for the record
+    profiles: ColourProfiles  # the CMYK profile's name, for the record
     depth_engines: DepthEngines | None = None  # what a job's depth_engine may name (None: "auto" alone)
     runtime: Mapping[str, str] = attrs.field(factory=dict)  # library versions, for the job record
     # the weights each learned engine loads, by engine name ({key, source, weights: {file: sha256}})

@@ -107,10 +107,10 @@ def real_job(services, status: JobStatus, *, days_ago: float, upload_id: str, si
     if status is not JobStatus.PENDING:
         job = job.start(then, worker="host:1")
     if status is JobStatus.COMPLETED:
-        folder = publish(services.files, job.id, {"Layer_1_front.svg": size, "params.json": 10})
+        folder = publish(services.folders, job.id, {"Layer_1_front.svg": size, "params.json": 10})
         job = job.complete(then, outputs={"params.json": str(folder / "params.json")}, output_dir=str(folder))
     elif status is JobStatus.PROCESSING:
-        services.files.write_text(job.id, "Layer_1_front.svg", "half")
+        services.folders.write_text(job.id, "Layer_1_front.svg", "half")
     elif status is JobStatus.CANCELLED:
         job = job.cancel(then)
     services.jobs.add(job)

@@ -134,8 +134,8 @@ def add_job(services, status: JobStatus, *, days_ago: float, size: int = 0, uplo
     if status is not JobStatus.PENDING:
         job = job.start(then, worker="host:1")
     if status is JobStatus.COMPLETED:
-        output_dir = (destination or services.files.OUTPUTS) / job.id
-        services.files.published[output_dir] = {"print.tif": b"x" * size}
+        output_dir = (destination or services.folders.OUTPUTS) / job.id
+        services.folders.published[output_dir] = {"print.tif": b"x" * size}
         job = job.complete(then, outputs={"print.tif": str(output_dir / "print.tif")}, output_dir=str(output_dir))
     elif status is JobStatus.FAILED:
         job = job.fail(then, "out of memory")
@@ -161,8 +161,8 @@ def test_finished_jobs_past_the_age_go_with_their_files_and_unfinished_ones_stay
     report = services.clean_up(older_than_days=30, budget_bytes=None, now=NOW)
     assert set(report.removed_jobs) == {job.id for job in old}
     assert set(services.jobs.jobs) == {running.id, waiting.id, recent.id}
-    assert list(services.files.published) == [services.files.OUTPUTS / recent.id]
-    assert {job.id for job in old} <= set(services.files.discarded)
+    assert list(services.folders.published) == [services.folders.OUTPUTS / recent.id]
+    assert {job.id for job in old} <= set(services.folders.discarded)
     assert (report.removed_bytes, report.expired, report.over_budget) == (10, 3, 0)
     assert dict(report.kept) == {"running": 1, "waiting to run": 1, "within the age and budget": 1}
 
@@ -197,9 +197,9 @@ def test_a_dry_run_reports_the_same_and_removes_nothing(services):
     for days in (40, 35, 1):
         add_job(services, JobStatus.COMPLETED, days_ago=days, size=7, upload_id=f"u{days}")
     add_upload(services, "orphan", days_ago=60)
-    before = (dict(services.jobs.jobs), dict(services.files.published), dict(services.uploads.uploads))
+    before = (dict(services.jobs.jobs), dict(services.folders.published), dict(services.uploads.uploads))
     dry = services.clean_up(older_than_days=30, budget_bytes=None, now=NOW, dry_run=True)
-    assert (dict(services.jobs.jobs), dict(services.files.published), dict(services.uploads.uploads)) == before
+    assert (dict(services.jobs.jobs), dict(services.folders.published), dict(services.uploads.uploads)) == before
     real = services.clean_up(older_than_days=30, budget_bytes=None, now=NOW)
     assert dry.dry_run and not real.dry_run
     assert (dry.removed_jobs, dry.removed_bytes, dry.removed_uploads) == \

@@ -91,7 +91,7 @@ def test_a_cancelled_pending_job_is_skipped_by_the_worker(services, upload):
     assert services.cancel_job(job.id).status is JobStatus.CANCELLED
     assert services.work_on(job.id) is None
     assert services.get_job(job.id).status is JobStatus.CANCELLED
-    assert services.files.published == {}
+    assert services.folders.published == {}
 
 
 def test_a_job_deleted_while_queued_is_skipped_by_the_worker(services, upload):
@@ -109,7 +109,7 @@ def test_a_job_cancelled_while_running_stops_and_publishes_nothing(services, upl
 
     finished = services.run_job(job.id, on_progress=cancel_during_depth)
     assert finished.status is JobStatus.CANCELLED
-    assert services.files.published == {} and services.files.working == {}
+    assert services.folders.published == {} and services.folders.working == {}
 
 
 def test_a_failed_job_is_retried_from_the_start(services, upload):
@@ -134,7 +134,7 @@ def test_deleting_a_job_removes_its_record_and_files(services, upload):
     (job,) = services.submit(upload.id, RenderParams()).jobs
     services.run_job(job.id)
     services.delete_job(job.id)
-    assert services.jobs.jobs == {} and services.files.published == {}
+    assert services.jobs.jobs == {} and services.folders.published == {}
 
 
 def test_a_running_job_is_not_deleted(services, upload):
@@ -199,14 +199,14 @@ def test_a_cancelled_run_whose_job_another_worker_retried_stops_and_leaves_the_r
             services.cancel_job(job.id)
             services.retry_job(job.id)
             retry["job"] = start_on_dead_worker(services, job.id, worker="other:2")
-            services.files.write_json(retry["job"].run_key, "theirs.json", {})
+            services.work_files.write_json(retry["job"].run_key, "theirs.json", {})
 
     first = services.run_job(job.id, on_progress=cancel_retry_and_start_elsewhere)
     stored = services.get_job(job.id)
     assert first == stored and stored.status is JobStatus.PROCESSING
     assert stored.attempt_id == retry["job"].attempt_id != None and stored.worker == "other:2"
-    assert list(services.files.working) == [retry["job"].run_key]  # only the retry's files are left
-    assert services.files.published == {}
+    assert list(services.folders.working) == [retry["job"].run_key]  # only the retry's files are left
+    assert services.folders.published == {}
 
 
 def test_a_run_whose_job_is_deleted_meanwhile_stops_without_a_trace(services, upload):
@@ -219,7 +219,7 @@ def test_a_run_whose_job_is_deleted_meanwhile_stops_without_a_trace(services, up
 
     with pytest.raises(JobNotFound):  # the worker's work_on takes this as "nothing to do"
         services.run_job(job.id, on_progress=cancel_and_delete)
-    assert services.jobs.jobs == {} and services.files.working == {} and services.files.published == {}
+    assert services.jobs.jobs == {} and services.folders.working == {} and services.folders.published == {}
 
 
 def test_a_failure_a_full_disk_keeps_out_of_the_database_is_run_again_by_recovery_once_there_is_room(
@@ -240,7 +240,7 @@ def test_a_failure_a_full_disk_keeps_out_of_the_database_is_run_again_by_recover
     failed = services.run_job(job.id, on_progress=fill_the_disk)
     assert failed.status is JobStatus.FAILED and failed.error.startswith("the disk is full")
     assert services.get_job(job.id).status is JobStatus.PROCESSING  # it could not be recorded
-    assert services.files.working == {}
+    assert services.folders.working == {}
     disk["full"] = False
     services.clock.now += STALE_AFTER + timedelta(seconds=1)
     (recovered,) = services.recover_orphans(worker_alive=lambda worker: True)

@@ -23,9 +23,9 @@ def services():
 
 
 def render(services, **params) -> dict:
-    services.files.published.clear()
+    services.folders.published.clear()
     services.render(Path("photo.png"), RenderParams(**params))
-    (files,) = services.files.published.values()
+    (files,) = services.folders.published.values()
     return files
 
 
@@ -120,7 +120,7 @@ def test_a_cropped_print_paints_its_noise_by_the_layers_the_panes_are_cut_into()
     services = ramp_services(300, 600)
     services.render(Path("photo.png"), RenderParams(mode="painterly", print_size="40x50mm", fit="crop"))
     (_, noise), = services.pipeline.painter.calls
-    (files,) = services.files.published.values()
+    (files,) = services.folders.published.values()
     manifest = files["layer_manifest.json"]
     assert manifest["print"]["crop"]["height"] < 600  # the crop did cut part of the depth away
     assert list(noise.layer_starts) == [layer["depth_range"][0] for layer in manifest["layers"][1:]]
@@ -131,7 +131,7 @@ def test_a_cropped_print_paints_its_noise_by_the_layers_the_panes_are_cut_into()
 def test_a_flat_depth_map_gives_one_opaque_pane_and_says_so(layers):
     services = ramp_services(WIDTH, HEIGHT, np.full((HEIGHT, WIDTH), 0.4, np.float32))
     services.render(Path("photo.png"), RenderParams(layers=layers))
-    (files,) = services.files.published.values()
+    (files,) = services.folders.published.values()
     manifest = files["layer_manifest.json"]
     jsonschema.validate(manifest, SCHEMA)
     assert manifest["layer_count"] == 1 and manifest["layers"][0]["name"] == "Layer_1_back"

@@ -30,7 +30,7 @@ def services():
 def render(services, **params) -> dict:
     job = services.render(Path("photo.png"), RenderParams(**params))
     assert job.status is JobStatus.COMPLETED, job.error
-    (files,) = services.files.published.values()
+    (files,) = services.folders.published.values()
     return files
 
 

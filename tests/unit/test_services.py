@@ -34,7 +34,7 @@ def services():
 
 
 def published(services) -> dict:
-    (files,) = services.files.published.values()
+    (files,) = services.folders.published.values()
     return files
 
 
@@ -150,7 +150,7 @@ def test_the_planned_layers_isolate_objects_at_three_depths(services):
 def test_a_user_layer_count_is_honoured_and_off_writes_no_layers(services):
     services.render(Path("photo.png"), RenderParams(layers=5))
     assert published(services)["layer_manifest.json"]["layer_count"] == 5
-    services.files.published.clear()
+    services.folders.published.clear()
     services.render(Path("photo.png"), RenderParams(layers="off"))
     assert not any(name.startswith("Layer_") for name in published(services))
 
@@ -192,7 +192,7 @@ def test_a_depth_failure_fails_the_job_with_its_reason_and_publishes_nothing():
                              depth=FakeDepth(error=DepthEstimationFailed("image too small")))
     job = services.render(Path("photo.png"), RenderParams())
     assert job.status is JobStatus.FAILED and job.error == "image too small"
-    assert services.files.published == {} and services.files.working == {}
+    assert services.folders.published == {} and services.folders.working == {}
     assert services.jobs.get(job.id).status is JobStatus.FAILED
 
 
@@ -234,7 +234,7 @@ def test_a_painters_warnings_and_device_reach_the_job_and_its_record():
     job = services.render(Path("photo.png"), RenderParams(mode="painterly"))
     assert job.status is JobStatus.COMPLETED and services.get_job(job.id).warnings == job.warnings
     assert job.warnings == ("LoRA 'x' not found; painting without it",)
-    (files,) = services.files.published.values()
+    (files,) = services.folders.published.values()
     assert files["params.json"]["warnings"] == list(job.warnings)
     assert files["params.json"]["devices"] == {"paint": "cuda:0"}
 
