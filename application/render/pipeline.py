@@ -128,9 +128,11 @@ class RenderPipeline:
 
         progress("upscale", 0.0, engines)
         if plan.scale != (1.0, 1.0):
-            engines["upscale"], devices["upscale"] = self.upscaler.name, self.upscaler.device
+            engines["upscale"] = self.upscaler.name
         PrintExport(params, plan, image, depth_unit, upscaler=self.upscaler, resampler=self.resampler,
                     files=files).write(panes.sources, bits, lambda within: progress("upscale", within, engines))
+        if "upscale" in engines:
+            devices["upscale"] = self.upscaler.device  # a learned model knows its device once loaded
 
         progress("export", 0.0, engines)
         files.image(PHOTO_PREVIEW, downsample(cropped, factor), 8)
