@@ -23,10 +23,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from rilievo.adapters.depth_input import checked_rgb
 from rilievo.adapters.guided import guided_filter, guided_upsample
-from rilievo.domain.errors import DepthEstimationFailed
 
-MIN_SIDE = 8
 WORK_SIDE = 512
 SUBJECT_SIDE = 256  # GrabCut is the slowest step; a coarse mask is enough before guided smoothing
 
@@ -49,7 +48,7 @@ class ClassicalDepth:
     device = None
 
     def estimate(self, image: np.ndarray) -> np.ndarray:
-        rgb = _validated(image)
+        rgb = checked_rgb(image)
         small = _downscale(rgb, WORK_SIDE)
         gray_small = _gray(small)
         depth = _combine_cues(small, gray_small)
@@ -57,23 +56,6 @@ class ClassicalDepth:
         depth = guided_filter(gray_small, depth, radius=radius, eps=SMOOTH_EPS)
         depth = _stretch(depth)
         return _upsampled(gray_small, depth, _gray(rgb))
-
-
-def _validated(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise DepthEstimationFailed(f"expected an HxWx3 RGB image, got shape {image.shape}")
-    height, width = image.shape[:2]
-    if min(height, width) < MIN_SIDE:
-        raise DepthEstimationFailed(
-            f"image is {width}x{height} px; depth needs at least {MIN_SIDE}x{MIN_SIDE} px"
-        )
-    if not np.issubdtype(image.dtype, np.floating):
-        raise DepthEstimationFailed(f"expected a float image in [0, 1], got {image.dtype}")
-    rgb = image.astype(np.float32, copy=False)
-    if not np.isfinite(rgb).all():
-        raise DepthEstimationFailed("image contains NaN or infinite values")
-    return np.clip(rgb, 0.0, 1.0)
 
 
 def _combine_cues(rgb: np.ndarray, gray: np.ndarray) -> np.ndarray:

@@ -26,9 +26,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from rilievo.adapters.depth_input import checked_rgb
 from rilievo.domain.errors import DepthEstimationFailed
 
-MIN_SIDE = 8
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # Depth Anything's own processor values, used when a folder has no preprocessor_config.json.
@@ -75,7 +75,7 @@ class LearnedDepth:
         self._loaded()
 
     def estimate(self, image: np.ndarray) -> np.ndarray:
-        rgb = _validated(image)
+        rgb = checked_rgb(image)
         model = self._loaded()
         import torch
 
@@ -133,23 +133,6 @@ def _preprocess_settings(model_dir: Path) -> dict:
     if saved.get("do_resize") is False:
         settings["size"] = None
     return settings
-
-
-def _validated(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise DepthEstimationFailed(f"expected an HxWx3 RGB image, got shape {image.shape}")
-    height, width = image.shape[:2]
-    if min(height, width) < MIN_SIDE:
-        raise DepthEstimationFailed(
-            f"image is {width}x{height} px; depth needs at least {MIN_SIDE}x{MIN_SIDE} px"
-        )
-    if not np.issubdtype(image.dtype, np.floating):
-        raise DepthEstimationFailed(f"expected a float image in [0, 1], got {image.dtype}")
-    rgb = image.astype(np.float32, copy=False)
-    if not np.isfinite(rgb).all():
-        raise DepthEstimationFailed("image contains NaN or infinite values")
-    return np.clip(rgb, 0.0, 1.0)
 
 
 def input_size(height: int, width: int, settings: dict) -> tuple[int, int]:

@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 
 from rilievo.domain.errors import InvalidParameter
+from rilievo.domain.images import REC709_LUMA
 
-_REC709_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 _DETAIL_GAIN = 1.0  # classic unsharp mask at full amount
 _CLARITY_GAIN = 0.25  # large-radius unsharp mask, kept gentle to avoid halos
 
@@ -20,7 +20,7 @@ class ClassicalEnhancer:
         image = np.asarray(image, dtype=np.float32)
         if amount == 0:
             return image.copy()
-        luma = image @ _REC709_LUMA if image.ndim == 3 else image
+        luma = image @ REC709_LUMA if image.ndim == 3 else image
         short_side = min(luma.shape)
         detail = luma - _blur(luma, sigma=max(1.0, short_side / 1500))
         local = luma - _blur(luma, sigma=max(4.0, short_side / 40))

@@ -18,7 +18,7 @@ import tifffile
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from rilievo.domain.errors import ImageRejected
-from rilievo.domain.images import DecodedImage, size_problem
+from rilievo.domain.images import REC709_LUMA, DecodedImage, size_problem
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP")
 _ACCEPTED = "accepted: JPEG, PNG, TIFF, WebP"
@@ -43,7 +43,6 @@ _SIXTEEN_BIT_GRAY = {"I;16", "I;16B", "I;16L", "I;16N"}
 Image.MAX_IMAGE_PIXELS = None
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-_REC709_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
 _ORIENTATIONS = {  # EXIF orientation -> how to turn the stored rows/columns upright
     1: lambda a: a,
@@ -93,7 +92,7 @@ class PillowImageDecoder:
             values = values[..., :-1]
         if values.shape[2] == 1:
             return np.ascontiguousarray(values[..., 0]), read.unknown
-        return np.clip(values @ _REC709_LUMA, 0.0, 1.0), read.unknown
+        return np.clip(values @ REC709_LUMA, 0.0, 1.0), read.unknown
 
     def _read(self, path: Path, colour_managed: bool) -> "_Read":
         with _open_bounded(path) as file, self._open(file, path.name) as img:

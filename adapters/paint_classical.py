@@ -49,6 +49,7 @@ import numpy as np
 
 from rilievo.application.ports import PaintResult
 from rilievo.domain.errors import InvalidParameter
+from rilievo.domain.images import REC709_LUMA
 from rilievo.domain.noise import NoisePlan
 from rilievo.domain.seeds import derive_seed
 from rilievo.domain.styles import PaintRequest, StrokeSettings
@@ -75,7 +76,6 @@ IMPASTO_THICKNESS = 0.5  # paint height at a stroke's middle, in brush radii
 IMPASTO_RELIEF_BLUR = 1.5  # px: paint settles, its relief has no sharp steps
 IMPASTO_SHADE = 0.35  # brightness change of a fully lit / shadowed slope at impasto 1
 ANTIALIAS_SIGMA = 0.8  # id-buffer strokes are aliased; a touch of blur hides the stairs
-_REC709_LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
 @attrs.frozen
@@ -288,7 +288,7 @@ class _Jitter:
 
 def _edge_directions(reference: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors along the edges (perpendicular to the luminance gradient) and how much to trust them."""
-    luma = reference @ _REC709_LUMA
+    luma = reference @ REC709_LUMA
     gx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3)
     rho = max(1.0, 0.5 * radius)

@@ -19,10 +19,10 @@ import numpy as np
 
 from rilievo.adapters.guided import guided_coefficients, guided_upsample
 from rilievo.domain.errors import InvalidParameter
+from rilievo.domain.images import REC709_LUMA
 from rilievo.domain.seeds import derive_seed
 from rilievo.domain.styles import PostSettings
 
-_REC709_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 _TEXTURES = ("canvas", "paper")
 _BAND_PIXELS = 1 << 20  # rows are processed in bands of about a megapixel where temporaries add up
 
@@ -97,7 +97,7 @@ def stroke_texture(image: np.ndarray, strength: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     scale = min(1.0, _STROKE_WORK_SIDE / max(height, width))
     work_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    luma = image @ _REC709_LUMA
+    luma = image @ REC709_LUMA
     if scale < 1.0:
         luma = cv2.resize(luma, work_size, interpolation=cv2.INTER_AREA)
     px_per_unit = max(work_size) / 1000.0  # work pixels per pixel at a 1000 px long side

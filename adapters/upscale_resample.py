@@ -16,8 +16,9 @@ import math
 
 import numpy as np
 
+from rilievo.domain.images import REC709_LUMA
+
 LOBES = 3
-REC709_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
 Span = tuple[int, int]  # [start, stop) along one axis
 Taps = tuple[np.ndarray, np.ndarray]  # (indices, weights), each (outputs, taps); indices global, clamped

@@ -75,6 +75,7 @@ class AssemblyGuide:
 
         free_mm = frame_depth_mm - len(panes) * pane_thickness_mm
         warning = ""
+        spacers: tuple[float, ...]
         if not gaps:
             spacers = ()
         elif free_mm <= 0:

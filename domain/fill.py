@@ -19,7 +19,7 @@ VIEW_ANGLE_DEG = 35.0
 
 def visibility(alphas: list[np.ndarray]) -> Iterator[np.ndarray]:
     """For each layer, front to back: how much of it the nearer layers let through (0 = hidden)."""
-    uncovered = np.ones(alphas[0].shape, dtype=np.float32)
+    uncovered: np.ndarray = np.ones(alphas[0].shape, dtype=np.float32)
     for alpha in alphas:
         yield uncovered
         uncovered = uncovered * (1.0 - alpha)

@@ -14,6 +14,9 @@ MIN_SIDE_PX = 8
 DEPTH_ROUNDING_PX = 1.0
 # ... or its aspect ratio by this share (a depth tool that pads or rounds to a multiple of 14 px).
 DEPTH_ASPECT_TOLERANCE = 0.01
+# Luminance from sRGB values, Rec. 709 weights (float32, so a product keeps the image's dtype).
+REC709_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+REC709_LUMA.flags.writeable = False
 
 
 @attrs.frozen(eq=False)

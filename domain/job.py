@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 import attrs
 
@@ -99,7 +99,7 @@ class Job:
             raise IllegalTransition(f"job {self.id} has not been started")
         return f"{self.id}/{self.attempt_id}"
 
-    def _move(self, target: JobStatus, **changes: object) -> Job:
+    def _move(self, target: JobStatus, **changes: Any) -> Job:
         if target not in ALLOWED_TRANSITIONS[self.status]:
             raise IllegalTransition(f"job {self.id} is {self.status}; it cannot become {target}")
         return attrs.evolve(self, status=target, **changes)

@@ -69,10 +69,10 @@ def _eroded_band(alpha: np.ndarray, top: int, bottom: int, radius: int) -> np.nd
         right = padded[:, radius + reach : radius + reach + width]
         horizontal.append(np.minimum(horizontal[-1], np.minimum(left, right)))
     band = bottom - top
-    out = None
-    for offset, reach in enumerate(_disc_half_widths(radius)):
-        rows_at_offset = horizontal[reach][offset : offset + band]
-        out = rows_at_offset.copy() if out is None else np.minimum(out, rows_at_offset, out=out)
+    half_widths = _disc_half_widths(radius)
+    out = horizontal[half_widths[0]][0:band].copy()
+    for offset, reach in enumerate(half_widths[1:], start=1):
+        np.minimum(out, horizontal[reach][offset : offset + band], out=out)
     return out
 
 

@@ -56,6 +56,13 @@ class PrintSize:
         return self.width_mm is None
 
     @property
+    def sides_mm(self) -> tuple[float, float]:
+        """(width, height) in mm; "original" has none until a PrintPlan resolves it at a DPI."""
+        if self.width_mm is None or self.height_mm is None:
+            raise ValueError(f"print size {self.name!r} has no size in mm")
+        return self.width_mm, self.height_mm
+
+    @property
     def bleed_mm(self) -> float:
         return BLEED_METRIC_MM if self.metric else BLEED_INCH_MM
 
@@ -64,7 +71,8 @@ class PrintSize:
         The name stays the preset's: "8x10" names the paper, either way round."""
         if self.is_original or photo_width == photo_height:
             return self
-        if (photo_width > photo_height) != (self.width_mm > self.height_mm):
+        width_mm, height_mm = self.sides_mm
+        if (photo_width > photo_height) != (width_mm > height_mm):
             return attrs.evolve(self, width_mm=self.height_mm, height_mm=self.width_mm)
         return self
 
@@ -78,8 +86,8 @@ def parse_print_size(text: object) -> PrintSize:
     if cleaned.lower() == ORIGINAL:
         return PrintSize(ORIGINAL, None, None)
     if cleaned.upper() in ISO_PRESETS:
-        width, height = ISO_PRESETS[cleaned.upper()]
-        return PrintSize(cleaned.upper(), float(width), float(height), metric=True)
+        iso_width, iso_height = ISO_PRESETS[cleaned.upper()]
+        return PrintSize(cleaned.upper(), float(iso_width), float(iso_height), metric=True)
     match = _CUSTOM.fullmatch(cleaned)
     unit = (match.group(3).lower() or "in") if match else None
     if match is None or unit not in _UNIT_MM:
@@ -200,8 +208,8 @@ def advise_enlargement(photo: tuple[int, int], factor: float, *, fit: str = "cro
 
 
 def _preset_area(name: str) -> float:
-    size = parse_print_size(name)
-    return size.width_mm * size.height_mm
+    width_mm, height_mm = parse_print_size(name).sides_mm
+    return width_mm * height_mm
 
 
 @attrs.frozen(kw_only=True)
@@ -236,7 +244,7 @@ class PrintPlan:
         if oriented.is_original:
             oriented = attrs.evolve(oriented, width_mm=photo[0] * MM_PER_INCH / dpi,
                                     height_mm=photo[1] * MM_PER_INCH / dpi)
-        trim = (pixels(oriented.width_mm, dpi), pixels(oriented.height_mm, dpi))
+        trim = (pixels(oriented.sides_mm[0], dpi), pixels(oriented.sides_mm[1], dpi))
         advice = advise_enlargement(photo, _enlargement(crop, placement), fit=fit)
         return cls(size=oriented, dpi=dpi, fit=fit, bleed_px=bleed_px, trim_px=trim, crop=crop,
                    placement=placement, advice=advice)
@@ -256,8 +264,8 @@ class PrintPlan:
         width, height = self.trim_px
         return {
             "print_size": self.size.name,
-            "width_mm": round(self.size.width_mm, 3),
-            "height_mm": round(self.size.height_mm, 3),
+            "width_mm": round(self.size.sides_mm[0], 3),
+            "height_mm": round(self.size.sides_mm[1], 3),
             "orientation": "landscape" if width > height else "portrait" if width < height else "square",
             "dpi": self.dpi,
             "fit": self.fit,
@@ -282,7 +290,7 @@ def _layout(photo: tuple[int, int], size: PrintSize, dpi: int, fit: str, bleed: 
     if size.is_original:
         return size, 0, whole, whole
     oriented = size.oriented_for(*photo)
-    trim = (pixels(oriented.width_mm, dpi), pixels(oriented.height_mm, dpi))
+    trim = (pixels(oriented.sides_mm[0], dpi), pixels(oriented.sides_mm[1], dpi))
     bleed_px = pixels(oriented.bleed_mm, dpi) if bleed else 0
     canvas = (trim[0] + 2 * bleed_px, trim[1] + 2 * bleed_px)
     if fit == "crop":  # the photo fills the bleed too, so a slightly-off cut shows no white edge
