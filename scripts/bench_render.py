@@ -14,8 +14,9 @@ from pathlib import Path
 import cv2
 
 from rilievo.domain.params import RenderParams
-from rilievo.entrypoints.bootstrap import Settings, bootstrap
+from rilievo.entrypoints.bootstrap import bootstrap
 from rilievo.entrypoints.logs import configure_logging
+from rilievo.entrypoints.settings import Settings
 
 
 def sample_photo(folder: Path, megapixels: float) -> Path:

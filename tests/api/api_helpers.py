@@ -9,7 +9,8 @@ import numpy as np
 from litestar.testing import TestClient
 from PIL import Image
 
-from rilievo.entrypoints.bootstrap import Settings, bootstrap
+from rilievo.entrypoints.bootstrap import bootstrap
+from rilievo.entrypoints.settings import Settings
 
 WIDTH, HEIGHT = 64, 48
 

@@ -4,7 +4,7 @@ its POST returns."""
 import pytest
 from litestar.testing import TestClient
 
-from rilievo.entrypoints.http_app import create_app
+from rilievo.entrypoints.http.app import create_app
 from tests.api.api_helpers import make_services
 
 

@@ -9,8 +9,9 @@ import pytest
 from litestar.testing import TestClient
 
 from rilievo.adapters.model_store import sha256_of
-from rilievo.entrypoints.bootstrap import Settings, bootstrap
-from rilievo.entrypoints.http_app import create_app
+from rilievo.entrypoints.bootstrap import bootstrap
+from rilievo.entrypoints.http.app import create_app
+from rilievo.entrypoints.settings import Settings
 from tests.api.api_helpers import assert_refused, submit, upload
 from tests.contract.test_model_store import fake_files
 

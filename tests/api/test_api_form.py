@@ -7,7 +7,7 @@ from litestar.testing import TestClient
 from rilievo.domain import params as domain
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.params import RenderParams
-from rilievo.entrypoints.http_app import create_app
+from rilievo.entrypoints.http.app import create_app
 from tests.api.api_helpers import assert_refused, gray_png_bytes, make_services, submit, upload
 
 

@@ -6,7 +6,7 @@ import pytest
 from litestar.testing import TestClient
 
 from rilievo.domain.job import JobStatus
-from rilievo.entrypoints.http_app import create_app
+from rilievo.entrypoints.http.app import create_app
 from tests.api.api_helpers import assert_refused, gray_png_bytes, make_services, submit, upload
 
 

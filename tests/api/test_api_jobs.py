@@ -8,7 +8,7 @@ import pytest
 from litestar.testing import TestClient
 from PIL import Image
 
-from rilievo.entrypoints.http_app import create_app
+from rilievo.entrypoints.http.app import create_app
 from tests.api.api_helpers import HEIGHT, WIDTH, assert_refused, make_services, submit, upload
 
 BASE_SEED = 7

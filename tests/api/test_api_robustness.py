@@ -9,7 +9,7 @@ import pytest
 from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
-from rilievo.entrypoints.http_app import create_app
+from rilievo.entrypoints.http.app import create_app
 from tests.api.api_helpers import assert_refused, png_bytes, upload
 
 JSON = {"content-type": "application/json"}

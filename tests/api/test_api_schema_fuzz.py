@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 from litestar.testing import TestClient
 from schemathesis.checks import positive_data_acceptance
 
-from rilievo.entrypoints.http_app import create_app
+from rilievo.entrypoints.http.app import create_app
 from tests.api.api_helpers import make_services, png_bytes
 
 MAX_EXAMPLES = 100  # per operation

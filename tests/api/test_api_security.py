@@ -50,7 +50,7 @@ def test_every_response_carries_the_security_headers(client, path):
 
 
 def test_serving_beyond_this_computer_is_said_out_loud():
-    from rilievo.entrypoints.serve import exposure_warning
+    from rilievo.entrypoints.http.serve import exposure_warning
 
     assert exposure_warning("127.0.0.1") is None and exposure_warning("localhost") is None
     warning = exposure_warning("0.0.0.0")
@@ -111,7 +111,7 @@ def test_the_loopback_names_are_answered(client, host):
 
 
 def test_the_host_given_to_serve_is_answered_and_only_it(services):
-    from rilievo.entrypoints.security import HostNames
+    from rilievo.entrypoints.http.security import HostNames
 
     named = HostNames("192.168.1.20")
     assert named.allows("192.168.1.20:8000") and named.allows("localhost")

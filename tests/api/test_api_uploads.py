@@ -3,9 +3,10 @@
 import pytest
 from litestar.testing import TestClient
 
-from rilievo.entrypoints.http_uploads import safe_file_name
-from rilievo.entrypoints.bootstrap import Settings, bootstrap
-from rilievo.entrypoints.http_app import create_app
+from rilievo.entrypoints.bootstrap import bootstrap
+from rilievo.entrypoints.http.app import create_app
+from rilievo.entrypoints.http.uploads import safe_file_name
+from rilievo.entrypoints.settings import Settings
 from tests.api.api_helpers import HEIGHT, WIDTH, assert_refused, bomb_png_bytes, encoded, png_bytes
 
 TIFF = encoded(png_bytes(), "TIFF")

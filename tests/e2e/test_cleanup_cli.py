@@ -18,13 +18,9 @@ from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
-from rilievo.entrypoints.cleanup_cli import (
-    add_cleanup_command,
-    cleanup_settings,
-    describe,
-    run_cleanup,
-    start_periodic_cleanup,
-)
+from rilievo.entrypoints.cli.cleanup import add_cleanup_command, describe, run_cleanup
+from rilievo.entrypoints.settings import cleanup_settings
+from rilievo.entrypoints.worker import start_periodic_cleanup
 from tests.subprocess_env import rilievo_env
 
 NOW = datetime.now(timezone.utc)

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from rilievo.domain.errors import InvalidParameter
-from rilievo.entrypoints.bootstrap import DEFAULT_MAX_UPLOAD_MB, upload_limit_of
+from rilievo.entrypoints.settings import DEFAULT_MAX_UPLOAD_MB, upload_limit_of
 from tests.subprocess_env import rilievo_env
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from rilievo.adapters.model_store import CATALOGUE, ModelsOffline, ModelStore
-from rilievo.entrypoints.bootstrap import Settings
-from rilievo.entrypoints.models_cli import add_models_commands, engine_choice, run_models
+from rilievo.entrypoints.cli.models import add_models_commands, run_models
+from rilievo.entrypoints.engines import engine_choice
+from rilievo.entrypoints.settings import Settings
 from tests.contract.test_model_store import FakeDownloader, fake_files, hub_snapshot
 from tests.subprocess_env import rilievo_env
 

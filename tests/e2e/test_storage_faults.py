@@ -17,7 +17,7 @@ from litestar.testing import TestClient
 from PIL import Image
 
 from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
-from rilievo.entrypoints.http_app import create_app
+from rilievo.entrypoints.http.app import create_app
 from tests.api.api_helpers import make_services
 from tests.subprocess_env import rilievo_env
 

@@ -15,7 +15,8 @@ from PIL import Image
 
 from rilievo.domain.job import JobStatus
 from rilievo.domain.params import RenderParams
-from rilievo.entrypoints.bootstrap import Settings, bootstrap
+from rilievo.entrypoints.bootstrap import bootstrap
+from rilievo.entrypoints.settings import Settings
 from tests.subprocess_env import rilievo_env
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rilievo.entrypoints.serve import HEADER_TIMEOUT_S, KEEP_ALIVE_S, MAX_CONNECTIONS
+from rilievo.entrypoints.settings import HEADER_TIMEOUT_S, KEEP_ALIVE_S, MAX_CONNECTIONS
 from tests.integration.test_serve import Server
 from tests.subprocess_env import rilievo_env
 

@@ -16,7 +16,8 @@ from PIL import Image
 from rilievo.adapters.huey_queue import this_worker
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
-from rilievo.entrypoints.bootstrap import Settings, bootstrap
+from rilievo.entrypoints.bootstrap import bootstrap
+from rilievo.entrypoints.settings import Settings
 from tests.subprocess_env import rilievo_env
 
 pytestmark = pytest.mark.slow

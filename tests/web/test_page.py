@@ -24,9 +24,10 @@ from rilievo.domain.params import (
     VARIATIONS,
     RenderParams,
 )
-from rilievo.entrypoints.api_options import form_options
-from rilievo.entrypoints.bootstrap import Settings, bootstrap
-from rilievo.entrypoints.http_app import create_app
+from rilievo.entrypoints.bootstrap import bootstrap
+from rilievo.entrypoints.http.app import create_app
+from rilievo.entrypoints.http.options import form_options
+from rilievo.entrypoints.settings import Settings
 
 CONTROL_IDS = [
     "file-input", "drop-zone", "upload-preview", "upload-info", "mode-photo", "mode-painterly",

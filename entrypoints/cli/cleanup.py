@@ -1,48 +1,19 @@
-"""`rilievo cleanup`: remove old finished jobs and their files, by age and by a storage budget; and the
-worker's run of the same at start and then every hour."""
+"""`rilievo cleanup`: remove old finished jobs and their files, by age and by a storage budget (the worker
+runs the same at start and then every hour)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-import threading
-from typing import TYPE_CHECKING, Callable, Mapping
 
-import structlog
-
+from rilievo.application.services import Services
 from rilievo.domain.cleanup import CleanupReport, parse_size
-from rilievo.domain.errors import InvalidParameter, RilievoError
+from rilievo.domain.errors import RilievoError
 
-from .models_cli import human_bytes
-from .settings_text import as_argument, finite_number, from_environment
-
-if TYPE_CHECKING:
-    from rilievo.application.services import Services
-
-    from .bootstrap import Settings
-
-log = structlog.get_logger(__name__)
-
-EXIT_OK, EXIT_REFUSED = 0, 2
-CLEANUP_EVERY_S = 3600.0
-STOP_WAIT_S = 60.0  # a stopping worker lets a cleanup under way finish its removals, for at most this long
-
-
-def parse_days(text: str) -> float:
-    days = finite_number(text)
-    if days is None or days < 0:
-        raise InvalidParameter(f"a number of days >= 0 such as 30 or 0.5 is needed, got {text!r}")
-    return days
-
-
-def cleanup_settings(environ: Mapping[str, str]) -> dict:
-    """Settings' keep_days and storage_budget from RILIEVO_KEEP_DAYS and RILIEVO_STORAGE_BUDGET (unset or
-    empty: None). Raises InvalidParameter."""
-    return {
-        "keep_days": from_environment(environ, "RILIEVO_KEEP_DAYS", parse_days, None),
-        "storage_budget": from_environment(environ, "RILIEVO_STORAGE_BUDGET", parse_size, None),
-    }
+from ..bootstrap import bootstrap
+from ..settings import Settings, as_argument, parse_days
+from .models import human_bytes
+from .refusal import EXIT_OK, refuse
 
 
 def add_cleanup_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -70,21 +41,12 @@ def run_cleanup(args: argparse.Namespace, settings: Settings, *, services: Servi
                       "RILIEVO_KEEP_DAYS or RILIEVO_STORAGE_BUDGET", as_json=args.json)
     try:
         if services is None:
-            from .bootstrap import bootstrap
-
             services = bootstrap(settings)
         report = services.clean_up(older_than_days=older_than, budget_bytes=budget, dry_run=args.dry_run)
     except RilievoError as error:
         return refuse(str(error), as_json=args.json)
     print(json.dumps(report.to_dict()) if args.json else "\n".join(describe(report)))
     return EXIT_OK
-
-
-def refuse(message: str, *, as_json: bool) -> int:
-    print(f"rilievo: error: {message}", file=sys.stderr)
-    if as_json:
-        print(json.dumps({"status": "refused", "error": message}))
-    return EXIT_REFUSED
 
 
 def describe(report: CleanupReport) -> list[str]:
@@ -114,30 +76,3 @@ def describe(report: CleanupReport) -> list[str]:
 
 def _jobs(count: int) -> str:
     return f"{count} job{'' if count == 1 else 's'}"
-
-
-def start_periodic_cleanup(services: Services, settings: Settings, *,
-                           every_s: float = CLEANUP_EVERY_S) -> Callable[[], None]:
-    """With keep_days or storage_budget set, clean up now and then every every_s seconds on a daemon thread,
-    beside the jobs; returns the function that stops it. With neither set, does nothing."""
-    if settings.keep_days is None and settings.storage_budget is None:
-        return lambda: None
-    stop = threading.Event()
-
-    def clean_up_until_stopped() -> None:
-        while True:
-            try:
-                services.clean_up(older_than_days=settings.keep_days, budget_bytes=settings.storage_budget)
-            except Exception:  # a failed cleanup must not stop the worker; the next hour tries again
-                log.exception("storage.cleanup_failed")
-            if stop.wait(every_s):
-                return
-
-    thread = threading.Thread(target=clean_up_until_stopped, name="storage-cleanup", daemon=True)
-    thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(STOP_WAIT_S)
-
-    return halt

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from litestar import Request, Response
-from litestar.exceptions import ValidationException
 
 from rilievo.domain.outputs import LAYERS_ZIP, RESULT_STEM
 from rilievo.application.services import Batch
@@ -33,16 +31,6 @@ def result_formats(job: Job) -> list[str]:
 
 
 # --- requests -------------------------------------------------------------------------------------
-
-
-def unprocessable_body(request: Request, error: ValidationException) -> Response:
-    """A JSON body that parses but has unknown, missing or mistyped fields is a 422, like a bad value."""
-    from .http_app import http_error  # http_app imports this module, so not at the top
-
-    return http_error(request, ValidationException(detail=error.detail, extra=error.extra, status_code=422))
-
-
-BODY_ERRORS_ARE_422 = {ValidationException: unprocessable_body}
 
 
 class JobRequest(msgspec.Struct, forbid_unknown_fields=True):

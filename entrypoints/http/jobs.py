@@ -24,9 +24,9 @@ from rilievo.application.services import Services
 from rilievo.domain.errors import Conflict, FileNotFound
 from rilievo.domain.job import JobStatus
 
-from .api_errors import JSON_BODY_LIMIT, errors
-from .api_models import (
-    BODY_ERRORS_ARE_422,
+from ..settings import JSON_BODY_LIMIT
+from .errors import BODY_ERRORS_ARE_422, errors
+from .schemas import (
     JobPage,
     JobRequest,
     JobView,

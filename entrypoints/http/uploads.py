@@ -22,9 +22,10 @@ from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMul
 
 from rilievo.domain.errors import StorageFull
 
+from ..settings import MAX_FORM_PARTS
+
 FIELD = "file"
 STALE_AFTER_S = 3600  # an upload still arriving is far younger: its body must come within a minute
-MAX_PARTS = 16  # the form sends one; a few extra fields are ignored
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
@@ -63,14 +64,14 @@ async def multipart_events(request: Request) -> AsyncIterator[MultipartSegment |
     if media_type != "multipart/form-data" or not options.get("boundary"):
         raise ClientException(f"send a multipart/form-data body with the field {FIELD!r}")
     try:
-        with PushMultipartParser(options["boundary"].encode("latin-1"), max_segment_count=MAX_PARTS) as parser:
+        with PushMultipartParser(options["boundary"].encode("latin-1"), max_segment_count=MAX_FORM_PARTS) as parser:
             async for chunk in request.stream():  # ends with b"": the end of input
                 for event in parser.parse(chunk):
                     yield event
                 if parser.closed:
                     break
     except ParserLimitReached:
-        raise ClientException(f"the form has more than {MAX_PARTS} fields") from None
+        raise ClientException(f"the form has more than {MAX_FORM_PARTS} fields") from None
     except ParserError as error:
         raise ClientException(f"the multipart body is malformed: {error}") from None
 

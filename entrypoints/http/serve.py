@@ -19,15 +19,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from rilievo.domain.errors import InvalidParameter
 
-from .bootstrap import Settings, bootstrap
-from .http_app import MEGABYTE, create_app
-from .http_uploads import remove_stale_uploads
+from ..bootstrap import bootstrap
+from ..settings import HEADER_TIMEOUT_S, KEEP_ALIVE_S, MAX_CONNECTIONS, MEGABYTE, WORKER_STOP_TIMEOUT_S, Settings
+from .app import create_app
+from .uploads import remove_stale_uploads
 
 log = structlog.get_logger(__name__)
-WORKER_STOP_TIMEOUT_S = 10
-HEADER_TIMEOUT_S = 10  # from the connection (or the first byte of a next request) to the end of its head
-KEEP_ALIVE_S = 5  # an idle connection between two requests
-MAX_CONNECTIONS = 64  # a browser opens at most 6 per site
 BUSY_BODY = b'{"error":"service_unavailable","detail":"too many open connections; try again shortly"}'
 BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\n"
         b"content-length: %d\r\n\r\n%s" % (len(BUSY_BODY), BUSY_BODY))

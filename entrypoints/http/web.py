@@ -14,8 +14,8 @@ from rilievo.application.services import Services
 from rilievo.domain.params import RenderParams
 from rilievo.domain.previews import LAYER_TINTS
 
-from .api_options import FormOptions, form_options
-from .models_cli import FALLBACK_ENGINES
+from ..engines import FALLBACK_ENGINES
+from .options import FormOptions, form_options
 
 # Sliders over a fractional range move in these steps; integer ranges move by 1.
 FRACTION_STEP = 0.05

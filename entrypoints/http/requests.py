@@ -11,12 +11,8 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import HTTPException, ValidationException
 
-from .api_errors import MAX_JSON_DEPTH, too_deep
+from ..settings import BODY_IDLE_TIMEOUT_S, BODY_TIMEOUT_S, MAX_JSON_DEPTH
 from .security import ASGIApp, Receive, Scope, Send
-
-# A local upload of the 300 MB limit takes a second or two; these leave room for a slow network.
-BODY_TIMEOUT_S = 60.0  # the whole body
-BODY_IDLE_TIMEOUT_S = 10.0  # between two pieces of it
 
 
 class RequestTimeout(HTTPException):
@@ -89,3 +85,15 @@ class JsonRequest(Request):
         if too_deep(value):
             raise ValidationException(deep)
         return value
+
+
+def too_deep(value: Any) -> bool:
+    """Whether a decoded JSON value nests deeper than MAX_JSON_DEPTH, checked without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False

@@ -12,12 +12,12 @@ from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, 
 
 from rilievo.application.services import Services
 
-from .api_jobs import jobs_router
-from .api_errors import errors
-from .api_models import API_ROOT, Health, LastUsedParams, UploadInfo
-from .api_options import FormOptions, form_options
-from .api_presets import presets_router
-from .http_uploads import FIELD, received_file
+from .errors import errors
+from .jobs import jobs_router
+from .options import FormOptions, form_options
+from .presets import presets_router
+from .schemas import API_ROOT, Health, LastUsedParams, UploadInfo
+from .uploads import FIELD, received_file
 
 
 @get("/health", sync_to_thread=True, responses=errors())

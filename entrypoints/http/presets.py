@@ -24,16 +24,17 @@ from rilievo.application.services import Services
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.presets import Preset
 
-from .api_errors import JSON_BODY_LIMIT, MAX_JSON_DEPTH, errors, too_deep
-from .api_models import (
-    BODY_ERRORS_ARE_422,
+from ..settings import JSON_BODY_LIMIT, MAX_JSON_DEPTH
+from .errors import BODY_ERRORS_ARE_422, errors
+from .requests import too_deep
+from .schemas import (
     ImportedPresets,
     PresetBody,
     PresetList,
     PresetReplacement,
     PresetView,
 )
-from .http_uploads import received_field
+from .uploads import received_field
 
 EXPORT_FILE_NAME = "rilievo-presets.json"
 TOO_DEEP = object()

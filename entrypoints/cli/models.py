@@ -3,51 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import time
-from typing import TYPE_CHECKING, Callable
 
 from rilievo.adapters.model_store import DEFAULT_PULL, ModelStore, ModelStoreError, ModelsOffline
 
-if TYPE_CHECKING:
-    from .bootstrap import Settings
-
-EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
-DEPTH_PREFERENCE = ("depth-anything-v2-small", "dpt-hybrid-midas")
-PAINT_MODELS = ("sd15", "controlnet-depth", "controlnet-canny")
-# The compact model first: it is 30x faster on a CPU and part of the default pull.
-UPSCALE_PREFERENCE = ("realesr-general-x4v3", "realesrgan-x4plus")
-# what each stage falls back to without weights
-FALLBACK_ENGINES = {"depth": "classical", "paint": "classical-strokes", "upscale": "lanczos"}
-
-
-def engine_choice(store: ModelStore, *, has_package: Callable[[str], bool] | None = None) -> dict[str, str]:
-    """The engine each stage uses with the models installed now: a model key, or the classical
-    fallback ("classical", "classical-strokes", "lanczos"); paint needs SD 1.5 and both ControlNets.
-    Installed weights without the learned extra's packages (torch, ...) fall back too."""
-    has = has_package or _importable
-    torch = has("torch")
-    depth_ok = depth_models_usable(has)
-    paint_ok = depth_ok and has("diffusers")
-    depth = next((key for key in DEPTH_PREFERENCE if depth_ok and store.is_installed(key)), "classical")
-    paint = "stable-diffusion" if paint_ok and all(store.is_installed(key) for key in PAINT_MODELS) \
-        else "classical-strokes"
-    upscale = next((key for key in UPSCALE_PREFERENCE if torch and store.is_installed(key)), "lanczos")
-    return {"depth": depth, "paint": paint, "upscale": upscale}
-
-
-def depth_models_usable(has_package: Callable[[str], bool] | None = None) -> bool:
-    """Whether the learned depth models can run here: torch and transformers are installed."""
-    has = has_package or _importable
-    return has("torch") and has("transformers")
-
-
-def _importable(package: str) -> bool:
-    """Without importing it (torch takes seconds)."""
-    return importlib.util.find_spec(package) is not None
-
+from ..engines import engine_choice
+from ..settings import Settings
+from .refusal import EXIT_FAILED, EXIT_OK, print_error, refuse
 
 def add_models_commands(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     models = subparsers.add_parser("models", help="list or download the learned models")
@@ -113,8 +77,7 @@ def pull_models(store: ModelStore, keys: list[str]) -> int:
     try:
         specs = [store.spec(key) for key in keys]  # refuse a typo before downloading anything
     except ModelStoreError as error:
-        print(f"rilievo: error: {error}", file=sys.stderr)
-        return EXIT_REFUSED
+        return refuse(str(error))
     for spec in specs:
         print(f"{spec.key}: {spec.source} (~{human_bytes(spec.download_bytes)}, {spec.licence})", file=sys.stderr)
         if cached := store.cached_snapshot(spec.key):
@@ -124,11 +87,10 @@ def pull_models(store: ModelStore, keys: list[str]) -> int:
             path = store.pull(spec.key, progress=bar)
         except ModelsOffline as error:
             bar.close()
-            print(f"rilievo: error: {error}", file=sys.stderr)
-            return EXIT_REFUSED
+            return refuse(str(error))
         except ModelStoreError as error:
             bar.close()
-            print(f"rilievo: error: {error}", file=sys.stderr)
+            print_error(str(error))
             return EXIT_FAILED
         bar.close()
         if store.installed_from(spec.key) == "hub-cache":
