@@ -15,8 +15,6 @@ from PIL import Image
 
 from rilievo.domain.job import JobStatus
 from rilievo.domain.params import RenderParams
-from rilievo.entrypoints.bootstrap import bootstrap
-from rilievo.entrypoints.settings import Settings
 from tests.subprocess_env import rilievo_env
 
 pytestmark = pytest.mark.slow
@@ -47,16 +45,6 @@ def photo(tmp_path: Path, scale: int) -> Path:
     image = Image.fromarray(skimage.data.chelsea())
     image.resize((image.width * scale, image.height * scale)).save(path)
     return path
-
-
-@pytest.fixture
-def storage(tmp_path) -> Path:
-    return tmp_path / "storage"
-
-
-@pytest.fixture
-def services(storage, tmp_path):
-    return bootstrap(Settings(storage_dir=storage, models_dir=tmp_path / "no-models"))
 
 
 def test_a_worker_started_beside_a_command_line_render_leaves_its_job_alone(tmp_path, storage, services):

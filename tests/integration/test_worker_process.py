@@ -16,8 +16,6 @@ from PIL import Image
 from rilievo.adapters.huey_queue import this_worker
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
-from rilievo.entrypoints.bootstrap import bootstrap
-from rilievo.entrypoints.settings import Settings
 from tests.subprocess_env import rilievo_env
 
 pytestmark = pytest.mark.slow
@@ -44,17 +42,6 @@ def wait_for(services, job_id: str, condition, timeout_s: float = 90.0, every_s:
             return job
         time.sleep(every_s)
     raise AssertionError(f"job {job_id} never got there; it is {job.status} at {job.stage}")
-
-
-@pytest.fixture
-def storage(tmp_path) -> Path:
-    return tmp_path / "storage"
-
-
-@pytest.fixture
-def services(storage, tmp_path):
-    """The web process's side: the same services the app uses, enqueueing onto the SQLite queue."""
-    return bootstrap(Settings(storage_dir=storage, models_dir=tmp_path / "models"))
 
 
 def photo(tmp_path: Path, scale: int = 1) -> Path:
