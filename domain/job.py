@@ -131,9 +131,6 @@ class Job:
         return attrs.evolve(self, stage=stage, progress=min(max(progress, 0.0), 1.0),
                             engines=self.engines if engines is None else engines)
 
-    def use_engine(self, stage: str, engine: str) -> Job:
-        return attrs.evolve(self, engines={**self.engines, stage: engine})
-
     def complete(self, now: datetime, *, outputs: Mapping[str, str], output_dir: str,
                  warnings: tuple[str, ...] | list[str] = ()) -> Job:
         return self._move(

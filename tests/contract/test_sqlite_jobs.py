@@ -40,7 +40,7 @@ def make_job(minutes: int = 0, **params) -> Job:
 
 
 def test_a_job_comes_back_as_it_was_stored(repository):
-    job = make_job(layers=4, sharpen=0.3).start(NOW).report("depth", 0.25).use_engine("depth", "classical")
+    job = make_job(layers=4, sharpen=0.3).start(NOW).report("depth", 0.25, {"depth": "classical"})
     repository.add(job)
     assert repository.get(job.id) == job
 

@@ -106,6 +106,7 @@ def test_only_processing_jobs_can_be_orphaned(status):
     assert not job_in(status).is_orphaned(LATER + STALE * 10, stale_after=STALE, worker_alive=False)
 
 
-def test_engines_are_recorded_per_stage():
-    job = new_job().use_engine("depth", "classical").use_engine("post-process", "unsharp")
+def test_engines_are_recorded_per_stage_as_progress_reports_them():
+    job = new_job().start(NOW).report("depth", 0.1, {"depth": "classical"})
+    job = job.report("post-process", 0.5, {"depth": "classical", "post-process": "unsharp"}).report("layers", 0.6)
     assert dict(job.engines) == {"depth": "classical", "post-process": "unsharp"}
