@@ -19,6 +19,7 @@ from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.noise import NoisePlan
 from rilievo.domain.params import RenderParams
 from rilievo.domain.presets import Preset
+from rilievo.domain.regions import Regions
 from rilievo.domain.styles import PaintRequest, PostSettings
 from rilievo.domain.upload import Upload
 
@@ -36,6 +37,16 @@ class DepthEstimator(Protocol):
 
     def estimate(self, image: np.ndarray) -> np.ndarray:
         """HxW float32 in [0, 1], 0 = nearest. Raises DepthEstimationFailed."""
+
+
+class Segmenter(Protocol):
+    """Splits a photo into regions that belong together (objects, their parts, background surfaces)."""
+
+    name: str
+    device: str | None  # where a learned model runs; None for a classical method
+
+    def segment(self, image: np.ndarray) -> Regions:
+        """Regions of an HxWx3 float32 image in [0, 1], at its size."""
 
 
 class DepthEngines(Protocol):
