@@ -93,7 +93,10 @@ def test_list_shows_the_segmentation_model_with_its_licence(tmp_path, capsys):
                  if model["key"] == "eomt-small-coco-panoptic")
     assert model["kind"] == "segmentation" and model["installed"] and model["licence"] == "MIT" and model["default"]
     assert run_models(parse("list"), settings_for(tmp_path)) == 0
-    assert re.search(r"^eomt-small-coco-panoptic +segmentation +yes +.* MIT$", capsys.readouterr().out, re.MULTILINE)
+    table = capsys.readouterr().out.splitlines()
+    row = next(line for line in table if line.startswith("eomt-small-coco-panoptic"))
+    assert re.fullmatch(r"eomt-small-coco-panoptic +segmentation +yes +.* MIT", row)
+    assert row.index("yes") == table[0].index("INSTALLED")  # the longest kind still fits its column
 
 
 def test_pull_installs_the_segmentation_model(tmp_path, capsys):
