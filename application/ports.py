@@ -139,6 +139,23 @@ class Upscaler(Protocol):
         """Drop what was kept from one band to the next (a model's tile outputs): the image is done."""
 
 
+class Resampler(Protocol):
+    """Resizes masks and colours (a pane's alpha, its filled colours) to print size exactly, one band of
+    output rows at a time like an Upscaler: plain interpolation, no sharpening, no model."""
+
+    def needed_source_rows(self, source_size: Size, out_size: Size, out_window: Window | None = None
+                           ) -> tuple[int, int]:
+        """Source rows [top, bottom) that upscale_region reads to produce out_window."""
+
+    def upscale_region(self, source: np.ndarray, out_size: Size, out_window: Window | None = None, *,
+                       source_top: int = 0, source_height: int | None = None,
+                       on_progress: Callable[[float], None] | None = None) -> np.ndarray:
+        """out_window of the resize of the source (HxWxC in [0, 1]) to out_size, as Upscaler.upscale_region."""
+
+    def release(self) -> None:
+        """Drop what was kept from one band to the next."""
+
+
 class StripWriter(Protocol):
     """A file written from bands of rows, top to bottom; it appears under its name only once close()
     has had every row, and abort() (or any failure) leaves nothing."""
@@ -289,8 +306,8 @@ class JobRepository(Protocol):
     def delete(self, job_id: str, *, expect: JobStatus | None = None) -> None:
         """Raises JobNotFound. With expect, only if the stored job still has that status, else JobChanged."""
 
-    def list(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
-        """Newest first."""
+    def newest(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
+        """One page of the jobs, newest first."""
 
     def all(self) -> list[Job]:
         """Every job, in one read."""
@@ -298,6 +315,12 @@ class JobRepository(Protocol):
     def count(self) -> int: ...
 
     def processing(self) -> list[Job]: ...
+
+
+class WorkerLiveness(Protocol):
+    def alive(self, worker: str) -> bool:
+        """Whether the process recorded as a job's worker still runs; one that can't be checked from here
+        (on another host) counts as alive, and its heartbeat tells."""
 
 
 class TaskQueue(Protocol):

@@ -66,12 +66,12 @@ class DepthEngineChoice:
     """The depth engines a job may name: "auto" (the estimator bootstrap chose), "classical" and each
     installed depth model, when torch and transformers are there too. Deciding reads only the models
     folder (the web process needs no torch); estimators are built on first use and kept, so each model
-    loads once per process."""
+    loads once per process. auto is None where no job runs (the web process): it only checks."""
 
-    def __init__(self, store: ModelStore, auto: DepthEstimator, *, learned: bool) -> None:
+    def __init__(self, store: ModelStore, auto: DepthEstimator | None, *, learned: bool) -> None:
         self.store = store
         self.learned = learned
-        self._built: dict[str, DepthEstimator] = {AUTO_DEPTH: auto, auto.name: auto}
+        self._built: dict[str, DepthEstimator] = {AUTO_DEPTH: auto, auto.name: auto} if auto is not None else {}
         self._lock = threading.Lock()
 
     def models(self) -> list[str]:
@@ -170,7 +170,7 @@ class WeightsRecord(Mapping[str, list]):
 
 def models_record(store: ModelStore, engines: Mapping[str, str], *, painter: Painter,
                   upscaler: Upscaler) -> WeightsRecord:
-    """The weights behind each learned engine these services may run: every depth model (a job may
+    """The weights behind each learned engine a worker may run: every depth model (a job may
     choose any that is installed, even one pulled after start), and the painter and upscaler when they
     are the learned ones engine_choice picked (not a stand-in handed to bootstrap)."""
     keys = {spec.key: [spec.key] for spec in store.catalogue if spec.kind == DEPTH}
