@@ -33,7 +33,9 @@ class ImageDecoder(Protocol):
 
 class DepthEstimator(Protocol):
     name: str
-    device: str | None  # where a learned model runs (cpu, cuda, mps); None for a classical method
+    @property
+    def device(self) -> str | None:
+        """Where a learned model runs (cpu, cuda, mps); None for a classical method."""
 
     def estimate(self, image: np.ndarray) -> np.ndarray:
         """HxW float32 in [0, 1], 0 = nearest. Raises DepthEstimationFailed."""
@@ -43,7 +45,9 @@ class Segmenter(Protocol):
     """Splits a photo into regions that belong together (objects, their parts, background surfaces)."""
 
     name: str
-    device: str | None  # where a learned model runs; None for a classical method
+    @property
+    def device(self) -> str | None:
+        """Where a learned model runs; None for a classical method."""
 
     def segment(self, image: np.ndarray) -> Regions:
         """Regions of an HxWx3 float32 image in [0, 1], at its size."""
@@ -122,7 +126,9 @@ class Upscaler(Protocol):
     window of the whole-image result, so a print is never held whole."""
 
     name: str
-    device: str | None  # where a learned model runs; None for a classical method
+    @property
+    def device(self) -> str | None:
+        """Where a learned model runs; None for a classical method."""
 
     def needed_source_rows(self, source_size: Size, out_size: Size, out_window: Window | None = None
                            ) -> tuple[int, int]:
