@@ -80,8 +80,9 @@ def person_seed(face: Face, height: int, width: int) -> np.ndarray:
     across = np.abs(cols - cx) / size  # in face widths
     below = (rows - cy) / size  # in face heights, positive under the face's centre
     mask = np.full((height, width), cv2.GC_PR_BGD, np.uint8)
-    mask[(across > 2.8) | (below < -1.3)] = cv2.GC_BGD
-    body = (below > 0) & (across < 0.9 + 0.6 * below)  # shoulders widen under the head
+    cone = 0.9 + 0.6 * np.maximum(below, 0.0)  # shoulders and body widen under the head
+    mask[(across > np.minimum(cone + 0.3, 2.8)) | (below < -1.3)] = cv2.GC_BGD
+    body = (below > 0) & (across < cone)
     head = (below >= -1.0) & (below <= 0.6) & (across < 0.85)
     mask[body | head] = cv2.GC_PR_FGD
     core = (np.abs(below) < 0.3) & (across < 0.3)

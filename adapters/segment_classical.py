@@ -31,6 +31,7 @@ from rilievo.domain.regions import Regions
 
 WORK_SIDE = 512
 SUPERPIXELS = 500
+MIN_SUPERPIXEL_AREA = 300  # px: fewer superpixels in a small picture, as smaller ones measure only noise
 GRABCUT_SIDE = 256
 GRABCUT_ITERATIONS = 3
 MIN_SIDE = 16  # below this a photo is one region
@@ -60,14 +61,17 @@ class ClassicalSegmenter:
         if min(height, width) < MIN_SIDE:
             return Regions.whole(height, width)
         small = _downscale(rgb, WORK_SIDE)
-        superpixels = slic(small, n_segments=SUPERPIXELS, compactness=10, start_label=0, convert2lab=True)
+        count = min(SUPERPIXELS, small.shape[0] * small.shape[1] // MIN_SUPERPIXEL_AREA)
+        superpixels = slic(small, n_segments=max(count, 2), compactness=10, start_label=0, convert2lab=True)
         _, superpixels = np.unique(superpixels, return_inverse=True)
         superpixels = superpixels.reshape(small.shape[:2]).astype(np.int32)
+        if superpixels.max() == 0:  # nothing to tell apart (noise, a flat picture)
+            return Regions.whole(height, width)
         lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab)
         graph = _Graph(superpixels, lab, _edges(lab))
         subjects, names = _subjects(small, graph)
         merged = _background(graph, subjects)
-        subjects, names = _completed(subjects, names, merged)
+        subjects, names = _completed(subjects, names, merged, lab)
         labels, background_names = _named_background(graph, merged, subjects)
         labels, names = _with_subjects(labels, background_names, subjects, names)
         return _enlarged(labels, names, subjects, small, rgb)
@@ -290,9 +294,10 @@ def _background(graph: _Graph, subjects: list[np.ndarray]) -> np.ndarray:
     return np.where(covered, -1, merged).astype(np.int32)
 
 
-def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndarray):
-    """Subjects grown by the background regions they enclose (the inside of a saucer's rim, the
-    collar under a chin: parts GrabCut missed), and parts whose convex hulls overlap joined."""
+def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndarray, lab: np.ndarray):
+    """Subjects grown by the regions GrabCut missed: background regions they enclose (the inside of
+    a saucer's rim, the collar under a chin) or that touch them and look like them, as long as
+    those do not run out of the frame; parts whose convex hulls overlap are joined."""
     if not subjects:
         return subjects, names
     height, width = background.shape
@@ -310,11 +315,19 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     count = int(background.max()) + 1
     area = np.bincount(background[background >= 0], minlength=count)
     on_border = np.bincount(background[border & (background >= 0)], minlength=count)
+    valid = background >= 0
+    mean = np.stack([np.bincount(background[valid], lab[..., c][valid], count) for c in range(3)], 1)
+    mean /= np.maximum(area, 1)[:, None]
     grown = []
     for subject, hull, name in joined:
-        inside = np.bincount(background[hull & (background >= 0)], minlength=count)
+        inside = np.bincount(background[hull & valid], minlength=count)
         enclosed = (inside >= 0.75 * area) & (on_border == 0) & (area > 0)
-        grown.append((subject | np.isin(background, np.flatnonzero(enclosed)), name))
+        ring = cv2.dilate(subject.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & valid
+        touching = np.bincount(background[ring], minlength=count) > 0
+        spread = np.sqrt(lab[subject].var(axis=0).sum())
+        distance = np.linalg.norm((mean - lab[subject].mean(axis=0)) * (1.0, 1.5, 1.5), axis=1)
+        alike = touching & (on_border == 0) & (distance < 14.0 + 0.5 * spread)
+        grown.append((subject | np.isin(background, np.flatnonzero(enclosed | alike)), name))
     return [g for g, _ in grown], [n for _, n in grown]
 
 
