@@ -13,6 +13,10 @@ The photo is shrunk to a working size (~512 px long side) and four cues are comp
   (sky, distant hills). Limited to the upper frame, where far scenery is, so that a pale floor or
   table in the foreground is not pushed back.
 
+Then the regions of a segmenter (the classical one unless another is given) refine it: each subject
+and person found is moved towards the depth of its base (contact) and in front of the regions
+around it (occlusion), and people a little nearer still; see _region_cues.
+
 The cues are summed with fixed weights, smoothed with a guided filter so that depth edges follow
 image edges, stretched to span 0 (nearest) .. 1 (farthest) by percentiles, and brought back to
 full resolution with a guided upsampling that uses the full-size photo as the guide.
@@ -25,6 +29,9 @@ import numpy as np
 
 from rilievo.adapters.depth_input import checked_rgb
 from rilievo.adapters.guided import guided_filter, guided_upsample
+from rilievo.application.ports import Segmenter
+from rilievo.domain.errors import DepthEstimationFailed
+from rilievo.domain.regions import Regions
 
 WORK_SIDE = 512
 SUBJECT_SIDE = 256  # GrabCut is the slowest step; a coarse mask is enough before guided smoothing
@@ -35,6 +42,14 @@ SUBJECT_CONTACT = 0.5  # 1 = subject takes the depth of its base, 0 = plain posi
 DEFOCUS_WEIGHT = 0.5
 HAZE_WEIGHT = 0.2
 
+# Region cues (see _region_cues), in the same units.
+REGION_MIN_SIDE = 32
+CONTACT_WEIGHT = 0.7  # how far an object's depth moves from its pixels' towards its base's
+CONTACT_MAX_SHARE = 0.3  # no contact cue for a region this large (of the picture), full under 0.2
+SUBJECT_MARGIN = 0.05  # a subject is at least this much nearer than what surrounds it above its base
+PERSON_PULL = 0.1  # people nearer still
+MAX_SUBJECT_SHARE = 0.25  # a larger salient "subject" is often a whole scene: no occlusion cue for it
+
 DEFOCUS_RAMP_PX = (1.0, 3.0)  # blur beyond the sharpest regions that counts as none .. full
 SMOOTH_RADIUS = 0.02  # of the long side
 SMOOTH_EPS = 1e-2  # guided-filter regularisation: larger = less image texture copied into depth
@@ -42,20 +57,36 @@ EPS = 1e-6
 
 
 class ClassicalDepth:
-    """Depth from position, subject, defocus and haze cues. 0 = nearest, 1 = farthest."""
+    """Depth from position, subject, defocus and haze cues, then per region of the segmenter: a
+    subject or person as near as its base and in front of what it stands before. 0 = nearest."""
 
     name = "classical"
     device = None
+
+    def __init__(self, segmenter: Segmenter | None = None):
+        self._segmenter = segmenter  # None: the classical segmenter, built on first use
 
     def estimate(self, image: np.ndarray) -> np.ndarray:
         rgb = checked_rgb(image)
         small = _downscale(rgb, WORK_SIDE)
         gray_small = _gray(small)
         depth = _combine_cues(small, gray_small)
+        if min(small.shape[:2]) >= REGION_MIN_SIDE:
+            depth = _region_cues(depth, self._regions(small))
         radius = _scaled(small, SMOOTH_RADIUS)
         depth = guided_filter(gray_small, depth, radius=radius, eps=SMOOTH_EPS)
         depth = _stretch(depth)
         return _upsampled(gray_small, depth, _gray(rgb))
+
+    def _regions(self, small: np.ndarray) -> Regions:
+        if self._segmenter is None:
+            from rilievo.adapters.segment_classical import ClassicalSegmenter
+
+            self._segmenter = ClassicalSegmenter()
+        regions = self._segmenter.segment(small)
+        if regions.labels.shape != small.shape[:2]:
+            raise DepthEstimationFailed(f"the segmenter gave labels of {regions.labels.shape}, not {small.shape[:2]}")
+        return regions
 
 
 def _combine_cues(rgb: np.ndarray, gray: np.ndarray) -> np.ndarray:
@@ -155,6 +186,45 @@ def _ground_contact(prior: np.ndarray, subject: np.ndarray) -> np.ndarray:
     _, labels, stats, _ = cv2.connectedComponentsWithStats(subject.astype(np.uint8))
     base_rows = stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT] - 1
     return np.where(labels > 0, prior[base_rows, 0][labels], prior)
+
+
+def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
+    """Depth adjusted for each subject and person the segmenter found:
+
+    * contact: it is as near as its base (the depth at its lowest rows), not as each of its pixels'
+      heights; fully under 20 % of the picture, fading to nothing at CONTACT_MAX_SHARE;
+    * occlusion: it is in front of the regions around it (except below its base, where it stands),
+      by SUBJECT_MARGIN at least, shifted as a whole so that its own depth keeps its slope; for a
+      salient subject only up to MAX_SUBJECT_SHARE of the picture;
+    * people are pulled nearer by PERSON_PULL.
+
+    Only named subjects: flattening every region inside the frame towards its base was measured to
+    lift tum_office (0.538 to 0.564) but lower cones (0.929 to 0.915), whose cones and lattice
+    recede behind one another.
+    """
+    labels = regions.labels
+    height = labels.shape[0]
+    out = depth.copy()
+    rows = np.arange(height)[:, None]
+    share = np.bincount(labels.ravel(), minlength=regions.count) / labels.size
+    for index, name in enumerate(regions.names):
+        if name not in ("subject", "person") or share[index] == 0:
+            continue
+        inside = labels == index
+        lowest = int(np.flatnonzero(inside.any(axis=1))[-1])
+        base = float(np.median(depth[inside & (rows >= lowest - max(2, height // 100))]))
+        weight = CONTACT_WEIGHT * np.clip((CONTACT_MAX_SHARE - share[index]) / 0.1, 0.0, 1.0)
+        out[inside] = (1 - weight) * depth[inside] + weight * base
+        if name == "subject" and share[index] > MAX_SUBJECT_SHARE:
+            continue
+        ring = cv2.dilate(inside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~inside
+        ring &= rows < lowest - max(2, height // 50)
+        if ring.any():
+            front = float(np.percentile(out[ring], 10)) - SUBJECT_MARGIN
+            out[inside] -= max(0.0, float(np.median(out[inside])) - front)
+        if name == "person":
+            out[inside] -= PERSON_PULL
+    return out
 
 
 # --- image helpers ----------------------------------------------------------------------------

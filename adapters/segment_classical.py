@@ -1,18 +1,54 @@
-"""The built-in segmenter: SLIC superpixels merged by colour (scikit-image), no downloads.
+"""The built-in segmenter: whole subjects first, then a few large background regions. No downloads.
 
-A first version: regions of similar colour. Faces, people and texture-aware merging come next."""
+At a working size of about 512 px:
+
+1. SLIC superpixels (scikit-image), with their mean Lab colour, texture and the edges between them.
+2. Subjects. Each frontal face (scikit-image's LBP cascade, see adapters/faces.py) gives a person,
+   cut out by GrabCut from a body-shaped seed below the face. Without a face, the salient subject:
+   superpixels weakly connected to the picture's border and unlike what surrounds them
+   (boundary-connectivity saliency, Zhu et al., CVPR 2014), cut out by GrabCut seeded from it.
+3. The background: superpixels merged greedily by colour, texture and the edge between them, and
+   regions too small to matter absorbed by their closest neighbour. A region is named "sky",
+   "ground"/"floor" or "wall" where its place, brightness and texture say so.
+
+Labels are enlarged to the photo's size; a subject's outline is snapped to the photo's edges there by
+guided upsampling of its mask.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-from skimage import graph
-from skimage.segmentation import relabel_sequential, slic
+import heapq
 
+import cv2
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import dijkstra
+from skimage.segmentation import slic
+
+from rilievo.adapters.faces import find_faces, person_seed
+from rilievo.adapters.guided import guided_upsample
 from rilievo.domain.regions import Regions
 
-WORK_LONG_SIDE = 640  # segment at most this size; the labels are enlarged to the photo's
-SUPERPIXELS = 400
-MERGE_COLOUR_DISTANCE = 0.08  # mean-colour distance (RGB in [0, 1]) under which neighbours merge
+WORK_SIDE = 512
+SUPERPIXELS = 500
+MIN_SUPERPIXEL_AREA = 300  # px: fewer superpixels in a small picture, as smaller ones measure only noise
+GRABCUT_SIDE = 256
+GRABCUT_ITERATIONS = 3
+MIN_SIDE = 16  # below this a photo is one region
+
+# Boundary connectivity saliency (Zhu et al. 2014); Lab distances in Lab units.
+COLOUR_SIGMA = 10.0
+SPATIAL_SIGMA = 0.25  # of the picture's size
+BOTTOM_BORDER_WEIGHT = 0.5  # subjects stand on the bottom edge; it says "background" less surely
+SMOOTHNESS = 0.1
+FOCUS_WEIGHT = 6.0  # Lab units per doubling of fine detail
+
+SUBJECT_AREA = (0.004, 0.6)  # share of the picture a salient subject may cover
+MIN_SUBJECT_CONTRAST = 0.25
+MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient subject may touch  # mean saliency inside the subject minus outside it
+
+MERGE_COST = 1.0  # greedy merging of background regions stops above this cost
+MIN_REGION_SHARE = 0.004  # smaller background regions are absorbed by their closest neighbour
 
 
 class ClassicalSegmenter:
@@ -20,15 +56,490 @@ class ClassicalSegmenter:
     device = None
 
     def segment(self, image: np.ndarray) -> Regions:
-        height, width = image.shape[:2]
-        step = max(1, int(np.ceil(max(height, width) / WORK_LONG_SIDE)))
-        small = np.ascontiguousarray(image[::step, ::step], dtype=np.float64)
-        superpixels, _, _ = relabel_sequential(slic(small, n_segments=SUPERPIXELS, compactness=10, start_label=0))
-        if superpixels.max() == 0:  # a region graph needs two nodes
+        rgb = _checked(image)
+        height, width = rgb.shape[:2]
+        if min(height, width) < MIN_SIDE:
             return Regions.whole(height, width)
-        rag = graph.rag_mean_color(small, superpixels)
-        merged = graph.cut_threshold(superpixels, rag, MERGE_COLOUR_DISTANCE)
-        _, compact = np.unique(merged, return_inverse=True)
-        labels = np.repeat(np.repeat(compact.reshape(merged.shape), step, 0), step, 1)[:height, :width]
-        labels = np.ascontiguousarray(labels, dtype=np.int32)
-        return Regions(labels, ("",) * (int(labels.max()) + 1))
+        small = np.clip(np.nan_to_num(_downscale(rgb, WORK_SIDE)), 0.0, 1.0)
+        count = min(SUPERPIXELS, small.shape[0] * small.shape[1] // MIN_SUPERPIXEL_AREA)
+        superpixels = slic(small, n_segments=max(count, 2), compactness=10, start_label=0, convert2lab=True)
+        _, superpixels = np.unique(superpixels, return_inverse=True)
+        superpixels = superpixels.reshape(small.shape[:2]).astype(np.int32)
+        if superpixels.max() == 0:  # nothing to tell apart (noise, a flat picture)
+            return Regions.whole(height, width)
+        lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab)
+        graph = _Graph(superpixels, lab, _edges(lab))
+        subjects, names = _subjects(small, graph)
+        merged = _background(graph, subjects)
+        subjects, names = _completed(subjects, names, merged, lab)
+        labels, background_names = _named_background(graph, merged, subjects)
+        labels, names = _with_subjects(labels, background_names, subjects, names)
+        return _enlarged(labels, names, subjects, small, rgb)
+
+
+# --- the superpixel graph ---------------------------------------------------------------------
+
+
+class _Graph:
+    """Superpixels (or regions) with their mean Lab colour, texture, area and border contact, and
+    for each adjacent pair the length of their shared boundary and the summed edge strength on it."""
+
+    def __init__(self, labels: np.ndarray, lab: np.ndarray, edges: np.ndarray):
+        self.labels = labels
+        self.lab_image = lab
+        self.edge_image = edges
+        count = int(labels.max()) + 1
+        flat = labels.ravel()
+        self.area = np.bincount(flat, minlength=count).astype(np.float64)
+        self.lab_sum = np.stack([np.bincount(flat, lab[..., c].ravel(), count) for c in range(3)], 1)
+        self.lab_sq = np.stack([np.bincount(flat, lab[..., c].ravel() ** 2, count) for c in range(3)], 1)
+        height, width = labels.shape
+        rows, cols = np.indices(labels.shape)
+        self.centroid = np.stack([np.bincount(flat, rows.ravel() / height, count),
+                                  np.bincount(flat, cols.ravel() / width, count)], 1) / self.area[:, None]
+        border = np.zeros(count)
+        for line, weight in ((labels[0], 1.0), (labels[:, 0], 1.0), (labels[:, -1], 1.0),
+                             (labels[-1], BOTTOM_BORDER_WEIGHT)):
+            border += weight * np.bincount(line, minlength=count)
+        self.border = border
+        self.pairs, self.length, self.edge_sum = _adjacency(labels, edges)
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.lab_sum / self.area[:, None]
+
+    @property
+    def spread(self) -> np.ndarray:
+        """Standard deviation of L: a measure of texture."""
+        variance = self.lab_sq[:, 0] / self.area - self.mean[:, 0] ** 2
+        return np.sqrt(np.maximum(variance, 0.0))
+
+
+def _adjacency(labels: np.ndarray, edges: np.ndarray):
+    """Adjacent label pairs (a < b), their boundary length and the summed edge strength along it."""
+    count = int(labels.max()) + 1
+    a = np.concatenate([labels[:, :-1].ravel(), labels[:-1, :].ravel()])
+    b = np.concatenate([labels[:, 1:].ravel(), labels[1:, :].ravel()])
+    strength = np.concatenate([np.maximum(edges[:, :-1], edges[:, 1:]).ravel(),
+                               np.maximum(edges[:-1, :], edges[1:, :]).ravel()])
+    differ = a != b
+    low, high = np.minimum(a, b)[differ], np.maximum(a, b)[differ]
+    keys, inverse, length = np.unique(low.astype(np.int64) * count + high, return_inverse=True, return_counts=True)
+    edge_sum = np.bincount(inverse, strength[differ], len(keys))
+    return np.stack([keys // count, keys % count], 1), length.astype(np.float64), edge_sum
+
+
+def _edges(lab: np.ndarray) -> np.ndarray:
+    """Colour gradient magnitude in Lab units per pixel, lightly smoothed."""
+    smooth = cv2.GaussianBlur(lab, (0, 0), 1.0)
+    total = np.zeros(lab.shape[:2], np.float32)
+    for c in range(3):
+        gx = cv2.Sobel(smooth[..., c], cv2.CV_32F, 1, 0, ksize=3) / 8
+        gy = cv2.Sobel(smooth[..., c], cv2.CV_32F, 0, 1, ksize=3) / 8
+        total += gx * gx + gy * gy
+    return np.sqrt(total)
+
+
+# --- subjects ---------------------------------------------------------------------------------
+
+
+def _subjects(small: np.ndarray, graph: _Graph) -> tuple[list[np.ndarray], list[str]]:
+    """Bool masks at the working size, disjoint, with their names."""
+    people = []
+    taken = np.zeros(small.shape[:2], bool)
+    for face in find_faces(small):
+        if taken[int(face.centre[0]), int(face.centre[1])]:
+            continue  # a second detection inside a person already cut out
+        person = _tidy(_grabcut(small, person_seed(face, *small.shape[:2])) & ~taken)
+        if person.any():
+            people.append(person)
+            taken |= person
+    if people:
+        return people, ["person"] * len(people)
+    subject = _salient_subject(small, graph)
+    parts = _parts(subject)
+    return parts, ["subject"] * len(parts)
+
+
+def saliency(graph: _Graph, focus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per superpixel, 0..1: how likely it belongs to the subject, and how surely it is background
+    by its connection to the picture's border (boundary connectivity, Zhu et al. 2014)."""
+    count = len(graph.area)
+    mean = np.column_stack([graph.mean, FOCUS_WEIGHT * focus])
+    a, b = graph.pairs[:, 0], graph.pairs[:, 1]
+    step = np.linalg.norm(mean[a] - mean[b], axis=1)
+    # Steps as small as the usual one between neighbours cost nothing, so that a textured
+    # background stays connected to the border across its own texture.
+    cost = np.maximum(step - np.median(step), 0.0)
+    adjacency = coo_matrix((cost + 1e-3, (a, b)), shape=(count, count)).tocsr()
+    geodesic = dijkstra(adjacency, directed=False)
+    similar = np.exp(-(geodesic**2) / (2 * COLOUR_SIGMA**2))
+    unit = graph.area.mean()
+    span = similar @ (graph.area / unit)
+    border_length = similar @ (graph.border / np.sqrt(unit))
+    connectivity = border_length / np.sqrt(span)
+    background = 1.0 - np.exp(-(connectivity**2) / 2.0)
+    appearance = np.linalg.norm(mean[:, None] - mean[None], axis=2)
+    distance = np.linalg.norm(graph.centroid[:, None] - graph.centroid[None], axis=2)
+    spatial = np.exp(-(distance**2) / (2 * SPATIAL_SIGMA**2))
+    contrast = (appearance * spatial) @ background
+    foreground = contrast / max(contrast.max(), 1e-6)
+    # Least-squares optimisation of Zhu et al.: background-like superpixels towards 0, contrasting
+    # ones towards 1, neighbours of similar colour alike.
+    similarity = np.exp(-(step**2) / (2 * COLOUR_SIGMA**2)) + SMOOTHNESS
+    weights = coo_matrix((similarity, (a, b)), shape=(count, count)).toarray()
+    weights = weights + weights.T
+    system = np.diag(background + foreground + weights.sum(1)) - weights
+    salient = np.clip(np.linalg.solve(system, foreground), 0.0, 1.0)
+    return salient, background
+
+
+def _focus(graph: _Graph) -> np.ndarray:
+    """Per superpixel, log2 of its fine detail relative to the median superpixel's, in -3..3: a sharp
+    subject before a blurred background stands out by it even where their colours are alike."""
+    lightness = graph.lab_image[..., 0]
+    detail = cv2.GaussianBlur(np.abs(lightness - cv2.GaussianBlur(lightness, (0, 0), 1.0)), (0, 0), 2.0)
+    per_superpixel = np.bincount(graph.labels.ravel(), detail.ravel(), len(graph.area)) / graph.area
+    return np.clip(np.log2((per_superpixel + 0.05) / (np.median(per_superpixel) + 0.05)), -3.0, 3.0)
+
+
+def _salient_subject(small: np.ndarray, graph: _Graph) -> np.ndarray:
+    """The salient subject as a bool mask at the working size; all False when there is none.
+
+    GrabCut is seeded from the saliency; where part of the picture is clearly out of focus (or
+    flat), sharp superpixels count as probably subject and the blurred ones as surely background."""
+    height, width = small.shape[:2]
+    focus = _focus(graph)
+    salient, background = saliency(graph, focus)
+    if np.ptp(salient) < 0.2:
+        return np.zeros((height, width), bool)
+    salient = (salient - salient.min()) / np.ptp(salient)
+    blurred_share = graph.area[focus < -1.0].sum() / graph.area.sum()
+    by_focus = 0.15 < blurred_share < 0.85
+    sharp = by_focus & (focus > 0.5) & (salient > 0.15)
+    seed = np.full(len(graph.area), cv2.GC_PR_BGD, np.uint8)
+    # border-connected and dull in the upper part: a wall or sky (the lower part may be a support)
+    upper = graph.centroid[:, 0] < 0.5
+    seed[((salient < 0.1) | ((background > 0.95) & (salient < 0.3) & upper)) & ~sharp] = cv2.GC_BGD
+    if by_focus:
+        seed[(focus < -1.0) & (salient < 0.4) & (background > 0.8) & upper] = cv2.GC_BGD
+    seed[(salient > 0.4) | sharp] = cv2.GC_PR_FGD
+    seed[salient > 0.8] = cv2.GC_FGD
+    subject = _tidy(_grabcut(small, seed[graph.labels]))
+    share = subject.mean()
+    score = salient[graph.labels]
+    contrast = score[subject].mean() - score[~subject].mean() if 0 < share < 1 else 0.0
+    if not SUBJECT_AREA[0] < share < SUBJECT_AREA[1] or contrast < MIN_SUBJECT_CONTRAST:
+        return np.zeros((height, width), bool)
+    # A subject stands in front of its background: one spread along the top or down both sides of
+    # the frame is more likely background taken for it (a row of trees, a sky)
+    if subject[0].mean() > MAX_SUBJECT_TOP or min(subject[:, 0].mean(), subject[:, -1].mean()) > MAX_SUBJECT_TOP:
+        return np.zeros((height, width), bool)
+    return subject
+
+
+def _grabcut(small: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """GrabCut from a seed mask (cv2.GC_* values), run at GRABCUT_SIDE px (its time grows much faster
+    than the pixel count) and brought back to the size of `small` snapped to its edges."""
+    height, width = small.shape[:2]
+    reduced = _downscale(small, GRABCUT_SIDE)
+    size = reduced.shape[1], reduced.shape[0]
+    mask = cv2.resize(seed, size, interpolation=cv2.INTER_NEAREST)
+    if not np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).any() or not np.isin(mask, (cv2.GC_BGD, cv2.GC_PR_BGD)).any():
+        return np.zeros((height, width), bool)
+    cv2.setRNGSeed(0)  # GrabCut initialises its colour models with k-means
+    cv2.grabCut(np.round(reduced * 255).astype(np.uint8), mask, None, np.zeros((1, 65)), np.zeros((1, 65)),
+                GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    cut = np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
+    if size == (width, height):
+        return cut > 0.5
+    guide = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    return guided_upsample(cv2.resize(guide, size, interpolation=cv2.INTER_AREA), cut, guide) > 0.5
+
+
+def _tidy(mask: np.ndarray) -> np.ndarray:
+    """Drop specks and fill holes under 0.3 % of the picture."""
+    minimum = 0.003 * mask.size
+    out = mask.copy()
+    for value in (True, False):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats((out == value).astype(np.uint8), connectivity=4)
+        small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < minimum)
+        small = small[small > 0] if value else small
+        out[np.isin(labels, small) & (out == value)] = not value
+    return out
+
+
+def _parts(subject: np.ndarray) -> list[np.ndarray]:
+    """The connected parts of a subject mask, each at least 0.3 % of the picture, largest first."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(subject.astype(np.uint8), connectivity=8)
+    order = sorted(range(1, count), key=lambda i: -stats[i, cv2.CC_STAT_AREA])
+    return [labels == i for i in order if stats[i, cv2.CC_STAT_AREA] >= 0.003 * subject.size]
+
+
+# --- the background ---------------------------------------------------------------------------
+
+
+def _background(graph: _Graph, subjects: list[np.ndarray]) -> np.ndarray:
+    """Labels of the merged background regions at the working size, -1 on the subjects."""
+    covered = _union(subjects, graph.labels.shape)
+    if covered.all():
+        return np.full(graph.labels.shape, -1, np.int32)
+    pieces = graph.labels
+    if covered.any():
+        # superpixels straddling a subject's outline lose the subject's part; what is left may fall apart
+        pieces = _connected_pieces(np.where(covered, -1, pieces))
+        pieces = np.where(covered, pieces.max() + 1, pieces)  # the subjects: one label, never merged
+    excluded = int(pieces.max()) if covered.any() else None
+    merged = _merge(_Graph(pieces, graph.lab_image, graph.edge_image), excluded=excluded)
+    return np.where(covered, -1, merged).astype(np.int32)
+
+
+def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndarray, lab: np.ndarray):
+    """Subjects grown by the regions GrabCut missed: background regions they enclose (the inside of
+    a saucer's rim, the collar under a chin) or that touch them and look like them, as long as
+    those do not run out of the frame; parts whose convex hulls overlap are joined."""
+    if not subjects:
+        return subjects, names
+    height, width = background.shape
+    hulls = [_hull(subject) for subject in subjects]
+    joined: list[tuple[np.ndarray, np.ndarray, str]] = []
+    for subject, hull, name in sorted(zip(subjects, hulls, names), key=lambda t: -t[0].sum()):
+        for index, (other, other_hull, other_name) in enumerate(joined):
+            if (hull & other).sum() > 0.1 * subject.sum() or (other_hull & subject).sum() > 0.1 * subject.sum():
+                joined[index] = (other | subject, _hull(other | subject), other_name)
+                break
+        else:
+            joined.append((subject, hull, name))
+    border = np.zeros((height, width), bool)
+    border[0], border[-1], border[:, 0], border[:, -1] = True, True, True, True
+    count = int(background.max()) + 1
+    area = np.bincount(background[background >= 0], minlength=count)
+    on_border = np.bincount(background[border & (background >= 0)], minlength=count)
+    valid = background >= 0
+    mean = np.stack([np.bincount(background[valid], lab[..., c][valid], count) for c in range(3)], 1)
+    mean /= np.maximum(area, 1)[:, None]
+    grown = []
+    for subject, hull, name in joined:
+        inside = np.bincount(background[hull & valid], minlength=count)
+        enclosed = (inside >= 0.75 * area) & (on_border == 0) & (area > 0)
+        ring = cv2.dilate(subject.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & valid
+        touching = np.bincount(background[ring], minlength=count) > 0
+        spread = np.sqrt(lab[subject].var(axis=0).sum())
+        distance = np.linalg.norm((mean - lab[subject].mean(axis=0)) * (1.0, 1.5, 1.5), axis=1)
+        alike = touching & (on_border == 0) & (distance < 14.0 + 0.5 * spread)
+        grown.append((subject | np.isin(background, np.flatnonzero(enclosed | alike)), name))
+    return [g for g, _ in grown], [n for _, n in grown]
+
+
+def _hull(mask: np.ndarray) -> np.ndarray:
+    out = np.zeros(mask.shape, np.uint8)
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if contours:
+        cv2.fillPoly(out, [cv2.convexHull(np.concatenate(contours))], 1)
+    return out.astype(bool)
+
+
+def _union(masks: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    out = np.zeros(shape, bool)
+    for mask in masks:
+        out |= mask
+    return out
+
+
+def _named_background(graph: _Graph, background: np.ndarray, subjects: list[np.ndarray]):
+    """The background labels made compact, with subject pixels given the label of the nearest
+    background region, and the regions' names."""
+    covered = _union(subjects, background.shape)
+    if covered.all():
+        return np.zeros(background.shape, np.int32), [""]
+    filled = _fill_from_nearest(np.where(covered, -1, background), covered | (background < 0))
+    _, compact = np.unique(filled, return_inverse=True)
+    labels = compact.reshape(filled.shape).astype(np.int32)
+    return labels, _background_names(_Graph(labels, graph.lab_image, graph.edge_image), covered)
+
+
+def _connected_pieces(labels: np.ndarray) -> np.ndarray:
+    """Relabel so that each label is one 4-connected piece; -1 (the subjects) stays -1."""
+    out = np.zeros(labels.shape, np.int32)
+    next_label = 1
+    for value in np.unique(labels):
+        if value < 0:
+            continue
+        count, parts = cv2.connectedComponents((labels == value).astype(np.uint8), connectivity=4)
+        inside = parts > 0
+        out[inside] = parts[inside] + next_label - 1
+        next_label += count - 1
+    out[labels < 0] = 0
+    return out - 1  # subject pixels -1, pieces 0 ..
+
+
+def _merge(graph: _Graph, excluded: int | None) -> np.ndarray:
+    """Greedy agglomerative merging of the labels of `graph` (but the excluded one):
+    the cheapest adjacent pair merges first, while the cost is under MERGE_COST; then regions under
+    MIN_REGION_SHARE are absorbed by their cheapest neighbour."""
+    labels = graph.labels
+    count = int(labels.max()) + 1
+    if count <= 1:
+        return labels
+    parent = np.arange(count)
+    area = graph.area.copy()
+    lab_sum, lab_sq = graph.lab_sum.copy(), graph.lab_sq.copy()
+    inner_edge = np.bincount(labels.ravel(), graph.edge_image.ravel(), count)
+    neighbours: list[dict[int, list[float]]] = [{} for _ in range(count)]
+    for (a, b), length, edge_sum in zip(graph.pairs, graph.length, graph.edge_sum):
+        if excluded in (a, b):
+            continue
+        neighbours[a][b] = neighbours[b][a] = [length, edge_sum]
+
+    def cost(a: int, b: int) -> float:
+        # Differences count relative to the texture inside the two regions: the colours of two
+        # patches of foliage differ more than those of two patches of sky, and so do the edges.
+        mean_a, mean_b = lab_sum[a] / area[a], lab_sum[b] / area[b]
+        spread_a = np.sqrt(max((lab_sq[a] / area[a] - mean_a**2).sum(), 0.0))
+        spread_b = np.sqrt(max((lab_sq[b] / area[b] - mean_b**2).sum(), 0.0))
+        colour = np.linalg.norm((mean_a - mean_b) * (1.0, 1.5, 1.5)) / (14.0 + 0.5 * (spread_a + spread_b))
+        texture = abs(spread_a - spread_b) / 15.0
+        length, edge_sum = neighbours[a][b]
+        inside = 0.5 * (inner_edge[a] / area[a] + inner_edge[b] / area[b])
+        edge = max(edge_sum / length - inside, 0.0) / 6.0
+        return colour + texture + edge
+
+    def union(a: int, b: int) -> None:
+        parent[b] = a
+        area[a] += area[b]
+        inner_edge[a] += inner_edge[b] + neighbours[a].get(b, [0.0, 0.0])[1]
+        lab_sum[a] += lab_sum[b]
+        lab_sq[a] += lab_sq[b]
+        for n, (length, edge_sum) in neighbours[b].items():
+            del neighbours[n][b]
+            if n == a:
+                continue
+            joined = neighbours[a].setdefault(n, [0.0, 0.0])
+            joined[0] += length
+            joined[1] += edge_sum
+            neighbours[n][a] = joined
+        neighbours[b] = {}
+
+    heap = [(cost(a, b), a, b) for a in range(count) for b in neighbours[a] if a < b]
+    heapq.heapify(heap)
+    while heap:
+        value, a, b = heapq.heappop(heap)
+        if value > MERGE_COST:
+            break
+        if parent[a] != a or parent[b] != b or b not in neighbours[a]:
+            continue
+        current = cost(a, b)
+        if current > value + 1e-9:  # one of them grew since: requeue with its new cost
+            heapq.heappush(heap, (current, a, b))
+            continue
+        union(a, b)
+        for n in neighbours[a]:
+            heapq.heappush(heap, (cost(min(a, n), max(a, n)), min(a, n), max(a, n)))
+
+    minimum = MIN_REGION_SHARE * graph.labels.size
+    while True:
+        roots = [r for r in range(count) if parent[r] == r and neighbours[r]]
+        small = [r for r in roots if area[r] < minimum]
+        if not small:
+            break
+        smallest = min(small, key=lambda r: area[r])
+        closest = min(neighbours[smallest], key=lambda n: cost(min(smallest, n), max(smallest, n)))
+        union(closest, smallest)
+
+    root = np.arange(count)
+    for i in range(count):
+        while parent[root[i]] != root[i]:
+            root[i] = parent[root[i]]
+    return root[labels].astype(np.int32)
+
+
+def _fill_from_nearest(labels: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """Labels with the hole pixels given the label of the nearest pixel outside the holes."""
+    if not holes.any():
+        return labels
+    _, nearest = cv2.distanceTransformWithLabels(holes.astype(np.uint8), cv2.DIST_L2, 5,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    outside = ~holes
+    by_index = np.zeros(nearest.max() + 1, np.int32)
+    by_index[nearest[outside]] = labels[outside]
+    return by_index[nearest]
+
+
+def _background_names(graph: _Graph, covered: np.ndarray) -> list[str]:
+    """'sky', 'ground'/'floor' or 'wall' where a region's place, brightness and texture say so."""
+    labels = graph.labels
+    height, width = labels.shape
+    count = int(labels.max()) + 1
+    visible = np.bincount(labels[~covered], minlength=count) / labels.size
+    top = np.bincount(labels[0], minlength=count) / width
+    bottom = np.bincount(labels[-1], minlength=count) / width
+    lowest_top = np.array([np.argmax((labels == i).any(1)) / height for i in range(count)])
+    mean, spread = graph.mean, graph.spread
+    chroma = np.hypot(mean[:, 1], mean[:, 2])
+    names = [""] * count
+    for i in range(count):
+        if visible[i] < 0.03:
+            continue
+        row, _ = graph.centroid[i]
+        light, blue = mean[i, 0], mean[i, 2] < -5
+        if top[i] > 0.25 and row < 0.4 and spread[i] < 12 and light > 55 and (blue or chroma[i] < 12):
+            names[i] = "sky"
+    outdoors = "sky" in names
+    for i in range(count):
+        if names[i] or visible[i] < 0.03:
+            continue
+        if bottom[i] > 0.4 and graph.centroid[i, 0] > 0.6 and lowest_top[i] > 0.3:
+            names[i] = "ground" if outdoors else "floor"
+        elif not outdoors and visible[i] > 0.1 and spread[i] < 10 and graph.centroid[i, 0] < 0.6:
+            names[i] = "wall"
+    return names
+
+
+# --- assembling -------------------------------------------------------------------------------
+
+
+def _with_subjects(labels, background_names, subjects, subject_names):
+    """Subjects painted over the background labels, as the last region ids."""
+    out = labels.copy()
+    names = list(background_names)
+    for subject, name in zip(subjects, subject_names):
+        out[subject] = len(names)
+        names.append(name)
+    return out, names
+
+
+def _enlarged(labels: np.ndarray, names: list[str], subjects: list[np.ndarray], small: np.ndarray,
+              rgb: np.ndarray) -> Regions:
+    height, width = rgb.shape[:2]
+    if labels.shape != (height, width):
+        first_subject = len(names) - len(subjects)
+        background = np.where(labels >= first_subject, -1, labels)
+        background = _fill_from_nearest(background, background < 0)
+        full = cv2.resize(background, (width, height), interpolation=cv2.INTER_NEAREST)
+        if subjects:
+            guide_small = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+            guide_full = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+            for index, subject in enumerate(subjects):
+                soft = guided_upsample(guide_small, subject.astype(np.float32), guide_full, radius=2, eps=1e-3)
+                full[soft > 0.5] = first_subject + index
+        labels = full
+    # ids made compact by a lookup table: np.unique on a 12 MP label image takes seconds
+    used = np.flatnonzero(np.bincount(labels.ravel(), minlength=len(names)))
+    table = np.zeros(len(names), np.int32)
+    table[used] = np.arange(len(used), dtype=np.int32)
+    return Regions(table[labels], tuple(names[i] for i in used))
+
+
+def _checked(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or not np.issubdtype(image.dtype, np.floating):
+        raise ValueError(f"expected an HxWx3 float RGB image in [0, 1], got {image.dtype} {image.shape}")
+    return image.astype(np.float32, copy=False)  # clipped once shrunk: cheaper than at full size
+
+
+def _downscale(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    scale = long_side / max(rgb.shape[:2])
+    if scale >= 1.0:
+        return np.ascontiguousarray(rgb)
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)

@@ -9,6 +9,7 @@ import pytest
 
 from rilievo.adapters.depth_classical import ClassicalDepth
 from rilievo.domain.errors import DepthEstimationFailed
+from rilievo.domain.regions import Regions
 
 HAZE = np.array([0.75, 0.8, 0.9], np.float32)
 
@@ -145,3 +146,63 @@ def test_real_photo_flower_in_front_of_defocused_leaves(estimator):
     flower = depth[int(0.35 * height) : int(0.65 * height), int(0.3 * width) : int(0.5 * width)]
     leaves_above = depth[: int(0.15 * height)]
     assert flower.mean() < leaves_above.mean() - 0.3
+
+
+# --- region cues: the depth follows the segmenter's subjects -------------------------------------
+
+
+class GivenRegions:
+    """A segmenter that returns fixed regions, whatever the photo."""
+
+    name = "given"
+    device = None
+
+    def __init__(self, labels, names):
+        self.regions = Regions(np.asarray(labels, np.int32), tuple(names))
+
+    def segment(self, image):
+        return self.regions
+
+
+def standing_scene(height=300, width=400):
+    """A plain wall above a floor, and a tall post standing on the floor; the post's mask."""
+    image = np.empty((height, width, 3), np.float32)
+    image[: height // 2] = (0.7, 0.7, 0.65)
+    image[height // 2 :] = (0.45, 0.35, 0.25)
+    post = np.zeros((height, width), bool)
+    post[60:250, 180:220] = True
+    image[post] = (0.2, 0.3, 0.7)
+    return image, post
+
+
+def test_a_subject_standing_on_the_floor_is_as_near_at_its_top_as_at_its_base():
+    image, post = standing_scene()
+    labels = np.where(post, 1, 0)
+    plain = ClassicalDepth(GivenRegions(labels, ("", ""))).estimate(image)
+    with_subject = ClassicalDepth(GivenRegions(labels, ("", "subject"))).estimate(image)
+    top, base = (slice(65, 80), slice(185, 215)), (slice(235, 248), slice(185, 215))
+    assert plain[top].mean() - plain[base].mean() > 0.2  # each pixel as far as its height says
+    assert with_subject[top].mean() - with_subject[base].mean() < 0.5 * (plain[top].mean() - plain[base].mean())
+
+
+def test_a_person_is_in_front_of_the_wall_around_them():
+    image, post = standing_scene()
+    labels = np.where(post, 1, 0)
+    depth = ClassicalDepth(GivenRegions(labels, ("", "person"))).estimate(image)
+    beside = np.zeros_like(post)
+    beside[60:140, 120:170] = beside[60:140, 230:280] = True
+    assert depth[post].mean() < depth[beside].mean() - 0.1
+
+
+def test_the_classical_segmenter_is_used_by_default_and_pulls_a_drawn_figure_together(estimator):
+    image, post = standing_scene()
+    plain = ClassicalDepth(GivenRegions(np.zeros(post.shape), ("",))).estimate(image)
+    depth = estimator.estimate(image)
+    top, base = (slice(65, 80), slice(185, 215)), (slice(235, 248), slice(185, 215))
+    assert depth[top].mean() - depth[base].mean() < plain[top].mean() - plain[base].mean() - 0.1
+
+
+def test_regions_of_another_size_are_rejected():
+    image, _ = standing_scene()
+    with pytest.raises(DepthEstimationFailed, match="labels of"):
+        ClassicalDepth(GivenRegions(np.zeros((10, 10)), ("",))).estimate(image)

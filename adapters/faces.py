@@ -1,0 +1,91 @@
+"""Frontal faces with scikit-image's LBP cascade (shipped inside scikit-image, no download), and a
+body-shaped GrabCut seed for the person each face belongs to."""
+
+from __future__ import annotations
+
+import attrs
+import cv2
+import numpy as np
+
+DETECT_SIDE = 384
+MIN_FACE_PX = 20
+# The cascade fires on textures (leaves, bricks, wheels) with a few overlapping windows; a real face
+# gathers many. Skin colour rules out the rest.
+MIN_NEIGHBOURS = 10
+MIN_SKIN_SHARE = 0.5
+SKIN_CR, SKIN_CB = (135, 180), (85, 135)  # YCrCb ranges of skin under ordinary light (Chai & Ngan, 1999)
+
+
+@attrs.frozen
+class Face:
+    row: int
+    col: int
+    size: int  # the square box's side, px
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return self.row + self.size / 2, self.col + self.size / 2
+
+
+_cascade = None
+
+
+def _detector():
+    global _cascade
+    if _cascade is None:  # loading parses an XML file; once per process
+        import skimage.data
+        from skimage.feature import Cascade
+
+        _cascade = Cascade(skimage.data.lbp_frontal_face_cascade_filename())
+    return _cascade
+
+
+def find_faces(image: np.ndarray) -> list[Face]:
+    """Frontal faces in an HxWx3 float RGB image, in its pixels, largest first. The search runs at
+    DETECT_SIDE px at most: faces under MIN_FACE_PX there (about 5 % of the long side) are not found."""
+    scale = min(1.0, DETECT_SIDE / max(image.shape[:2]))
+    rgb = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    height, width = rgb.shape[:2]
+    if min(height, width) < 2 * MIN_FACE_PX:
+        return []
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    found = _detector().detect_multi_scale(
+        img=gray, scale_factor=1.1, step_ratio=1, min_size=(MIN_FACE_PX, MIN_FACE_PX),
+        max_size=(min(height, width), min(height, width)), min_neighbor_number=MIN_NEIGHBOURS,
+    )
+    skin = _skin(rgb)
+    faces = []
+    for box in found:
+        face = Face(int(box["r"]), int(box["c"]), int(box["width"]))
+        inner = face.size // 4  # the middle of the box: cheeks, nose, eyes; no hair or background
+        core = skin[face.row + inner : face.row + face.size - inner, face.col + inner : face.col + face.size - inner]
+        if core.size and core.mean() >= MIN_SKIN_SHARE:
+            faces.append(Face(round(face.row / scale), round(face.col / scale), round(face.size / scale)))
+    return sorted(faces, key=lambda f: (-f.size, f.row, f.col))
+
+
+def _skin(rgb: np.ndarray) -> np.ndarray:
+    ycc = cv2.cvtColor(np.round(rgb * 255).astype(np.uint8), cv2.COLOR_RGB2YCrCb)
+    cr, cb = ycc[..., 1], ycc[..., 2]
+    return (cr >= SKIN_CR[0]) & (cr <= SKIN_CR[1]) & (cb >= SKIN_CB[0]) & (cb <= SKIN_CB[1])
+
+
+def person_seed(face: Face, height: int, width: int) -> np.ndarray:
+    """A GrabCut mask for the person whose face this is: the face is surely person; the hair
+    around it, a neck and a torso below it probably; a body widening down to the bottom of the
+    frame maybe; far to the sides and well above the head surely not."""
+    size = face.size
+    cy, cx = face.centre
+    rows, cols = np.indices((height, width), dtype=np.float32)
+    across = np.abs(cols - cx) / size  # in face widths
+    below = (rows - cy) / size  # in face heights, positive under the face's centre
+    mask = np.full((height, width), cv2.GC_PR_BGD, np.uint8)
+    cone = 0.9 + 0.6 * np.maximum(below, 0.0)  # shoulders and body widen under the head
+    mask[(across > np.minimum(cone + 0.3, 2.8)) | (below < -1.3)] = cv2.GC_BGD
+    body = (below > 0) & (across < cone)
+    head = (below >= -1.0) & (below <= 0.6) & (across < 0.85)
+    mask[body | head] = cv2.GC_PR_FGD
+    core = (np.abs(below) < 0.3) & (across < 0.3)
+    torso = (below > 1.4) & (below < 3.0) & (across < 0.6)
+    mask[core | torso] = cv2.GC_FGD
+    return mask
