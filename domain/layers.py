@@ -1,5 +1,7 @@
-"""The layer plan: depth distribution -> 2-5 contiguous depth ranges -> per-pixel layers -> feathered alpha.
+"""The layer plan: 2-5 contiguous depth ranges -> per-pixel layers -> feathered alpha.
 
+A plan is made from the photo's regions (domain.region_plan: whole regions on panes) or, where there
+are no regions, from the depth histogram alone (LayerPlan.from_depth: every pixel by its depth).
 Depth here is the 8-bit map written to depth_map.png: 0 = nearest, 255 = farthest.
 Layer 1 is the front pane, layer N the back pane, which is always fully opaque.
 """
@@ -24,6 +26,7 @@ AUTO_NEXT_LAYER_GAIN = 0.5
 AUTO_FLAT_LAYER_LEVELS = 6.0
 # ... and no pane left almost empty.
 AUTO_MIN_COVERAGE = 0.02
+RECEDING = -1  # LayerPlan.region_panes: a region cut by depth
 
 
 def quantize_depth(depth: np.ndarray) -> np.ndarray:
@@ -44,6 +47,10 @@ class DepthRange:
 class LayerPlan:
     ranges: tuple[DepthRange, ...]
     coverage: tuple[float, ...]  # share of the pixels each layer owns
+    # A plan of regions (empty: a plan of depths alone): per region id, the pane it is on whole, or
+    # RECEDING where it is cut by depth; then its cuts, the last depth level of each pane but the back.
+    region_panes: tuple[int, ...] = ()
+    region_cuts: tuple[tuple[int, ...], ...] = ()
 
     @classmethod
     def from_depth(cls, depth8: np.ndarray, count: int | None = None) -> LayerPlan:
@@ -76,9 +83,27 @@ class LayerPlan:
             lookup[depth_range.lo : depth_range.hi + 1] = index
         return lookup
 
-    def membership(self, depth8: np.ndarray) -> np.ndarray:
-        """HxW layer index of every pixel (0 = front): each pixel belongs to exactly one layer."""
-        return self.layer_of_level()[depth8]
+    def membership(self, depth8: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """HxW layer index of every pixel (0 = front): each pixel belongs to exactly one layer. A plan of
+        regions needs the region labels it was made from."""
+        if not self.region_panes:
+            return self.layer_of_level()[depth8]
+        if labels is None or labels.shape != depth8.shape:
+            raise ValueError("a plan of regions needs the region labels of the depth map it cuts")
+        membership = np.asarray(self.region_panes, np.int16)[labels]
+        for region in self.receding:
+            where = labels == region
+            membership[where] = np.searchsorted(np.asarray(self.region_cuts[region], np.int16), depth8[where])
+        return membership.astype(np.uint8)
+
+    @property
+    def receding(self) -> tuple[int, ...]:
+        """The regions cut by depth (receding surfaces), not placed whole."""
+        return tuple(region for region, pane in enumerate(self.region_panes) if pane == RECEDING)
+
+    def regions_on(self, index: int) -> tuple[int, ...]:
+        """The regions placed whole on pane `index`."""
+        return tuple(region for region, pane in enumerate(self.region_panes) if pane == index)
 
     def layer_names(self) -> list[str]:
         return [layer_name(order, self.count) for order in range(1, self.count + 1)]
@@ -115,9 +140,12 @@ class LayerPlan:
 
 def shortfall(depth8: np.ndarray, plan: LayerPlan, requested: int | None) -> str | None:
     """Why the plan has fewer layers than asked (None when it has them), for the job's warnings."""
+    asked = "auto's 2-5" if requested is None else str(requested)
+    if requested is not None and 1 < plan.count < requested:
+        return (f"the scene has only {plan.count} separate depths of whole regions, so it is {plan.count} "
+                f"layers instead of {asked}")
     if plan.count != 1:
         return None
-    asked = "auto's 2-5" if requested is None else str(requested)
     if np.ptp(depth8) == 0:
         return f"the depth map is flat (one depth everywhere), so the picture is one layer instead of {asked}"
     return (f"no depth plane besides the main one covers {AUTO_MIN_COVERAGE:.0%} of the picture, so it is one "

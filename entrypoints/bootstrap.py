@@ -18,6 +18,7 @@ from rilievo.application.ports import (
     Painter,
     PostProcessor,
     PresetRepository,
+    Segmenter,
     SuppliedDepthReader,
     TaskQueue,
     UploadStore,
@@ -30,6 +31,7 @@ from .engines import (
     DepthEngineChoice,
     choose_depth_estimator,
     choose_painter,
+    choose_segmenter,
     choose_upscaler,
     depth_models_usable,
     engine_choice,
@@ -67,6 +69,7 @@ def bootstrap(
     painter: Painter | None = None,
     post: PostProcessor | None = None,
     shaper: LayerShaper | None = None,
+    segmenter: Segmenter | None = None,
     tracer: OutlineTracer | None = None,
     guide_drawer: GuideDrawer | None = None,
     uploads: UploadStore | None = None,
@@ -104,6 +107,8 @@ def bootstrap(
         from rilievo.adapters.layer_shaping import OpenCVLayerShaper
 
         shaper = OpenCVLayerShaper()
+    if segmenter is None:
+        segmenter = choose_segmenter()
     if tracer is None or guide_drawer is None:
         from rilievo.adapters.artwork import PillowGuideDrawer, SvgOutlineTracer
 
@@ -142,6 +147,7 @@ def bootstrap(
         painter=painter,
         post=post,
         shaper=shaper,
+        segmenter=segmenter,
         tracer=tracer,
         guide_drawer=guide_drawer,
         upscaler=upscaler,

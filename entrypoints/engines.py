@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from rilievo.adapters.model_store import DEPTH, ModelStore
-from rilievo.application.ports import DepthEstimator, Painter, Upscaler
+from rilievo.application.ports import DepthEstimator, Painter, Segmenter, Upscaler
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.params import AUTO_DEPTH, CLASSICAL_DEPTH
 
@@ -100,6 +100,13 @@ class DepthEngineChoice:
             if key not in self._built:
                 self._built[key] = choose_depth_estimator(self.store, key)
             return self._built[key]
+
+
+def choose_segmenter() -> Segmenter:
+    """The regions the layer plan places whole: the classical segmenter (no downloads)."""
+    from rilievo.adapters.segment_classical import ClassicalSegmenter
+
+    return ClassicalSegmenter()
 
 
 def choose_painter(store: ModelStore, engine: str, settings: Settings) -> Painter:

@@ -1,0 +1,284 @@
+"""The layer plan of a photo's regions: whole regions on panes, cut where the scene has its depth steps.
+
+A maker cuts around whole things (a person, a cup, a tree) and puts each on its own card; a floor or a
+table that recedes through several cards is cut where an object stands on it, so that the cut hides
+behind the object. The plan does the same with the photo's regions and its 8-bit depth (0 = near):
+
+1. Each region gets its depth (its median) and is tested for a *receding surface*: a plane fitted to
+   its depth explains most of it (RECEDING_FIT), the plane's depth spans RECEDING_SPREAD levels or more,
+   the region is at least RECEDING_MIN_SHARE of the picture and wider across its slope than along it
+   (a floor, a road, a table, a wall seen askew; a standing person whose depth the estimator made a
+   gradient is taller along its slope than across it). A region named as a thing ("person", "face") is
+   never a surface.
+2. The depth step across each boundary between two regions is measured STEP_BAND_FRACTION of the
+   picture either side of it (estimated depth is soft at edges). Adjacent regions with a step under
+   SAME_STEP levels and medians within SAME_SPREAD belong together and are merged into one group,
+   weakest steps first: the parts of one object. Receding surfaces are never merged.
+3. Each group is one atom at its median depth, weighing its pixel count; each receding surface adds
+   its pixels' depths. The split of the atoms' depths into panes is the existing multi-level Otsu on
+   that histogram (layers._plan / layers._auto_plan), so the cuts fall in the gaps between groups, and
+   auto picks the count the scene's gaps support. When there are fewer atoms than panes wanted (2 for
+   auto), the merges are undone weakest first (SAME_STEP halved down to 0) before giving up.
+4. A receding surface is cut by depth; the cut between panes k and k+1 moves to its contact depth
+   with the largest object of pane k touching it (the depth of the surface just beside that object),
+   when that depth lies between the neighbouring cuts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InvalidParameter
+from .layers import (
+    DEPTH_LEVELS,
+    RECEDING,
+    LayerPlan,
+    _auto_plan,
+    _plan,
+)
+from .params import LAYER_COUNTS
+from .regions import Regions
+
+WORK_PIXELS = 300_000  # fits and boundary steps on a regular sample of about this many pixels
+RECEDING_FIT = 0.8  # share of a region's depth variance a plane must explain
+RECEDING_SPREAD = 40  # levels between the 10th and 90th percentile of the region's depth
+RECEDING_MIN_SHARE = 0.02
+SURFACE_NAMES = frozenset({"", "floor", "ground", "road", "table", "sky", "wall", "water", "grass", "ceiling"})
+STEP_BAND_FRACTION = 0.01  # of the long side, at least one sample
+SAME_STEP = 12  # levels: adjacent regions this close across their boundary are one thing ...
+SAME_SPREAD = 24  # ... when their depths (medians) are this close too
+
+
+def plan_regions(depth8: np.ndarray, regions: Regions, count: int | None = None) -> LayerPlan:
+    """The plan of `count` panes (None = auto, 2-5) placing whole regions; see the module's notes.
+
+    Regions.whole (no segmentation) plans every pixel by its depth, as LayerPlan.from_depth."""
+    if count is not None and count not in LAYER_COUNTS:
+        raise InvalidParameter(f"layer count must be one of {', '.join(map(str, LAYER_COUNTS))}, got {count}")
+    if regions.labels.shape != depth8.shape:
+        raise ValueError(f"regions of {regions.labels.shape} for a depth map of {depth8.shape}")
+    if regions.count == 1 or np.ptp(depth8) == 0:
+        return LayerPlan.from_depth(depth8, count)
+    facts = _RegionFacts(depth8, regions)
+    groups, histogram = facts.grouped(wanted=count or 2)
+    if np.count_nonzero(histogram) <= 1:
+        plan = LayerPlan.single()
+    elif count is None:
+        plan = _auto_plan(histogram)
+    else:
+        plan = _plan(histogram, min(count, int(np.count_nonzero(histogram))))
+    return facts.placed(plan, groups)
+
+
+class _RegionFacts:
+    """What the plan knows of each region: depth histogram, size, surface or not, boundary steps."""
+
+    def __init__(self, depth8: np.ndarray, regions: Regions):
+        self.depth8, self.labels, self.count = depth8, regions.labels, regions.count
+        self.histograms = np.bincount(
+            (regions.labels.astype(np.int64) * DEPTH_LEVELS + depth8).ravel(), minlength=self.count * DEPTH_LEVELS
+        ).reshape(self.count, DEPTH_LEVELS)
+        self.sizes = self.histograms.sum(axis=1)
+        stride = max(1, int(np.ceil(np.sqrt(depth8.size / WORK_PIXELS))))
+        labels, depth = regions.labels[::stride, ::stride], depth8[::stride, ::stride].astype(np.float64)
+        named = np.array([name not in SURFACE_NAMES for name in regions.names])
+        self.receding = _receding(labels, depth, self.count, self.histograms, depth8.size) & ~named
+        band = max(1, round(STEP_BAND_FRACTION * max(depth8.shape) / stride))
+        self.pairs, self.steps = _boundary_steps(labels, depth, band)
+        self.contacts = _contacts(labels, depth, band)
+
+    def grouped(self, wanted: int) -> tuple[np.ndarray, np.ndarray]:
+        """The groups and the histogram of their depths, with the merges undone weakest first until
+        the histogram has `wanted` depths or nothing is merged."""
+        for same_step in (SAME_STEP, SAME_STEP // 2, SAME_STEP // 4):
+            groups = self.groups(same_step)
+            histogram = self.atoms(groups)
+            if np.count_nonzero(histogram) >= wanted:
+                return groups, histogram
+        groups = self.groups(0)
+        return groups, self.atoms(groups)
+
+    def groups(self, same_step: int) -> np.ndarray:
+        """Per region, its group's id (a region id): adjacent regions that are one thing share one."""
+        parent = np.arange(self.count)
+        histograms = self.histograms.astype(np.int64).copy()
+
+        def root(region: int) -> int:
+            while parent[region] != region:
+                parent[region] = parent[parent[region]]
+                region = parent[region]
+            return region
+
+        for (a, b), step in zip(self.pairs, self.steps):  # weakest steps first
+            if step >= same_step or self.receding[a] or self.receding[b]:
+                continue
+            ra, rb = root(a), root(b)
+            if ra == rb or abs(_median(histograms[ra]) - _median(histograms[rb])) > SAME_SPREAD:
+                continue
+            keep, gone = min(ra, rb), max(ra, rb)
+            parent[gone] = keep
+            histograms[keep] += histograms[gone]
+        return np.array([root(region) for region in range(self.count)])
+
+    def atoms(self, groups: np.ndarray) -> np.ndarray:
+        """The depth histogram the panes are planned on: each group as its size at its median depth,
+        each receding surface as its pixels' depths."""
+        histogram = self.histograms[self.receding].sum(axis=0).astype(np.float64)
+        for group in np.unique(groups[~self.receding]):
+            members = (groups == group) & ~self.receding
+            histogram[_median(self.histograms[members].sum(axis=0))] += self.sizes[members].sum()
+        return histogram
+
+    def placed(self, plan: LayerPlan, groups: np.ndarray) -> LayerPlan:
+        """The plan with every region on the pane of its group's depth, receding ones cut by depth."""
+        lookup = plan.layer_of_level()
+        panes = [RECEDING] * self.count
+        for group in np.unique(groups):
+            members = np.flatnonzero((groups == group) & ~self.receding)
+            if members.size:
+                pane = int(lookup[_median(self.histograms[members].sum(axis=0))])
+                for region in members:
+                    panes[region] = pane
+        ends = [r.hi for r in plan.ranges[:-1]]
+        cuts = tuple(tuple(self.contact_cuts(region, ends, panes)) if panes[region] == RECEDING else ()
+                     for region in range(self.count))
+        placed = LayerPlan(ranges=plan.ranges, coverage=plan.coverage, region_panes=tuple(panes), region_cuts=cuts)
+        membership = placed.membership(self.depth8, self.labels)
+        coverage = np.bincount(membership.ravel(), minlength=plan.count)[: plan.count] / membership.size
+        return LayerPlan(ranges=plan.ranges, coverage=tuple(float(share) for share in coverage),
+                         region_panes=tuple(panes), region_cuts=cuts)
+
+    def contact_cuts(self, surface: int, ends: list[int], panes: list[int]) -> list[int]:
+        """The surface's cuts: each at its contact depth with the largest object of the pane in front of
+        the cut standing on it, where that lies between the neighbouring cuts; else the plan's own."""
+        cuts = list(ends)
+        for k in range(len(ends)):
+            lowest = cuts[k - 1] + 1 if k else 0
+            highest = ends[k + 1] if k + 1 < len(ends) else DEPTH_LEVELS - 2
+            standing = [(length, -thing, contact) for (thing, under), (contact, length) in self.contacts.items()
+                        if under == surface and panes[thing] == k and lowest <= contact <= highest]
+            if standing:
+                cuts[k] = int(max(standing)[2])
+        return cuts
+
+
+def _median(histogram: np.ndarray) -> int:
+    cumulative = np.cumsum(histogram)
+    return int(np.searchsorted(cumulative, cumulative[-1] / 2))
+
+
+def _percentile(histograms: np.ndarray, share: float) -> np.ndarray:
+    cumulative = np.cumsum(histograms, axis=1)
+    return (cumulative < share * cumulative[:, -1:]).sum(axis=1)
+
+
+def _receding(labels: np.ndarray, depth: np.ndarray, count: int, histograms: np.ndarray, pixels: int) -> np.ndarray:
+    """Per region, whether it is a receding surface (module notes, 1.), from a least-squares plane
+    depth = a x + b y + c fitted to each region at once through sums of products."""
+    height, width = labels.shape
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64) / max(height, width)
+    flat = labels.ravel()
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(flat, weights=values.ravel(), minlength=count)
+
+    n = np.maximum(total(np.ones_like(x)), 1)
+    mx, my, md = total(x) / n, total(y) / n, total(depth) / n
+    cx, cy, cd = x - mx[labels], y - my[labels], depth - md[labels]
+    sxx, syy, sxy = total(cx * cx), total(cy * cy), total(cx * cy)
+    sxd, syd, sdd = total(cx * cd), total(cy * cd), total(cd * cd)
+    determinant = sxx * syy - sxy**2
+    ok = determinant > 1e-12 * np.maximum(sxx * syy, 1e-30)
+    safe = np.where(ok, determinant, 1.0)
+    a = np.where(ok, (syy * sxd - sxy * syd) / safe, 0.0)
+    b = np.where(ok, (sxx * syd - sxy * sxd) / safe, 0.0)
+    explained = np.where(sdd > 0, (a * sxd + b * syd) / np.where(sdd > 0, sdd, 1.0), 0.0)
+    # extent of the region along its slope and across it (coordinate variance in those directions)
+    norm = np.hypot(a, b)
+    ux, uy = np.where(norm > 0, a / np.where(norm > 0, norm, 1), 0), np.where(norm > 0, b / np.where(norm > 0, norm, 1), 0)
+    along = ux * ux * sxx + 2 * ux * uy * sxy + uy * uy * syy
+    across = uy * uy * sxx - 2 * ux * uy * sxy + ux * ux * syy
+    spread = _percentile(histograms, 0.9) - _percentile(histograms, 0.1)
+    share = histograms.sum(axis=1) / pixels
+    return (ok & (explained >= RECEDING_FIT) & (spread >= RECEDING_SPREAD) & (share >= RECEDING_MIN_SHARE)
+            & (across >= along))
+
+
+def _boundary_steps(labels: np.ndarray, depth: np.ndarray, band: int):
+    """Every pair of adjacent regions (a < b), weakest step first, with the depth step across their
+    boundary: the median of |depth on a's side - depth on b's side| over sample pairs `band` apart
+    across it."""
+    firsts, seconds, depth_firsts, depth_seconds = [], [], [], []
+    for axis in (0, 1):
+        size = labels.shape[axis]
+        shift = min(band, size - 1)
+        if shift <= 0:
+            continue
+        near = [slice(None)] * 2
+        far = [slice(None)] * 2
+        near[axis], far[axis] = slice(0, size - shift), slice(shift, size)
+        # only across a boundary: the two samples differ and so do their direct neighbours on that line
+        la, lb = labels[tuple(near)], labels[tuple(far)]
+        across = la != lb
+        firsts.append(la[across])
+        seconds.append(lb[across])
+        depth_firsts.append(depth[tuple(near)][across])
+        depth_seconds.append(depth[tuple(far)][across])
+    first, second = np.concatenate(firsts), np.concatenate(seconds)
+    depth_first, depth_second = np.concatenate(depth_firsts), np.concatenate(depth_seconds)
+    swap = first > second
+    a, b = np.where(swap, second, first), np.where(swap, first, second)
+    depth_a, depth_b = np.where(swap, depth_second, depth_first), np.where(swap, depth_first, depth_second)
+    if a.size == 0:
+        return [], np.zeros(0)
+    key = a.astype(np.int64) * (int(labels.max()) + 1) + b
+    signed = depth_a - depth_b
+    order = np.lexsort((signed, key))
+    key, signed, a, b = key[order], signed[order], a[order], b[order]
+    _, starts, lengths = np.unique(key, return_index=True, return_counts=True)
+    steps = np.abs(signed[starts + lengths // 2])
+    pairs = list(zip(a[starts].tolist(), b[starts].tolist()))
+    by_step = sorted(range(len(pairs)), key=lambda i: (steps[i], pairs[i]))
+    return [pairs[i] for i in by_step], steps[by_step]
+
+
+def _contacts(labels: np.ndarray, depth: np.ndarray, band: int) -> dict[tuple[int, int], tuple[float, int]]:
+    """Where a region stands on another (is above it in the picture, `band` samples up): for each such
+    (thing, under) pair, the median depth of `under` along that contact line and the line's length."""
+    band = min(band, labels.shape[0] - 1)
+    if band <= 0:
+        return {}
+    upper, lower = labels[:-band], labels[band:]
+    on = upper != lower
+    thing, under, depth_under = upper[on], lower[on], depth[band:][on]
+    if thing.size == 0:
+        return {}
+    key = thing.astype(np.int64) * (int(labels.max()) + 1) + under
+    order = np.lexsort((depth_under, key))
+    key, thing, under, depth_under = key[order], thing[order], under[order], depth_under[order]
+    _, starts, lengths = np.unique(key, return_index=True, return_counts=True)
+    return {(int(thing[s]), int(under[s])): (float(depth_under[s + n // 2]), int(n))
+            for s, n in zip(starts, lengths)}
+
+
+LISTED_MIN_SHARE = 0.001  # the manifest lists a pane's regions that cover this share of the picture ...
+LISTED_MAX = 24  # ... the largest this many of them
+
+
+def regions_by_pane(membership: np.ndarray, regions: Regions, plan: LayerPlan) -> list[list[dict]]:
+    """For the manifest, per pane (front first): the regions on it, largest first, each with its id,
+    its name (None where unknown), the share of the picture it covers on this pane and whether it is a
+    receding surface cut by depth (else it is placed whole, up to the outlines' refinement)."""
+    if regions.labels.shape != membership.shape:
+        raise ValueError(f"regions of {regions.labels.shape} for a membership of {membership.shape}")
+    shares = np.bincount(
+        (regions.labels.astype(np.int64) * plan.count + membership).ravel(), minlength=regions.count * plan.count
+    ).reshape(regions.count, plan.count) / membership.size
+    receding = set(plan.receding)
+    listed = []
+    for pane in range(plan.count):
+        order = sorted(np.flatnonzero(shares[:, pane] >= LISTED_MIN_SHARE), key=lambda r: (-shares[r, pane], r))
+        listed.append([{"id": int(region), "name": regions.names[region] or None,
+                        "share": round(float(shares[region, pane]), 4), "receding": int(region) in receding}
+                       for region in order[:LISTED_MAX]])
+    return listed
