@@ -26,7 +26,7 @@ AUTO_NEXT_LAYER_GAIN = 0.5
 AUTO_FLAT_LAYER_LEVELS = 6.0
 # ... and no pane left almost empty.
 AUTO_MIN_COVERAGE = 0.02
-RECEDING = -1  # LayerPlan.region_panes: a region cut by depth
+CUT_BY_DEPTH = -1  # LayerPlan.region_panes: a region cut by depth
 
 
 def quantize_depth(depth: np.ndarray) -> np.ndarray:
@@ -48,7 +48,7 @@ class LayerPlan:
     ranges: tuple[DepthRange, ...]
     coverage: tuple[float, ...]  # share of the pixels each layer owns
     # A plan of regions (empty: a plan of depths alone): per region id, the pane it is on whole, or
-    # RECEDING where it is cut by depth; then its cuts, the last depth level of each pane but the back.
+    # CUT_BY_DEPTH where it is cut by depth; then its cuts, the last depth level of each pane but the back.
     region_panes: tuple[int, ...] = ()
     region_cuts: tuple[tuple[int, ...], ...] = ()
 
@@ -91,15 +91,16 @@ class LayerPlan:
         if labels is None or labels.shape != depth8.shape:
             raise ValueError("a plan of regions needs the region labels of the depth map it cuts")
         membership = np.asarray(self.region_panes, np.int16)[labels]
-        for region in self.receding:
+        for region in self.cut_by_depth:
             where = labels == region
             membership[where] = np.searchsorted(np.asarray(self.region_cuts[region], np.int16), depth8[where])
         return membership.astype(np.uint8)
 
     @property
-    def receding(self) -> tuple[int, ...]:
-        """The regions cut by depth (receding surfaces), not placed whole."""
-        return tuple(region for region, pane in enumerate(self.region_panes) if pane == RECEDING)
+    def cut_by_depth(self) -> tuple[int, ...]:
+        """The regions cut by depth, not placed whole: receding surfaces, and regions with a depth step
+        inside them (the segmenter joined things at different depths)."""
+        return tuple(region for region, pane in enumerate(self.region_panes) if pane == CUT_BY_DEPTH)
 
     def regions_on(self, index: int) -> tuple[int, ...]:
         """The regions placed whole on pane `index`."""

@@ -14,14 +14,17 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    picture either side of it (estimated depth is soft at edges). Adjacent regions with a step under
    SAME_STEP levels and medians within SAME_SPREAD belong together and are merged into one group,
    weakest steps first: the parts of one object. Receding surfaces are never merged.
-3. Each group is one atom at its median depth, weighing its pixel count; each receding surface adds
+3. Each group is one atom at its median depth, weighing its pixel count; each region cut by depth adds
    its pixels' depths. The split of the atoms' depths into panes is the existing multi-level Otsu on
    that histogram (layers._plan / layers._auto_plan), so the cuts fall in the gaps between groups, and
    auto picks the count the scene's gaps support. When there are fewer atoms than panes wanted (2 for
    auto), the merges are undone weakest first (SAME_STEP halved down to 0) before giving up.
-4. A receding surface is cut by depth; the cut between panes k and k+1 moves to its contact depth
-   with the largest object of pane k touching it (the depth of the surface just beside that object),
-   when that depth lies between the neighbouring cuts.
+   A region with a depth step inside it (MIXED_STEP levels between samples a band apart, along a line
+   MIXED_LINE of its size long) holds things at different depths that the segmenter joined: it is cut
+   by depth like a receding surface rather than put whole on a pane it only partly belongs to.
+4. A region cut by depth is cut per pixel; the cut between panes k and k+1 moves to its contact depth
+   with the largest object of pane k standing on it (the depth of the surface just below that object),
+   when that depth lies between the neighbouring cuts: the cut hides behind the object.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import numpy as np
 from .errors import InvalidParameter
 from .layers import (
     DEPTH_LEVELS,
-    RECEDING,
+    CUT_BY_DEPTH,
     LayerPlan,
     _auto_plan,
     _plan,
@@ -47,6 +50,10 @@ SURFACE_NAMES = frozenset({"", "floor", "ground", "road", "table", "sky", "wall"
 STEP_BAND_FRACTION = 0.01  # of the long side, at least one sample
 SAME_STEP = 12  # levels: adjacent regions this close across their boundary are one thing ...
 SAME_SPREAD = 24  # ... when their depths (medians) are this close too
+# A region with a depth step inside it (samples a band apart differing by MIXED_STEP levels, along a
+# line at least MIXED_LINE of the region's size long) holds more than one thing: it is cut by depth.
+MIXED_STEP = 24
+MIXED_LINE = 0.25
 
 
 def plan_regions(depth8: np.ndarray, regions: Regions, count: int | None = None) -> LayerPlan:
@@ -82,8 +89,9 @@ class _RegionFacts:
         stride = max(1, int(np.ceil(np.sqrt(depth8.size / WORK_PIXELS))))
         labels, depth = regions.labels[::stride, ::stride], depth8[::stride, ::stride].astype(np.float64)
         named = np.array([name not in SURFACE_NAMES for name in regions.names])
-        self.receding = _receding(labels, depth, self.count, self.histograms, depth8.size) & ~named
         band = max(1, round(STEP_BAND_FRACTION * max(depth8.shape) / stride))
+        receding = _receding(labels, depth, self.count, self.histograms, depth8.size) & ~named
+        self.by_depth = receding | _mixed(labels, depth, self.count, band)
         self.pairs, self.steps = _boundary_steps(labels, depth, band)
         self.contacts = _contacts(labels, depth, band)
 
@@ -110,7 +118,7 @@ class _RegionFacts:
             return region
 
         for (a, b), step in zip(self.pairs, self.steps):  # weakest steps first
-            if step >= same_step or self.receding[a] or self.receding[b]:
+            if step >= same_step or self.by_depth[a] or self.by_depth[b]:
                 continue
             ra, rb = root(a), root(b)
             if ra == rb or abs(_median(histograms[ra]) - _median(histograms[rb])) > SAME_SPREAD:
@@ -123,24 +131,24 @@ class _RegionFacts:
     def atoms(self, groups: np.ndarray) -> np.ndarray:
         """The depth histogram the panes are planned on: each group as its size at its median depth,
         each receding surface as its pixels' depths."""
-        histogram = self.histograms[self.receding].sum(axis=0).astype(np.float64)
-        for group in np.unique(groups[~self.receding]):
-            members = (groups == group) & ~self.receding
+        histogram = self.histograms[self.by_depth].sum(axis=0).astype(np.float64)
+        for group in np.unique(groups[~self.by_depth]):
+            members = (groups == group) & ~self.by_depth
             histogram[_median(self.histograms[members].sum(axis=0))] += self.sizes[members].sum()
         return histogram
 
     def placed(self, plan: LayerPlan, groups: np.ndarray) -> LayerPlan:
-        """The plan with every region on the pane of its group's depth, receding ones cut by depth."""
+        """The plan with every region on the pane of its group's depth, the others cut by depth."""
         lookup = plan.layer_of_level()
-        panes = [RECEDING] * self.count
+        panes = [CUT_BY_DEPTH] * self.count
         for group in np.unique(groups):
-            members = np.flatnonzero((groups == group) & ~self.receding)
+            members = np.flatnonzero((groups == group) & ~self.by_depth)
             if members.size:
                 pane = int(lookup[_median(self.histograms[members].sum(axis=0))])
                 for region in members:
                     panes[region] = pane
         ends = [r.hi for r in plan.ranges[:-1]]
-        cuts = tuple(tuple(self.contact_cuts(region, ends, panes)) if panes[region] == RECEDING else ()
+        cuts = tuple(tuple(self.contact_cuts(region, ends, panes)) if panes[region] == CUT_BY_DEPTH else ()
                      for region in range(self.count))
         placed = LayerPlan(ranges=plan.ranges, coverage=plan.coverage, region_panes=tuple(panes), region_cuts=cuts)
         membership = placed.membership(self.depth8, self.labels)
@@ -267,18 +275,37 @@ LISTED_MAX = 24  # ... the largest this many of them
 
 def regions_by_pane(membership: np.ndarray, regions: Regions, plan: LayerPlan) -> list[list[dict]]:
     """For the manifest, per pane (front first): the regions on it, largest first, each with its id,
-    its name (None where unknown), the share of the picture it covers on this pane and whether it is a
-    receding surface cut by depth (else it is placed whole, up to the outlines' refinement)."""
+    its name (None where unknown), the share of the picture it covers on this pane and whether it is
+    cut by depth (else it is placed whole, up to the outlines' refinement)."""
     if regions.labels.shape != membership.shape:
         raise ValueError(f"regions of {regions.labels.shape} for a membership of {membership.shape}")
     shares = np.bincount(
         (regions.labels.astype(np.int64) * plan.count + membership).ravel(), minlength=regions.count * plan.count
     ).reshape(regions.count, plan.count) / membership.size
-    receding = set(plan.receding)
+    by_depth = set(plan.cut_by_depth)
     listed = []
     for pane in range(plan.count):
         order = sorted(np.flatnonzero(shares[:, pane] >= LISTED_MIN_SHARE), key=lambda r: (-shares[r, pane], r))
         listed.append([{"id": int(region), "name": regions.names[region] or None,
-                        "share": round(float(shares[region, pane]), 4), "receding": int(region) in receding}
+                        "share": round(float(shares[region, pane]), 4), "cut_by_depth": int(region) in by_depth}
                        for region in order[:LISTED_MAX]])
     return listed
+
+
+def _mixed(labels: np.ndarray, depth: np.ndarray, count: int, band: int) -> np.ndarray:
+    """Per region, whether a depth step runs through it (the segmenter joined things at different
+    depths): MIXED_STEP or more between samples `band` apart inside it, along a line at least
+    MIXED_LINE of the square root of its area long."""
+    steps = np.zeros(count)
+    for axis in (0, 1):
+        size = labels.shape[axis]
+        shift = min(band, size - 1)
+        if shift <= 0:
+            continue
+        near, far = [slice(None)] * 2, [slice(None)] * 2
+        near[axis], far[axis] = slice(0, size - shift), slice(shift, size)
+        inside = labels[tuple(near)] == labels[tuple(far)]
+        jump = np.abs(depth[tuple(near)] - depth[tuple(far)]) >= MIXED_STEP
+        steps += np.bincount(labels[tuple(near)][inside & jump], minlength=count)
+    area = np.bincount(labels.ravel(), minlength=count)
+    return steps / band >= MIXED_LINE * np.sqrt(area)
