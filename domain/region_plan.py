@@ -9,26 +9,28 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    the region is at least RECEDING_MIN_SHARE of the picture and wider across its slope than along it
    (a floor, a road, a table, a wall seen askew; a standing person whose depth the estimator made a
    gradient is taller along its slope than across it). A region named as a thing ("person", "face") is
-   never a surface.
+   never a surface, and a surface nothing stands on (nothing is just above it) is one more region.
+   A region with a depth step inside it (MIXED_STEP levels between samples a band apart, along a line
+   MIXED_LINE of its size long) holds things at different depths that the segmenter joined: it is cut
+   by the plan's depth ranges rather than put whole on a pane it only partly belongs to.
 2. The depth step across each boundary between two regions is measured STEP_BAND_FRACTION of the
    picture either side of it (estimated depth is soft at edges). Adjacent regions with a step under
    SAME_STEP levels and medians within SAME_SPREAD belong together and are merged into one group,
-   weakest steps first: the parts of one object. Receding surfaces are never merged.
-3. Each group is one atom at its median depth, weighing its pixel count; each region cut by depth adds
-   its pixels' depths. The split of the atoms' depths into panes is the existing multi-level Otsu on
-   that histogram (layers._plan / layers._auto_plan), so the cuts fall in the gaps between groups, and
+   weakest steps first: the parts of one object. Regions cut by depth are never merged.
+3. Each group is one atom at its median depth, weighing its pixel count; each mixed region adds its
+   pixels' depths. The split of the atoms' depths into panes is the multi-level Otsu of
+   layers._plan / layers._auto_plan on that histogram, so the cuts fall in the gaps between groups and
    auto picks the count the scene's gaps support. When there are fewer atoms than panes wanted (2 for
-   auto), the merges are undone weakest first (SAME_STEP halved down to 0) before giving up.
-   A region with a depth step inside it (MIXED_STEP levels between samples a band apart, along a line
-   MIXED_LINE of its size long) holds things at different depths that the segmenter joined: it is cut
-   by depth like a receding surface rather than put whole on a pane it only partly belongs to.
-4. A region cut by depth is cut per pixel; the cut between panes k and k+1 moves to its contact depth
-   with the largest object of pane k standing on it (the depth of the surface just below that object),
-   when that depth lies between the neighbouring cuts: the cut hides behind the object.
+   auto), the merges are undone weakest first (SAME_STEP halved, then 0) before giving up.
+4. A receding surface follows the things standing on it: it is cut at its contact depth with the
+   largest thing of each pane standing on it (the depth of the surface just below that thing), so the
+   surface in front of a thing is on the thing's pane and each cut hides behind a thing; the surface
+   behind the last thing goes on the pane of its own depth there, at least one further back.
 """
 
 from __future__ import annotations
 
+import attrs
 import numpy as np
 
 from .errors import InvalidParameter
@@ -91,9 +93,15 @@ class _RegionFacts:
         named = np.array([name not in SURFACE_NAMES for name in regions.names])
         band = max(1, round(STEP_BAND_FRACTION * max(depth8.shape) / stride))
         receding = _receding(labels, depth, self.count, self.histograms, depth8.size) & ~named
-        self.by_depth = receding | _mixed(labels, depth, self.count, band)
+        mixed = _mixed(labels, depth, self.count, band)
         self.pairs, self.steps = _boundary_steps(labels, depth, band)
         self.contacts = _contacts(labels, depth, band)
+        # A surface is cut only where things stand on it; with nothing on it, it is one more region.
+        stood_on = np.zeros(self.count, bool)
+        for thing, under in self.contacts:
+            stood_on[under] |= not (receding[thing] or mixed[thing])
+        self.receding = receding & stood_on & ~mixed
+        self.by_depth = self.receding | mixed
 
     def grouped(self, wanted: int) -> tuple[np.ndarray, np.ndarray]:
         """The groups and the histogram of their depths, with the merges undone weakest first until
@@ -130,15 +138,16 @@ class _RegionFacts:
 
     def atoms(self, groups: np.ndarray) -> np.ndarray:
         """The depth histogram the panes are planned on: each group as its size at its median depth,
-        each receding surface as its pixels' depths."""
-        histogram = self.histograms[self.by_depth].sum(axis=0).astype(np.float64)
+        each mixed region as its pixels' depths. Receding surfaces follow the things on them."""
+        histogram = self.histograms[self.by_depth & ~self.receding].sum(axis=0).astype(np.float64)
         for group in np.unique(groups[~self.by_depth]):
             members = (groups == group) & ~self.by_depth
             histogram[_median(self.histograms[members].sum(axis=0))] += self.sizes[members].sum()
         return histogram
 
     def placed(self, plan: LayerPlan, groups: np.ndarray) -> LayerPlan:
-        """The plan with every region on the pane of its group's depth, the others cut by depth."""
+        """The plan with every region on the pane of its group's depth; mixed regions cut at the plan's
+        depth ranges, receding surfaces where things stand on them (whole where nothing does)."""
         lookup = plan.layer_of_level()
         panes = [CUT_BY_DEPTH] * self.count
         for group in np.unique(groups):
@@ -147,27 +156,51 @@ class _RegionFacts:
                 pane = int(lookup[_median(self.histograms[members].sum(axis=0))])
                 for region in members:
                     panes[region] = pane
-        ends = [r.hi for r in plan.ranges[:-1]]
-        cuts = tuple(tuple(self.contact_cuts(region, ends, panes)) if panes[region] == CUT_BY_DEPTH else ()
-                     for region in range(self.count))
-        placed = LayerPlan(ranges=plan.ranges, coverage=plan.coverage, region_panes=tuple(panes), region_cuts=cuts)
+        cuts: list[tuple[int, ...]] = [()] * self.count
+        for region in np.flatnonzero(self.by_depth):
+            if not self.receding[region]:
+                cuts[region] = tuple(r.hi for r in plan.ranges[:-1])
+            elif (surface := self.surface_cuts(region, lookup, panes)) is not None:
+                cuts[region] = surface
+            else:
+                panes[region] = int(lookup[_median(self.histograms[region])])
+        placed = LayerPlan(ranges=plan.ranges, coverage=plan.coverage, region_panes=tuple(panes),
+                           region_cuts=tuple(cuts))
         membership = placed.membership(self.depth8, self.labels)
         coverage = np.bincount(membership.ravel(), minlength=plan.count)[: plan.count] / membership.size
-        return LayerPlan(ranges=plan.ranges, coverage=tuple(float(share) for share in coverage),
-                         region_panes=tuple(panes), region_cuts=cuts)
+        return attrs.evolve(placed, coverage=tuple(float(share) for share in coverage))
 
-    def contact_cuts(self, surface: int, ends: list[int], panes: list[int]) -> list[int]:
-        """The surface's cuts: each at its contact depth with the largest object of the pane in front of
-        the cut standing on it, where that lies between the neighbouring cuts; else the plan's own."""
-        cuts = list(ends)
-        for k in range(len(ends)):
-            lowest = cuts[k - 1] + 1 if k else 0
-            highest = ends[k + 1] if k + 1 < len(ends) else DEPTH_LEVELS - 2
-            standing = [(length, -thing, contact) for (thing, under), (contact, length) in self.contacts.items()
-                        if under == surface and panes[thing] == k and lowest <= contact <= highest]
-            if standing:
-                cuts[k] = int(max(standing)[2])
-        return cuts
+    def surface_cuts(self, surface: int, lookup: np.ndarray, panes: list[int]) -> tuple[int, ...] | None:
+        """A receding surface's cuts (the last depth level of each pane but the back; -1: none of it),
+        at its contact depth with the largest thing of each pane standing on it, nearest first: the
+        surface in front of a thing is on the thing's pane, the surface behind the last thing on the
+        pane of its own depth there, at least one further back. None when nothing stands on it."""
+        count = int(lookup.max()) + 1
+        standing: dict[int, tuple[int, int, float]] = {}
+        for (thing, under), (contact, length) in self.contacts.items():
+            pane = panes[thing]
+            if under == surface and pane != CUT_BY_DEPTH and (length, -thing) > standing.get(pane, (0, 0, 0))[:2]:
+                standing[pane] = (length, -thing, contact)
+        accepted: list[tuple[int, int]] = []
+        for pane in sorted(standing):
+            contact = int(standing[pane][2])
+            if not accepted or contact > accepted[-1][1]:
+                accepted.append((pane, contact))
+        if not accepted:
+            return None
+        cuts = [-1] * (count - 1)
+        for (pane, contact), after in zip(accepted, [*accepted[1:], None]):
+            last = after[0] if after else count - 1
+            for between in range(pane, min(last, count - 1)):
+                cuts[between] = contact
+        pane, contact = accepted[-1]
+        beyond = self.histograms[surface].copy()
+        beyond[: contact + 1] = 0
+        if pane < count - 1 and beyond.any():
+            farthest = min(count - 1, max(pane + 1, int(lookup[_median(beyond)])))
+            for behind in range(farthest, count - 1):
+                cuts[behind] = DEPTH_LEVELS - 1
+        return tuple(cuts)
 
 
 def _median(histogram: np.ndarray) -> int:

@@ -204,3 +204,14 @@ def test_the_manifest_lists_each_panes_regions_largest_first_with_their_names():
     assert len(floors) > 1 and all(entry["cut_by_depth"] and entry["name"] is None for entry in floors)
     for pane in listed:
         assert [entry["share"] for entry in pane] == sorted((entry["share"] for entry in pane), reverse=True)
+
+
+def test_a_receding_surface_nothing_stands_on_stays_whole():
+    """A sky whose estimated depth is a gradient, above a building: nothing stands on the sky, so it is
+    not cut; it goes whole on the back pane."""
+    rows = np.arange(80, dtype=float)[:, None] * np.ones((1, 120))
+    labels = np.ones((80, 120), np.int32)
+    labels[:40] = 0  # the sky, from far (top) to nearer
+    depth8 = np.where(labels == 0, 250 - 1.5 * rows, 60).astype(np.uint8)
+    plan = plan_regions(depth8, Regions(labels, ("", "")))
+    assert plan.cut_by_depth == () and plan.region_panes == (1, 0)
