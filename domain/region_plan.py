@@ -20,12 +20,14 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
 3. Each group is one atom at its median depth, weighing its pixel count; each mixed region adds its
    pixels' depths. The split of the atoms' depths into panes is the multi-level Otsu of
    layers._plan / layers._auto_plan on that histogram, so the cuts fall in the gaps between groups and
-   auto picks the count the scene's gaps support. When there are fewer atoms than panes wanted (2 for
-   auto), the merges are undone weakest first (SAME_STEP halved, then 0) before giving up.
+   auto picks the count the scene's gaps support.
 4. A receding surface follows the things standing on it: it is cut at its contact depth with the
    largest thing of each pane standing on it (the depth of the surface just below that thing), so the
    surface in front of a thing is on the thing's pane and each cut hides behind a thing; the surface
    behind the last thing goes on the pane of its own depth there, at least one further back.
+5. Fewer atoms than panes wanted (2 for auto): the merges of 2. are undone, weakest first (SAME_STEP
+   halved, then 0); when even that leaves a single depth (a subject on the backdrop it stands on), the
+   receding surfaces count as regions of their own, placed whole.
 """
 
 from __future__ import annotations
@@ -100,19 +102,24 @@ class _RegionFacts:
         stood_on = np.zeros(self.count, bool)
         for thing, under in self.contacts:
             stood_on[under] |= not (receding[thing] or mixed[thing])
-        self.receding = receding & stood_on & ~mixed
-        self.by_depth = self.receding | mixed
+        self.surfaces, self.mixed = receding & stood_on & ~mixed, mixed
+        self.receding, self.by_depth = self.surfaces, self.surfaces | mixed
 
     def grouped(self, wanted: int) -> tuple[np.ndarray, np.ndarray]:
-        """The groups and the histogram of their depths, with the merges undone weakest first until
-        the histogram has `wanted` depths or nothing is merged."""
-        for same_step in (SAME_STEP, SAME_STEP // 2, SAME_STEP // 4):
-            groups = self.groups(same_step)
-            histogram = self.atoms(groups)
-            if np.count_nonzero(histogram) >= wanted:
-                return groups, histogram
-        groups = self.groups(0)
-        return groups, self.atoms(groups)
+        """The groups and the histogram of their depths. Where it has fewer than `wanted` depths, the
+        merges are undone weakest first; where it then has fewer than two, the receding surfaces count
+        as regions of their own (a subject on the backdrop it stands on) and the same again."""
+        for cut_surfaces in (True, False):
+            self.receding = self.surfaces if cut_surfaces else np.zeros(self.count, bool)
+            self.by_depth = self.receding | self.mixed
+            for same_step in (SAME_STEP, SAME_STEP // 2, SAME_STEP // 4, 0):
+                groups = self.groups(same_step)
+                histogram = self.atoms(groups)
+                if np.count_nonzero(histogram) >= wanted:
+                    return groups, histogram
+            if np.count_nonzero(histogram) >= 2:
+                break
+        return groups, histogram
 
     def groups(self, same_step: int) -> np.ndarray:
         """Per region, its group's id (a region id): adjacent regions that are one thing share one."""

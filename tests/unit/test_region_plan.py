@@ -145,9 +145,11 @@ def test_a_smooth_region_cut_by_depth_is_a_receding_surface_wider_across_its_slo
     labels = np.ones((80, 120), np.int32)
     labels[:, 50:70] = 0  # the standing subject
     labels[60:, :] = 2  # the floor
-    depth8 = np.clip(250 - 2.5 * rows, 0, 255).astype(np.uint8)
+    depth8 = np.clip(250 - 2.5 * rows - 80 * (labels == 0), 0, 255).astype(np.uint8)
     plan = plan_regions(depth8, Regions(labels, ("",) * 3), 3)
-    assert 2 in plan.cut_by_depth and 0 not in plan.cut_by_depth
+    assert plan.cut_by_depth == (2,)
+    membership = plan.membership(depth8, labels)
+    assert len(np.unique(membership[labels == 0])) == 1
 
 
 def test_a_region_joining_things_at_different_depths_is_cut_by_depth():
@@ -215,3 +217,14 @@ def test_a_receding_surface_nothing_stands_on_stays_whole():
     depth8 = np.where(labels == 0, 250 - 1.5 * rows, 60).astype(np.uint8)
     plan = plan_regions(depth8, Regions(labels, ("", "")))
     assert plan.cut_by_depth == () and plan.region_panes == (1, 0)
+
+
+def test_a_subject_on_the_backdrop_it_stands_on_still_gets_a_pane_of_its_own():
+    """The only thing in the picture stands on a receding backdrop: rather than one pane, the backdrop
+    goes whole behind the subject."""
+    rows = np.arange(80, dtype=float)[:, None] * np.ones((1, 120))
+    labels = np.zeros((80, 120), np.int32)
+    labels[10:50, 50:70] = 1  # the subject, standing on the backdrop below it
+    depth8 = np.where(labels == 0, 250 - 2 * rows, 40).astype(np.uint8)
+    plan = plan_regions(depth8, Regions(labels, ("", "")))
+    assert plan.count == 2 and plan.region_panes == (1, 0) and plan.cut_by_depth == ()
