@@ -9,7 +9,8 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    the region is at least RECEDING_MIN_SHARE of the picture and wider across its slope than along it
    (a floor, a road, a table, a wall seen askew; a standing person whose depth the estimator made a
    gradient is taller along its slope than across it). A region named as a thing ("person", "face") is
-   never a surface, and a surface nothing stands on (nothing is just above it) is one more region.
+   never a surface, and a surface nothing stands on (nothing is just above it at its depth there,
+   within CONTACT_STEP) is one more region.
    A region with a depth step inside it (MIXED_STEP levels between samples a band apart, along a line
    MIXED_LINE of its size long) holds things at different depths that the segmenter joined: it is cut
    by the plan's depth ranges rather than put whole on a pane it only partly belongs to.
@@ -25,9 +26,10 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    largest thing of each pane standing on it (the depth of the surface just below that thing), so the
    surface in front of a thing is on the thing's pane and each cut hides behind a thing; the surface
    behind the last thing goes on the pane of its own depth there, at least one further back.
-5. Fewer atoms than panes wanted (2 for auto): the merges of 2. are undone, weakest first (SAME_STEP
-   halved, then 0); when even that leaves a single depth (a subject on the backdrop it stands on), the
-   receding surfaces count as regions of their own, placed whole.
+5. Fewer panes than wanted (the count asked, 2 for auto): the merges of 2. are undone, weakest first
+   (SAME_STEP halved, then 0); when even that falls short (a subject on the backdrop it stands on),
+   the receding surfaces count as regions of their own, placed whole, and the same again. The plan
+   with the most panes wins, the first of equals.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ SAME_SPREAD = 24  # ... when their depths (medians) are this close too
 # A region with a depth step inside it (samples a band apart differing by MIXED_STEP levels, along a
 # line at least MIXED_LINE of the region's size long) holds more than one thing: it is cut by depth.
 MIXED_STEP = 24
+CONTACT_STEP = 16  # levels: a thing stands on the surface below it when their depths meet this closely
 MIXED_LINE = 0.25
 
 
@@ -71,14 +74,29 @@ def plan_regions(depth8: np.ndarray, regions: Regions, count: int | None = None)
     if regions.count == 1 or np.ptp(depth8) == 0:
         return LayerPlan.from_depth(depth8, count)
     facts = _RegionFacts(depth8, regions)
-    groups, histogram = facts.grouped(wanted=count or 2)
-    if np.count_nonzero(histogram) <= 1:
-        plan = LayerPlan.single()
-    elif count is None:
-        plan = _auto_plan(histogram)
-    else:
-        plan = _plan(histogram, min(count, int(np.count_nonzero(histogram))))
+    best: tuple[LayerPlan, np.ndarray, bool] | None = None
+    for cut_surfaces in (True, False):
+        facts.cut_surfaces(cut_surfaces)
+        for same_step in (SAME_STEP, SAME_STEP // 2, SAME_STEP // 4, 0):
+            groups = facts.groups(same_step)
+            plan = _split(facts.atoms(groups), count)
+            if best is None or plan.count > best[0].count:
+                best = (plan, groups, cut_surfaces)
+            if plan.count >= (count or 2):
+                break
+        if best[0].count >= (count or 2):
+            break
+    plan, groups, cut_surfaces = best
+    facts.cut_surfaces(cut_surfaces)
     return facts.placed(plan, groups)
+
+
+def _split(histogram: np.ndarray, count: int | None) -> LayerPlan:
+    """The panes of the atoms' depth histogram: auto, or `count` as far as it has that many depths."""
+    depths = int(np.count_nonzero(histogram))
+    if depths <= 1:
+        return LayerPlan.single()
+    return _auto_plan(histogram) if count is None else _plan(histogram, min(count, depths))
 
 
 class _RegionFacts:
@@ -103,23 +121,12 @@ class _RegionFacts:
         for thing, under in self.contacts:
             stood_on[under] |= not (receding[thing] or mixed[thing])
         self.surfaces, self.mixed = receding & stood_on & ~mixed, mixed
-        self.receding, self.by_depth = self.surfaces, self.surfaces | mixed
+        self.cut_surfaces(True)
 
-    def grouped(self, wanted: int) -> tuple[np.ndarray, np.ndarray]:
-        """The groups and the histogram of their depths. Where it has fewer than `wanted` depths, the
-        merges are undone weakest first; where it then has fewer than two, the receding surfaces count
-        as regions of their own (a subject on the backdrop it stands on) and the same again."""
-        for cut_surfaces in (True, False):
-            self.receding = self.surfaces if cut_surfaces else np.zeros(self.count, bool)
-            self.by_depth = self.receding | self.mixed
-            for same_step in (SAME_STEP, SAME_STEP // 2, SAME_STEP // 4, 0):
-                groups = self.groups(same_step)
-                histogram = self.atoms(groups)
-                if np.count_nonzero(histogram) >= wanted:
-                    return groups, histogram
-            if np.count_nonzero(histogram) >= 2:
-                break
-        return groups, histogram
+    def cut_surfaces(self, cut: bool) -> None:
+        """Whether receding surfaces are cut where things stand on them, or count as regions of their own."""
+        self.receding = self.surfaces if cut else np.zeros(self.count, bool)
+        self.by_depth = self.receding | self.mixed
 
     def groups(self, same_step: int) -> np.ndarray:
         """Per region, its group's id (a region id): adjacent regions that are one thing share one."""
@@ -291,13 +298,15 @@ def _boundary_steps(labels: np.ndarray, depth: np.ndarray, band: int):
 
 
 def _contacts(labels: np.ndarray, depth: np.ndarray, band: int) -> dict[tuple[int, int], tuple[float, int]]:
-    """Where a region stands on another (is above it in the picture, `band` samples up): for each such
-    (thing, under) pair, the median depth of `under` along that contact line and the line's length."""
+    """Where a region stands on another (is just above it in the picture, `band` samples up, at about
+    the same depth: within CONTACT_STEP; a thing in front of a wall is above the wall too, but nearer):
+    for each such (thing, under) pair, the median depth of `under` along that contact line and the
+    line's length."""
     band = min(band, labels.shape[0] - 1)
     if band <= 0:
         return {}
     upper, lower = labels[:-band], labels[band:]
-    on = upper != lower
+    on = (upper != lower) & (np.abs(depth[:-band] - depth[band:]) < CONTACT_STEP)
     thing, under, depth_under = upper[on], lower[on], depth[band:][on]
     if thing.size == 0:
         return {}

@@ -128,8 +128,9 @@ def test_parts_of_one_object_at_one_depth_end_on_one_pane():
 
 def test_a_receding_floor_is_cut_at_the_depth_where_an_object_stands_on_it():
     depth8, regions, contact = floor_scene()
-    plan = plan_regions(depth8, regions, 3)
+    plan = plan_regions(depth8, regions)
     floor, box = 0, 2
+    assert plan.count == 2
     assert plan.cut_by_depth == (floor,)
     assert plan.region_cuts[floor][plan.region_panes[box]] == contact
     membership = plan.membership(depth8, regions.labels)
@@ -140,15 +141,15 @@ def test_a_receding_floor_is_cut_at_the_depth_where_an_object_stands_on_it():
 
 def test_a_smooth_region_cut_by_depth_is_a_receding_surface_wider_across_its_slope():
     """A subject whose estimated depth is a top-to-bottom gradient (taller than wide) stays whole;
-    a floor with the same gradient (wider than tall) is cut by depth."""
+    the floor it stands on, with the same gradient but wider than tall, is cut by depth."""
     rows = np.arange(80, dtype=float)[:, None] * np.ones((1, 120))
-    labels = np.ones((80, 120), np.int32)
-    labels[:, 50:70] = 0  # the standing subject
+    labels = np.ones((80, 120), np.int32)  # a flat far wall
+    labels[:60, 50:70] = 0  # the standing subject
     labels[60:, :] = 2  # the floor
-    depth8 = np.clip(250 - 2.5 * rows - 80 * (labels == 0), 0, 255).astype(np.uint8)
-    plan = plan_regions(depth8, Regions(labels, ("",) * 3), 3)
-    assert plan.cut_by_depth == (2,)
-    membership = plan.membership(depth8, labels)
+    depth8 = np.select([labels == 0, labels == 2], [100 + (59 - rows), 100 - 2.5 * (rows - 60)], 240)
+    plan = plan_regions(depth8.astype(np.uint8), Regions(labels, ("",) * 3))
+    assert plan.count == 2 and plan.cut_by_depth == (2,)
+    membership = plan.membership(depth8.astype(np.uint8), labels)
     assert len(np.unique(membership[labels == 0])) == 1
 
 
@@ -196,7 +197,7 @@ def test_bad_counts_and_mismatched_regions_are_refused():
 def test_the_manifest_lists_each_panes_regions_largest_first_with_their_names():
     depth8, regions, _ = floor_scene()
     named = Regions(regions.labels, ("", "wall", "box"))
-    plan = plan_regions(depth8, named, 3)
+    plan = plan_regions(depth8, named)
     membership = plan.membership(depth8, named.labels)
     listed = regions_by_pane(membership, named, plan)
     assert len(listed) == plan.count
