@@ -74,17 +74,18 @@ def plan_regions(depth8: np.ndarray, regions: Regions, count: int | None = None)
     if regions.count == 1 or np.ptp(depth8) == 0:
         return LayerPlan.from_depth(depth8, count)
     facts = _RegionFacts(depth8, regions)
-    best: tuple[LayerPlan, np.ndarray, bool] | None = None
+    wanted = count or 2
+    best = (LayerPlan(ranges=(), coverage=()), np.arange(regions.count), True)
     for cut_surfaces in (True, False):
         facts.cut_surfaces(cut_surfaces)
         for same_step in (SAME_STEP, SAME_STEP // 2, SAME_STEP // 4, 0):
             groups = facts.groups(same_step)
             plan = _split(facts.atoms(groups), count)
-            if best is None or plan.count > best[0].count:
+            if plan.count > best[0].count:
                 best = (plan, groups, cut_surfaces)
-            if plan.count >= (count or 2):
+            if plan.count >= wanted:
                 break
-        if best[0].count >= (count or 2):
+        if best[0].count >= wanted:
             break
     plan, groups, cut_surfaces = best
     facts.cut_surfaces(cut_surfaces)
@@ -171,7 +172,7 @@ class _RegionFacts:
                 for region in members:
                     panes[region] = pane
         cuts: list[tuple[int, ...]] = [()] * self.count
-        for region in np.flatnonzero(self.by_depth):
+        for region in map(int, np.flatnonzero(self.by_depth)):
             if not self.receding[region]:
                 cuts[region] = tuple(r.hi for r in plan.ranges[:-1])
             elif (surface := self.surface_cuts(region, lookup, panes)) is not None:
