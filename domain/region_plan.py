@@ -169,8 +169,8 @@ class _RegionFacts:
             members = np.flatnonzero((groups == group) & ~self.by_depth)
             if members.size:
                 pane = int(lookup[_median(self.histograms[members].sum(axis=0))])
-                for region in members:
-                    panes[region] = pane
+                for member in members:
+                    panes[member] = pane
         cuts: list[tuple[int, ...]] = [()] * self.count
         for region in map(int, np.flatnonzero(self.by_depth)):
             if not self.receding[region]:
