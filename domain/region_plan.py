@@ -11,9 +11,9 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    gradient is taller along its slope than across it). A region named as a thing ("person", "face") is
    never a surface, and a surface nothing stands on (nothing is just above it at its depth there,
    within CONTACT_STEP) is one more region.
-   A region with a depth step inside it (MIXED_STEP levels between samples a band apart, along a line
-   MIXED_LINE of its size long) holds things at different depths that the segmenter joined: it is cut
-   by the plan's depth ranges rather than put whole on a pane it only partly belongs to.
+   An unnamed region with a depth step inside it (MIXED_STEP levels between samples a band apart, along
+   a line MIXED_LINE of its size long) holds things at different depths that the segmenter joined: it
+   is cut by the plan's depth ranges rather than put whole on a pane it only partly belongs to.
 2. The depth step across each boundary between two regions is measured STEP_BAND_FRACTION of the
    picture either side of it (estimated depth is soft at edges). Adjacent regions with a step under
    SAME_STEP levels and medians within SAME_SPREAD belong together and are merged into one group,
@@ -114,7 +114,7 @@ class _RegionFacts:
         named = np.array([name not in SURFACE_NAMES for name in regions.names])
         band = max(1, round(STEP_BAND_FRACTION * max(depth8.shape) / stride))
         receding = _receding(labels, depth, self.count, self.histograms, depth8.size) & ~named
-        mixed = _mixed(labels, depth, self.count, band)
+        mixed = _mixed(labels, depth, self.count, band) & ~named  # a named thing is one thing, whatever its depth
         self.pairs, self.steps = _boundary_steps(labels, depth, band)
         self.contacts = _contacts(labels, depth, band)
         # A surface is cut only where things stand on it; with nothing on it, it is one more region.

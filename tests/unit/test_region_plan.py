@@ -165,6 +165,16 @@ def test_a_region_joining_things_at_different_depths_is_cut_by_depth():
     assert (membership == plan.membership(depth8, regions.labels)).all()
 
 
+def test_a_region_named_as_a_thing_stays_whole_even_with_a_depth_step_inside():
+    """The segmenter says region 0 is a person: the plan trusts it over a depth map with a step inside."""
+    depth8, regions = three_planes()
+    joined = regions.labels.copy()
+    joined[:30] = 0
+    plan = plan_regions(depth8, Regions(joined, ("person", "", "")), 3)
+    assert plan.cut_by_depth == ()
+    assert len(np.unique(plan.membership(depth8, joined)[joined == 0])) == 1
+
+
 def test_a_region_named_as_a_thing_is_never_a_receding_surface():
     depth8, regions, _ = floor_scene()
     named = Regions(regions.labels, ("person", "", ""))
