@@ -65,7 +65,9 @@ class LayerPlan:
             return cls.single()
         if count is None:
             return _auto_plan(histogram)
-        return _plan(histogram, count)
+        plan = _plan(histogram, count)
+        assert plan is not None  # only a level kept alone can make a split impossible
+        return plan
 
     @classmethod
     def single(cls) -> LayerPlan:
@@ -163,10 +165,10 @@ def layer_name(order: int, count: int) -> str:
     return f"Layer_{order}_{layer_position(order, count)}"
 
 
-def _auto_plan(histogram: np.ndarray) -> LayerPlan:
+def _auto_plan(histogram: np.ndarray, alone: int | None = None) -> LayerPlan:
     total_spread = _spread(histogram, 0, DEPTH_LEVELS - 1)
-    plans = [_plan(histogram, count) for count in LAYER_COUNTS]
-    usable = [plan for plan in plans if min(plan.coverage) >= AUTO_MIN_COVERAGE]
+    plans = [_plan(histogram, count, alone) for count in LAYER_COUNTS]
+    usable = [plan for plan in plans if plan is not None and min(plan.coverage) >= AUTO_MIN_COVERAGE]
     if not usable:
         return LayerPlan.single()
     left = [1.0 - _separability(plan, histogram, total_spread) for plan in usable]
@@ -197,8 +199,13 @@ def _spread(histogram: np.ndarray, lo: int, hi: int) -> float:
     return float((weights * (levels - mean) ** 2).sum())
 
 
-def _plan(histogram: np.ndarray, count: int) -> LayerPlan:
-    ends = _centre_in_gaps(histogram, _optimal_ends(histogram, count))
+def _plan(histogram: np.ndarray, count: int, alone: int | None = None) -> LayerPlan | None:
+    """The best split into `count` ranges; with `alone`, one whose range holding that level holds no
+    other occupied level (None where there is none)."""
+    ends, cost = _optimal_ends(histogram, count, alone)
+    if not np.isfinite(cost):
+        return None
+    ends = _centre_in_gaps(histogram, ends)
     starts = [0, *(end + 1 for end in ends[:-1])]
     ranges = tuple(DepthRange(lo, hi) for lo, hi in zip(starts, ends))
     total = histogram.sum()
@@ -208,10 +215,16 @@ def _plan(histogram: np.ndarray, count: int) -> LayerPlan:
     return LayerPlan(ranges=ranges, coverage=coverage)
 
 
-def _optimal_ends(histogram: np.ndarray, count: int) -> list[int]:
+def _optimal_ends(histogram: np.ndarray, count: int, alone: int | None = None) -> tuple[list[int], float]:
     """Multi-level Otsu by dynamic programming: the split of 0..255 into `count` non-empty runs of
-    levels with the least within-run squared deviation. Returns the last level of each run."""
+    levels with the least within-run squared deviation (no run holding `alone` and another occupied
+    level). Returns the last level of each run, and the split's cost (inf: no such split)."""
     cost = _run_costs(histogram)  # cost[a, b]: spread of the run a..b (inf where a > b)
+    if alone is not None:
+        occupied = np.concatenate([[0], np.cumsum(histogram > 0)])
+        start, end = np.meshgrid(np.arange(DEPTH_LEVELS), np.arange(DEPTH_LEVELS), indexing="ij")
+        shared = (start <= alone) & (alone <= end) & (occupied[end + 1] - occupied[start] > 1)
+        cost = np.where(shared, np.inf, cost)
     best = cost[0]  # best[b]: least cost of levels 0..b split into k runs
     first_level = np.zeros((count, DEPTH_LEVELS), dtype=int)
     for k in range(1, count):
@@ -224,7 +237,7 @@ def _optimal_ends(histogram: np.ndarray, count: int) -> list[int]:
     ends = [DEPTH_LEVELS - 1]
     for k in range(count - 1, 0, -1):
         ends.append(int(first_level[k, ends[-1]]) - 1)
-    return ends[::-1]
+    return ends[::-1], float(best[-1])
 
 
 def _run_costs(histogram: np.ndarray) -> np.ndarray:

@@ -30,6 +30,11 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    (SAME_STEP halved, then 0); when even that falls short (a subject on the backdrop it stands on),
    the receding surfaces count as regions of their own, placed whole, and the same again. The plan
    with the most panes wins, the first of equals.
+6. Named things. The segmenter's names are trusted: a region named as a thing ("person", "subject")
+   is never a surface, never cut for a depth step inside it, never joined to a region of another name,
+   and the largest one gets a pane to itself where a split can give it one: the maker's card for the
+   subject, with its surroundings on the panes around it. (What belongs to the subject but is not in
+   its region, a helmet held beside a person, goes by its own depth.)
 """
 
 from __future__ import annotations
@@ -80,7 +85,8 @@ def plan_regions(depth8: np.ndarray, regions: Regions, count: int | None = None)
         facts.cut_surfaces(cut_surfaces)
         for same_step in (SAME_STEP, SAME_STEP // 2, SAME_STEP // 4, 0):
             groups = facts.groups(same_step)
-            plan = _split(facts.atoms(groups), count)
+            histogram = facts.atoms(groups)
+            plan = _split(histogram, count, facts.main_thing_level(groups)) or _split(histogram, count)
             if plan.count > best[0].count:
                 best = (plan, groups, cut_surfaces)
             if plan.count >= wanted:
@@ -92,12 +98,16 @@ def plan_regions(depth8: np.ndarray, regions: Regions, count: int | None = None)
     return facts.placed(plan, groups)
 
 
-def _split(histogram: np.ndarray, count: int | None) -> LayerPlan:
-    """The panes of the atoms' depth histogram: auto, or `count` as far as it has that many depths."""
+def _split(histogram: np.ndarray, count: int | None, alone: int | None = None) -> LayerPlan | None:
+    """The panes of the atoms' depth histogram: auto, or `count` as far as it has that many depths;
+    with `alone`, only a plan where that depth has a pane to itself (None where there is none)."""
     depths = int(np.count_nonzero(histogram))
     if depths <= 1:
-        return LayerPlan.single()
-    return _auto_plan(histogram) if count is None else _plan(histogram, min(count, depths))
+        return None if alone is not None else LayerPlan.single()
+    if count is None:
+        plan = _auto_plan(histogram, alone)
+        return None if alone is not None and plan.count == 1 else plan
+    return _plan(histogram, min(count, depths), alone)
 
 
 class _RegionFacts:
@@ -112,6 +122,7 @@ class _RegionFacts:
         stride = max(1, int(np.ceil(np.sqrt(depth8.size / WORK_PIXELS))))
         labels, depth = regions.labels[::stride, ::stride], depth8[::stride, ::stride].astype(np.float64)
         named = np.array([name not in SURFACE_NAMES for name in regions.names])
+        self.names, self.named = regions.names, named
         band = max(1, round(STEP_BAND_FRACTION * max(depth8.shape) / stride))
         receding = _receding(labels, depth, self.count, self.histograms, depth8.size) & ~named
         mixed = _mixed(labels, depth, self.count, band) & ~named  # a named thing is one thing, whatever its depth
@@ -144,12 +155,29 @@ class _RegionFacts:
             if step >= same_step or self.by_depth[a] or self.by_depth[b]:
                 continue
             ra, rb = root(a), root(b)
+            if not self.joinable(ra, rb):
+                continue
             if ra == rb or abs(_median(histograms[ra]) - _median(histograms[rb])) > SAME_SPREAD:
                 continue
-            keep, gone = min(ra, rb), max(ra, rb)
+            keep, gone = (ra, rb) if self.named[ra] or (not self.named[rb] and ra < rb) else (rb, ra)
             parent[gone] = keep
             histograms[keep] += histograms[gone]
         return np.array([root(region) for region in range(self.count)])
+
+    def joinable(self, ra: int, rb: int) -> bool:
+        """Whether two groups (by their root regions) may be joined: a named thing only with one of its
+        own name (a person is not joined to the wall behind, however smooth the depth between them)."""
+        return not (self.named[ra] or self.named[rb]) or self.names[ra] == self.names[rb]
+
+    def main_thing_level(self, groups: np.ndarray) -> int | None:
+        """The depth of the group holding the largest region named as a thing (None: none is named),
+        which gets a pane of its own where the plan can give it one: a maker's card for the subject."""
+        things = np.flatnonzero(self.named & ~self.by_depth)
+        if things.size == 0:
+            return None
+        largest = things[np.argmax(self.sizes[things])]
+        members = (groups == groups[largest]) & ~self.by_depth
+        return _median(self.histograms[members].sum(axis=0))
 
     def atoms(self, groups: np.ndarray) -> np.ndarray:
         """The depth histogram the panes are planned on: each group as its size at its median depth,

@@ -239,3 +239,19 @@ def test_a_subject_on_the_backdrop_it_stands_on_still_gets_a_pane_of_its_own():
     depth8 = np.where(labels == 0, 250 - 2 * rows, 40).astype(np.uint8)
     plan = plan_regions(depth8, Regions(labels, ("", "")))
     assert plan.count == 2 and plan.region_panes == (1, 0) and plan.cut_by_depth == ()
+
+
+def test_the_named_subject_gets_a_pane_of_its_own_and_is_not_joined_to_its_backdrop():
+    """A person in front of a wall whose depth runs smoothly into hers, and a floor further forward:
+    the person is not joined to the wall, and her pane holds nothing else."""
+    labels = np.zeros((90, 120), np.int32)  # the wall
+    labels[20:70, 50:70] = 1  # the person
+    labels[70:, :] = 2  # a table top in front, at about the person's depth
+    depth8 = np.full(labels.shape, 150, np.uint8)
+    depth8[labels == 1], depth8[labels == 2] = 140, 120
+    unnamed = plan_regions(depth8, Regions(labels, ("", "", "")))
+    assert len({unnamed.region_panes[0], unnamed.region_panes[1]}) == 1  # one thing, as far as depth tells
+    plan = plan_regions(depth8, Regions(labels, ("wall", "person", "")))
+    person = plan.region_panes[1]
+    assert person not in (plan.region_panes[0], plan.region_panes[2])
+    assert plan.region_panes[2] < person < plan.region_panes[0]  # the table in front, the wall behind
