@@ -86,7 +86,7 @@ def plan_regions(depth8: np.ndarray, regions: Regions, count: int | None = None)
         for same_step in (SAME_STEP, SAME_STEP // 2, SAME_STEP // 4, 0):
             groups = facts.groups(same_step)
             histogram = facts.atoms(groups)
-            plan = _split(histogram, count, facts.main_thing_level(groups)) or _split(histogram, count)
+            plan = _split_around(histogram, count, facts.main_thing_level(groups)) or _split(histogram, count)
             if plan.count > best[0].count:
                 best = (plan, groups, cut_surfaces)
             if plan.count >= wanted:
@@ -98,15 +98,24 @@ def plan_regions(depth8: np.ndarray, regions: Regions, count: int | None = None)
     return facts.placed(plan, groups)
 
 
-def _split(histogram: np.ndarray, count: int | None, alone: int | None = None) -> LayerPlan | None:
-    """The panes of the atoms' depth histogram: auto, or `count` as far as it has that many depths;
-    with `alone`, only a plan where that depth has a pane to itself (None where there is none)."""
+def _split(histogram: np.ndarray, count: int | None) -> LayerPlan:
+    """The panes of the atoms' depth histogram: auto, or `count` as far as it has that many depths."""
     depths = int(np.count_nonzero(histogram))
     if depths <= 1:
-        return None if alone is not None else LayerPlan.single()
+        return LayerPlan.single()
+    plan = _auto_plan(histogram) if count is None else _plan(histogram, min(count, depths))
+    assert plan is not None  # only a depth kept alone can make a split impossible
+    return plan
+
+
+def _split_around(histogram: np.ndarray, count: int | None, alone: int | None) -> LayerPlan | None:
+    """As _split, with the depth `alone` on a pane of its own; None where no split gives it one."""
+    depths = int(np.count_nonzero(histogram))
+    if alone is None or depths <= 1:
+        return None
     if count is None:
         plan = _auto_plan(histogram, alone)
-        return None if alone is not None and plan.count == 1 else plan
+        return plan if plan.count > 1 else None
     return _plan(histogram, min(count, depths), alone)
 
 
