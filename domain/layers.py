@@ -1,5 +1,7 @@
-"""The layer plan: depth distribution -> 2-5 contiguous depth ranges -> per-pixel layers -> feathered alpha.
+"""The layer plan: 2-5 contiguous depth ranges -> per-pixel layers -> feathered alpha.
 
+A plan is made from the photo's regions (domain.region_plan: whole regions on panes) or, where there
+are no regions, from the depth histogram alone (LayerPlan.from_depth: every pixel by its depth).
 Depth here is the 8-bit map written to depth_map.png: 0 = nearest, 255 = farthest.
 Layer 1 is the front pane, layer N the back pane, which is always fully opaque.
 """
@@ -24,6 +26,7 @@ AUTO_NEXT_LAYER_GAIN = 0.5
 AUTO_FLAT_LAYER_LEVELS = 6.0
 # ... and no pane left almost empty.
 AUTO_MIN_COVERAGE = 0.02
+CUT_BY_DEPTH = -1  # LayerPlan.region_panes: a region cut by depth
 
 
 def quantize_depth(depth: np.ndarray) -> np.ndarray:
@@ -44,6 +47,10 @@ class DepthRange:
 class LayerPlan:
     ranges: tuple[DepthRange, ...]
     coverage: tuple[float, ...]  # share of the pixels each layer owns
+    # A plan of regions (empty: a plan of depths alone): per region id, the pane it is on whole, or
+    # CUT_BY_DEPTH where it is cut by depth; then its cuts, the last depth level of each pane but the back.
+    region_panes: tuple[int, ...] = ()
+    region_cuts: tuple[tuple[int, ...], ...] = ()
 
     @classmethod
     def from_depth(cls, depth8: np.ndarray, count: int | None = None) -> LayerPlan:
@@ -58,7 +65,9 @@ class LayerPlan:
             return cls.single()
         if count is None:
             return _auto_plan(histogram)
-        return _plan(histogram, count)
+        plan = _plan(histogram, count)
+        assert plan is not None  # only a level kept alone can make a split impossible
+        return plan
 
     @classmethod
     def single(cls) -> LayerPlan:
@@ -76,9 +85,28 @@ class LayerPlan:
             lookup[depth_range.lo : depth_range.hi + 1] = index
         return lookup
 
-    def membership(self, depth8: np.ndarray) -> np.ndarray:
-        """HxW layer index of every pixel (0 = front): each pixel belongs to exactly one layer."""
-        return self.layer_of_level()[depth8]
+    def membership(self, depth8: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """HxW layer index of every pixel (0 = front): each pixel belongs to exactly one layer. A plan of
+        regions needs the region labels it was made from."""
+        if not self.region_panes:
+            return self.layer_of_level()[depth8]
+        if labels is None or labels.shape != depth8.shape:
+            raise ValueError("a plan of regions needs the region labels of the depth map it cuts")
+        membership = np.asarray(self.region_panes, np.int16)[labels]
+        for region in self.cut_by_depth:
+            where = labels == region
+            membership[where] = np.searchsorted(np.asarray(self.region_cuts[region], np.int16), depth8[where])
+        return membership.astype(np.uint8)
+
+    @property
+    def cut_by_depth(self) -> tuple[int, ...]:
+        """The regions cut by depth, not placed whole: receding surfaces, and regions with a depth step
+        inside them (the segmenter joined things at different depths)."""
+        return tuple(region for region, pane in enumerate(self.region_panes) if pane == CUT_BY_DEPTH)
+
+    def regions_on(self, index: int) -> tuple[int, ...]:
+        """The regions placed whole on pane `index`."""
+        return tuple(region for region, pane in enumerate(self.region_panes) if pane == index)
 
     def layer_names(self) -> list[str]:
         return [layer_name(order, self.count) for order in range(1, self.count + 1)]
@@ -115,9 +143,12 @@ class LayerPlan:
 
 def shortfall(depth8: np.ndarray, plan: LayerPlan, requested: int | None) -> str | None:
     """Why the plan has fewer layers than asked (None when it has them), for the job's warnings."""
+    asked = "auto's 2-5" if requested is None else str(requested)
+    if requested is not None and 1 < plan.count < requested:
+        return (f"the scene has only {plan.count} separate depths of whole regions, so it is {plan.count} "
+                f"layers instead of {asked}")
     if plan.count != 1:
         return None
-    asked = "auto's 2-5" if requested is None else str(requested)
     if np.ptp(depth8) == 0:
         return f"the depth map is flat (one depth everywhere), so the picture is one layer instead of {asked}"
     return (f"no depth plane besides the main one covers {AUTO_MIN_COVERAGE:.0%} of the picture, so it is one "
@@ -134,10 +165,10 @@ def layer_name(order: int, count: int) -> str:
     return f"Layer_{order}_{layer_position(order, count)}"
 
 
-def _auto_plan(histogram: np.ndarray) -> LayerPlan:
+def _auto_plan(histogram: np.ndarray, alone: int | None = None) -> LayerPlan:
     total_spread = _spread(histogram, 0, DEPTH_LEVELS - 1)
-    plans = [_plan(histogram, count) for count in LAYER_COUNTS]
-    usable = [plan for plan in plans if min(plan.coverage) >= AUTO_MIN_COVERAGE]
+    plans = [_plan(histogram, count, alone) for count in LAYER_COUNTS]
+    usable = [plan for plan in plans if plan is not None and min(plan.coverage) >= AUTO_MIN_COVERAGE]
     if not usable:
         return LayerPlan.single()
     left = [1.0 - _separability(plan, histogram, total_spread) for plan in usable]
@@ -168,8 +199,13 @@ def _spread(histogram: np.ndarray, lo: int, hi: int) -> float:
     return float((weights * (levels - mean) ** 2).sum())
 
 
-def _plan(histogram: np.ndarray, count: int) -> LayerPlan:
-    ends = _centre_in_gaps(histogram, _optimal_ends(histogram, count))
+def _plan(histogram: np.ndarray, count: int, alone: int | None = None) -> LayerPlan | None:
+    """The best split into `count` ranges; with `alone`, one whose range holding that level holds no
+    other occupied level (None where there is none)."""
+    ends, cost = _optimal_ends(histogram, count, alone)
+    if not np.isfinite(cost):
+        return None
+    ends = _centre_in_gaps(histogram, ends)
     starts = [0, *(end + 1 for end in ends[:-1])]
     ranges = tuple(DepthRange(lo, hi) for lo, hi in zip(starts, ends))
     total = histogram.sum()
@@ -179,10 +215,16 @@ def _plan(histogram: np.ndarray, count: int) -> LayerPlan:
     return LayerPlan(ranges=ranges, coverage=coverage)
 
 
-def _optimal_ends(histogram: np.ndarray, count: int) -> list[int]:
+def _optimal_ends(histogram: np.ndarray, count: int, alone: int | None = None) -> tuple[list[int], float]:
     """Multi-level Otsu by dynamic programming: the split of 0..255 into `count` non-empty runs of
-    levels with the least within-run squared deviation. Returns the last level of each run."""
+    levels with the least within-run squared deviation (no run holding `alone` and another occupied
+    level). Returns the last level of each run, and the split's cost (inf: no such split)."""
     cost = _run_costs(histogram)  # cost[a, b]: spread of the run a..b (inf where a > b)
+    if alone is not None:
+        occupied = np.concatenate([[0], np.cumsum(histogram > 0)])
+        start, end = np.meshgrid(np.arange(DEPTH_LEVELS), np.arange(DEPTH_LEVELS), indexing="ij")
+        shared = (start <= alone) & (alone <= end) & (occupied[end + 1] - occupied[start] > 1)
+        cost = np.where(shared, np.inf, cost)
     best = cost[0]  # best[b]: least cost of levels 0..b split into k runs
     first_level = np.zeros((count, DEPTH_LEVELS), dtype=int)
     for k in range(1, count):
@@ -195,7 +237,7 @@ def _optimal_ends(histogram: np.ndarray, count: int) -> list[int]:
     ends = [DEPTH_LEVELS - 1]
     for k in range(count - 1, 0, -1):
         ends.append(int(first_level[k, ends[-1]]) - 1)
-    return ends[::-1]
+    return ends[::-1], float(best[-1])
 
 
 def _run_costs(histogram: np.ndarray) -> np.ndarray:

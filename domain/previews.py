@@ -1,4 +1,5 @@
-"""Small images for looking at a job: a downscaled preview and the layer-separation overlay."""
+"""Small images for looking at a job: a downscaled preview and the layer-separation overlay (each pane
+in its own tint, the regions the panes were planned from outlined)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ LAYER_TINTS = (
     (0.70, 0.35, 0.80),
 )
 TINT_STRENGTH = 0.55
+# Region outlines: lines this dark, over this much of the tinted pixel.
+OUTLINE_SHADE = 0.05
+OUTLINE_STRENGTH = 0.7
 
 
 def preview_factor(width: int, height: int, max_side: int = PREVIEW_MAX_SIDE) -> int:
@@ -53,3 +57,16 @@ class SeparationOverlay:
         self.pixels += weight * (self.image * (1 - TINT_STRENGTH) + tint * TINT_STRENGTH)
         self.uncovered *= 1.0 - alpha
         self.count += 1
+
+    def outline(self, labels: np.ndarray) -> None:
+        """Draw the outlines of the regions (HxW labels at the overlay's size) as thin dark lines."""
+        edge = np.zeros(labels.shape, bool)
+        edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+        edge[1:, :] |= labels[1:, :] != labels[:-1, :]
+        self.pixels[edge] = self.pixels[edge] * (1 - OUTLINE_STRENGTH) + np.float32(OUTLINE_SHADE) * OUTLINE_STRENGTH
+
+
+def downsample_labels(labels: np.ndarray, factor: int) -> np.ndarray:
+    """Labels at downsample()'s size: one per block, its top-left one (labels cannot be averaged)."""
+    height, width = labels.shape[0] // factor * factor, labels.shape[1] // factor * factor
+    return labels[:height:factor, :width:factor]

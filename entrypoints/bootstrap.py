@@ -39,6 +39,7 @@ from .engines import (
     DepthEngineChoice,
     choose_depth_estimator,
     choose_painter,
+    choose_segmenter,
     choose_upscaler,
     depth_models_usable,
     engine_choice,
@@ -177,6 +178,7 @@ def work_side(settings: Settings, stores: Stores | None = None, *, worker_id: st
     depth = choose_depth_estimator(store, engines["depth"])
     painter = choose_painter(store, engines["paint"], settings)
     upscaler = choose_upscaler(store, engines["upscale"])
+    segmenter = choose_segmenter(store)
     what = installed(store, engines, depth)
     pipeline = RenderPipeline(
         decoder=stores.decoder,
@@ -187,6 +189,7 @@ def work_side(settings: Settings, stores: Stores | None = None, *, worker_id: st
         painter=painter,
         post=PainterlyPostProcessor(),
         shaper=OpenCVLayerShaper(),
+        segmenter=segmenter,
         tracer=SvgOutlineTracer(),
         guide_drawer=PillowGuideDrawer(),
         upscaler=upscaler,
@@ -194,7 +197,7 @@ def work_side(settings: Settings, stores: Stores | None = None, *, worker_id: st
         profiles=stores.files,
         depth_engines=what.depth_engines,
         runtime=runtime_versions(),
-        models=models_record(store, engines, painter=painter, upscaler=upscaler),
+        models=models_record(store, engines, painter=painter, upscaler=upscaler, segmenter=segmenter),
     )
     runner = Runner(jobs=stores.jobs, folders=stores.files, work_files=stores.files, clock=stores.clock,
                     pipeline=pipeline, worker_id=worker_id)

@@ -117,6 +117,17 @@ def learned_segmenter(store: ModelStore, *, device: str | None = None,
     return LearnedSegmenter(store.folder(key), device=device, key=key)
 
 
+def choose_segmenter(store: ModelStore) -> Segmenter:
+    """The regions the layer plan places whole: the learned segmenter when installed, else the
+    classical one (no downloads)."""
+    learned = learned_segmenter(store)
+    if learned is not None:
+        return learned
+    from rilievo.adapters.segment_classical import ClassicalSegmenter
+
+    return ClassicalSegmenter()
+
+
 def choose_painter(store: ModelStore, engine: str, settings: Settings) -> Painter:
     """Stable Diffusion + the two ControlNets when engine_choice picked them, else the stroke painter."""
     if engine != "stable-diffusion":
@@ -169,7 +180,7 @@ class WeightsRecord(Mapping[str, list]):
 
 
 def models_record(store: ModelStore, engines: Mapping[str, str], *, painter: Painter,
-                  upscaler: Upscaler) -> WeightsRecord:
+                  upscaler: Upscaler, segmenter: Segmenter) -> WeightsRecord:
     """The weights behind each learned engine a worker may run: every depth model (a job may
     choose any that is installed, even one pulled after start), and the painter and upscaler when they
     are the learned ones engine_choice picked (not a stand-in handed to bootstrap)."""
@@ -178,4 +189,6 @@ def models_record(store: ModelStore, engines: Mapping[str, str], *, painter: Pai
         keys[painter.name] = list(PAINT_MODELS)
     if upscaler.name == f"realesrgan:{engines['upscale']}":
         keys[upscaler.name] = [engines["upscale"]]
+    if segmenter.name in SEGMENT_PREFERENCE:
+        keys[segmenter.name] = [segmenter.name]
     return WeightsRecord(store, keys)

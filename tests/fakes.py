@@ -30,6 +30,7 @@ from rilievo.domain.images import DecodedImage
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.domain.presets import Preset
+from rilievo.domain.regions import Regions
 from rilievo.domain.upload import Upload, new_upload_id
 
 
@@ -147,6 +148,28 @@ class FakeShaper:
         out = image.copy()
         out[fillable] = self.FILL_COLOUR
         return out, fillable.copy()
+
+
+class FakeSegmenter:
+    """The regions it was given (their names too), else one region covering the photo; records each
+    image size it segmented."""
+
+    name = "fake-regions"
+    device = None
+
+    def __init__(self, labels: np.ndarray | None = None, names: tuple[str, ...] | None = None):
+        self.labels, self.names = labels, names
+        self.calls: list[tuple[int, int]] = []
+
+    def segment(self, image: np.ndarray) -> Regions:
+        height, width = image.shape[:2]
+        self.calls.append((height, width))
+        if self.labels is None:
+            return Regions.whole(height, width)
+        if self.labels.shape != (height, width):
+            raise ValueError(f"the fake's regions are {self.labels.shape}, the photo {(height, width)}")
+        labels = self.labels.astype(np.int32)
+        return Regions(labels, self.names or ("",) * (int(labels.max()) + 1))
 
 
 class FakeTracer:
@@ -416,7 +439,7 @@ class FakeLiveness:
         return self.answer
 
 
-PIPELINE_PARTS = ("depth", "supplied_depth", "enhancer", "painter", "post", "shaper", "tracer", "guide_drawer",
+PIPELINE_PARTS = ("depth", "supplied_depth", "enhancer", "painter", "post", "shaper", "segmenter", "tracer", "guide_drawer",
                   "upscaler", "resampler", "runtime", "models")
 
 
@@ -481,6 +504,7 @@ def make_fakes(images: dict[str, DecodedImage], **overrides) -> Fakes:
         painter=FakePainter(),
         post=FakePost(),
         shaper=FakeShaper(),
+        segmenter=FakeSegmenter(),
         tracer=FakeTracer(),
         guide_drawer=FakeGuideDrawer(),
         upload_store=InMemoryUploads(),

@@ -13,10 +13,12 @@ import numpy as np
 from rilievo.domain.assembly import AssemblyGuide, panes_of
 from rilievo.domain.fill import VIEW_ANGLE_DEG, fill_reach_px, visibility, with_fill
 from rilievo.domain.layers import DEPTH_CONVENTION, LayerPlan, layer_alphas, layer_rgba
+from rilievo.domain.region_plan import regions_by_pane
+from rilievo.domain.regions import Regions
 from rilievo.domain.outputs import GUIDE, OVERLAY, PARALLAX
 from rilievo.domain.parallax import FRAME_MS, downsample_rgba, parallax_frames
 from rilievo.domain.params import RenderParams
-from rilievo.domain.previews import SeparationOverlay, downsample
+from rilievo.domain.previews import SeparationOverlay, downsample, downsample_labels
 from rilievo.domain.print_extras import marks_margin_px, mirrored
 
 from ..ports import GuideDrawer, LayerShaper, OutlineTracer
@@ -41,15 +43,15 @@ class PaneMaker:
         self.shaper, self.tracer, self.guide_drawer, self.files = shaper, tracer, guide_drawer, files
         self.pixel_mm, self.print_px, self.print_pixel_mm = pixel_mm, print_px, print_pixel_mm
 
-    def make(self, job_id: str, depth8: np.ndarray, plan: LayerPlan | None,
+    def make(self, job_id: str, depth8: np.ndarray, regions: Regions | None, plan: LayerPlan | None,
              on_progress: Callable[[float], None]) -> Panes:
-        """The panes of the plan (None: layers off), which was made from this depth8."""
+        """The panes of the plan (None: layers off), which was made from this depth8 and these regions."""
         params, shaper, sources = self.params, self.shaper, []
         height, width = depth8.shape
-        if plan is None:
+        if plan is None or regions is None:
             empty = LayerPlan(ranges=(), coverage=())
             return Panes(self.manifest(job_id, empty, [], width, height, guide=None, edges=None), [], None)
-        membership = plan.membership(depth8)
+        membership = plan.membership(depth8, regions.labels if plan.region_panes else None)
         edges = None
         if params.refine_edges:
             membership = shaper.refine_membership(self.image, membership, plan.count)
@@ -57,7 +59,8 @@ class PaneMaker:
         if self.min_feature_px > 0:
             membership = shaper.merge_small_features(membership, plan.count, self.min_feature_px)
         coverage = np.bincount(membership.ravel(), minlength=plan.count) / membership.size
-        plan = LayerPlan(ranges=plan.ranges, coverage=tuple(float(share) for share in coverage))
+        plan = attrs.evolve(plan, coverage=tuple(float(share) for share in coverage))
+        found = regions_by_pane(membership, regions, plan)
         guide = AssemblyGuide.for_panes(
             panes_of(plan), width_px=self.print_px[0], height_px=self.print_px[1], dpi=params.dpi,
             frame_depth_mm=params.frame_depth_mm,
@@ -79,10 +82,13 @@ class PaneMaker:
             sources.append(source)
             on_progress((index + 1) / (plan.count + 1))
 
+        overlay.outline(downsample_labels(regions.labels, self.factor))
         self.files.image(OVERLAY, overlay.pixels, 8)
         centres = [(r.lo + r.hi) / 2 for r in plan.ranges]
         self.files.animation(PARALLAX, parallax_frames(thumbnails, centres), FRAME_MS)
         self.files.image(GUIDE, self.guide_drawer.draw(guide, thumbnails), 8)
+        for layer, listed in zip(layers, found):
+            layer["regions"] = listed
         return Panes(self.manifest(job_id, plan, layers, *self.print_px, guide, edges), sources, edges)
 
     @property

@@ -13,11 +13,13 @@ from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.images import DecodedImage
 from rilievo.domain.job import Job
 from rilievo.domain.layers import LayerPlan, quantize_depth, shortfall
+from rilievo.domain.region_plan import plan_regions
 from rilievo.domain.noise import NoisePlan
 from rilievo.domain.outputs import DEPTH_PREVIEW, LAYERS_ZIP, MANIFEST, PHOTO_PREVIEW, RECORD, layer_set
 from rilievo.domain.params import AUTO_DEPTH, RenderParams
 from rilievo.domain.previews import downsample, preview_factor
 from rilievo.domain.print_layout import MM_PER_INCH, PrintPlan, nearest_subject
+from rilievo.domain.regions import Regions
 from rilievo.domain.seeds import derive_seed
 from rilievo.domain.styles import PaintRequest
 
@@ -34,6 +36,7 @@ from ..ports import (
     PaintResult,
     PostProcessor,
     Resampler,
+    Segmenter,
     SuppliedDepthReader,
     UploadStore,
     Upscaler,
@@ -72,6 +75,7 @@ class RenderPipeline:
     painter: Painter
     post: PostProcessor
     shaper: LayerShaper
+    segmenter: Segmenter  # the photo's regions, which the layer plan places whole on panes
     tracer: OutlineTracer
     guide_drawer: GuideDrawer
     upscaler: Upscaler  # the composite to print size
@@ -97,10 +101,21 @@ class RenderPipeline:
         depth8, devices = depth.depth8, {"depth": depth.device}
         depth_unit = depth8.astype(np.float32) / 255.0
 
+        regions = None
+        if params.layer_count != 0:
+            progress("depth", 0.5, engines)
+            regions = self.segmenter.segment(image)
+            engines["regions"] = self.segmenter.name
+            if self.segmenter.device:
+                devices["regions"] = self.segmenter.device
+
         # The crop and the layers are planned before painting: the painting's noise follows the very
-        # layers the panes are cut into, and those are planned from the print's crop of the depth.
+        # layers the panes are cut into, and those are planned from the print's crop of the depth and
+        # of the regions.
         plan, advice = plan_print(params, image, depth8)
-        layer_plan, layers_warning = plan_layers(params, depth8[plan.crop.slices])
+        if regions is not None:
+            regions = regions.cropped(plan.crop.slices)
+        layer_plan, layers_warning = plan_layers(params, depth8[plan.crop.slices], regions)
         warnings += filter(None, (advice, layers_warning))
         noise = None
         if params.mode == "painterly":
@@ -123,7 +138,7 @@ class RenderPipeline:
         panes = PaneMaker(params, cropped, factor, shaper=self.shaper, tracer=self.tracer,
                           guide_drawer=self.guide_drawer, files=files, pixel_mm=print_pixel_mm * plan.scale[0],
                           print_px=plan.canvas_px, print_pixel_mm=print_pixel_mm
-                          ).make(job.id, depth8, layer_plan, lambda within: progress("layers", within, engines))
+                          ).make(job.id, depth8, regions, layer_plan, lambda within: progress("layers", within, engines))
         if panes.edges_engine:
             engines["edges"] = panes.edges_engine
 
@@ -224,13 +239,14 @@ def plan_print(params: RenderParams, image: np.ndarray, depth8: np.ndarray) -> t
     return plan, plan.advice.warning
 
 
-def plan_layers(params: RenderParams, depth8: np.ndarray) -> tuple[LayerPlan | None, str | None]:
-    """The layers the job cuts (None: layers off), planned once from the depth the panes use, and a
-    warning when the scene has fewer depths than asked."""
-    count = params.layer_count
-    if count == 0:
+def plan_layers(params: RenderParams, depth8: np.ndarray,
+                regions: Regions | None) -> tuple[LayerPlan | None, str | None]:
+    """The layers the job cuts (None: layers off, where there are no regions), planned once from the
+    depth and the regions the panes use, and a warning when the scene has fewer depths than asked."""
+    if regions is None:  # layers off: nothing was segmented
         return None, None
-    plan = LayerPlan.from_depth(depth8, count)
+    count = params.layer_count
+    plan = plan_regions(depth8, regions, count)
     return plan, shortfall(depth8, plan, count)
 
 

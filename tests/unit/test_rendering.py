@@ -119,7 +119,7 @@ def test_a_photo_mode_job_writes_composite_depth_layers_manifest_and_params(fake
         "parallax.gif", "assembly_guide.png", "layer_manifest.json", "params.json", "layers.zip"}
     assert set(files["layers.zip"]) == per_layer | {"layer_manifest.json", "assembly_guide.png"}
     assert set(job.outputs) == set(files)
-    assert dict(job.engines) == {"depth": "fake-depth", "edges": "fake-shaper"}
+    assert dict(job.engines) == {"depth": "fake-depth", "regions": "fake-regions", "edges": "fake-shaper"}
     manifest = files["layer_manifest.json"]
     assert manifest["layer_count"] == 3 and manifest["job_id"] == job.id
     assert [layer["coverage"] for layer in manifest["layers"]] == pytest.approx([1 / 3] * 3)

@@ -1,0 +1,259 @@
+"""Properties of the region-aware layer plan: whole regions on panes, receding surfaces cut by depth."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rilievo.domain.errors import InvalidParameter
+from rilievo.domain.layers import CUT_BY_DEPTH, LayerPlan, shortfall
+from rilievo.domain.region_plan import plan_regions, regions_by_pane
+from rilievo.domain.regions import Regions
+
+counts = st.sampled_from([None, 2, 3, 4, 5])
+
+
+@st.composite
+def scenes(draw):
+    """Rectangular blocks of regions on a grid, each at its own depth with a little noise, some with a
+    gradient of their own; every region is one connected block."""
+    rows, columns = draw(st.integers(1, 4)), draw(st.integers(2, 5))
+    cell = draw(st.integers(4, 12))
+    regions = rows * columns
+    levels = draw(st.lists(st.integers(0, 255), min_size=regions, max_size=regions))
+    slopes = draw(st.lists(st.sampled_from([0, 0, 0, 4, 12]), min_size=regions, max_size=regions))
+    seed = draw(st.integers(0, 2**16))
+    labels = np.repeat(np.repeat(np.arange(regions, dtype=np.int32).reshape(rows, columns), cell, 0), cell, 1)
+    y = np.indices(labels.shape)[0] % cell
+    depth = np.asarray(levels, float)[labels] + np.asarray(slopes, float)[labels] * y
+    depth += np.random.default_rng(seed).integers(-3, 4, labels.shape)
+    return np.clip(depth, 0, 255).astype(np.uint8), Regions(labels, ("",) * regions)
+
+
+def three_planes(noise: int = 0, size=(60, 90)) -> tuple[np.ndarray, Regions]:
+    labels = np.zeros(size, np.int32)
+    labels[:, size[1] // 3 :] = 1
+    labels[:, 2 * size[1] // 3 :] = 2
+    depth = np.choose(labels, [30, 120, 220]) + np.random.default_rng(0).integers(-noise, noise + 1, size)
+    return np.clip(depth, 0, 255).astype(np.uint8), Regions(labels, ("", "", ""))
+
+
+def floor_scene() -> tuple[np.ndarray, Regions, int]:
+    """A floor receding from the bottom edge (near) to a far wall, and a box standing on it; returns
+    the floor's depth where the box stands."""
+    height, width = 120, 160
+    rows = np.arange(height, dtype=float)[:, None] * np.ones((1, width))
+    depth = 255 - 2 * rows
+    labels = np.zeros((height, width), np.int32)
+    labels[:40], depth[:40] = 1, 250
+    labels[50:100, 60:100], depth[50:100, 60:100] = 2, 60
+    return np.clip(depth, 0, 255).astype(np.uint8), Regions(labels, ("", "", "")), 255 - 2 * 100
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenes(), counts)
+def test_every_pixel_is_on_exactly_one_pane_and_coverage_counts_them(scene, count):
+    """Membership gives every pixel one pane in 0..count-1; coverage is each pane's share of them."""
+    depth8, regions = scene
+    plan = plan_regions(depth8, regions, count)
+    membership = plan.membership(depth8, regions.labels if plan.region_panes else None)
+    assert membership.shape == depth8.shape and membership.max() < plan.count
+    np.testing.assert_allclose(plan.coverage, np.bincount(membership.ravel(), minlength=plan.count) / depth8.size)
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenes(), counts)
+def test_a_region_that_is_not_cut_by_depth_is_never_split_across_panes(scene, count):
+    """Each region is on one pane whole, unless the plan cuts it by depth (a receding surface, or a
+    region with a depth step inside it)."""
+    depth8, regions = scene
+    plan = plan_regions(depth8, regions, count)
+    membership = plan.membership(depth8, regions.labels)
+    for region in range(regions.count):
+        panes = np.unique(membership[regions.labels == region])
+        if region not in plan.cut_by_depth:
+            assert panes.tolist() == [plan.region_panes[region]]
+
+
+@settings(max_examples=30, deadline=None)
+@given(scenes(), counts)
+def test_the_plan_is_deterministic(scene, count):
+    """The same depth and regions give the same plan, also from copies."""
+    depth8, regions = scene
+    again = Regions(regions.labels.copy(), regions.names)
+    assert plan_regions(depth8, regions, count) == plan_regions(depth8.copy(), again, count)
+
+
+@pytest.mark.parametrize("noise", [0, 6])
+def test_three_planes_split_into_exactly_their_three_panes_with_auto(noise):
+    depth8, regions = three_planes(noise)
+    plan = plan_regions(depth8, regions)
+    assert plan.count == 3 and plan.region_panes == (0, 1, 2) and plan.cut_by_depth == ()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 10), min_size=2, max_size=5, unique=True), st.integers(2, 5))
+def test_an_explicit_count_gives_that_many_panes_when_the_regions_have_that_many_depths(steps, count):
+    """Regions at n distinct depths: any count up to n gives that many panes, each region whole. The
+    depths are a few levels apart at least (SAME_SPREAD): neighbours closer than that are one thing."""
+    levels = [25 * step for step in steps]
+    labels = np.repeat(np.arange(len(levels), dtype=np.int32), 12)[None, :].repeat(10, 0)
+    depth8 = np.asarray(levels, np.uint8)[labels]
+    plan = plan_regions(depth8, Regions(labels, ("",) * len(levels)), count)
+    assert plan.count == min(count, len(levels))
+    assert all(share > 0 for share in plan.coverage)
+    # the nearest region is in front, the farthest at the back
+    assert plan.region_panes[int(np.argmin(levels))] == 0
+    assert plan.region_panes[int(np.argmax(levels))] == plan.count - 1
+
+
+def test_more_panes_asked_than_the_scene_has_depths_says_so():
+    depth8, regions = three_planes()
+    plan = plan_regions(depth8, regions, 5)
+    assert plan.count == 3
+    assert shortfall(depth8, plan, 5) == (
+        "the scene has only 3 separate depths of whole regions, so it is 3 layers instead of 5"
+    )
+
+
+def test_parts_of_one_object_at_one_depth_end_on_one_pane():
+    """A subject cut into three regions (head, body, legs) at nearly one depth, in front of a far
+    background: two panes, the subject's three regions together in front."""
+    labels = np.zeros((90, 90), np.int32)
+    labels[10:30, 35:55], labels[30:60, 30:60], labels[60:90, 35:55] = 1, 2, 3
+    depth8 = np.full(labels.shape, 200, np.uint8)
+    depth8[labels == 1], depth8[labels == 2], depth8[labels == 3] = 40, 48, 56
+    plan = plan_regions(depth8, Regions(labels, ("",) * 4))
+    assert plan.count == 2
+    assert plan.region_panes == (1, 0, 0, 0)
+
+
+def test_a_receding_floor_is_cut_at_the_depth_where_an_object_stands_on_it():
+    depth8, regions, contact = floor_scene()
+    plan = plan_regions(depth8, regions)
+    floor, box = 0, 2
+    assert plan.count == 2
+    assert plan.cut_by_depth == (floor,)
+    assert plan.region_cuts[floor][plan.region_panes[box]] == contact
+    membership = plan.membership(depth8, regions.labels)
+    # the floor right under the box is on the box's pane, the floor just behind the box is not
+    assert membership[100, 80] == membership[70, 80] == plan.region_panes[box]
+    assert membership[99, 40] > plan.region_panes[box]
+
+
+def test_a_smooth_region_cut_by_depth_is_a_receding_surface_wider_across_its_slope():
+    """A subject whose estimated depth is a top-to-bottom gradient (taller than wide) stays whole;
+    the floor it stands on, with the same gradient but wider than tall, is cut by depth."""
+    rows = np.arange(80, dtype=float)[:, None] * np.ones((1, 120))
+    labels = np.ones((80, 120), np.int32)  # a flat far wall
+    labels[:60, 50:70] = 0  # the standing subject
+    labels[60:, :] = 2  # the floor
+    depth8 = np.select([labels == 0, labels == 2], [100 + (59 - rows), 100 - 2.5 * (rows - 60)], 240)
+    plan = plan_regions(depth8.astype(np.uint8), Regions(labels, ("",) * 3))
+    assert plan.count == 2 and plan.cut_by_depth == (2,)
+    membership = plan.membership(depth8.astype(np.uint8), labels)
+    assert len(np.unique(membership[labels == 0])) == 1
+
+
+def test_a_region_joining_things_at_different_depths_is_cut_by_depth():
+    """The segmenter joined the two sides of a depth step into one region: the plan cuts it where the
+    depth steps instead of putting both things on one pane."""
+    depth8, regions = three_planes()
+    joined = regions.labels.copy()
+    joined[:30] = 0  # region 0 now reaches across all three planes
+    plan = plan_regions(depth8, Regions(joined, ("", "", "")), 3)
+    assert plan.cut_by_depth == (0,)
+    membership = plan.membership(depth8, joined)
+    assert (membership == plan.membership(depth8, regions.labels)).all()
+
+
+def test_a_region_named_as_a_thing_stays_whole_even_with_a_depth_step_inside():
+    """The segmenter says region 0 is a person: the plan trusts it over a depth map with a step inside."""
+    depth8, regions = three_planes()
+    joined = regions.labels.copy()
+    joined[:30] = 0
+    plan = plan_regions(depth8, Regions(joined, ("person", "", "")), 3)
+    assert plan.cut_by_depth == ()
+    assert len(np.unique(plan.membership(depth8, joined)[joined == 0])) == 1
+
+
+def test_a_region_named_as_a_thing_is_never_a_receding_surface():
+    depth8, regions, _ = floor_scene()
+    named = Regions(regions.labels, ("person", "", ""))
+    plan = plan_regions(depth8, named, 3)
+    assert plan.region_panes[0] != CUT_BY_DEPTH
+    assert len(np.unique(plan.membership(depth8, named.labels)[named.labels == 0])) == 1
+
+
+def test_without_regions_the_plan_is_the_depth_histograms():
+    depth8, _ = three_planes(noise=6)
+    whole = Regions.whole(*depth8.shape)
+    assert plan_regions(depth8, whole, 3) == LayerPlan.from_depth(depth8, 3)
+    assert plan_regions(depth8, whole) == LayerPlan.from_depth(depth8)
+
+
+def test_a_plan_of_regions_cannot_cut_without_its_labels():
+    depth8, regions = three_planes()
+    with pytest.raises(ValueError, match="region labels"):
+        plan_regions(depth8, regions).membership(depth8)
+
+
+def test_bad_counts_and_mismatched_regions_are_refused():
+    depth8, regions = three_planes()
+    with pytest.raises(InvalidParameter, match="layer count must be one of"):
+        plan_regions(depth8, regions, 7)
+    with pytest.raises(ValueError, match="regions of"):
+        plan_regions(depth8[:10], regions)
+
+
+def test_the_manifest_lists_each_panes_regions_largest_first_with_their_names():
+    depth8, regions, _ = floor_scene()
+    named = Regions(regions.labels, ("", "wall", "box"))
+    plan = plan_regions(depth8, named)
+    membership = plan.membership(depth8, named.labels)
+    listed = regions_by_pane(membership, named, plan)
+    assert len(listed) == plan.count
+    box = next(entry for pane in listed for entry in pane if entry["id"] == 2)
+    assert box == {"id": 2, "name": "box", "share": round(40 * 50 / depth8.size, 4), "cut_by_depth": False}
+    floors = [entry for pane in listed for entry in pane if entry["id"] == 0]
+    assert len(floors) > 1 and all(entry["cut_by_depth"] and entry["name"] is None for entry in floors)
+    for pane in listed:
+        assert [entry["share"] for entry in pane] == sorted((entry["share"] for entry in pane), reverse=True)
+
+
+def test_a_receding_surface_nothing_stands_on_stays_whole():
+    """A sky whose estimated depth is a gradient, above a building: nothing stands on the sky, so it is
+    not cut; it goes whole on the back pane."""
+    rows = np.arange(80, dtype=float)[:, None] * np.ones((1, 120))
+    labels = np.ones((80, 120), np.int32)
+    labels[:40] = 0  # the sky, from far (top) to nearer
+    depth8 = np.where(labels == 0, 250 - 1.5 * rows, 60).astype(np.uint8)
+    plan = plan_regions(depth8, Regions(labels, ("", "")))
+    assert plan.cut_by_depth == () and plan.region_panes == (1, 0)
+
+
+def test_a_subject_on_the_backdrop_it_stands_on_still_gets_a_pane_of_its_own():
+    """The only thing in the picture stands on a receding backdrop: rather than one pane, the backdrop
+    goes whole behind the subject."""
+    rows = np.arange(80, dtype=float)[:, None] * np.ones((1, 120))
+    labels = np.zeros((80, 120), np.int32)
+    labels[10:50, 50:70] = 1  # the subject, standing on the backdrop below it
+    depth8 = np.where(labels == 0, 250 - 2 * rows, 40).astype(np.uint8)
+    plan = plan_regions(depth8, Regions(labels, ("", "")))
+    assert plan.count == 2 and plan.region_panes == (1, 0) and plan.cut_by_depth == ()
+
+
+def test_the_named_subject_gets_a_pane_of_its_own_and_is_not_joined_to_its_backdrop():
+    """A person in front of a wall whose depth runs smoothly into hers, and a floor further forward:
+    the person is not joined to the wall, and her pane holds nothing else."""
+    labels = np.zeros((90, 120), np.int32)  # the wall
+    labels[20:70, 50:70] = 1  # the person
+    labels[70:, :] = 2  # a table top in front, at about the person's depth
+    depth8 = np.full(labels.shape, 150, np.uint8)
+    depth8[labels == 1], depth8[labels == 2] = 140, 120
+    unnamed = plan_regions(depth8, Regions(labels, ("", "", "")))
+    assert len({unnamed.region_panes[0], unnamed.region_panes[1]}) == 1  # one thing, as far as depth tells
+    plan = plan_regions(depth8, Regions(labels, ("wall", "person", "")))
+    person = plan.region_panes[1]
+    assert person not in (plan.region_panes[0], plan.region_panes[2])
+    assert plan.region_panes[2] < person < plan.region_panes[0]  # the table in front, the wall behind
