@@ -53,8 +53,8 @@ import numpy as np
 from rilievo.adapters.upscale_resample import (
     crop,
     resample_source,
+    SHARPEN_REACH,
     resized,
-    sharpen_margin,
     sharpened,
     to_array,
     whole,
@@ -66,10 +66,8 @@ Window = tuple[int, int, int, int]
 Progress = Callable[[float], None]
 
 MIN_SIDE = 4
-# Unsharp mask of the Lanczos fallback, in output pixels per unit of enlargement: a radius of about
-# half a source pixel brings back what interpolation softened without sharpening the new pixels'
-# own grain. The amount grows with the enlargement's octaves, up to a cap.
-SIGMA_PER_SCALE = 0.5
+# Unsharp mask of the Lanczos fallback: the amount grows with the enlargement's octaves, up to a cap
+# (its radius and halo limit are in upscale_resample.sharpened).
 AMOUNT_PER_OCTAVE = 0.35
 MAX_AMOUNT = 0.8
 
@@ -166,40 +164,29 @@ class LanczosUpscaler:
 
     def needed_source_rows(self, source_size: Size, out_size: Size, out_window: Window | None = None
                            ) -> tuple[int, int]:
-        _, top, _, bottom = resample_source(source_size, out_size, self._resampled(source_size, out_size, out_window))
-        return top, bottom
+        _, top, _, bottom = resample_source(source_size, out_size, checked_window(out_size, out_window))
+        if self._amount(source_size, out_size) is None:
+            return top, bottom
+        return max(0, top - SHARPEN_REACH), min(source_size[1], bottom + SHARPEN_REACH)
 
     def upscale_region(self, source: np.ndarray, out_size: Size, out_window: Window | None = None, *,
                        source_top: int = 0, source_height: int | None = None,
                        on_progress: Progress | None = None) -> np.ndarray:
         request = checked_request(source, out_size, out_window, source_top, source_height)
         request.require_rows(self.needed_source_rows(request.source_size, request.out_size, request.window))
-        image = resized(whole(request.source, (0, request.source_top), request.source_size), request.out_size)
-        image = image.clamp(min=0.0, max=1.0)
-        sharpen = self._sharpening(request.source_size, request.out_size)
-        if sharpen is not None:
-            image = sharpened(image, *sharpen)
+        image = whole(request.source, (0, request.source_top), request.source_size)
+        amount = self._amount(request.source_size, request.out_size)
+        if amount is None:
+            image = resized(image, request.out_size).clamp(min=0.0, max=1.0)
+        else:
+            image = sharpened(image, request.out_size, amount)
         out = to_array(crop(image, request.window))
         report(on_progress, 1.0)
         return out
 
-    def _sharpening(self, source_size: Size, out_size: Size):
-        """(sigma, amount, halo) of the unsharp mask, or None for none."""
+    def _amount(self, source_size: Size, out_size: Size) -> float | None:
+        """The unsharp mask's amount, or None for none."""
         scale_x, scale_y = out_size[0] / source_size[0], out_size[1] / source_size[1]
         octaves = math.log2(math.sqrt(scale_x * scale_y))
         amount = self.sharpening * min(MAX_AMOUNT, AMOUNT_PER_OCTAVE * octaves)
-        if amount <= 0:
-            return None
-        sigma = (max(0.5, SIGMA_PER_SCALE * scale_x), max(0.5, SIGMA_PER_SCALE * scale_y))
-        halo = (max(1, round(scale_x)), max(1, round(scale_y)))
-        return sigma, amount, halo
-
-    def _resampled(self, source_size: Size, out_size: Size, out_window: Window | None) -> Window:
-        """The output region to resample: the window plus what the sharpening reads around it."""
-        left, top, right, bottom = checked_window(out_size, out_window)
-        sharpen = self._sharpening(source_size, out_size)
-        if sharpen is None:
-            return left, top, right, bottom
-        mx, my = sharpen_margin(sharpen[0], sharpen[2])
-        width, height = out_size
-        return max(0, left - mx), max(0, top - my), min(width, right + mx), min(height, bottom + my)
+        return amount if amount > 0 else None

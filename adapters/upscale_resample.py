@@ -26,6 +26,9 @@ ENLARGE_REACH = 2  # the bicubic interpolator reads 2 px on each side of a sampl
 # one too; measured over many sizes (tests/contract/test_upscale.py)
 SHRINK_SLACK = 5
 SLACK = 1  # rounding of the sample positions
+SIGMA = 0.5  # the unsharp mask's blur, in source pixels
+HALO = 1  # the sharpening stays within the luminance range over +-HALO source pixels
+SHARPEN_REACH = max(HALO, math.ceil(3 * SIGMA))  # source rows the sharpening reads past the resize's
 
 Window = tuple[int, int, int, int]  # (left, top, right, bottom)
 
@@ -48,13 +51,14 @@ def whole(part: np.ndarray, origin: tuple[int, int], size: tuple[int, int]) -> p
     return to_vips(part).embed(origin[0], origin[1], size[0], size[1], extend="copy")
 
 
-def resized(image: pyvips.Image, out_size: tuple[int, int]) -> pyvips.Image:
-    """The whole image at out_size exactly (libvips' resize: Lanczos-3 to shrink, bicubic to enlarge)."""
+def resized(image: pyvips.Image, out_size: tuple[int, int], kernel: str = "lanczos3") -> pyvips.Image:
+    """The whole image at out_size exactly (libvips' resize: Lanczos-3 to shrink, bicubic to enlarge;
+    kernel "linear": bilinear both ways)."""
     width, height = out_size
     if (width, height) == (image.width, image.height):
         return image
     # gap=0: a pure Lanczos reduce when shrinking, no box pre-shrink
-    out = image.resize(width / image.width, vscale=height / image.height, kernel="lanczos3", gap=0.0)
+    out = image.resize(width / image.width, vscale=height / image.height, kernel=kernel, gap=0.0)
     if (out.width, out.height) != (width, height):  # float rounding of the scale: never more than 1 px
         out = out.embed(0, 0, width, height, extend="copy")
     return out
@@ -96,39 +100,34 @@ def luminance(image: pyvips.Image) -> pyvips.Image:
     return image.recomb([list(REC709_LUMA)])
 
 
-def gaussian(image: pyvips.Image, sigma: tuple[float, float]) -> pyvips.Image:
-    """A separable Gaussian blur with its own sigma on each axis, edges replicated."""
-    out = image
-    for axis, s in enumerate(sigma):
-        radius = max(1, math.ceil(3 * s))
-        offsets = np.arange(-radius, radius + 1)
-        kernel = np.exp(-0.5 * (offsets / s) ** 2)
-        mask = pyvips.Image.new_from_list([list(kernel / kernel.sum())])
-        out = out.conv(mask if axis == 0 else mask.rot90(), precision="float")
-    return out
+def gaussian(image: pyvips.Image, sigma: float) -> pyvips.Image:
+    """A separable Gaussian blur, edges replicated."""
+    radius = max(1, math.ceil(3 * sigma))
+    offsets = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+    mask = pyvips.Image.new_from_list([list(kernel / kernel.sum())])
+    return image.conv(mask, precision="float").conv(mask.rot90(), precision="float")
 
 
-def local_range(image: pyvips.Image, halo: tuple[int, int]) -> tuple[pyvips.Image, pyvips.Image]:
-    """The min and max of a one-band image over +-halo (x, y) pixels, edges replicated."""
-    wide, tall = 2 * halo[0] + 1, 2 * halo[1] + 1
-    low = image.rank(wide, 1, 0).rank(1, tall, 0)
-    high = image.rank(wide, 1, wide - 1).rank(1, tall, tall - 1)
-    return low, high
+def sharpened(source: pyvips.Image, out_size: tuple[int, int], amount: float) -> pyvips.Image:
+    """The source (whole, RGB in [0, 1]) resized to out_size with an unsharp mask on luminance, clipped
+    to [0, 1].
 
-
-def sharpened(image: pyvips.Image, sigma: tuple[float, float], amount: float, halo: tuple[int, int]
-              ) -> pyvips.Image:
-    """Unsharp mask on luminance, clipped to [0, 1]. The luminance boost amount * (luma - blurred luma)
-    is limited so that the sharpened luminance stays within the luminance range of the unsharpened
-    image over +-halo (x, y) pixels: edges get steeper, but no ring brighter or darker than what is
-    already next to them appears. The same change goes to all three channels (hue is kept)."""
-    luma = luminance(image)
-    low, high = local_range(luma, halo)
-    boosted = luma + amount * (luma - gaussian(luma, sigma))
-    limited = boosted.maxpair(low).minpair(high)
-    return (image + (limited - luma)).clamp(min=0.0, max=1.0)
-
-
-def sharpen_margin(sigma: tuple[float, float], halo: tuple[int, int]) -> tuple[int, int]:
-    """How far (x, y) beyond a region sharpened reads."""
-    return tuple(max(max(1, math.ceil(3 * s)), h) for s, h in zip(sigma, halo))
+    Both halves are made at the source's size and resized with the image, which costs two more bands
+    of the resize instead of full-size filters. The detail is the source's luminance minus its blur
+    (SIGMA source pixels: what interpolation softens, not the new pixels' own grain); resizing is
+    linear, so this is the enlarged luminance minus the enlarged blur. The halo limit: the sharpened
+    luminance stays within the range of the source's luminance over +-HALO source pixels (min and
+    max maps enlarged bilinearly, so they never overshoot): edges get steeper, but no ring brighter or
+    darker than what is already next to them appears, and the resize's own ringing is cut too. The
+    same change goes to all three channels (hue is kept)."""
+    luma = luminance(source)
+    detail = luma - gaussian(luma, SIGMA)
+    window = 2 * HALO + 1
+    bounds = luma.rank(window, window, 0).bandjoin(luma.rank(window, window, window * window - 1))
+    up = resized(source.bandjoin(detail), out_size)
+    low, high = resized(bounds, out_size, kernel="linear").bandsplit()
+    rgb = up.extract_band(0, n=3).clamp(min=0.0, max=1.0)
+    plain = luminance(rgb)
+    limited = (plain + amount * up.extract_band(3)).maxpair(low).minpair(high)
+    return (rgb + (limited - plain)).clamp(min=0.0, max=1.0)
