@@ -138,8 +138,7 @@ class SpooledWriter:
         self._require("open")
         with self._failing_cleanly():
             self._check(rows)
-            values = np.rint(np.clip(rows, 0.0, 1.0) * np.iinfo(self.dtype).max).astype(self.dtype)
-            self._spool.write(values.tobytes())
+            self._spool.write(_quantized(rows, self.dtype).data)
             if self.rows_written + len(rows) == self.height:
                 self._start_encoding()
         self.rows_written += len(rows)
@@ -261,6 +260,14 @@ def _release(encoding: _Encoding, spool: Path, temporary: Path) -> None:
     finally:
         spool.unlink(missing_ok=True)
         temporary.unlink(missing_ok=True)
+
+
+def _quantized(rows: np.ndarray, dtype: type) -> np.ndarray:
+    """Rounded to the nearest sample value, in place on one scratch array (a band is tens of MB)."""
+    top = np.float32(np.iinfo(dtype).max)
+    values = np.multiply(rows, top, dtype=np.float32)
+    np.clip(values, 0, top, out=values)
+    return np.rint(values, out=values).astype(dtype)
 
 
 def _interpretation(channels: int, dtype: type) -> str:
