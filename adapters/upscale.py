@@ -31,7 +31,8 @@ Why this shape: the caller slices the source band itself (the source may come fr
 the product of an earlier stage), while the adapter alone knows how much context its filters and
 tiles need, so needed_source_rows is asked first. Every pixel is computed in global coordinates
 (the full source and output sizes), which is what makes any window equal the same window of the
-whole image: bit-identical for Lanczos (libvips computes every pixel from global coordinates); for Real-ESRGAN see upscale_esrgan.py.
+whole image: bit-identical for Lanczos (libvips computes every pixel from global coordinates); for
+Real-ESRGAN see upscale_esrgan.py.
 
 A band loop:
 
