@@ -11,7 +11,7 @@ on every core it is given), so the files of a job encode side by side while the 
 one by one. The encoded file is written under a hidden temporary name and renamed onto `path` only
 when the writer is closed with exactly `height` rows written. An error, too many rows, too few at
 close, or a writer dropped unclosed removes the spool and the temporary file: a file at `path` is
-always complete.
+always complete. The JPEG previews keep only block means of the rows as they come, in memory.
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ def open_writer(
     else:
         factor = max(1, -(-max(width, height) // preview_long_side))
         proof = conversion if kind == "proof-jpeg" else None
-        encode = partial(_jpeg, factor=factor, icc=icc, proof=proof)
+        encode = partial(_jpeg, icc=icc, proof=proof)
+        return SpooledWriter(Path(path), width, height, channels, dpi, bits=bits, encode=encode, shrink=factor)
     return SpooledWriter(Path(path), width, height, channels, dpi, bits=bits, encode=encode)
 
 
@@ -116,7 +117,8 @@ class SpooledWriter:
     """
 
     def __init__(self, path: Path, width: int, height: int, channels: int, dpi: float, *, bits: int,
-                 encode: Encode):
+                 encode: Encode, shrink: int = 0):
+        """shrink: keep only block means of shrink x shrink pixels, in memory (a preview), not a spool."""
         self.path, self.width, self.height, self.channels, self.dpi = path, width, height, channels, dpi
         self.dtype = np.uint16 if bits == 16 else np.uint8
         self.rows_written = 0
@@ -131,14 +133,17 @@ class SpooledWriter:
         # collected, and the finalizer then waits for the encoder and removes the files.
         self._cleanup = weakref.finalize(self, _release, self._encoding, self._spool_path, self._temporary)
         with self._failing_cleanly():
-            self._spool = open(self._spool_path, "xb")
-            self._encoding.spool = self._spool
+            if shrink:
+                self._store: _Spool | _Shrunk = _Shrunk(width, channels, self.dtype, shrink)
+            else:
+                self._store = _Spool(self._spool_path, width, height, channels, self.dtype)
+            self._encoding.store = self._store
 
     def write_rows(self, rows: np.ndarray) -> None:
         self._require("open")
         with self._failing_cleanly():
             self._check(rows)
-            self._spool.write(_quantized(rows, self.dtype).data)
+            self._store.add(_quantized(rows, self.dtype))
             if self.rows_written + len(rows) == self.height:
                 self._start_encoding()
         self.rows_written += len(rows)
@@ -161,11 +166,9 @@ class SpooledWriter:
             self.close()
 
     def _start_encoding(self) -> None:
-        self._spool.close()
-        image = pyvips.Image.rawload(str(self._spool_path), self.width, self.height, self.channels,
-                                     format="ushort" if self.dtype == np.uint16 else "uchar")
-        image = image.copy(interpretation=_interpretation(self.channels, self.dtype),
-                           xres=self.dpi / MM_PER_INCH, yres=self.dpi / MM_PER_INCH)
+        image, factor = self._store.image()
+        resolution = self.dpi / factor / MM_PER_INCH
+        image = image.copy(interpretation=_interpretation(self.channels, self.dtype), xres=resolution, yres=resolution)
         self._encoding.start(self._encode, image, self._temporary)
 
     def _complete(self) -> None:
@@ -176,7 +179,7 @@ class SpooledWriter:
             self.summary = self._encoding.result()
             with open(self._temporary, "rb+") as f:
                 os.fsync(f.fileno())
-            self._spool_path.unlink()
+            self._spool_path.unlink(missing_ok=True)
         self._state = "complete"
 
     def _publish(self) -> Path:
@@ -226,7 +229,7 @@ class _Encoding:
     """The encoder's thread: libvips releases the GIL, so files encode side by side."""
 
     def __init__(self) -> None:
-        self.spool = None
+        self.store: _Spool | _Shrunk | None = None
         self._thread: threading.Thread | None = None
         self._outcome: tuple[bool, object] | None = None
 
@@ -254,12 +257,69 @@ class _Encoding:
 
 def _release(encoding: _Encoding, spool: Path, temporary: Path) -> None:
     try:
-        if encoding.spool is not None:
-            encoding.spool.close()
+        if encoding.store is not None:
+            encoding.store.close()
         encoding.wait()
     finally:
         spool.unlink(missing_ok=True)
         temporary.unlink(missing_ok=True)
+
+
+class _Spool:
+    """The samples in a raw file, which libvips maps when the last row is in."""
+
+    def __init__(self, path: Path, width: int, height: int, channels: int, dtype: type):
+        self.path, self.size, self.channels, self.dtype = path, (width, height), channels, dtype
+        self._file = open(path, "xb")
+
+    def add(self, values: np.ndarray) -> None:
+        self._file.write(values.data)
+
+    def image(self) -> tuple[pyvips.Image, int]:
+        self._file.close()
+        return pyvips.Image.rawload(str(self.path), *self.size, self.channels, format=_format(self.dtype)), 1
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _Shrunk:
+    """Block means of factor x factor pixels (libvips' shrink), made as the rows come: rows gather
+    until they fill whole blocks, so the result does not depend on how the strips were cut. The last
+    block of rows (and of columns) may be narrower."""
+
+    def __init__(self, width: int, channels: int, dtype: type, factor: int):
+        self.width, self.channels, self.dtype, self.factor = width, channels, dtype, factor
+        self._carry = np.empty((0, width, channels), dtype)
+        self._parts: list[np.ndarray] = []
+
+    def add(self, values: np.ndarray) -> None:
+        rows = np.concatenate([self._carry, values])
+        whole = len(rows) - len(rows) % self.factor
+        if whole:
+            self._parts.append(self._shrunk(rows[:whole]))
+        self._carry = rows[whole:].copy()
+
+    def image(self) -> tuple[pyvips.Image, int]:
+        if len(self._carry):
+            self._parts.append(self._shrunk(self._carry))
+        small = np.ascontiguousarray(np.concatenate(self._parts))
+        height, width = small.shape[:2]
+        return pyvips.Image.new_from_memory(small.data, width, height, self.channels, _format(self.dtype)), self.factor
+
+    def _shrunk(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.ascontiguousarray(rows)
+        image = pyvips.Image.new_from_memory(rows.data, self.width, len(rows), self.channels, _format(self.dtype))
+        if self.factor > 1:
+            image = image.shrink(self.factor, self.factor, ceil=True)
+        return np.ndarray((image.height, image.width, self.channels), self.dtype, image.write_to_memory())
+
+    def close(self) -> None:
+        self._parts.clear()
+
+
+def _format(dtype: type) -> str:
+    return "ushort" if dtype == np.uint16 else "uchar"
 
 
 def _quantized(rows: np.ndarray, dtype: type) -> np.ndarray:
@@ -310,14 +370,11 @@ def _cmyk_tiff(image: pyvips.Image, path: Path, *, conversion: CmykConversion, l
     cmyk.tiffsave(str(path), **_tiff_options(cmyk, level))
 
 
-def _jpeg(image: pyvips.Image, path: Path, *, factor: int, icc: bytes, proof: CmykConversion | None
-          ) -> ProofSummary | None:
-    """An 8-bit sRGB JPEG shrunk by a whole factor (block means; the last block of rows and of columns
-    may be narrower), transparency shown as white paper. With proof: the soft proof, out-of-gamut
-    areas hatched in magenta, and its summary returned."""
-    small = over_white(image)
-    if factor > 1:
-        small = small.shrink(factor, factor, ceil=True)
+def _jpeg(small: pyvips.Image, path: Path, *, icc: bytes, proof: CmykConversion | None) -> ProofSummary | None:
+    """An 8-bit sRGB JPEG of the shrunk image, transparency shown as white paper. With proof: the soft
+    proof, out-of-gamut areas hatched in magenta, and its summary returned."""
+    resolution = small.xres
+    small = over_white(small)
     summary = None
     if proof is not None:
         marked, _, summary = soft_proof(small, proof)
@@ -326,7 +383,6 @@ def _jpeg(image: pyvips.Image, path: Path, *, factor: int, icc: bytes, proof: Cm
         icc = srgb_profile_bytes()
     else:
         small = (small.cast("float") * (255 / 65535)).rint().cast("uchar")
-    resolution = image.xres / factor
     small = _with_profile(small.copy(interpretation="srgb", xres=resolution, yres=resolution), icc)
     small.set_type(pyvips.GValue.gstr_type, "resolution-unit", "in")
     small.jpegsave(str(path), Q=JPEG_QUALITY)
