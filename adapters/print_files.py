@@ -5,7 +5,8 @@ held in memory.
         for strip in strips:          # float32 rows x width x channels in [0, 1], top to bottom
             writer.write_rows(strip)
 
-Strips are stored as they come, as 8- or 16-bit samples, in a hidden spool file beside `path`. Once
+Strips are stored as they come, as 8- or 16-bit samples, in a hidden spool (an uncompressed TIFF) beside
+`path`. Once
 the last row is in, libvips encodes the spool on a thread of its own (streaming, in bounded memory,
 on every core it is given), so the files of a job encode side by side while the caller closes them
 one by one. The encoded file is written under a hidden temporary name and renamed onto `path` only
@@ -19,6 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import struct
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -266,21 +268,56 @@ def _release(encoding: _Encoding, spool: Path, temporary: Path) -> None:
 
 
 class _Spool:
-    """The samples in a raw file, which libvips maps when the last row is in."""
+    """The samples in an uncompressed, stripped BigTIFF, which libvips reads strip by strip once the last
+    row is in. Not a raw file: libvips maps a raw file whole, and its pages then count in the process's
+    memory, up to the file's size; it reads a TIFF through its own buffers."""
 
     def __init__(self, path: Path, width: int, height: int, channels: int, dtype: type):
-        self.path, self.size, self.channels, self.dtype = path, (width, height), channels, dtype
+        self.path = path
         self._file = open(path, "xb")
+        self._file.write(_tiff_header(width, height, channels, np.dtype(dtype).itemsize))
 
     def add(self, values: np.ndarray) -> None:
         self._file.write(values.data)
 
     def image(self) -> tuple[pyvips.Image, int]:
         self._file.close()
-        return pyvips.Image.rawload(str(self.path), *self.size, self.channels, format=_format(self.dtype)), 1
+        return pyvips.Image.new_from_file(str(self.path), access="sequential"), 1
 
     def close(self) -> None:
         self._file.close()
+
+
+SPOOL_STRIP_ROWS = 64
+_SHORT, _LONG, _LONG8 = 3, 4, 16  # TIFF field types
+
+
+def _tiff_header(width: int, height: int, channels: int, sample_bytes: int) -> bytes:
+    """A little-endian BigTIFF header and its one directory, for pixels (interleaved, top to bottom) that
+    follow it directly: whatever their size, strip offsets are known in advance."""
+    strips = -(-height // SPOOL_STRIP_ROWS)
+    row_bytes = width * channels * sample_bytes
+    entries = [
+        (256, _LONG, 1, width), (257, _LONG, 1, height), (258, _SHORT, channels, [8 * sample_bytes] * channels),
+        (259, _SHORT, 1, 1), (262, _SHORT, 1, 1 if channels == 1 else 2), (273, _LONG8, strips, None),
+        (277, _SHORT, 1, channels), (278, _LONG, 1, SPOOL_STRIP_ROWS), (279, _LONG8, strips, None),
+        (284, _SHORT, 1, 1),
+    ] + ([(338, _SHORT, 1, 2)] if channels == 4 else [])  # unassociated alpha
+    directory_end = 16 + 8 + 20 * len(entries) + 8
+    data = directory_end + 16 * strips  # after the offsets' and the byte counts' tables
+    offsets = [data + i * SPOOL_STRIP_ROWS * row_bytes for i in range(strips)]
+    counts = [min(SPOOL_STRIP_ROWS, height - i * SPOOL_STRIP_ROWS) * row_bytes for i in range(strips)]
+    tables = {273: (directory_end, offsets), 279: (directory_end + 8 * strips, counts)}
+    head = struct.pack("<2sHHHQ", b"II", 43, 8, 0, 16) + struct.pack("<Q", len(entries))
+    for tag, kind, count, value in entries:
+        if tag in tables:
+            field = struct.pack("<Q", tables[tag][0]) if count > 1 else struct.pack("<Q", tables[tag][1][0])
+        else:
+            values = value if isinstance(value, list) else [value]
+            field = struct.pack(f"<{len(values)}{'H' if kind == _SHORT else 'I'}", *values).ljust(8, b"\0")
+        head += struct.pack("<HHQ", tag, kind, count) + field
+    head += struct.pack("<Q", 0)  # no next directory
+    return head + struct.pack(f"<{strips}Q", *offsets) + struct.pack(f"<{strips}Q", *counts)
 
 
 class _Shrunk:

@@ -422,3 +422,31 @@ def test_a_gray_mask_is_a_gray_png_without_a_colour_profile(tmp_path):
 def test_only_png_takes_gray_strips(tmp_path):
     with pytest.raises(InvalidParameter, match="channels"):
         open_writer(tmp_path / "white.tif", 40, 30, 1, "tiff", DPI)
+
+
+MEMORY_PROBE = r"""
+import resource, sys
+import numpy as np
+from pathlib import Path
+from rilievo.adapters.print_files import open_writer
+
+width, height = 6000, 4000  # RGBA16: 192 MB of samples
+rows = np.tile(np.linspace(0, 1, width, dtype=np.float32)[None, :, None], (100, 1, 4))
+with open_writer(Path(sys.argv[1]), width, height, 4, "png16", 300, level=1) as writer:
+    for top in range(0, height, 100):
+        writer.write_rows(rows)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_encoding_reads_the_spool_strip_by_strip_not_whole(tmp_path):
+    """libvips maps a raw file whole, so the process's memory grew by the file's size while encoding."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(tmp_path / "print.png")], capture_output=True,
+                          text=True, check=True)
+    growth_mib = int(done.stdout.strip())
+    assert growth_mib < 100, f"encoding grew the peak memory by {growth_mib} MiB for 183 MiB of samples"
+    assert (tmp_path / "print.png").is_file()
