@@ -5,13 +5,13 @@ held in memory.
         for strip in strips:          # float32 rows x width x channels in [0, 1], top to bottom
             writer.write_rows(strip)
 
-Strips are stored as they come, as 8- or 16-bit samples, in a hidden spool (an uncompressed TIFF) beside
-`path`. Once
-the last row is in, libvips encodes the spool on a thread of its own (streaming, in bounded memory,
-on every core it is given), so the files of a job encode side by side while the caller closes them
-one by one. The encoded file is written under a hidden temporary name and renamed onto `path` only
-when the writer is closed with exactly `height` rows written. An error, too many rows, too few at
-close, or a writer dropped unclosed removes the spool and the temporary file: a file at `path` is
+Strips are stored as they come, as 8- or 16-bit samples, in a hidden spool (an uncompressed TIFF)
+beside `path`. Once the last row is in, libvips encodes the spool on a thread of its own (streaming,
+in bounded memory, on every core it is given), so the files of a job encode side by side while the
+caller closes them one by one. The encoded file is written under a hidden temporary name and renamed
+onto `path` only when the writer is closed with exactly `height` rows written. An error, too many
+rows, too few at close, or a writer dropped unclosed removes the spool and the temporary file: a
+file at `path` is
 always complete. The JPEG previews keep only block means of the rows as they come, in memory.
 """
 
