@@ -11,8 +11,8 @@ in bounded memory, on every core it is given), so the files of a job encode side
 caller closes them one by one. The encoded file is written under a hidden temporary name and renamed
 onto `path` only when the writer is closed with exactly `height` rows written. An error, too many
 rows, too few at close, or a writer dropped unclosed removes the spool and the temporary file: a
-file at `path` is
-always complete. The JPEG previews keep only block means of the rows as they come, in memory.
+file at `path` is always complete. The JPEG previews keep only block means of the rows as they come,
+in memory.
 """
 
 from __future__ import annotations
