@@ -199,7 +199,7 @@ def cmyk_tiff_to_srgb(path):
 
 @pytest.mark.parametrize("intent", ["perceptual", "relative"])
 def test_cmyk_tiff_prints_in_gamut_colours_within_one_delta_e_on_average(tmp_path, intent):
-    """Measured: mean ΔE2000 0.5, 95th percentile 0.9 for either intent; asserted: 1.0 and 2.0."""
+    """Measured: mean ΔE2000 0.6, 95th percentile 1.0 for either intent; asserted: 1.0 and 2.0."""
     chart, colours, side = in_gamut_chart()
     write(tmp_path / "print.tif", chart, "cmyk-tiff", cmyk=CmykConversion.from_profile(intent=intent))
     back = cmyk_tiff_to_srgb(tmp_path / "print.tif")
