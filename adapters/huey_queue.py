@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from pathlib import Path
 from typing import Callable
 
@@ -14,24 +12,6 @@ log = structlog.get_logger(__name__)
 
 RUN_JOB = "rilievo.run_job"
 RECOVER = "rilievo.recover_orphans"
-
-
-def this_worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def worker_alive(worker: str) -> bool:
-    """Whether the process named by this_worker() still runs (unknowable on another host: yes)."""
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class HueyQueue:

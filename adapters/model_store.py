@@ -48,7 +48,8 @@ import structlog
 from rilievo.domain.errors import RilievoError
 
 DEPTH, DIFFUSION, CONTROLNET, UPSCALER = "depth", "diffusion", "controlnet", "upscaler"
-KINDS = (DEPTH, DIFFUSION, CONTROLNET, UPSCALER)
+SEGMENTATION = "segmentation"
+KINDS = (DEPTH, DIFFUSION, CONTROLNET, UPSCALER, SEGMENTATION)
 HASH_CACHE = ".rilievo-sha256.json"
 HUB_HASH_CACHES = ".hub-sha256"
 PARTIAL = ".partial"
@@ -159,6 +160,21 @@ CATALOGUE: tuple[ModelSpec, ...] = (
         required=("config.json", "*.safetensors|*.bin"),
         patterns=TRANSFORMERS_FILES,
         description="MiDaS v3 DPT-Hybrid: an alternative depth model",
+    ),
+    # EoMT-S: MIT (TU/e's code and weights) on a DINOv2 ViT-S (Apache-2.0). Mask2Former's COCO weights are
+    # CC-BY-NC-4.0 (its MODEL_ZOO.md), so not listed. The repo also holds the original code's
+    # pytorch_model.bin, which transformers cannot read: only the safetensors port counts.
+    ModelSpec(
+        key="eomt-small-coco-panoptic",
+        kind=SEGMENTATION,
+        source="tue-mps/coco_panoptic_eomt_small_640_2x",
+        licence="MIT",
+        download_bytes=96_000_000,
+        required=("config.json", "*.safetensors"),
+        patterns=TRANSFORMERS_FILES,
+        default=True,
+        description="EoMT-S panoptic (24 M parameters, COCO's 133 classes): whole objects and background "
+                    "surfaces, named, for the layer plan",
     ),
     ModelSpec(
         key="sd15",

@@ -229,7 +229,7 @@ class SqliteJobRepository:
         with self.engine.begin() as connection:
             return [_job_of(row._mapping) for row in connection.execute(sa.select(jobs_table))]
 
-    def list(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
+    def newest(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
         query = (
             sa.select(jobs_table)
             .order_by(jobs_table.c.created_at.desc(), jobs_table.c.id)

@@ -33,7 +33,9 @@ class ImageDecoder(Protocol):
 
 class DepthEstimator(Protocol):
     name: str
-    device: str | None  # where a learned model runs (cpu, cuda, mps); None for a classical method
+    @property
+    def device(self) -> str | None:
+        """Where a learned model runs (cpu, cuda, mps); None for a classical method."""
 
     def estimate(self, image: np.ndarray) -> np.ndarray:
         """HxW float32 in [0, 1], 0 = nearest. Raises DepthEstimationFailed."""
@@ -43,7 +45,9 @@ class Segmenter(Protocol):
     """Splits a photo into regions that belong together (objects, their parts, background surfaces)."""
 
     name: str
-    device: str | None  # where a learned model runs; None for a classical method
+    @property
+    def device(self) -> str | None:
+        """Where a learned model runs; None for a classical method."""
 
     def segment(self, image: np.ndarray) -> Regions:
         """Regions of an HxWx3 float32 image in [0, 1], at its size."""
@@ -122,7 +126,9 @@ class Upscaler(Protocol):
     window of the whole-image result, so a print is never held whole."""
 
     name: str
-    device: str | None  # where a learned model runs; None for a classical method
+    @property
+    def device(self) -> str | None:
+        """Where a learned model runs; None for a classical method."""
 
     def needed_source_rows(self, source_size: Size, out_size: Size, out_window: Window | None = None
                            ) -> tuple[int, int]:
@@ -137,6 +143,23 @@ class Upscaler(Protocol):
 
     def release(self) -> None:
         """Drop what was kept from one band to the next (a model's tile outputs): the image is done."""
+
+
+class Resampler(Protocol):
+    """Resizes masks and colours (a pane's alpha, its filled colours) to print size exactly, one band of
+    output rows at a time like an Upscaler: plain interpolation, no sharpening, no model."""
+
+    def needed_source_rows(self, source_size: Size, out_size: Size, out_window: Window | None = None
+                           ) -> tuple[int, int]:
+        """Source rows [top, bottom) that upscale_region reads to produce out_window."""
+
+    def upscale_region(self, source: np.ndarray, out_size: Size, out_window: Window | None = None, *,
+                       source_top: int = 0, source_height: int | None = None,
+                       on_progress: Callable[[float], None] | None = None) -> np.ndarray:
+        """out_window of the resize of the source (HxWxC in [0, 1]) to out_size, as Upscaler.upscale_region."""
+
+    def release(self) -> None:
+        """Drop what was kept from one band to the next."""
 
 
 class StripWriter(Protocol):
@@ -289,8 +312,8 @@ class JobRepository(Protocol):
     def delete(self, job_id: str, *, expect: JobStatus | None = None) -> None:
         """Raises JobNotFound. With expect, only if the stored job still has that status, else JobChanged."""
 
-    def list(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
-        """Newest first."""
+    def newest(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
+        """One page of the jobs, newest first."""
 
     def all(self) -> list[Job]:
         """Every job, in one read."""
@@ -298,6 +321,12 @@ class JobRepository(Protocol):
     def count(self) -> int: ...
 
     def processing(self) -> list[Job]: ...
+
+
+class WorkerLiveness(Protocol):
+    def alive(self, worker: str) -> bool:
+        """Whether the process recorded as a job's worker still runs; one that can't be checked from here
+        (on another host) counts as alive, and its heartbeat tells."""
 
 
 class TaskQueue(Protocol):

@@ -1,30 +1,39 @@
-"""The composition root: the one place that chooses adapters and wires them into the services."""
+"""The composition root: the one place that chooses adapters and wires them into the use cases.
+
+Every process opens the same stores (open_stores). The web process wires only those (web_side): no
+engine is built or imported in it. The worker and the command line wire the engines too (work_side)."""
 
 from __future__ import annotations
 
 import platform
 from datetime import datetime, timezone
 from importlib import metadata
+from typing import Mapping, Protocol
 
+import attrs
+
+from rilievo.adapters.model_store import ModelStore
+from rilievo.application.cleanup import Cleanup
+from rilievo.application.jobs import Jobs
 from rilievo.application.ports import (
+    Clock,
+    ColourProfiles,
+    DepthEngines,
     DepthEstimator,
-    Enhancer,
-    GuideDrawer,
     ImageDecoder,
     JobFolders,
     JobRepository,
-    LayerShaper,
-    OutlineTracer,
-    Painter,
-    PostProcessor,
     PresetRepository,
-    SuppliedDepthReader,
     TaskQueue,
     UploadStore,
-    Upscaler,
+    WorkFiles,
 )
+from rilievo.application.presets import Presets
+from rilievo.application.recovery import Recovery
 from rilievo.application.render.pipeline import RenderPipeline
-from rilievo.application.services import Services
+from rilievo.application.render_now import RenderNow
+from rilievo.application.runner import Runner
+from rilievo.application.uploads import Uploads
 
 from .engines import (
     DepthEngineChoice,
@@ -57,122 +66,149 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def bootstrap(
-    settings: Settings,
-    *,
-    decoder: ImageDecoder | None = None,
-    depth: DepthEstimator | None = None,
-    supplied_depth: SuppliedDepthReader | None = None,
-    enhancer: Enhancer | None = None,
-    painter: Painter | None = None,
-    post: PostProcessor | None = None,
-    shaper: LayerShaper | None = None,
-    tracer: OutlineTracer | None = None,
-    guide_drawer: GuideDrawer | None = None,
-    uploads: UploadStore | None = None,
-    files: JobFolders | None = None,  # and WorkFiles and ColourProfiles: one store does all three
-    jobs: JobRepository | None = None,
-    presets: PresetRepository | None = None,
-    queue: TaskQueue | None = None,
-    upscaler: Upscaler | None = None,
-    worker_id: str | None = None,
-) -> Services:
-    """Real adapters for whatever the caller does not hand in; imports stay inside for start-up speed."""
-    if decoder is None:
-        from rilievo.adapters.image_io import PillowImageDecoder
+class JobFiles(JobFolders, WorkFiles, ColourProfiles, Protocol):
+    """The filesystem store plays all three roles."""
 
-        decoder = PillowImageDecoder(max_pixels=settings.max_pixels)
+
+@attrs.frozen
+class Stores:
+    """What every process opens: the photo decoder, the upload and job-file stores, the repositories,
+    the queue and the clock."""
+
+    decoder: ImageDecoder
+    uploads: UploadStore
+    files: JobFiles
+    jobs: JobRepository
+    presets: PresetRepository
+    queue: TaskQueue
+    clock: Clock = utc_now
+
+
+def open_stores(settings: Settings) -> Stores:
+    """Opening the database applies its migrations before anything else runs."""
+    from rilievo.adapters.fs_store import FilesystemJobFiles, FilesystemUploads
+    from rilievo.adapters.huey_queue import HueyQueue
+    from rilievo.adapters.image_io import PillowImageDecoder
+    from rilievo.adapters.sqlite_jobs import SqliteJobRepository, SqlitePresetRepository, open_database
+
+    database = open_database(settings.database_path)
+    return Stores(
+        decoder=PillowImageDecoder(max_pixels=settings.max_pixels),
+        uploads=FilesystemUploads(settings.storage_dir),
+        files=FilesystemJobFiles(settings.storage_dir),
+        jobs=SqliteJobRepository(database),
+        presets=SqlitePresetRepository(database),
+        queue=HueyQueue(settings.queue_path, immediate=settings.immediate_queue),
+    )
+
+
+@attrs.frozen
+class Installed:
+    """What this installation runs, for the form and the command line: the engine each stage uses with
+    the models installed (depth, paint, upscale), and the depth engines a job may name."""
+
+    engines: Mapping[str, str]
+    depth_engines: DepthEngines
+
+
+def installed(store: ModelStore, engines: Mapping[str, str], auto_depth: DepthEstimator | None = None) -> Installed:
+    """Reads only the models folder and which packages are importable, never torch itself."""
+    return Installed(engines=engines, depth_engines=DepthEngineChoice(store, auto_depth, learned=depth_models_usable()))
+
+
+def uploads_of(stores: Stores) -> Uploads:
+    return Uploads(decoder=stores.decoder, store=stores.uploads, jobs=stores.jobs)
+
+
+def jobs_of(stores: Stores, depth_engines: DepthEngines | None) -> Jobs:
+    return Jobs(repository=stores.jobs, uploads=stores.uploads, folders=stores.files, profiles=stores.files,
+                presets=stores.presets, queue=stores.queue, clock=stores.clock, depth_engines=depth_engines)
+
+
+def cleanup_of(stores: Stores) -> Cleanup:
+    return Cleanup(jobs=stores.jobs, folders=stores.files, uploads=stores.uploads, clock=stores.clock)
+
+
+@attrs.frozen
+class WebSide:
+    """The use cases the web app serves: taking uploads, submitting and managing jobs, presets."""
+
+    uploads: Uploads
+    jobs: Jobs
+    presets: Presets
+    installed: Installed
+
+
+def web_side(settings: Settings, stores: Stores | None = None) -> WebSide:
+    stores = stores or open_stores(settings)
     store = settings.model_store()
-    engines = engine_choice(store)
-    if depth is None:
-        depth = choose_depth_estimator(store, engines["depth"])
-    if supplied_depth is None:
-        from rilievo.adapters.depth_supplied import SuppliedDepthReader as FileDepthReader
+    what = installed(store, engine_choice(store))
+    if settings.immediate_queue:  # the tests' mode: queued jobs run in this very process
+        attach_worker(work_side(settings, stores), stores.queue)
+    return WebSide(uploads=uploads_of(stores), jobs=jobs_of(stores, what.depth_engines),
+                   presets=Presets(stores.presets), installed=what)
 
-        supplied_depth = FileDepthReader(decoder)
-    if enhancer is None:
-        from rilievo.adapters.enhance import ClassicalEnhancer
 
-        enhancer = ClassicalEnhancer()
-    if painter is None:
-        painter = choose_painter(store, engines["paint"], settings)
-    if post is None:
-        from rilievo.adapters.post_painterly import PainterlyPostProcessor
+@attrs.frozen
+class WorkSide:
+    """The use cases of a process that runs jobs (the worker, `rilievo render`): running them with the
+    engines loaded once, rendering one here and now, recovering orphans, cleaning up."""
 
-        post = PainterlyPostProcessor()
-    if shaper is None:
-        from rilievo.adapters.layer_shaping import OpenCVLayerShaper
+    runner: Runner
+    render_now: RenderNow
+    recovery: Recovery
+    cleanup: Cleanup
+    installed: Installed
 
-        shaper = OpenCVLayerShaper()
-    if tracer is None or guide_drawer is None:
-        from rilievo.adapters.artwork import PillowGuideDrawer, SvgOutlineTracer
 
-        tracer = tracer or SvgOutlineTracer()
-        guide_drawer = guide_drawer or PillowGuideDrawer()
-    if uploads is None or files is None:
-        from rilievo.adapters.fs_store import FilesystemJobFiles, FilesystemUploads
-
-        uploads = uploads or FilesystemUploads(settings.storage_dir)
-        files = files or FilesystemJobFiles(settings.storage_dir)
-    if jobs is None or presets is None:
-        from rilievo.adapters.sqlite_jobs import (
-            SqliteJobRepository,
-            SqlitePresetRepository,
-            open_database,
-        )
-
-        engine = open_database(settings.database_path)
-        jobs = jobs or SqliteJobRepository(engine)
-        presets = presets or SqlitePresetRepository(engine)
-    if queue is None:
-        from rilievo.adapters.huey_queue import HueyQueue
-
-        queue = HueyQueue(settings.queue_path, immediate=settings.immediate_queue)
-    if upscaler is None:
-        upscaler = choose_upscaler(store, engines["upscale"])
-    depth_engines = DepthEngineChoice(store, depth, learned=depth_models_usable())
+def work_side(settings: Settings, stores: Stores | None = None, *, worker_id: str | None = None) -> WorkSide:
+    """The engines are chosen from the models installed; their adapters load weights on first use."""
+    from rilievo.adapters.artwork import PillowGuideDrawer, SvgOutlineTracer
+    from rilievo.adapters.depth_supplied import SuppliedDepthReader
+    from rilievo.adapters.enhance import ClassicalEnhancer
+    from rilievo.adapters.layer_shaping import OpenCVLayerShaper
+    from rilievo.adapters.liveness import HostProcesses
+    from rilievo.adapters.post_painterly import PainterlyPostProcessor
     from rilievo.adapters.upscale import LanczosUpscaler
 
+    stores = stores or open_stores(settings)
+    store = settings.model_store()
+    engines = engine_choice(store)
+    depth = choose_depth_estimator(store, engines["depth"])
+    painter = choose_painter(store, engines["paint"], settings)
+    upscaler = choose_upscaler(store, engines["upscale"])
+    what = installed(store, engines, depth)
     pipeline = RenderPipeline(
-        decoder=decoder,
-        photos=uploads,
+        decoder=stores.decoder,
+        photos=stores.uploads,
         depth=depth,
-        supplied_depth=supplied_depth,
-        enhancer=enhancer,
+        supplied_depth=SuppliedDepthReader(stores.decoder),
+        enhancer=ClassicalEnhancer(),
         painter=painter,
-        post=post,
-        shaper=shaper,
-        tracer=tracer,
-        guide_drawer=guide_drawer,
+        post=PainterlyPostProcessor(),
+        shaper=OpenCVLayerShaper(),
+        tracer=SvgOutlineTracer(),
+        guide_drawer=PillowGuideDrawer(),
         upscaler=upscaler,
         resampler=LanczosUpscaler(sharpening=0.0),
-        profiles=files,
-        depth_engines=depth_engines,
+        profiles=stores.files,
+        depth_engines=what.depth_engines,
         runtime=runtime_versions(),
         models=models_record(store, engines, painter=painter, upscaler=upscaler),
     )
-    services = Services(
-        decoder=decoder,
-        uploads=uploads,
-        folders=files,
-        work_files=files,
-        profiles=files,
-        jobs=jobs,
-        presets=presets,
-        queue=queue,
-        clock=utc_now,
-        pipeline=pipeline,
-        worker_id=worker_id,
-        engines=engines,
-        depth_engines=depth_engines,
+    runner = Runner(jobs=stores.jobs, folders=stores.files, work_files=stores.files, clock=stores.clock,
+                    pipeline=pipeline, worker_id=worker_id)
+    jobs = jobs_of(stores, what.depth_engines)
+    return WorkSide(
+        runner=runner,
+        render_now=RenderNow(uploads=uploads_of(stores), jobs=jobs, runner=runner),
+        recovery=Recovery(jobs=stores.jobs, folders=stores.files, queue=stores.queue, clock=stores.clock,
+                          liveness=HostProcesses()),
+        cleanup=cleanup_of(stores),
+        installed=what,
     )
-    if settings.immediate_queue:
-        attach_worker(services, queue)
-    return services
 
 
-def attach_worker(services: Services, queue) -> None:
+def attach_worker(work: WorkSide, queue) -> None:
     """Give the Huey queue's tasks their work: running jobs, and finding jobs whose worker died."""
-    from rilievo.adapters.huey_queue import worker_alive
-
-    queue.handle_with(services.work_on, lambda: services.recover_orphans(worker_alive))
+    queue.handle_with(work.runner.work_on, work.recovery.recover_orphans)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from rilievo.adapters.model_store import DEPTH, ModelStore
-from rilievo.application.ports import DepthEstimator, Painter, Upscaler
+from rilievo.application.ports import DepthEstimator, Painter, Segmenter, Upscaler
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.params import AUTO_DEPTH, CLASSICAL_DEPTH
 
@@ -20,6 +20,7 @@ DEPTH_PREFERENCE = ("depth-anything-v2-small", "dpt-hybrid-midas")
 PAINT_MODELS = ("sd15", "controlnet-depth", "controlnet-canny")
 # The compact model first: it is 30x faster on a CPU and part of the default pull.
 UPSCALE_PREFERENCE = ("realesr-general-x4v3", "realesrgan-x4plus")
+SEGMENT_PREFERENCE = ("eomt-small-coco-panoptic",)
 # what each stage falls back to without weights
 FALLBACK_ENGINES = {"depth": "classical", "paint": "classical-strokes", "upscale": "lanczos"}
 
@@ -65,12 +66,12 @@ class DepthEngineChoice:
     """The depth engines a job may name: "auto" (the estimator bootstrap chose), "classical" and each
     installed depth model, when torch and transformers are there too. Deciding reads only the models
     folder (the web process needs no torch); estimators are built on first use and kept, so each model
-    loads once per process."""
+    loads once per process. auto is None where no job runs (the web process): it only checks."""
 
-    def __init__(self, store: ModelStore, auto: DepthEstimator, *, learned: bool) -> None:
+    def __init__(self, store: ModelStore, auto: DepthEstimator | None, *, learned: bool) -> None:
         self.store = store
         self.learned = learned
-        self._built: dict[str, DepthEstimator] = {AUTO_DEPTH: auto, auto.name: auto}
+        self._built: dict[str, DepthEstimator] = {AUTO_DEPTH: auto, auto.name: auto} if auto is not None else {}
         self._lock = threading.Lock()
 
     def models(self) -> list[str]:
@@ -100,6 +101,20 @@ class DepthEngineChoice:
             if key not in self._built:
                 self._built[key] = choose_depth_estimator(self.store, key)
             return self._built[key]
+
+
+def learned_segmenter(store: ModelStore, *, device: str | None = None,
+                      has_package: Callable[[str], bool] | None = None) -> Segmenter | None:
+    """The learned segmenter when its weights are installed and torch and transformers are there, else None
+    (the caller runs the classical one). Reads only the models folder; the model loads on first use."""
+    if not depth_models_usable(has_package):  # the same packages as the learned depth models
+        return None
+    key = next((key for key in SEGMENT_PREFERENCE if store.is_installed(key)), None)
+    if key is None:
+        return None
+    from rilievo.adapters.segment_learned import LearnedSegmenter
+
+    return LearnedSegmenter(store.folder(key), device=device, key=key)
 
 
 def choose_painter(store: ModelStore, engine: str, settings: Settings) -> Painter:
@@ -155,7 +170,7 @@ class WeightsRecord(Mapping[str, list]):
 
 def models_record(store: ModelStore, engines: Mapping[str, str], *, painter: Painter,
                   upscaler: Upscaler) -> WeightsRecord:
-    """The weights behind each learned engine these services may run: every depth model (a job may
+    """The weights behind each learned engine a worker may run: every depth model (a job may
     choose any that is installed, even one pulled after start), and the painter and upscaler when they
     are the learned ones engine_choice picked (not a stand-in handed to bootstrap)."""
     keys = {spec.key: [spec.key] for spec in store.catalogue if spec.kind == DEPTH}

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 
 from rilievo.domain.params import RenderParams
-from rilievo.entrypoints.bootstrap import bootstrap
+from rilievo.entrypoints.bootstrap import work_side
 from rilievo.entrypoints.logs import configure_logging
 from rilievo.entrypoints.settings import Settings
 
@@ -39,7 +39,7 @@ def main() -> None:
     configure_logging("warning")
     with tempfile.TemporaryDirectory() as folder:
         photo = args.photo or sample_photo(Path(folder), args.megapixels)
-        services = bootstrap(Settings(storage_dir=Path(folder) / "storage", models_dir=Path(folder)))
+        work = work_side(Settings(storage_dir=Path(folder) / "storage", models_dir=Path(folder)))
         layers = args.layers if args.layers in ("auto", "off") else int(args.layers)
         marks: list[tuple[str, float]] = []
 
@@ -48,7 +48,7 @@ def main() -> None:
                 marks.append((job.stage, time.perf_counter()))
 
         started = time.perf_counter()
-        job = services.render(photo, RenderParams(layers=layers), on_progress=on_progress)
+        job = work.render_now.render(photo, RenderParams(layers=layers), on_progress=on_progress)
         finished = time.perf_counter()
     marks.append(("end", finished))
     print(f"photo: {photo.name}  status: {job.status}  engines: {dict(job.engines)}")

@@ -8,9 +8,16 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from rilievo.application.ports import PaintResult, SuppliedDepth
+from rilievo.application.cleanup import Cleanup
+from rilievo.application.heartbeat import HEARTBEAT_EVERY_S
+from rilievo.application.jobs import Jobs
+from rilievo.application.ports import DepthEngines, PaintResult, SuppliedDepth
+from rilievo.application.presets import Presets
+from rilievo.application.recovery import Recovery
 from rilievo.application.render.pipeline import RenderPipeline
-from rilievo.application.services import Services
+from rilievo.application.render_now import RenderNow
+from rilievo.application.runner import Runner
+from rilievo.application.uploads import Uploads
 from rilievo.domain.errors import (
     ImageRejected,
     JobChanged,
@@ -347,7 +354,7 @@ class InMemoryJobs:
     def processing(self) -> list[Job]:
         return [job for job in self.jobs.values() if job.status is JobStatus.PROCESSING]
 
-    def list(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
+    def newest(self, *, limit: int = 50, offset: int = 0) -> list[Job]:
         newest = sorted(self.jobs.values(), key=lambda job: job.created_at, reverse=True)
         return newest[offset : offset + limit]
 
@@ -397,12 +404,75 @@ class TickingClock:
         return self.now
 
 
+class FakeLiveness:
+    """Every worker is alive, or every one is dead (alive = False); records whom it was asked about."""
+
+    def __init__(self, alive: bool = True):
+        self.answer = alive
+        self.asked: list[str] = []
+
+    def alive(self, worker: str) -> bool:
+        self.asked.append(worker)
+        return self.answer
+
+
 PIPELINE_PARTS = ("depth", "supplied_depth", "enhancer", "painter", "post", "shaper", "tracer", "guide_drawer",
                   "upscaler", "resampler", "runtime", "models")
 
 
-def fake_services(images: dict[str, DecodedImage], **overrides) -> Services:
-    """Services on fakes; overrides name any part, of the services or of their render pipeline."""
+@attrs.define
+class Fakes:
+    """A fake of every port, and the use cases wired on them as the composition root wires the real ones
+    (built afresh on each access, so a test may change a fake or a setting first)."""
+
+    decoder: FakeDecoder
+    upload_store: InMemoryUploads
+    files: InMemoryJobFiles  # the job folders, the attempts' work files and the colour profiles
+    job_repository: InMemoryJobs
+    preset_repository: InMemoryPresets
+    queue: RecordingQueue
+    clock: TickingClock
+    liveness: FakeLiveness
+    pipeline: RenderPipeline
+    depth_engines: DepthEngines | None = None
+    worker_id: str | None = None
+    heartbeat_every_s: float = HEARTBEAT_EVERY_S
+
+    @property
+    def uploads(self) -> Uploads:
+        return Uploads(decoder=self.decoder, store=self.upload_store, jobs=self.job_repository)
+
+    @property
+    def jobs(self) -> Jobs:
+        return Jobs(repository=self.job_repository, uploads=self.upload_store, folders=self.files,
+                    profiles=self.files, presets=self.preset_repository, queue=self.queue, clock=self.clock,
+                    depth_engines=self.depth_engines)
+
+    @property
+    def presets(self) -> Presets:
+        return Presets(self.preset_repository)
+
+    @property
+    def runner(self) -> Runner:
+        return Runner(jobs=self.job_repository, folders=self.files, work_files=self.files, clock=self.clock,
+                      pipeline=self.pipeline, worker_id=self.worker_id, heartbeat_every_s=self.heartbeat_every_s)
+
+    @property
+    def render_now(self) -> RenderNow:
+        return RenderNow(uploads=self.uploads, jobs=self.jobs, runner=self.runner)
+
+    @property
+    def recovery(self) -> Recovery:
+        return Recovery(jobs=self.job_repository, folders=self.files, queue=self.queue, clock=self.clock,
+                        liveness=self.liveness)
+
+    @property
+    def cleanup(self) -> Cleanup:
+        return Cleanup(jobs=self.job_repository, folders=self.files, uploads=self.upload_store, clock=self.clock)
+
+
+def make_fakes(images: dict[str, DecodedImage], **overrides) -> Fakes:
+    """Fakes of every port; overrides name any of them, or any part of the render pipeline."""
     parts = dict(
         decoder=FakeDecoder(images),
         depth=FakeDepth(),
@@ -413,19 +483,18 @@ def fake_services(images: dict[str, DecodedImage], **overrides) -> Services:
         shaper=FakeShaper(),
         tracer=FakeTracer(),
         guide_drawer=FakeGuideDrawer(),
-        uploads=InMemoryUploads(),
+        upload_store=InMemoryUploads(),
         files=InMemoryJobFiles(),
         upscaler=NearestUpscaler(),
         resampler=NearestUpscaler(),
-        jobs=InMemoryJobs(),
-        presets=InMemoryPresets(),
+        job_repository=InMemoryJobs(),
+        preset_repository=InMemoryPresets(),
         queue=RecordingQueue(),
         clock=TickingClock(),
+        liveness=FakeLiveness(),
     )
     parts.update(overrides)
-    files = parts.pop("files")
-    parts.update(folders=files, work_files=files, profiles=files)
-    pipeline = RenderPipeline(decoder=parts["decoder"], photos=parts["uploads"], profiles=files,
+    pipeline = RenderPipeline(decoder=parts["decoder"], photos=parts["upload_store"], profiles=parts["files"],
                               depth_engines=parts.get("depth_engines"),
                               **{name: parts.pop(name) for name in PIPELINE_PARTS if name in parts})
-    return Services(pipeline=pipeline, **parts)
+    return Fakes(pipeline=pipeline, **parts)

@@ -116,15 +116,16 @@ class PaneMaker:
         """The pane's cut outline now; its images at print size later, from the PaneSource. Returns the
         manifest's file names for it, and the source."""
         params = self.params
+        cut_file = f"{name}_cut.svg"
         pane = {"file": f"{name}.png", "white_ink_file": f"{name}_white.png" if params.white_ink else None,
                 "print_file": f"{name}_print.png" if params.mirror or params.marks else None,
-                "cut_file": f"{name}_cut.svg"}
+                "cut_file": cut_file}
         outline = mirrored(alpha) if params.mirror else alpha
         if params.marks:
             # the cut line on the print file's canvas: the marks margin, in this image's pixels
             outline = np.pad(outline, round(marks_margin_px(self.print_pixel_mm) * self.print_pixel_mm / self.pixel_mm))
         svg = self.tracer.svg_outline(outline, self.pixel_mm, title=name)
-        self.files.text(pane["cut_file"], svg)
+        self.files.text(cut_file, svg)
         # kept until the print files are written: half precision (11 bits, finer than 8-bit layers and
         # within 1/2048 of 16-bit ones) halves what the panes of a large photo hold meanwhile
         fill = colours.astype(np.float16) if colours is not None else None

@@ -1,6 +1,6 @@
 """The render pipeline: one job's stages, top to bottom, each taking what it needs and returning its
 result. It writes into the attempt's own folder (RunFiles) and reports progress through a callback;
-who owns the job, its heartbeat and its record is the caller's business (application.services)."""
+who owns the job, its heartbeat and its record is the caller's business (application.runner)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from ..ports import (
     Painter,
     PaintResult,
     PostProcessor,
+    Resampler,
     SuppliedDepthReader,
     UploadStore,
     Upscaler,
@@ -74,7 +75,7 @@ class RenderPipeline:
     tracer: OutlineTracer
     guide_drawer: GuideDrawer
     upscaler: Upscaler  # the composite to print size
-    resampler: Upscaler  # alpha and fill colours to print size: plain Lanczos, no sharpening
+    resampler: Resampler  # alpha and fill colours to print size: plain Lanczos, no sharpening
     profiles: ColourProfiles  # the CMYK profile's name, for the record
     depth_engines: DepthEngines | None = None  # what a job's depth_engine may name (None: "auto" alone)
     runtime: Mapping[str, str] = attrs.field(factory=dict)  # library versions, for the job record

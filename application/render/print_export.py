@@ -24,7 +24,7 @@ from rilievo.domain.print_extras import mark_patches, marks_margin_px, white_ink
 from rilievo.domain.print_layout import MM_PER_INCH, PrintPlan
 from rilievo.domain.upsampling import joint_bilateral_rows
 
-from ..ports import PrintFileSpec, StripWriter, Upscaler
+from ..ports import PrintFileSpec, Resampler, StripWriter, Upscaler
 from .files import RunFiles
 
 BAND_ROWS = 128  # divides the TIFF tile height, so two bands fill a row of tiles
@@ -46,7 +46,7 @@ class PaneSource:
 
 class PrintExport:
     def __init__(self, params: RenderParams, plan: PrintPlan, image: np.ndarray, depth: np.ndarray, *,
-                 upscaler: Upscaler, resampler: Upscaler, files: RunFiles):
+                 upscaler: Upscaler, resampler: Resampler, files: RunFiles):
         """image: the whole photo; depth: the crop's, 0 = near."""
         self.plan, self.params, self.files = plan, params, files
         self.upscaler, self.resampler = upscaler, resampler
@@ -88,8 +88,8 @@ class PrintExport:
 
         try:
             open_file(f"{RESULT_STEM}.png", "composite", 3, "png16")
-            if FORMAT_FILES[params.format]:
-                open_file(FORMAT_FILES[params.format], "composite", 3, params.format)
+            if format_file := FORMAT_FILES[params.format]:
+                open_file(format_file, "composite", 3, params.format)
             if params.format == "cmyk-tiff":
                 open_file(PROOF, "composite", 3, "proof-jpeg")
             open_file(PREVIEW, "composite", 3, "preview-jpeg")
@@ -133,6 +133,7 @@ class PrintExport:
                 if feed[1] == "layer":
                     writer.write_rows(rgba)
                 elif feed[1] == "white":
+                    assert white is not None  # a pane's white-ink file is opened only when it has white ink
                     writer.write_rows(self.marked(self.to_print(white)[..., None], top + margin, channels=1))
                 else:
                     writer.write_rows(self.marked(self.to_print(rgba), top + margin, channels=4))
@@ -212,7 +213,7 @@ class PrintExport:
         window_bottom = min(placement.height, last - placement.y + extra)
         return slice(first - top, last - top), (0, window_top, placement.width, window_bottom)
 
-    def resized(self, upscaler: Upscaler, source: np.ndarray, window: tuple) -> np.ndarray:
+    def resized(self, upscaler: Upscaler | Resampler, source: np.ndarray | _AlphaAndFill, window: tuple) -> np.ndarray:
         """window of the source (the crop, or a same-sized array) resized to the placement."""
         placement, crop = self.plan.placement, self.plan.crop
         out_size = (placement.width, placement.height)

@@ -1,4 +1,4 @@
-"""The `rilievo` command line: thin, every decision is in the services."""
+"""The `rilievo` command line: thin, every decision is in the use cases."""
 
 from .main import main
 

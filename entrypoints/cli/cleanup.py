@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from rilievo.application.services import Services
+from rilievo.application.cleanup import Cleanup
 from rilievo.domain.cleanup import CleanupReport, parse_size
 from rilievo.domain.errors import RilievoError
 
-from ..bootstrap import bootstrap
+from ..bootstrap import cleanup_of, open_stores
 from ..settings import Settings, as_argument, parse_days
 from .models import human_bytes
 from .refusal import EXIT_OK, refuse
@@ -33,16 +33,16 @@ def add_cleanup_command(subparsers: argparse._SubParsersAction) -> argparse.Argu
     return cleanup
 
 
-def run_cleanup(args: argparse.Namespace, settings: Settings, *, services: Services | None = None) -> int:
+def run_cleanup(args: argparse.Namespace, settings: Settings, *, cleanup: Cleanup | None = None) -> int:
     older_than = args.older_than if args.older_than is not None else settings.keep_days
     budget = args.budget if args.budget is not None else settings.storage_budget
     if older_than is None and budget is None:
         return refuse("nothing to clean up by: give --older-than DAYS or --budget SIZE, or set "
                       "RILIEVO_KEEP_DAYS or RILIEVO_STORAGE_BUDGET", as_json=args.json)
     try:
-        if services is None:
-            services = bootstrap(settings)
-        report = services.clean_up(older_than_days=older_than, budget_bytes=budget, dry_run=args.dry_run)
+        if cleanup is None:
+            cleanup = cleanup_of(open_stores(settings))
+        report = cleanup.clean_up(older_than_days=older_than, budget_bytes=budget, dry_run=args.dry_run)
     except RilievoError as error:
         return refuse(str(error), as_json=args.json)
     print(json.dumps(report.to_dict()) if args.json else "\n".join(describe(report)))

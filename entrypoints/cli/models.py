@@ -58,11 +58,11 @@ def list_models(store: ModelStore, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps(data))
         return EXIT_OK
-    print(f"{'MODEL':<24} {'KIND':<11} {'INSTALLED':<10} {'SIZE':>16}  LICENCE")
+    print(f"{'MODEL':<24} {'KIND':<12} {'INSTALLED':<10} {'SIZE':>16}  LICENCE")
     for model in data["models"]:
         size = human_bytes(model["bytes"]) + ("" if model["installed"] else " to get")
         where = INSTALLED_FROM[model["installed_from"]]
-        print(f"{model['key']:<24} {model['kind']:<11} {where:<10} {size:>16}  {model['licence']}")
+        print(f"{model['key']:<24} {model['kind']:<12} {where:<10} {size:>16}  {model['licence']}")
     print(f"\nModels folder: {data['models_dir']}")
     if data["hub_cache"]:
         print(f"Hugging Face cache: {data['hub_cache']} (models complete there are used in place)")

@@ -12,7 +12,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import attrs
 
@@ -22,7 +22,7 @@ from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.domain.print_layout import INCH_PRESETS, ISO_PRESETS
 
-from ..bootstrap import bootstrap
+from ..bootstrap import work_side
 from ..engines import FALLBACK_ENGINES
 from ..settings import Settings
 from .refusal import EXIT_FAILED, EXIT_OK, refuse
@@ -153,7 +153,7 @@ def render_params(args: argparse.Namespace) -> RenderParams:
 
 
 def render(args: argparse.Namespace) -> int:
-    from rilievo.adapters.huey_queue import this_worker
+    from rilievo.adapters.liveness import this_worker
 
     started = time.perf_counter()
     try:
@@ -162,16 +162,16 @@ def render(args: argparse.Namespace) -> int:
         if args.max_pixels is not None:
             settings = attrs.evolve(settings, max_pixels=args.max_pixels)
         # the job is this process's: a server's worker on the same storage sees its owner alive and beating
-        services = bootstrap(settings, worker_id=this_worker())
+        work = work_side(settings, worker_id=this_worker())
         progress = None if args.json else StageProgress()
         if (args.photo is None) == (args.replay is None):
             raise InvalidParameter("give either a PHOTO or --replay JOB_ID")
-        services.depth_engines.check(params.depth_engine)  # before the photo is stored
+        work.installed.depth_engines.check(params.depth_engine)  # before the photo is stored
         if args.replay is not None:
-            job = services.replay(args.replay, destination=args.out, on_progress=progress)
+            job = work.render_now.replay(args.replay, destination=args.out, on_progress=progress)
         else:
-            job = services.render(args.photo, params, depth_map=args.depth, destination=args.out,
-                                  on_progress=progress)
+            job = work.render_now.render(args.photo, params, depth_map=args.depth, destination=args.out,
+                                          on_progress=progress)
     except RilievoError as error:
         return refuse(str(error), as_json=args.json)
     seconds = round(time.perf_counter() - started, 2)
@@ -182,7 +182,7 @@ def render(args: argparse.Namespace) -> int:
         print(f"Done in {seconds} s ({engines_text(job)}): {layer_count} layers in {job.output_dir}")
         for warning in job.warnings:
             print(f"Warning: {warning}")
-        if stages := fallback_stages(job, services.engines):
+        if stages := fallback_stages(job, work.installed.engines):
             print(f"No learned weights installed for {' and '.join(stages)}: the classical engines ran. "
                   "`rilievo models pull` downloads them.")
     else:
@@ -206,7 +206,7 @@ def summary(job: Job, seconds: float) -> dict:
     }
 
 
-def fallback_stages(job: Job, installed: dict[str, str]) -> list[str]:
+def fallback_stages(job: Job, installed: Mapping[str, str]) -> list[str]:
     """The stages of this job that ran a classical engine because no weights are installed (a
     supplied depth map is the user's choice, not a fallback)."""
     return [stage for stage, engine in job.engines.items()

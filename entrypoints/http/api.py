@@ -1,4 +1,4 @@
-"""The JSON API under /api: thin handlers over the services."""
+"""The JSON API under /api: thin handlers over the use cases."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 
-from rilievo.application.services import Services
+from rilievo.application.presets import Presets
+from rilievo.application.uploads import Uploads
 
+from ..bootstrap import Installed
 from .errors import errors
 from .jobs import jobs_router
 from .options import FormOptions, form_options
@@ -21,8 +23,8 @@ from .uploads import FIELD, received_file
 
 
 @get("/health", sync_to_thread=True, responses=errors())
-def health(services: NamedDependency[Services]) -> Health:
-    services.check_storage()
+def health(uploads: NamedDependency[Uploads]) -> Health:
+    uploads.check_storage()
     return Health(status="ok")
 
 
@@ -38,21 +40,21 @@ class UploadOperation(Operation):
 
 @post("/upload", status_code=201, tags=["uploads"], operation_class=UploadOperation,
       responses=errors(400, 403, 413, 422, 507))
-async def upload_photo(services: NamedDependency[Services], incoming: NamedDependency[Path],
+async def upload_photo(uploads: NamedDependency[Uploads], incoming: NamedDependency[Path],
                        request: Request) -> UploadInfo:
     async with received_file(request, incoming) as photo:
-        upload = await sync_to_thread(services.ingest, photo.path, original_name=photo.filename or None)
+        upload = await sync_to_thread(uploads.ingest, photo.path, original_name=photo.filename or None)
     return UploadInfo.of(upload)
 
 
 @get("/options", sync_to_thread=False, tags=["form"])
-def options(services: NamedDependency[Services]) -> FormOptions:
-    return form_options(services)
+def options(installed: NamedDependency[Installed]) -> FormOptions:
+    return form_options(installed.depth_engines)
 
 
 @get("/settings/last-used", sync_to_thread=True, tags=["form"])
-def last_used(services: NamedDependency[Services]) -> LastUsedParams:
-    return LastUsedParams(params=services.last_used_params().to_dict())
+def last_used(presets: NamedDependency[Presets]) -> LastUsedParams:
+    return LastUsedParams(params=presets.last_used_params().to_dict())
 
 
 api_router = Router(

@@ -13,9 +13,9 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from rilievo.application.services import Services
 from rilievo.domain.errors import RilievoError
 
+from ..bootstrap import WebSide
 from ..settings import BODY_IDLE_TIMEOUT_S, BODY_TIMEOUT_S, DEFAULT_MAX_UPLOAD_MB, MEGABYTE
 from .api import api_router
 from .errors import error_response, http_error, os_error, rilievo_error, unexpected_error
@@ -26,7 +26,12 @@ from .web import web_router
 
 HERE = Path(__file__).resolve().parent
 
-def create_app(services: Services, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * MEGABYTE,
+
+def provide(value: object) -> Provide:
+    return Provide(lambda: value, sync_to_thread=False, use_cache=True)
+
+
+def create_app(web: WebSide, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * MEGABYTE,
                host: str = "127.0.0.1", incoming: Path | None = None, body_timeout_s: float = BODY_TIMEOUT_S,
                body_idle_timeout_s: float = BODY_IDLE_TIMEOUT_S, debug: bool = False) -> Litestar:
     """host: the address served, which decides the Host names answered; incoming: where uploads are
@@ -43,8 +48,8 @@ def create_app(services: Services, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD
             web_router,
             create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False),
         ],
-        dependencies={"services": Provide(lambda: services, sync_to_thread=False, use_cache=True),
-                      "incoming": Provide(lambda: incoming, sync_to_thread=False, use_cache=True)},
+        dependencies={"uploads": provide(web.uploads), "jobs": provide(web.jobs), "presets": provide(web.presets),
+                      "installed": provide(web.installed), "incoming": provide(incoming)},
         exception_handlers={RilievoError: rilievo_error, HTTPException: http_error, 413: too_large,
                             OSError: os_error, Exception: unexpected_error},
         request_class=JsonRequest,

@@ -20,7 +20,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import File
 
 from rilievo.domain.outputs import RESULT_STEM
-from rilievo.application.services import Services
+from rilievo.application.jobs import Jobs
 from rilievo.domain.errors import Conflict, FileNotFound
 from rilievo.domain.job import JobStatus
 
@@ -94,8 +94,8 @@ def file_response(path: Path, *, download: bool) -> File:
 
 @post("/", status_code=202, sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422,
       responses=errors(400, 403, 404, 413, 422, 507), request_max_body_size=JSON_BODY_LIMIT)
-def submit_jobs(services: NamedDependency[Services], data: JSONBody[JobRequest]) -> SubmittedBatch:
-    batch = services.submit(
+def submit_jobs(jobs: NamedDependency[Jobs], data: JSONBody[JobRequest]) -> SubmittedBatch:
+    batch = jobs.submit(
         data.upload_id,
         data.render_params(),
         variations=data.variations,
@@ -106,43 +106,43 @@ def submit_jobs(services: NamedDependency[Services], data: JSONBody[JobRequest])
 
 @get("/", sync_to_thread=True, responses=errors(400))
 def list_jobs(
-    services: NamedDependency[Services],
+    jobs: NamedDependency[Jobs],
     limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
     offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> JobPage:
-    jobs, total = services.list_jobs(limit=limit, offset=offset)
-    return JobPage([JobView.of(job) for job in jobs], total=total, limit=limit, offset=offset)
+    page, total = jobs.page(limit=limit, offset=offset)
+    return JobPage([JobView.of(job) for job in page], total=total, limit=limit, offset=offset)
 
 
 @get("/{job_id:str}", sync_to_thread=True, responses=errors(400, 404))
-def get_job(services: NamedDependency[Services], job_id: FromPath[str]) -> JobView:
-    return JobView.of(services.get_job(job_id))
+def get_job(jobs: NamedDependency[Jobs], job_id: FromPath[str]) -> JobView:
+    return JobView.of(jobs.get(job_id))
 
 
 @delete("/{job_id:str}", status_code=204, sync_to_thread=True, responses=errors(400, 403, 404, 409))
-def delete_job(services: NamedDependency[Services], job_id: FromPath[str]) -> None:
-    services.delete_job(job_id)
+def delete_job(jobs: NamedDependency[Jobs], job_id: FromPath[str]) -> None:
+    jobs.delete(job_id)
 
 
 @post("/{job_id:str}/cancel", status_code=200, sync_to_thread=True, responses=errors(400, 403, 404, 409))
-def cancel_job(services: NamedDependency[Services], job_id: FromPath[str]) -> JobView:
-    return JobView.of(services.cancel_job(job_id))
+def cancel_job(jobs: NamedDependency[Jobs], job_id: FromPath[str]) -> JobView:
+    return JobView.of(jobs.cancel(job_id))
 
 
 @post("/{job_id:str}/retry", status_code=202, sync_to_thread=True, responses=errors(400, 403, 404, 409))
-def retry_job(services: NamedDependency[Services], job_id: FromPath[str]) -> JobView:
-    return JobView.of(services.retry_job(job_id))
+def retry_job(jobs: NamedDependency[Jobs], job_id: FromPath[str]) -> JobView:
+    return JobView.of(jobs.retry(job_id))
 
 
 @get("/{job_id:str}/result", sync_to_thread=True, responses=errors(400, 404, 409),
      operation_class=FileDownloadOperation)
 def job_result(
-    services: NamedDependency[Services],
+    jobs: NamedDependency[Jobs],
     job_id: FromPath[str],
     image_format: Annotated[str, QueryParameter(name="format")] = "png",
     download: FromQuery[bool] = False,
 ) -> File:
-    job = services.get_job(job_id)
+    job = jobs.get(job_id)
     if job.status is not JobStatus.COMPLETED:
         raise Conflict(f"job {job_id} is {job.status}; its result exists once it has completed")
     available = result_formats(job)
@@ -150,18 +150,18 @@ def job_result(
         raise FileNotFound(
             f"job {job_id} has no {image_format!r} result; available: {', '.join(available)}"
         )
-    return file_response(services.job_file(job_id, f"{RESULT_STEM}.{image_format}"), download=download)
+    return file_response(jobs.file(job_id, f"{RESULT_STEM}.{image_format}"), download=download)
 
 
 @get("/{job_id:str}/files/{name:str}", sync_to_thread=True, responses=errors(400, 404),
      operation_class=FileDownloadOperation)
 def job_file(
-    services: NamedDependency[Services],
+    jobs: NamedDependency[Jobs],
     job_id: FromPath[str],
     name: FromPath[str],
     download: FromQuery[bool] = False,
 ) -> File:
-    return file_response(services.job_file(job_id, name), download=download)
+    return file_response(jobs.file(job_id, name), download=download)
 
 
 jobs_router = Router(

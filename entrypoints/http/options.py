@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
 from rilievo.domain import params as domain
 from rilievo.domain.params import RenderParams
 
-if TYPE_CHECKING:
-    from rilievo.application.services import Services
+from rilievo.application.ports import DepthEngines
 
 
 class NumberRange(msgspec.Struct):
@@ -47,10 +46,9 @@ def number_ranges() -> dict[str, NumberRange]:
     }
 
 
-def form_options(services: Services | None = None) -> FormOptions:
-    """The depth engines offered are those the services can run (without services: "auto" alone)."""
+def form_options(engines: DepthEngines | None = None) -> FormOptions:
+    """The depth engines offered are those that can run here (without engines: "auto" alone)."""
     fewest, most = domain.VARIATIONS
-    engines = services.depth_engines if services is not None else None
     return FormOptions(
         modes=list(domain.MODES),
         styles=list(domain.STYLES),

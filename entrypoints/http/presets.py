@@ -20,7 +20,7 @@ from litestar.openapi.spec import (
 )
 from litestar.params import FromPath, JSONBody
 
-from rilievo.application.services import Services
+from rilievo.application.presets import Presets
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.presets import Preset
 
@@ -107,52 +107,51 @@ class PresetsFileOperation(Operation):
 
 
 @get("/", sync_to_thread=True)
-def list_presets(services: NamedDependency[Services]) -> PresetList:
-    return PresetList.of(services.list_presets())
+def list_presets(presets: NamedDependency[Presets]) -> PresetList:
+    return PresetList.of(presets.all())
 
 
 @post("/", status_code=201, sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422,
       responses=errors(400, 403, 409, 413, 422), request_max_body_size=JSON_BODY_LIMIT)
-def create_preset(services: NamedDependency[Services], data: JSONBody[PresetBody]) -> PresetView:
+def create_preset(presets: NamedDependency[Presets], data: JSONBody[PresetBody]) -> PresetView:
     preset = unreserved(Preset.from_mapping({"name": data.name, "params": data.params}))
-    return PresetView.of(services.create_preset(preset))
+    return PresetView.of(presets.create(preset))
 
 
 @get("/export", sync_to_thread=True)
-def export_presets(services: NamedDependency[Services]) -> Response[PresetList]:
+def export_presets(presets: NamedDependency[Presets]) -> Response[PresetList]:
     return Response(
-        PresetList.of(services.list_presets()),
+        PresetList.of(presets.all()),
         headers={"Content-Disposition": f'attachment; filename="{EXPORT_FILE_NAME}"'},
     )
 
 
 @post("/import", status_code=200, operation_class=PresetsFileOperation,
       responses=errors(400, 403, 409, 413, 422), request_max_body_size=JSON_BODY_LIMIT)
-async def import_presets(services: NamedDependency[Services], request: Request) -> ImportedPresets:
-    presets = presets_of_file(await uploaded_json(request))
-    imported = await sync_to_thread(services.import_presets, presets)
+async def import_presets(presets: NamedDependency[Presets], request: Request) -> ImportedPresets:
+    imported = await sync_to_thread(presets.import_all, presets_of_file(await uploaded_json(request)))
     return ImportedPresets([preset.name for preset in imported])
 
 
 @get("/{name:str}", sync_to_thread=True, responses=errors(400, 404, 405))
-def get_preset(services: NamedDependency[Services], name: FromPath[str]) -> PresetView:
-    return PresetView.of(services.get_preset(name))
+def get_preset(presets: NamedDependency[Presets], name: FromPath[str]) -> PresetView:
+    return PresetView.of(presets.get(name))
 
 
 @put("/{name:str}", sync_to_thread=True, exception_handlers=BODY_ERRORS_ARE_422,
      responses=errors(400, 403, 404, 405, 413, 422), request_max_body_size=JSON_BODY_LIMIT)
 def replace_preset(
-    services: NamedDependency[Services], name: FromPath[str], data: JSONBody[PresetReplacement]
+    presets: NamedDependency[Presets], name: FromPath[str], data: JSONBody[PresetReplacement]
 ) -> PresetView:
     if data.name is not None and data.name != name:
         raise InvalidParameter(f"the body names preset {data.name!r} but the path names {name!r}")
     preset = unreserved(Preset.from_mapping({"name": name, "params": data.params}))
-    return PresetView.of(services.replace_preset(preset))
+    return PresetView.of(presets.replace(preset))
 
 
 @delete("/{name:str}", status_code=204, sync_to_thread=True, responses=errors(400, 403, 404, 405))
-def delete_preset(services: NamedDependency[Services], name: FromPath[str]) -> None:
-    services.delete_preset(name)
+def delete_preset(presets: NamedDependency[Presets], name: FromPath[str]) -> None:
+    presets.delete(name)
 
 
 presets_router = Router(

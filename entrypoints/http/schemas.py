@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from rilievo.domain.outputs import LAYERS_ZIP, RESULT_STEM
-from rilievo.application.services import Batch
+from rilievo.application.jobs import Batch
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.domain.presets import Preset

@@ -15,11 +15,12 @@ import time
 import h11
 import structlog
 import uvicorn
+from litestar import Litestar
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from rilievo.domain.errors import InvalidParameter
 
-from ..bootstrap import bootstrap
+from ..bootstrap import web_side
 from ..settings import HEADER_TIMEOUT_S, KEEP_ALIVE_S, MAX_CONNECTIONS, MEGABYTE, WORKER_STOP_TIMEOUT_S, Settings
 from .app import create_app
 from .uploads import remove_stale_uploads
@@ -150,15 +151,20 @@ def exposure_warning(host: str) -> str | None:
             "passwords; use --host 127.0.0.1 (the default) unless you mean to share it.")
 
 
+def web_app(settings: Settings, *, host: str) -> Litestar:
+    """The web side of `rilievo serve`: the stores and the use cases the app serves; no engine is built or
+    imported here, the worker process has them."""
+    web = web_side(settings)  # applies the database migrations before anything else runs
+    incoming = settings.storage_dir / "tmp"
+    remove_stale_uploads(incoming)
+    return create_app(web, max_upload_bytes=int(settings.max_upload_mb * MEGABYTE), host=host, incoming=incoming)
+
+
 def serve(settings: Settings, *, host: str, port: int, log_level: str, with_worker: bool = True) -> None:
     check_port_free(host, port)
     if warning := exposure_warning(host):
         print(warning, file=sys.stderr, flush=True)
-    services = bootstrap(settings)  # applies the database migrations before anything else runs
-    incoming = settings.storage_dir / "tmp"
-    remove_stale_uploads(incoming)
-    app = create_app(services, max_upload_bytes=int(settings.max_upload_mb * MEGABYTE), host=host,
-                     incoming=incoming)
+    app = web_app(settings, host=host)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
                                            http=GuardedH11Protocol, timeout_keep_alive=KEEP_ALIVE_S))
     worker = WorkerProcess(settings, log_level) if with_worker else None

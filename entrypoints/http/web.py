@@ -9,11 +9,12 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 
 from rilievo.adapters.image_io import ACCEPTED_FORMATS
+from rilievo.application.presets import Presets
 from rilievo.domain.outputs import STAGES
-from rilievo.application.services import Services
 from rilievo.domain.params import RenderParams
 from rilievo.domain.previews import LAYER_TINTS
 
+from ..bootstrap import Installed
 from ..engines import FALLBACK_ENGINES
 from .options import FormOptions, form_options
 
@@ -89,10 +90,10 @@ def number_inputs(options: FormOptions) -> dict[str, dict[str, Any]]:
     }
 
 
-def page_context(services: Services) -> dict[str, Any]:
-    options = form_options(services)
+def page_context(presets: Presets, installed: Installed) -> dict[str, Any]:
+    options = form_options(installed.depth_engines)
     return {
-        "values": form_values(services.last_used_params(), options),
+        "values": form_values(presets.last_used_params(), options),
         "modes": [
             {"value": mode, "label": label(mode, MODE_LABELS), "note": MODE_NOTES[mode]}
             for mode in options.modes
@@ -114,10 +115,10 @@ def page_context(services: Services) -> dict[str, Any]:
         "painterly_stages": STAGES,
         "photo_stages": PHOTO_STAGES,
         "layer_tints": [css_colour(tint) for tint in LAYER_TINTS],  # the overlay's colours, front first
-        "presets": [preset.name for preset in services.list_presets()],
+        "presets": [preset.name for preset in presets.all()],
         "accept": accept_attribute(),
         "accepted_formats": ", ".join(ACCEPTED_FORMATS),
-        "engine_notes": engine_notes(services.engines),
+        "engine_notes": engine_notes(installed.engines),
     }
 
 
@@ -136,8 +137,8 @@ def engine_notes(engines: Mapping[str, str]) -> list[dict[str, Any]]:
 
 
 @get("/", sync_to_thread=True, include_in_schema=False)  # reads the database
-def index(services: NamedDependency[Services]) -> Template:
-    return Template(template_name="index.html", context=page_context(services))
+def index(presets: NamedDependency[Presets], installed: NamedDependency[Installed]) -> Template:
+    return Template(template_name="index.html", context=page_context(presets, installed))
 
 
 web_router = Router(path="/", route_handlers=[index])

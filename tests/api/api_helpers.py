@@ -9,7 +9,7 @@ import numpy as np
 from litestar.testing import TestClient
 from PIL import Image
 
-from rilievo.entrypoints.bootstrap import bootstrap
+from rilievo.entrypoints.bootstrap import WebSide, WorkSide, open_stores, web_side, work_side
 from rilievo.entrypoints.settings import Settings
 
 WIDTH, HEIGHT = 64, 48
@@ -49,8 +49,15 @@ def gray_png_bytes(width: int = WIDTH, height: int = HEIGHT) -> bytes:
     return buffer.getvalue()
 
 
-def make_services(root: Path, *, immediate: bool = True):
-    return bootstrap(Settings(root / "storage", root / "models", immediate_queue=immediate))
+def make_web(root: Path, *, immediate: bool = True) -> WebSide:
+    return web_side(Settings(root / "storage", root / "models", immediate_queue=immediate))
+
+
+def make_sides(root: Path, *, immediate: bool = True) -> tuple[WebSide, WorkSide]:
+    """The web app's use cases and a job-running process's (the command line's), on one storage."""
+    settings = Settings(root / "storage", root / "models", immediate_queue=immediate)
+    stores = open_stores(settings)
+    return web_side(settings, stores), work_side(settings, stores)
 
 
 def upload(client: TestClient, content: bytes | None = None, name: str = "photo.png") -> str:

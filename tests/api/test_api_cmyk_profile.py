@@ -23,7 +23,7 @@ def bad_profiles(folder: Path) -> dict[str, tuple[Path, str]]:
 
 
 @pytest.mark.parametrize("kind", ["missing", "rgb", "not-icc"])
-def test_a_bad_cmyk_profile_is_refused_at_submit_and_no_job_is_made(client, services, tmp_path, kind):
+def test_a_bad_cmyk_profile_is_refused_at_submit_and_no_job_is_made(client, web, tmp_path, kind):
     profile, reason = bad_profiles(tmp_path)[kind]
     upload_id = upload(client)
 
@@ -31,7 +31,7 @@ def test_a_bad_cmyk_profile_is_refused_at_submit_and_no_job_is_made(client, serv
                                               "params": {"format": "cmyk-tiff", "cmyk_profile": str(profile)}})
 
     assert_refused(response, 422, reason)
-    assert services.list_jobs()[1] == 0
+    assert web.jobs.page()[1] == 0
 
 
 def test_a_profile_is_not_needed_unless_the_job_writes_cmyk(client, tmp_path):

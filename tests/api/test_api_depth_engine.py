@@ -9,7 +9,7 @@ import pytest
 from litestar.testing import TestClient
 
 from rilievo.adapters.model_store import sha256_of
-from rilievo.entrypoints.bootstrap import bootstrap
+from rilievo.entrypoints.bootstrap import web_side
 from rilievo.entrypoints.http.app import create_app
 from rilievo.entrypoints.settings import Settings
 from tests.api.api_helpers import assert_refused, submit, upload
@@ -30,8 +30,8 @@ def tiny_models(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def learned_client(tmp_path, tiny_models):
-    services = bootstrap(Settings(tmp_path / "storage", tiny_models, immediate_queue=True))
-    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
+    web = web_side(Settings(tmp_path / "storage", tiny_models, immediate_queue=True))
+    with TestClient(create_app(web), base_url="http://127.0.0.1") as client:
         yield client
 
 
@@ -70,12 +70,12 @@ def test_a_depth_engine_that_cannot_run_is_refused_and_no_job_is_made(client, en
 def test_the_choice_is_checked_from_the_models_folder_alone(tmp_path):
     """The web process decides without loading weights: these files would not even load."""
     models = tmp_path / "models"
-    services = bootstrap(Settings(tmp_path / "storage", models, immediate_queue=False))
-    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
+    web = web_side(Settings(tmp_path / "storage", models, immediate_queue=False))
+    with TestClient(create_app(web), base_url="http://127.0.0.1") as client:
         refused = client.post("/api/jobs", json={"upload_id": upload(client), "mode": "photo",
                                                  "params": {"depth_engine": "dpt-hybrid-midas"}})
         assert refused.status_code == 422
-        fake_files(services.depth_engines.store.spec("dpt-hybrid-midas"), models / "dpt-hybrid-midas")
+        fake_files(web.installed.depth_engines.store.spec("dpt-hybrid-midas"), models / "dpt-hybrid-midas")
         assert submit(client, upload(client), params={"depth_engine": "dpt-hybrid-midas"})["jobs"]
 
 
@@ -90,7 +90,7 @@ def test_the_page_offers_the_installed_depth_engines_and_keeps_the_last_choice(l
 def test_a_depth_model_pulled_while_the_app_runs_can_be_chosen_and_is_recorded(tmp_path, tiny_models):
     models = tmp_path / "models"
     shutil.copytree(tiny_models / "depth-anything-v2-small", models / "depth-anything-v2-small")
-    with TestClient(create_app(bootstrap(Settings(tmp_path / "storage", models, immediate_queue=True))), base_url="http://127.0.0.1") as client:
+    with TestClient(create_app(web_side(Settings(tmp_path / "storage", models, immediate_queue=True))), base_url="http://127.0.0.1") as client:
         assert client.get("/api/options").json()["depth_engines"][2:] == ["depth-anything-v2-small"]
         shutil.copytree(tiny_models / "dpt-hybrid-midas", models / "dpt-hybrid-midas")
         assert client.get("/api/options").json()["depth_engines"][2:] == ["depth-anything-v2-small",

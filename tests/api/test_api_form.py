@@ -8,7 +8,7 @@ from rilievo.domain import params as domain
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.params import RenderParams
 from rilievo.entrypoints.http.app import create_app
-from tests.api.api_helpers import assert_refused, gray_png_bytes, make_services, submit, upload
+from tests.api.api_helpers import assert_refused, gray_png_bytes, make_web, submit, upload
 
 
 @pytest.fixture
@@ -33,13 +33,13 @@ def test_the_choices_are_the_domain_s(options):
 def queue_only(tmp_path):
     """The API with a queue no worker reads: a submitted job is accepted and waits, and none runs
     (a 24x36 in print for each offered size would take minutes)."""
-    services = make_services(tmp_path / "queue-only", immediate=False)
-    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
-        yield client, services
+    web = make_web(tmp_path / "queue-only", immediate=False)
+    with TestClient(create_app(web), base_url="http://127.0.0.1") as client:
+        yield client, web
 
 
 def test_every_offered_choice_is_accepted_by_a_submit(queue_only, options):
-    client, services = queue_only
+    client, web = queue_only
     upload_id = upload(client)
     depth_id = upload(client, gray_png_bytes(), name="depth.png")
     submitted = 0
@@ -56,7 +56,7 @@ def test_every_offered_choice_is_accepted_by_a_submit(queue_only, options):
             stored = client.get(f"/api/jobs/{job['job_id']}").json()
             assert stored["status"] == "pending" and stored["params"][field] == choice, (field, choice)
             submitted += 1
-    assert services.list_jobs(limit=100)[1] == submitted
+    assert web.jobs.page(limit=100)[1] == submitted
 
 
 def test_each_numeric_range_is_exactly_what_the_parameters_accept(options):
@@ -77,7 +77,7 @@ def test_each_numeric_range_is_exactly_what_the_parameters_accept(options):
 
 
 def test_the_variations_range_is_what_a_submit_accepts(queue_only, options):
-    client, services = queue_only
+    client, web = queue_only
     variations = options["variations"]
     assert variations["default"] == 1
     upload_id = upload(client)
@@ -86,7 +86,7 @@ def test_the_variations_range_is_what_a_submit_accepts(queue_only, options):
     for count in (variations["min"] - 1, variations["max"] + 1):
         response = client.post("/api/jobs", json={"upload_id": upload_id, "mode": "photo", "variations": count})
         assert_refused(response, 422, "variations")
-    assert services.list_jobs(limit=100)[1] == variations["min"] + variations["max"]
+    assert web.jobs.page(limit=100)[1] == variations["min"] + variations["max"]
 
 
 def test_the_last_used_parameters_start_as_the_defaults_then_follow_each_submit(client):

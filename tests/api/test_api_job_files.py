@@ -8,15 +8,18 @@ import pytest
 
 from rilievo.domain.job import JobStatus
 from rilievo.domain.params import RenderParams
+from rilievo.entrypoints.bootstrap import work_side
+from rilievo.entrypoints.settings import Settings
 from tests.api.api_helpers import png_bytes, submit, upload
 
 
 @pytest.fixture
-def own_folder_job(services, tmp_path):
+def own_folder_job(web, tmp_path):  # the app's storage is tmp_path / "storage"
     """A job the command line rendered into the user's own folder, with the web app's storage."""
     photo = tmp_path / "photo.png"
     photo.write_bytes(png_bytes())
-    job = services.render(photo, RenderParams(layers=2), destination=tmp_path / "my prints")
+    work = work_side(Settings(tmp_path / "storage", tmp_path / "models"))
+    job = work.render_now.render(photo, RenderParams(layers=2), destination=tmp_path / "my prints")
     assert job.status is JobStatus.COMPLETED, job.error
     return job
 

@@ -9,7 +9,7 @@ from litestar.testing import TestClient
 from PIL import Image
 
 from rilievo.entrypoints.http.app import create_app
-from tests.api.api_helpers import HEIGHT, WIDTH, assert_refused, make_services, submit, upload
+from tests.api.api_helpers import HEIGHT, WIDTH, assert_refused, make_web, submit, upload
 
 BASE_SEED = 7
 
@@ -17,8 +17,8 @@ BASE_SEED = 7
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     """One request for three variations, run to completion; the tests here only read it."""
-    services = make_services(tmp_path_factory.mktemp("batch"))
-    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
+    web = make_web(tmp_path_factory.mktemp("batch"))
+    with TestClient(create_app(web), base_url="http://127.0.0.1") as client:
         upload_id = upload(client)
         submitted = submit(client, upload_id, variations=3, params={"seed": BASE_SEED, "layers": 3})
         yield client, upload_id, submitted

@@ -9,6 +9,7 @@ import pytest
 from litestar.testing import TestClient
 from structlog.testing import capture_logs
 
+from rilievo.application.presets import Presets
 from rilievo.entrypoints.http.app import create_app
 from tests.api.api_helpers import assert_refused, png_bytes, upload
 
@@ -20,7 +21,7 @@ def nested(levels: int) -> str:
 
 
 @pytest.mark.parametrize("levels", [40, 500, 1000, 5000])
-def test_json_nested_too_deep_is_refused_with_422_on_every_json_route(client, services, levels):
+def test_json_nested_too_deep_is_refused_with_422_on_every_json_route(client, web, levels):
     upload_id = upload(client)
     job = client.post("/api/jobs", headers=JSON,
                       content=f'{{"upload_id": "{upload_id}", "mode": "photo", "params": {{"seed": {nested(levels)}}}}}')
@@ -28,24 +29,24 @@ def test_json_nested_too_deep_is_refused_with_422_on_every_json_route(client, se
     imported = client.post("/api/presets/import", headers=JSON, content=f'{{"presets": {nested(levels)}}}')
     for response in (job, preset, imported):
         assert_refused(response, 422, "nests deeper than 32 levels")
-    assert services.list_presets() == [] and services.list_jobs(limit=10, offset=0)[1] == 0
+    assert web.presets.all() == [] and web.jobs.page(limit=10, offset=0)[1] == 0
 
 
-def test_a_photo_sent_as_a_plain_field_without_a_file_name_is_uploaded(client, services):
+def test_a_photo_sent_as_a_plain_field_without_a_file_name_is_uploaded(client, web):
     """curl -F "file=<photo.png" (a `<` for the `@`) sends the bytes without a file name."""
     response = client.post("/api/upload", files={"file": (None, png_bytes())})
     assert response.status_code == 201, response.text
-    assert services.uploads.original_path(response.json()["upload_id"]).read_bytes() == png_bytes()
+    assert web.uploads.store.original_path(response.json()["upload_id"]).read_bytes() == png_bytes()
 
 
-def test_a_file_name_in_the_rfc_5987_form_is_kept(client, services):
+def test_a_file_name_in_the_rfc_5987_form_is_kept(client, web):
     boundary = "b0undary"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''caf%C3%A9.png\r\n"
             f"Content-Type: image/png\r\n\r\n").encode() + png_bytes() + f"\r\n--{boundary}--\r\n".encode()
     response = client.post("/api/upload", content=body,
                            headers={"content-type": f"multipart/form-data; boundary={boundary}"})
     assert response.status_code == 201, response.text
-    assert services.get_upload(response.json()["upload_id"]).original_name == "café.png"
+    assert web.uploads.get(response.json()["upload_id"]).original_name == "café.png"
 
 
 def test_extra_binary_fields_beside_the_photo_are_ignored(client):
@@ -77,8 +78,8 @@ class BrokenPresets:
         raise RuntimeError("the presets table is damaged")
 
 
-def test_an_unexpected_error_is_logged_with_its_traceback_and_answered_in_the_error_shape(services, tmp_path):
-    app = create_app(attrs.evolve(services, presets=BrokenPresets()))
+def test_an_unexpected_error_is_logged_with_its_traceback_and_answered_in_the_error_shape(web, tmp_path):
+    app = create_app(attrs.evolve(web, presets=Presets(BrokenPresets())))
     with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client, \
             capture_logs() as logs:
         response = client.get("/api/presets")
@@ -126,20 +127,20 @@ async def post_slowly(app, pauses: list[float]) -> httpx.Response:
         return await http.put("/api/presets/slow", content=trickle(), headers=JSON)
 
 
-def test_a_body_that_trickles_past_the_deadline_is_refused_with_408(services):
-    app = create_app(services, body_timeout_s=1.0, body_idle_timeout_s=0.5)
+def test_a_body_that_trickles_past_the_deadline_is_refused_with_408(web):
+    app = create_app(web, body_timeout_s=1.0, body_idle_timeout_s=0.5)
     response = asyncio.run(post_slowly(app, [0.2] * 8))
     assert_refused(response, 408, "within 1 s")
-    assert services.list_presets() == []
+    assert web.presets.all() == []
 
 
-def test_a_body_that_stalls_is_refused_with_408(services):
-    app = create_app(services, body_timeout_s=10.0, body_idle_timeout_s=0.3)
+def test_a_body_that_stalls_is_refused_with_408(web):
+    app = create_app(web, body_timeout_s=10.0, body_idle_timeout_s=0.3)
     response = asyncio.run(post_slowly(app, [0.6]))
     assert_refused(response, 408, "stalled")
 
 
-def test_a_body_that_keeps_coming_in_time_is_accepted(services):
-    app = create_app(services, body_timeout_s=2.0, body_idle_timeout_s=0.5)
+def test_a_body_that_keeps_coming_in_time_is_accepted(web):
+    app = create_app(web, body_timeout_s=2.0, body_idle_timeout_s=0.5)
     response = asyncio.run(post_slowly(app, [0.1] * 3))
     assert response.status_code == 200, response.text

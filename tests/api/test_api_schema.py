@@ -7,7 +7,7 @@ import pytest
 from litestar.testing import TestClient
 
 from rilievo.entrypoints.http.app import create_app
-from tests.api.api_helpers import make_services
+from tests.api.api_helpers import make_web
 
 RESPONSE_MODELS = [
     ("get", "/api/health", "200", "Health"),
@@ -30,7 +30,7 @@ RESPONSE_MODELS = [
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    return create_app(make_services(tmp_path_factory.mktemp("schema")))
+    return create_app(make_web(tmp_path_factory.mktemp("schema")))
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +77,10 @@ def test_uploads_and_imports_are_described_as_the_bodies_they_take(schema):
     assert imports["application/json"]["schema"] == {"$ref": "#/components/schemas/PresetList"}
 
 
-def test_the_api_declares_its_parameters_the_way_litestar_3_will_still_accept(services):
+def test_the_api_declares_its_parameters_the_way_litestar_3_will_still_accept(web):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
+        with TestClient(create_app(web), base_url="http://127.0.0.1") as client:
             client.get("/schema/openapi.json")
     handlers = {handler.handler_name for route in client.app.routes if route.path.startswith("/api")
                 for handler in route.route_handlers}

@@ -17,12 +17,12 @@ from litestar.testing import TestClient
 from schemathesis.checks import positive_data_acceptance
 
 from rilievo.entrypoints.http.app import create_app
-from tests.api.api_helpers import make_services, png_bytes
+from tests.api.api_helpers import make_web, png_bytes
 
 MAX_EXAMPLES = 100  # per operation
 
 # schemathesis's ASGI client names the host "testserver": the app answers to it as to its own --host
-APP = create_app(make_services(Path(tempfile.mkdtemp(prefix="rilievo-schemathesis-"))), host="testserver")
+APP = create_app(make_web(Path(tempfile.mkdtemp(prefix="rilievo-schemathesis-"))), host="testserver")
 schema = schemathesis.openapi.from_asgi("/schema/openapi.json", APP)
 
 
@@ -36,7 +36,7 @@ def test_a_real_session_answers_as_the_schema_says(tmp_path):
     """The generated requests above rarely name an upload, job or preset that exists; this walk does,
     so the successful answers are checked against the schema too."""
     answers = []
-    with TestClient(create_app(make_services(tmp_path)), base_url="http://127.0.0.1") as client:
+    with TestClient(create_app(make_web(tmp_path)), base_url="http://127.0.0.1") as client:
         def call(method: str, template: str, path_parameters: dict | None = None, **kwargs):
             response = client.request(method, template.format(**(path_parameters or {})), **kwargs)
             answers.append((schema[template][method].Case(path_parameters=path_parameters), response))

@@ -12,11 +12,11 @@ from tests.api.api_helpers import assert_refused, png_bytes, upload
     {"Sec-Fetch-Site": "cross-site"},
     {"Sec-Fetch-Site": "same-site", "Origin": "http://other.example"},
 ])
-def test_a_cross_site_upload_is_refused_and_stores_nothing(client, services, tmp_path, headers):
+def test_a_cross_site_upload_is_refused_and_stores_nothing(client, web, tmp_path, headers):
     response = client.post("/api/upload", files={"file": ("photo.png", png_bytes(), "image/png")}, headers=headers)
     assert response.status_code == 403
     assert response.json()["error"] == "cross_site_request"
-    assert services.uploads.all() == []
+    assert web.uploads.store.all() == []
     uploads = tmp_path / "storage" / "uploads"
     assert not uploads.exists() or not any(uploads.iterdir())
 
@@ -67,13 +67,13 @@ HUGE_JSON = b'{"upload_id": "' + b"x" * (2 * 1024 * 1024) + b'", "mode": "photo"
     ("POST", "/api/presets/import", None),
     ("POST", "/api/presets/import", {"file": ("presets.json", HUGE_JSON, "application/json")}),
 ])
-def test_a_json_body_over_1_mb_is_refused_before_it_is_read(client, services, method, path, files):
+def test_a_json_body_over_1_mb_is_refused_before_it_is_read(client, web, method, path, files):
     if files:
         response = client.request(method, path, files=files)
     else:
         response = client.request(method, path, content=HUGE_JSON, headers={"content-type": "application/json"})
     assert_refused(response, 413, "the request body is larger than the limit of 1 MB")
-    assert services.list_presets() == [] and services.list_jobs(limit=10, offset=0)[1] == 0
+    assert web.presets.all() == [] and web.jobs.page(limit=10, offset=0)[1] == 0
 
 
 REBINDING = {"Host": "rebind.attacker.example:8000", "Origin": "http://rebind.attacker.example:8000"}
@@ -89,14 +89,14 @@ REBINDING = {"Host": "rebind.attacker.example:8000", "Origin": "http://rebind.at
     ("PUT", "/api/presets/p1", {"params": {"seed": 7}}),
     ("DELETE", "/api/jobs/any", None),
 ])
-def test_a_request_for_a_host_name_this_app_is_not_is_refused_on_every_path(client, services, method, path, body):
+def test_a_request_for_a_host_name_this_app_is_not_is_refused_on_every_path(client, web, method, path, body):
     """DNS rebinding: a page whose own name now points to 127.0.0.1 still names itself in Host."""
     response = client.request(method, path, json=body, headers=REBINDING)
     assert response.status_code == 421
     if method != "HEAD":
         assert response.json()["error"] == "unknown_host"
         assert "rebind.attacker.example" in response.json()["detail"]
-    assert services.list_presets() == []
+    assert web.presets.all() == []
 
 
 def test_an_upload_for_another_host_name_stores_nothing(client, tmp_path):
@@ -110,7 +110,7 @@ def test_the_loopback_names_are_answered(client, host):
     assert client.get("/api/jobs", headers={"Host": host}).status_code == 200
 
 
-def test_the_host_given_to_serve_is_answered_and_only_it(services):
+def test_the_host_given_to_serve_is_answered_and_only_it(web):
     from rilievo.entrypoints.http.security import HostNames
 
     named = HostNames("192.168.1.20")

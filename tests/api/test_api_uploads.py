@@ -3,7 +3,7 @@
 import pytest
 from litestar.testing import TestClient
 
-from rilievo.entrypoints.bootstrap import bootstrap
+from rilievo.entrypoints.bootstrap import web_side
 from rilievo.entrypoints.http.app import create_app
 from rilievo.entrypoints.http.uploads import safe_file_name
 from rilievo.entrypoints.settings import Settings
@@ -13,15 +13,15 @@ TIFF = encoded(png_bytes(), "TIFF")
 JPEG = encoded(png_bytes(), "JPEG")
 
 
-def test_an_accepted_photo_is_stored_and_described(client, services):
+def test_an_accepted_photo_is_stored_and_described(client, web):
     content = png_bytes()
     response = client.post("/api/upload", files={"file": ("holiday.png", content, "image/png")})
     assert response.status_code == 201
     body = response.json()
     assert body == {"upload_id": body["upload_id"], "width": WIDTH, "height": HEIGHT, "format": "PNG",
                     "bytes": len(content)}
-    assert services.uploads.original_path(body["upload_id"]).read_bytes() == content
-    assert services.get_upload(body["upload_id"]).original_name == "holiday.png"
+    assert web.uploads.store.original_path(body["upload_id"]).read_bytes() == content
+    assert web.uploads.get(body["upload_id"]).original_name == "holiday.png"
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_a_file_that_is_not_a_readable_photo_is_refused(client, tmp_path, name, 
     assert not list((tmp_path / "storage" / "uploads").glob("*/upload.json"))
 
 
-def test_a_photo_is_read_as_what_it_is_whatever_its_name_and_type_say(client, services):
+def test_a_photo_is_read_as_what_it_is_whatever_its_name_and_type_say(client, web):
     response = client.post("/api/upload", files={"file": ("photo.png", JPEG, "image/png")})
     assert response.status_code == 201
     assert response.json()["format"] == "JPEG"
@@ -52,13 +52,13 @@ def test_a_photo_is_read_as_what_it_is_whatever_its_name_and_type_say(client, se
 
 def test_a_photo_with_too_many_pixels_is_refused(tmp_path):
     settings = Settings(tmp_path / "storage", tmp_path / "models", max_pixels=WIDTH * HEIGHT - 1)
-    with TestClient(create_app(bootstrap(settings)), base_url="http://127.0.0.1") as client:
+    with TestClient(create_app(web_side(settings)), base_url="http://127.0.0.1") as client:
         response = client.post("/api/upload", files={"file": ("big.png", png_bytes(), "image/png")})
     assert_refused(response, 422, "big.png", "pixels")
 
 
-def test_an_upload_over_the_size_limit_is_refused_before_it_is_stored(tmp_path, services):
-    with TestClient(create_app(services, max_upload_bytes=4096), base_url="http://127.0.0.1") as client:
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_stored(tmp_path, web):
+    with TestClient(create_app(web, max_upload_bytes=4096), base_url="http://127.0.0.1") as client:
         response = client.post("/api/upload", files={"file": ("big.png", b"x" * 10_000, "image/png")})
     assert_refused(response, 413, "larger than the limit of 0.003906 MB")
     assert not (tmp_path / "storage" / "uploads").exists() or not any((tmp_path / "storage" / "uploads").iterdir())
@@ -78,6 +78,6 @@ def test_the_sender_file_name_becomes_a_plain_name_inside_the_temp_folder(sent, 
     assert safe_file_name(sent) == kept
 
 
-def test_the_original_name_is_recorded_as_sent(client, services):
+def test_the_original_name_is_recorded_as_sent(client, web):
     response = client.post("/api/upload", files={"file": ("../mine.png", png_bytes(), "image/png")})
-    assert services.get_upload(response.json()["upload_id"]).original_name == "../mine.png"
+    assert web.uploads.get(response.json()["upload_id"]).original_name == "../mine.png"

@@ -11,7 +11,7 @@ from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
 from rilievo.domain.errors import JobChanged, JobNotFound
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
-from tests.fakes import InMemoryJobFiles, InMemoryJobs, InMemoryUploads, decoded, fake_services
+from tests.fakes import InMemoryJobFiles, InMemoryJobs, InMemoryUploads, decoded, make_fakes
 
 NOW = datetime.now(timezone.utc)
 LATER = NOW + timedelta(days=31)  # the uploads a test stores now are past a 30-day cutoff then
@@ -95,11 +95,11 @@ def test_uploads_are_listed_and_removed(uploads, tmp_path):
 @pytest.fixture
 def storage(tmp_path):
     root = tmp_path / "storage"
-    return fake_services({}, uploads=FilesystemUploads(root), files=FilesystemJobFiles(root),
-                         jobs=SqliteJobRepository(open_database(root / "rilievo.sqlite3"))), root
+    return make_fakes({}, upload_store=FilesystemUploads(root), files=FilesystemJobFiles(root),
+                      job_repository=SqliteJobRepository(open_database(root / "rilievo.sqlite3"))), root
 
 
-def real_job(services, status: JobStatus, *, days_ago: float, upload_id: str, size: int = 0) -> Job:
+def real_job(fakes, status: JobStatus, *, days_ago: float, upload_id: str, size: int = 0) -> Job:
     """A job recorded as if it had run days_ago, counted from LATER; a completed one with its files
     published, a running one with its files half written."""
     then = LATER - timedelta(days=days_ago)
@@ -107,42 +107,42 @@ def real_job(services, status: JobStatus, *, days_ago: float, upload_id: str, si
     if status is not JobStatus.PENDING:
         job = job.start(then, worker="host:1")
     if status is JobStatus.COMPLETED:
-        folder = publish(services.folders, job.id, {"Layer_1_front.svg": size, "params.json": 10})
+        folder = publish(fakes.files, job.id, {"Layer_1_front.svg": size, "params.json": 10})
         job = job.complete(then, outputs={"params.json": str(folder / "params.json")}, output_dir=str(folder))
     elif status is JobStatus.PROCESSING:
-        services.folders.write_text(job.id, "Layer_1_front.svg", "half")
+        fakes.files.write_text(job.id, "Layer_1_front.svg", "half")
     elif status is JobStatus.CANCELLED:
         job = job.cancel(then)
-    services.jobs.add(job)
+    fakes.job_repository.add(job)
     return job
 
 
 def test_old_and_over_budget_jobs_go_from_disk_and_database_running_ones_stay(storage, tmp_path):
-    services, root = storage
+    fakes, root = storage
     source = tmp_path / "photo.png"
     source.write_bytes(b"\x89PNG pretend")
-    photo, unused = (services.uploads.save(source, decoded(np.zeros((4, 6, 3), np.float32))) for _ in range(2))
-    expired = real_job(services, JobStatus.COMPLETED, days_ago=40, upload_id=photo.id, size=5_000)
-    cancelled = real_job(services, JobStatus.CANCELLED, days_ago=40, upload_id=photo.id)
-    oldest_recent = real_job(services, JobStatus.COMPLETED, days_ago=3, upload_id=photo.id, size=2_000)
-    newest = real_job(services, JobStatus.COMPLETED, days_ago=1, upload_id=photo.id, size=2_000)
-    running = real_job(services, JobStatus.PROCESSING, days_ago=40, upload_id=photo.id)
-    waiting = real_job(services, JobStatus.PENDING, days_ago=40, upload_id=photo.id)
-    report = services.clean_up(older_than_days=30, budget_bytes=3_000, now=LATER)
+    photo, unused = (fakes.upload_store.save(source, decoded(np.zeros((4, 6, 3), np.float32))) for _ in range(2))
+    expired = real_job(fakes, JobStatus.COMPLETED, days_ago=40, upload_id=photo.id, size=5_000)
+    cancelled = real_job(fakes, JobStatus.CANCELLED, days_ago=40, upload_id=photo.id)
+    oldest_recent = real_job(fakes, JobStatus.COMPLETED, days_ago=3, upload_id=photo.id, size=2_000)
+    newest = real_job(fakes, JobStatus.COMPLETED, days_ago=1, upload_id=photo.id, size=2_000)
+    running = real_job(fakes, JobStatus.PROCESSING, days_ago=40, upload_id=photo.id)
+    waiting = real_job(fakes, JobStatus.PENDING, days_ago=40, upload_id=photo.id)
+    report = fakes.cleanup.clean_up(older_than_days=30, budget_bytes=3_000, now=LATER)
 
     assert set(report.removed_jobs) == {expired.id, cancelled.id, oldest_recent.id}
-    assert sorted(job.id for job in services.jobs.all()) == sorted([newest.id, running.id, waiting.id])
+    assert sorted(job.id for job in fakes.job_repository.all()) == sorted([newest.id, running.id, waiting.id])
     assert sorted(path.name for path in (root / "outputs").iterdir()) == [newest.id]
     assert (root / "jobs" / running.id / "Layer_1_front.svg").read_text() == "half"
     assert report.removed_bytes == 5_010 + 2_010 and report.remaining_bytes == 2_010
     assert dict(report.kept) == {"running": 1, "waiting to run": 1, "within the age and budget": 1}
     assert report.removed_uploads == (unused.id,)
-    assert [upload.id for upload in services.uploads.all()] == [photo.id]
+    assert [upload.id for upload in fakes.upload_store.all()] == [photo.id]
 
 
 def test_a_dry_run_leaves_disk_and_database_as_they_were(storage):
-    services, root = storage
-    job = real_job(services, JobStatus.COMPLETED, days_ago=40, upload_id="u1", size=100)
-    report = services.clean_up(older_than_days=30, budget_bytes=None, now=LATER, dry_run=True)
+    fakes, root = storage
+    job = real_job(fakes, JobStatus.COMPLETED, days_ago=40, upload_id="u1", size=100)
+    report = fakes.cleanup.clean_up(older_than_days=30, budget_bytes=None, now=LATER, dry_run=True)
     assert report.removed_jobs == (job.id,) and report.removed_bytes == 110
-    assert services.jobs.get(job.id) == job and (root / "outputs" / job.id / "params.json").exists()
+    assert fakes.job_repository.get(job.id) == job and (root / "outputs" / job.id / "params.json").exists()

@@ -122,8 +122,29 @@ def test_the_default_depth_model_is_depth_anything_small_and_commercially_usable
 
 def test_default_pull_set():
     assert DEFAULT_PULL == (
-        "depth-anything-v2-small", "sd15", "controlnet-depth", "controlnet-canny", "realesr-general-x4v3"
+        "depth-anything-v2-small", "eomt-small-coco-panoptic", "sd15", "controlnet-depth", "controlnet-canny",
+        "realesr-general-x4v3",
     )
+
+
+def test_the_segmentation_model_is_eomt_small_panoptic_and_commercially_usable():
+    segmentation = [spec for spec in CATALOGUE if spec.kind == "segmentation"]
+    assert [spec.key for spec in segmentation] == ["eomt-small-coco-panoptic"]
+    assert segmentation[0].source == "tue-mps/coco_panoptic_eomt_small_640_2x"
+    assert segmentation[0].licence == "MIT" and segmentation[0].default
+    assert not any("mask2former" in spec.source.lower() for spec in CATALOGUE)  # CC-BY-NC-4.0 weights
+
+
+def test_the_segmentation_repos_original_pytorch_checkpoint_does_not_count_as_installed(tmp_path):
+    """The hub repo also holds the original EoMT code's pytorch_model.bin, which transformers cannot load."""
+    store = ModelStore(tmp_path)
+    folder = store.folder("eomt-small-coco-panoptic")
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "pytorch_model.bin").write_bytes(WEIGHTS)
+    assert not store.is_installed("eomt-small-coco-panoptic")
+    (folder / "model.safetensors").write_bytes(WEIGHTS)
+    assert store.is_installed("eomt-small-coco-panoptic")
 
 
 def test_release_files_are_pinned_and_hub_repos_fetch_only_what_is_needed():

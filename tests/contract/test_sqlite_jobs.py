@@ -143,12 +143,12 @@ def test_unknown_ids_raise_job_not_found(repository):
         repository.save(make_job())
 
 
-def test_the_list_is_newest_first_and_paginated(repository):
+def test_newest_lists_the_newest_first_a_page_at_a_time(repository):
     jobs = [make_job(minutes) for minutes in range(5)]
     for job in jobs:
         repository.add(job)
-    assert [job.id for job in repository.list(limit=2)] == [jobs[4].id, jobs[3].id]
-    assert [job.id for job in repository.list(limit=2, offset=4)] == [jobs[0].id]
+    assert [job.id for job in repository.newest(limit=2)] == [jobs[4].id, jobs[3].id]
+    assert [job.id for job in repository.newest(limit=2, offset=4)] == [jobs[0].id]
 
 
 def test_the_migration_and_the_table_definitions_agree(tmp_path):

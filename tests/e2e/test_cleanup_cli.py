@@ -102,7 +102,7 @@ class CleanupSettings:
 
 
 def test_without_a_flag_or_a_setting_nothing_runs(capsys):
-    assert run_cleanup(parse("--json"), CleanupSettings(), services=object()) == 2
+    assert run_cleanup(parse("--json"), CleanupSettings(), cleanup=object()) == 2
     captured = capsys.readouterr()
     assert json.loads(captured.out)["status"] == "refused" and "RILIEVO_KEEP_DAYS" in captured.err
 
@@ -126,7 +126,7 @@ def test_a_bad_setting_names_its_variable(environ, variable):
         cleanup_settings(environ)
 
 
-class CountingServices:
+class CountingCleanup:
     def __init__(self, fail: bool = False):
         self.calls: list[tuple] = []
         self.fail = fail
@@ -142,20 +142,20 @@ class CountingServices:
 
 @pytest.mark.parametrize("fail", [False, True])
 def test_the_worker_cleans_up_at_start_and_then_periodically_even_after_a_failure(fail):
-    services = CountingServices(fail)
-    stop = start_periodic_cleanup(services, CleanupSettings(keep_days=30), every_s=0.01)
-    assert services.twice.wait(5)
+    cleanup = CountingCleanup(fail)
+    stop = start_periodic_cleanup(cleanup, CleanupSettings(keep_days=30), every_s=0.01)
+    assert cleanup.twice.wait(5)
     stop()
-    count = len(services.calls)
-    assert services.calls[0] == (30, None)
+    count = len(cleanup.calls)
+    assert cleanup.calls[0] == (30, None)
     threading.Event().wait(0.05)
-    assert len(services.calls) == count
+    assert len(cleanup.calls) == count
 
 
 def test_the_worker_does_not_clean_up_without_a_setting():
-    services = CountingServices()
-    start_periodic_cleanup(services, CleanupSettings())()
-    assert services.calls == []
+    cleanup = CountingCleanup()
+    start_periodic_cleanup(cleanup, CleanupSettings())()
+    assert cleanup.calls == []
 
 
 def test_the_report_reads_as_sentences():

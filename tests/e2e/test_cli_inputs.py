@@ -24,7 +24,7 @@ def assert_refused_leaving_nothing(result, storage: Path, *words: str) -> None:
     assert all(word in lines[0] for word in words), lines[0]
     assert storage_entries(storage) == [] or storage_entries(storage) == ["uploads"]
     if (storage / "rilievo.sqlite3").exists():
-        assert SqliteJobRepository(open_database(storage / "rilievo.sqlite3")).list() == []
+        assert SqliteJobRepository(open_database(storage / "rilievo.sqlite3")).all() == []
 
 
 @pytest.mark.parametrize(("width", "height"), [(1, 1), (1, 5000), (5000, 2)])

@@ -239,7 +239,7 @@ def test_refused_input_gets_one_clear_line_and_leaves_nothing_behind(tmp_path, c
     assert "Traceback" not in result.stderr
     assert storage_entries(storage) == [] or storage_entries(storage) == ["uploads"]
     if (storage / "rilievo.sqlite3").exists():
-        assert SqliteJobRepository(open_database(storage / "rilievo.sqlite3")).list() == []
+        assert SqliteJobRepository(open_database(storage / "rilievo.sqlite3")).all() == []
 
 
 def test_a_refused_supplied_depth_map_leaves_no_job(tmp_path, coffee):
@@ -248,7 +248,7 @@ def test_a_refused_supplied_depth_map_leaves_no_job(tmp_path, coffee):
     result = rilievo(tmp_path / "storage", coffee, "--depth", bad_depth, "--json")
     assert result.returncode == 2
     assert json.loads(result.stdout)["status"] == "refused"
-    assert SqliteJobRepository(open_database(tmp_path / "storage" / "rilievo.sqlite3")).list() == []
+    assert SqliteJobRepository(open_database(tmp_path / "storage" / "rilievo.sqlite3")).all() == []
 
 
 def test_a_rotated_sixteen_bit_tiff_gives_upright_sixteen_bit_files(tmp_path):

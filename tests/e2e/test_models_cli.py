@@ -9,7 +9,7 @@ import pytest
 
 from rilievo.adapters.model_store import CATALOGUE, ModelsOffline, ModelStore
 from rilievo.entrypoints.cli.models import add_models_commands, run_models
-from rilievo.entrypoints.engines import engine_choice
+from rilievo.entrypoints.engines import engine_choice, learned_segmenter
 from rilievo.entrypoints.settings import Settings
 from tests.contract.test_model_store import FakeDownloader, fake_files, hub_snapshot
 from tests.subprocess_env import rilievo_env
@@ -55,6 +55,55 @@ def test_installed_weights_without_torch_fall_back_to_classical(tmp_path):
         "depth": "classical", "paint": "classical-strokes", "upscale": "lanczos",
     }
     assert engine_choice(store, has_package=lambda name: name != "diffusers")["paint"] == "classical-strokes"
+
+
+def test_no_learned_segmenter_without_its_weights(tmp_path):
+    store = ModelStore(tmp_path)
+    install(store, "depth-anything-v2-small")
+    assert learned_segmenter(store) is None
+
+
+def test_the_learned_segmenter_runs_when_its_weights_are_installed(tmp_path):
+    store = ModelStore(tmp_path)
+    install(store, "eomt-small-coco-panoptic")
+    segmenter = learned_segmenter(store, device="cpu")
+    assert segmenter.name == "eomt-small-coco-panoptic"
+    assert segmenter.model_dir == tmp_path / "eomt-small-coco-panoptic"
+    assert segmenter.device is None  # loads on first use: choosing reads only the models folder
+
+
+def test_the_learned_segmenter_is_found_in_the_hugging_face_cache(tmp_path):
+    snapshot = hub_snapshot(tmp_path / "hub", ModelStore(tmp_path).spec("eomt-small-coco-panoptic"))
+    store = ModelStore(tmp_path / "models", hub_cache=tmp_path / "hub")
+    segmenter = learned_segmenter(store)
+    assert segmenter.model_dir == snapshot and segmenter.name == "eomt-small-coco-panoptic"
+
+
+@pytest.mark.parametrize("missing", ["torch", "transformers"])
+def test_installed_segmentation_weights_without_torch_or_transformers_give_no_learned_segmenter(tmp_path, missing):
+    store = ModelStore(tmp_path)
+    install(store, "eomt-small-coco-panoptic")
+    assert learned_segmenter(store, has_package=lambda name: name != missing) is None
+
+
+def test_list_shows_the_segmentation_model_with_its_licence(tmp_path, capsys):
+    install(ModelStore(tmp_path), "eomt-small-coco-panoptic")
+    assert run_models(parse("list", "--json"), settings_for(tmp_path)) == 0
+    model = next(model for model in json.loads(capsys.readouterr().out)["models"]
+                 if model["key"] == "eomt-small-coco-panoptic")
+    assert model["kind"] == "segmentation" and model["installed"] and model["licence"] == "MIT" and model["default"]
+    assert run_models(parse("list"), settings_for(tmp_path)) == 0
+    table = capsys.readouterr().out.splitlines()
+    row = next(line for line in table if line.startswith("eomt-small-coco-panoptic"))
+    assert re.fullmatch(r"eomt-small-coco-panoptic +segmentation +yes +.* MIT", row)
+    assert row.index("yes") == table[0].index("INSTALLED")  # the longest kind still fits its column
+
+
+def test_pull_installs_the_segmentation_model(tmp_path, capsys):
+    store = ModelStore(tmp_path, downloader=FakeDownloader())
+    assert run_models(parse("pull", "eomt-small-coco-panoptic"), settings_for(tmp_path), store=store) == 0
+    assert store.installed() == ["eomt-small-coco-panoptic"]
+    assert learned_segmenter(store) is not None
 
 
 def test_list_json(tmp_path, capsys):
@@ -107,9 +156,11 @@ def test_pull_defaults_to_the_recommended_set(tmp_path, capsys):
     store = ModelStore(tmp_path, downloader=downloader)
     assert run_models(parse("pull"), settings_for(tmp_path), store=store) == 1  # fake bytes fail the ESRGAN pin
     assert [key for key, _ in downloader.calls] == [
-        "depth-anything-v2-small", "sd15", "controlnet-depth", "controlnet-canny", "realesr-general-x4v3",
+        "depth-anything-v2-small", "eomt-small-coco-panoptic", "sd15", "controlnet-depth", "controlnet-canny",
+        "realesr-general-x4v3",
     ]
-    assert store.installed() == ["depth-anything-v2-small", "sd15", "controlnet-depth", "controlnet-canny"]
+    assert store.installed() == ["depth-anything-v2-small", "eomt-small-coco-panoptic", "sd15", "controlnet-depth",
+                                 "controlnet-canny"]
     err = capsys.readouterr().err
     assert "installed in" in err and "sha256" in err
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
 from rilievo.entrypoints.http.app import create_app
-from tests.api.api_helpers import make_services
+from tests.api.api_helpers import make_web
 from tests.subprocess_env import rilievo_env
 
 pytestmark = pytest.mark.slow
@@ -48,10 +48,10 @@ def free_port() -> int:
 
 
 def test_a_storage_folder_removed_while_the_app_runs_is_refused_and_health_says_so(tmp_path, photo):
-    services = make_services(tmp_path)
-    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
+    web = make_web(tmp_path)
+    with TestClient(create_app(web), base_url="http://127.0.0.1") as client:
         assert client.get("/api/health").json() == {"status": "ok"}
-        shutil.rmtree(services.uploads.folder.parent)
+        shutil.rmtree(web.uploads.store.folder.parent)
         health = client.get("/api/health")
         assert health.status_code == 503 and health.json()["error"] == "storage_unavailable"
         assert "removed or replaced" in health.json()["detail"]
@@ -59,7 +59,7 @@ def test_a_storage_folder_removed_while_the_app_runs_is_refused_and_health_says_
             upload = client.post("/api/upload", files={"file": ("chelsea.png", file, "image/png")})
         assert upload.status_code == 503 and upload.json()["error"] == "storage_unavailable"
         assert client.get("/api/jobs").status_code == 503
-    assert not services.uploads.folder.exists()  # nothing stored where no job could see it
+    assert not web.uploads.store.folder.exists()  # nothing stored where no job could see it
 
 
 @pytest.mark.parametrize("command", [

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rilievo.entrypoints.bootstrap import bootstrap
+from rilievo.entrypoints.bootstrap import web_side
 from rilievo.entrypoints.settings import Settings
 
 
@@ -14,6 +14,6 @@ def storage(tmp_path) -> Path:
 
 
 @pytest.fixture
-def services(storage, tmp_path):
-    """The web process's side: the same services the app uses, enqueueing onto the SQLite queue."""
-    return bootstrap(Settings(storage_dir=storage, models_dir=tmp_path / "no-models"))
+def web(storage, tmp_path):
+    """The web process's side: the use cases the app serves, enqueueing onto the SQLite queue."""
+    return web_side(Settings(storage_dir=storage, models_dir=tmp_path / "no-models"))

@@ -12,7 +12,7 @@ from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.job import FINISHED, Job, JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.domain.upload import Upload
-from tests.fakes import InMemoryJobs, fake_services
+from tests.fakes import InMemoryJobs, make_fakes
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 GB = 10**9
@@ -122,11 +122,11 @@ def test_a_negative_or_malformed_limit_is_refused(days, budget):
 
 
 @pytest.fixture
-def services():
-    return fake_services({})
+def fakes():
+    return make_fakes({})
 
 
-def add_job(services, status: JobStatus, *, days_ago: float, size: int = 0, upload_id: str = "u1",
+def add_job(fakes, status: JobStatus, *, days_ago: float, size: int = 0, upload_id: str = "u1",
             destination: Path | None = None) -> Job:
     """A job in the repository as if it had run days_ago; a completed one with size bytes published."""
     then = NOW - timedelta(days=days_ago)
@@ -134,102 +134,102 @@ def add_job(services, status: JobStatus, *, days_ago: float, size: int = 0, uplo
     if status is not JobStatus.PENDING:
         job = job.start(then, worker="host:1")
     if status is JobStatus.COMPLETED:
-        output_dir = (destination or services.folders.OUTPUTS) / job.id
-        services.folders.published[output_dir] = {"print.tif": b"x" * size}
+        output_dir = (destination or fakes.files.OUTPUTS) / job.id
+        fakes.files.published[output_dir] = {"print.tif": b"x" * size}
         job = job.complete(then, outputs={"print.tif": str(output_dir / "print.tif")}, output_dir=str(output_dir))
     elif status is JobStatus.FAILED:
         job = job.fail(then, "out of memory")
     elif status is JobStatus.CANCELLED:
         job = job.cancel(then)
-    services.jobs.add(job)
+    fakes.job_repository.add(job)
     return job
 
 
-def add_upload(services, upload_id: str, *, days_ago: float, size: int = 100) -> Upload:
+def add_upload(fakes, upload_id: str, *, days_ago: float, size: int = 100) -> Upload:
     upload = Upload(id=upload_id, original_name=f"{upload_id}.jpg", format="JPEG", width=4, height=3,
                     bytes=size, created_at=NOW - timedelta(days=days_ago))
-    services.uploads.uploads[upload_id] = upload
+    fakes.upload_store.uploads[upload_id] = upload
     return upload
 
 
-def test_finished_jobs_past_the_age_go_with_their_files_and_unfinished_ones_stay(services):
-    old = [add_job(services, status, days_ago=40, size=10)
+def test_finished_jobs_past_the_age_go_with_their_files_and_unfinished_ones_stay(fakes):
+    old = [add_job(fakes, status, days_ago=40, size=10)
            for status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)]
-    running = add_job(services, JobStatus.PROCESSING, days_ago=40)
-    waiting = add_job(services, JobStatus.PENDING, days_ago=40)
-    recent = add_job(services, JobStatus.COMPLETED, days_ago=2, size=5)
-    report = services.clean_up(older_than_days=30, budget_bytes=None, now=NOW)
+    running = add_job(fakes, JobStatus.PROCESSING, days_ago=40)
+    waiting = add_job(fakes, JobStatus.PENDING, days_ago=40)
+    recent = add_job(fakes, JobStatus.COMPLETED, days_ago=2, size=5)
+    report = fakes.cleanup.clean_up(older_than_days=30, budget_bytes=None, now=NOW)
     assert set(report.removed_jobs) == {job.id for job in old}
-    assert set(services.jobs.jobs) == {running.id, waiting.id, recent.id}
-    assert list(services.folders.published) == [services.folders.OUTPUTS / recent.id]
-    assert {job.id for job in old} <= set(services.folders.discarded)
+    assert set(fakes.job_repository.jobs) == {running.id, waiting.id, recent.id}
+    assert list(fakes.files.published) == [fakes.files.OUTPUTS / recent.id]
+    assert {job.id for job in old} <= set(fakes.files.discarded)
     assert (report.removed_bytes, report.expired, report.over_budget) == (10, 3, 0)
     assert dict(report.kept) == {"running": 1, "waiting to run": 1, "within the age and budget": 1}
 
 
-def test_the_oldest_finished_jobs_go_until_the_files_fit_the_budget(services):
-    jobs = [add_job(services, JobStatus.COMPLETED, days_ago=days, size=1_000) for days in (5, 4, 3, 2, 1)]
-    add_job(services, JobStatus.PROCESSING, days_ago=10)
-    report = services.clean_up(older_than_days=None, budget_bytes=2_500, now=NOW)
+def test_the_oldest_finished_jobs_go_until_the_files_fit_the_budget(fakes):
+    jobs = [add_job(fakes, JobStatus.COMPLETED, days_ago=days, size=1_000) for days in (5, 4, 3, 2, 1)]
+    add_job(fakes, JobStatus.PROCESSING, days_ago=10)
+    report = fakes.cleanup.clean_up(older_than_days=None, budget_bytes=2_500, now=NOW)
     assert report.removed_jobs == tuple(job.id for job in jobs[:3])
     assert (report.used_bytes, report.remaining_bytes, report.over_budget_still) == (5_000, 2_000, False)
-    assert sorted(services.jobs.jobs) == sorted([jobs[3].id, jobs[4].id, *(j.id for j in services.jobs.processing())])
+    assert sorted(fakes.job_repository.jobs) == sorted([jobs[3].id, jobs[4].id, *(j.id for j in fakes.job_repository.processing())])
 
 
-def test_age_first_then_the_budget(services):
-    expired = add_job(services, JobStatus.FAILED, days_ago=50)
-    older, newer = (add_job(services, JobStatus.COMPLETED, days_ago=days, size=1_000) for days in (3, 1))
-    report = services.clean_up(older_than_days=30, budget_bytes=1_000, now=NOW)
+def test_age_first_then_the_budget(fakes):
+    expired = add_job(fakes, JobStatus.FAILED, days_ago=50)
+    older, newer = (add_job(fakes, JobStatus.COMPLETED, days_ago=days, size=1_000) for days in (3, 1))
+    report = fakes.cleanup.clean_up(older_than_days=30, budget_bytes=1_000, now=NOW)
     assert report.removed_jobs == (expired.id, older.id)
     assert (report.expired, report.over_budget) == (1, 1)
-    assert list(services.jobs.jobs) == [newer.id]
+    assert list(fakes.job_repository.jobs) == [newer.id]
 
 
-def test_running_jobs_alone_over_the_budget_are_kept_and_reported(services):
-    add_job(services, JobStatus.PROCESSING, days_ago=1)
-    add_job(services, JobStatus.PENDING, days_ago=1)
-    report = services.clean_up(older_than_days=0, budget_bytes=0, now=NOW)
-    assert report.removed_jobs == () and len(services.jobs.jobs) == 2
+def test_running_jobs_alone_over_the_budget_are_kept_and_reported(fakes):
+    add_job(fakes, JobStatus.PROCESSING, days_ago=1)
+    add_job(fakes, JobStatus.PENDING, days_ago=1)
+    report = fakes.cleanup.clean_up(older_than_days=0, budget_bytes=0, now=NOW)
+    assert report.removed_jobs == () and len(fakes.job_repository.jobs) == 2
     assert dict(report.kept) == {"running": 1, "waiting to run": 1}
 
 
-def test_a_dry_run_reports_the_same_and_removes_nothing(services):
+def test_a_dry_run_reports_the_same_and_removes_nothing(fakes):
     for days in (40, 35, 1):
-        add_job(services, JobStatus.COMPLETED, days_ago=days, size=7, upload_id=f"u{days}")
-    add_upload(services, "orphan", days_ago=60)
-    before = (dict(services.jobs.jobs), dict(services.folders.published), dict(services.uploads.uploads))
-    dry = services.clean_up(older_than_days=30, budget_bytes=None, now=NOW, dry_run=True)
-    assert (dict(services.jobs.jobs), dict(services.folders.published), dict(services.uploads.uploads)) == before
-    real = services.clean_up(older_than_days=30, budget_bytes=None, now=NOW)
+        add_job(fakes, JobStatus.COMPLETED, days_ago=days, size=7, upload_id=f"u{days}")
+    add_upload(fakes, "orphan", days_ago=60)
+    before = (dict(fakes.job_repository.jobs), dict(fakes.files.published), dict(fakes.upload_store.uploads))
+    dry = fakes.cleanup.clean_up(older_than_days=30, budget_bytes=None, now=NOW, dry_run=True)
+    assert (dict(fakes.job_repository.jobs), dict(fakes.files.published), dict(fakes.upload_store.uploads)) == before
+    real = fakes.cleanup.clean_up(older_than_days=30, budget_bytes=None, now=NOW)
     assert dry.dry_run and not real.dry_run
     assert (dry.removed_jobs, dry.removed_bytes, dry.removed_uploads) == \
         (real.removed_jobs, real.removed_bytes, real.removed_uploads)
 
 
-def test_files_in_a_folder_the_user_chose_are_never_removed(services):
-    mine = add_job(services, JobStatus.COMPLETED, days_ago=90, size=1_000, destination=Path("/home/me/prints"))
-    report = services.clean_up(older_than_days=1, budget_bytes=0, now=NOW)
-    assert report.removed_jobs == () and mine.id in services.jobs.jobs
+def test_files_in_a_folder_the_user_chose_are_never_removed(fakes):
+    mine = add_job(fakes, JobStatus.COMPLETED, days_ago=90, size=1_000, destination=Path("/home/me/prints"))
+    report = fakes.cleanup.clean_up(older_than_days=1, budget_bytes=0, now=NOW)
+    assert report.removed_jobs == () and mine.id in fakes.job_repository.jobs
     assert dict(report.kept) == {"files outside storage": 1} and report.used_bytes == 0
 
 
-def test_uploads_no_remaining_job_uses_go_once_older_than_the_cutoff(services):
-    add_job(services, JobStatus.COMPLETED, days_ago=40, upload_id="gone")  # removed: its photo is unused now
-    add_job(services, JobStatus.PENDING, days_ago=40, upload_id="waiting")
-    add_job(services, JobStatus.COMPLETED, days_ago=1, upload_id="recent")
+def test_uploads_no_remaining_job_uses_go_once_older_than_the_cutoff(fakes):
+    add_job(fakes, JobStatus.COMPLETED, days_ago=40, upload_id="gone")  # removed: its photo is unused now
+    add_job(fakes, JobStatus.PENDING, days_ago=40, upload_id="waiting")
+    add_job(fakes, JobStatus.COMPLETED, days_ago=1, upload_id="recent")
     for upload_id in ("gone", "waiting", "recent"):
-        add_upload(services, upload_id, days_ago=40)
-    add_upload(services, "unused", days_ago=45, size=300)
-    add_upload(services, "fresh", days_ago=1)  # uploaded, not yet submitted
-    report = services.clean_up(older_than_days=30, budget_bytes=None, now=NOW)
+        add_upload(fakes, upload_id, days_ago=40)
+    add_upload(fakes, "unused", days_ago=45, size=300)
+    add_upload(fakes, "fresh", days_ago=1)  # uploaded, not yet submitted
+    report = fakes.cleanup.clean_up(older_than_days=30, budget_bytes=None, now=NOW)
     assert sorted(report.removed_uploads) == ["gone", "unused"] and report.removed_upload_bytes == 400
-    assert sorted(services.uploads.uploads) == ["fresh", "recent", "waiting"]
+    assert sorted(fakes.upload_store.uploads) == ["fresh", "recent", "waiting"]
 
 
-def test_a_budget_alone_removes_no_upload(services):
-    add_upload(services, "unused", days_ago=400)
-    report = services.clean_up(older_than_days=None, budget_bytes=0, now=NOW)
-    assert report.removed_uploads == () and "unused" in services.uploads.uploads
+def test_a_budget_alone_removes_no_upload(fakes):
+    add_upload(fakes, "unused", days_ago=400)
+    report = fakes.cleanup.clean_up(older_than_days=None, budget_bytes=0, now=NOW)
+    assert report.removed_uploads == () and "unused" in fakes.upload_store.uploads
 
 
 class RetriedDuringCleanup(InMemoryJobs):
@@ -246,22 +246,22 @@ class RetriedDuringCleanup(InMemoryJobs):
 
 
 def test_a_job_retried_during_the_cleanup_is_kept():
-    services = fake_services({}, jobs=RetriedDuringCleanup())
-    failed = add_job(services, JobStatus.FAILED, days_ago=40)
-    services.jobs.retry_id = failed.id
-    report = services.clean_up(older_than_days=30, budget_bytes=None, now=NOW)
+    fakes = make_fakes({}, job_repository=RetriedDuringCleanup())
+    failed = add_job(fakes, JobStatus.FAILED, days_ago=40)
+    fakes.job_repository.retry_id = failed.id
+    report = fakes.cleanup.clean_up(older_than_days=30, budget_bytes=None, now=NOW)
     assert report.removed_jobs == () and dict(report.kept) == {"changed during the cleanup": 1}
-    assert services.get_job(failed.id).status is JobStatus.PENDING
+    assert fakes.jobs.get(failed.id).status is JobStatus.PENDING
 
 
-def test_the_clock_gives_now_by_default(services):
-    add_job(services, JobStatus.COMPLETED, days_ago=1)
-    services.clock.now = NOW + timedelta(days=40)
-    assert len(services.clean_up(older_than_days=30, budget_bytes=None).removed_jobs) == 1
+def test_the_clock_gives_now_by_default(fakes):
+    add_job(fakes, JobStatus.COMPLETED, days_ago=1)
+    fakes.clock.now = NOW + timedelta(days=40)
+    assert len(fakes.cleanup.clean_up(older_than_days=30, budget_bytes=None).removed_jobs) == 1
 
 
-def test_bad_limits_are_refused_before_anything_is_removed(services):
-    add_job(services, JobStatus.COMPLETED, days_ago=40)
+def test_bad_limits_are_refused_before_anything_is_removed(fakes):
+    add_job(fakes, JobStatus.COMPLETED, days_ago=40)
     with pytest.raises(InvalidParameter, match="older_than_days"):
-        services.clean_up(older_than_days=-1, budget_bytes=None, now=NOW)
-    assert len(services.jobs.jobs) == 1
+        fakes.cleanup.clean_up(older_than_days=-1, budget_bytes=None, now=NOW)
+    assert len(fakes.job_repository.jobs) == 1

@@ -1,4 +1,4 @@
-"""The layers as panes, through the services on fakes: fill, white ink, print files, the manifest."""
+"""The layers as panes, through the fakes on fakes: fill, white ink, print files, the manifest."""
 
 import json
 from pathlib import Path
@@ -9,7 +9,7 @@ import pytest
 
 from rilievo.domain.layers import stack_over
 from rilievo.domain.params import RenderParams
-from tests.fakes import FakeDepth, FakeShaper, decoded, fake_services, three_planes
+from tests.fakes import FakeDepth, FakeShaper, decoded, make_fakes, three_planes
 
 HEIGHT, WIDTH = 30, 60
 LAYERS = ("Layer_1_front", "Layer_2_mid", "Layer_3_back")
@@ -17,15 +17,15 @@ SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "layer_manifest.sch
 
 
 @pytest.fixture
-def services():
+def fakes():
     pixels = np.random.default_rng(1).random((HEIGHT, WIDTH, 3), dtype=np.float32)
-    return fake_services({"photo.png": decoded(pixels)}, depth=FakeDepth(three_planes()))
+    return make_fakes({"photo.png": decoded(pixels)}, depth=FakeDepth(three_planes()))
 
 
-def render(services, **params) -> dict:
-    services.folders.published.clear()
-    services.render(Path("photo.png"), RenderParams(**params))
-    (files,) = services.folders.published.values()
+def render(fakes, **params) -> dict:
+    fakes.files.published.clear()
+    fakes.render_now.render(Path("photo.png"), RenderParams(**params))
+    (files,) = fakes.files.published.values()
     return files
 
 
@@ -33,8 +33,8 @@ def magenta(layer: np.ndarray) -> np.ndarray:
     return np.all(layer[..., :3] == FakeShaper.FILL_COLOUR, axis=-1) & (layer[..., 3] == 1)
 
 
-def test_hidden_parts_are_filled_and_the_straight_on_stack_is_unchanged(services):
-    files = render(services, feather=2)
+def test_hidden_parts_are_filled_and_the_straight_on_stack_is_unchanged(fakes):
+    files = render(fakes, feather=2)
     layers = [files[f"{name}.png"] for name in LAYERS]
     assert np.abs(stack_over(layers) - files["composite_full.png"]).max() <= 1 / 255
     front, mid, back = layers
@@ -46,41 +46,41 @@ def test_hidden_parts_are_filled_and_the_straight_on_stack_is_unchanged(services
     assert shares[0] == 0 and 0 < shares[1] <= shares[2]
 
 
-def test_without_fill_the_layers_carry_only_their_own_pixels(services):
-    files = render(services, fill_behind=False)
+def test_without_fill_the_layers_carry_only_their_own_pixels(fakes):
+    files = render(fakes, fill_behind=False)
     assert not any(magenta(files[f"{name}.png"]).any() for name in LAYERS)
-    assert not any(call[0] == "fill" for call in services.pipeline.shaper.calls)
+    assert not any(call[0] == "fill" for call in fakes.pipeline.shaper.calls)
 
 
-def test_the_fill_reaches_behind_middle_panes_only_as_far_as_a_viewer_could_see(services):
-    render(services, frame_depth_mm=30, dpi=300)
-    reaches = [call[1] for call in services.pipeline.shaper.calls if call[0] == "fill"]
+def test_the_fill_reaches_behind_middle_panes_only_as_far_as_a_viewer_could_see(fakes):
+    render(fakes, frame_depth_mm=30, dpi=300)
+    reaches = [call[1] for call in fakes.pipeline.shaper.calls if call[0] == "fill"]
     assert reaches[-1] is None  # the back pane: all of it
     assert reaches[0] > 0
 
 
-def test_refinement_and_small_feature_merging_are_asked_for_with_the_print_scale(services):
-    render(services, min_feature_mm=1.5, dpi=600)
-    assert ("refine", 3) in services.pipeline.shaper.calls
-    (merge,) = [call for call in services.pipeline.shaper.calls if call[0] == "merge"]
+def test_refinement_and_small_feature_merging_are_asked_for_with_the_print_scale(fakes):
+    render(fakes, min_feature_mm=1.5, dpi=600)
+    assert ("refine", 3) in fakes.pipeline.shaper.calls
+    (merge,) = [call for call in fakes.pipeline.shaper.calls if call[0] == "merge"]
     assert merge[2] == pytest.approx(1.5 / 25.4 * 600)
-    services.pipeline.shaper.calls.clear()
-    render(services, refine_edges=False, min_feature_mm=0)
-    assert services.pipeline.shaper.calls == [call for call in services.pipeline.shaper.calls if call[0] == "fill"]
+    fakes.pipeline.shaper.calls.clear()
+    render(fakes, refine_edges=False, min_feature_mm=0)
+    assert fakes.pipeline.shaper.calls == [call for call in fakes.pipeline.shaper.calls if call[0] == "fill"]
 
 
-def test_white_ink_sits_inside_each_layer(services):
-    files = render(services, white_ink_choke=2)
+def test_white_ink_sits_inside_each_layer(fakes):
+    files = render(fakes, white_ink_choke=2)
     for name in LAYERS:
         white, alpha = files[f"{name}_white.png"], files[f"{name}.png"][..., 3]
         assert white.shape == alpha.shape and np.all(white <= alpha + 1 / 255)
     assert np.all(files["Layer_1_front_white.png"][:, :16] == 1)
-    assert "Layer_1_front_white.png" not in render(services, white_ink=False)
+    assert "Layer_1_front_white.png" not in render(fakes, white_ink=False)
 
 
-def test_mirror_and_marks_make_print_files_and_the_layer_files_stay_exact(services):
-    plain = render(services)
-    files = render(services, mirror=True, marks=True)
+def test_mirror_and_marks_make_print_files_and_the_layer_files_stay_exact(fakes):
+    plain = render(fakes)
+    files = render(fakes, mirror=True, marks=True)
     manifest = files["layer_manifest.json"]
     margin = manifest["marks"]["margin_px"]
     for name, layer in zip(LAYERS, manifest["layers"]):
@@ -93,34 +93,34 @@ def test_mirror_and_marks_make_print_files_and_the_layer_files_stay_exact(servic
     assert "Layer_1_front_print.png" not in plain
 
 
-def test_the_manifest_follows_its_schema_with_layers_on_and_off(services):
+def test_the_manifest_follows_its_schema_with_layers_on_and_off(fakes):
     for params in ({}, {"mirror": True, "marks": True, "white_ink": False}, {"layers": "off"}):
-        manifest = render(services, **params)["layer_manifest.json"]
+        manifest = render(fakes, **params)["layer_manifest.json"]
         jsonschema.validate(manifest, SCHEMA)
     assert manifest["layer_count"] == 0 and manifest["previews"]["parallax"] is None
 
 
-def test_the_assembly_guide_gets_the_spacers_for_the_frame_depth(services):
-    files = render(services, frame_depth_mm=40)
+def test_the_assembly_guide_gets_the_spacers_for_the_frame_depth(fakes):
+    files = render(fakes, frame_depth_mm=40)
     assembly = files["layer_manifest.json"]["assembly"]
-    (guide,) = services.pipeline.guide_drawer.guides[-1:]
+    (guide,) = fakes.pipeline.guide_drawer.guides[-1:]
     assert len(guide.spacers_mm) == 2 and assembly["frame_depth_mm"] == 40
     assert len(files["parallax.gif"]) >= 12
 
 
-def ramp_services(width: int, height: int, depth: np.ndarray | None = None):
+def ramp_fakes(width: int, height: int, depth: np.ndarray | None = None):
     pixels = np.random.default_rng(2).random((height, width, 3), dtype=np.float32)
     if depth is None:  # near at the top, far at the bottom
         depth = np.tile(np.linspace(0, 1, height, dtype=np.float32)[:, None], (1, width))
-    return fake_services({"photo.png": decoded(pixels)}, depth=FakeDepth(depth))
+    return make_fakes({"photo.png": decoded(pixels)}, depth=FakeDepth(depth))
 
 
 def test_a_cropped_print_paints_its_noise_by_the_layers_the_panes_are_cut_into():
     """A 300x600 ramp cropped to 8x10's shape keeps the near end: the noise and the panes split the crop alike."""
-    services = ramp_services(300, 600)
-    services.render(Path("photo.png"), RenderParams(mode="painterly", print_size="40x50mm", fit="crop"))
-    (_, noise), = services.pipeline.painter.calls
-    (files,) = services.folders.published.values()
+    fakes = ramp_fakes(300, 600)
+    fakes.render_now.render(Path("photo.png"), RenderParams(mode="painterly", print_size="40x50mm", fit="crop"))
+    (_, noise), = fakes.pipeline.painter.calls
+    (files,) = fakes.files.published.values()
     manifest = files["layer_manifest.json"]
     assert manifest["print"]["crop"]["height"] < 600  # the crop did cut part of the depth away
     assert list(noise.layer_starts) == [layer["depth_range"][0] for layer in manifest["layers"][1:]]
@@ -129,9 +129,9 @@ def test_a_cropped_print_paints_its_noise_by_the_layers_the_panes_are_cut_into()
 
 @pytest.mark.parametrize("layers", ["auto", 3])
 def test_a_flat_depth_map_gives_one_opaque_pane_and_says_so(layers):
-    services = ramp_services(WIDTH, HEIGHT, np.full((HEIGHT, WIDTH), 0.4, np.float32))
-    services.render(Path("photo.png"), RenderParams(layers=layers))
-    (files,) = services.folders.published.values()
+    fakes = ramp_fakes(WIDTH, HEIGHT, np.full((HEIGHT, WIDTH), 0.4, np.float32))
+    fakes.render_now.render(Path("photo.png"), RenderParams(layers=layers))
+    (files,) = fakes.files.published.values()
     manifest = files["layer_manifest.json"]
     jsonschema.validate(manifest, SCHEMA)
     assert manifest["layer_count"] == 1 and manifest["layers"][0]["name"] == "Layer_1_back"
@@ -141,5 +141,5 @@ def test_a_flat_depth_map_gives_one_opaque_pane_and_says_so(layers):
         f"the depth map is flat (one depth everywhere), so the picture is one layer instead of {asked}"]
 
 
-def test_a_photo_with_depth_keeps_its_warnings_empty(services):
-    assert render(services)["params.json"]["warnings"] == []
+def test_a_photo_with_depth_keeps_its_warnings_empty(fakes):
+    assert render(fakes)["params.json"]["warnings"] == []

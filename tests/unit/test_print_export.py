@@ -11,7 +11,7 @@ from rilievo.domain.job import JobStatus
 from rilievo.domain.layers import stack_over
 from rilievo.domain.params import RenderParams
 from rilievo.domain.print_extras import marks_margin_px, mirrored, white_ink_mask, with_marks
-from tests.fakes import FakeDepth, InMemoryJobFiles, decoded, fake_services, three_planes
+from tests.fakes import FakeDepth, InMemoryJobFiles, decoded, make_fakes, three_planes
 
 HEIGHT, WIDTH = 30, 60
 LAYERS = ("Layer_1_front", "Layer_2_mid", "Layer_3_back")
@@ -23,19 +23,19 @@ def photo() -> np.ndarray:
 
 
 @pytest.fixture
-def services():
-    return fake_services({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()))
+def fakes():
+    return make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()))
 
 
-def render(services, **params) -> dict:
-    job = services.render(Path("photo.png"), RenderParams(**params))
+def render(fakes, **params) -> dict:
+    job = fakes.render_now.render(Path("photo.png"), RenderParams(**params))
     assert job.status is JobStatus.COMPLETED, job.error
-    (files,) = services.folders.published.values()
+    (files,) = fakes.files.published.values()
     return files
 
 
-def test_print_files_have_the_print_size_and_the_manifest_says_so(services):
-    files = render(services, **PRINT)
+def test_print_files_have_the_print_size_and_the_manifest_says_so(fakes):
+    files = render(fakes, **PRINT)
     assert files["composite_full.png"].shape == (300, 600, 3) and 300 > BAND_ROWS
     for name in LAYERS:
         assert files[f"{name}.png"].shape == (300, 600, 4)
@@ -49,15 +49,15 @@ def test_print_files_have_the_print_size_and_the_manifest_says_so(services):
     assert files["depth_preview.png"].shape[0] <= HEIGHT
 
 
-def test_an_enlargement_past_four_times_is_a_warning_of_the_job_and_in_its_record(services):
-    warnings = render(services, **PRINT)["params.json"]["warnings"]
+def test_an_enlargement_past_four_times_is_a_warning_of_the_job_and_in_its_record(fakes):
+    warnings = render(fakes, **PRINT)["params.json"]["warnings"]
     assert len(warnings) == 1 and "10" in warnings[0]
-    (job,) = services.jobs.jobs.values()
+    (job,) = fakes.job_repository.jobs.values()
     assert list(job.warnings) == warnings
 
 
-def test_the_original_size_is_not_upscaled(services):
-    files = render(services)
+def test_the_original_size_is_not_upscaled(fakes):
+    files = render(fakes)
     assert files["composite_full.png"].shape == (HEIGHT, WIDTH, 3)
     np.testing.assert_allclose(files["composite_full.png"], photo(), atol=0.5 / 65535)
     assert files["layer_manifest.json"]["print"]["engine"] is None
@@ -65,14 +65,14 @@ def test_the_original_size_is_not_upscaled(services):
 
 
 @pytest.mark.parametrize("fit", ["crop", "pad"])
-def test_the_layers_stack_to_the_composite_at_print_size(services, fit):
-    files = render(services, feather=3, fit=fit, print_size="3x2in", dpi=300)
+def test_the_layers_stack_to_the_composite_at_print_size(fakes, fit):
+    files = render(fakes, feather=3, fit=fit, print_size="3x2in", dpi=300)
     layers = [files[f"{name}.png"] for name in LAYERS]
     np.testing.assert_allclose(stack_over(layers), files["composite_full.png"], atol=2 / 255)
 
 
-def test_pad_leaves_white_paper_around_the_photo(services):
-    files = render(services, fit="pad", print_size="3x3in", dpi=300)  # a 2:1 photo on a square print
+def test_pad_leaves_white_paper_around_the_photo(fakes):
+    files = render(fakes, fit="pad", print_size="3x3in", dpi=300)  # a 2:1 photo on a square print
     composite = files["composite_full.png"]
     placement = files["layer_manifest.json"]["print"]["placement"]
     assert placement["width"] == 900 and placement["height"] == 450
@@ -82,8 +82,8 @@ def test_pad_leaves_white_paper_around_the_photo(services):
     assert files["Layer_1_front.png"][: placement["y"], :, 3].max() == 0.0
 
 
-def test_bands_make_the_same_white_ink_and_marks_as_the_whole_layer(services):
-    files = render(services, white_ink_choke=2, mirror=True, marks=True, **PRINT)
+def test_bands_make_the_same_white_ink_and_marks_as_the_whole_layer(fakes):
+    files = render(fakes, white_ink_choke=2, mirror=True, marks=True, **PRINT)
     for name in LAYERS:
         layer = files[f"{name}.png"]
         margin = marks_margin_px(25.4 / 300)
@@ -93,8 +93,8 @@ def test_bands_make_the_same_white_ink_and_marks_as_the_whole_layer(services):
                                    atol=0.5 / 255)
 
 
-def test_a_cmyk_job_writes_the_cmyk_file_and_a_soft_proof(services):
-    files = render(services, format="cmyk-tiff", intent="relative", ink_limit=280, **PRINT)
+def test_a_cmyk_job_writes_the_cmyk_file_and_a_soft_proof(fakes):
+    files = render(fakes, format="cmyk-tiff", intent="relative", ink_limit=280, **PRINT)
     assert files["composite_full.cmyk.tif"].shape == (300, 600, 3)
     assert "soft_proof.jpg" in files and "composite_preview.jpg" in files
     cmyk = files["layer_manifest.json"]["print"]["cmyk"]
@@ -127,12 +127,12 @@ class FailingFiles(InMemoryJobFiles):
     (FailingFiles("composite_full.png", 0, MemoryError()), "MemoryError"),
 ])
 def test_a_disk_or_memory_running_out_during_export_fails_the_job_and_leaves_no_file(files, reason):
-    services = fake_services({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), files=files)
-    job = services.render(Path("photo.png"), RenderParams(**PRINT))
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), files=files)
+    job = fakes.render_now.render(Path("photo.png"), RenderParams(**PRINT))
     assert job.status is JobStatus.FAILED and reason in job.error
     assert files.published == {} and files.discarded and all(writer.aborted for writer in files.writers)
 
 
-def test_the_upscalers_let_go_of_what_they_kept_once_the_print_is_written(services):
-    render(services, **PRINT)
-    assert services.pipeline.upscaler.released == 1 and services.pipeline.resampler.released == 1
+def test_the_upscalers_let_go_of_what_they_kept_once_the_print_is_written(fakes):
+    render(fakes, **PRINT)
+    assert fakes.pipeline.upscaler.released == 1 and fakes.pipeline.resampler.released == 1

@@ -24,10 +24,11 @@ from rilievo.domain.params import (
     VARIATIONS,
     RenderParams,
 )
-from rilievo.entrypoints.bootstrap import bootstrap
+from rilievo.entrypoints.bootstrap import web_side
 from rilievo.entrypoints.http.app import create_app
 from rilievo.entrypoints.http.options import form_options
 from rilievo.entrypoints.settings import Settings
+from tests.api.api_helpers import make_sides
 
 CONTROL_IDS = [
     "file-input", "drop-zone", "upload-preview", "upload-info", "mode-photo", "mode-painterly",
@@ -43,8 +44,8 @@ PANE_SWITCHES = ["refine_edges", "fill_behind", "white_ink", "mirror", "marks"]
 
 @pytest.fixture
 def client(tmp_path):
-    services = bootstrap(Settings(tmp_path / "storage", tmp_path / "models", immediate_queue=True))
-    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
+    web = web_side(Settings(tmp_path / "storage", tmp_path / "models", immediate_queue=True))
+    with TestClient(create_app(web), base_url="http://127.0.0.1") as client:
         yield client
 
 
@@ -125,16 +126,16 @@ def stages_on_the_page(html: str, mode: str) -> list[str]:
 
 @pytest.mark.parametrize("mode", ["photo", "painterly"])
 def test_the_page_lists_the_stages_in_the_order_a_real_job_reports_them(tmp_path, mode):
-    services = bootstrap(Settings(tmp_path / "storage", tmp_path / "models", immediate_queue=True))
+    web, work = make_sides(tmp_path)
     photo = tmp_path / "cat.jpg"
     photo.write_bytes(photo_bytes())
     reported: list[str | None] = []
 
-    job = services.render(photo, RenderParams(mode=mode), on_progress=lambda job: reported.append(job.stage))
+    job = work.render_now.render(photo, RenderParams(mode=mode), on_progress=lambda job: reported.append(job.stage))
 
     assert job.status is JobStatus.COMPLETED, job.error
     in_order = [stage for stage, _ in itertools.groupby(stage for stage in reported if stage)]
-    with TestClient(create_app(services), base_url="http://127.0.0.1") as client:
+    with TestClient(create_app(web), base_url="http://127.0.0.1") as client:
         assert stages_on_the_page(client.get("/").text, mode) == in_order
 
 
@@ -301,8 +302,8 @@ def test_with_weights_installed_the_page_names_the_learned_engines(tmp_path):
     from rilievo.adapters.model_store import ModelStore
 
     install(ModelStore(tmp_path / "models"), "depth-anything-v2-small", "sd15", "controlnet-depth", "controlnet-canny")
-    services = bootstrap(Settings(tmp_path / "storage", tmp_path / "models", immediate_queue=True))
-    with TestClient(create_app(services), base_url="http://127.0.0.1") as learned:
+    web = web_side(Settings(tmp_path / "storage", tmp_path / "models", immediate_queue=True))
+    with TestClient(create_app(web), base_url="http://127.0.0.1") as learned:
         lines = engine_lines(learned.get("/").text)
     assert lines[0] == "Depth: depth-anything-v2-small"
     assert lines[1] == "Painting: Stable Diffusion 1.5 + ControlNet"
