@@ -74,7 +74,7 @@ def open_writer(
     cmyk: CmykConversion | None = None,
     preview_long_side: int = PREVIEW_LONG_SIDE,
     level: int = DEFLATE_LEVEL,
-) -> SpooledWriter:
+) -> AtomicStripWriter:
     """A writer of one `kind` (see KINDS) for strips of `channels` (3 RGB, 4 RGBA) float values.
 
     icc_profile: the RGB profile embedded in png8, png16, tiff, tiff16 and preview-jpeg; default sRGB.
@@ -106,11 +106,11 @@ def open_writer(
         factor = max(1, -(-max(width, height) // preview_long_side))
         proof = conversion if kind == "proof-jpeg" else None
         encode = partial(_jpeg, icc=icc, proof=proof)
-        return SpooledWriter(Path(path), width, height, channels, dpi, bits=bits, encode=encode, shrink=factor)
-    return SpooledWriter(Path(path), width, height, channels, dpi, bits=bits, encode=encode)
+        return AtomicStripWriter(Path(path), width, height, channels, dpi, bits=bits, encode=encode, shrink=factor)
+    return AtomicStripWriter(Path(path), width, height, channels, dpi, bits=bits, encode=encode)
 
 
-class SpooledWriter:
+class AtomicStripWriter:
     """Row accounting, strip checks, the spool and the temporary file's life; libvips encodes.
 
     States: open -> complete (the temporary file is finished) -> closed (renamed onto `path`);
