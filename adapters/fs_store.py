@@ -190,10 +190,8 @@ class FilesystemJobFiles:
 
     def open_print_file(self, run_key: str, name: str, spec: PrintFileSpec) -> StripWriter:
         cmyk = _cmyk(spec) if spec.kind in ("cmyk-tiff", "proof-jpeg") else None
-        # one encoding thread each: a job writes ten or more of these files at once, and every thread
-        # holds blocks of rows in flight
         return open_writer(self._folder(run_key) / name, spec.width, spec.height, spec.channels, spec.kind, spec.dpi,
-                           cmyk=cmyk, workers=1)
+                           cmyk=cmyk)
 
     def cmyk_profile_name(self, profile: str) -> str:
         return CmykConversion.from_profile(Path(profile) if profile else None).description

@@ -1,12 +1,18 @@
-"""Print-size files written strip by strip, so a 14,400 x 21,600 image is never held whole.
+"""Print-size files written strip by strip and encoded by libvips, so a 14,400 x 21,600 image is never
+held in memory.
 
     with open_writer(path, width, height, channels, "tiff16", dpi=600) as writer:
         for strip in strips:          # float32 rows x width x channels in [0, 1], top to bottom
             writer.write_rows(strip)
 
-Each writer writes a hidden temporary file beside `path` and renames it onto `path` only when it is
-closed with exactly `height` rows written. An error, too many rows, too few at close, or a writer
-dropped unclosed removes the temporary file: a file at `path` is always complete.
+Strips are stored as they come, as 8- or 16-bit samples, in a hidden spool (an uncompressed TIFF)
+beside `path`. Once the last row is in, libvips encodes the spool on a thread of its own (streaming,
+in bounded memory, on every core it is given), so the files of a job encode side by side while the
+caller closes them one by one. The encoded file is written under a hidden temporary name and renamed
+onto `path` only when the writer is closed with exactly `height` rows written. An error, too many
+rows, too few at close, or a writer dropped unclosed removes the spool and the temporary file: a
+file at `path` is always complete. The JPEG previews keep only block means of the rows as they come,
+in memory.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import struct
+import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,32 +29,37 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+import pyvips
 
 from rilievo.domain.errors import InvalidParameter, RilievoError, StorageFull
 
-from .print_colour import (
-    CmykConversion,
-    ProofSummary,
-    over_white,
-    profile_description,
-    soft_proof,
-    srgb_profile_bytes,
-)
-from .print_encoders import Convert, PngRowEncoder, TiffTileEncoder, needs_bigtiff
+from .print_colour import CmykConversion, ProofSummary, over_white, soft_proof, srgb_profile_bytes
 
 __all__ = ["KINDS", "PrintFileFailed", "needs_bigtiff", "open_writer"]
 
 KINDS = ("png8", "png16", "tiff", "tiff16", "cmyk-tiff", "preview-jpeg", "proof-jpeg")
 PREVIEW_LONG_SIDE = 2048
-# ISA-L's default. Level 1 is as small on 16-bit data, whose low bytes are noise that no level
-# compresses; level 3 was no smaller on photos.
+# zlib's level for PNG and TIFF: 16-bit print data's low bytes are noise that no level compresses,
+# and level 2 with the Sub filter (PNG) or the horizontal predictor (TIFF) is within a few percent of
+# level 6's size at half its time.
 DEFLATE_LEVEL = 2
+PNG_FILTER = "sub"
 JPEG_QUALITY = 90
+TIFF_TILE = 256
+# Classic TIFF addresses 4 GiB; switch to BigTIFF with room left for deflate's worst-case growth
+# (incompressible data grows by well under 1%) and the tile tables.
+BIGTIFF_ABOVE_BYTES = 4_000_000_000
+MM_PER_INCH = 25.4
+
+Encode = Callable[[pyvips.Image, Path], object]  # the spooled image -> the file at the path; returns extras
 
 
 class PrintFileFailed(RilievoError):
     """A print file could not be written (disk full, permissions, an encoder failure)."""
+
+
+def needs_bigtiff(width: int, height: int, samples: int, bytes_per_sample: int) -> bool:
+    return width * height * samples * bytes_per_sample > BIGTIFF_ABOVE_BYTES
 
 
 def open_writer(
@@ -61,13 +74,12 @@ def open_writer(
     cmyk: CmykConversion | None = None,
     preview_long_side: int = PREVIEW_LONG_SIDE,
     level: int = DEFLATE_LEVEL,
-    workers: int | None = None,
 ) -> AtomicStripWriter:
     """A writer of one `kind` (see KINDS) for strips of `channels` (3 RGB, 4 RGBA) float values.
 
     icc_profile: the RGB profile embedded in png8, png16, tiff, tiff16 and preview-jpeg; default sRGB.
     cmyk: profile, intent and ink limit for cmyk-tiff and proof-jpeg; default the system's SWOP profile.
-    level: ISA-L deflate level 0-3 for PNG and TIFF; workers: encoding threads (default up to 4).
+    level: zlib's deflate level 1-9 for PNG and TIFF.
     """
     if kind not in KINDS:
         raise InvalidParameter(f"print file kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -78,58 +90,64 @@ def open_writer(
         raise InvalidParameter(f"strips must have 3 (RGB) or 4 (RGBA) channels (1, gray, for PNG), not {channels!r}")
     if not dpi > 0:
         raise InvalidParameter(f"dpi must be positive, not {dpi!r}")
-    if isinstance(level, bool) or level not in range(4):
-        raise InvalidParameter(f"compression level must be 0-3 (ISA-L's levels), not {level!r}")
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise InvalidParameter(f"workers must be a whole number >= 1, not {workers!r}")
-    geometry = dict(path=Path(path), width=width, height=height, channels=channels, dpi=dpi)
+    if isinstance(level, bool) or level not in range(1, 10):
+        raise InvalidParameter(f"compression level must be 1-9 (zlib's levels), not {level!r}")
     icc = icc_profile if icc_profile is not None else srgb_profile_bytes()
-    if kind == "preview-jpeg":
-        return PreviewJpegWriter(**geometry, long_side=preview_long_side, icc_profile=icc)
-    if kind == "proof-jpeg":
+    bits = 8 if kind in ("png8", "tiff") else 16
+    if kind in ("cmyk-tiff", "proof-jpeg"):
         conversion = cmyk or CmykConversion.from_profile()
-        return ProofJpegWriter(**geometry, long_side=preview_long_side, conversion=conversion)
-    encoding = dict(level=level, workers=workers or min(4, os.cpu_count() or 1))
-    if kind == "cmyk-tiff":
-        conversion = cmyk or CmykConversion.from_profile()
-        return TiffWriter(
-            **geometry, **encoding, samples=4, dtype=np.uint8, photometric="separated",
-            icc_profile=conversion.profile_bytes, convert=conversion.to_cmyk,
-        )
-    dtype = np.uint16 if kind.endswith("16") else np.uint8
-    convert = partial(_quantized, dtype=dtype)
     if kind.startswith("png"):
-        bits = 8 * np.dtype(dtype).itemsize
-        return PngWriter(**geometry, **encoding, bits=bits, icc_profile=icc, convert=convert)
-    return TiffWriter(
-        **geometry, **encoding, samples=channels, dtype=dtype, photometric="rgb", icc_profile=icc, convert=convert
-    )
+        encode: Encode = partial(_png, bits=bits, icc=icc if channels > 1 else None, level=level)
+    elif kind in ("tiff", "tiff16"):
+        encode = partial(_tiff, icc=icc, level=level)
+    elif kind == "cmyk-tiff":
+        encode = partial(_cmyk_tiff, conversion=conversion, level=level)
+    else:
+        factor = max(1, -(-max(width, height) // preview_long_side))
+        proof = conversion if kind == "proof-jpeg" else None
+        encode = partial(_jpeg, icc=icc, proof=proof)
+        return AtomicStripWriter(Path(path), width, height, channels, dpi, bits=bits, encode=encode, shrink=factor)
+    return AtomicStripWriter(Path(path), width, height, channels, dpi, bits=bits, encode=encode)
 
 
 class AtomicStripWriter:
-    """Row accounting, strip checks and the temporary file's life; subclasses encode.
+    """Row accounting, strip checks, the spool and the temporary file's life; libvips encodes.
 
     States: open -> complete (the temporary file is finished) -> closed (renamed onto `path`);
-    open or complete -> failed (the temporary file is removed).
+    open or complete -> failed (the spool and the temporary file are removed).
+    After close(), `summary` holds what the encoder reported (the soft proof's ProofSummary), or None.
     """
 
-    def __init__(self, path: Path, width: int, height: int, channels: int, dpi: float):
+    def __init__(self, path: Path, width: int, height: int, channels: int, dpi: float, *, bits: int,
+                 encode: Encode, shrink: int = 0):
+        """shrink: keep only block means of shrink x shrink pixels, in memory (a preview), not a spool."""
         self.path, self.width, self.height, self.channels, self.dpi = path, width, height, channels, dpi
+        self.dtype = np.uint16 if bits == 16 else np.uint8
         self.rows_written = 0
+        self.summary: ProofSummary | None = None
+        self._encode = encode
         self._state = "open"
-        self._temporary = path.with_name(f".{path.name}.partial-{secrets.token_hex(4)}")
+        token = secrets.token_hex(4)
+        self._temporary = path.with_name(f".{path.name}.partial-{token}")
+        self._spool_path = path.with_name(f".{path.name}.spool-{token}")
+        self._encoding = _Encoding()
         # What a dropped writer must release. It holds no reference to the writer, so the writer can be
-        # collected, and the finalizer then stops the encoder and removes the temporary file.
-        self._on_drop: list[Callable[[], None]] = []
-        self._cleanup = weakref.finalize(self, _release, self._on_drop, self._temporary)
+        # collected, and the finalizer then waits for the encoder and removes the files.
+        self._cleanup = weakref.finalize(self, _release, self._encoding, self._spool_path, self._temporary)
         with self._failing_cleanly():
-            self._start()
+            if shrink:
+                self._store: _Spool | _Shrunk = _Shrunk(width, channels, self.dtype, shrink)
+            else:
+                self._store = _Spool(self._spool_path, width, height, channels, self.dtype)
+            self._encoding.store = self._store
 
     def write_rows(self, rows: np.ndarray) -> None:
         self._require("open")
         with self._failing_cleanly():
             self._check(rows)
-            self._write(rows)
+            self._store.add(_quantized(rows, self.dtype))
+            if self.rows_written + len(rows) == self.height:
+                self._start_encoding()
         self.rows_written += len(rows)
 
     def close(self) -> Path:
@@ -149,12 +167,21 @@ class AtomicStripWriter:
         elif self._state == "open":
             self.close()
 
+    def _start_encoding(self) -> None:
+        image, factor = self._store.image()
+        resolution = self.dpi / factor / MM_PER_INCH
+        image = image.copy(interpretation=_interpretation(self.channels, self.dtype), xres=resolution, yres=resolution)
+        self._encoding.start(self._encode, image, self._temporary)
+
     def _complete(self) -> None:
         self._require("open")
         with self._failing_cleanly():
             if self.rows_written != self.height:
                 raise ValueError(f"{self.path.name}: closed after {self.rows_written} of {self.height} rows")
-            self._finish()
+            self.summary = self._encoding.result()
+            with open(self._temporary, "rb+") as f:
+                os.fsync(f.fileno())
+            self._spool_path.unlink(missing_ok=True)
         self._state = "complete"
 
     def _publish(self) -> Path:
@@ -177,9 +204,9 @@ class AtomicStripWriter:
             self._fail()
             if isinstance(e, (RilievoError, ValueError)) or not isinstance(e, Exception):
                 raise
-            if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            if isinstance(e, OSError) and e.errno == errno.ENOSPC or "No space left" in str(e):
                 raise StorageFull(f"the disk is full: writing {self.path} failed") from e
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e).strip() or type(e).__name__
             raise PrintFileFailed(f"writing {self.path.name} failed: {reason}") from e
 
     def _require(self, state: str) -> None:
@@ -199,175 +226,201 @@ class AtomicStripWriter:
                 f"{self.path.name}: {self.rows_written} + {len(rows)} rows is more than the image's {self.height}"
             )
 
-    # Subclasses: _start opens the temporary file and registers in _on_drop what releases it; _write
-    # encodes rows; _finish completes and closes the temporary file.
-    def _start(self) -> None: ...
 
-    def _write(self, rows: np.ndarray) -> None: ...
+class _Encoding:
+    """The encoder's thread: libvips releases the GIL, so files encode side by side."""
 
-    def _finish(self) -> None: ...
+    def __init__(self) -> None:
+        self.store: _Spool | _Shrunk | None = None
+        self._thread: threading.Thread | None = None
+        self._outcome: tuple[bool, object] | None = None
+
+    def start(self, encode: Encode, image: pyvips.Image, path: Path) -> None:
+        def run() -> None:
+            try:
+                self._outcome = (True, encode(image, path))
+            except BaseException as e:  # handed to the caller of result()
+                self._outcome = (False, e)
+
+        self._thread = threading.Thread(target=run, name=f"encode {path.name}", daemon=True)
+        self._thread.start()
+
+    def result(self) -> object:
+        self.wait()
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
 
 
-def _release(on_drop: list[Callable[[], None]], temporary: Path) -> None:
+def _release(encoding: _Encoding, spool: Path, temporary: Path) -> None:
     try:
-        for release in reversed(on_drop):
-            release()
+        if encoding.store is not None:
+            encoding.store.close()
+        encoding.wait()
     finally:
+        spool.unlink(missing_ok=True)
         temporary.unlink(missing_ok=True)
 
 
-def _quantized(rows: np.ndarray, dtype: type) -> np.ndarray:
-    return np.rint(np.clip(rows, 0.0, 1.0) * np.iinfo(dtype).max).astype(dtype)
+class _Spool:
+    """The samples in an uncompressed, stripped BigTIFF, which libvips reads strip by strip once the last
+    row is in. Not a raw file: libvips maps a raw file whole, and its pages then count in the process's
+    memory, up to the file's size; it reads a TIFF through its own buffers."""
 
+    def __init__(self, path: Path, width: int, height: int, channels: int, dtype: type):
+        self.path = path
+        self._file = open(path, "xb")
+        self._file.write(_tiff_header(width, height, channels, np.dtype(dtype).itemsize))
 
-class PngWriter(AtomicStripWriter):
-    """8- or 16-bit RGB(A) PNG with pHYs (DPI) and the ICC profile in iCCP."""
+    def add(self, values: np.ndarray) -> None:
+        self._file.write(values.data)
 
-    def __init__(self, *, bits: int, icc_profile: bytes, convert: Convert, level: int, workers: int, **geometry):
-        self.bits, self.icc_profile = bits, icc_profile
-        self._encoding = dict(convert=convert, level=level, workers=workers)
-        super().__init__(**geometry)
+    def image(self) -> tuple[pyvips.Image, int]:
+        self._file.close()
+        return pyvips.Image.new_from_file(str(self.path), access="sequential"), 1
 
-    def _start(self) -> None:
-        self._file = open(self._temporary, "xb")
-        self._on_drop.append(self._file.close)
-        self._encoder = PngRowEncoder(
-            self._file,
-            width=self.width,
-            height=self.height,
-            channels=self.channels,
-            bits=self.bits,
-            dpi=self.dpi,
-            icc_profile=self.icc_profile,
-            profile_name=profile_description(self.icc_profile),
-            **self._encoding,
-        )
-        self._on_drop.append(self._encoder.cancel)
-
-    def _write(self, rows: np.ndarray) -> None:
-        self._encoder.write(rows)
-
-    def _finish(self) -> None:
-        self._encoder.finish()
-        self._file.flush()
-        os.fsync(self._file.fileno())
+    def close(self) -> None:
         self._file.close()
 
 
-class TiffWriter(AtomicStripWriter):
-    """Tiled TIFF: 8- or 16-bit RGB(A) with alpha as an unassociated extra sample, or 8-bit CMYK."""
-
-    def __init__(
-        self, *, samples: int, dtype: type, photometric: str, icc_profile: bytes, convert: Convert,
-        level: int, workers: int, **geometry,
-    ):
-        self.samples, self.dtype, self.photometric, self.icc_profile = samples, dtype, photometric, icc_profile
-        self._encoding = dict(convert=convert, level=level, workers=workers)
-        super().__init__(**geometry)
-
-    def _start(self) -> None:
-        self._temporary.touch(exist_ok=False)  # claims the name before the encoder's thread opens it
-        self._encoder = TiffTileEncoder(
-            self._temporary,
-            width=self.width,
-            height=self.height,
-            channels=self.channels,
-            samples=self.samples,
-            dtype=self.dtype,
-            photometric=self.photometric,
-            dpi=self.dpi,
-            icc_profile=self.icc_profile,
-            **self._encoding,
-        )
-        self._on_drop.append(self._encoder.cancel)
-
-    def _write(self, rows: np.ndarray) -> None:
-        self._encoder.write(rows)
-
-    def _finish(self) -> None:
-        self._encoder.finish()
-        with open(self._temporary, "rb+") as f:
-            os.fsync(f.fileno())
+SPOOL_STRIP_ROWS = 64
+_SHORT, _LONG, _LONG8 = 3, 4, 16  # TIFF field types
 
 
-# ---- previews --------------------------------------------------------------------------------------
+def _tiff_header(width: int, height: int, channels: int, sample_bytes: int) -> bytes:
+    """A little-endian BigTIFF header and its one directory, for pixels (interleaved, top to bottom) that
+    follow it directly: whatever their size, strip offsets are known in advance."""
+    strips = -(-height // SPOOL_STRIP_ROWS)
+    row_bytes = width * channels * sample_bytes
+    entries = [
+        (256, _LONG, 1, width), (257, _LONG, 1, height), (258, _SHORT, channels, [8 * sample_bytes] * channels),
+        (259, _SHORT, 1, 1), (262, _SHORT, 1, 1 if channels == 1 else 2), (273, _LONG8, strips, None),
+        (277, _SHORT, 1, channels), (278, _LONG, 1, SPOOL_STRIP_ROWS), (279, _LONG8, strips, None),
+        (284, _SHORT, 1, 1),
+    ] + ([(338, _SHORT, 1, 2)] if channels == 4 else [])  # unassociated alpha
+    directory_end = 16 + 8 + 20 * len(entries) + 8
+    data = directory_end + 16 * strips  # after the offsets' and the byte counts' tables
+    offsets = [data + i * SPOOL_STRIP_ROWS * row_bytes for i in range(strips)]
+    counts = [min(SPOOL_STRIP_ROWS, height - i * SPOOL_STRIP_ROWS) * row_bytes for i in range(strips)]
+    tables = {273: (directory_end, offsets), 279: (directory_end + 8 * strips, counts)}
+    head = struct.pack("<2sHHHQ", b"II", 43, 8, 0, 16) + struct.pack("<Q", len(entries))
+    for tag, kind, count, value in entries:
+        if tag in tables:
+            field = struct.pack("<Q", tables[tag][0]) if count > 1 else struct.pack("<Q", tables[tag][1][0])
+        else:
+            values = value if isinstance(value, list) else [value]
+            field = struct.pack(f"<{len(values)}{'H' if kind == _SHORT else 'I'}", *values).ljust(8, b"\0")
+        head += struct.pack("<HHQ", tag, kind, count) + field
+    head += struct.pack("<Q", 0)  # no next directory
+    return head + struct.pack(f"<{strips}Q", *offsets) + struct.pack(f"<{strips}Q", *counts)
 
 
-class PreviewGatherer:
-    """Shrinks strips as they pass by a whole factor (block means), keeping only the small image."""
+class _Shrunk:
+    """Block means of factor x factor pixels (libvips' shrink), made as the rows come: rows gather
+    until they fill whole blocks, so the result does not depend on how the strips were cut. The last
+    block of rows (and of columns) may be narrower."""
 
-    def __init__(self, width: int, height: int, channels: int, long_side: int = PREVIEW_LONG_SIDE):
-        self.factor = max(1, -(-max(width, height) // long_side))
-        self.width, self.channels = width, channels
-        self._carry = np.empty((0, width, channels), np.float32)  # fewer than `factor` rows
-        self._shrunk: list[np.ndarray] = []
+    def __init__(self, width: int, channels: int, dtype: type, factor: int):
+        self.width, self.channels, self.dtype, self.factor = width, channels, dtype, factor
+        self._carry = np.empty((0, width, channels), dtype)
+        self._parts: list[np.ndarray] = []
 
-    def add(self, rows: np.ndarray) -> None:
-        rows = np.concatenate([self._carry, rows.astype(np.float32, copy=False)])
+    def add(self, values: np.ndarray) -> None:
+        rows = np.concatenate([self._carry, values])
         whole = len(rows) - len(rows) % self.factor
         if whole:
-            blocks = rows[:whole].reshape(-1, self.factor, self.width, self.channels)
-            self._shrunk.append(self._shrink_columns(blocks.mean(axis=1)))
+            self._parts.append(self._shrunk(rows[:whole]))
         self._carry = rows[whole:].copy()
 
-    def result(self) -> np.ndarray:
-        """The shrunk image; the last block of rows (and of columns) may be narrower than the factor."""
+    def image(self) -> tuple[pyvips.Image, int]:
         if len(self._carry):
-            self._shrunk.append(self._shrink_columns(self._carry.mean(axis=0, keepdims=True)))
-            self._carry = self._carry[:0]
-        return np.concatenate(self._shrunk)
+            self._parts.append(self._shrunk(self._carry))
+        small = np.ascontiguousarray(np.concatenate(self._parts))
+        height, width = small.shape[:2]
+        return pyvips.Image.new_from_memory(small.data, width, height, self.channels, _format(self.dtype)), self.factor
 
-    def _shrink_columns(self, rows: np.ndarray) -> np.ndarray:
-        whole = self.width - self.width % self.factor
-        out = rows[:, :whole].reshape(len(rows), -1, self.factor, self.channels).mean(axis=2)
-        if whole < self.width:
-            out = np.concatenate([out, rows[:, whole:].mean(axis=1, keepdims=True)], axis=1)
-        return out
+    def _shrunk(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.ascontiguousarray(rows)
+        image = pyvips.Image.new_from_memory(rows.data, self.width, len(rows), self.channels, _format(self.dtype))
+        if self.factor > 1:
+            image = image.shrink(self.factor, self.factor, ceil=True)
+        return np.ndarray((image.height, image.width, self.channels), self.dtype, image.write_to_memory())
 
-
-class PreviewJpegWriter(AtomicStripWriter):
-    """An 8-bit sRGB JPEG whose long side is at most `long_side`; transparency shows white paper."""
-
-    def __init__(self, *, long_side: int, icc_profile: bytes, **geometry):
-        self.long_side, self.icc_profile = long_side, icc_profile
-        super().__init__(**geometry)
-
-    def _start(self) -> None:
-        self._gatherer = PreviewGatherer(self.width, self.height, self.channels, self.long_side)
-        self._temporary.touch(exist_ok=False)
-
-    def _write(self, rows: np.ndarray) -> None:
-        self._gatherer.add(rows)
-
-    def _finish(self) -> None:
-        rgb = np.rint(np.clip(self._image(), 0.0, 1.0) * 255).astype(np.uint8)
-        preview_dpi = self.dpi / self._gatherer.factor
-        with open(self._temporary, "wb") as f:
-            Image.fromarray(rgb, "RGB").save(
-                f,
-                format="JPEG",
-                quality=JPEG_QUALITY,
-                dpi=(preview_dpi, preview_dpi),
-                icc_profile=self.icc_profile,
-            )
-            f.flush()
-            os.fsync(f.fileno())
-
-    def _image(self) -> np.ndarray:
-        return over_white(self._gatherer.result())
+    def close(self) -> None:
+        self._parts.clear()
 
 
-class ProofJpegWriter(PreviewJpegWriter):
-    """The soft proof: the preview as the CMYK print will look, out-of-gamut areas hatched in magenta.
+def _format(dtype: type) -> str:
+    return "ushort" if dtype == np.uint16 else "uchar"
 
-    After close(), `summary` holds the profile's name, the ΔE threshold and the share out of gamut.
-    """
 
-    def __init__(self, *, long_side: int, conversion: CmykConversion, **geometry):
-        self.conversion = conversion
-        self.summary: ProofSummary | None = None
-        super().__init__(long_side=long_side, icc_profile=srgb_profile_bytes(), **geometry)
+def _quantized(rows: np.ndarray, dtype: type) -> np.ndarray:
+    """Rounded to the nearest sample value, in place on one scratch array (a band is tens of MB)."""
+    top = np.float32(np.iinfo(dtype).max)
+    values = np.multiply(rows, top, dtype=np.float32)
+    np.clip(values, 0, top, out=values)
+    return np.rint(values, out=values).astype(dtype)
 
-    def _image(self) -> np.ndarray:
-        proof, _, self.summary = soft_proof(self._gatherer.result(), self.conversion)
-        return proof
+
+def _interpretation(channels: int, dtype: type) -> str:
+    if channels == 1:
+        return "grey16" if dtype == np.uint16 else "b-w"
+    return "rgb16" if dtype == np.uint16 else "srgb"
+
+
+def _with_profile(image: pyvips.Image, icc: bytes | None) -> pyvips.Image:
+    image = image.copy()
+    if icc is not None:
+        image.set_type(pyvips.GValue.blob_type, "icc-profile-data", icc)
+    return image
+
+
+# ---- the encoders ----------------------------------------------------------------------------------
+
+
+def _png(image: pyvips.Image, path: Path, *, bits: int, icc: bytes | None, level: int) -> None:
+    """8- or 16-bit gray, RGB or RGBA PNG with pHYs (DPI) and the ICC profile in iCCP."""
+    _with_profile(image, icc).pngsave(str(path), compression=level, filter=PNG_FILTER, bitdepth=bits)
+
+
+def _tiff_options(image: pyvips.Image, level: int) -> dict:
+    samples, size = image.bands, 2 if image.format == "ushort" else 1
+    return dict(compression="deflate", predictor="horizontal", level=level, tile=True, tile_width=TIFF_TILE,
+                tile_height=TIFF_TILE, bigtiff=needs_bigtiff(image.width, image.height, samples, size),
+                resunit="inch")
+
+
+def _tiff(image: pyvips.Image, path: Path, *, icc: bytes, level: int) -> None:
+    """Tiled deflate TIFF, 8- or 16-bit RGB(A), alpha as an unassociated extra sample."""
+    _with_profile(image, icc).tiffsave(str(path), **_tiff_options(image, level))
+
+
+def _cmyk_tiff(image: pyvips.Image, path: Path, *, conversion: CmykConversion, level: int) -> None:
+    """Tiled deflate 8-bit CMYK TIFF (over white paper), with the print profile embedded."""
+    cmyk = conversion.cmyk_image(image)
+    cmyk = _with_profile(cmyk, conversion.profile_bytes)
+    cmyk.tiffsave(str(path), **_tiff_options(cmyk, level))
+
+
+def _jpeg(small: pyvips.Image, path: Path, *, icc: bytes, proof: CmykConversion | None) -> ProofSummary | None:
+    """An 8-bit sRGB JPEG of the shrunk image, transparency shown as white paper. With proof: the soft
+    proof, out-of-gamut areas hatched in magenta, and its summary returned."""
+    resolution = small.xres
+    small = over_white(small)
+    summary = None
+    if proof is not None:
+        marked, _, summary = soft_proof(small, proof)
+        values = np.rint(np.clip(marked, 0.0, 1.0) * 255).astype(np.uint8)
+        small = pyvips.Image.new_from_memory(values.tobytes(), values.shape[1], values.shape[0], 3, "uchar")
+        icc = srgb_profile_bytes()
+    else:
+        small = (small.cast("float") * (255 / 65535)).rint().cast("uchar")
+    small = _with_profile(small.copy(interpretation="srgb", xres=resolution, yres=resolution), icc)
+    small.set_type(pyvips.GValue.gstr_type, "resolution-unit", "in")
+    small.jpegsave(str(path), Q=JPEG_QUALITY)
+    return summary

@@ -31,7 +31,8 @@ Why this shape: the caller slices the source band itself (the source may come fr
 the product of an earlier stage), while the adapter alone knows how much context its filters and
 tiles need, so needed_source_rows is asked first. Every pixel is computed in global coordinates
 (the full source and output sizes), which is what makes any window equal the same window of the
-whole image: bit-identical for Lanczos; for Real-ESRGAN see upscale_esrgan.py.
+whole image: bit-identical for Lanczos (libvips computes every pixel from global coordinates); for
+Real-ESRGAN see upscale_esrgan.py.
 
 A band loop:
 
@@ -51,10 +52,13 @@ import attrs
 import numpy as np
 
 from rilievo.adapters.upscale_resample import (
-    resample_region,
+    crop,
     resample_source,
-    sharpen_margin,
-    sharpen_region,
+    SHARPEN_REACH,
+    resized,
+    sharpened,
+    to_array,
+    whole,
 )
 from rilievo.domain.errors import InvalidParameter, RilievoError
 
@@ -63,10 +67,8 @@ Window = tuple[int, int, int, int]
 Progress = Callable[[float], None]
 
 MIN_SIDE = 4
-# Unsharp mask of the Lanczos fallback, in output pixels per unit of enlargement: a radius of about
-# half a source pixel brings back what interpolation softened without sharpening the new pixels'
-# own grain. The amount grows with the enlargement's octaves, up to a cap.
-SIGMA_PER_SCALE = 0.5
+# Unsharp mask of the Lanczos fallback: the amount grows with the enlargement's octaves, up to a cap
+# (its radius and halo limit are in upscale_resample.sharpened).
 AMOUNT_PER_OCTAVE = 0.35
 MAX_AMOUNT = 0.8
 
@@ -142,8 +144,9 @@ def report(on_progress: Progress | None, fraction: float) -> None:
 
 
 class LanczosUpscaler:
-    """Lanczos-3 resampling with exact pixel-centre mapping, then a halo-limited unsharp mask on
-    luminance whose radius and amount follow the enlargement (none when shrinking).
+    """libvips' resize (Lanczos-3 to shrink, its bicubic interpolator to enlarge, exact pixel-centre
+    mapping), then a halo-limited unsharp mask on luminance whose radius and amount follow the
+    enlargement (none when shrinking), all in one lazy libvips pipeline per window.
 
     sharpening scales the amount (0 turns it off, 1 is the default). A window is bit-identical to
     the same window of the whole-image result.
@@ -162,44 +165,29 @@ class LanczosUpscaler:
 
     def needed_source_rows(self, source_size: Size, out_size: Size, out_window: Window | None = None
                            ) -> tuple[int, int]:
-        _, top, _, bottom = resample_source(source_size, out_size, self._resampled(source_size, out_size, out_window))
-        return top, bottom
+        _, top, _, bottom = resample_source(source_size, out_size, checked_window(out_size, out_window))
+        if self._amount(source_size, out_size) is None:
+            return top, bottom
+        return max(0, top - SHARPEN_REACH), min(source_size[1], bottom + SHARPEN_REACH)
 
     def upscale_region(self, source: np.ndarray, out_size: Size, out_window: Window | None = None, *,
                        source_top: int = 0, source_height: int | None = None,
                        on_progress: Progress | None = None) -> np.ndarray:
         request = checked_request(source, out_size, out_window, source_top, source_height)
-        expanded = self._resampled(request.source_size, request.out_size, request.window)
         request.require_rows(self.needed_source_rows(request.source_size, request.out_size, request.window))
-        upscaled = resample_region(request.source, (0, request.source_top), request.source_size,
-                                   request.out_size, expanded)
-        np.clip(upscaled, 0.0, 1.0, out=upscaled)
-        sharpen = self._sharpening(request.source_size, request.out_size)
-        if sharpen is None:
-            out = upscaled
+        image = whole(request.source, (0, request.source_top), request.source_size)
+        amount = self._amount(request.source_size, request.out_size)
+        if amount is None:
+            image = resized(image, request.out_size).clamp(min=0.0, max=1.0)
         else:
-            sigma, amount, halo = sharpen
-            out = sharpen_region(upscaled, expanded[:2], request.out_size, request.window, sigma, amount, halo)
+            image = sharpened(image, request.out_size, amount)
+        out = to_array(crop(image, request.window))
         report(on_progress, 1.0)
-        return np.ascontiguousarray(out, dtype=np.float32)
+        return out
 
-    def _sharpening(self, source_size: Size, out_size: Size):
-        """(sigma, amount, halo) of the unsharp mask, or None for none."""
+    def _amount(self, source_size: Size, out_size: Size) -> float | None:
+        """The unsharp mask's amount, or None for none."""
         scale_x, scale_y = out_size[0] / source_size[0], out_size[1] / source_size[1]
         octaves = math.log2(math.sqrt(scale_x * scale_y))
         amount = self.sharpening * min(MAX_AMOUNT, AMOUNT_PER_OCTAVE * octaves)
-        if amount <= 0:
-            return None
-        sigma = (max(0.5, SIGMA_PER_SCALE * scale_x), max(0.5, SIGMA_PER_SCALE * scale_y))
-        halo = (max(1, round(scale_x)), max(1, round(scale_y)))
-        return sigma, amount, halo
-
-    def _resampled(self, source_size: Size, out_size: Size, out_window: Window | None) -> Window:
-        """The output region to resample: the window plus what the sharpening reads around it."""
-        left, top, right, bottom = checked_window(out_size, out_window)
-        sharpen = self._sharpening(source_size, out_size)
-        if sharpen is None:
-            return left, top, right, bottom
-        mx, my = sharpen_margin(sharpen[0], sharpen[2])
-        width, height = out_size
-        return max(0, left - mx), max(0, top - my), min(width, right + mx), min(height, bottom + my)
+        return amount if amount > 0 else None

@@ -6,11 +6,12 @@ realesr-general-x4v3) is loaded once, on first use, on MPS/CUDA/CPU (torch_devic
 precision on a GPU.
 
 Staged passes. The model (x4 or x2) runs once when the target enlargement f (the larger of the two
-axes) is at most 2 x its scale, twice otherwise; an antialiased Lanczos-3 resample then brings the
-model's output to the exact output size on each axis (by a factor between 1/4 and 2 for x4).
-3000 -> 14,400 px (f = 4.8) with an x4 model is one pass to 12,000 and Lanczos x1.2: a second pass
+axes) is at most 2 x its scale, twice otherwise; libvips' resize (upscale_resample.py: Lanczos-3 to
+shrink, bicubic to enlarge) then brings the blended tiles to the exact output size on each axis (by a
+factor between 1/4 and 2 for x4).
+3000 -> 14,400 px (f = 4.8) with an x4 model is one pass to 12,000 and a x1.2 resize: a second pass
 would compute 16 x 16 = 256 times the source's pixels (48,000 px wide, then shrunk 3.3x) to refine
-detail that a x1.2 Lanczos step barely softens. An x2 model does take two passes there.
+detail that a x1.2 resize barely softens. An x2 model does take two passes there.
 
 Tiling. Each pass covers its input with `tile` px tiles at a fixed stride on a grid anchored to the
 full image, neighbours overlapping by `overlap` px. A tile runs with `pad` px of extra context on

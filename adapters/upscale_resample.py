@@ -1,13 +1,13 @@
-"""Windowed separable filters whose every output pixel is computed from global coordinates only.
+"""Resampling and halo-limited sharpening on libvips, by windows of the whole-image result.
 
-Shared by both upscalers (see adapters/upscale.py). A filter here is, per axis, a table of input
-indices and weights for each output index: Lanczos-3 resampling, a Gaussian blur, a box min/max.
-The table for output index i depends on (input length, output length, i) and never on the window
-being computed; indices past an image edge are clamped to it (edge replicate) in global
-coordinates. Applying a table is an elementwise multiply-add per tap, in tap order, so a pixel of a
-window is bit-identical to the same pixel of the whole image (numpy's elementwise float32 ufuncs do
-not depend on array length or alignment). This is why cv2.resize is not used: resizing a crop
-shifts its pixel grid and its border handling, so a crop of a resize differs from a resize of a crop.
+Shared by both upscalers (see adapters/upscale.py). Each call builds a lazy libvips pipeline over the
+whole image (the rows the caller holds, embedded at their place with the edges replicated), and
+asks for one window of its output: libvips computes every output pixel from global coordinates and
+only the pixels that window needs, so a window is bit-identical to the same window of the whole
+image, as long as the caller holds the input that the window reads (resample_source says which).
+
+libvips' resize shrinks with Lanczos-3 (its reduce) and enlarges with its bicubic interpolator
+(libvips ignores the kernel when enlarging), both mapping pixel centres exactly, with edge replicate.
 """
 
 from __future__ import annotations
@@ -15,144 +15,119 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyvips
 
 from rilievo.domain.images import REC709_LUMA
 
 LOBES = 3
+ENLARGE_REACH = 2  # the bicubic interpolator reads 2 px on each side of a sample position
+# libvips' reduce reads up to 4 px past 3 lobes (its mask is a whole number of taps, placed on rounded
+# positions), and where the other axis enlarges, the bicubic step reads 2 more shrunk pixels on this
+# one too; measured over many sizes (tests/contract/test_upscale.py)
+SHRINK_SLACK = 5
+SLACK = 1  # rounding of the sample positions
+SIGMA = 0.5  # the unsharp mask's blur, in source pixels
+HALO = 1  # the sharpening stays within the luminance range over +-HALO source pixels
+SHARPEN_REACH = max(HALO, math.ceil(3 * SIGMA))  # source rows the sharpening reads past the resize's
 
-Span = tuple[int, int]  # [start, stop) along one axis
-Taps = tuple[np.ndarray, np.ndarray]  # (indices, weights), each (outputs, taps); indices global, clamped
+Window = tuple[int, int, int, int]  # (left, top, right, bottom)
 
 
-def lanczos_taps(n_in: int, n_out: int, span: Span) -> Taps:
-    """Lanczos-3 for output samples span of a resample of n_in samples to n_out, with exact
-    pixel-centre mapping (output centre x + 0.5 sits at input (x + 0.5) * n_in / n_out). On a
-    shrink the kernel is stretched by the ratio, which antialiases (as PIL and libvips do)."""
+def to_vips(pixels: np.ndarray) -> pyvips.Image:
+    """HxW or HxWxC float32 -> a libvips float image sharing nothing with the array."""
+    array = np.ascontiguousarray(pixels, np.float32)
+    bands = 1 if array.ndim == 2 else array.shape[2]
+    return pyvips.Image.new_from_memory(array.tobytes(), array.shape[1], array.shape[0], bands, "float")
+
+
+def to_array(image: pyvips.Image) -> np.ndarray:
+    """A libvips float image, computed now, as HxWxC float32."""
+    data = image.cast("float").write_to_memory()
+    return np.frombuffer(data, np.float32).reshape(image.height, image.width, image.bands).copy()
+
+
+def whole(part: np.ndarray, origin: tuple[int, int], size: tuple[int, int]) -> pyvips.Image:
+    """The part of an image (its top-left at origin) as the whole size-sized image, edges replicated."""
+    return to_vips(part).embed(origin[0], origin[1], size[0], size[1], extend="copy")
+
+
+def resized(image: pyvips.Image, out_size: tuple[int, int], kernel: str = "lanczos3") -> pyvips.Image:
+    """The whole image at out_size exactly (libvips' resize: Lanczos-3 to shrink, bicubic to enlarge;
+    kernel "linear": bilinear both ways)."""
+    width, height = out_size
+    if (width, height) == (image.width, image.height):
+        return image
+    # gap=0: a pure Lanczos reduce when shrinking, no box pre-shrink
+    out = image.resize(width / image.width, vscale=height / image.height, kernel=kernel, gap=0.0)
+    if (out.width, out.height) != (width, height):  # float rounding of the scale: never more than 1 px
+        out = out.embed(0, 0, width, height, extend="copy")
+    return out
+
+
+def _reach(n_in: int, n_out: int, start: int, stop: int) -> tuple[int, int]:
     ratio = n_in / n_out
-    stretch = max(1.0, ratio)
-    support = LOBES * stretch
-    count = 2 * math.ceil(support) + 1
-    centres = (np.arange(*span, dtype=np.float64) + 0.5) * ratio - 0.5
-    first = np.floor(centres - support).astype(np.int64) + 1
-    indices = first[:, None] + np.arange(count)[None, :]
-    x = (indices - centres[:, None]) / stretch
-    weights = np.where(np.abs(x) < LOBES, np.sinc(x) * np.sinc(x / LOBES), 0.0)
-    weights[np.abs(weights) < 1e-9] = 0.0  # sinc's zeros come out as 1e-17: at 1:1 that would not be exact
-    weights /= weights.sum(axis=1, keepdims=True)
-    return np.clip(indices, 0, n_in - 1), weights.astype(np.float32)
+    if ratio == 1:
+        return start, stop
+    support = (LOBES + ENLARGE_REACH) * ratio + SHRINK_SLACK if ratio > 1 else ENLARGE_REACH
+    first = math.floor((start + 0.5) * ratio - 0.5 - support) - SLACK
+    last = math.ceil((stop - 0.5) * ratio - 0.5 + support) + SLACK
+    return max(0, first), min(n_in, last + 1)
 
 
-def gaussian_taps(n: int, sigma: float, span: Span) -> Taps:
-    radius = max(1, math.ceil(3 * sigma))
-    offsets = np.arange(-radius, radius + 1)
-    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
-    kernel /= kernel.sum()
-    indices = np.arange(*span)[:, None] + offsets[None, :]
-    weights = np.broadcast_to(kernel.astype(np.float32), indices.shape)
-    return np.clip(indices, 0, n - 1), weights
-
-
-def box_taps(n: int, radius: int, span: Span) -> Taps:
-    indices = np.arange(*span)[:, None] + np.arange(-radius, radius + 1)[None, :]
-    return np.clip(indices, 0, n - 1), np.ones(indices.shape, np.float32)
-
-
-def reach(taps: Taps) -> Span:
-    """The input samples a table reads: [first, last + 1)."""
-    indices = taps[0]
-    return int(indices.min()), int(indices.max()) + 1
-
-
-def weighted_sum(image: np.ndarray, origin: int, taps: Taps, axis: int) -> np.ndarray:
-    """Apply a table along axis 0 or 1 of image, whose first sample along that axis is global
-    index origin."""
-    indices, weights = taps
-    shape = [1] * image.ndim
-    shape[axis] = indices.shape[0]
-    out = None
-    for k in range(indices.shape[1]):
-        term = np.take(image, indices[:, k] - origin, axis=axis)
-        term *= weights[:, k].reshape(shape)
-        if out is None:
-            out = term
-        else:
-            out += term
-    return out
-
-
-def extreme(image: np.ndarray, origin: int, taps: Taps, axis: int, reduce: np.ufunc) -> np.ndarray:
-    """np.minimum or np.maximum over a table's taps (its weights are ignored)."""
-    indices = taps[0]
-    out = np.take(image, indices[:, 0] - origin, axis=axis)
-    for k in range(1, indices.shape[1]):
-        reduce(out, np.take(image, indices[:, k] - origin, axis=axis), out=out)
-    return out
-
-
-def resample_source(in_size: tuple[int, int], out_size: tuple[int, int], region: tuple[int, int, int, int]
-                    ) -> tuple[int, int, int, int]:
+def resample_source(in_size: tuple[int, int], out_size: tuple[int, int], region: Window) -> Window:
     """The input rectangle (left, top, right, bottom) that resample_region reads for region."""
     left, top, right, bottom = region
-    x0, x1 = reach(lanczos_taps(in_size[0], out_size[0], (left, right)))
-    y0, y1 = reach(lanczos_taps(in_size[1], out_size[1], (top, bottom)))
+    x0, x1 = _reach(in_size[0], out_size[0], left, right)
+    y0, y1 = _reach(in_size[1], out_size[1], top, bottom)
     return x0, y0, x1, y1
 
 
 def resample_region(source: np.ndarray, source_origin: tuple[int, int], in_size: tuple[int, int],
-                    out_size: tuple[int, int], region: tuple[int, int, int, int]) -> np.ndarray:
-    """Pixels region (left, top, right, bottom) of the Lanczos-3 resample of an in_size (w, h) image
-    to out_size; source holds the input from source_origin (x, y) on, covering resample_source(...).
-    Not clipped: Lanczos rings slightly past the input's range."""
+                    out_size: tuple[int, int], region: Window) -> np.ndarray:
+    """Pixels region of the resize of an in_size (w, h) image to out_size; source holds the input from
+    source_origin (x, y) on, covering resample_source(...). Clipped to [0, 1]."""
+    image = resized(whole(source, source_origin, in_size), out_size).clamp(min=0.0, max=1.0)
+    return to_array(crop(image, region))
+
+
+def crop(image: pyvips.Image, region: Window) -> pyvips.Image:
     left, top, right, bottom = region
-    (in_w, in_h), (out_w, out_h) = in_size, out_size
-    columns = lanczos_taps(in_w, out_w, (left, right))
-    rows = lanczos_taps(in_h, out_h, (top, bottom))
-    ox, oy = source_origin
-    image = np.asarray(source, np.float32)
-    # Filter first along the axis that grows less: fewer samples go through the second pass. The
-    # choice depends on the full sizes only, so every window of one image takes the same order.
-    if out_h * in_w <= in_h * out_w:
-        return weighted_sum(weighted_sum(image, oy, rows, 0), ox, columns, 1)
-    return weighted_sum(weighted_sum(image, ox, columns, 1), oy, rows, 0)
+    return image.crop(left, top, right - left, bottom - top)
 
 
-def sharpen_region(image: np.ndarray, origin: tuple[int, int], size: tuple[int, int],
-                   region: tuple[int, int, int, int], sigma: tuple[float, float], amount: float,
-                   halo: tuple[int, int]) -> np.ndarray:
-    """Unsharp mask on luminance for pixels region of an image of size (w, h), clipped to [0, 1].
-
-    image (values in [0, 1]) starts at global origin (x, y) and must reach sharpen_margin(...)
-    beyond region wherever the image continues. The luminance boost amount * (luma - blurred luma)
-    is limited so that the sharpened luminance stays within the luminance range of the unsharpened
-    image over +-halo (x, y) pixels: edges get steeper, but no ring brighter or darker than what
-    is already next to them appears. The same change goes to all three channels (hue is kept).
-    """
-    left, top, right, bottom = region
-    width, height = size
-    ox, oy = origin
-    luma = luminance(image)
-    # Columns of the vertical pass: all those the horizontal pass reads.
-    blur_cols = gaussian_taps(width, sigma[0], (left, right))
-    box_cols = box_taps(width, halo[0], (left, right))
-    wide = (min(reach(blur_cols)[0], reach(box_cols)[0]), max(reach(blur_cols)[1], reach(box_cols)[1]))
-    band = luma[:, wide[0] - ox: wide[1] - ox]
-    blurred = weighted_sum(weighted_sum(band, oy, gaussian_taps(height, sigma[1], (top, bottom)), 0),
-                           wide[0], blur_cols, 1)
-    box_rows = box_taps(height, halo[1], (top, bottom))
-    low = extreme(extreme(band, oy, box_rows, 0, np.minimum), wide[0], box_cols, 1, np.minimum)
-    high = extreme(extreme(band, oy, box_rows, 0, np.maximum), wide[0], box_cols, 1, np.maximum)
-    centre = luma[top - oy: bottom - oy, left - ox: right - ox]
-    sharpened = np.clip(centre + amount * (centre - blurred), low, high)
-    out = image[top - oy: bottom - oy, left - ox: right - ox] + (sharpened - centre)[..., None]
-    return np.clip(out, 0.0, 1.0, out=out)
+def luminance(image: pyvips.Image) -> pyvips.Image:
+    """Rec. 709 weights on the sRGB values."""
+    return image.recomb([list(REC709_LUMA)])
 
 
-def luminance(image: np.ndarray) -> np.ndarray:
-    """Rec. 709 weights on the sRGB values, elementwise (a matmul's sums may depend on the array size)."""
-    r, g, b = REC709_LUMA
-    return image[..., 0] * r + image[..., 1] * g + image[..., 2] * b
+def gaussian(image: pyvips.Image, sigma: float) -> pyvips.Image:
+    """A separable Gaussian blur, edges replicated."""
+    radius = max(1, math.ceil(3 * sigma))
+    offsets = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+    mask = pyvips.Image.new_from_list([list(kernel / kernel.sum())])
+    return image.conv(mask, precision="float").conv(mask.rot90(), precision="float")
 
 
-def sharpen_margin(sigma: tuple[float, float], halo: tuple[int, int]) -> tuple[int, int]:
-    """How far (x, y) beyond a region sharpen_region reads."""
-    return tuple(max(max(1, math.ceil(3 * s)), h) for s, h in zip(sigma, halo))
+def sharpened(source: pyvips.Image, out_size: tuple[int, int], amount: float) -> pyvips.Image:
+    """The source (whole, RGB in [0, 1]) resized to out_size with an unsharp mask on luminance, clipped
+    to [0, 1].
+
+    Both halves are made at the source's size and resized with the image, which costs two more bands
+    of the resize instead of full-size filters. The detail is the source's luminance minus its blur
+    (SIGMA source pixels: what interpolation softens, not the new pixels' own grain); resizing is
+    linear, so this is the enlarged luminance minus the enlarged blur. The halo limit: the sharpened
+    luminance stays within the range of the source's luminance over +-HALO source pixels (min and
+    max maps enlarged bilinearly, so they never overshoot): edges get steeper, but no ring brighter or
+    darker than what is already next to them appears, and the resize's own ringing is cut too. The
+    same change goes to all three channels (hue is kept)."""
+    luma = luminance(source)
+    detail = luma - gaussian(luma, SIGMA)
+    window = 2 * HALO + 1
+    bounds = luma.rank(window, window, 0).bandjoin(luma.rank(window, window, window * window - 1))
+    up = resized(source.bandjoin(detail), out_size)
+    low, high = resized(bounds, out_size, kernel="linear").bandsplit()
+    rgb = up.extract_band(0, n=3).clamp(min=0.0, max=1.0)
+    plain = luminance(rgb)
+    limited = (plain + amount * up.extract_band(3)).maxpair(low).minpair(high)
+    return (rgb + (limited - plain)).clamp(min=0.0, max=1.0)

@@ -6,7 +6,7 @@ Writes a 14,400 x 21,600 (24 x 36 in at 600 DPI, times --scale) 16-bit RGB image
 one at a time (a smooth gradient plus noise) as each kind, each in its own child process so that
 peaks do not mix (VmHWM, read by the child itself). The reference is libvips doing a comparable job
 in one sequential pipeline: lanczos3 enlargement of a 3,600 x 5,400 photo-like image to the same size,
-encoded to the same formats. Needs pyvips (pyvips-binary) for the reference.
+encoded to the same formats (the writers spool the strips and encode with libvips too).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def run_vips(kind: str, width: int, height: int, folder: Path) -> dict:
     image = image.copy(interpretation="rgb16").resize(width / small_w, vscale=height / small_h, kernel="lanczos3")
     path = folder / f"vips.{kind}"
     if kind == "png16":
-        image.pngsave(str(path), compression=1, filter="sub")  # the settings our encoder uses
+        image.pngsave(str(path), compression=2, filter="sub")  # the settings the writers use
     elif kind == "tiff16":
         image.tiffsave(str(path), tile=True, tile_width=256, tile_height=256, compression="deflate",
                        predictor="horizontal", xres=DPI / 25.4, yres=DPI / 25.4)

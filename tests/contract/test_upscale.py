@@ -378,3 +378,19 @@ def test_lanczos_sharpening_makes_no_halos(low, high):
     assert np.abs(np.diff(sharp[48], axis=0)).max() > np.abs(np.diff(plain[48], axis=0)).max()  # steeper edge
     assert sharp.min() >= plain.min() - 1e-6 and sharp.max() <= plain.max() + 1e-6  # no ring beyond the plain one
     assert sharp.min() >= 0.0 and sharp.max() <= 1.0
+
+
+@pytest.mark.parametrize("in_size, out_size", [((160, 120), (171, 47)), ((160, 120), (20, 300)),
+                                               ((200, 90), (28, 180)), ((37, 53), (112, 263)),
+                                               ((64, 64), (128, 9)), ((64, 64), (32, 64))])
+def test_the_resample_reads_no_more_than_the_source_it_asks_for(in_size, out_size):
+    """libvips' reach, shrinking on one axis while enlarging on the other included: a window made from
+    only resample_source's rectangle equals the same window of the whole resample."""
+    from rilievo.adapters.upscale_resample import resample_region, resample_source
+
+    source = np.random.default_rng(0).random((in_size[1], in_size[0], 3), dtype=np.float32)
+    whole = resample_region(source, (0, 0), in_size, out_size, (0, 0, *out_size))
+    for region in [(0, 3, out_size[0], 5), (4, 0, 6, out_size[1]), (1, 1, 3, 4)]:
+        x0, y0, x1, y1 = resample_source(in_size, out_size, region)
+        part = resample_region(source[y0:y1, x0:x1], (x0, y0), in_size, out_size, region)
+        assert np.array_equal(part, whole[region[1]:region[3], region[0]:region[2]])

@@ -63,3 +63,23 @@ def test_the_guide_must_match_the_rows():
     photo, depth, guide = edge_scene()
     with pytest.raises(ValueError, match="guide"):
         joint_bilateral_rows(depth, photo, guide[:3], np.arange(4), (guide.shape[1], guide.shape[0]))
+
+
+def test_it_is_the_full_joint_bilateral_result_within_the_edge_step():
+    """Bilinear where the map's 2 x 2 neighbourhood spans at most EDGE_STEP, bilateral elsewhere:
+    nowhere further than EDGE_STEP from the bilateral weights at every pixel."""
+    from rilievo.domain.upsampling import EDGE_STEP, _bilateral, source_positions
+
+    photo, depth, guide = edge_scene()
+    y, x = np.mgrid[0 : depth.shape[0], 0 : depth.shape[1]]
+    depth = (depth * 0.5 + 0.3 * np.sin(x / 7.0) * np.cos(y / 5.0) + 0.2).astype(np.float32)  # slopes and a step
+    out_size = (guide.shape[1], guide.shape[0])
+    rows = np.arange(guide.shape[0])
+    fast = joint_bilateral_rows(depth, photo, guide, rows, out_size)
+    ys = np.clip(source_positions(np.repeat(rows, out_size[0]).astype(float), depth.shape[0], out_size[1]), 0, 23)
+    xs = np.clip(source_positions(np.tile(np.arange(out_size[0]), len(rows)).astype(float), 48, out_size[0]), 0, 47)
+    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
+    full = _bilateral(depth, photo, guide.reshape(-1, 3), (y0, np.minimum(y0 + 1, 23), (ys - y0).astype(np.float32)),
+                      (x0, np.minimum(x0 + 1, 47), (xs - x0).astype(np.float32)), 0.1).reshape(fast.shape)
+    assert np.abs(fast - full).max() <= EDGE_STEP + 1e-6
+    assert 0 < np.mean(fast != full) < 1  # both kinds of pixel are in the scene
