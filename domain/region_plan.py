@@ -31,8 +31,9 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    the receding surfaces count as regions of their own, placed whole, and the same again. The plan
    with the most panes wins, the first of equals.
 6. Named things. The segmenter's names are trusted: a region named as a thing ("person", "subject")
-   is never a surface, never cut for a depth step inside it, never joined to a region of another name,
-   and the largest one gets a pane to itself where a split can give it one: the maker's card for the
+   is never a surface, never cut for a depth step inside it short of a cliff (NAMED_MIXED_STEP, which
+   no thing holds: there the segmenter took two things for one), never joined to a region of another
+   name, and the largest one gets a pane to itself where a split can give it one: the maker's card for the
    subject, with its surroundings on the panes around it. (What belongs to the subject but is not in
    its region, a helmet held beside a person, goes by its own depth.)
 """
@@ -64,6 +65,9 @@ SAME_SPREAD = 24  # ... when their depths (medians) are this close too
 # A region with a depth step inside it (samples a band apart differing by MIXED_STEP levels, along a
 # line at least MIXED_LINE of the region's size long) holds more than one thing: it is cut by depth.
 MIXED_STEP = 24
+# ... and a region named as a thing only for a cliff this high: a thing never holds one, so the
+# segmenter took two things for one (the built-in depth's softer steps inside a person do not count).
+NAMED_MIXED_STEP = 96
 CONTACT_STEP = 16  # levels: a thing stands on the surface below it when their depths meet this closely
 MIXED_LINE = 0.25
 
@@ -134,7 +138,8 @@ class _RegionFacts:
         self.names, self.named = regions.names, named
         band = max(1, round(STEP_BAND_FRACTION * max(depth8.shape) / stride))
         receding = _receding(labels, depth, self.count, self.histograms, depth8.size) & ~named
-        mixed = _mixed(labels, depth, self.count, band) & ~named  # a named thing is one thing, whatever its depth
+        mixed = np.where(named, _mixed(labels, depth, self.count, band, NAMED_MIXED_STEP),
+                         _mixed(labels, depth, self.count, band, MIXED_STEP))
         self.pairs, self.steps = _boundary_steps(labels, depth, band)
         self.contacts = _contacts(labels, depth, band)
         # A surface is cut only where things stand on it; with nothing on it, it is one more region.
@@ -379,9 +384,9 @@ def regions_by_pane(membership: np.ndarray, regions: Regions, plan: LayerPlan) -
     return listed
 
 
-def _mixed(labels: np.ndarray, depth: np.ndarray, count: int, band: int) -> np.ndarray:
+def _mixed(labels: np.ndarray, depth: np.ndarray, count: int, band: int, step: int) -> np.ndarray:
     """Per region, whether a depth step runs through it (the segmenter joined things at different
-    depths): MIXED_STEP or more between samples `band` apart inside it, along a line at least
+    depths): `step` levels or more between samples `band` apart inside it, along a line at least
     MIXED_LINE of the square root of its area long."""
     steps = np.zeros(count)
     for axis in (0, 1):
@@ -392,7 +397,7 @@ def _mixed(labels: np.ndarray, depth: np.ndarray, count: int, band: int) -> np.n
         near, far = [slice(None)] * 2, [slice(None)] * 2
         near[axis], far[axis] = slice(0, size - shift), slice(shift, size)
         inside = labels[tuple(near)] == labels[tuple(far)]
-        jump = np.abs(depth[tuple(near)] - depth[tuple(far)]) >= MIXED_STEP
+        jump = np.abs(depth[tuple(near)] - depth[tuple(far)]) >= step
         steps += np.bincount(labels[tuple(near)][inside & jump], minlength=count)
     area = np.bincount(labels.ravel(), minlength=count)
     return steps / band >= MIXED_LINE * np.sqrt(area)

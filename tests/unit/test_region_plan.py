@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.layers import CUT_BY_DEPTH, LayerPlan, shortfall
-from rilievo.domain.region_plan import plan_regions, regions_by_pane
+from rilievo.domain.region_plan import NAMED_MIXED_STEP, plan_regions, regions_by_pane
 from rilievo.domain.regions import Regions
 
 counts = st.sampled_from([None, 2, 3, 4, 5])
@@ -167,14 +167,30 @@ def test_a_region_joining_things_at_different_depths_is_cut_by_depth():
     assert (membership == plan.membership(depth8, regions.labels)).all()
 
 
-def test_a_region_named_as_a_thing_stays_whole_even_with_a_depth_step_inside():
+def person_across_a_step(step: int) -> tuple[np.ndarray, Regions]:
+    """A person (region 0: the left half and the top rows) over a depth with a step of `step` levels
+    between the left and the right half; the wall (region 1) is the rest of the right half."""
+    labels = np.zeros((60, 90), np.int32)
+    labels[20:, 45:] = 1
+    depth = np.where(np.arange(90)[None, :] < 45, 40, 40 + step) * np.ones((60, 1))
+    return depth.astype(np.uint8), Regions(labels, ("person", ""))
+
+
+def test_a_region_named_as_a_thing_stays_whole_with_a_depth_step_inside_it():
     """The segmenter says region 0 is a person: the plan trusts it over a depth map with a step inside."""
-    depth8, regions = three_planes()
-    joined = regions.labels.copy()
-    joined[:30] = 0
-    plan = plan_regions(depth8, Regions(joined, ("person", "", "")), 3)
+    depth8, regions = person_across_a_step(NAMED_MIXED_STEP - 10)
+    plan = plan_regions(depth8, regions, 2)
     assert plan.cut_by_depth == ()
-    assert len(np.unique(plan.membership(depth8, joined)[joined == 0])) == 1
+    assert len(np.unique(plan.membership(depth8, regions.labels)[regions.labels == 0])) == 1
+
+
+def test_a_region_named_as_a_thing_is_cut_where_a_depth_cliff_runs_through_it():
+    """A cliff no thing holds (a supplied depth map's step from near to far): the segmenter took two
+    things for one, and the depth decides."""
+    depth8, regions = person_across_a_step(NAMED_MIXED_STEP + 10)
+    plan = plan_regions(depth8, regions, 2)
+    panes = plan.membership(depth8, regions.labels)
+    assert (panes[depth8 == 40] == 0).all() and (panes[depth8 > 40] == 1).all()
 
 
 def test_a_region_named_as_a_thing_is_never_a_receding_surface():
