@@ -9,6 +9,7 @@ import pytest
 
 from rilievo.adapters.model_store import CATALOGUE, ModelsOffline, ModelStore
 from rilievo.entrypoints.cli.models import add_models_commands, run_models
+from rilievo.entrypoints.bootstrap import work_side
 from rilievo.entrypoints.engines import engine_choice, learned_segmenter
 from rilievo.entrypoints.settings import Settings
 from tests.contract.test_model_store import FakeDownloader, fake_files, hub_snapshot
@@ -221,3 +222,13 @@ def test_models_list_through_the_installed_command_says_which_engines_run(tmp_pa
     listing = json_module.loads(result.stdout)
     assert listing["hub_cache"] == env["HF_HUB_CACHE"] and not Path(env["HF_HUB_CACHE"]).exists()
     assert listing["engines"] == {"depth": "classical", "paint": "classical-strokes", "upscale": "lanczos"}
+
+
+def test_the_worker_segments_with_the_learned_model_once_installed_and_records_its_weights(tmp_path):
+    settings = settings_for(tmp_path)
+    assert work_side(settings).runner.pipeline.segmenter.name == "classical-regions"
+    install(ModelStore(tmp_path), "eomt-small-coco-panoptic")
+    pipeline = work_side(settings).runner.pipeline
+    assert pipeline.segmenter.name == "eomt-small-coco-panoptic"
+    (weights,) = pipeline.models["eomt-small-coco-panoptic"]
+    assert weights["key"] == "eomt-small-coco-panoptic" and weights["weights"]
