@@ -27,7 +27,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from rilievo.adapters.depth_input import checked_rgb
+from rilievo.adapters.photo_input import checked_rgb
 from rilievo.adapters.guided import guided_filter, guided_upsample
 from rilievo.application.ports import Segmenter
 from rilievo.domain.errors import DepthEstimationFailed
@@ -67,7 +67,7 @@ class ClassicalDepth:
         self._segmenter = segmenter  # None: the classical segmenter, built on first use
 
     def estimate(self, image: np.ndarray) -> np.ndarray:
-        rgb = checked_rgb(image)
+        rgb = checked_rgb(image, DepthEstimationFailed, "depth")
         small = _downscale(rgb, WORK_SIDE)
         gray_small = _gray(small)
         depth = _combine_cues(small, gray_small)

@@ -26,7 +26,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from rilievo.adapters.depth_input import checked_rgb
+from rilievo.adapters.photo_input import checked_rgb
+from rilievo.adapters.torch_device import load_pretrained
 from rilievo.domain.errors import DepthEstimationFailed
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -75,7 +76,7 @@ class LearnedDepth:
         self._loaded()
 
     def estimate(self, image: np.ndarray) -> np.ndarray:
-        rgb = checked_rgb(image)
+        rgb = checked_rgb(image, DepthEstimationFailed, "depth")
         model = self._loaded()
         import torch
 
@@ -94,27 +95,10 @@ class LearnedDepth:
     def _loaded(self) -> Any:
         with self._lock:
             if self._model is None:
-                self._model, self._device = _load(self.model_dir, self._requested_device)
+                self._model, self._device = load_pretrained(
+                    "AutoModelForDepthEstimation", self.model_dir, self._requested_device,
+                    failure=DepthEstimationFailed, what="depth model")
             return self._model
-
-
-def _load(model_dir: Path, requested_device: str | None) -> tuple[Any, str]:
-    try:
-        from transformers import AutoModelForDepthEstimation
-
-        from rilievo.adapters.torch_device import pick_device, pick_dtype
-
-        device = pick_device(requested_device)
-        model = AutoModelForDepthEstimation.from_pretrained(
-            model_dir, local_files_only=True, dtype=pick_dtype(device)
-        )
-        model.to(device)
-        model.eval()
-    except Exception as error:  # missing weights, a broken config, an unknown architecture...
-        raise DepthEstimationFailed(
-            f"cannot load the depth model in {model_dir}: {type(error).__name__}: {error}"
-        ) from error
-    return model, device
 
 
 def _preprocess_settings(model_dir: Path) -> dict:

@@ -42,8 +42,9 @@ import cv2
 import numpy as np
 import structlog
 
-from rilievo.domain.errors import RilievoError
-from rilievo.domain.images import MIN_SIDE_PX
+from rilievo.adapters.photo_input import checked_rgb
+from rilievo.adapters.torch_device import load_pretrained
+from rilievo.domain.errors import SegmentationFailed
 from rilievo.domain.regions import Regions
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -54,9 +55,6 @@ WORK_LONG_SIDE = 1024
 MIN_REGION_FRACTION = 0.002  # of the picture's area: about 37 x 37 px of a 1024 x 683 working size
 log = structlog.get_logger(__name__)
 
-
-class SegmentationFailed(RilievoError):
-    """The learned segmenter could not load or run."""
 
 
 class LearnedSegmenter:
@@ -95,7 +93,7 @@ class LearnedSegmenter:
         self._loaded()
 
     def segment(self, image: np.ndarray) -> Regions:
-        rgb = _checked_rgb(image)
+        rgb = checked_rgb(image, SegmentationFailed, "segmentation")
         model = self._loaded()
         import torch
 
@@ -122,41 +120,10 @@ class LearnedSegmenter:
     def _loaded(self) -> Any:
         with self._lock:
             if self._model is None:
-                self._model, self._device = _load(self.model_dir, self._requested_device)
+                self._model, self._device = load_pretrained(
+                    "AutoModelForUniversalSegmentation", self.model_dir, self._requested_device,
+                    failure=SegmentationFailed, what="segmentation model")
             return self._model
-
-
-def _load(model_dir: Path, requested_device: str | None) -> tuple[Any, str]:
-    try:
-        from transformers import AutoModelForUniversalSegmentation
-
-        from rilievo.adapters.torch_device import pick_device, pick_dtype
-
-        device = pick_device(requested_device)
-        model = AutoModelForUniversalSegmentation.from_pretrained(
-            model_dir, local_files_only=True, dtype=pick_dtype(device)
-        )
-        model.to(device)
-        model.eval()
-    except Exception as error:  # missing weights, a broken config, an unknown architecture...
-        raise SegmentationFailed(
-            f"cannot load the segmentation model in {model_dir}: {type(error).__name__}: {error}"
-        ) from error
-    return model, device
-
-
-def _checked_rgb(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise SegmentationFailed(f"expected an HxWx3 RGB image, got shape {image.shape}")
-    if min(image.shape[:2]) < MIN_SIDE_PX:
-        raise SegmentationFailed(f"image is {image.shape[1]}x{image.shape[0]} px; "
-                                 f"segmentation needs at least {MIN_SIDE_PX}x{MIN_SIDE_PX} px")
-    if not np.issubdtype(image.dtype, np.floating):
-        raise SegmentationFailed(f"expected a float image in [0, 1], got {image.dtype}")
-    if not np.isfinite(image).all():
-        raise SegmentationFailed("image contains NaN or infinite values")
-    return np.clip(image.astype(np.float32, copy=False), 0.0, 1.0)
 
 
 def _normalisation(model_dir: Path) -> tuple[np.ndarray, np.ndarray]:

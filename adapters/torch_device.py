@@ -5,7 +5,10 @@ torch is imported inside the functions, so importing this module costs nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rilievo.domain.errors import RilievoError
 
 if TYPE_CHECKING:
     import torch
@@ -31,3 +34,21 @@ def pick_dtype(device: str) -> torch.dtype:
     import torch
 
     return torch.float16 if device.split(":")[0] in ("cuda", "mps") else torch.float32
+
+
+def load_pretrained(auto_class: str, model_dir: Path, requested_device: str | None, *,
+                    failure: type[RilievoError], what: str) -> tuple[Any, str]:
+    """A transformers model (auto_class names its Auto* class) from a local folder, on the device and in
+    the precision picked here, in eval mode; any failure to load raises `failure` naming `what` and the folder."""
+    try:
+        import transformers
+
+        device = pick_device(requested_device)
+        model = getattr(transformers, auto_class).from_pretrained(
+            model_dir, local_files_only=True, dtype=pick_dtype(device)
+        )
+        model.to(device)
+        model.eval()
+    except Exception as error:  # missing weights, a broken config, an unknown architecture...
+        raise failure(f"cannot load the {what} in {model_dir}: {type(error).__name__}: {error}") from error
+    return model, device

@@ -49,6 +49,10 @@ class DepthEstimationFailed(RilievoError):
     pass
 
 
+class SegmentationFailed(RilievoError):
+    pass
+
+
 class LayersFailed(RilievoError):
     """The layers could not be shaped from the inputs they were given (a layer map that does not fit the
     photo, say)."""

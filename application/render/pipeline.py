@@ -101,21 +101,18 @@ class RenderPipeline:
         depth8, devices = depth.depth8, {"depth": depth.device}
         depth_unit = depth8.astype(np.float32) / 255.0
 
-        regions = None
-        if params.layer_count != 0:
-            progress("depth", 0.5, engines)
-            regions = self.segmenter.segment(image)
-            engines["regions"] = self.segmenter.name
-            if self.segmenter.device:
-                devices["regions"] = self.segmenter.device
-
         # The crop and the layers are planned before painting: the painting's noise follows the very
         # layers the panes are cut into, and those are planned from the print's crop of the depth and
         # of the regions.
         plan, advice = plan_print(params, image, depth8)
-        if regions is not None:
-            regions = regions.cropped(plan.crop.slices)
-        layer_plan, layers_warning = plan_layers(params, depth8[plan.crop.slices], regions)
+        regions, layer_plan, layers_warning = None, None, None
+        if params.layer_count != 0:
+            progress("depth", 0.5, engines)
+            regions = self.segmenter.segment(image).cropped(plan.crop.slices)
+            engines["regions"] = self.segmenter.name
+            if self.segmenter.device:
+                devices["regions"] = self.segmenter.device
+            layer_plan, layers_warning = plan_layers(params, depth8[plan.crop.slices], regions)
         warnings += filter(None, (advice, layers_warning))
         noise = None
         if params.mode == "painterly":
@@ -239,12 +236,9 @@ def plan_print(params: RenderParams, image: np.ndarray, depth8: np.ndarray) -> t
     return plan, plan.advice.warning
 
 
-def plan_layers(params: RenderParams, depth8: np.ndarray,
-                regions: Regions | None) -> tuple[LayerPlan | None, str | None]:
-    """The layers the job cuts (None: layers off, where there are no regions), planned once from the
-    depth and the regions the panes use, and a warning when the scene has fewer depths than asked."""
-    if regions is None:  # layers off: nothing was segmented
-        return None, None
+def plan_layers(params: RenderParams, depth8: np.ndarray, regions: Regions) -> tuple[LayerPlan, str | None]:
+    """The layers the job cuts, planned once from the depth and the regions the panes use, and a
+    warning when the scene has fewer depths than asked."""
     count = params.layer_count
     plan = plan_regions(depth8, regions, count)
     return plan, shortfall(depth8, plan, count)

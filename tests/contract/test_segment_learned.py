@@ -18,11 +18,11 @@ import cv2  # noqa: E402
 from rilievo.adapters.model_store import ModelStore  # noqa: E402
 from rilievo.adapters.segment_learned import (  # noqa: E402
     LearnedSegmenter,
-    SegmentationFailed,
     merge_fragments,
     model_input,
     region_name,
 )
+from rilievo.domain.errors import SegmentationFailed  # noqa: E402
 from tests.contract.test_model_store import in_hub_cache  # noqa: E402
 
 KEY = "eomt-small-coco-panoptic"
