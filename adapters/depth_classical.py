@@ -14,8 +14,8 @@ The photo is shrunk to a working size (~512 px long side) and four cues are comp
   table in the foreground is not pushed back.
 
 Then the regions of a segmenter (the classical one unless another is given) refine it: each subject
-and person found stands as far as its base (contact), and people come a little nearer; see
-_region_cues.
+and person found stands as far as its base (contact), people come a little nearer, and a blurred
+backdrop goes behind the subject; see _region_cues.
 
 The cues are summed with fixed weights, smoothed with a guided filter so that depth edges follow
 image edges, stretched to span 0 (nearest) .. 1 (farthest) by percentiles, and brought back to
@@ -49,6 +49,7 @@ CONTACT_LOWEST_ROW = 0.5  # of the height: a base higher than this is near the h
 # ground's depth changes fastest and the haze and blur of a far object say more than its height
 CONTACT_MAX_SHARE = 0.3  # no contact cue for a region this large (of the picture), full under 0.2
 PERSON_PULL = 0.1  # people nearer still
+BACKDROP_GAP = 0.1  # a blurred backdrop stands at least this far behind the farthest part of the subjects
 
 DEFOCUS_RAMP_PX = (1.0, 3.0)  # blur beyond the sharpest regions that counts as none .. full
 SMOOTH_RADIUS = 0.02  # of the long side
@@ -194,7 +195,10 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
     * contact: its rows count as high as its base, not each its own height, in the position term
       (the haze, blur and pull the other cues gave it stay); fully under 20 % of the picture, fading
       to nothing at CONTACT_MAX_SHARE; only for a base in the lower part of the frame;
-    * people are pulled nearer by PERSON_PULL.
+    * people are pulled nearer by PERSON_PULL;
+    * defocus, per region: a backdrop (a background region mostly out of focus behind a sharp
+      subject) stands at least BACKDROP_GAP behind the subjects' far part (their 90th percentile),
+      where the blur cue alone, measured at edges, left blurred blobs low in the frame in front.
 
     Tried and left out, measured on cones, tum_office and the subject masks: flattening every region
     inside the frame towards its base (tum_office 0.538 to 0.564, cones 0.929 to 0.915); putting a
@@ -216,6 +220,11 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
             out[inside] -= weight * (prior[inside] - prior[lowest, 0])
         if name == "person":
             out[inside] -= PERSON_PULL
+    things = np.isin(labels, [i for i, name in enumerate(regions.names) if name in ("subject", "person")])
+    backdrop = np.isin(labels, [i for i, name in enumerate(regions.names) if name == "backdrop"])
+    if things.any() and backdrop.any():
+        behind = np.percentile(out[things], 90) + BACKDROP_GAP
+        out[backdrop] = np.maximum(out[backdrop], behind)
     return out
 
 

@@ -7,9 +7,12 @@ At a working size of about 512 px:
    cut out by GrabCut from a body-shaped seed below the face. Without a face, the salient subject:
    superpixels weakly connected to the picture's border and unlike what surrounds them
    (boundary-connectivity saliency, Zhu et al., CVPR 2014), cut out by GrabCut seeded from it.
+   Where a subject fills the frame (a cat's face) before a blurred scene, saliency fails: then the
+   sharp part of a picture with a clear blurred share is the subject (shallow depth of field).
 3. The background: superpixels merged greedily by colour, texture and the edge between them, and
    regions too small to matter absorbed by their closest neighbour. A region is named "sky",
-   "ground"/"floor" or "wall" where its place, brightness and texture say so.
+   "ground"/"floor" or "wall" where its place, brightness and texture say so, and "backdrop" where
+   it is mostly out of focus behind a subject.
 
 Labels are enlarged to the photo's size; a subject's outline is snapped to the photo's edges there by
 guided upsampling of its mask.
@@ -44,8 +47,22 @@ SMOOTHNESS = 0.1
 FOCUS_WEIGHT = 6.0  # Lab units per doubling of fine detail
 
 SUBJECT_AREA = (0.004, 0.6)  # share of the picture a salient subject may cover
-MIN_SUBJECT_CONTRAST = 0.25
-MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient subject may touch  # mean saliency inside the subject minus outside it
+MIN_SUBJECT_CONTRAST = 0.25  # mean saliency inside the subject minus outside it
+MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient subject may touch
+
+# The subject of a shallow depth of field (_focused_subject); focus in log2 units of fine detail.
+BLURRED = -1.0
+FOCUS_BLURRED_SHARE = (0.1, 0.6)
+FOCUS_MAX_BLURRED_TOP = 0.5  # a blurred band along the top is sky, mist or paper, not a backdrop ...
+FOCUS_MAX_BLURRED_ROW = 0.65  # ... and a smooth part low in the frame a floor or a table (its centre's row)
+EXPOSED = (20.0, 90.0)  # L* range where a lack of fine detail means blur
+FOCUS_SUBJECT_AREA = (0.1, 0.9)
+FOCUS_MIN_CONTRAST = 1.5
+FOCUS_MIN_SHAPES = 0.3  # the blurred part's soft shapes against the sharp part's (see _coarse_detail)
+BACKDROP_MIN_BLURRED = 0.6  # share of a background region that must be blurred to be a backdrop
+
+HUG_SHARE = 0.25  # of a background region's outline that runs along a subject, for it to join
+HUG_ROUNDS = 3
 
 MERGE_COST = 1.0  # greedy merging of background regions stops above this cost
 MIN_REGION_SHARE = 0.004  # smaller background regions are absorbed by their closest neighbour
@@ -69,10 +86,13 @@ class ClassicalSegmenter:
             return Regions.whole(height, width)
         lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab)
         graph = _Graph(superpixels, lab, _edges(lab))
-        subjects, names = _subjects(small, graph)
+        focus = _focus(graph)
+        subjects, names, by_focus = _subjects(small, graph, focus)
         merged = _background(graph, subjects)
         subjects, names = _completed(subjects, names, merged, lab)
         labels, background_names = _named_background(graph, merged, subjects)
+        if by_focus:
+            background_names = _backdrops(labels, background_names, subjects, (focus < BLURRED)[graph.labels])
         labels, names = _with_subjects(labels, background_names, subjects, names)
         return _enlarged(labels, names, subjects, small, rgb)
 
@@ -143,8 +163,9 @@ def _edges(lab: np.ndarray) -> np.ndarray:
 # --- subjects ---------------------------------------------------------------------------------
 
 
-def _subjects(small: np.ndarray, graph: _Graph) -> tuple[list[np.ndarray], list[str]]:
-    """Bool masks at the working size, disjoint, with their names."""
+def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list[np.ndarray], list[str], bool]:
+    """Bool masks at the working size, disjoint, with their names, and whether they were found as
+    the sharp part of a shallow depth of field."""
     people = []
     taken = np.zeros(small.shape[:2], bool)
     for face in find_faces(small):
@@ -155,10 +176,14 @@ def _subjects(small: np.ndarray, graph: _Graph) -> tuple[list[np.ndarray], list[
             people.append(person)
             taken |= person
     if people:
-        return people, ["person"] * len(people)
-    subject = _salient_subject(small, graph)
-    parts = _parts(subject)
-    return parts, ["subject"] * len(parts)
+        return people, ["person"] * len(people), False
+    subject = _salient_subject(small, graph, focus)
+    focused = _focused_subject(small, graph, focus)
+    # Saliency picks out the eyes of a face filling the frame: the sharp whole wins over a small part of it
+    inside = (subject & focused).sum()
+    by_focus = bool(focused.any()) and inside >= 0.8 * subject.sum() and subject.sum() < 0.5 * focused.sum()
+    parts = _parts(focused if by_focus else subject)
+    return parts, ["subject"] * len(parts), by_focus
 
 
 def saliency(graph: _Graph, focus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -203,18 +228,17 @@ def _focus(graph: _Graph) -> np.ndarray:
     return np.clip(np.log2((per_superpixel + 0.05) / (np.median(per_superpixel) + 0.05)), -3.0, 3.0)
 
 
-def _salient_subject(small: np.ndarray, graph: _Graph) -> np.ndarray:
+def _salient_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.ndarray:
     """The salient subject as a bool mask at the working size; all False when there is none.
 
     GrabCut is seeded from the saliency; where part of the picture is clearly out of focus (or
     flat), sharp superpixels count as probably subject and the blurred ones as surely background."""
     height, width = small.shape[:2]
-    focus = _focus(graph)
     salient, background = saliency(graph, focus)
     if np.ptp(salient) < 0.2:
         return np.zeros((height, width), bool)
     salient = (salient - salient.min()) / np.ptp(salient)
-    blurred_share = graph.area[focus < -1.0].sum() / graph.area.sum()
+    blurred_share = graph.area[focus < BLURRED].sum() / graph.area.sum()
     by_focus = 0.15 < blurred_share < 0.85
     sharp = by_focus & (focus > 0.5) & (salient > 0.15)
     seed = np.full(len(graph.area), cv2.GC_PR_BGD, np.uint8)
@@ -236,6 +260,50 @@ def _salient_subject(small: np.ndarray, graph: _Graph) -> np.ndarray:
     if subject[0].mean() > MAX_SUBJECT_TOP or min(subject[:, 0].mean(), subject[:, -1].mean()) > MAX_SUBJECT_TOP:
         return np.zeros((height, width), bool)
     return subject
+
+
+def _focused_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.ndarray:
+    """The subject of a shallow depth of field, as a bool mask at the working size; all False when
+    the picture is not one.
+
+    A cat's face filling the frame touches every border, so boundary connectivity takes it for
+    background and finds at most its eyes. Where a clear share of the picture is blurred, and the
+    blur is neither a band of sky or paper along the top nor a floor below, the sharp rest is the
+    subject: GrabCut seeded with the blurred superpixels as background and all that is not clearly
+    blurred as probably subject."""
+    lightness = graph.mean[:, 0]
+    # Shadows and blown highlights have no detail whatever the focus: they say nothing about blur.
+    blurred = (focus < BLURRED) & (lightness > EXPOSED[0]) & (lightness < EXPOSED[1])
+    blurred_share = graph.area[blurred].sum() / graph.area.sum()
+    if not FOCUS_BLURRED_SHARE[0] < blurred_share < FOCUS_BLURRED_SHARE[1]:
+        return np.zeros(small.shape[:2], bool)
+    blurred_row = np.average(graph.centroid[blurred, 0], weights=graph.area[blurred])
+    if blurred[graph.labels[0]].mean() > FOCUS_MAX_BLURRED_TOP or blurred_row > FOCUS_MAX_BLURRED_ROW:
+        return np.zeros(small.shape[:2], bool)
+    # Blur takes the fine detail of a scene and keeps its soft shapes; a plain wall or floor has neither
+    shapes = _coarse_detail(graph)
+    if np.median(shapes[blurred]) < FOCUS_MIN_SHAPES * np.median(shapes[~blurred]):
+        return np.zeros(small.shape[:2], bool)
+    seed = np.full(len(graph.area), cv2.GC_PR_BGD, np.uint8)
+    seed[focus > -0.5] = cv2.GC_PR_FGD
+    seed[focus > 1.0] = cv2.GC_FGD
+    seed[blurred & (focus < 1.5 * BLURRED)] = cv2.GC_BGD
+    subject = _tidy(_grabcut(small, seed[graph.labels]))
+    share = subject.mean()
+    if not FOCUS_SUBJECT_AREA[0] < share < FOCUS_SUBJECT_AREA[1]:
+        return np.zeros(small.shape[:2], bool)
+    per_pixel = focus[graph.labels]
+    if per_pixel[subject].mean() - per_pixel[~subject].mean() < FOCUS_MIN_CONTRAST:
+        return np.zeros(small.shape[:2], bool)
+    return subject
+
+
+def _coarse_detail(graph: _Graph) -> np.ndarray:
+    """Per superpixel, the mean band-pass of L between 2 and 8 px: shapes that survive a blur."""
+    lightness = graph.lab_image[..., 0]
+    band = np.abs(cv2.GaussianBlur(lightness, (0, 0), 2.0) - cv2.GaussianBlur(lightness, (0, 0), 8.0))
+    band = cv2.GaussianBlur(band, (0, 0), 4.0)
+    return np.bincount(graph.labels.ravel(), band.ravel(), len(graph.area)) / graph.area
 
 
 def _grabcut(small: np.ndarray, seed: np.ndarray) -> np.ndarray:
@@ -296,8 +364,9 @@ def _background(graph: _Graph, subjects: list[np.ndarray]) -> np.ndarray:
 
 def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndarray, lab: np.ndarray):
     """Subjects grown by the regions GrabCut missed: background regions they enclose (the inside of
-    a saucer's rim, the collar under a chin) or that touch them and look like them, as long as
-    those do not run out of the frame; parts whose convex hulls overlap are joined."""
+    a saucer's rim, the collar under a chin), that touch them and look like them, or that wrap
+    around them (a saucer under a cup), as long as those do not run out of the frame; parts whose
+    convex hulls overlap are joined."""
     if not subjects:
         return subjects, names
     height, width = background.shape
@@ -318,6 +387,8 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     valid = background >= 0
     mean = np.stack([np.bincount(background[valid], lab[..., c][valid], count) for c in range(3)], 1)
     mean /= np.maximum(area, 1)[:, None]
+    outline = _outline(background) & valid
+    outline_length = np.bincount(background[outline], minlength=count)
     grown = []
     for subject, hull, name in joined:
         inside = np.bincount(background[hull & valid], minlength=count)
@@ -327,8 +398,36 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
         spread = np.sqrt(lab[subject].var(axis=0).sum())
         distance = np.linalg.norm((mean - lab[subject].mean(axis=0)) * (1.0, 1.5, 1.5), axis=1)
         alike = touching & (on_border == 0) & (distance < 14.0 + 0.5 * spread)
-        grown.append((subject | np.isin(background, np.flatnonzero(enclosed | alike)), name))
+        subject = subject | np.isin(background, np.flatnonzero(enclosed | alike))
+        # what wraps around an object is its support (a saucer, a plate); around a person, the scene
+        for _ in range(HUG_ROUNDS if name == "subject" else 0):
+            hugged = _hugging(subject, background, outline, outline_length, on_border, area)
+            if not hugged.any():
+                break
+            subject = subject | np.isin(background, np.flatnonzero(hugged))
+        grown.append((subject, name))
     return [g for g, _ in grown], [n for _, n in grown]
+
+
+def _hugging(subject: np.ndarray, background: np.ndarray, outline: np.ndarray, outline_length: np.ndarray,
+             on_border: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """Per background region, whether it wraps around the subject without reaching the frame: a
+    good part of its outline runs along the subject (a saucer's rim on both sides of a cup), and it
+    is smaller than the subject."""
+    near = cv2.dilate(subject.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    against = np.bincount(background[outline & near & ~subject], minlength=len(area))
+    return ((against >= HUG_SHARE * np.maximum(outline_length, 1)) & (on_border == 0)
+            & (area > 0) & (area < subject.sum()) & ~np.isin(np.arange(len(area)), np.unique(background[subject])))
+
+
+def _outline(labels: np.ndarray) -> np.ndarray:
+    """Pixels with a 4-neighbour of another label."""
+    out = np.zeros(labels.shape, bool)
+    out[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+    out[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    out[1:] |= labels[1:] != labels[:-1]
+    out[:-1] |= labels[:-1] != labels[1:]
+    return out
 
 
 def _hull(mask: np.ndarray) -> np.ndarray:
@@ -493,6 +592,19 @@ def _background_names(graph: _Graph, covered: np.ndarray) -> list[str]:
         elif not outdoors and visible[i] > 0.1 and spread[i] < 10 and graph.centroid[i, 0] < 0.6:
             names[i] = "wall"
     return names
+
+
+def _backdrops(labels: np.ndarray, names: list[str], subjects: list[np.ndarray],
+               blurred: np.ndarray) -> list[str]:
+    """The names with 'backdrop' for each unnamed background region that is mostly out of focus
+    behind a subject found by its focus: the blurred scene behind it."""
+    visible = ~_union(subjects, labels.shape)
+    area = np.bincount(labels[visible], minlength=len(names))
+    blurred_area = np.bincount(labels[visible & blurred], minlength=len(names))
+    return [
+        "backdrop" if not name and area[i] and blurred_area[i] >= BACKDROP_MIN_BLURRED * area[i] else name
+        for i, name in enumerate(names)
+    ]
 
 
 # --- assembling -------------------------------------------------------------------------------

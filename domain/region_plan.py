@@ -58,7 +58,9 @@ WORK_PIXELS = 300_000  # fits and boundary steps on a regular sample of about th
 RECEDING_FIT = 0.8  # share of a region's depth variance a plane must explain
 RECEDING_SPREAD = 40  # levels between the 10th and 90th percentile of the region's depth
 RECEDING_MIN_SHARE = 0.02
-SURFACE_NAMES = frozenset({"", "floor", "ground", "road", "table", "sky", "wall", "water", "grass", "ceiling"})
+SURFACE_NAMES = frozenset(
+    {"", "backdrop", "floor", "ground", "road", "table", "sky", "wall", "water", "grass", "ceiling"}
+)
 STEP_BAND_FRACTION = 0.01  # of the long side, at least one sample
 SAME_STEP = 12  # levels: adjacent regions this close across their boundary are one thing ...
 SAME_SPREAD = 24  # ... when their depths (medians) are this close too

@@ -194,6 +194,21 @@ def test_a_person_is_in_front_of_the_wall_around_them():
     assert depth[post].mean() < depth[beside].mean() - 0.1
 
 
+def test_a_blurred_backdrop_low_in_the_frame_stands_behind_the_subject():
+    # A subject filling the left of the frame and a backdrop to its right reaching the bottom, where
+    # the position cue alone puts the backdrop's lower part in front of the subject's upper part.
+    height, width = 300, 400
+    image = np.full((height, width, 3), 0.5, np.float32)
+    labels = np.zeros((height, width), np.int32)
+    labels[:, :260] = 1
+    plain = ClassicalDepth(GivenRegions(labels, ("", "subject"))).estimate(image)
+    depth = ClassicalDepth(GivenRegions(labels, ("backdrop", "subject"))).estimate(image)
+    rows, cols = np.indices(labels.shape)
+    subject, low_backdrop = labels == 1, (rows > 200) & (cols > 280)  # clear of the smoothed outline
+    assert plain[low_backdrop].mean() < np.median(plain[subject])
+    assert depth[low_backdrop].min() > np.percentile(depth[subject], 75)
+
+
 def test_the_classical_segmenter_is_used_by_default_and_pulls_a_drawn_figure_together(estimator):
     image, post = standing_scene()
     plain = ClassicalDepth(GivenRegions(np.zeros(post.shape), ("",))).estimate(image)

@@ -87,6 +87,67 @@ def test_a_large_photo_keeps_the_subject_whole_with_its_outline_on_the_photo_edg
     assert (regions.labels[ring] == index).mean() < 0.35  # GrabCut takes a little background, not a band
 
 
+def shallow_focus_scene(height=300, width=450):
+    """A sharp textured subject filling the frame but for a strip on the right, touching the top,
+    left and bottom edges (a face close up), before a blurred, many-coloured scene; the subject mask."""
+    rows, cols = np.indices((height, width))
+    subject = cols < 0.65 * width + 0.15 * width * np.sin(rows / height * np.pi)
+    scene = 0.5 * cv2.GaussianBlur(blocks(height, width, 24, 7), (0, 0), 8) + 0.4 * np.float32([0.8, 0.7, 0.7])
+    fur = fine_texture(height, width, (0.7, 0.5, 0.3), seed=8)
+    return np.where(subject[..., None], fur, scene).astype(np.float32), subject
+
+
+def fine_texture(height, width, colour, seed):
+    """Wavy stripes and fine grain in one colour, sharp as fur or foliage in focus."""
+    rows, cols = np.indices((height, width))
+    grain = cv2.GaussianBlur(np.random.default_rng(seed).random((height, width)).astype(np.float32), (0, 0), 0.7)
+    stripes = np.sin(cols / 9.0 + 2.0 * np.sin(rows / 23.0))
+    return np.float32(colour) * (0.8 + 0.15 * stripes + 0.5 * (grain - 0.5))[..., None]
+
+
+def test_a_sharp_subject_filling_the_frame_before_a_blurred_scene_is_the_subject_and_the_blur_a_backdrop(segmenter):
+    image, subject = shallow_focus_scene()
+    regions = segmenter.segment(image)
+    index, coverage, purity = region_of(regions, subject)
+    assert regions.names[index] == "subject"
+    assert coverage > 0.95 and purity > 0.95
+    assert all(regions.names[label] == "backdrop" for label in np.unique(regions.labels[~subject & (regions.labels != index)]))
+
+
+def test_chelsea_the_cat_is_one_subject_and_the_blurred_room_beside_her_a_backdrop(segmenter):
+    # scikit-image's chelsea (451 x 300): her face fills the frame; a blurred room shows on the right
+    regions = segmenter.segment(skimage.data.chelsea().astype(np.float32) / 255.0)
+    face = np.zeros(regions.labels.shape, bool)
+    face[40:260, 80:260] = True  # eyes, nose, whiskers and the fur between them
+    index, coverage, _ = region_of(regions, face)
+    assert regions.names[index] == "subject"
+    assert coverage == 1.0
+    room = regions.labels[:, 420:]  # the blurred room, right of her cheek at every row
+    assert not (room == index).any()
+    assert {regions.names[label] for label in np.unique(room)} == {"backdrop"}
+
+
+def test_the_espresso_cup_and_the_whole_saucer_around_it_are_one_subject(segmenter):
+    # scikit-image's coffee (600 x 400): the saucer's lit rim on the right wraps the cup without
+    # reaching the frame, so it joins the cup though its colour differs from the cup's mean
+    regions = segmenter.segment(skimage.data.coffee().astype(np.float32) / 255.0)
+    coffee, cup_side, saucer_left, saucer_right = (123, 293), (230, 260), (201, 137), (251, 424)
+    cup = regions.labels[coffee]
+    assert regions.names[cup] == "subject"
+    assert regions.labels[cup_side] == regions.labels[saucer_left] == regions.labels[saucer_right] == cup
+    assert regions.labels[20, 580] != cup  # the table behind
+
+
+def test_a_floor_out_of_focus_under_a_sharp_scene_makes_no_subject_of_the_rest(segmenter):
+    # the smooth floor of a garage is low in the frame: no shallow depth of field, the rest is no one subject
+    height, width = 300, 400
+    image = fine_texture(height, width, (0.5, 0.55, 0.45), seed=9)
+    image[200:] = cv2.GaussianBlur(0.3 + 0.4 * blocks(height, width, 24, 9), (0, 0), 8)[200:]
+    regions = segmenter.segment(image)
+    assert "backdrop" not in regions.names
+    assert "subject" not in regions.names or (np.isin(regions.labels, [i for i, n in enumerate(regions.names) if n == "subject"]).mean() < 0.5)
+
+
 def test_the_astronaut_is_one_region_named_person_from_her_face_to_her_suit(astronaut_regions):
     labels = astronaut_regions.labels
     face, hair, suit, badge = labels[120, 220], labels[55, 200], labels[420, 100], labels[420, 180]
