@@ -1,11 +1,12 @@
 """Render every photo of a folder with `rilievo render --layers auto`, score the panes against subject
 masks where there are any, and lay the pane overlays out on contact sheets.
 
-Usage: python scripts/eval_layers.py PHOTOS_DIR [--masks DIR] [--depth-dir DIR] [--out DIR] [--json]
+Usage: python scripts/eval_layers.py PHOTOS_DIR [--masks DIR] [--depth-dir DIR] [--models DIR] [--out DIR] [--json]
 
 Each photo (png, jpg, jpeg, tif, tiff, webp; not `*_mask`, `*_check` or `*_depth` files) is brought to
 at most --max-side px on its long side and rendered by the real CLI in a subprocess, with classical
-engines: its own temporary RILIEVO_STORAGE and an empty RILIEVO_MODELS. With --depth-dir, the depth map
+engines: its own temporary RILIEVO_STORAGE and an empty RILIEVO_MODELS (with --models DIR, that folder, so the
+learned engines installed there run and the manifest names them). With --depth-dir, the depth map
 `<name>_depth.png` or `<name>.png` found there (never the photo itself) goes in as `--depth` (white = near unless --near black).
 
 The mask of a photo is `<name>_mask.png` beside it or in --masks, photo-sized: 255 subject, 0 background,
@@ -109,11 +110,13 @@ def fit(image: Image.Image, max_side: int, resample: Image.Resampling) -> Image.
     return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), resample)
 
 
-def render(photo: Path, depth: Path | None, near: str, work: Path) -> tuple[Path, float]:
+def render(photo: Path, depth: Path | None, near: str, work: Path, models: Path | None) -> tuple[Path, float]:
     """Run the CLI on one photo; the job folder and its time."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("RILIEVO_")}
-    env |= {"RILIEVO_STORAGE": str(work / "storage"), "RILIEVO_MODELS": str(work / "no-models")}
-    (work / "no-models").mkdir(parents=True, exist_ok=True)
+    if models is None:
+        models = work / "no-models"
+        models.mkdir(parents=True, exist_ok=True)
+    env |= {"RILIEVO_STORAGE": str(work / "storage"), "RILIEVO_MODELS": str(models)}
     command = [sys.executable, "-m", "rilievo.entrypoints.cli", "render", str(photo), "--layers", "auto",
                "--out", str(work / "jobs"), "--json"]
     if depth is not None:
@@ -138,7 +141,7 @@ def evaluate(photo: Path, args: argparse.Namespace, work: Path) -> tuple[Result,
         with Image.open(depth) as opened:
             opened.convert("L").resize(image.size, Image.Resampling.BILINEAR).save(folder / "depth.png")
         depth = folder / "depth.png"
-    job_dir, seconds = render(small, depth, args.near, folder)
+    job_dir, seconds = render(small, depth, args.near, folder, args.models)
     owner, panes = pane_owner(job_dir)
     result = Result(photo.stem, panes, seconds)
     mask_path = beside(photo, args.masks, ("_mask",))
@@ -214,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("photos_dir", type=Path)
     parser.add_argument("--masks", type=Path, help="folder of <name>_mask.png (default: beside the photos)")
     parser.add_argument("--depth-dir", type=Path, help="folder of depth maps <name>.png or <name>_depth.png")
+    parser.add_argument("--models", type=Path, help="a models folder: learned engines installed there run")
     parser.add_argument("--near", choices=("white", "black"), default="white", help="for --depth-dir")
     parser.add_argument("--max-side", type=int, default=800, help="long side of the rendered photos, px")
     parser.add_argument("--out", type=Path, default=Path("eval_layers"), help="where the sheets go")
