@@ -9,7 +9,9 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    the region is at least RECEDING_MIN_SHARE of the picture and wider across its slope than along it
    (a floor, a road, a table, a wall seen askew; a standing person whose depth the estimator made a
    gradient is taller along its slope than across it). A region named as a thing ("person", "face") is
-   never a surface, and a surface nothing stands on (nothing is just above it at its depth there,
+   never a surface, nor one named upright (UPRIGHT_NAMES: a wall, the sky, a backdrop, which the
+   estimator's depth may make a gradient but which nothing stands on; placed whole, such a region goes
+   behind the main thing's card, see 6.), and a surface nothing stands on (nothing is just above it at its depth there,
    within CONTACT_STEP) is one more region.
    An unnamed region with a depth step inside it (MIXED_STEP levels between samples a band apart, along
    a line MIXED_LINE of its size long) holds things at different depths that the segmenter joined: it
@@ -35,7 +37,9 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    no thing holds: there the segmenter took two things for one), never joined to a region of another
    name, and the largest one gets a pane to itself where a split can give it one: the maker's card for the
    subject, with its surroundings on the panes around it. (What belongs to the subject but is not in
-   its region, a helmet held beside a person, goes by its own depth.)
+   its region, a helmet held beside a person, goes by its own depth.) A region cut for a depth step
+   inside it puts nothing on that card: what its depth would put there goes on the pane behind (the
+   depth map bleeds from a person into the wall beside her).
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ RECEDING_MIN_SHARE = 0.02
 SURFACE_NAMES = frozenset(
     {"", "backdrop", "floor", "ground", "road", "table", "sky", "wall", "water", "grass", "ceiling"}
 )
+UPRIGHT_NAMES = frozenset({"wall", "sky", "backdrop", "ceiling"})  # nothing stands on them: never cut at contacts
 STEP_BAND_FRACTION = 0.01  # of the long side, at least one sample
 SAME_STEP = 12  # levels: adjacent regions this close across their boundary are one thing ...
 SAME_SPREAD = 24  # ... when their depths (medians) are this close too
@@ -70,7 +75,8 @@ MIXED_STEP = 24
 # ... and a region named as a thing only for a cliff this high: a thing never holds one, so the
 # segmenter took two things for one (the built-in depth's softer steps inside a person do not count).
 NAMED_MIXED_STEP = 96
-CONTACT_STEP = 16  # levels: a thing stands on the surface below it when their depths meet this closely
+CONTACT_STEP = 16  # levels: a thing stands on the surface below it when their depths meet this closely ...
+STANDING_BASE = 0.25  # ... along its base: the lowest quarter of its height
 MIXED_LINE = 0.25
 
 
@@ -139,7 +145,8 @@ class _RegionFacts:
         named = np.array([name not in SURFACE_NAMES for name in regions.names])
         self.names, self.named = regions.names, named
         band = max(1, round(STEP_BAND_FRACTION * max(depth8.shape) / stride))
-        receding = _receding(labels, depth, self.count, self.histograms, depth8.size) & ~named
+        self.upright = upright = np.array([name in UPRIGHT_NAMES for name in regions.names])
+        receding = _receding(labels, depth, self.count, self.histograms, depth8.size) & ~named & ~upright
         mixed = np.where(named, _mixed(labels, depth, self.count, band, NAMED_MIXED_STEP),
                          _mixed(labels, depth, self.count, band, MIXED_STEP))
         self.pairs, self.steps = _boundary_steps(labels, depth, band)
@@ -185,13 +192,17 @@ class _RegionFacts:
         own name (a person is not joined to the wall behind, however smooth the depth between them)."""
         return not (self.named[ra] or self.named[rb]) or self.names[ra] == self.names[rb]
 
-    def main_thing_level(self, groups: np.ndarray) -> int | None:
-        """The depth of the group holding the largest region named as a thing (None: none is named),
-        which gets a pane of its own where the plan can give it one: a maker's card for the subject."""
+    def main_thing(self) -> int | None:
+        """The largest region named as a thing and placed whole (None: there is none)."""
         things = np.flatnonzero(self.named & ~self.by_depth)
-        if things.size == 0:
+        return None if things.size == 0 else int(things[np.argmax(self.sizes[things])])
+
+    def main_thing_level(self, groups: np.ndarray) -> int | None:
+        """The depth of the group holding the main thing (None: none is named), which gets a pane of its
+        own where the plan can give it one: a maker's card for the subject."""
+        largest = self.main_thing()
+        if largest is None:
             return None
-        largest = things[np.argmax(self.sizes[things])]
         members = (groups == groups[largest]) & ~self.by_depth
         return _median(self.histograms[members].sum(axis=0))
 
@@ -216,9 +227,14 @@ class _RegionFacts:
                 for member in members:
                     panes[member] = pane
         cuts: list[tuple[int, ...]] = [()] * self.count
+        main = self.main_thing()
+        if main is not None and panes[main] + 1 < plan.count:
+            # a wall, the sky or a backdrop stands behind the subject, whatever the depth map's gradient says
+            for region in map(int, np.flatnonzero(self.upright & ~self.by_depth)):
+                panes[region] = max(panes[region], panes[main] + 1)
         for region in map(int, np.flatnonzero(self.by_depth)):
             if not self.receding[region]:
-                cuts[region] = tuple(r.hi for r in plan.ranges[:-1])
+                cuts[region] = _skipping(tuple(r.hi for r in plan.ranges[:-1]), None if main is None else panes[main])
             elif (surface := self.surface_cuts(region, lookup, panes)) is not None:
                 cuts[region] = surface
             else:
@@ -260,6 +276,17 @@ class _RegionFacts:
             for behind in range(farthest, count - 1):
                 cuts[behind] = DEPTH_LEVELS - 1
         return tuple(cuts)
+
+
+def _skipping(cuts: tuple[int, ...], pane: int | None) -> tuple[int, ...]:
+    """A mixed region's cuts with nothing of it on `pane` (the main thing's card): what depth alone
+    would put there, the edge of the wall where the depth map bleeds from the person into it, goes
+    on the pane behind. The back pane is never skipped."""
+    if pane is None or pane >= len(cuts):
+        return cuts
+    skipped = list(cuts)
+    skipped[pane] = skipped[pane - 1] if pane > 0 else -1
+    return tuple(skipped)
 
 
 def _median(histogram: np.ndarray) -> int:
@@ -344,18 +371,28 @@ def _boundary_steps(labels: np.ndarray, depth: np.ndarray, band: int):
 
 def _contacts(labels: np.ndarray, depth: np.ndarray, band: int) -> dict[tuple[int, int], tuple[float, int]]:
     """Where a region stands on another (is just above it in the picture, `band` samples up, at about
-    the same depth: within CONTACT_STEP; a thing in front of a wall is above the wall too, but nearer):
+    the same depth: within CONTACT_STEP; a thing in front of a wall is above the wall too, but nearer),
+    along the lowest STANDING_BASE of its height (a person's shoulders above the wall beside them are no
+    base):
     for each such (thing, under) pair, the median depth of `under` along that contact line and the
     line's length."""
     band = min(band, labels.shape[0] - 1)
     if band <= 0:
         return {}
     upper, lower = labels[:-band], labels[band:]
-    on = (upper != lower) & (np.abs(depth[:-band] - depth[band:]) < CONTACT_STEP)
+    count = int(labels.max()) + 1
+    rows = np.broadcast_to(np.arange(labels.shape[0])[:, None], labels.shape)
+    top, bottom = np.full(count, labels.shape[0]), np.zeros(count, np.int64)
+    np.minimum.at(top, labels.ravel(), rows.ravel())
+    np.maximum.at(bottom, labels.ravel(), rows.ravel())
+    # a thing stands on what is under its base, not on a wall beside its shoulders
+    base = bottom - STANDING_BASE * (bottom - top)
+    on = ((upper != lower) & (np.abs(depth[:-band] - depth[band:]) < CONTACT_STEP)
+          & (rows[:-band] >= base[upper]))
     thing, under, depth_under = upper[on], lower[on], depth[band:][on]
     if thing.size == 0:
         return {}
-    key = thing.astype(np.int64) * (int(labels.max()) + 1) + under
+    key = thing.astype(np.int64) * count + under
     order = np.lexsort((depth_under, key))
     key, thing, under, depth_under = key[order], thing[order], under[order], depth_under[order]
     _, starts, lengths = np.unique(key, return_index=True, return_counts=True)

@@ -273,3 +273,38 @@ def test_the_named_subject_gets_a_pane_of_its_own_and_is_not_joined_to_its_backd
     person = plan.region_panes[1]
     assert person not in (plan.region_panes[0], plan.region_panes[2])
     assert plan.region_panes[2] < person < plan.region_panes[0]  # the table in front, the wall behind
+
+
+def test_a_region_cut_by_depth_puts_nothing_on_the_main_things_card():
+    """A wall joined by the segmenter across a depth step, whose depth bleeds from the person into it
+    next to her: the bled edge goes on the pane behind hers, not on her card."""
+    labels = np.zeros((90, 120), np.int32)  # the wall: a near part low left, far elsewhere
+    labels[20:80, 50:70] = 1  # the person
+    depth8 = np.full(labels.shape, 200, np.uint8)
+    depth8[60:, :30] = 20  # something near the segmenter joined to the wall
+    depth8[labels == 1] = 100
+    depth8[20:80, 45:50] = depth8[20:80, 70:75] = 100  # the bleed beside her
+    plan = plan_regions(depth8, Regions(labels, ("", "person")), 3)
+    assert plan.cut_by_depth == (0,)
+    membership = plan.membership(depth8, labels)
+    person = plan.region_panes[1]
+    assert (membership[labels == 1] == person).all()
+    assert not (membership[labels == 0] == person).any()
+    assert (membership[20:80, 45:50] == person + 1).all()
+
+
+def test_a_wall_under_a_persons_outstretched_arms_is_not_a_floor_she_stands_on():
+    """The estimator's depth makes the wall behind a person a gradient down the picture, meeting her
+    depth just below her arms: she stands on the floor at her base, not on the wall beside her, so the
+    wall is not cut there and goes behind her, not onto her card."""
+    rows = np.arange(100, dtype=float)[:, None] * np.ones((1, 120))
+    labels = np.zeros((100, 120), np.int32)  # the wall
+    labels[10:100, 50:70] = 1  # head, torso and legs down to the frame
+    labels[60:70, 25:95] = 1  # arms held out
+    labels[80:, 100:] = 2  # a box near the camera
+    depth8 = np.where(labels == 0, 255 - 1.2 * rows, 170)  # the wall meets her depth below the arms
+    depth8[labels == 2] = 30
+    plan = plan_regions(depth8.astype(np.uint8), Regions(labels, ("", "person", "")))
+    membership = plan.membership(depth8.astype(np.uint8), labels)
+    assert plan.cut_by_depth == ()
+    assert (membership[labels == 0] > plan.region_panes[1]).all()
