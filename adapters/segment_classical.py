@@ -58,6 +58,7 @@ FOCUS_MAX_BLURRED_ROW = 0.65  # ... and a smooth part low in the frame a floor o
 EXPOSED = (20.0, 90.0)  # L* range where a lack of fine detail means blur
 FOCUS_SUBJECT_AREA = (0.1, 0.9)
 FOCUS_MIN_CONTRAST = 1.5
+FOCUS_SHARP = -0.5  # superpixels at least as detailed as the median one, touching the cut, join it
 FOCUS_MIN_SHAPES = 0.3  # the blurred part's soft shapes against the sharp part's (see _coarse_detail)
 BACKDROP_MIN_BLURRED = 0.6  # share of a background region that must be blurred to be a backdrop
 
@@ -288,7 +289,14 @@ def _focused_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     seed[focus > -0.5] = cv2.GC_PR_FGD
     seed[focus > 1.0] = cv2.GC_FGD
     seed[blurred & (focus < 1.5 * BLURRED)] = cv2.GC_BGD
-    subject = _tidy(_grabcut(small, seed[graph.labels]))
+    subject = _grabcut(small, seed[graph.labels])
+    # GrabCut goes by colour: the in-focus fur of a far cheek, coloured like the room behind, is
+    # still subject where it joins the rest
+    sharp = (focus > FOCUS_SHARP)[graph.labels]
+    count, pieces = cv2.connectedComponents((sharp & ~subject).astype(np.uint8), connectivity=4)
+    ring = cv2.dilate(subject.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    joining = np.unique(pieces[ring & (pieces > 0)])
+    subject = _tidy(subject | np.isin(pieces, joining))
     share = subject.mean()
     if not FOCUS_SUBJECT_AREA[0] < share < FOCUS_SUBJECT_AREA[1]:
         return np.zeros(small.shape[:2], bool)
@@ -596,13 +604,13 @@ def _background_names(graph: _Graph, covered: np.ndarray) -> list[str]:
 
 def _backdrops(labels: np.ndarray, names: list[str], subjects: list[np.ndarray],
                blurred: np.ndarray) -> list[str]:
-    """The names with 'backdrop' for each unnamed background region that is mostly out of focus
-    behind a subject found by its focus: the blurred scene behind it."""
+    """The names with 'backdrop' for each background region but the sky that is mostly out of focus
+    behind a subject found by its focus: the blurred scene behind it (a floor or a wall there too)."""
     visible = ~_union(subjects, labels.shape)
     area = np.bincount(labels[visible], minlength=len(names))
     blurred_area = np.bincount(labels[visible & blurred], minlength=len(names))
     return [
-        "backdrop" if not name and area[i] and blurred_area[i] >= BACKDROP_MIN_BLURRED * area[i] else name
+        "backdrop" if name != "sky" and area[i] and blurred_area[i] >= BACKDROP_MIN_BLURRED * area[i] else name
         for i, name in enumerate(names)
     ]
 
