@@ -106,6 +106,11 @@ RECIPES: dict[str, dict] = {
                      (150, 232), (100, 226)],
                     rect(318, 375, 346, 436)],
     },
+    "chelsea": {  # the cat whose face fills the frame, drawn by hand; her blurred room shows right of her
+        "source": "skimage:chelsea",  # cheek and in the top-left corner
+        "outline": [[(40, 0), (395, 0), (380, 40), (355, 90), (362, 150), (340, 200), (312, 228), (305, 300),
+                     (0, 300), (0, 118), (25, 100)]],
+    },
     "horse": {  # a black silhouette on white
         "source": "skimage:horse",
         "threshold": "dark",

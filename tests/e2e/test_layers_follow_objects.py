@@ -38,3 +38,22 @@ def test_auto_layers_put_the_astronaut_whole_on_a_pane_in_front_of_her_backdrop(
     (astronaut,) = json.loads(result.stdout)["photos"]
     assert astronaut["integrity"] >= 0.95
     assert astronaut["separation"] >= 0.85 and astronaut["subject_in_front"]
+
+
+@pytest.mark.slow
+def test_with_the_built_in_engines_the_astronaut_the_cup_on_its_saucer_and_the_cat_sit_whole_before_their_backgrounds(
+        tmp_path):
+    # no depth map given: the built-in depth and segmenter; a person, an object with its support and an
+    # animal whose face fills the frame before a blurred room
+    photos = tmp_path / "photos"
+    made = run("make_subject_masks.py", photos, "--only", "astronaut", "coffee", "chelsea")
+    assert made.returncode == 0, made.stderr
+
+    result = run("eval_layers.py", photos, "--out", tmp_path / "sheets", "--json")
+
+    assert result.returncode == 0, result.stderr
+    scores = {photo["name"]: photo for photo in json.loads(result.stdout)["photos"]}
+    assert set(scores) == {"astronaut", "coffee", "chelsea"}
+    for name, score in scores.items():
+        assert score["integrity"] >= 0.95, name
+        assert score["separation"] >= 0.85 and score["subject_in_front"], name
