@@ -58,7 +58,8 @@ FOCUS_MAX_BLURRED_ROW = 0.65  # ... and a smooth part low in the frame a floor o
 EXPOSED = (20.0, 90.0)  # L* range where a lack of fine detail means blur
 FOCUS_SUBJECT_AREA = (0.1, 0.9)
 FOCUS_MIN_CONTRAST = 1.5
-FOCUS_SHARP = -0.5  # superpixels at least as detailed as the median one, touching the cut, join it
+FOCUS_SHARP = -0.5  # superpixels nearly as detailed as the median one, touching the cut, join it ...
+FOCUS_MAX_JOIN = 1.25  # ... unless they would grow it by more than a quarter
 FOCUS_MIN_SHAPES = 0.3  # the blurred part's soft shapes against the sharp part's (see _coarse_detail)
 BACKDROP_MIN_BLURRED = 0.6  # share of a background region that must be blurred to be a backdrop
 
@@ -289,21 +290,20 @@ def _focused_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     seed[focus > -0.5] = cv2.GC_PR_FGD
     seed[focus > 1.0] = cv2.GC_FGD
     seed[blurred & (focus < 1.5 * BLURRED)] = cv2.GC_BGD
-    subject = _grabcut(small, seed[graph.labels])
-    # GrabCut goes by colour: the in-focus fur of a far cheek, coloured like the room behind, is
-    # still subject where it joins the rest
-    sharp = (focus > FOCUS_SHARP)[graph.labels]
-    count, pieces = cv2.connectedComponents((sharp & ~subject).astype(np.uint8), connectivity=4)
-    ring = cv2.dilate(subject.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    joining = np.unique(pieces[ring & (pieces > 0)])
-    subject = _tidy(subject | np.isin(pieces, joining))
+    subject = _tidy(_grabcut(small, seed[graph.labels]))
     share = subject.mean()
     if not FOCUS_SUBJECT_AREA[0] < share < FOCUS_SUBJECT_AREA[1]:
         return np.zeros(small.shape[:2], bool)
     per_pixel = focus[graph.labels]
     if per_pixel[subject].mean() - per_pixel[~subject].mean() < FOCUS_MIN_CONTRAST:
         return np.zeros(small.shape[:2], bool)
-    return subject
+    # GrabCut goes by colour: the in-focus fur of a far cheek, coloured like the room behind, is
+    # still subject where it joins the rest; a join that swallows much more is the scene, not a cheek
+    sharp = (focus > FOCUS_SHARP)[graph.labels]
+    _, pieces = cv2.connectedComponents((sharp & ~subject).astype(np.uint8), connectivity=4)
+    ring = cv2.dilate(subject.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    joined = _tidy(subject | np.isin(pieces, np.unique(pieces[ring & (pieces > 0)])))
+    return joined if joined.sum() <= FOCUS_MAX_JOIN * subject.sum() else subject
 
 
 def _coarse_detail(graph: _Graph) -> np.ndarray:
