@@ -9,7 +9,7 @@ in, for when the piece is looked at from an angle.
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -17,11 +17,14 @@ import numpy as np
 VIEW_ANGLE_DEG = 35.0
 
 
-def visibility(alphas: list[np.ndarray]) -> Iterator[np.ndarray]:
-    """For each layer, front to back: how much of it the nearer layers let through (0 = hidden)."""
-    uncovered: np.ndarray = np.ones(alphas[0].shape, dtype=np.float32)
+def visibility(alphas: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Each layer's alpha, front to back, with how much of it the nearer layers let through (0 =
+    hidden). Takes the alphas one at a time, so they need not all be held at once."""
+    uncovered: np.ndarray | None = None
     for alpha in alphas:
-        yield uncovered
+        if uncovered is None:
+            uncovered = np.ones(alpha.shape, dtype=np.float32)
+        yield alpha, uncovered
         uncovered = uncovered * (1.0 - alpha)
 
 
@@ -31,14 +34,12 @@ def fill_reach_px(gap_mm: float, pixel_mm: float, view_angle_deg: float = VIEW_A
     return gap_mm * math.tan(math.radians(view_angle_deg)) / pixel_mm
 
 
-def with_fill(
-    rgba: np.ndarray, seen: np.ndarray, colours: np.ndarray, filled: np.ndarray
-) -> np.ndarray:
-    """The layer with the filled pixels given their colours and made opaque; only pixels that are
-    hidden (seen == 0) may change, so the straight-on stack stays exactly the same."""
+def filled_alpha(alpha: np.ndarray, seen: np.ndarray, filled: np.ndarray) -> np.ndarray:
+    """The layer's alpha with its filled pixels made opaque. The filled pixels take the fill's colours
+    and the others keep the composite's; only pixels that are hidden (seen == 0) may be filled, so the
+    straight-on stack stays exactly the same."""
     if np.any(filled & (seen > 0)):
         raise ValueError("fill may only change pixels the nearer layers hide completely")
-    out = rgba.copy()
-    out[filled, :3] = colours[filled]
-    out[filled, 3] = 1.0
+    out = alpha.copy()
+    out[filled] = 1.0
     return out

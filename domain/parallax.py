@@ -20,6 +20,7 @@ FRAME_MS = 80  # 24 frames at 80 ms: one sway in about two seconds
 # Relative shift of the front layer against the back at the ends of the sway, as a share of the width.
 MAX_SHIFT_FRACTION = 0.025
 PIVOTS = ("back", "middle")
+STRIP_PIXELS = 1 << 20  # downsample_layer works on strips of about this many full-size pixels
 
 
 def layer_offsets(
@@ -92,21 +93,31 @@ def parallax_frames(
     return out
 
 
-def downsample_rgba(rgba: np.ndarray, factor: int) -> np.ndarray:
-    """Box-average an RGBA layer without dark fringes: average the premultiplied colour, then divide.
+def downsample_layer(rgb: np.ndarray, alpha: np.ndarray, factor: int) -> np.ndarray:
+    """A layer, given as its colours (HxWx3) and alpha (HxW), as layer_rgba would make it and then
+    box-averaged to HxWx4 without dark fringes: the premultiplied colour is averaged, then divided.
 
     (Averaging the straight colours of layer_rgba would mix in the zeros of its transparent pixels.)
+    Made a strip of blocks at a time: the layer of a large photo is never held whole as RGBA.
     """
     if factor == 1:
-        return rgba.astype(np.float32, copy=True)
-    height, width = rgba.shape[0] // factor * factor, rgba.shape[1] // factor * factor
-    blocks = _premultiplied(rgba[:height, :width]).reshape(
-        height // factor, factor, width // factor, factor, 4
-    )
-    small = blocks.mean(axis=(1, 3), dtype=np.float32)
-    alpha = small[..., 3:4]
+        return np.concatenate([np.where(alpha[..., None] > 0, rgb, 0.0), alpha[..., None]], axis=-1).astype(
+            np.float32
+        )
+    rows, columns = alpha.shape[0] // factor, alpha.shape[1] // factor
+    small = np.empty((rows, columns, 4), np.float32)
+    strip = max(1, STRIP_PIXELS // (factor * factor * max(columns, 1)))
+    for top in range(0, rows, strip):
+        bottom = min(top + strip, rows)
+        window = (slice(top * factor, bottom * factor), slice(0, columns * factor))
+        weight = alpha[window].astype(np.float32)
+        premultiplied = rgb[window] * weight[..., None]
+        shape = (bottom - top, factor, columns, factor)
+        small[top:bottom, :, :3] = premultiplied.reshape(*shape, 3).mean(axis=(1, 3), dtype=np.float32)
+        small[top:bottom, :, 3] = weight.reshape(shape).mean(axis=(1, 3), dtype=np.float32)
+    alpha_small = small[..., 3:4]
     with np.errstate(invalid="ignore", divide="ignore"):
-        small[..., :3] = np.where(alpha > 0, small[..., :3] / alpha, 0.0)
+        small[..., :3] = np.where(alpha_small > 0, small[..., :3] / alpha_small, 0.0)
     return np.clip(small, 0.0, 1.0)
 
 

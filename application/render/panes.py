@@ -11,12 +11,12 @@ import attrs
 import numpy as np
 
 from rilievo.domain.assembly import AssemblyGuide, panes_of
-from rilievo.domain.fill import VIEW_ANGLE_DEG, fill_reach_px, visibility, with_fill
-from rilievo.domain.layers import DEPTH_CONVENTION, LayerPlan, layer_alphas, layer_rgba
+from rilievo.domain.fill import VIEW_ANGLE_DEG, fill_reach_px, filled_alpha, visibility
+from rilievo.domain.layers import DEPTH_CONVENTION, LayerPlan, layer_alphas
 from rilievo.domain.region_plan import regions_by_pane
 from rilievo.domain.regions import Regions
 from rilievo.domain.outputs import GUIDE, OVERLAY, PARALLAX
-from rilievo.domain.parallax import FRAME_MS, downsample_rgba, parallax_frames
+from rilievo.domain.parallax import FRAME_MS, downsample_layer, parallax_frames
 from rilievo.domain.params import RenderParams
 from rilievo.domain.previews import SeparationOverlay, downsample, downsample_labels
 from rilievo.domain.print_extras import marks_margin_px, mirrored
@@ -66,19 +66,21 @@ class PaneMaker:
             frame_depth_mm=params.frame_depth_mm,
         )
 
-        alphas = list(layer_alphas(membership, plan.count, params.feather))
         overlay = SeparationOverlay(downsample(self.image, self.factor))
         layers, thumbnails = [], []
-        for index, (name, alpha, seen) in enumerate(zip(plan.layer_names(), alphas, visibility(alphas))):
+        # one layer's alpha at a time: those of a 12 MP photo are 48 MB each
+        seen_layers = visibility(layer_alphas(membership, plan.count, params.feather))
+        for index, (name, (alpha, seen)) in enumerate(zip(plan.layer_names(), seen_layers)):
             overlay.add(downsample(alpha, self.factor))
             colours, filled = self.fill(index, plan.count, membership, seen, guide)
-            rgba = layer_rgba(self.image, alpha)
             if colours is not None:
-                rgba = with_fill(rgba, seen, colours, filled)
-            thumbnails.append(downsample_rgba(rgba, self.factor))
-            pane, source = self.pane_files(name, rgba[..., 3], colours, filled, is_back=index == plan.count - 1)
-            del rgba, colours  # a 12 MP photo's layer is 190 MB: one at a time
-            layers.append({"filled_share": round(float(filled.mean()), 6), **pane})
+                alpha = filled_alpha(alpha, seen, filled)
+            # the layer carries the composite's colours, the fill's where it filled (the fill keeps the
+            # others as they are): never made whole as RGBA at the photo's size
+            thumbnails.append(downsample_layer(self.image if colours is None else colours, alpha, self.factor))
+            pane, source = self.pane_files(name, alpha, colours, filled, is_back=index == plan.count - 1)
+            del alpha, seen, colours
+            layers.append({"filled_share": round(float(np.count_nonzero(filled) / filled.size), 6), **pane})
             sources.append(source)
             on_progress((index + 1) / (plan.count + 1))
 
