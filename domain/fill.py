@@ -43,3 +43,27 @@ def filled_alpha(alpha: np.ndarray, seen: np.ndarray, filled: np.ndarray) -> np.
     out = alpha.copy()
     out[filled] = 1.0
     return out
+
+
+class FilledColours:
+    """A layer's colours: the image's, with the fill's on the filled pixels. Only the fill's colours are
+    kept (N x 3, in the order of image[filled]); rows are made on demand, a run at a time, as
+    image[rows] or image[rows, columns] (float32), so no photo-size copy of the image is held."""
+
+    def __init__(self, image: np.ndarray, filled: np.ndarray, colours: np.ndarray):
+        if filled.shape != image.shape[:2] or colours.shape != (np.count_nonzero(filled), 3):
+            raise ValueError(f"{colours.shape[0]} fill colours for {np.count_nonzero(filled)} filled pixels "
+                             f"of a mask of {filled.shape} on an image of {image.shape}")
+        self.image, self.filled, self.colours = image, filled, colours
+        self.shape = image.shape
+        # where each row's filled pixels begin in colours
+        self.starts = np.concatenate([[0], np.cumsum(np.count_nonzero(filled, axis=1))])
+
+    def __getitem__(self, key) -> np.ndarray:
+        rows, columns = key if isinstance(key, tuple) else (key, slice(None))
+        first, last, step = rows.indices(self.shape[0])
+        if step != 1:
+            raise ValueError("FilledColours gives runs of rows")
+        out = np.array(self.image[first:last], np.float32)
+        out[self.filled[first:last]] = self.colours[self.starts[first] : self.starts[last]]
+        return out[:, columns]

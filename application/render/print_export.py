@@ -18,6 +18,7 @@ from typing import Callable
 import attrs
 import numpy as np
 
+from rilievo.domain.fill import FilledColours
 from rilievo.domain.outputs import DEPTH_MAP, FORMAT_FILES, PREVIEW, PROOF, RESULT_STEM
 from rilievo.domain.params import RenderParams
 from rilievo.domain.print_extras import mark_patches, marks_margin_px, white_ink_mask
@@ -37,8 +38,8 @@ class PaneSource:
 
     name: str
     alpha: np.ndarray  # HxW float, the hidden part filled in included
-    fill: np.ndarray | None  # HxWx3 float: the colours of the filled pixels (elsewhere the composite's)
-    filled: np.ndarray  # HxW bool: the pixels whose colour the fill invented
+    fill: np.ndarray | None  # Nx3 float: the colours of the N filled pixels, in the order of image[filled]
+    filled: np.ndarray  # HxW bool: the pixels whose colour the fill invented (elsewhere the composite's)
     is_back: bool
     white_ink_file: str | None
     print_file: str | None  # mirrored and/or with marks; None when neither is asked
@@ -182,7 +183,8 @@ class PrintExport:
         alpha, filled = extended[core][:count, :, 0], extended[core][:count, :, 1]
         rgb = composite[rows, self.placement_columns]
         if pane.fill is not None:
-            colours = self.resized(self.resampler, pane.fill, window)[core][:count]
+            colours = self.resized(self.resampler, FilledColours(self.source, pane.filled, pane.fill), window)
+            colours = colours[core][:count]
             rgb = rgb + filled[..., None] * (colours - rgb)
         rgb = np.where(alpha[..., None] > 0, rgb, 0.0)  # no colour where the layer is clear
         band[rows, self.placement_columns, :3] = rgb
@@ -213,7 +215,8 @@ class PrintExport:
         window_bottom = min(placement.height, last - placement.y + extra)
         return slice(first - top, last - top), (0, window_top, placement.width, window_bottom)
 
-    def resized(self, upscaler: Upscaler | Resampler, source: np.ndarray | _AlphaAndFill, window: tuple) -> np.ndarray:
+    def resized(self, upscaler: Upscaler | Resampler, source: np.ndarray | _AlphaAndFill | FilledColours,
+                window: tuple) -> np.ndarray:
         """window of the source (the crop, or a same-sized array) resized to the placement."""
         placement, crop = self.plan.placement, self.plan.crop
         out_size = (placement.width, placement.height)
@@ -275,3 +278,4 @@ class _AlphaAndFill:
         alpha = np.asarray(self.pane.alpha[rows, columns], np.float32)
         filled = self.pane.filled[rows, columns].astype(np.float32)
         return np.stack([alpha, filled, np.zeros_like(alpha)], axis=-1)
+

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from rilievo.domain.fill import fill_reach_px, filled_alpha, visibility
+from rilievo.domain.fill import FilledColours, fill_reach_px, filled_alpha, visibility
 from rilievo.domain.layers import LayerPlan, layer_alphas, layer_rgba, stack_over
 
 depth_maps = arrays(np.uint8, st.tuples(st.integers(1, 24), st.integers(1, 24)), elements=st.integers(0, 255))
@@ -71,3 +71,26 @@ def test_an_edge_is_feathered_over_at_most_the_feather_radius(feather, edge):
 def test_the_fill_reach_is_the_sideways_shift_at_the_viewing_angle():
     assert fill_reach_px(10.0, 0.1, view_angle_deg=45) == pytest.approx(100.0)
     assert fill_reach_px(0.0, 0.1) == 0
+
+
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2**32 - 1))
+def test_filled_colours_give_any_run_of_rows_of_the_image_with_the_fill_s_colours_on_it(height, width, seed):
+    """FilledColours keeps only the fill's colours; any rows it gives equal those of the whole filled image."""
+    rng = np.random.default_rng(seed)
+    image = rng.random((height, width, 3), dtype=np.float32)
+    filled = rng.random((height, width)) < 0.4
+    colours = rng.random((int(filled.sum()), 3), dtype=np.float32)
+    whole = image.copy()
+    whole[filled] = colours
+    layer = FilledColours(image, filled, colours)
+    first, last = sorted(rng.integers(0, height + 1, 2))
+    np.testing.assert_array_equal(layer[first:last], whole[first:last])
+    np.testing.assert_array_equal(layer[first:last, 1:], whole[first:last, 1:])
+    np.testing.assert_array_equal(layer[:], whole)
+
+
+def test_filled_colours_refuse_a_count_that_is_not_the_filled_pixels():
+    filled = np.zeros((4, 5), bool)
+    filled[1, 2] = True
+    with pytest.raises(ValueError, match="2 fill colours for 1 filled pixels"):
+        FilledColours(np.zeros((4, 5, 3), np.float32), filled, np.zeros((2, 3), np.float32))

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from rilievo.domain.layers import LayerPlan, layer_alphas, layer_rgba, stack_over
 from rilievo.domain import parallax
-from rilievo.domain.parallax import downsample_layer, layer_offsets, parallax_frames
+from rilievo.domain.parallax import downsample_layer, iter_parallax_frames, layer_offsets, parallax_frames
 
 HEIGHT, WIDTH = 72, 160
 RED, GREEN, YELLOW = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (1.0, 1.0, 0.0)
@@ -156,3 +156,12 @@ def test_a_layer_downsampled_strip_by_strip_is_the_whole_layer_box_averaged(monk
     expected[..., :3] = np.where(covered[..., None], means[..., :3] / np.where(covered, means[..., 3], 1)[..., None], 0)
     assert small.shape == expected.shape and small.dtype == np.float32
     np.testing.assert_allclose(small, np.clip(expected, 0, 1), atol=1e-6)
+
+
+def test_frames_made_one_at_a_time_are_the_listed_frames_and_bad_layers_are_refused_at_once():
+    layers, centres = three_plane_scene()
+    frames = iter_parallax_frames(layers, centres, frames=6, max_shift_px=4)
+    for made, listed in zip(frames, parallax_frames(layers, centres, frames=6, max_shift_px=4), strict=True):
+        np.testing.assert_array_equal(made, listed)
+    with pytest.raises(ValueError, match="depth centres"):
+        iter_parallax_frames(layers, centres[:2])
