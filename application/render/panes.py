@@ -100,8 +100,8 @@ class PaneMaker:
 
     def fill(self, index, count, membership, seen, guide) -> tuple[np.ndarray | None, np.ndarray]:
         """Colours for the layer's hidden part (N x 3 for the N pixels filled, None: nothing to fill) and
-        the mask of the pixels filled; the back layer wholly, the others as far as a viewer at the view angle could see behind
-        the panes in front."""
+        the mask of the pixels filled; the back layer wholly, the others as far as a viewer at the view
+        angle could see behind the panes in front."""
         nothing = np.zeros(membership.shape, bool)
         if not self.params.fill_behind or index == 0:
             return None, nothing

@@ -278,4 +278,3 @@ class _AlphaAndFill:
         alpha = np.asarray(self.pane.alpha[rows, columns], np.float32)
         filled = self.pane.filled[rows, columns].astype(np.float32)
         return np.stack([alpha, filled, np.zeros_like(alpha)], axis=-1)
-
