@@ -182,10 +182,13 @@ class PrintExport:
         extended = self.resized(self.resampler, _AlphaAndFill(pane), window)
         alpha, filled = extended[core][:count, :, 0], extended[core][:count, :, 1]
         rgb = composite[rows, self.placement_columns]
-        if pane.fill is not None:
-            colours = self.resized(self.resampler, FilledColours(self.source, pane.filled, pane.fill), window)
-            colours = colours[core][:count]
-            rgb = rgb + filled[..., None] * (colours - rgb)
+        filled_columns = np.flatnonzero(filled.any(axis=0))
+        if pane.fill is not None and filled_columns.size:  # the fill's colours only where the band has some
+            span = slice(int(filled_columns[0]), int(filled_columns[-1]) + 1)
+            colours = self.resized(self.resampler, FilledColours(self.source, pane.filled, pane.fill),
+                                   (span.start, window[1], span.stop, window[3]))[core][:count]
+            rgb = rgb.copy()
+            rgb[:, span] += filled[:, span, None] * (colours - rgb[:, span])
         rgb = np.where(alpha[..., None] > 0, rgb, 0.0)  # no colour where the layer is clear
         band[rows, self.placement_columns, :3] = rgb
         band[rows, self.placement_columns, 3] = alpha

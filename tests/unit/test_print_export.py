@@ -146,3 +146,14 @@ def test_the_filled_pixels_carry_the_fill_s_colours_at_print_size(fakes):
     fill = np.asarray(FakeShaper.FILL_COLOUR, np.float32)
     assert np.abs(back[:, 20:130, :3] - fill).max() <= 1 / 255  # hidden behind the front pane (photo columns 0-15)
     np.testing.assert_allclose(back[:, 450:, :3], files["composite_full.png"][:, 450:], atol=1 / 255)
+
+
+def test_a_fill_away_from_the_left_edge_lands_on_its_own_columns_at_print_size():
+    """Near on the right: the middle pane is filled behind it, from photo column 40 (print column 400) on."""
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()[:, ::-1].copy()))
+    files = render(fakes, **PRINT)
+    mid, composite = files["Layer_2_mid.png"], files["composite_full.png"]
+    fill = np.asarray(FakeShaper.FILL_COLOUR, np.float32)
+    hidden = mid[:, 480:, :3]  # well inside what the near pane hides and the fill's reach covers
+    assert (np.abs(hidden - fill).max(axis=-1) <= 1 / 255).mean() > 0.5
+    np.testing.assert_allclose(mid[:, 230:370, :3], composite[:, 230:370], atol=1 / 255)  # its own part
