@@ -275,11 +275,10 @@ def layer_alphas(membership: np.ndarray, count: int, feather_px: float) -> Itera
     choosing a_i = s_i / sum_{j>=i} s_j makes that weight exactly s_i, and the back layer opaque.
     With tail_i = blur(membership >= i) we have s_i = tail_i - tail_{i+1}: one blur per layer.
     """
+    if count < 1:
+        return
     tail = np.ones(membership.shape, dtype=np.float32)
-    for index in range(count):
-        if index == count - 1:
-            yield np.ones(membership.shape, dtype=np.float32)
-            return
+    for index in range(count - 1):
         next_tail = blur(np.asarray(membership > index, dtype=np.float32), feather_px)
         alpha = np.subtract(tail, next_tail)
         np.maximum(alpha, 0.0, out=alpha)
@@ -287,6 +286,9 @@ def layer_alphas(membership: np.ndarray, count: int, feather_px: float) -> Itera
         alpha[tail <= 1e-6] = 0.0
         yield np.clip(alpha, 0.0, 1.0, out=alpha)
         tail = next_tail
+        del next_tail
+    del tail  # not held while the back layer is worked on
+    yield np.ones(membership.shape, dtype=np.float32)
 
 
 def blur(mask: np.ndarray, feather_px: float) -> np.ndarray:
