@@ -366,8 +366,10 @@ def _half_size_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 
 def _relaxed(fixed: np.ndarray, free: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """RELAX_STEPS Jacobi steps of colour = fixed + free * (mean of the four neighbours)."""
-    colour, spare = colour.copy(), np.empty_like(colour)
+    """RELAX_STEPS Jacobi steps of colour = fixed + free * (mean of the four neighbours). A contiguous
+    colour array is worked on in place (the callers hand over one they no longer need)."""
+    colour = np.ascontiguousarray(colour)
+    spare = np.empty_like(colour)
     for _ in range(RELAX_STEPS):
         cv2.filter2D(colour, -1, _NEIGHBOURS, dst=spare, borderType=cv2.BORDER_REPLICATE)
         spare *= free
