@@ -9,7 +9,7 @@ import os
 import shutil
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -167,7 +167,7 @@ class FilesystemJobFiles:
         with _writing(path):
             write_bytes_atomic(path, text.encode("utf-8"))
 
-    def write_animation(self, run_key: str, name: str, frames: list[np.ndarray], frame_ms: int) -> None:
+    def write_animation(self, run_key: str, name: str, frames: Iterable[np.ndarray], frame_ms: int) -> None:
         suffix = Path(name).suffix.lower()
         if suffix not in ANIMATION_SUFFIXES:
             raise ValueError(f"an animation is written as .gif or .webp, not {name!r}")
@@ -237,19 +237,19 @@ def _remove_if_empty(folder: Path) -> None:
         pass  # not empty (another attempt's folder), or gone
 
 
-def _encode_animation(frames: list[np.ndarray], frame_ms: int, suffix: str) -> bytes:
-    """RGB float frames -> a looping GIF or lossy WebP."""
-    if not frames:
-        raise ValueError("an animation needs at least one frame")
+def _encode_animation(frames: Iterable[np.ndarray], frame_ms: int, suffix: str) -> bytes:
+    """RGB float frames -> a looping GIF or lossy WebP. Each frame is made 8-bit as it comes, so only
+    one float frame is held at a time."""
     if isinstance(frame_ms, bool) or not isinstance(frame_ms, int) or frame_ms < 1:
         raise ValueError(f"frame_ms must be a whole number of milliseconds >= 1, got {frame_ms!r}")
-    shape = frames[0].shape
-    if len(shape) != 3 or shape[2] != 3 or any(frame.shape != shape for frame in frames):
-        raise ValueError("animation frames must be HxWx3 RGB arrays of one size")
-    images = [
-        Image.fromarray(np.rint(np.clip(frame, 0.0, 1.0) * 255).astype(np.uint8), "RGB")
-        for frame in frames
-    ]
+    images, shape = [], None
+    for frame in frames:
+        shape = shape or frame.shape
+        if len(shape) != 3 or shape[2] != 3 or frame.shape != shape:
+            raise ValueError("animation frames must be HxWx3 RGB arrays of one size")
+        images.append(Image.fromarray(np.rint(np.clip(frame, 0.0, 1.0) * 255).astype(np.uint8), "RGB"))
+    if not images:
+        raise ValueError("an animation needs at least one frame")
     buffer = io.BytesIO()
     if suffix == ".gif":
         # One palette for every frame, without dithering: a per-frame palette or dither pattern makes

@@ -117,7 +117,6 @@ class OpenCVLayerShaper:
     def fill_behind(
         self, image: np.ndarray, known: np.ndarray, fillable: np.ndarray, reach_px: float | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        image = np.asarray(image)
         rgb = _checked_image(image)
         known, fillable = (_checked_mask(mask, rgb.shape[:2]) for mask in (known, fillable))
         if reach_px is not None and not (reach_px >= 0):
@@ -126,11 +125,9 @@ class OpenCVLayerShaper:
         if reach_px is not None and filled.any():
             to_known = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
             filled &= to_known <= reach_px
-        out = image.copy()
         if not filled.any() or not known.any():
-            return out, np.zeros_like(filled)
-        _push_pull(rgb, _sources(known, fillable), filled, out)
-        return out, filled
+            return np.zeros((0, 3), np.float32), np.zeros_like(filled)
+        return _push_pull(rgb, _sources(known, fillable), filled), filled
 
 
 # --- refine -----------------------------------------------------------------------------------
@@ -317,8 +314,8 @@ def _sources(known: np.ndarray, fillable: np.ndarray) -> np.ndarray:
     return sources if sources.any() else known
 
 
-def _push_pull(rgb: np.ndarray, known: np.ndarray, wanted: np.ndarray, out: np.ndarray) -> None:
-    """Colours for the wanted unknown pixels from the known ones, written into out.
+def _push_pull(rgb: np.ndarray, known: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Colours for the wanted unknown pixels from the known ones (N x 3, in the order of rgb[wanted]).
 
     Each level's colours are relaxed a few times towards the mean of their four neighbours (a
     multigrid pass on Laplace's equation), which takes off the corners push-pull leaves and makes
@@ -331,6 +328,7 @@ def _push_pull(rgb: np.ndarray, known: np.ndarray, wanted: np.ndarray, out: np.n
     rows, cols = (np.flatnonzero(wanted.any(axis=axis)) for axis in (1, 0))
     margin = RELAX_STEPS + 1
     cols = slice(max(cols[0] - margin, 0), cols[-1] + margin + 1)
+    found = []  # strips top to bottom, each in raster order: together, the order of rgb[wanted]
     for top in range(rows[0], rows[-1] + 1, FILL_STRIP_ROWS):
         bottom = min(top + FILL_STRIP_ROWS, rows[-1] + 1)
         first, last = max(top - margin, 0), min(bottom + margin, height)
@@ -341,8 +339,8 @@ def _push_pull(rgb: np.ndarray, known: np.ndarray, wanted: np.ndarray, out: np.n
         free = (~known[first:last, cols]).astype(np.float32)[..., None]
         relaxed = _relaxed(rgb[first:last, cols] * (1.0 - free), free, start)
         inner = relaxed[top - first : bottom - first]
-        strip = wanted[top:bottom, cols]
-        out[top:bottom, cols][strip] = inner[strip]
+        found.append(inner[wanted[top:bottom, cols]])
+    return np.concatenate(found)
 
 
 def _half_size_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -353,21 +351,30 @@ def _half_size_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     levels = [(premultiplied, cv2.pyrDown(weight))]
     while levels[-1][1].size > 1 and not (levels[-1][1] > 0).all():
         levels.append(tuple(cv2.pyrDown(x) for x in levels[-1]))
+    del premultiplied, weight
     colour = None
-    for premultiplied, weight in reversed(levels):
-        own = premultiplied / np.maximum(weight, 1e-12)[..., None]
+    while levels:  # coarse to fine, each level let go of once used
+        premultiplied, weight = levels.pop()
+        own = premultiplied
+        own /= np.maximum(weight, 1e-12)[..., None]
         trust = np.minimum(weight * FILL_GAIN, 1.0)[..., None]
-        colour = own if colour is None else cv2.pyrUp(colour, dstsize=weight.shape[::-1])
-        colour = _relaxed(trust * own, 1.0 - trust, colour)
+        colour = own.copy() if colour is None else cv2.pyrUp(colour, dstsize=weight.shape[::-1])
+        own *= trust
+        colour = _relaxed(own, 1.0 - trust, colour)
+        del premultiplied, own
     return colour
 
 
 def _relaxed(fixed: np.ndarray, free: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """RELAX_STEPS Jacobi steps of colour = fixed + free * (mean of the four neighbours)."""
+    """RELAX_STEPS Jacobi steps of colour = fixed + free * (mean of the four neighbours). A contiguous
+    colour array is worked on in place (the callers hand over one they no longer need)."""
+    colour = np.ascontiguousarray(colour)
+    spare = np.empty_like(colour)
     for _ in range(RELAX_STEPS):
-        colour = cv2.filter2D(colour, -1, _NEIGHBOURS, borderType=cv2.BORDER_REPLICATE)
-        colour *= free
-        colour += fixed
+        cv2.filter2D(colour, -1, _NEIGHBOURS, dst=spare, borderType=cv2.BORDER_REPLICATE)
+        spare *= free
+        cv2.add(spare, fixed, dst=spare)
+        colour, spare = spare, colour
     return colour
 
 

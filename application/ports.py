@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Iterable, Protocol
 
 import attrs
 import numpy as np
@@ -210,8 +210,9 @@ class LayerShaper(Protocol):
         self, image: np.ndarray, known: np.ndarray, fillable: np.ndarray, reach_px: float | None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Invent colours for the fillable pixels (HxW bool) within reach_px of the known ones (None:
-        all of them) from the known pixels around them. Returns (rgb, filled): the image with those
-        pixels replaced, and the HxW bool mask of the pixels that were."""
+        all of them) from the known pixels around them. Returns (colours, filled): the HxW bool mask of
+        the pixels filled and their colours, N x 3 float32 in the order of image[filled] (the colours
+        alone: a photo-size copy of the image would double what the panes of a large photo hold)."""
 
 
 class OutlineTracer(Protocol):
@@ -255,8 +256,9 @@ class WorkFiles(Protocol):
     def write_text(self, run_key: str, name: str, text: str) -> None:
         """A text file (SVG, ...), UTF-8."""
 
-    def write_animation(self, run_key: str, name: str, frames: list[np.ndarray], frame_ms: int) -> None:
-        """RGB frames in [0, 1], looping forever; the format follows the name (.gif or .webp)."""
+    def write_animation(self, run_key: str, name: str, frames: Iterable[np.ndarray], frame_ms: int) -> None:
+        """RGB frames in [0, 1], looping forever; the format follows the name (.gif or .webp). The
+        frames may come one at a time (an iterator): they are taken once, in order."""
 
     def write_zip(self, run_key: str, name: str, members: list[str]) -> None:
         """Bundle files the attempt already wrote into one zip."""

@@ -9,7 +9,7 @@ in, for when the piece is looked at from an angle.
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -17,11 +17,14 @@ import numpy as np
 VIEW_ANGLE_DEG = 35.0
 
 
-def visibility(alphas: list[np.ndarray]) -> Iterator[np.ndarray]:
-    """For each layer, front to back: how much of it the nearer layers let through (0 = hidden)."""
-    uncovered: np.ndarray = np.ones(alphas[0].shape, dtype=np.float32)
+def visibility(alphas: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Each layer's alpha, front to back, with how much of it the nearer layers let through (0 =
+    hidden). Takes the alphas one at a time, so they need not all be held at once."""
+    uncovered: np.ndarray | None = None
     for alpha in alphas:
-        yield uncovered
+        if uncovered is None:
+            uncovered = np.ones(alpha.shape, dtype=np.float32)
+        yield alpha, uncovered
         uncovered = uncovered * (1.0 - alpha)
 
 
@@ -31,14 +34,36 @@ def fill_reach_px(gap_mm: float, pixel_mm: float, view_angle_deg: float = VIEW_A
     return gap_mm * math.tan(math.radians(view_angle_deg)) / pixel_mm
 
 
-def with_fill(
-    rgba: np.ndarray, seen: np.ndarray, colours: np.ndarray, filled: np.ndarray
-) -> np.ndarray:
-    """The layer with the filled pixels given their colours and made opaque; only pixels that are
-    hidden (seen == 0) may change, so the straight-on stack stays exactly the same."""
+def filled_alpha(alpha: np.ndarray, seen: np.ndarray, filled: np.ndarray) -> np.ndarray:
+    """The layer's alpha with its filled pixels made opaque. The filled pixels take the fill's colours
+    and the others keep the composite's; only pixels that are hidden (seen == 0) may be filled, so the
+    straight-on stack stays exactly the same."""
     if np.any(filled & (seen > 0)):
         raise ValueError("fill may only change pixels the nearer layers hide completely")
-    out = rgba.copy()
-    out[filled, :3] = colours[filled]
-    out[filled, 3] = 1.0
+    out = alpha.copy()
+    out[filled] = 1.0
     return out
+
+
+class FilledColours:
+    """A layer's colours: the image's, with the fill's on the filled pixels. Only the fill's colours are
+    kept (N x 3, in the order of image[filled]); rows are made on demand, a run at a time, as
+    image[rows] or image[rows, columns] (float32), so no photo-size copy of the image is held."""
+
+    def __init__(self, image: np.ndarray, filled: np.ndarray, colours: np.ndarray):
+        if filled.shape != image.shape[:2] or colours.shape != (np.count_nonzero(filled), 3):
+            raise ValueError(f"{colours.shape[0]} fill colours for {np.count_nonzero(filled)} filled pixels "
+                             f"of a mask of {filled.shape} on an image of {image.shape}")
+        self.image, self.filled, self.colours = image, filled, colours
+        self.shape = image.shape
+        # where each row's filled pixels begin in colours
+        self.starts = np.concatenate([[0], np.cumsum(np.count_nonzero(filled, axis=1))])
+
+    def __getitem__(self, key) -> np.ndarray:
+        rows, columns = key if isinstance(key, tuple) else (key, slice(None))
+        first, last, step = rows.indices(self.shape[0])
+        if step != 1:
+            raise ValueError("FilledColours gives runs of rows")
+        out = np.array(self.image[first:last], np.float32)
+        out[self.filled[first:last]] = self.colours[self.starts[first] : self.starts[last]]
+        return out[:, columns]

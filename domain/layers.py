@@ -275,17 +275,20 @@ def layer_alphas(membership: np.ndarray, count: int, feather_px: float) -> Itera
     choosing a_i = s_i / sum_{j>=i} s_j makes that weight exactly s_i, and the back layer opaque.
     With tail_i = blur(membership >= i) we have s_i = tail_i - tail_{i+1}: one blur per layer.
     """
+    if count < 1:
+        return
     tail = np.ones(membership.shape, dtype=np.float32)
-    for index in range(count):
-        if index == count - 1:
-            yield np.ones(membership.shape, dtype=np.float32)
-            return
+    for index in range(count - 1):
         next_tail = blur(np.asarray(membership > index, dtype=np.float32), feather_px)
-        share = np.maximum(tail - next_tail, 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            alpha = np.where(tail > 1e-6, share / tail, 0.0)
-        yield np.clip(alpha, 0.0, 1.0).astype(np.float32)
+        alpha = np.subtract(tail, next_tail)
+        np.maximum(alpha, 0.0, out=alpha)
+        np.divide(alpha, tail, out=alpha, where=tail > 1e-6)
+        alpha[tail <= 1e-6] = 0.0
+        yield np.clip(alpha, 0.0, 1.0, out=alpha)
         tail = next_tail
+        del next_tail
+    del tail  # not held while the back layer is worked on
+    yield np.ones(membership.shape, dtype=np.float32)
 
 
 def blur(mask: np.ndarray, feather_px: float) -> np.ndarray:
@@ -313,10 +316,12 @@ def _convolve_axis(image: np.ndarray, taps: np.ndarray, radius: int, axis: int) 
     padded = np.pad(image, pad, mode="edge")
     length = image.shape[axis]
     out = np.zeros_like(image)
+    term = np.empty_like(image)  # one buffer for every tap: no photo-size temporary per tap
     window = [slice(None)] * image.ndim
     for offset, weight in enumerate(taps):
         window[axis] = slice(offset, offset + length)
-        out += weight * padded[tuple(window)]
+        np.multiply(padded[tuple(window)], weight, out=term)
+        out += term
     return out
 
 

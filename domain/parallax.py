@@ -9,17 +9,19 @@ along (edge replication), never wraps around.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
-from .previews import PREVIEW_MAX_SIDE
+from .fill import FilledColours
+from .previews import PREVIEW_MAX_SIDE, block_mean
 
 FRAMES = 24
 FRAME_MS = 80  # 24 frames at 80 ms: one sway in about two seconds
 # Relative shift of the front layer against the back at the ends of the sway, as a share of the width.
 MAX_SHIFT_FRACTION = 0.025
 PIVOTS = ("back", "middle")
+STRIP_PIXELS = 1 << 20  # downsample_layer works on strips of about this many full-size pixels
 
 
 def layer_offsets(
@@ -57,7 +59,18 @@ def parallax_frames(
     max_shift_px: float | None = None,
     pivot: str = "back",
 ) -> list[np.ndarray]:
-    """HxWx3 float32 frames of the layers (front to back, RGBA as layer_rgba makes them, at preview
+    """The frames of iter_parallax_frames, as a list."""
+    return list(iter_parallax_frames(layers_rgba_small, depth_centres, frames, max_shift_px, pivot))
+
+
+def iter_parallax_frames(
+    layers_rgba_small: list[np.ndarray],
+    depth_centres: Sequence[float],
+    frames: int = FRAMES,
+    max_shift_px: float | None = None,
+    pivot: str = "back",
+) -> Iterator[np.ndarray]:
+    """HxWx3 float32 frames, made one at a time as they are taken (the inputs are checked at once), of the layers (front to back, RGBA as layer_rgba makes them, at preview
     size) shifted by layer_offsets and stacked with "over" onto the back layer.
 
     max_shift_px defaults to MAX_SHIFT_FRACTION of the width. Shifts are sub-pixel: each layer is
@@ -84,29 +97,40 @@ def parallax_frames(
     premultiplied = [
         np.ascontiguousarray(_premultiplied(layer).transpose(2, 0, 1)) for layer in layers_rgba_small
     ]
-    out = []
-    for frame in range(frames):
-        offsets = layer_offsets(depth_centres, frame, frames, max_shift_px, pivot)
-        shifted = [_shifted(layer, offset) for layer, offset in zip(premultiplied, offsets)]
-        out.append(_over(shifted))
-    return out
+    shift = max_shift_px
+    return (
+        _over([_shifted(layer, offset) for layer, offset in
+               zip(premultiplied, layer_offsets(depth_centres, frame, frames, shift, pivot))])
+        for frame in range(frames)
+    )
 
 
-def downsample_rgba(rgba: np.ndarray, factor: int) -> np.ndarray:
-    """Box-average an RGBA layer without dark fringes: average the premultiplied colour, then divide.
+def downsample_layer(rgb: np.ndarray | FilledColours, alpha: np.ndarray, factor: int) -> np.ndarray:
+    """A layer, given as its colours (HxWx3, or FilledColours) and alpha (HxW), as layer_rgba would make
+    it and then box-averaged to HxWx4 without dark fringes: the premultiplied colour is averaged, then
+    divided.
 
     (Averaging the straight colours of layer_rgba would mix in the zeros of its transparent pixels.)
+    Made a strip of blocks at a time: the layer of a large photo is never held whole as RGBA.
     """
     if factor == 1:
-        return rgba.astype(np.float32, copy=True)
-    height, width = rgba.shape[0] // factor * factor, rgba.shape[1] // factor * factor
-    blocks = _premultiplied(rgba[:height, :width]).reshape(
-        height // factor, factor, width // factor, factor, 4
-    )
-    small = blocks.mean(axis=(1, 3), dtype=np.float32)
-    alpha = small[..., 3:4]
+        colours = rgb[0 : alpha.shape[0]]
+        return np.concatenate([np.where(alpha[..., None] > 0, colours, 0.0), alpha[..., None]], axis=-1).astype(
+            np.float32
+        )
+    rows, columns = alpha.shape[0] // factor, alpha.shape[1] // factor
+    small = np.empty((rows, columns, 4), np.float32)
+    strip = max(1, STRIP_PIXELS // (factor * factor * max(columns, 1)))
+    for top in range(0, rows, strip):
+        bottom = min(top + strip, rows)
+        window = (slice(top * factor, bottom * factor), slice(0, columns * factor))
+        weight = alpha[window].astype(np.float32)
+        premultiplied = rgb[window] * weight[..., None]
+        small[top:bottom, :, :3] = block_mean(premultiplied, factor)
+        small[top:bottom, :, 3] = block_mean(weight, factor)
+    alpha_small = small[..., 3:4]
     with np.errstate(invalid="ignore", divide="ignore"):
-        small[..., :3] = np.where(alpha > 0, small[..., :3] / alpha, 0.0)
+        small[..., :3] = np.where(alpha_small > 0, small[..., :3] / alpha_small, 0.0)
     return np.clip(small, 0.0, 1.0)
 
 

@@ -31,11 +31,21 @@ def downsample(image: np.ndarray, factor: int) -> np.ndarray:
     """Box-average factor x factor blocks (the few edge pixels that do not fill a block are dropped)."""
     if factor == 1:
         return image
-    height, width = image.shape[0] // factor * factor, image.shape[1] // factor * factor
-    blocks = image[:height, :width].reshape(height // factor, factor, width // factor, factor, -1)
-    return blocks.mean(axis=(1, 3), dtype=np.float32).reshape(
-        height // factor, width // factor, *image.shape[2:]
-    )
+    return block_mean(image, factor)
+
+
+def block_mean(image: np.ndarray, factor: int) -> np.ndarray:
+    """The float32 mean of each whole factor x factor block of an HxW or HxWxC array. Sums strided
+    rows, then strided columns: numpy's mean over the axes of a blocked view is several times slower."""
+    height, width = image.shape[0] // factor, image.shape[1] // factor
+    rows = image[0 : height * factor : factor, : width * factor].astype(np.float32)
+    for offset in range(1, factor):
+        rows += image[offset : height * factor : factor, : width * factor]
+    out = rows[:, 0::factor].copy()
+    for offset in range(1, factor):
+        out += rows[:, offset::factor]
+    out *= np.float32(1.0 / (factor * factor))
+    return out
 
 
 class SeparationOverlay:

@@ -2,7 +2,7 @@
 resize, sharpen, layer masks and 16-bit PNG encodes.
 
     .venv/bin/python scripts/bench_print.py [--cases 24x36@300 24x36@600] [--layers 4] [--repeat 3]
-        [--format png16] [--photo PATH] [--size 741x497] [--own-size 4000x3000]
+        [--format png16] [--photo PATH] [--size 741x497] [--own-size 4000x3000] [--learned]
 
 Both sides get the same photo (default: samples/coffee.jpg resized to --size) and the same depth map
 (a smooth slope with a nearer ellipse, given to Rilievo with --depth), and each runs in its own process
@@ -11,7 +11,9 @@ count). The reference, one streaming pyvips pipeline per file: the photo resized
 (Lanczos-3), cropped and sharpened, as a 16-bit PNG with DPI; the depth resized to an 8-bit PNG; for
 each layer the depth band's mask resized and joined to the composite as a 16-bit RGBA PNG. Same PNG
 settings as Rilievo's (zlib level 2, Sub filter). --own-size also times a job on a photo of that size
-with no print (its own size). Each figure is the median of --repeat runs: the machine is shared, and
+with no print (its own size). --learned installs a tiny random Real-ESRGAN (realesr-general-x4v3's
+architecture with 8 features and 4 convolutions; the real one has 64 and 32) in the job's models
+folder, so the job upscales with the learned upscaler on the CPU. Each figure is the median of --repeat runs: the machine is shared, and
 the spread is printed too.
 """
 
@@ -91,6 +93,23 @@ def inputs(folder: Path, size: tuple[int, int], photo: Path | None) -> tuple[Pat
     return photo, path
 
 
+TINY_UPSCALER = r"""
+import sys, torch
+from spandrel.architectures.Compact import Compact
+torch.manual_seed(0)
+torch.save({"params": Compact(num_feat=8, num_conv=4, upscale=4).state_dict()}, sys.argv[1])
+"""
+
+
+def tiny_learned_upscaler(models: Path) -> None:
+    """A random, tiny realesr-general-x4v3 in the release file's layout: the job picks it up as installed.
+    Made in a child process: torch in this one would count in every later child's peak RSS (a child's
+    peak includes the copy of its parent it starts as)."""
+    path = models / "realesr-general-x4v3" / "realesr-general-x4v3.pth"
+    path.parent.mkdir(parents=True)
+    subprocess.run([sys.executable, "-c", TINY_UPSCALER, str(path)], check=True)
+
+
 def median_of(runs: list[tuple[float, float, str]]) -> tuple[float, float, float, float]:
     """(median s, min s, max s, median MiB)."""
     seconds = [run[0] for run in runs]
@@ -116,12 +135,18 @@ def main() -> None:
     parser.add_argument("--photo", type=Path)
     parser.add_argument("--size", default="741x497")
     parser.add_argument("--own-size", default="", help="e.g. 4000x3000: also a job at that photo's own size")
+    parser.add_argument("--learned", action="store_true", help="upscale with a tiny random Real-ESRGAN on the CPU")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         photo, depth = inputs(folder, tuple(map(int, args.size.split("x"))), args.photo)
-        env = {**os.environ, "RILIEVO_STORAGE": str(folder / "storage"), "RILIEVO_MODELS": str(folder / "none")}
-        print(f"photo {args.size}; {args.layers} layers; format {args.format}; median of {args.repeat} "
+        models = folder / "models"
+        models.mkdir()
+        if args.learned:
+            tiny_learned_upscaler(models)
+        env = {**os.environ, "RILIEVO_STORAGE": str(folder / "storage"), "RILIEVO_MODELS": str(models)}
+        upscaler = "tiny Real-ESRGAN" if args.learned else "Lanczos"
+        print(f"photo {args.size}; {args.layers} layers; format {args.format}; {upscaler}; median of {args.repeat} "
               f"(min-max); the machine is shared with other work", flush=True)
         print(f"{'print':>10}{'pixels':>13}{'job s':>20}{'job MiB':>9}{'vips s':>20}{'vips MiB':>9}{'ratio':>7}",
               flush=True)
@@ -138,9 +163,10 @@ def main() -> None:
                                                 str(reference_out), str(width), str(height), dpi, str(args.layers)]))
                 subprocess.run(["rm", "-rf", str(reference_out)], check=True)
             job, vips = median_of(jobs), median_of(references)
+            engine = json.loads(jobs[0][2])["engines"].get("upscale")
             print(f"{case:>10}{f'{width}x{height}':>13}{f'{job[0]:.1f} ({job[1]:.1f}-{job[2]:.1f})':>20}{job[3]:>9.0f}"
-                  f"{f'{vips[0]:.1f} ({vips[1]:.1f}-{vips[2]:.1f})':>20}{vips[3]:>9.0f}{job[0] / vips[0]:>7.2f}",
-                  flush=True)
+                  f"{f'{vips[0]:.1f} ({vips[1]:.1f}-{vips[2]:.1f})':>20}{vips[3]:>9.0f}{job[0] / vips[0]:>7.2f}"
+                  f"  upscaler {engine}", flush=True)
         if args.own_size:
             big, big_depth = inputs(folder, tuple(map(int, args.own_size.split("x"))), None)
             job = median_of([render(big, big_depth, folder, env, ["--layers", str(args.layers)])

@@ -145,9 +145,9 @@ class FakeShaper:
 
     def fill_behind(self, image, known, fillable, reach_px):
         self.calls.append(("fill", reach_px))
-        out = image.copy()
-        out[fillable] = self.FILL_COLOUR
-        return out, fillable.copy()
+        colours = np.empty((np.count_nonzero(fillable), 3), np.float32)
+        colours[:] = self.FILL_COLOUR
+        return colours, fillable.copy()
 
 
 class FakeSegmenter:
@@ -235,8 +235,8 @@ class InMemoryJobFiles:
     def write_text(self, job_id: str, name: str, text: str) -> None:
         self.working.setdefault(job_id, {})[name] = text
 
-    def write_animation(self, job_id: str, name: str, frames: list[np.ndarray], frame_ms: int) -> None:
-        self.working.setdefault(job_id, {})[name] = frames
+    def write_animation(self, job_id: str, name: str, frames, frame_ms: int) -> None:
+        self.working.setdefault(job_id, {})[name] = list(frames)
 
     def write_zip(self, job_id: str, name: str, members: list[str]) -> None:
         files = self.working[job_id]

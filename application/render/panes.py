@@ -11,12 +11,12 @@ import attrs
 import numpy as np
 
 from rilievo.domain.assembly import AssemblyGuide, panes_of
-from rilievo.domain.fill import VIEW_ANGLE_DEG, fill_reach_px, visibility, with_fill
-from rilievo.domain.layers import DEPTH_CONVENTION, LayerPlan, layer_alphas, layer_rgba
+from rilievo.domain.fill import VIEW_ANGLE_DEG, FilledColours, fill_reach_px, filled_alpha, visibility
+from rilievo.domain.layers import DEPTH_CONVENTION, LayerPlan, layer_alphas
 from rilievo.domain.region_plan import regions_by_pane
 from rilievo.domain.regions import Regions
 from rilievo.domain.outputs import GUIDE, OVERLAY, PARALLAX
-from rilievo.domain.parallax import FRAME_MS, downsample_rgba, parallax_frames
+from rilievo.domain.parallax import FRAME_MS, downsample_layer, iter_parallax_frames
 from rilievo.domain.params import RenderParams
 from rilievo.domain.previews import SeparationOverlay, downsample, downsample_labels
 from rilievo.domain.print_extras import marks_margin_px, mirrored
@@ -66,26 +66,29 @@ class PaneMaker:
             frame_depth_mm=params.frame_depth_mm,
         )
 
-        alphas = list(layer_alphas(membership, plan.count, params.feather))
         overlay = SeparationOverlay(downsample(self.image, self.factor))
         layers, thumbnails = [], []
-        for index, (name, alpha, seen) in enumerate(zip(plan.layer_names(), alphas, visibility(alphas))):
+        # one layer's alpha at a time: those of a 12 MP photo are 48 MB each
+        seen_layers = visibility(layer_alphas(membership, plan.count, params.feather))
+        for index, (name, (alpha, seen)) in enumerate(zip(plan.layer_names(), seen_layers)):
             overlay.add(downsample(alpha, self.factor))
             colours, filled = self.fill(index, plan.count, membership, seen, guide)
-            rgba = layer_rgba(self.image, alpha)
             if colours is not None:
-                rgba = with_fill(rgba, seen, colours, filled)
-            thumbnails.append(downsample_rgba(rgba, self.factor))
-            pane, source = self.pane_files(name, rgba[..., 3], colours, filled, is_back=index == plan.count - 1)
-            del rgba, colours  # a 12 MP photo's layer is 190 MB: one at a time
-            layers.append({"filled_share": round(float(filled.mean()), 6), **pane})
+                alpha = filled_alpha(alpha, seen, filled)
+            # the layer carries the composite's colours, the fill's where it filled: never made whole
+            # as RGBA at the photo's size
+            layer_colours = self.image if colours is None else FilledColours(self.image, filled, colours)
+            thumbnails.append(downsample_layer(layer_colours, alpha, self.factor))
+            pane, source = self.pane_files(name, alpha, colours, filled, is_back=index == plan.count - 1)
+            del alpha, seen, colours, layer_colours
+            layers.append({"filled_share": round(float(np.count_nonzero(filled) / filled.size), 6), **pane})
             sources.append(source)
             on_progress((index + 1) / (plan.count + 1))
 
         overlay.outline(downsample_labels(regions.labels, self.factor))
         self.files.image(OVERLAY, overlay.pixels, 8)
         centres = [(r.lo + r.hi) / 2 for r in plan.ranges]
-        self.files.animation(PARALLAX, parallax_frames(thumbnails, centres), FRAME_MS)
+        self.files.animation(PARALLAX, iter_parallax_frames(thumbnails, centres), FRAME_MS)
         self.files.image(GUIDE, self.guide_drawer.draw(guide, thumbnails), 8)
         for layer, listed in zip(layers, found):
             layer["regions"] = listed
@@ -96,9 +99,9 @@ class PaneMaker:
         return self.params.min_feature_mm / self.pixel_mm
 
     def fill(self, index, count, membership, seen, guide) -> tuple[np.ndarray | None, np.ndarray]:
-        """Colours for the layer's hidden part (None: nothing to fill) and the mask of the pixels
-        filled; the back layer wholly, the others as far as a viewer at the view angle could see behind
-        the panes in front."""
+        """Colours for the layer's hidden part (N x 3 for the N pixels filled, None: nothing to fill) and
+        the mask of the pixels filled; the back layer wholly, the others as far as a viewer at the view
+        angle could see behind the panes in front."""
         nothing = np.zeros(membership.shape, bool)
         if not self.params.fill_behind or index == 0:
             return None, nothing
@@ -132,8 +135,9 @@ class PaneMaker:
             outline = np.pad(outline, round(marks_margin_px(self.print_pixel_mm) * self.print_pixel_mm / self.pixel_mm))
         svg = self.tracer.svg_outline(outline, self.pixel_mm, title=name)
         self.files.text(cut_file, svg)
-        # kept until the print files are written: half precision (11 bits, finer than 8-bit layers and
-        # within 1/2048 of 16-bit ones) halves what the panes of a large photo hold meanwhile
+        # kept until the print files are written: the filled pixels' colours alone (the others are the
+        # composite's), in half precision (11 bits, finer than 8-bit layers and within 1/2048 of
+        # 16-bit ones), so the panes of a large photo hold little meanwhile
         fill = colours.astype(np.float16) if colours is not None else None
         return pane, PaneSource(name=name, alpha=alpha.astype(np.float16), fill=fill, filled=filled, is_back=is_back,
                                 white_ink_file=pane["white_ink_file"], print_file=pane["print_file"])

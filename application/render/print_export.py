@@ -18,6 +18,7 @@ from typing import Callable
 import attrs
 import numpy as np
 
+from rilievo.domain.fill import FilledColours
 from rilievo.domain.outputs import DEPTH_MAP, FORMAT_FILES, PREVIEW, PROOF, RESULT_STEM
 from rilievo.domain.params import RenderParams
 from rilievo.domain.print_extras import mark_patches, marks_margin_px, white_ink_mask
@@ -37,8 +38,8 @@ class PaneSource:
 
     name: str
     alpha: np.ndarray  # HxW float, the hidden part filled in included
-    fill: np.ndarray | None  # HxWx3 float: the colours of the filled pixels (elsewhere the composite's)
-    filled: np.ndarray  # HxW bool: the pixels whose colour the fill invented
+    fill: np.ndarray | None  # Nx3 float: the colours of the N filled pixels, in the order of image[filled]
+    filled: np.ndarray  # HxW bool: the pixels whose colour the fill invented (elsewhere the composite's)
     is_back: bool
     white_ink_file: str | None
     print_file: str | None  # mirrored and/or with marks; None when neither is asked
@@ -181,9 +182,13 @@ class PrintExport:
         extended = self.resized(self.resampler, _AlphaAndFill(pane), window)
         alpha, filled = extended[core][:count, :, 0], extended[core][:count, :, 1]
         rgb = composite[rows, self.placement_columns]
-        if pane.fill is not None:
-            colours = self.resized(self.resampler, pane.fill, window)[core][:count]
-            rgb = rgb + filled[..., None] * (colours - rgb)
+        filled_columns = np.flatnonzero(filled.any(axis=0))
+        if pane.fill is not None and filled_columns.size:  # the fill's colours only where the band has some
+            span = slice(int(filled_columns[0]), int(filled_columns[-1]) + 1)
+            colours = self.resized(self.resampler, FilledColours(self.source, pane.filled, pane.fill),
+                                   (span.start, window[1], span.stop, window[3]))[core][:count]
+            rgb = rgb.copy()
+            rgb[:, span] += filled[:, span, None] * (colours - rgb[:, span])
         rgb = np.where(alpha[..., None] > 0, rgb, 0.0)  # no colour where the layer is clear
         band[rows, self.placement_columns, :3] = rgb
         band[rows, self.placement_columns, 3] = alpha
@@ -213,7 +218,8 @@ class PrintExport:
         window_bottom = min(placement.height, last - placement.y + extra)
         return slice(first - top, last - top), (0, window_top, placement.width, window_bottom)
 
-    def resized(self, upscaler: Upscaler | Resampler, source: np.ndarray | _AlphaAndFill, window: tuple) -> np.ndarray:
+    def resized(self, upscaler: Upscaler | Resampler, source: np.ndarray | _AlphaAndFill | FilledColours,
+                window: tuple) -> np.ndarray:
         """window of the source (the crop, or a same-sized array) resized to the placement."""
         placement, crop = self.plan.placement, self.plan.crop
         out_size = (placement.width, placement.height)

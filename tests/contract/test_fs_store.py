@@ -138,3 +138,12 @@ def test_a_failed_animation_leaves_the_previous_file_and_no_debris(tmp_path, nam
         files.write_animation("job8", name, [], frame_ms=80)
     assert listing(folder) == [name]
     assert (folder / name).read_bytes() == before
+
+
+def test_an_animation_can_come_one_frame_at_a_time(tmp_path):
+    """Frames from an iterator (as the parallax preview makes them) give the same file as a list."""
+    files = FilesystemJobFiles(tmp_path / "storage")
+    files.write_animation("job9", "listed.gif", sway_frames(), frame_ms=80)
+    files.write_animation("job9", "streamed.gif", iter(sway_frames()), frame_ms=80)
+    folder = tmp_path / "storage" / "jobs" / "job9"
+    assert (folder / "streamed.gif").read_bytes() == (folder / "listed.gif").read_bytes()

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from rilievo.domain.fill import fill_reach_px, visibility, with_fill
+from rilievo.domain.fill import FilledColours, fill_reach_px, filled_alpha, visibility
 from rilievo.domain.layers import LayerPlan, layer_alphas, layer_rgba, stack_over
 
 depth_maps = arrays(np.uint8, st.tuples(st.integers(1, 24), st.integers(1, 24)), elements=st.integers(0, 255))
@@ -14,10 +14,9 @@ counts = st.sampled_from([2, 3, 4, 5])
 feathers = st.integers(0, 10)
 
 
-def layers_of(depth8, count, feather, image):
+def alphas_of(depth8, count, feather):
     plan = LayerPlan.from_depth(depth8, count)
-    alphas = list(layer_alphas(plan.membership(depth8), plan.count, feather))
-    return alphas, [layer_rgba(image, alpha) for alpha in alphas]
+    return list(layer_alphas(plan.membership(depth8), plan.count, feather))
 
 
 @settings(max_examples=80)
@@ -25,12 +24,13 @@ def layers_of(depth8, count, feather, image):
 def test_filling_every_hidden_pixel_leaves_the_straight_on_stack_unchanged(depth8, count, feather, seed, bits):
     rng = np.random.default_rng(seed)
     image = rng.random(depth8.shape + (3,), dtype=np.float32)
-    alphas, layers = layers_of(depth8, count, feather, image)
+    alphas = alphas_of(depth8, count, feather)
     filled_layers = []
-    for layer, seen in zip(layers, visibility(alphas)):
+    for alpha, seen in visibility(alphas):
         hidden = seen == 0
         noise = rng.random(image.shape, dtype=np.float32)  # any colour at all may go there
-        filled_layers.append(with_fill(layer, seen, noise, hidden))
+        colours = np.where(hidden[..., None], noise, image)
+        filled_layers.append(layer_rgba(colours, filled_alpha(alpha, seen, hidden)))
     scale = 2**bits - 1
     quantised = [np.round(layer * scale) / scale for layer in filled_layers]
     assert np.abs(stack_over(quantised) - np.round(image * scale) / scale).max() <= 1 / 255
@@ -38,22 +38,20 @@ def test_filling_every_hidden_pixel_leaves_the_straight_on_stack_unchanged(depth
 
 @given(depth_maps, counts, feathers)
 def test_fill_changes_only_pixels_the_nearer_layers_cover_fully(depth8, count, feather):
-    image = np.full(depth8.shape + (3,), 0.5, dtype=np.float32)
-    alphas, layers = layers_of(depth8, count, feather, image)
-    for layer, seen in zip(layers, visibility(alphas)):
+    alphas = alphas_of(depth8, count, feather)
+    for alpha, seen in visibility(alphas):
         everywhere = np.ones(depth8.shape, dtype=bool)
         if np.any(seen > 0):
             with pytest.raises(ValueError):
-                with_fill(layer, seen, np.zeros_like(image), everywhere)
-        filled = with_fill(layer, seen, np.zeros_like(image), seen == 0)
-        changed = np.any(filled != layer, axis=-1)
-        assert not np.any(changed & (seen > 0))
+                filled_alpha(alpha, seen, everywhere)
+        filled = filled_alpha(alpha, seen, seen == 0)
+        assert not np.any((filled != alpha) & (seen > 0))
 
 
 def test_the_front_layer_hides_nothing_and_the_back_layer_is_hidden_behind_opaque_fronts():
     membership = np.repeat(np.array([[0, 0, 0, 0, 1, 1, 1, 1]], dtype=np.uint8), 3, axis=0)
     alphas = list(layer_alphas(membership, 2, 0))
-    front, back = visibility(alphas)
+    (_, front), (_, back) = visibility(alphas)
     assert np.all(front == 1)
     np.testing.assert_array_equal(back == 0, membership == 0)
 
@@ -73,3 +71,26 @@ def test_an_edge_is_feathered_over_at_most_the_feather_radius(feather, edge):
 def test_the_fill_reach_is_the_sideways_shift_at_the_viewing_angle():
     assert fill_reach_px(10.0, 0.1, view_angle_deg=45) == pytest.approx(100.0)
     assert fill_reach_px(0.0, 0.1) == 0
+
+
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2**32 - 1))
+def test_filled_colours_give_any_run_of_rows_of_the_image_with_the_fill_s_colours_on_it(height, width, seed):
+    """FilledColours keeps only the fill's colours; any rows it gives equal those of the whole filled image."""
+    rng = np.random.default_rng(seed)
+    image = rng.random((height, width, 3), dtype=np.float32)
+    filled = rng.random((height, width)) < 0.4
+    colours = rng.random((int(filled.sum()), 3), dtype=np.float32)
+    whole = image.copy()
+    whole[filled] = colours
+    layer = FilledColours(image, filled, colours)
+    first, last = sorted(rng.integers(0, height + 1, 2))
+    np.testing.assert_array_equal(layer[first:last], whole[first:last])
+    np.testing.assert_array_equal(layer[first:last, 1:], whole[first:last, 1:])
+    np.testing.assert_array_equal(layer[:], whole)
+
+
+def test_filled_colours_refuse_a_count_that_is_not_the_filled_pixels():
+    filled = np.zeros((4, 5), bool)
+    filled[1, 2] = True
+    with pytest.raises(ValueError, match="2 fill colours for 1 filled pixels"):
+        FilledColours(np.zeros((4, 5, 3), np.float32), filled, np.zeros((2, 3), np.float32))

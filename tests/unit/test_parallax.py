@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rilievo.domain.layers import LayerPlan, layer_alphas, layer_rgba, stack_over
-from rilievo.domain.parallax import downsample_rgba, layer_offsets, parallax_frames
+from rilievo.domain import parallax
+from rilievo.domain.parallax import downsample_layer, iter_parallax_frames, layer_offsets, parallax_frames
 
 HEIGHT, WIDTH = 72, 160
 RED, GREEN, YELLOW = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (1.0, 1.0, 0.0)
@@ -130,8 +131,37 @@ def test_preview_sized_layers_only():
 
 
 def test_downsampling_a_layer_keeps_its_edge_colours():
-    rgba = np.zeros((4, 4, 4), np.float32)
-    rgba[:, :1] = (1.0, 1.0, 1.0, 1.0)  # a white column beside transparent ones
-    small = downsample_rgba(rgba, 2)
+    rgb, alpha = np.zeros((4, 4, 3), np.float32), np.zeros((4, 4), np.float32)
+    rgb[:, :1], alpha[:, :1] = 1.0, 1.0  # a white column beside transparent ones
+    small = downsample_layer(rgb, alpha, 2)
     np.testing.assert_allclose(small[:, 0], [[1.0, 1.0, 1.0, 0.5]] * 2)
     np.testing.assert_allclose(small[:, 1], 0)
+
+
+@pytest.mark.parametrize("factor", [1, 2, 3, 7])
+def test_a_layer_downsampled_strip_by_strip_is_the_whole_layer_box_averaged(monkeypatch, factor):
+    """Premultiplied box averages of layer_rgba's layer, however few rows each strip holds."""
+    rng = np.random.default_rng(factor)
+    rgb = rng.random((45, 38, 3), dtype=np.float32)
+    alpha = np.where(rng.random((45, 38)) < 0.3, 0.0, rng.random((45, 38))).astype(np.float32)
+    monkeypatch.setattr(parallax, "STRIP_PIXELS", 1)  # one row of blocks a strip
+    small = downsample_layer(rgb, alpha, factor)
+    rgba = layer_rgba(rgb, alpha)
+    height, width = 45 // factor * factor, 38 // factor * factor
+    premultiplied = rgba[:height, :width].copy()
+    premultiplied[..., :3] *= premultiplied[..., 3:]
+    means = premultiplied.reshape(height // factor, factor, width // factor, factor, 4).mean(axis=(1, 3))
+    expected = means.copy()
+    covered = means[..., 3] > 0
+    expected[..., :3] = np.where(covered[..., None], means[..., :3] / np.where(covered, means[..., 3], 1)[..., None], 0)
+    assert small.shape == expected.shape and small.dtype == np.float32
+    np.testing.assert_allclose(small, np.clip(expected, 0, 1), atol=1e-6)
+
+
+def test_frames_made_one_at_a_time_are_the_listed_frames_and_bad_layers_are_refused_at_once():
+    layers, centres = three_plane_scene()
+    frames = iter_parallax_frames(layers, centres, frames=6, max_shift_px=4)
+    for made, listed in zip(frames, parallax_frames(layers, centres, frames=6, max_shift_px=4), strict=True):
+        np.testing.assert_array_equal(made, listed)
+    with pytest.raises(ValueError, match="depth centres"):
+        iter_parallax_frames(layers, centres[:2])

@@ -11,7 +11,7 @@ from rilievo.domain.job import JobStatus
 from rilievo.domain.layers import stack_over
 from rilievo.domain.params import RenderParams
 from rilievo.domain.print_extras import marks_margin_px, mirrored, white_ink_mask, with_marks
-from tests.fakes import FakeDepth, InMemoryJobFiles, decoded, make_fakes, three_planes
+from tests.fakes import FakeDepth, FakeShaper, InMemoryJobFiles, decoded, make_fakes, three_planes
 
 HEIGHT, WIDTH = 30, 60
 LAYERS = ("Layer_1_front", "Layer_2_mid", "Layer_3_back")
@@ -136,3 +136,24 @@ def test_a_disk_or_memory_running_out_during_export_fails_the_job_and_leaves_no_
 def test_the_upscalers_let_go_of_what_they_kept_once_the_print_is_written(fakes):
     render(fakes, **PRINT)
     assert fakes.pipeline.upscaler.released == 1 and fakes.pipeline.resampler.released == 1
+
+
+def test_the_filled_pixels_carry_the_fill_s_colours_at_print_size(fakes):
+    """The panes keep only the filled pixels' colours; at print size the back layer still shows them
+    where the nearer panes hide it, and the photo's own colours where it is seen."""
+    files = render(fakes, **PRINT)
+    back = files["Layer_3_back.png"]
+    fill = np.asarray(FakeShaper.FILL_COLOUR, np.float32)
+    assert np.abs(back[:, 20:130, :3] - fill).max() <= 1 / 255  # hidden behind the front pane (photo columns 0-15)
+    np.testing.assert_allclose(back[:, 450:, :3], files["composite_full.png"][:, 450:], atol=1 / 255)
+
+
+def test_a_fill_away_from_the_left_edge_lands_on_its_own_columns_at_print_size():
+    """Near on the right: the middle pane is filled behind it, from photo column 40 (print column 400) on."""
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()[:, ::-1].copy()))
+    files = render(fakes, **PRINT)
+    mid, composite = files["Layer_2_mid.png"], files["composite_full.png"]
+    fill = np.asarray(FakeShaper.FILL_COLOUR, np.float32)
+    hidden = mid[:, 480:, :3]  # well inside what the near pane hides and the fill's reach covers
+    assert (np.abs(hidden - fill).max(axis=-1) <= 1 / 255).mean() > 0.5
+    np.testing.assert_allclose(mid[:, 230:370, :3], composite[:, 230:370], atol=1 / 255)  # its own part
