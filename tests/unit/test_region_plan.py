@@ -16,7 +16,7 @@ counts = st.sampled_from([None, 2, 3, 4, 5])
 @st.composite
 def scenes(draw):
     """Rectangular blocks of regions on a grid, each at its own depth with a little noise, some with a
-    gradient of their own; every region is one connected block."""
+    gradient of their own, some named as things or surfaces; every region is one connected block."""
     rows, columns = draw(st.integers(1, 4)), draw(st.integers(2, 5))
     cell = draw(st.integers(4, 12))
     regions = rows * columns
@@ -27,7 +27,9 @@ def scenes(draw):
     y = np.indices(labels.shape)[0] % cell
     depth = np.asarray(levels, float)[labels] + np.asarray(slopes, float)[labels] * y
     depth += np.random.default_rng(seed).integers(-3, 4, labels.shape)
-    return np.clip(depth, 0, 255).astype(np.uint8), Regions(labels, ("",) * regions)
+    names = draw(st.lists(st.sampled_from(["", "", "", "person", "subject", "wall", "sky", "backdrop", "floor"]),
+                          min_size=regions, max_size=regions))
+    return np.clip(depth, 0, 255).astype(np.uint8), Regions(labels, tuple(names))
 
 
 def three_planes(noise: int = 0, size=(60, 90)) -> tuple[np.ndarray, Regions]:
