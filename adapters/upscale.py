@@ -97,10 +97,11 @@ class Request:
 
 
 def checked_request(source: np.ndarray, out_size: Size, out_window: Window | None, source_top: int,
-                    source_height: int | None) -> Request:
+                    source_height: int | None, *, rgb_only: bool = True) -> Request:
+    """rgb_only=False: any number of channels (a resampler's masks)."""
     image = np.asarray(source)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise InvalidParameter(f"expected an HxWx3 RGB image, got shape {image.shape}")
+    if image.ndim != 3 or (image.shape[2] != 3 if rgb_only else image.shape[2] < 1):
+        raise InvalidParameter(f"expected an HxWx{3 if rgb_only else 'C'} image, got shape {image.shape}")
     if not np.issubdtype(image.dtype, np.floating):
         raise InvalidParameter(f"expected a float image in [0, 1], got {image.dtype}")
     band_h, width = image.shape[:2]
@@ -173,7 +174,9 @@ class LanczosUpscaler:
     def upscale_region(self, source: np.ndarray, out_size: Size, out_window: Window | None = None, *,
                        source_top: int = 0, source_height: int | None = None,
                        on_progress: Progress | None = None) -> np.ndarray:
-        request = checked_request(source, out_size, out_window, source_top, source_height)
+        # without sharpening (a resampler) any channels; the unsharp mask works on RGB
+        request = checked_request(source, out_size, out_window, source_top, source_height,
+                                  rgb_only=self.sharpening > 0)
         request.require_rows(self.needed_source_rows(request.source_size, request.out_size, request.window))
         image = whole(request.source, (0, request.source_top), request.source_size)
         amount = self._amount(request.source_size, request.out_size)

@@ -189,8 +189,8 @@ class PrintExport:
                                    (span.start, window[1], span.stop, window[3]))[core][:count]
             rgb = rgb.copy()
             rgb[:, span] += filled[:, span, None] * (colours - rgb[:, span])
-        rgb = np.where(alpha[..., None] > 0, rgb, 0.0)  # no colour where the layer is clear
-        band[rows, self.placement_columns, :3] = rgb
+        # no colour where the layer is clear
+        np.multiply(rgb, alpha[..., None] > 0, out=band[rows, self.placement_columns, :3])
         band[rows, self.placement_columns, 3] = alpha
         if not pane.white_ink_file:
             return band, None
@@ -268,16 +268,14 @@ class PrintExport:
 
 
 class _AlphaAndFill:
-    """Rows of (alpha, fill mask, 0), three channels as the resampler takes them, made on demand so the
-    stack is never built whole."""
+    """Rows of (alpha, fill mask), two channels, made on demand so the stack is never built whole."""
 
     def __init__(self, pane: PaneSource):
         self.pane = pane
-        self.shape = (*pane.filled.shape, 3)
+        self.shape = (*pane.filled.shape, 2)
 
     def __getitem__(self, key) -> np.ndarray:
         rows = key[0] if isinstance(key, tuple) else key
         columns = key[1] if isinstance(key, tuple) else slice(None)
         alpha = np.asarray(self.pane.alpha[rows, columns], np.float32)
-        filled = self.pane.filled[rows, columns].astype(np.float32)
-        return np.stack([alpha, filled, np.zeros_like(alpha)], axis=-1)
+        return np.stack([alpha, self.pane.filled[rows, columns].astype(np.float32)], axis=-1)

@@ -394,3 +394,24 @@ def test_the_resample_reads_no_more_than_the_source_it_asks_for(in_size, out_siz
         x0, y0, x1, y1 = resample_source(in_size, out_size, region)
         part = resample_region(source[y0:y1, x0:x1], (x0, y0), in_size, out_size, region)
         assert np.array_equal(part, whole[region[1]:region[3], region[0]:region[2]])
+
+
+@pytest.mark.parametrize("channels", [1, 2, 4])
+def test_the_resampler_resizes_any_number_of_channels_like_three(channels):
+    """A pane's alpha and fill mask go through as two channels: each channel comes out as it would in
+    an RGB resize, and the sharpening upscaler (an unsharp mask on luminance) still takes RGB only."""
+    source = np.random.default_rng(1).random((40, 30, channels), dtype=np.float32)
+    padded = np.concatenate([source, np.zeros((40, 30, 3), np.float32)], axis=2)
+    resampler = LanczosUpscaler(sharpening=0)
+    out = resampler.upscale_region(source, (90, 120), (5, 10, 60, 50))
+    as_rgb = [resampler.upscale_region(padded[..., c : c + 3], (90, 120), (5, 10, 60, 50))[..., 0]
+              for c in range(channels)]
+    np.testing.assert_array_equal(out, np.stack(as_rgb, axis=-1))
+    with pytest.raises(InvalidParameter, match="HxWx3"):
+        LanczosUpscaler().upscale_region(source, (90, 120))
+
+
+def test_the_output_is_a_writable_array_of_its_own():
+    out = LanczosUpscaler().upscale_region(photo(*SOURCE), (SOURCE[0] * 2, SOURCE[1] * 2))
+    out[0, 0] = 0.5  # the print export fills bands in place
+    assert out.flags.writeable and out[0, 0, 0] == 0.5
