@@ -25,6 +25,7 @@ from spandrel.architectures.ESRGAN import ESRGAN  # noqa: E402
 
 from rilievo.adapters import upscale_tiles  # noqa: E402
 from rilievo.adapters.upscale import LanczosUpscaler, UpscaleFailed  # noqa: E402
+from rilievo.adapters.upscale_resample import to_array  # noqa: E402
 from rilievo.adapters.upscale_esrgan import RealEsrganUpscaler  # noqa: E402
 from rilievo.domain.errors import InvalidParameter  # noqa: E402
 
@@ -415,3 +416,25 @@ def test_the_output_is_a_writable_array_of_its_own():
     out = LanczosUpscaler().upscale_region(photo(*SOURCE), (SOURCE[0] * 2, SOURCE[1] * 2))
     out[0, 0] = 0.5  # the print export fills bands in place
     assert out.flags.writeable and out[0, 0, 0] == 0.5
+
+
+@pytest.mark.parametrize("in_size, out_size", [((60, 40), (900, 600)), ((120, 40), (50, 90)), ((60, 40), (60, 40))])
+def test_the_resampler_computes_only_columns_with_input_and_still_equals_the_whole_resize(in_size, out_size,
+                                                                                          monkeypatch):
+    """A pane's alpha is zero over much of the print: those columns come out as exact zeros without being
+    resized, and every pixel equals the same pixel of the plain resize of the whole."""
+    from rilievo.adapters import upscale
+    from rilievo.adapters.upscale_resample import resample_region
+
+    source = np.zeros((in_size[1], in_size[0], 2), np.float32)
+    source[5:30, 20:31] = np.random.default_rng(2).random((25, 11, 2), dtype=np.float32)
+    whole_resize = resample_region(source, (0, 0), in_size, out_size, (0, 0, *out_size))
+    widths = []
+    monkeypatch.setattr(upscale, "to_array", lambda image: widths.append(image.width) or to_array(image))
+    resampler = LanczosUpscaler(sharpening=0)
+    for band in [(0, 0, out_size[0], out_size[1] // 3), (3, out_size[1] // 3, out_size[0] - 2, out_size[1])]:
+        first, last = resampler.needed_source_rows(in_size, out_size, band)
+        out = resampler.upscale_region(source[first:last], out_size, band, source_top=first,
+                                       source_height=in_size[1])
+        np.testing.assert_array_equal(out, whole_resize[band[1] : band[3], band[0] : band[2]])
+    assert max(widths) < 0.75 * out_size[0]  # the zero columns were not resized
