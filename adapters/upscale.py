@@ -45,6 +45,7 @@ A band loop:
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Callable
 
@@ -97,10 +98,11 @@ class Request:
 
 
 def checked_request(source: np.ndarray, out_size: Size, out_window: Window | None, source_top: int,
-                    source_height: int | None) -> Request:
+                    source_height: int | None, *, rgb_only: bool = True) -> Request:
+    """rgb_only=False: any number of channels (a resampler's masks)."""
     image = np.asarray(source)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise InvalidParameter(f"expected an HxWx3 RGB image, got shape {image.shape}")
+    if image.ndim != 3 or (image.shape[2] != 3 if rgb_only else image.shape[2] < 1):
+        raise InvalidParameter(f"expected an HxWx{3 if rgb_only else 'C'} image, got shape {image.shape}")
     if not np.issubdtype(image.dtype, np.floating):
         raise InvalidParameter(f"expected a float image in [0, 1], got {image.dtype}")
     band_h, width = image.shape[:2]
@@ -173,16 +175,40 @@ class LanczosUpscaler:
     def upscale_region(self, source: np.ndarray, out_size: Size, out_window: Window | None = None, *,
                        source_top: int = 0, source_height: int | None = None,
                        on_progress: Progress | None = None) -> np.ndarray:
-        request = checked_request(source, out_size, out_window, source_top, source_height)
+        # without sharpening (a resampler) any channels; the unsharp mask works on RGB
+        request = checked_request(source, out_size, out_window, source_top, source_height,
+                                  rgb_only=self.sharpening > 0)
         request.require_rows(self.needed_source_rows(request.source_size, request.out_size, request.window))
         image = whole(request.source, (0, request.source_top), request.source_size)
         amount = self._amount(request.source_size, request.out_size)
         if amount is None:
-            image = resized(image, request.out_size).clamp(min=0.0, max=1.0)
+            out = self._resized(image, request)
         else:
-            image = sharpened(image, request.out_size, amount)
-        out = to_array(crop(image, request.window))
+            out = to_array(crop(sharpened(image, request.out_size, amount), request.window))
         report(on_progress, 1.0)
+        return out
+
+    @staticmethod
+    def _resized(image, request: Request) -> np.ndarray:
+        """The plain resize of the window, computed only over the columns whose input is not all zero:
+        a pane's alpha is zero over much of the print, and the resize of zeros is exactly zero."""
+        left, top, right, bottom = request.window
+        columns = np.flatnonzero(request.source.any(axis=(0, 2)))
+        first = last = left
+        if columns.size:
+            in_width, out_width = request.source_size[0], request.out_size[0]
+
+            def reach(x: int) -> tuple[int, int]:  # the input columns that output column x reads
+                return resample_source((in_width, 1), (out_width, 1), (x, 0, x + 1, 1))[0::2]
+
+            first = bisect.bisect_left(range(left, right), True, key=lambda x: reach(x)[1] > columns[0]) + left
+            last = bisect.bisect_left(range(left, right), True, key=lambda x: reach(x)[0] > columns[-1]) + left
+        plain = resized(image, request.out_size).clamp(min=0.0, max=1.0)
+        if (first, last) == (left, right):
+            return to_array(crop(plain, request.window))
+        out = np.zeros((bottom - top, right - left, request.source.shape[2]), np.float32)
+        if first < last:
+            out[:, first - left : last - left] = to_array(crop(plain, (first, top, last, bottom)))
         return out
 
     def _amount(self, source_size: Size, out_size: Size) -> float | None:

@@ -41,9 +41,9 @@ def to_vips(pixels: np.ndarray) -> pyvips.Image:
 
 
 def to_array(image: pyvips.Image) -> np.ndarray:
-    """A libvips float image, computed now, as HxWxC float32."""
+    """A libvips float image, computed now, as HxWxC float32 (writable: it owns libvips' output buffer)."""
     data = image.cast("float").write_to_memory()
-    return np.frombuffer(data, np.float32).reshape(image.height, image.width, image.bands).copy()
+    return np.frombuffer(data, np.float32).reshape(image.height, image.width, image.bands)
 
 
 def whole(part: np.ndarray, origin: tuple[int, int], size: tuple[int, int]) -> pyvips.Image:

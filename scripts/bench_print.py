@@ -14,7 +14,8 @@ settings as Rilievo's (zlib level 2, Sub filter). --own-size also times a job on
 with no print (its own size). --learned installs a tiny random Real-ESRGAN (realesr-general-x4v3's
 architecture with 8 features and 4 convolutions; the real one has 64 and 32) in the job's models
 folder, so the job upscales with the learned upscaler on the CPU. Each figure is the median of --repeat runs: the machine is shared, and
-the spread is printed too.
+the spread is printed too. CPU seconds (user + system, the child's own) move less with the machine's
+load than wall time.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ for k in range(layers):
 SIZES_IN = {"8x10": (10, 8), "24x36": (36, 24)}  # landscape, like the photo
 
 
-def run_measured(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MiB, stdout) of one child process."""
+def run_measured(command: list[str], env: dict | None = None) -> tuple[float, float, str, float]:
+    """(seconds, peak RSS in MiB, stdout, CPU seconds) of one child process."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
@@ -71,7 +72,7 @@ def run_measured(command: list[str], env: dict | None = None) -> tuple[float, fl
         text, problem = out.read().decode(), err.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{command[:4]} failed: {text[-2000:]} {problem[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, text
+    return seconds, usage.ru_maxrss / 1024, text, usage.ru_utime + usage.ru_stime
 
 
 def inputs(folder: Path, size: tuple[int, int], photo: Path | None) -> tuple[Path, Path]:
@@ -110,13 +111,14 @@ def tiny_learned_upscaler(models: Path) -> None:
     subprocess.run([sys.executable, "-c", TINY_UPSCALER, str(path)], check=True)
 
 
-def median_of(runs: list[tuple[float, float, str]]) -> tuple[float, float, float, float]:
-    """(median s, min s, max s, median MiB)."""
+def median_of(runs: list[tuple[float, float, str, float]]) -> tuple[float, float, float, float, float]:
+    """(median s, min s, max s, median MiB, median CPU s)."""
     seconds = [run[0] for run in runs]
-    return statistics.median(seconds), min(seconds), max(seconds), statistics.median(run[1] for run in runs)
+    return (statistics.median(seconds), min(seconds), max(seconds), statistics.median(run[1] for run in runs),
+            statistics.median(run[3] for run in runs))
 
 
-def render(photo: Path, depth: Path, folder: Path, env: dict, extra: list[str]) -> tuple[float, float, str]:
+def render(photo: Path, depth: Path, folder: Path, env: dict, extra: list[str]) -> tuple[float, float, str, float]:
     out = folder / f"out-{time.monotonic_ns()}"
     run = run_measured([sys.executable, "-m", "rilievo.entrypoints.cli", "render", str(photo), "--depth", str(depth),
                         "--out", str(out), "--json", *extra], env)
@@ -148,8 +150,8 @@ def main() -> None:
         upscaler = "tiny Real-ESRGAN" if args.learned else "Lanczos"
         print(f"photo {args.size}; {args.layers} layers; format {args.format}; {upscaler}; median of {args.repeat} "
               f"(min-max); the machine is shared with other work", flush=True)
-        print(f"{'print':>10}{'pixels':>13}{'job s':>20}{'job MiB':>9}{'vips s':>20}{'vips MiB':>9}{'ratio':>7}",
-              flush=True)
+        print(f"{'print':>10}{'pixels':>13}{'job s':>20}{'job MiB':>9}{'vips s':>20}{'vips MiB':>9}{'ratio':>7}"
+              f"{'job CPU s':>11}{'vips CPU s':>11}{'CPU ratio':>10}", flush=True)
         for case in args.cases:
             size, dpi = case.split("@")
             width, height = (side * int(dpi) for side in SIZES_IN[size])
@@ -166,7 +168,7 @@ def main() -> None:
             engine = json.loads(jobs[0][2])["engines"].get("upscale")
             print(f"{case:>10}{f'{width}x{height}':>13}{f'{job[0]:.1f} ({job[1]:.1f}-{job[2]:.1f})':>20}{job[3]:>9.0f}"
                   f"{f'{vips[0]:.1f} ({vips[1]:.1f}-{vips[2]:.1f})':>20}{vips[3]:>9.0f}{job[0] / vips[0]:>7.2f}"
-                  f"  upscaler {engine}", flush=True)
+                  f"{job[4]:>11.1f}{vips[4]:>11.1f}{job[4] / vips[4]:>10.2f}  upscaler {engine}", flush=True)
         if args.own_size:
             big, big_depth = inputs(folder, tuple(map(int, args.own_size.split("x"))), None)
             job = median_of([render(big, big_depth, folder, env, ["--layers", str(args.layers)])

@@ -143,11 +143,21 @@ class PrintExport:
             self.write_marks_rows(self.height + margin, self.height + 2 * margin, files)
 
     def composite_band(self, top: int, bottom: int) -> np.ndarray:
-        band = np.full((bottom - top, self.width, 3), PAPER, np.float32)
         inside = self.inside_rows(top, bottom)
-        if inside is not None:
-            rows, window = inside
-            band[rows, self.placement_columns] = self.resized(self.upscaler, self.source, window)
+        if inside is None:
+            return np.full((bottom - top, self.width, 3), PAPER, np.float32)
+        rows, window = inside
+        band = self.band_around(rows, bottom - top, 3, PAPER)
+        band[rows, self.placement_columns] = self.resized(self.upscaler, self.source, window)
+        return band
+
+    def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
+        """A band whose pixels outside the placement are `outside`; the placement's are left to fill
+        (each is written once: these bands are tens of MB)."""
+        band = np.empty((height, self.width, channels), np.float32)
+        columns = self.placement_columns
+        band[: rows.start] = band[rows.stop :] = outside
+        band[rows, : columns.start] = band[rows, columns.stop :] = outside
         return band
 
     def depth_band(self, top: int, bottom: int, composite: np.ndarray) -> np.ndarray:
@@ -170,10 +180,10 @@ class PrintExport:
                    ) -> tuple[np.ndarray, np.ndarray | None]:
         """The layer's RGBA rows and, when it has a white-ink file, its white-ink rows."""
         outside = PAPER if pane.is_back else 0.0  # white paper where "pad" leaves the photo out
-        band = np.full((bottom - top, self.width, 4), outside, np.float32)
         choke = self.params.white_ink_choke if pane.white_ink_file else 0
         inside = self.inside_rows(top, bottom, extra=choke)
         if inside is None:
+            band = np.full((bottom - top, self.width, 4), outside, np.float32)
             return band, band[..., 3].copy() if pane.white_ink_file else None
         rows, window = inside
         # the window reaches `choke` rows past the band where it can, for the erosion of the white ink
@@ -181,17 +191,20 @@ class PrintExport:
         count = rows.stop - rows.start
         extended = self.resized(self.resampler, _AlphaAndFill(pane), window)
         alpha, filled = extended[core][:count, :, 0], extended[core][:count, :, 1]
-        rgb = composite[rows, self.placement_columns]
+        band = self.band_around(rows, bottom - top, 4, outside)
+        layer, rgb = band[rows, self.placement_columns], composite[rows, self.placement_columns]
+        visible = alpha[..., None] > 0  # no colour where the layer is clear
+        np.multiply(rgb, visible, out=layer[..., :3])
         filled_columns = np.flatnonzero(filled.any(axis=0))
         if pane.fill is not None and filled_columns.size:  # the fill's colours only where the band has some
             span = slice(int(filled_columns[0]), int(filled_columns[-1]) + 1)
             colours = self.resized(self.resampler, FilledColours(self.source, pane.filled, pane.fill),
                                    (span.start, window[1], span.stop, window[3]))[core][:count]
-            rgb = rgb.copy()
-            rgb[:, span] += filled[:, span, None] * (colours - rgb[:, span])
-        rgb = np.where(alpha[..., None] > 0, rgb, 0.0)  # no colour where the layer is clear
-        band[rows, self.placement_columns, :3] = rgb
-        band[rows, self.placement_columns, 3] = alpha
+            colours = colours - rgb[:, span]
+            colours *= filled[:, span, None]
+            colours += rgb[:, span]
+            np.multiply(colours, visible[:, span], out=layer[:, span, :3])
+        layer[..., 3] = alpha
         if not pane.white_ink_file:
             return band, None
         white = band[..., 3].copy()
@@ -268,16 +281,14 @@ class PrintExport:
 
 
 class _AlphaAndFill:
-    """Rows of (alpha, fill mask, 0), three channels as the resampler takes them, made on demand so the
-    stack is never built whole."""
+    """Rows of (alpha, fill mask), two channels, made on demand so the stack is never built whole."""
 
     def __init__(self, pane: PaneSource):
         self.pane = pane
-        self.shape = (*pane.filled.shape, 3)
+        self.shape = (*pane.filled.shape, 2)
 
     def __getitem__(self, key) -> np.ndarray:
         rows = key[0] if isinstance(key, tuple) else key
         columns = key[1] if isinstance(key, tuple) else slice(None)
         alpha = np.asarray(self.pane.alpha[rows, columns], np.float32)
-        filled = self.pane.filled[rows, columns].astype(np.float32)
-        return np.stack([alpha, filled, np.zeros_like(alpha)], axis=-1)
+        return np.stack([alpha, self.pane.filled[rows, columns].astype(np.float32)], axis=-1)

@@ -450,3 +450,15 @@ def test_encoding_reads_the_spool_strip_by_strip_not_whole(tmp_path):
     growth_mib = int(done.stdout.strip())
     assert growth_mib < 100, f"encoding grew the peak memory by {growth_mib} MiB for 183 MiB of samples"
     assert (tmp_path / "print.png").is_file()
+
+
+@pytest.mark.parametrize("kind, bits", [("png16", 16), ("png8", 8)])
+def test_samples_round_halves_to_even_and_clip_to_the_range(tmp_path, kind, bits):
+    top = 2**bits - 1
+    image = np.zeros((2, 8, 3), np.float32)
+    image[0, :, 0] = np.array([0.5, 1.5, 2.5, 3.5, top - 0.5, 7.25, 7.75, 0], np.float32) / top
+    image[1, :, 1] = [-0.5, -1e-3, 1.001, 2.0, 1.0, 0.0, 1e-9, 1 - 1e-9]
+    write(tmp_path / "print.png", image, kind)
+    values, _ = read_png_with_pypng(tmp_path / "print.png")
+    want = np.rint(np.clip(image * np.float32(top), 0, top))  # the float32 product, as written
+    np.testing.assert_array_equal(values.reshape(image.shape), want)

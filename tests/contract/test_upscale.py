@@ -25,6 +25,7 @@ from spandrel.architectures.ESRGAN import ESRGAN  # noqa: E402
 
 from rilievo.adapters import upscale_tiles  # noqa: E402
 from rilievo.adapters.upscale import LanczosUpscaler, UpscaleFailed  # noqa: E402
+from rilievo.adapters.upscale_resample import to_array  # noqa: E402
 from rilievo.adapters.upscale_esrgan import RealEsrganUpscaler  # noqa: E402
 from rilievo.domain.errors import InvalidParameter  # noqa: E402
 
@@ -394,3 +395,46 @@ def test_the_resample_reads_no_more_than_the_source_it_asks_for(in_size, out_siz
         x0, y0, x1, y1 = resample_source(in_size, out_size, region)
         part = resample_region(source[y0:y1, x0:x1], (x0, y0), in_size, out_size, region)
         assert np.array_equal(part, whole[region[1]:region[3], region[0]:region[2]])
+
+
+@pytest.mark.parametrize("channels", [1, 2, 4])
+def test_the_resampler_resizes_any_number_of_channels_like_three(channels):
+    """A pane's alpha and fill mask go through as two channels: each channel comes out as it would in
+    an RGB resize, and the sharpening upscaler (an unsharp mask on luminance) still takes RGB only."""
+    source = np.random.default_rng(1).random((40, 30, channels), dtype=np.float32)
+    padded = np.concatenate([source, np.zeros((40, 30, 3), np.float32)], axis=2)
+    resampler = LanczosUpscaler(sharpening=0)
+    out = resampler.upscale_region(source, (90, 120), (5, 10, 60, 50))
+    as_rgb = [resampler.upscale_region(padded[..., c : c + 3], (90, 120), (5, 10, 60, 50))[..., 0]
+              for c in range(channels)]
+    np.testing.assert_array_equal(out, np.stack(as_rgb, axis=-1))
+    with pytest.raises(InvalidParameter, match="HxWx3"):
+        LanczosUpscaler().upscale_region(source, (90, 120))
+
+
+def test_the_output_is_a_writable_array_of_its_own():
+    out = LanczosUpscaler().upscale_region(photo(*SOURCE), (SOURCE[0] * 2, SOURCE[1] * 2))
+    out[0, 0] = 0.5  # the print export fills bands in place
+    assert out.flags.writeable and out[0, 0, 0] == 0.5
+
+
+@pytest.mark.parametrize("in_size, out_size", [((60, 40), (900, 600)), ((120, 40), (50, 90)), ((60, 40), (60, 40))])
+def test_the_resampler_computes_only_columns_with_input_and_still_equals_the_whole_resize(in_size, out_size,
+                                                                                          monkeypatch):
+    """A pane's alpha is zero over much of the print: those columns come out as exact zeros without being
+    resized, and every pixel equals the same pixel of the plain resize of the whole."""
+    from rilievo.adapters import upscale
+    from rilievo.adapters.upscale_resample import resample_region
+
+    source = np.zeros((in_size[1], in_size[0], 2), np.float32)
+    source[5:30, 20:31] = np.random.default_rng(2).random((25, 11, 2), dtype=np.float32)
+    whole_resize = resample_region(source, (0, 0), in_size, out_size, (0, 0, *out_size))
+    widths = []
+    monkeypatch.setattr(upscale, "to_array", lambda image: widths.append(image.width) or to_array(image))
+    resampler = LanczosUpscaler(sharpening=0)
+    for band in [(0, 0, out_size[0], out_size[1] // 3), (3, out_size[1] // 3, out_size[0] - 2, out_size[1])]:
+        first, last = resampler.needed_source_rows(in_size, out_size, band)
+        out = resampler.upscale_region(source[first:last], out_size, band, source_top=first,
+                                       source_height=in_size[1])
+        np.testing.assert_array_equal(out, whole_resize[band[1] : band[3], band[0] : band[2]])
+    assert max(widths) < 0.75 * out_size[0]  # the zero columns were not resized

@@ -82,6 +82,20 @@ def test_pad_leaves_white_paper_around_the_photo(fakes):
     assert files["Layer_1_front.png"][: placement["y"], :, 3].max() == 0.0
 
 
+def test_pad_leaves_paper_left_and_right_of_a_photo_narrower_than_the_print(fakes):
+    """Bands only write the paper around the placement once: the columns beside it hold it on every row."""
+    files = render(fakes, fit="pad", print_size="3x1in", dpi=300, feather=3)  # a 2:1 photo on a 3:1 print
+    placement = files["layer_manifest.json"]["print"]["placement"]
+    left, right = placement["x"], placement["x"] + placement["width"]
+    assert (left, right) == (150, 750) and placement["height"] == 300
+    beside = np.r_[0:left, right:900]
+    assert files["composite_full.png"][:, beside].min() == 1.0
+    np.testing.assert_array_equal(files["Layer_3_back.png"][:, beside], 1.0)  # opaque white paper
+    np.testing.assert_array_equal(files["Layer_1_front.png"][:, beside], 0.0)  # clear
+    np.testing.assert_allclose(stack_over([files[f"{name}.png"] for name in LAYERS]), files["composite_full.png"],
+                               atol=2 / 255)
+
+
 def test_bands_make_the_same_white_ink_and_marks_as_the_whole_layer(fakes):
     files = render(fakes, white_ink_choke=2, mirror=True, marks=True, **PRINT)
     for name in LAYERS:
