@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
-from skimage.segmentation import slic
+from skimage.segmentation import find_boundaries, slic
 
 from rilievo.adapters.faces import find_faces, person_seed
 from rilievo.adapters.guided import guided_upsample
@@ -395,7 +395,7 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     valid = background >= 0
     mean = np.stack([np.bincount(background[valid], lab[..., c][valid], count) for c in range(3)], 1)
     mean /= np.maximum(area, 1)[:, None]
-    outline = _outline(background) & valid
+    outline = find_boundaries(background, connectivity=1, mode="thick") & valid  # a 4-neighbour of another label
     outline_length = np.bincount(background[outline], minlength=count)
     grown = []
     for subject, hull, name in joined:
@@ -426,16 +426,6 @@ def _hugging(subject: np.ndarray, background: np.ndarray, outline: np.ndarray, o
     against = np.bincount(background[outline & near & ~subject], minlength=len(area))
     return ((against >= HUG_SHARE * np.maximum(outline_length, 1)) & (on_border == 0)
             & (area > 0) & (area < subject.sum()) & ~np.isin(np.arange(len(area)), np.unique(background[subject])))
-
-
-def _outline(labels: np.ndarray) -> np.ndarray:
-    """Pixels with a 4-neighbour of another label."""
-    out = np.zeros(labels.shape, bool)
-    out[:, 1:] |= labels[:, 1:] != labels[:, :-1]
-    out[:, :-1] |= labels[:, :-1] != labels[:, 1:]
-    out[1:] |= labels[1:] != labels[:-1]
-    out[:-1] |= labels[:-1] != labels[1:]
-    return out
 
 
 def _hull(mask: np.ndarray) -> np.ndarray:
