@@ -31,7 +31,8 @@ _FORMAT_NAMES = {"MPO": "JPEG"}
 # SyntaxError and ValueError from the plugins' header and chunk parsers, struct.error from fields
 # cut short. Anything else is a bug to hear about, not a damaged file; MemoryError in particular.
 # tests/contract/test_ingest_fuzz.py is what keeps this list honest.
-_DECODER_ERRORS = (OSError, EOFError, SyntaxError, ValueError, struct.error)
+# TypeError: Pillow on a damaged TIFF tag (an IFDRational where an int belongs)
+_DECODER_ERRORS = (OSError, EOFError, SyntaxError, ValueError, TypeError, struct.error)
 
 # Modes read as they are; _CONVERTED_MODES are first converted to one of these.
 _PLAIN_MODES = {"L", "LA", "RGB", "RGBA", "CMYK", "I", "I;16", "I;16B", "I;16L", "I;16N"}
