@@ -49,6 +49,7 @@ CONTACT_LOWEST_ROW = 0.5  # of the height: a base higher than this is near the h
 # ground's depth changes fastest and the haze and blur of a far object say more than its height
 CONTACT_MAX_SHARE = 0.3  # no contact cue for a region this large (of the picture), full under 0.2
 PERSON_PULL = 0.1  # people nearer still
+THING_RELIEF = 0.7  # share of its depth spread a subject or person keeps: one thing, at about one depth
 BACKDROP_GAP = 0.1  # a blurred backdrop stands at least this far behind the farthest part of the subjects
 
 DEFOCUS_RAMP_PX = (1.0, 3.0)  # blur beyond the sharpest regions that counts as none .. full
@@ -220,6 +221,8 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
             out[inside] -= weight * (prior[inside] - prior[lowest, 0])
         if name == "person":
             out[inside] -= PERSON_PULL
+        middle = np.median(out[inside])
+        out[inside] = middle + THING_RELIEF * (out[inside] - middle)
     things = np.isin(labels, [i for i, name in enumerate(regions.names) if name in ("subject", "person")])
     backdrop = np.isin(labels, [i for i, name in enumerate(regions.names) if name == "backdrop"])
     if things.any() and backdrop.any():

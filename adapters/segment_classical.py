@@ -452,7 +452,11 @@ def _named_background(graph: _Graph, background: np.ndarray, subjects: list[np.n
     filled = _fill_from_nearest(np.where(covered, -1, background), covered | (background < 0))
     _, compact = np.unique(filled, return_inverse=True)
     labels = compact.reshape(filled.shape).astype(np.int32)
-    return labels, _background_names(_Graph(labels, graph.lab_image, graph.edge_image), covered)
+    count = int(labels.max()) + 1
+    # named by what shows of them: the pixels under a subject (one more label here) would lend a
+    # plain wall the subject's texture
+    shown = np.where(covered, count, labels)
+    return labels, _background_names(_Graph(shown, graph.lab_image, graph.edge_image), covered)[:count]
 
 
 def _connected_pieces(labels: np.ndarray) -> np.ndarray:

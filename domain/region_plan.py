@@ -15,7 +15,9 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    within CONTACT_STEP) is one more region.
    An unnamed region with a depth step inside it (MIXED_STEP levels between samples a band apart, along
    a line MIXED_LINE of its size long) holds things at different depths that the segmenter joined: it
-   is cut by the plan's depth ranges rather than put whole on a pane it only partly belongs to.
+   is cut by the plan's depth ranges rather than put whole on a pane it only partly belongs to. An
+   upright region is cut only for a cliff, as a thing is (see 6.): the estimator's depth down a
+   plain wall steps where its cues meet, and a maker never cuts a wall into bands.
 2. The depth step across each boundary between two regions is measured STEP_BAND_FRACTION of the
    picture either side of it (estimated depth is soft at edges). Adjacent regions with a step under
    SAME_STEP levels and medians within SAME_SPREAD belong together and are merged into one group,
@@ -72,8 +74,9 @@ SAME_SPREAD = 24  # ... when their depths (medians) are this close too
 # A region with a depth step inside it (samples a band apart differing by MIXED_STEP levels, along a
 # line at least MIXED_LINE of the region's size long) holds more than one thing: it is cut by depth.
 MIXED_STEP = 24
-# ... and a region named as a thing only for a cliff this high: a thing never holds one, so the
-# segmenter took two things for one (the built-in depth's softer steps inside a person do not count).
+# ... and a region named as a thing or an upright surface only for a cliff this high: neither holds
+# one, so the segmenter took two things for one (the built-in depth's softer steps inside a person,
+# or its gradient down a wall, do not count).
 NAMED_MIXED_STEP = 96
 CONTACT_STEP = 16  # levels: a thing stands on the surface below it when their depths meet this closely ...
 STANDING_BASE = 0.25  # ... along its base: the lowest quarter of its height
@@ -147,7 +150,7 @@ class _RegionFacts:
         band = max(1, round(STEP_BAND_FRACTION * max(depth8.shape) / stride))
         self.upright = upright = np.array([name in UPRIGHT_NAMES for name in regions.names])
         receding = _receding(labels, depth, self.count, self.histograms, depth8.size) & ~named & ~upright
-        mixed = np.where(named, _mixed(labels, depth, self.count, band, NAMED_MIXED_STEP),
+        mixed = np.where(named | upright, _mixed(labels, depth, self.count, band, NAMED_MIXED_STEP),
                          _mixed(labels, depth, self.count, band, MIXED_STEP))
         self.pairs, self.steps = _boundary_steps(labels, depth, band)
         self.contacts = _contacts(labels, depth, band)

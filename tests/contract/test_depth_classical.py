@@ -185,6 +185,26 @@ def test_a_subject_standing_on_the_floor_is_as_near_at_its_top_as_at_its_base():
     assert with_subject[top].mean() - with_subject[base].mean() < 0.5 * (plain[top].mean() - plain[base].mean())
 
 
+def test_a_subject_hanging_high_in_the_frame_is_one_thing_at_about_one_depth():
+    # No floor under it to stand on (its base is in the upper half), so the contact cue leaves it; a
+    # hoop and its net, a lamp: its pixels' heights alone would spread it over much of the depth range
+    image, _ = standing_scene()
+    hanging = np.zeros(image.shape[:2], bool)
+    hanging[10:140, 150:250] = True
+    image[hanging] = (0.2, 0.3, 0.7)
+    labels = np.where(hanging, 1, 0)
+    plain = ClassicalDepth(GivenRegions(labels, ("", ""))).estimate(image)
+    with_subject = ClassicalDepth(GivenRegions(labels, ("", "subject"))).estimate(image)
+    inner = np.zeros_like(hanging)
+    inner[20:130, 160:240] = True  # clear of the smoothed outline
+
+    def spread(depth):
+        return np.subtract(*np.percentile(depth[inner], [95, 5]))
+
+    assert spread(plain) > 0.15
+    assert spread(with_subject) < 0.8 * spread(plain)
+
+
 def test_a_person_is_in_front_of_the_wall_around_them():
     image, post = standing_scene()
     labels = np.where(post, 1, 0)

@@ -175,6 +175,22 @@ def test_sky_above_ground_are_named(segmenter):
     assert regions.names[regions.labels[290, 200]] == "ground"
 
 
+def test_a_plain_wall_behind_dark_textured_objects_is_named_wall(segmenter):
+    # A still life: vessels standing before a plain wall. The wall is named by what shows of it, not
+    # with the dark, busy objects in front of it, which would lend it their texture.
+    height, width = 300, 450
+    image = np.empty((height, width, 3), np.float32)
+    image[:220] = (0.78, 0.66, 0.45)
+    image[220:] = (0.45, 0.33, 0.2)
+    objects = np.zeros((height, width), bool)
+    for left, top in ((90, 70), (170, 110), (250, 60), (330, 100)):
+        objects[top:250, left:left + 60] = True
+    image[objects] = (0.15 * blocks(height, width, 6, 7) + np.float32([0.25, 0.15, 0.08]))[objects]
+    regions = segmenter.segment(image)
+    assert regions.names[regions.labels[20, 20]] == "wall"
+    assert regions.names[regions.labels[20, 430]] == "wall"
+
+
 def test_same_photo_same_regions(segmenter, astronaut_regions):
     again = ClassicalSegmenter().segment(skimage.data.astronaut().astype(np.float32) / 255.0)
     np.testing.assert_array_equal(again.labels, astronaut_regions.labels)

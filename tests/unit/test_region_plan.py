@@ -310,3 +310,20 @@ def test_a_wall_under_a_persons_outstretched_arms_is_not_a_floor_she_stands_on()
     membership = plan.membership(depth8.astype(np.uint8), labels)
     assert plan.cut_by_depth == ()
     assert (membership[labels == 0] > plan.region_panes[1]).all()
+
+
+@pytest.mark.parametrize("name", ["wall", "sky", "backdrop", "ceiling"])
+def test_an_upright_surface_with_a_soft_depth_step_inside_it_stays_whole(name):
+    """The estimator's depth down a plain wall behind a still life steps where its cues meet: nothing
+    stands on a wall, so it is not cut into bands there (short of a cliff); it goes whole behind the
+    object in front of it."""
+    labels = np.zeros((60, 90), np.int32)  # the wall
+    labels[25:55, 35:55] = 1  # an object before it
+    depth8 = np.where(np.arange(60)[:, None] < 30, 200, 200 - (NAMED_MIXED_STEP - 30)) * np.ones((1, 90))
+    depth8[labels == 1] = 20
+    depth8 = depth8.astype(np.uint8)
+    plan = plan_regions(depth8, Regions(labels, (name, "subject")), 3)
+    membership = plan.membership(depth8, labels)
+    assert plan.cut_by_depth == ()
+    assert len(np.unique(membership[labels == 0])) == 1
+    assert (membership[labels == 0] > membership[labels == 1].max()).all()
