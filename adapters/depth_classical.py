@@ -49,7 +49,7 @@ CONTACT_LOWEST_ROW = 0.5  # of the height: a base higher than this is near the h
 # ground's depth changes fastest and the haze and blur of a far object say more than its height
 CONTACT_MAX_SHARE = 0.3  # no contact cue for a region this large (of the picture), full under 0.2
 PERSON_PULL = 0.1  # people nearer still
-THING_RELIEF = 0.7  # share of its depth spread a subject or person keeps: one thing, at about one depth
+THING_RELIEF = 0.8  # share of its depth spread a subject or person the contact cue left keeps: one thing
 BACKDROP_GAP = 0.1  # a blurred backdrop stands at least this far behind the farthest part of the subjects
 
 DEFOCUS_RAMP_PX = (1.0, 3.0)  # blur beyond the sharpest regions that counts as none .. full
@@ -197,6 +197,9 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
       (the haze, blur and pull the other cues gave it stay); fully under 20 % of the picture, fading
       to nothing at CONTACT_MAX_SHARE; only for a base in the lower part of the frame;
     * people are pulled nearer by PERSON_PULL;
+    * one thing, at about one depth: a subject or person the contact cue left alone (hanging high in
+      the frame, or too large) keeps THING_RELIEF of its depth spread about its median, so that the
+      haze cue on a net's white strands does not send half of it back;
     * defocus, per region: a backdrop (a background region mostly out of focus behind a sharp
       subject) stands at least BACKDROP_GAP behind the subjects' far part (their 90th percentile),
       where the blur cue alone, measured at edges, left blurred blobs low in the frame in front.
@@ -216,13 +219,16 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
             continue
         inside = labels == index
         lowest = int(np.flatnonzero(inside.any(axis=1))[-1])
-        weight = CONTACT_WEIGHT * np.clip((CONTACT_MAX_SHARE - share[index]) / 0.1, 0.0, 1.0)
-        if lowest >= CONTACT_LOWEST_ROW * height:
-            out[inside] -= weight * (prior[inside] - prior[lowest, 0])
+        contact = CONTACT_WEIGHT * np.clip((CONTACT_MAX_SHARE - share[index]) / 0.1, 0.0, 1.0)
+        if lowest < CONTACT_LOWEST_ROW * height:
+            contact = 0.0
+        out[inside] -= contact * (prior[inside] - prior[lowest, 0])
         if name == "person":
             out[inside] -= PERSON_PULL
+        # what the contact cue did not flatten (a thing hanging high, or too large for it) is drawn together
+        relief = THING_RELIEF + (1.0 - THING_RELIEF) * contact / CONTACT_WEIGHT
         middle = np.median(out[inside])
-        out[inside] = middle + THING_RELIEF * (out[inside] - middle)
+        out[inside] = middle + relief * (out[inside] - middle)
     things = np.isin(labels, [i for i, name in enumerate(regions.names) if name in ("subject", "person")])
     backdrop = np.isin(labels, [i for i, name in enumerate(regions.names) if name == "backdrop"])
     if things.any() and backdrop.any():

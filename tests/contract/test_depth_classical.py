@@ -202,7 +202,7 @@ def test_a_subject_hanging_high_in_the_frame_is_one_thing_at_about_one_depth():
         return np.subtract(*np.percentile(depth[inner], [95, 5]))
 
     assert spread(plain) > 0.15
-    assert spread(with_subject) < 0.8 * spread(plain)
+    assert spread(with_subject) < 0.9 * spread(plain)
 
 
 def test_a_person_is_in_front_of_the_wall_around_them():
