@@ -53,6 +53,9 @@ MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient
 # The subject of a shallow depth of field (_focused_subject); focus in log2 units of fine detail.
 BLURRED = -1.0
 FOCUS_BLURRED_SHARE = (0.1, 0.6)
+FOCUS_SHARP_QUARTER = 1.0  # the sharpest quarter this far above the median: focus measured against it ...
+FOCUS_MOST_BLURRED_SHARE = 0.75  # ... and all but it may be blurred
+FOCUS_SURE = 1.0  # twice the median superpixel's detail: surely the subject (the sharpest quarter's, against it)
 FOCUS_MAX_BLURRED_TOP = 0.5  # a blurred band along the top is sky, mist or paper, not a backdrop ...
 FOCUS_MAX_BLURRED_ROW = 0.65  # ... and a smooth part low in the frame a floor or a table (its centre's row)
 EXPOSED = (20.0, 90.0)  # L* range where a lack of fine detail means blur
@@ -91,7 +94,7 @@ class ClassicalSegmenter:
         focus = _focus(graph)
         subjects, names, by_focus = _subjects(small, graph, focus)
         merged = _background(graph, subjects)
-        subjects, names = _completed(subjects, names, merged, lab)
+        subjects, names = _completed(subjects, names, merged, lab, by_focus)
         labels, background_names = _named_background(graph, merged, subjects)
         if by_focus:
             background_names = _backdrops(labels, background_names, subjects, (focus < BLURRED)[graph.labels])
@@ -272,12 +275,25 @@ def _focused_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     background and finds at most its eyes. Where a clear share of the picture is blurred, and the
     blur is neither a band of sky or paper along the top nor a floor below, the sharp rest is the
     subject: GrabCut seeded with the blurred superpixels as background and all that is not clearly
-    blurred as probably subject."""
+    blurred as probably subject. Focus is measured against the median superpixel's; where that finds
+    nothing and the sharpest quarter stands out (a flower before its blurred bed, where the median
+    superpixel is itself out of focus), against the sharpest quarter's, with more of the picture blurred."""
+    subject = _sharp_before_blur(small, graph, focus, FOCUS_BLURRED_SHARE[1], FOCUS_SURE)
+    sharp_quarter = _weighted_percentile(focus, graph.area, 0.75)
+    if subject.any() or sharp_quarter < FOCUS_SHARP_QUARTER:
+        return subject
+    return _sharp_before_blur(small, graph, focus - sharp_quarter, FOCUS_MOST_BLURRED_SHARE, 0.0)
+
+
+def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most_blurred: float,
+                       sure: float) -> np.ndarray:
+    """_focused_subject with focus measured against a reference superpixel's (0), at most `most_blurred`
+    of the picture blurred; superpixels sharper than `sure` are surely subject."""
     lightness = graph.mean[:, 0]
     # Shadows and blown highlights have no detail whatever the focus: they say nothing about blur.
     blurred = (focus < BLURRED) & (lightness > EXPOSED[0]) & (lightness < EXPOSED[1])
     blurred_share = graph.area[blurred].sum() / graph.area.sum()
-    if not FOCUS_BLURRED_SHARE[0] < blurred_share < FOCUS_BLURRED_SHARE[1]:
+    if not FOCUS_BLURRED_SHARE[0] < blurred_share < most_blurred:
         return np.zeros(small.shape[:2], bool)
     blurred_row = np.average(graph.centroid[blurred, 0], weights=graph.area[blurred])
     if blurred[graph.labels[0]].mean() > FOCUS_MAX_BLURRED_TOP or blurred_row > FOCUS_MAX_BLURRED_ROW:
@@ -288,7 +304,7 @@ def _focused_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
         return np.zeros(small.shape[:2], bool)
     seed = np.full(len(graph.area), cv2.GC_PR_BGD, np.uint8)
     seed[focus > -0.5] = cv2.GC_PR_FGD
-    seed[focus > 1.0] = cv2.GC_FGD
+    seed[focus > sure] = cv2.GC_FGD
     seed[blurred & (focus < 1.5 * BLURRED)] = cv2.GC_BGD
     subject = _tidy(_grabcut(small, seed[graph.labels]))
     share = subject.mean()
@@ -304,6 +320,12 @@ def _focused_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     ring = cv2.dilate(subject.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     joined = _tidy(subject | np.isin(pieces, np.unique(pieces[ring & (pieces > 0)])))
     return joined if joined.sum() <= FOCUS_MAX_JOIN * subject.sum() else subject
+
+
+def _weighted_percentile(values: np.ndarray, weights: np.ndarray, share: float) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, share * cumulative[-1])])
 
 
 def _coarse_detail(graph: _Graph) -> np.ndarray:
@@ -370,11 +392,13 @@ def _background(graph: _Graph, subjects: list[np.ndarray]) -> np.ndarray:
     return np.where(covered, -1, merged).astype(np.int32)
 
 
-def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndarray, lab: np.ndarray):
+def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndarray, lab: np.ndarray,
+               by_focus: bool):
     """Subjects grown by the regions GrabCut missed: background regions they enclose (the inside of
     a saucer's rim, the collar under a chin), that touch them and look like them, or that wrap
     around them (a saucer under a cup), as long as those do not run out of the frame; parts whose
-    convex hulls overlap are joined."""
+    convex hulls overlap are joined. A subject found by its focus takes only what it encloses: beside
+    it lies the blurred scene, pieces of which would hug it or look like it (the flowers of its bed)."""
     if not subjects:
         return subjects, names
     height, width = background.shape
@@ -405,10 +429,10 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
         touching = np.bincount(background[ring], minlength=count) > 0
         spread = np.sqrt(lab[subject].var(axis=0).sum())
         distance = np.linalg.norm((mean - lab[subject].mean(axis=0)) * (1.0, 1.5, 1.5), axis=1)
-        alike = touching & (on_border == 0) & (distance < 14.0 + 0.5 * spread)
+        alike = touching & (on_border == 0) & (distance < 14.0 + 0.5 * spread) & (not by_focus)
         subject = subject | np.isin(background, np.flatnonzero(enclosed | alike))
         # what wraps around an object is its support (a saucer, a plate); around a person, the scene
-        for _ in range(HUG_ROUNDS if name == "subject" else 0):
+        for _ in range(HUG_ROUNDS if name == "subject" and not by_focus else 0):
             hugged = _hugging(subject, background, outline, outline_length, on_border, area)
             if not hugged.any():
                 break
