@@ -409,21 +409,45 @@ LISTED_MAX = 24  # ... the largest this many of them
 
 def regions_by_pane(membership: np.ndarray, regions: Regions, plan: LayerPlan) -> list[list[dict]]:
     """For the manifest, per pane (front first): the regions on it, largest first, each with its id,
-    its name (None where unknown), the share of the picture it covers on this pane and whether it is
-    cut by depth (else it is placed whole, up to the outlines' refinement)."""
+    its name (None where unknown), a description for people ("subject in the middle", "region at the
+    top left": its name and where the whole region lies), the share of the picture it covers on this
+    pane and whether it is cut by depth (else it is placed whole, up to the outlines' refinement)."""
     if regions.labels.shape != membership.shape:
         raise ValueError(f"regions of {regions.labels.shape} for a membership of {membership.shape}")
     shares = np.bincount(
         (regions.labels.astype(np.int64) * plan.count + membership).ravel(), minlength=regions.count * plan.count
     ).reshape(regions.count, plan.count) / membership.size
     by_depth = set(plan.cut_by_depth)
+    descriptions = _descriptions(regions)
     listed = []
     for pane in range(plan.count):
         order = sorted(np.flatnonzero(shares[:, pane] >= LISTED_MIN_SHARE), key=lambda r: (-shares[r, pane], r))
         listed.append([{"id": int(region), "name": regions.names[region] or None,
+                        "description": descriptions[region],
                         "share": round(float(shares[region, pane]), 4), "cut_by_depth": int(region) in by_depth}
                        for region in order[:LISTED_MAX]])
     return listed
+
+
+SPREAD_OUT = 0.4  # of the picture: a region this large lies "across the picture", not in one part of it
+PLACES = (("at the top left", "at the top", "at the top right"),
+          ("on the left", "in the middle", "on the right"),
+          ("at the bottom left", "at the bottom", "at the bottom right"))
+
+
+def _descriptions(regions: Regions) -> list[str]:
+    """Per region, its name ("region" where it has none) and where it lies: in which third of the
+    picture's height and width its centre falls."""
+    height, width = regions.labels.shape
+    rows, cols = np.indices(regions.labels.shape)
+    flat = regions.labels.ravel()
+    sizes = np.maximum(np.bincount(flat, minlength=regions.count), 1)
+    row_third = np.minimum(np.bincount(flat, rows.ravel(), regions.count) / sizes * 3 // height, 2).astype(int)
+    col_third = np.minimum(np.bincount(flat, cols.ravel(), regions.count) / sizes * 3 // width, 2).astype(int)
+    return [
+        f"{name or 'region'} {'across the picture' if size >= SPREAD_OUT * flat.size else PLACES[row][col]}"
+        for name, size, row, col in zip(regions.names, sizes, row_third, col_third)
+    ]
 
 
 def _mixed(labels: np.ndarray, depth: np.ndarray, count: int, band: int, step: int) -> np.ndarray:

@@ -254,6 +254,8 @@ def test_a_photo_becomes_layers_with_downloads(page: Page, photo: Path, tmp_path
         image_loaded(page, selector)
     layers = card.locator('[data-role="layers"] > li')
     expect(layers).to_have_count(3)
+    for order in (1, 2, 3):  # what each pane holds, from the manifest's regions
+        expect(card.get_by_test_id(f"layer-{order}-regions")).to_contain_text(re.compile(r"^holds: \w+ "))
     check_the_assembly_views(page, card, outputs)
 
     # Each layer lists its own files; the general list keeps the rest.

@@ -232,7 +232,8 @@ def test_the_manifest_lists_each_panes_regions_largest_first_with_their_names():
     listed = regions_by_pane(membership, named, plan)
     assert len(listed) == plan.count
     box = next(entry for pane in listed for entry in pane if entry["id"] == 2)
-    assert box == {"id": 2, "name": "box", "share": round(40 * 50 / depth8.size, 4), "cut_by_depth": False}
+    assert box == {"id": 2, "name": "box", "description": box["description"],
+                   "share": round(40 * 50 / depth8.size, 4), "cut_by_depth": False}
     floors = [entry for pane in listed for entry in pane if entry["id"] == 0]
     assert len(floors) > 1 and all(entry["cut_by_depth"] and entry["name"] is None for entry in floors)
     for pane in listed:
@@ -327,3 +328,17 @@ def test_an_upright_surface_with_a_soft_depth_step_inside_it_stays_whole(name):
     assert plan.cut_by_depth == ()
     assert len(np.unique(membership[labels == 0])) == 1
     assert (membership[labels == 0] > membership[labels == 1].max()).all()
+
+
+def test_each_listed_region_is_described_by_its_name_and_where_it_lies():
+    labels = np.zeros((90, 120), np.int32)  # a wall across the picture
+    labels[5:25, 85:115] = 1  # something unnamed at the top right
+    labels[35:60, 45:75] = 2  # the subject in the middle
+    labels[70:, :35] = 3  # a stool at the bottom left
+    regions = Regions(labels, ("wall", "", "subject", "stool"))
+    depth8 = np.choose(labels, [200, 150, 40, 90]).astype(np.uint8)
+    plan = plan_regions(depth8, regions)
+    listed = regions_by_pane(plan.membership(depth8, labels), regions, plan)
+    described = {entry["id"]: entry["description"] for pane in listed for entry in pane}
+    assert described == {0: "wall across the picture", 1: "region at the top right",
+                         2: "subject in the middle", 3: "stool at the bottom left"}

@@ -565,6 +565,18 @@
     return downloadOrder(names);
   }
 
+  // "holds: subject in the middle, sky at the top (cut by depth), …": the largest regions on the pane,
+  // from the manifest, so the user sees why a pane is what it is.
+  const REGIONS_SHOWN = 4;
+  function regionsHeld(layer) {
+    const regions = Array.isArray(layer.regions) ? layer.regions : [];
+    const described = regions.filter((region) => typeof region.description === "string").slice(0, REGIONS_SHOWN)
+      .map((region) => region.description + (region.cut_by_depth ? " (cut by depth)" : ""));
+    if (!described.length) return "";
+    const more = regions.length > described.length ? `, and ${regions.length - described.length} more` : "";
+    return `holds: ${described.join(", ")}${more}`;
+  }
+
   function layerItem(job, layer, files) {
     const item = document.createElement("li");
     item.className = "layer-item";
@@ -580,6 +592,14 @@
     head.append(swatch, [layer.name, low !== undefined ? `depth ${low}–${high}` : "", coverage]
       .filter(Boolean).join(" · "));
     item.append(head);
+    const held = regionsHeld(layer);
+    if (held) {
+      const regions = document.createElement("p");
+      regions.className = "layer-regions";
+      regions.dataset.testid = `layer-${layer.order}-regions`;
+      regions.textContent = held;
+      item.append(regions);
+    }
     if (files.length) {
       const list = document.createElement("ul");
       list.className = "layer-files";
