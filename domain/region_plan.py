@@ -437,7 +437,7 @@ PLACES = (("at the top left", "at the top", "at the top right"),
 
 def _descriptions(regions: Regions) -> list[str]:
     """Per region, its name ("region" where it has none) and where it lies: in which third of the
-    picture's height and width its centre falls."""
+    picture's height and width its centre falls, or across the picture for a large background region."""
     height, width = regions.labels.shape
     rows, cols = np.indices(regions.labels.shape)
     flat = regions.labels.ravel()
@@ -445,7 +445,8 @@ def _descriptions(regions: Regions) -> list[str]:
     row_third = np.minimum(np.bincount(flat, rows.ravel(), regions.count) / sizes * 3 // height, 2).astype(int)
     col_third = np.minimum(np.bincount(flat, cols.ravel(), regions.count) / sizes * 3 // width, 2).astype(int)
     return [
-        f"{name or 'region'} {'across the picture' if size >= SPREAD_OUT * flat.size else PLACES[row][col]}"
+        f"{name or 'region'} "
+        + ("across the picture" if size >= SPREAD_OUT * flat.size and name in SURFACE_NAMES else PLACES[row][col])
         for name, size, row, col in zip(regions.names, sizes, row_third, col_third)
     ]
 

@@ -334,6 +334,7 @@ def test_each_listed_region_is_described_by_its_name_and_where_it_lies():
     labels = np.zeros((90, 120), np.int32)  # a wall across the picture
     labels[5:25, 85:115] = 1  # something unnamed at the top right
     labels[35:60, 45:75] = 2  # the subject in the middle
+    labels[30:88, 30:40] = 2  # ... reaching down to the floor
     labels[70:, :35] = 3  # a stool at the bottom left
     regions = Regions(labels, ("wall", "", "subject", "stool"))
     depth8 = np.choose(labels, [200, 150, 40, 90]).astype(np.uint8)
@@ -342,3 +343,18 @@ def test_each_listed_region_is_described_by_its_name_and_where_it_lies():
     described = {entry["id"]: entry["description"] for pane in listed for entry in pane}
     assert described == {0: "wall across the picture", 1: "region at the top right",
                          2: "subject in the middle", 3: "stool at the bottom left"}
+
+
+def test_a_large_thing_is_described_where_it_is_and_a_large_background_region_as_across_the_picture():
+    labels = np.zeros((90, 120), np.int32)
+    labels[10:, 20:100] = 1  # a person filling most of the frame
+    labels[:, :20] = 2  # a strip of wall on the left
+    regions = Regions(labels, ("", "person", "wall"))
+    depth8 = np.choose(labels, [200, 40, 200]).astype(np.uint8)
+    plan = plan_regions(depth8, regions)
+    listed = regions_by_pane(plan.membership(depth8, labels), regions, plan)
+    described = {entry["id"]: entry["description"] for pane in listed for entry in pane}
+    assert described[1] == "person in the middle"
+    big_wall = Regions(np.where(labels == 1, 1, 0).astype(np.int32), ("wall", "person"))
+    listed = regions_by_pane(plan.membership(depth8, big_wall.labels), big_wall, plan)
+    assert {entry["description"] for pane in listed for entry in pane if entry["id"] == 0} == {"wall across the picture"}

@@ -570,10 +570,15 @@
   const REGIONS_SHOWN = 4;
   function regionsHeld(layer) {
     const regions = Array.isArray(layer.regions) ? layer.regions : [];
-    const described = regions.filter((region) => typeof region.description === "string").slice(0, REGIONS_SHOWN)
-      .map((region) => region.description + (region.cut_by_depth ? " (cut by depth)" : ""));
+    const counts = new Map();  // the same description twice is said once, with its count
+    for (const region of regions) {
+      if (typeof region.description !== "string") continue;
+      const said = region.description + (region.cut_by_depth ? " (cut by depth)" : "");
+      counts.set(said, (counts.get(said) || 0) + 1);
+    }
+    const described = [...counts].slice(0, REGIONS_SHOWN).map(([said, count]) => count > 1 ? `${said} (${count})` : said);
     if (!described.length) return "";
-    const more = regions.length > described.length ? `, and ${regions.length - described.length} more` : "";
+    const more = counts.size > described.length ? `, and ${counts.size - described.length} more` : "";
     return `holds: ${described.join(", ")}${more}`;
   }
 
