@@ -66,6 +66,7 @@ BLEED_PX = 2  # known pixels this close to a fillable one give no colour
 FILL_GAIN = 2.0  # a pyramid pixel with half of its footprint known counts as fully known
 RELAX_STEPS = 6  # Jacobi steps per pyramid level
 FILL_STRIP_ROWS = 256  # the full-size step works on strips this tall
+PYRAMID_REACH = 4  # rows a strip of pyrDown's input reaches past the rows it gives (its filter reaches 2)
 _NEIGHBOURS = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32) / 4
 
 
@@ -374,16 +375,9 @@ def _window(buffer: np.ndarray, rows: int, columns: int) -> np.ndarray:
 
 def _half_size_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Push-pull down to where every pixel has some weight, and back up to half size."""
-    weight = known.astype(np.float32)
-    # A channel at a time, through one buffer: a full-size RGB temporary is the largest thing the fill
-    # would make.
-    channel = np.empty_like(weight)
-    premultiplied = np.dstack([cv2.pyrDown(np.multiply(rgb[..., c], weight, out=channel)) for c in range(3)])
-    del channel
-    levels = [(premultiplied, cv2.pyrDown(weight))]
+    levels = [_halved(rgb, known)]
     while levels[-1][1].size > 1 and not (levels[-1][1] > 0).all():
         levels.append(tuple(cv2.pyrDown(x) for x in levels[-1]))
-    del premultiplied, weight
     colour = None
     while levels:  # coarse to fine, each level let go of once used
         premultiplied, weight = levels.pop()
@@ -395,6 +389,26 @@ def _half_size_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
         colour = _relaxed(own, 1.0 - trust, colour)
         del premultiplied, own
     return colour
+
+
+def _halved(rgb: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first push-pull level: pyrDown of colour x weight and of weight (the known pixels weigh 1),
+    made in strips of rows, so neither is made at full size. A strip reaches PYRAMID_REACH rows past
+    the rows it gives, so each comes out as pyrDown of the whole gives it."""
+    height, width = known.shape
+    half_height, half_width = (height + 1) // 2, (width + 1) // 2
+    premultiplied = np.empty((half_height, half_width, 3), np.float32)
+    weight = np.empty((half_height, half_width), np.float32)
+    step = max(1, FILL_STRIP_ROWS // 2)  # output rows per strip
+    for top in range(0, half_height, step):
+        bottom = min(top + step, half_height)
+        first, last = max(2 * top - PYRAMID_REACH, 0), min(2 * bottom + PYRAMID_REACH, height)
+        strip_weight = known[first:last].astype(np.float32)
+        size = (half_width, (last - first + 1) // 2)
+        inner = slice(top - first // 2, bottom - first // 2)
+        weight[top:bottom] = cv2.pyrDown(strip_weight, dstsize=size)[inner]
+        premultiplied[top:bottom] = cv2.pyrDown(rgb[first:last] * strip_weight[..., None], dstsize=size)[inner]
+    return premultiplied, weight
 
 
 def _relaxed(fixed: np.ndarray, free: np.ndarray, colour: np.ndarray) -> np.ndarray:
