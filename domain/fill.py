@@ -21,15 +21,13 @@ def visibility(alphas: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.nd
     """Each layer's alpha, front to back, with how much of it the nearer layers let through (0 =
     hidden). Takes the alphas one at a time, so they need not all be held at once."""
     uncovered: np.ndarray | None = None
-    nearer: np.ndarray | None = None
     for alpha in alphas:
         if uncovered is None:
             uncovered = np.ones(alpha.shape, dtype=np.float32)
-        else:  # made once the next layer has come: none after the back layer
-            through = np.subtract(1.0, nearer, dtype=np.float32)
-            uncovered = np.multiply(through, uncovered, out=through)
-        nearer = alpha
         yield alpha, uncovered
+        through = np.subtract(1.0, alpha, dtype=np.float32)
+        uncovered = np.multiply(through, uncovered, out=through)
+        del alpha, through  # neither held while the next alpha is made
 
 
 def fill_reach_px(gap_mm: float, pixel_mm: float, view_angle_deg: float = VIEW_ANGLE_DEG) -> float:

@@ -285,9 +285,11 @@ def layer_alphas(membership: np.ndarray, count: int, feather_px: float) -> Itera
         np.maximum(alpha, 0.0, out=alpha)
         np.divide(alpha, tail, out=alpha, where=tail > 1e-6)
         alpha[tail <= 1e-6] = 0.0
-        yield np.clip(alpha, 0.0, 1.0, out=alpha)
+        np.clip(alpha, 0.0, 1.0, out=alpha)
         tail = next_tail
         del next_tail
+        yield alpha
+        del alpha  # not held while the next one is made
     del tail  # not held while the back layer is worked on
     yield np.ones(membership.shape, dtype=np.float32)
 

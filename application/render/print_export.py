@@ -46,13 +46,13 @@ class PaneSource:
 
 
 class PrintExport:
-    def __init__(self, params: RenderParams, plan: PrintPlan, image: np.ndarray, depth: np.ndarray, *,
+    def __init__(self, params: RenderParams, plan: PrintPlan, image: np.ndarray, depth8: np.ndarray, *,
                  upscaler: Upscaler, resampler: Resampler, files: RunFiles):
-        """image: the whole photo; depth: the crop's, 0 = near."""
+        """image: the whole photo; depth8: the crop's, 8-bit, 0 = near."""
         self.plan, self.params, self.files = plan, params, files
         self.upscaler, self.resampler = upscaler, resampler
         self.source = image[plan.crop.slices]
-        self.depth = depth
+        self.depth8 = depth8
         self.width, self.height = plan.canvas_px
 
     @property
@@ -172,7 +172,7 @@ class PrintExport:
             rows, window = inside
             placement, crop = self.plan.placement, self.plan.crop
             if (placement.width, placement.height) == (crop.width, crop.height):
-                band[rows, self.placement_columns] = self.depth[window[1] : window[3]]
+                band[rows, self.placement_columns] = self.depth8[window[1] : window[3]] / np.float32(255.0)
             else:
                 band[rows, self.placement_columns] = joint_bilateral_rows(
                     self.depth, self.source, composite[rows, self.placement_columns],
@@ -217,6 +217,11 @@ class PrintExport:
             context[:, self.placement_columns] = extended[..., 0]
             white[rows] = white_ink_mask(context, choke)[core][:count]
         return band, white
+
+    @cached_property
+    def depth(self) -> np.ndarray:
+        """The depth as floats in [0, 1], for the edge-aware enlargement."""
+        return self.depth8.astype(np.float32) / 255.0
 
     # -- geometry --------------------------------------------------------------------------------
     @property
