@@ -68,7 +68,8 @@ class FilledColours:
             raise ValueError("FilledColours gives runs of rows")
         out = np.array(self.image[first:last, columns], np.float32)
         filled, colours = self.filled[first:last], self.colours[self.starts[first] : self.starts[last]]
-        if columns != slice(None):  # the filled pixels of these columns, among those of the whole rows
+        if not (isinstance(columns, slice) and columns.indices(self.shape[1]) == (0, self.shape[1], 1)):
+            # the filled pixels of these columns, among those of the whole rows
             within = np.zeros(filled.shape, bool)
             within[:, columns] = True
             colours = colours[within[filled]]
