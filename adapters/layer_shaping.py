@@ -380,14 +380,15 @@ def _half_size_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
         levels.append(tuple(cv2.pyrDown(x) for x in levels[-1]))
     colour = None
     while levels:  # coarse to fine, each level let go of once used
-        premultiplied, weight = levels.pop()
-        own = premultiplied
-        own /= np.maximum(weight, 1e-12)[..., None]
-        trust = np.minimum(weight * FILL_GAIN, 1.0)[..., None]
-        colour = own.copy() if colour is None else cv2.pyrUp(colour, dstsize=weight.shape[::-1])
-        own *= trust
-        colour = _relaxed(own, 1.0 - trust, colour)
-        del premultiplied, own
+        own, weight = levels.pop()  # the premultiplied colours, made the level's own colours in place
+        share = np.maximum(weight, 1e-12)  # one array in turn the divisor, the trust and the free share
+        own /= share[..., None]
+        np.minimum(np.multiply(weight, FILL_GAIN, out=share), 1.0, out=share)  # the trust
+        del weight
+        colour = own.copy() if colour is None else cv2.pyrUp(colour, dstsize=own.shape[1::-1])
+        own *= share[..., None]
+        colour = _relaxed(own, np.subtract(1.0, share, out=share)[..., None], colour)
+        del own, share
     return colour
 
 
