@@ -73,6 +73,7 @@ class PrintExport:
                 bottom = min(top + BAND_ROWS, self.height)
                 self.write_band(top, bottom, panes, files)
                 on_progress(bottom / self.height)
+            self.buffers.clear()  # not held while the encoders finish
             for writer, _ in files.values():
                 writer.close()
         except BaseException:
