@@ -54,9 +54,6 @@ class PrintExport:
         self.source = image[plan.crop.slices]
         self.depth8 = depth8
         self.width, self.height = plan.canvas_px
-        # one band-sized array per kind, written over for every band and pane: the writers copy what they
-        # are given, and a fresh array of tens of MB per band costs page faults over all of it
-        self.buffers: dict[str, np.ndarray] = {}
 
     @property
     def pixel_mm(self) -> float:
@@ -73,7 +70,6 @@ class PrintExport:
                 bottom = min(top + BAND_ROWS, self.height)
                 self.write_band(top, bottom, panes, files)
                 on_progress(bottom / self.height)
-            self.buffers.clear()  # not held while the encoders finish
             for writer, _ in files.values():
                 writer.close()
         except BaseException:
@@ -152,24 +148,16 @@ class PrintExport:
     def composite_band(self, top: int, bottom: int) -> np.ndarray:
         inside = self.inside_rows(top, bottom)
         if inside is None:
-            band = self.buffer("composite", bottom - top, 3)
-            band[...] = PAPER
-            return band
+            return np.full((bottom - top, self.width, 3), PAPER, np.float32)
         rows, window = inside
-        band = self.band_around(rows, bottom - top, 3, PAPER, "composite")
+        band = self.band_around(rows, bottom - top, 3, PAPER)
         band[rows, self.placement_columns] = self.resized(self.upscaler, self.source, window)
         return band
 
-    def buffer(self, kind: str, height: int, channels: int) -> np.ndarray:
-        """The kind's band array, height rows of it (contiguous), its old values left in it."""
-        if kind not in self.buffers:
-            self.buffers[kind] = np.empty((BAND_ROWS, self.width, channels), np.float32)
-        return self.buffers[kind][:height]
-
-    def band_around(self, rows: slice, height: int, channels: int, outside: float, kind: str) -> np.ndarray:
-        """The kind's band with its pixels outside the placement `outside`; the placement's are left to
-        fill (each is written once: these bands are tens of MB)."""
-        band = self.buffer(kind, height, channels)
+    def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
+        """A band whose pixels outside the placement are `outside`; the placement's are left to fill
+        (each is written once: these bands are tens of MB)."""
+        band = np.empty((height, self.width, channels), np.float32)
         columns = self.placement_columns
         band[: rows.start] = band[rows.stop :] = outside
         band[rows, : columns.start] = band[rows, columns.stop :] = outside
@@ -178,8 +166,7 @@ class PrintExport:
     def depth_band(self, top: int, bottom: int, composite: np.ndarray) -> np.ndarray:
         """The depth map's rows, enlarged edge-aware with the print as its guide (joint bilateral
         upsampling): far (1) on the paper around a padded photo."""
-        band = self.buffer("depth", bottom - top, 1)[..., 0]
-        band[...] = 1.0
+        band = np.ones((bottom - top, self.width), np.float32)
         inside = self.inside_rows(top, bottom)
         if inside is not None:
             rows, window = inside
@@ -200,8 +187,7 @@ class PrintExport:
         choke = self.params.white_ink_choke if pane.white_ink_file else 0
         inside = self.inside_rows(top, bottom, extra=choke)
         if inside is None:
-            band = self.buffer("layer", bottom - top, 4)
-            band[...] = outside
+            band = np.full((bottom - top, self.width, 4), outside, np.float32)
             return band, band[..., 3].copy() if pane.white_ink_file else None
         rows, window = inside
         # the window reaches `choke` rows past the band where it can, for the erosion of the white ink
@@ -209,7 +195,7 @@ class PrintExport:
         count = rows.stop - rows.start
         extended = self.resized(self.resampler, _AlphaAndFill(pane), window)
         alpha, filled = extended[core][:count, :, 0], extended[core][:count, :, 1]
-        band = self.band_around(rows, bottom - top, 4, outside, "layer")
+        band = self.band_around(rows, bottom - top, 4, outside)
         layer, rgb = band[rows, self.placement_columns], composite[rows, self.placement_columns]
         visible = alpha[..., None] > 0  # no colour where the layer is clear
         np.multiply(rgb, visible, out=layer[..., :3])
@@ -218,7 +204,7 @@ class PrintExport:
             span = slice(int(filled_columns[0]), int(filled_columns[-1]) + 1)
             colours = self.resized(self.resampler, fill,
                                    (span.start, window[1], span.stop, window[3]))[core][:count]
-            colours -= rgb[:, span]
+            colours -= rgb[:, span]  # the resized fill is a new array
             colours *= filled[:, span, None]
             colours += rgb[:, span]
             np.multiply(colours, visible[:, span], out=layer[:, span, :3])
