@@ -148,7 +148,7 @@ class RenderPipeline:
 
         progress("export", 0.0, engines)
         files.image(PHOTO_PREVIEW, downsample(cropped, factor), 8)
-        files.image(DEPTH_PREVIEW, downsample(unit_depth(depth8), factor), 8)
+        files.image(DEPTH_PREVIEW, unit_depth(downsample(depth8, factor)), 8)  # shrunk first: 48 MB less to make
         files.json(MANIFEST, {**panes.manifest, "print": self.print_record(params, plan, engines.get("upscale"))})
         files.json(RECORD, self.record(job, engines, devices, warnings, noise, source))
         if panes.manifest["layers"]:
