@@ -66,6 +66,7 @@ BLEED_PX = 2  # known pixels this close to a fillable one give no colour
 FILL_GAIN = 2.0  # a pyramid pixel with half of its footprint known counts as fully known
 RELAX_STEPS = 6  # Jacobi steps per pyramid level
 FILL_STRIP_ROWS = 256  # the full-size step works on strips this tall
+PYRAMID_REACH = 4  # rows a strip of pyrDown's input reaches past the rows it gives (its filter reaches 2)
 _NEIGHBOURS = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32) / 4
 
 
@@ -320,49 +321,95 @@ def _push_pull(rgb: np.ndarray, known: np.ndarray, wanted: np.ndarray) -> np.nda
     Each level's colours are relaxed a few times towards the mean of their four neighbours (a
     multigrid pass on Laplace's equation), which takes off the corners push-pull leaves and makes
     the fill of a gradient follow the gradient. At full size a pixel is known or not, and only the
-    box around the wanted pixels matters: it is enlarged and relaxed in strips (bounded memory),
-    each with rows enough around it to come out as if done whole.
+    box around each strip's wanted pixels matters: it is enlarged and relaxed in strips (bounded
+    memory, the same buffers for every strip), each with rows and columns enough around it to come
+    out as if done whole.
     """
     colour = _half_size_fill(rgb, known)
     height, width = known.shape
-    rows, cols = (np.flatnonzero(wanted.any(axis=axis)) for axis in (1, 0))
+    wanted_rows = np.flatnonzero(wanted.any(axis=1))
     margin = RELAX_STEPS + 1
-    cols = slice(max(cols[0] - margin, 0), cols[-1] + margin + 1)
-    found = []  # strips top to bottom, each in raster order: together, the order of rgb[wanted]
-    for top in range(rows[0], rows[-1] + 1, FILL_STRIP_ROWS):
-        bottom = min(top + FILL_STRIP_ROWS, rows[-1] + 1)
+    out = np.empty((np.count_nonzero(wanted), 3), np.float32)
+    done = 0  # strips top to bottom, each in raster order: together, the order of rgb[wanted]
+    buffers = _StripBuffers(FILL_STRIP_ROWS + 2 * margin, width)
+    for top in range(wanted_rows[0], wanted_rows[-1] + 1, FILL_STRIP_ROWS):
+        bottom = min(top + FILL_STRIP_ROWS, wanted_rows[-1] + 1)
+        strip_wanted = wanted[top:bottom]
+        strip_cols = np.flatnonzero(strip_wanted.any(axis=0))
+        if strip_cols.size == 0:
+            continue
+        cols = slice(max(strip_cols[0] - margin, 0), min(strip_cols[-1] + margin + 1, width))
         first, last = max(top - margin, 0), min(bottom + margin, height)
         coarse_first, coarse_last = max(first // 2 - 1, 0), min((last + 1) // 2 + 1, colour.shape[0])
         enlarged = cv2.resize(colour[coarse_first:coarse_last], (width, 2 * (coarse_last - coarse_first)),
                               interpolation=cv2.INTER_LINEAR)
-        start = enlarged[first - 2 * coarse_first : last - 2 * coarse_first, cols]
-        free = (~known[first:last, cols]).astype(np.float32)[..., None]
-        relaxed = _relaxed(rgb[first:last, cols] * (1.0 - free), free, start)
+        start, spare = buffers.take(last - first, cols.stop - cols.start)
+        start[...] = enlarged[first - 2 * coarse_first : last - 2 * coarse_first, cols]
+        del enlarged
+        relaxed = _relaxed_around(rgb[first:last, cols], known[first:last, cols], start, spare)
         inner = relaxed[top - first : bottom - first]
-        found.append(inner[wanted[top:bottom, cols]])
-    return np.concatenate(found)
+        found = inner[strip_wanted[:, cols]]
+        out[done : done + len(found)] = found
+        done += len(found)
+    return out
+
+
+class _StripBuffers:
+    """Arrays for the fill's strips, made once for the widest and tallest strip and used again: a fresh
+    array for each strip costs page faults over the whole of it every time."""
+
+    def __init__(self, rows: int, width: int):
+        self._start = np.empty((rows, width, 3), np.float32)
+        self._spare = np.empty((rows, width, 3), np.float32)
+
+    def take(self, rows: int, columns: int) -> tuple[np.ndarray, np.ndarray]:
+        """Two contiguous arrays rows x columns x 3."""
+        return _window(self._start, rows, columns), _window(self._spare, rows, columns)
+
+
+def _window(buffer: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """A contiguous rows x columns array in the buffer's memory."""
+    size = rows * columns * buffer.shape[2]
+    return buffer.reshape(-1)[:size].reshape(rows, columns, buffer.shape[2])
 
 
 def _half_size_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Push-pull down to where every pixel has some weight, and back up to half size."""
-    weight = known.astype(np.float32)
-    # A channel at a time: a full-size RGB temporary is the largest thing the fill would make.
-    premultiplied = np.dstack([cv2.pyrDown(rgb[..., c] * weight) for c in range(3)])
-    levels = [(premultiplied, cv2.pyrDown(weight))]
+    levels = [_halved(rgb, known)]
     while levels[-1][1].size > 1 and not (levels[-1][1] > 0).all():
         levels.append(tuple(cv2.pyrDown(x) for x in levels[-1]))
-    del premultiplied, weight
     colour = None
     while levels:  # coarse to fine, each level let go of once used
-        premultiplied, weight = levels.pop()
-        own = premultiplied
-        own /= np.maximum(weight, 1e-12)[..., None]
-        trust = np.minimum(weight * FILL_GAIN, 1.0)[..., None]
-        colour = own.copy() if colour is None else cv2.pyrUp(colour, dstsize=weight.shape[::-1])
-        own *= trust
-        colour = _relaxed(own, 1.0 - trust, colour)
-        del premultiplied, own
+        own, weight = levels.pop()  # the premultiplied colours, made the level's own colours in place
+        share = np.maximum(weight, 1e-12)  # one array in turn the divisor, the trust and the free share
+        own /= share[..., None]
+        np.minimum(np.multiply(weight, FILL_GAIN, out=share), 1.0, out=share)  # the trust
+        del weight
+        colour = own.copy() if colour is None else cv2.pyrUp(colour, dstsize=own.shape[1::-1])
+        own *= share[..., None]
+        colour = _relaxed(own, np.subtract(1.0, share, out=share)[..., None], colour)
+        del own, share
     return colour
+
+
+def _halved(rgb: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first push-pull level: pyrDown of colour x weight and of weight (the known pixels weigh 1),
+    made in strips of rows, so neither is made at full size. A strip reaches PYRAMID_REACH rows past
+    the rows it gives, so each comes out as pyrDown of the whole gives it."""
+    height, width = known.shape
+    half_height, half_width = (height + 1) // 2, (width + 1) // 2
+    premultiplied = np.empty((half_height, half_width, 3), np.float32)
+    weight = np.empty((half_height, half_width), np.float32)
+    step = max(1, FILL_STRIP_ROWS // 2)  # output rows per strip
+    for top in range(0, half_height, step):
+        bottom = min(top + step, half_height)
+        first, last = max(2 * top - PYRAMID_REACH, 0), min(2 * bottom + PYRAMID_REACH, height)
+        strip_weight = known[first:last].astype(np.float32)
+        size = (half_width, (last - first + 1) // 2)
+        inner = slice(top - first // 2, bottom - first // 2)
+        weight[top:bottom] = cv2.pyrDown(strip_weight, dstsize=size)[inner]
+        premultiplied[top:bottom] = cv2.pyrDown(rgb[first:last] * strip_weight[..., None], dstsize=size)[inner]
+    return premultiplied, weight
 
 
 def _relaxed(fixed: np.ndarray, free: np.ndarray, colour: np.ndarray) -> np.ndarray:
@@ -374,6 +421,18 @@ def _relaxed(fixed: np.ndarray, free: np.ndarray, colour: np.ndarray) -> np.ndar
         cv2.filter2D(colour, -1, _NEIGHBOURS, dst=spare, borderType=cv2.BORDER_REPLICATE)
         spare *= free
         cv2.add(spare, fixed, dst=spare)
+        colour, spare = spare, colour
+    return colour
+
+
+def _relaxed_around(rgb: np.ndarray, known: np.ndarray, colour: np.ndarray, spare: np.ndarray) -> np.ndarray:
+    """_relaxed where each pixel is known (its colour stays rgb's) or free: the same numbers, by copying
+    the known pixels back after each step rather than weighing every pixel. colour and spare are
+    contiguous, worked on in place; returns the one holding the result."""
+    known = known.view(np.uint8)
+    for _ in range(RELAX_STEPS):
+        cv2.filter2D(colour, -1, _NEIGHBOURS, dst=spare, borderType=cv2.BORDER_REPLICATE)
+        cv2.copyTo(rgb, known, dst=spare)
         colour, spare = spare, colour
     return colour
 

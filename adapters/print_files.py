@@ -220,7 +220,8 @@ class AtomicStripWriter:
             raise ValueError(
                 f"{self.path.name}: strips must be rows x {self.width} x {self.channels}, not {shape}"
             )
-        if rows.dtype.kind != "f" or not np.isfinite(rows).all():
+        # min and max are NaN or infinite if any sample is, and make no band-size temporary
+        if rows.dtype.kind != "f" or not (rows.size == 0 or np.isfinite(rows.min()) and np.isfinite(rows.max())):
             raise ValueError(f"{self.path.name}: strips must hold finite floats in [0, 1]")
         if self.rows_written + len(rows) > self.height:
             raise ValueError(

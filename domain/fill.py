@@ -25,7 +25,9 @@ def visibility(alphas: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.nd
         if uncovered is None:
             uncovered = np.ones(alpha.shape, dtype=np.float32)
         yield alpha, uncovered
-        uncovered = uncovered * (1.0 - alpha)
+        through = np.subtract(1.0, alpha, dtype=np.float32)
+        uncovered = np.multiply(through, uncovered, out=through)
+        del alpha, through  # neither held while the next alpha is made
 
 
 def fill_reach_px(gap_mm: float, pixel_mm: float, view_angle_deg: float = VIEW_ANGLE_DEG) -> float:
@@ -34,13 +36,13 @@ def fill_reach_px(gap_mm: float, pixel_mm: float, view_angle_deg: float = VIEW_A
     return gap_mm * math.tan(math.radians(view_angle_deg)) / pixel_mm
 
 
-def filled_alpha(alpha: np.ndarray, seen: np.ndarray, filled: np.ndarray) -> np.ndarray:
-    """The layer's alpha with its filled pixels made opaque. The filled pixels take the fill's colours
-    and the others keep the composite's; only pixels that are hidden (seen == 0) may be filled, so the
-    straight-on stack stays exactly the same."""
+def filled_alpha(alpha: np.ndarray, seen: np.ndarray, filled: np.ndarray, *, in_place: bool = False) -> np.ndarray:
+    """The layer's alpha with its filled pixels made opaque (in_place: in alpha itself, which is
+    returned). The filled pixels take the fill's colours and the others keep the composite's; only
+    pixels that are hidden (seen == 0) may be filled, so the straight-on stack stays exactly the same."""
     if np.any(filled & (seen > 0)):
         raise ValueError("fill may only change pixels the nearer layers hide completely")
-    out = alpha.copy()
+    out = alpha if in_place else alpha.copy()
     out[filled] = 1.0
     return out
 
@@ -64,6 +66,12 @@ class FilledColours:
         first, last, step = rows.indices(self.shape[0])
         if step != 1:
             raise ValueError("FilledColours gives runs of rows")
-        out = np.array(self.image[first:last], np.float32)
-        out[self.filled[first:last]] = self.colours[self.starts[first] : self.starts[last]]
-        return out[:, columns]
+        out = np.array(self.image[first:last, columns], np.float32)
+        filled, colours = self.filled[first:last], self.colours[self.starts[first] : self.starts[last]]
+        if not (isinstance(columns, slice) and columns.indices(self.shape[1]) == (0, self.shape[1], 1)):
+            # the filled pixels of these columns, among those of the whole rows
+            within = np.zeros(filled.shape, bool)
+            within[:, columns] = True
+            colours = colours[within[filled]]
+        out[filled[:, columns]] = colours
+        return out

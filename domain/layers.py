@@ -26,6 +26,7 @@ AUTO_NEXT_LAYER_GAIN = 0.5
 AUTO_FLAT_LAYER_LEVELS = 6.0
 # ... and no pane left almost empty.
 AUTO_MIN_COVERAGE = 0.02
+BLUR_STRIP_PIXELS = 1 << 20  # the feather blur works on strips of rows of about this many pixels
 CUT_BY_DEPTH = -1  # LayerPlan.region_panes: a region cut by depth
 
 
@@ -279,30 +280,47 @@ def layer_alphas(membership: np.ndarray, count: int, feather_px: float) -> Itera
         return
     tail = np.ones(membership.shape, dtype=np.float32)
     for index in range(count - 1):
-        next_tail = blur(np.asarray(membership > index, dtype=np.float32), feather_px)
+        next_tail = blur(membership > index, feather_px)
         alpha = np.subtract(tail, next_tail)
         np.maximum(alpha, 0.0, out=alpha)
         np.divide(alpha, tail, out=alpha, where=tail > 1e-6)
         alpha[tail <= 1e-6] = 0.0
-        yield np.clip(alpha, 0.0, 1.0, out=alpha)
+        np.clip(alpha, 0.0, 1.0, out=alpha)
         tail = next_tail
         del next_tail
+        yield alpha
+        del alpha  # not held while the next one is made
     del tail  # not held while the back layer is worked on
     yield np.ones(membership.shape, dtype=np.float32)
 
 
 def blur(mask: np.ndarray, feather_px: float) -> np.ndarray:
     """Separable Gaussian cut at the feather radius (sigma = feather / 3, so the cut is at 3 sigma),
-    with edge padding, numpy only: an edge softens over at most feather px on either side."""
+    with edge padding, numpy only: an edge softens over at most feather px on either side. Made in
+    strips of rows through buffers used again for each strip, so no photo-size temporary is made
+    beside the result (each pixel's sum is the same as done whole, tap by tap in the same order)."""
     if feather_px <= 0:
         return mask.astype(np.float32)
     radius = int(np.ceil(feather_px))
     sigma = radius / 3.0
     taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     taps = (taps / taps.sum()).astype(np.float32)
-    out = mask.astype(np.float32)
-    for axis in (0, 1):
-        out = _convolve_axis(out, taps, radius, axis)
+    height, width = mask.shape[:2]
+    trailing = mask.shape[2:]
+    out = np.empty(mask.shape, np.float32)
+    rows = max(1, min(height, BLUR_STRIP_PIXELS // max(1, width)))
+    tall = np.empty((rows + 2 * radius, width, *trailing), np.float32)  # the strip with the rows it reaches
+    wide = np.empty((rows, width + 2 * radius, *trailing), np.float32)  # the strip blurred down the columns
+    term = np.empty((rows, width, *trailing), np.float32)
+    for top in range(0, height, rows):
+        bottom = min(top + rows, height)
+        count = bottom - top
+        # the rows the strip reaches, the edge rows repeated past the picture
+        tall[: count + 2 * radius] = mask[np.clip(np.arange(top - radius, bottom + radius), 0, height - 1)]
+        _accumulate(tall[: count + 2 * radius], taps, wide[:count, radius : radius + width], term[:count], axis=0)
+        wide[:count, :radius] = wide[:count, radius : radius + 1]
+        wide[:count, radius + width :] = wide[:count, radius + width - 1 : radius + width]
+        _accumulate(wide[:count], taps, out[top:bottom], term[:count], axis=1)
     # The taps sum to 1 only up to rounding: snap the plateaus so that alpha away from an edge is
     # exactly 0 or 1, as on the hard mask.
     out[out > 1 - 1e-6] = 1.0
@@ -310,19 +328,15 @@ def blur(mask: np.ndarray, feather_px: float) -> np.ndarray:
     return out
 
 
-def _convolve_axis(image: np.ndarray, taps: np.ndarray, radius: int, axis: int) -> np.ndarray:
-    pad = [(0, 0)] * image.ndim
-    pad[axis] = (radius, radius)
-    padded = np.pad(image, pad, mode="edge")
-    length = image.shape[axis]
-    out = np.zeros_like(image)
-    term = np.empty_like(image)  # one buffer for every tap: no photo-size temporary per tap
-    window = [slice(None)] * image.ndim
+def _accumulate(padded: np.ndarray, taps: np.ndarray, out: np.ndarray, term: np.ndarray, axis: int) -> None:
+    """out = sum over the taps of weight x padded shifted along axis, added tap by tap from zero."""
+    length = out.shape[axis]
+    out[...] = 0.0
+    window = [slice(None)] * padded.ndim
     for offset, weight in enumerate(taps):
         window[axis] = slice(offset, offset + length)
         np.multiply(padded[tuple(window)], weight, out=term)
         out += term
-    return out
 
 
 def layer_rgba(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:

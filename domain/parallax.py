@@ -97,12 +97,28 @@ def iter_parallax_frames(
     premultiplied = [
         np.ascontiguousarray(_premultiplied(layer).transpose(2, 0, 1)) for layer in layers_rgba_small
     ]
-    shift = max_shift_px
-    return (
-        _over([_shifted(layer, offset) for layer, offset in
-               zip(premultiplied, layer_offsets(depth_centres, frame, frames, shift, pivot))])
-        for frame in range(frames)
-    )
+    return _frames(premultiplied, depth_centres, frames, max_shift_px, pivot)
+
+
+def _frames(premultiplied: list[np.ndarray], depth_centres: Sequence[float], frames: int, shift: float,
+            pivot: str) -> Iterator[np.ndarray]:
+    """Each frame made through the same few buffers (a fresh array for every shifted layer costs page
+    faults over all of it); only the frame handed out is new."""
+    shape = premultiplied[0].shape
+    shifted, scratch = np.empty(shape, np.float32), np.empty(shape, np.float32)
+    stack, through = np.empty((3, *shape[1:]), np.float32), np.empty(shape[1:], np.float32)
+    for frame in range(frames):
+        offsets = layer_offsets(depth_centres, frame, frames, shift, pivot)
+        # back to front: the back layer, then each nearer one "over" it
+        for index in reversed(range(len(premultiplied))):
+            layer = _shifted(premultiplied[index], offsets[index], shifted, scratch)
+            if index == len(premultiplied) - 1:
+                stack[...] = layer[:3]
+            else:
+                stack *= np.subtract(1.0, layer[3], out=through)
+                stack += layer[:3]
+        np.clip(stack, 0.0, 1.0, out=stack)
+        yield np.ascontiguousarray(stack.transpose(1, 2, 0))
 
 
 def downsample_layer(rgb: np.ndarray | FilledColours, alpha: np.ndarray, factor: int) -> np.ndarray:
@@ -124,10 +140,15 @@ def downsample_layer(rgb: np.ndarray | FilledColours, alpha: np.ndarray, factor:
     for top in range(0, rows, strip):
         bottom = min(top + strip, rows)
         window = (slice(top * factor, bottom * factor), slice(0, columns * factor))
-        weight = alpha[window].astype(np.float32)
-        premultiplied = rgb[window] * weight[..., None]
+        weight = np.asarray(alpha[window], np.float32)
+        colours = rgb[window]
+        if isinstance(rgb, FilledColours):  # its rows are a new array: premultiplied in place
+            premultiplied = np.multiply(colours, weight[..., None], out=colours)
+        else:
+            premultiplied = colours * weight[..., None]
         small[top:bottom, :, :3] = block_mean(premultiplied, factor)
         small[top:bottom, :, 3] = block_mean(weight, factor)
+        del colours, premultiplied
     alpha_small = small[..., 3:4]
     with np.errstate(invalid="ignore", divide="ignore"):
         small[..., :3] = np.where(alpha_small > 0, small[..., :3] / alpha_small, 0.0)
@@ -140,25 +161,26 @@ def _premultiplied(rgba: np.ndarray) -> np.ndarray:
     return out
 
 
-def _shifted(premultiplied: np.ndarray, offset: float) -> np.ndarray:
-    """The (C x H x W) layer moved right by offset pixels; columns that come in from outside repeat
-    the border."""
+def _shifted(premultiplied: np.ndarray, offset: float, out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """The (C x H x W) layer moved right by offset pixels, in out (scratch: another array of its shape);
+    columns that come in from outside repeat the border. An offset of 0 gives the layer itself."""
     if offset == 0:
         return premultiplied
     whole = math.floor(offset)
     fraction = offset - whole
-    out = _shifted_whole(premultiplied, whole)
+    _shifted_whole(premultiplied, whole, out)
     if fraction < 1e-6:
         return out
     out *= 1.0 - fraction
-    out += fraction * _shifted_whole(premultiplied, whole + 1)
+    scratch = _shifted_whole(premultiplied, whole + 1, scratch)
+    scratch *= fraction
+    out += scratch
     return out
 
 
-def _shifted_whole(image: np.ndarray, shift: int) -> np.ndarray:
+def _shifted_whole(image: np.ndarray, shift: int, out: np.ndarray) -> np.ndarray:
     width = image.shape[-1]
     shift = max(-width, min(width, shift))
-    out = np.empty_like(image)
     if shift >= 0:
         out[..., shift:] = image[..., : width - shift]
         out[..., :shift] = image[..., :1]
@@ -168,11 +190,3 @@ def _shifted_whole(image: np.ndarray, shift: int) -> np.ndarray:
     return out
 
 
-def _over(premultiplied_front_to_back: list[np.ndarray]) -> np.ndarray:
-    """Channels-first premultiplied layers -> HxWx3 RGB."""
-    out = premultiplied_front_to_back[-1][:3].copy()
-    for layer in reversed(premultiplied_front_to_back[:-1]):
-        out *= 1.0 - layer[3]
-        out += layer[:3]
-    np.clip(out, 0.0, 1.0, out=out)
-    return np.ascontiguousarray(out.transpose(1, 2, 0))

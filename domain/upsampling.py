@@ -47,7 +47,9 @@ def joint_bilateral_rows(values: np.ndarray, photo: np.ndarray, guide: np.ndarra
     upper, lower = values[y0], values[y1]
     column = upper + fy * (lower - upper)  # rows x source width
     out = column[:, x0] + fx * (column[:, x1] - column[:, x0])
-    step = _cell_range(values)[y0[:, None], x0[None, :]] > EDGE_STEP
+    # the 2 x 2 ranges of the source rows these output rows read, not of the whole (made once a band)
+    first, last = (int(y0.min()), int(y0.max()) + 2) if y0.size else (0, 0)
+    step = _cell_range(values[first:last])[y0[:, None] - first, x0[None, :]] > EDGE_STEP
     at_rows, at_columns = np.nonzero(step)
     if len(at_rows):
         out[at_rows, at_columns] = _bilateral(

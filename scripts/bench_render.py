@@ -15,6 +15,7 @@ import cv2
 from rilievo.domain.params import RenderParams
 from rilievo.entrypoints.bootstrap import work_side
 from rilievo.entrypoints.logs import configure_logging
+from rilievo.entrypoints.memory import give_freed_memory_back
 from rilievo.entrypoints.settings import Settings
 
 
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--layers", default="auto")
     args = parser.parse_args()
     configure_logging("warning")
+    give_freed_memory_back()  # as `rilievo render` does
     with tempfile.TemporaryDirectory() as folder:
         photo = args.photo or sample_photo(Path(folder), args.megapixels)
         work = work_side(Settings(storage_dir=Path(folder) / "storage", models_dir=Path(folder)))

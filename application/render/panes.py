@@ -73,8 +73,8 @@ class PaneMaker:
         for index, (name, (alpha, seen)) in enumerate(zip(plan.layer_names(), seen_layers)):
             overlay.add(downsample(alpha, self.factor))
             colours, filled = self.fill(index, plan.count, membership, seen, guide)
-            if colours is not None:
-                alpha = filled_alpha(alpha, seen, filled)
+            if colours is not None:  # in place: the filled pixels are hidden, so the next layers' seen is the same
+                alpha = filled_alpha(alpha, seen, filled, in_place=True)
             # the layer carries the composite's colours, the fill's where it filled: never made whole
             # as RGBA at the photo's size
             layer_colours = self.image if colours is None else FilledColours(self.image, filled, colours)

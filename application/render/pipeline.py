@@ -99,7 +99,6 @@ class RenderPipeline:
         engines["depth"] = depth.engine
         warnings += depth.warnings
         depth8, devices = depth.depth8, {"depth": depth.device}
-        depth_unit = depth8.astype(np.float32) / 255.0
 
         # The crop and the layers are planned before painting: the painting's noise follows the very
         # layers the panes are cut into, and those are planned from the print's crop of the depth and
@@ -118,18 +117,18 @@ class RenderPipeline:
         if params.mode == "painterly":
             noise = plan_noise(params, layer_plan)
             progress("paint", 0.0, engines)
-            painting = self.paint(params, image, depth_unit, noise,
+            painting = self.paint(params, image, unit_depth(depth8), noise,
                                   lambda within: progress("paint", within, engines))
             image, engines["paint"], devices["paint"] = painting.image, self.painter.name, painting.device
             warnings += painting.warnings
 
         progress("post-process", 0.0, engines)
-        image, finishing = self.finish(params, image, depth_unit)
+        image, finishing = self.finish(params, image, depth8)
         if finishing:
             engines["post-process"] = finishing
 
         progress("layers", 0.0, engines)
-        cropped, depth8, depth_unit = (array[plan.crop.slices] for array in (image, depth8, depth_unit))
+        cropped, depth8 = (array[plan.crop.slices] for array in (image, depth8))
         factor = preview_factor(cropped.shape[1], cropped.shape[0])
         print_pixel_mm = MM_PER_INCH / plan.dpi
         panes = PaneMaker(params, cropped, factor, shaper=self.shaper, tracer=self.tracer,
@@ -142,14 +141,14 @@ class RenderPipeline:
         progress("upscale", 0.0, engines)
         if plan.scale != (1.0, 1.0):
             engines["upscale"] = self.upscaler.name
-        PrintExport(params, plan, image, depth_unit, upscaler=self.upscaler, resampler=self.resampler,
+        PrintExport(params, plan, image, depth8, upscaler=self.upscaler, resampler=self.resampler,
                     files=files).write(panes.sources, bits, lambda within: progress("upscale", within, engines))
         if "upscale" in engines:
             devices["upscale"] = self.upscaler.device  # a learned model knows its device once loaded
 
         progress("export", 0.0, engines)
         files.image(PHOTO_PREVIEW, downsample(cropped, factor), 8)
-        files.image(DEPTH_PREVIEW, downsample(depth_unit, factor), 8)
+        files.image(DEPTH_PREVIEW, unit_depth(downsample(depth8, factor)), 8)  # shrunk first: 48 MB less to make
         files.json(MANIFEST, {**panes.manifest, "print": self.print_record(params, plan, engines.get("upscale"))})
         files.json(RECORD, self.record(job, engines, devices, warnings, noise, source))
         if panes.manifest["layers"]:
@@ -182,12 +181,12 @@ class RenderPipeline:
               on_progress: Callable[[float], None]) -> PaintResult:
         return self.painter.paint(image, depth, PaintRequest.from_params(params), noise, on_progress=on_progress)
 
-    def finish(self, params: RenderParams, image: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, str]:
+    def finish(self, params: RenderParams, image: np.ndarray, depth8: np.ndarray) -> tuple[np.ndarray, str]:
         """Painterly post-processing and sharpening, as asked; returns the image and the engines that ran."""
         finishing = []
         if params.mode == "painterly":
             post = PaintRequest.from_params(params).style.post
-            image = self.post.finish(image, depth, post, seeds_of(params)["post"])
+            image = self.post.finish(image, unit_depth(depth8), post, seeds_of(params)["post"])
             finishing.append(self.post.name)
         if params.sharpen > 0:
             image = self.enhancer.sharpen(image, params.sharpen)
@@ -221,6 +220,12 @@ class RenderPipeline:
             "source": {"upload_id": job.upload_id, **source},
             "depth_upload_id": job.depth_upload_id,
         }
+
+
+def unit_depth(depth8: np.ndarray) -> np.ndarray:
+    """The 8-bit depth as floats in [0, 1], made where a stage needs it rather than held all along (at
+    12 MP it is 48 MB)."""
+    return depth8.astype(np.float32) / 255.0
 
 
 def seeds_of(params: RenderParams) -> dict[str, int]:

@@ -46,13 +46,13 @@ class PaneSource:
 
 
 class PrintExport:
-    def __init__(self, params: RenderParams, plan: PrintPlan, image: np.ndarray, depth: np.ndarray, *,
+    def __init__(self, params: RenderParams, plan: PrintPlan, image: np.ndarray, depth8: np.ndarray, *,
                  upscaler: Upscaler, resampler: Resampler, files: RunFiles):
-        """image: the whole photo; depth: the crop's, 0 = near."""
+        """image: the whole photo; depth8: the crop's, 8-bit, 0 = near."""
         self.plan, self.params, self.files = plan, params, files
         self.upscaler, self.resampler = upscaler, resampler
         self.source = image[plan.crop.slices]
-        self.depth = depth
+        self.depth8 = depth8
         self.width, self.height = plan.canvas_px
 
     @property
@@ -62,6 +62,9 @@ class PrintExport:
     def write(self, panes: list[PaneSource], bits: int, on_progress: Callable[[float], None]) -> None:
         """Every print file, in one pass over the bands. All or nothing: a failure aborts every file."""
         files = self.open_files(panes, bits)
+        # the rows of each filled pane's colours, made once (FilledColours counts a pane's filled pixels)
+        self.fills = [FilledColours(self.source, pane.filled, pane.fill) if pane.fill is not None else None
+                      for pane in panes]
         try:
             for top in range(0, self.height, BAND_ROWS):
                 bottom = min(top + BAND_ROWS, self.height)
@@ -127,7 +130,7 @@ class PrintExport:
             elif feed == "depth":
                 writer.write_rows(depth[..., None])
         for index, pane in enumerate(panes):
-            rgba, white = self.layer_band(pane, top, bottom, composite)
+            rgba, white = self.layer_band(pane, self.fills[index], top, bottom, composite)
             for writer, feed in files.values():
                 if isinstance(feed, str) or feed[0] != index:
                     continue
@@ -169,16 +172,17 @@ class PrintExport:
             rows, window = inside
             placement, crop = self.plan.placement, self.plan.crop
             if (placement.width, placement.height) == (crop.width, crop.height):
-                band[rows, self.placement_columns] = self.depth[window[1] : window[3]]
+                band[rows, self.placement_columns] = self.depth8[window[1] : window[3]] / np.float32(255.0)
             else:
                 band[rows, self.placement_columns] = joint_bilateral_rows(
                     self.depth, self.source, composite[rows, self.placement_columns],
                     np.arange(window[1], window[3]), (placement.width, placement.height))
         return band
 
-    def layer_band(self, pane: PaneSource, top: int, bottom: int, composite: np.ndarray
+    def layer_band(self, pane: PaneSource, fill: FilledColours | None, top: int, bottom: int, composite: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The layer's RGBA rows and, when it has a white-ink file, its white-ink rows."""
+        """The layer's RGBA rows and, when it has a white-ink file, its white-ink rows; fill: the pane's
+        colours (None: nothing filled)."""
         outside = PAPER if pane.is_back else 0.0  # white paper where "pad" leaves the photo out
         choke = self.params.white_ink_choke if pane.white_ink_file else 0
         inside = self.inside_rows(top, bottom, extra=choke)
@@ -196,11 +200,11 @@ class PrintExport:
         visible = alpha[..., None] > 0  # no colour where the layer is clear
         np.multiply(rgb, visible, out=layer[..., :3])
         filled_columns = np.flatnonzero(filled.any(axis=0))
-        if pane.fill is not None and filled_columns.size:  # the fill's colours only where the band has some
+        if fill is not None and filled_columns.size:  # the fill's colours only where the band has some
             span = slice(int(filled_columns[0]), int(filled_columns[-1]) + 1)
-            colours = self.resized(self.resampler, FilledColours(self.source, pane.filled, pane.fill),
+            colours = self.resized(self.resampler, fill,
                                    (span.start, window[1], span.stop, window[3]))[core][:count]
-            colours = colours - rgb[:, span]
+            colours -= rgb[:, span]  # the resized fill is a new array
             colours *= filled[:, span, None]
             colours += rgb[:, span]
             np.multiply(colours, visible[:, span], out=layer[:, span, :3])
@@ -213,6 +217,11 @@ class PrintExport:
             context[:, self.placement_columns] = extended[..., 0]
             white[rows] = white_ink_mask(context, choke)[core][:count]
         return band, white
+
+    @cached_property
+    def depth(self) -> np.ndarray:
+        """The depth as floats in [0, 1], for the edge-aware enlargement."""
+        return self.depth8.astype(np.float32) / 255.0
 
     # -- geometry --------------------------------------------------------------------------------
     @property

@@ -417,6 +417,22 @@ def test_the_fill_comes_out_the_same_in_strips_as_whole(shaper, monkeypatch):
     assert np.abs(in_strips[filled] - image[filled]).mean() < 0.02
 
 
+def test_each_strip_relaxes_only_around_its_own_holes_and_comes_out_as_whole(shaper, monkeypatch):
+    """Holes far apart in columns and rows: each strip works on the columns of its own holes (and on
+    strips of the pyramid's first level), and the fill is the same as done in one piece."""
+    import rilievo.adapters.layer_shaping as module
+
+    image = blocks(400, 500, 7, 11)
+    hole = disc_mask(image.shape[:2], (60, 40), 25) | disc_mask(image.shape[:2], (330, 450), 35)
+    hole[200:205, 240:260] = True
+    monkeypatch.setattr(module, "FILL_STRIP_ROWS", 32)
+    in_strips, filled = filled_image(shaper, image, ~hole, hole, None)
+    monkeypatch.setattr(module, "FILL_STRIP_ROWS", 10_000)
+    whole, _ = filled_image(shaper, image, ~hole, hole, None)
+    np.testing.assert_allclose(in_strips, whole, atol=1e-6)
+    np.testing.assert_array_equal(in_strips[~filled], image[~filled])
+
+
 def test_nothing_known_fills_nothing(shaper):
     image = gradient(40, 50)
     nothing = np.zeros((40, 50), bool)

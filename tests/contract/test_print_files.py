@@ -363,8 +363,15 @@ def test_a_writer_dropped_unclosed_leaves_no_file(tmp_path, kind):
     assert folder_contents(tmp_path) == []
 
 
+def one_sample(value: float) -> np.ndarray:
+    strip = np.full((5, 300, 3), 0.5, np.float32)
+    strip[3, 217, 1] = value
+    return strip
+
+
 @pytest.mark.parametrize("bad", [np.zeros((5, 299, 3), np.float32), np.zeros((5, 300, 4), np.float32),
-                                 np.zeros((5, 300, 3), np.uint8), np.full((5, 300, 3), np.nan, np.float32)])
+                                 np.zeros((5, 300, 3), np.uint8), np.full((5, 300, 3), np.nan, np.float32),
+                                 one_sample(np.nan), one_sample(np.inf), one_sample(-np.inf)])
 def test_a_malformed_strip_is_refused_and_leaves_no_file(tmp_path, bad):
     writer = open_writer(tmp_path / "print.png", 300, 10, 3, "png16", DPI)
     with pytest.raises(ValueError):

@@ -48,6 +48,21 @@ def test_fill_changes_only_pixels_the_nearer_layers_cover_fully(depth8, count, f
         assert not np.any((filled != alpha) & (seen > 0))
 
 
+@given(depth_maps, counts, feathers)
+def test_filling_in_place_changes_neither_the_alphas_nor_what_the_next_layers_see(depth8, count, feather):
+    """The panes fill each alpha in place as visibility hands it over: the layers behind see the same."""
+    alphas = alphas_of(depth8, count, feather)
+    copied = [(filled_alpha(alpha, seen, seen == 0), seen.copy()) for alpha, seen in visibility(alphas)]
+    in_place = []
+    for alpha, seen in visibility([alpha.copy() for alpha in alphas]):
+        filled = filled_alpha(alpha, seen, seen == 0, in_place=True)
+        assert filled is alpha
+        in_place.append((filled, seen.copy()))
+    for (alpha, seen), (alpha_in_place, seen_in_place) in zip(copied, in_place, strict=True):
+        np.testing.assert_array_equal(alpha_in_place, alpha)
+        np.testing.assert_array_equal(seen_in_place, seen)
+
+
 def test_the_front_layer_hides_nothing_and_the_back_layer_is_hidden_behind_opaque_fronts():
     membership = np.repeat(np.array([[0, 0, 0, 0, 1, 1, 1, 1]], dtype=np.uint8), 3, axis=0)
     alphas = list(layer_alphas(membership, 2, 0))
@@ -84,8 +99,10 @@ def test_filled_colours_give_any_run_of_rows_of_the_image_with_the_fill_s_colour
     whole[filled] = colours
     layer = FilledColours(image, filled, colours)
     first, last = sorted(rng.integers(0, height + 1, 2))
+    left, right = sorted(rng.integers(0, width + 1, 2))
     np.testing.assert_array_equal(layer[first:last], whole[first:last])
     np.testing.assert_array_equal(layer[first:last, 1:], whole[first:last, 1:])
+    np.testing.assert_array_equal(layer[first:last, left:right], whole[first:last, left:right])
     np.testing.assert_array_equal(layer[:], whole)
 
 
