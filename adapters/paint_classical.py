@@ -47,6 +47,7 @@ import attrs
 import cv2
 import numpy as np
 
+from rilievo.adapters.detail_map import detail_map
 from rilievo.application.ports import PaintResult
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.images import REC709_LUMA
@@ -64,6 +65,11 @@ MIN_CELL = 2  # px: the grid of the finest brush; one cell per pixel would mean 
 THRESHOLD = (0.03, 0.14)  # mean RGB distance over a grid cell that calls for a stroke
 REFERENCE_BLUR = (0.5, 1.0)  # reference blur sigma, in brush radii (Hertzmann's f_sigma)
 DROPPED_FINE_LEVELS = 0.5  # share of the finer brush sizes left out at the most painterly
+# where the eye goes (the detail map at 1: a face), the threshold falls to this share of its value ...
+DETAIL_THRESHOLD = 0.35
+# ... and this many finer brushes follow the background's finest, each painting only where the detail
+# map reaches its share: 1/3 for the first, 2/3 for the second
+DETAIL_LEVELS = 2
 JITTER_GAIN = (0.5, 1.25)  # times the style's colour jitter: a faithful painting plays less with colour
 
 UNDERPAINTING_BLUR = 2.0  # in largest-brush radii
@@ -81,7 +87,8 @@ ANTIALIAS_SIGMA = 0.8  # id-buffer strokes are aliased; a touch of blur hides th
 @attrs.frozen
 class _Level:
     radius: float  # px at the working size, before depth modulation
-    threshold: float  # 0 = paint every cell
+    threshold: float  # 0 = paint every cell; where the detail map is 1, DETAIL_THRESHOLD of it
+    min_detail: float  # only cells whose mean detail reaches this get strokes
     blur_sigma: float
     jitter: float
 
@@ -103,16 +110,18 @@ class _Plan:
         count = max(1, strokes.levels)
         largest = max(strokes.largest_brush, strokes.smallest_brush)
         smallest = min(strokes.largest_brush, strokes.smallest_brush)
-        radii = [largest * (smallest / largest) ** (i / (count - 1)) if count > 1 else largest for i in range(count)]
+        ratio = (smallest / largest) ** (1 / (count - 1)) if count > 1 else 0.5
         dropped = int(painterly * (count - 1) * DROPPED_FINE_LEVELS + 0.5)
-        radii = radii[: count - dropped]
+        loose = count - dropped  # the background's brushes; the detail levels follow them
+        radii = [max(MIN_RADIUS, largest * scale * ratio**i) for i in range(loose + DETAIL_LEVELS)]
         threshold = _lerp(THRESHOLD, painterly)
         blur = _lerp(REFERENCE_BLUR, painterly)
         jitter = strokes.jitter * _lerp(JITTER_GAIN, painterly)
         levels = tuple(
-            _Level(radius=max(MIN_RADIUS, r * scale), threshold=0.0 if i == 0 else threshold,
-                   blur_sigma=blur * max(MIN_RADIUS, r * scale), jitter=jitter)
-            for i, r in enumerate(radii)
+            _Level(radius=radius, threshold=0.0 if i == 0 else threshold,
+                   min_detail=max(0, i + 1 - loose) / (DETAIL_LEVELS + 1), blur_sigma=blur * radius, jitter=jitter)
+            for i, radius in enumerate(radii)
+            if i < loose or radius < radii[i - 1]  # a detail level no finer than the one before is left out
         )
         return cls(levels=levels, far_gain=DEPTH_BRUSH_GAIN * request.depth_influence,
                    underpainting_sigma=UNDERPAINTING_BLUR * levels[0].radius, strokes=strokes)
@@ -144,10 +153,11 @@ class ClassicalPainter:
         jitter = _Jitter(noise.field(work_depth, 4), noise.strength(work_depth))
 
         radius_scale = 1.0 + plan.far_gain * work_depth
+        detail = detail_map(work, work_depth, request.depth_influence)
         canvas = _Canvas.underpainted(work, plan.underpainting_sigma)
         for index, level in enumerate(plan.levels):
             reference = _reference(work, work_depth, level.blur_sigma, 1.0 + plan.far_gain)
-            strokes = _place_strokes(canvas, reference, radius_scale, level, plan.strokes, rng, jitter)
+            strokes = _place_strokes(canvas, reference, radius_scale, detail, level, plan.strokes, rng, jitter)
             _render(canvas, strokes, level, plan.strokes, rng)
             if on_progress is not None:
                 on_progress((index + 1) / (len(plan.levels) + 1))
@@ -224,13 +234,14 @@ def _place_strokes(
     canvas: _Canvas,
     reference: np.ndarray,
     radius_scale: np.ndarray,
+    detail: np.ndarray,
     level: _Level,
     settings: StrokeSettings,
     rng: np.random.Generator,
     jitter: _Jitter,
 ) -> _Strokes:
     error = np.linalg.norm(canvas.plain - reference, axis=2)
-    starts = _grid_starts(error, level, rng)
+    starts = _grid_starts(error, detail, level, rng)
     xs, ys = starts[:, 0], starts[:, 1]
     scale = radius_scale[ys, xs]
     # a stroke scale times broader covers scale^2 times the area: keep that share of the grid points
@@ -248,14 +259,22 @@ def _place_strokes(
     return _Strokes(points=points, lengths=lengths, radii=radii, colours=painted, plain_colours=colours)
 
 
-def _grid_starts(error: np.ndarray, level: _Level, rng: np.random.Generator) -> np.ndarray:
-    """One start (x, y) per grid cell whose mean error passes the threshold: its worst pixel."""
+def _grid_starts(error: np.ndarray, detail: np.ndarray, level: _Level, rng: np.random.Generator) -> np.ndarray:
+    """One start (x, y) per grid cell whose mean detail reaches the level's and whose mean error
+    passes the threshold there (lower where the detail is high): its worst pixel."""
     height, width = error.shape
     cell = max(MIN_CELL, int(round(level.radius)))
     rows, cols = -(-height // cell), -(-width // cell)
-    padded = np.pad(error, ((0, rows * cell - height), (0, cols * cell - width)), mode="edge")
-    blocks = padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, cell * cell)
-    chosen = blocks.mean(axis=2) > level.threshold if level.threshold > 0 else np.ones((rows, cols), bool)
+
+    def blocked(values: np.ndarray) -> np.ndarray:
+        padded = np.pad(values, ((0, rows * cell - height), (0, cols * cell - width)), mode="edge")
+        return padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, cell * cell)
+
+    blocks = blocked(error)
+    cell_detail = blocked(detail).mean(axis=2)
+    chosen = cell_detail >= level.min_detail
+    if level.threshold > 0:
+        chosen &= blocks.mean(axis=2) > level.threshold * (1.0 - (1.0 - DETAIL_THRESHOLD) * cell_detail)
     cell_rows, cell_cols = np.nonzero(chosen)
     candidates = blocks[cell_rows, cell_cols]
     # randomised arg-max: the worst pixel where error varies, a random one where the cell is flat
