@@ -15,7 +15,7 @@ import numpy as np
 from rilievo.adapters.faces import find_faces
 from rilievo.domain.images import REC709_LUMA
 
-SCENE_DETAIL = 0.6  # the most a sharp, near part of the scene gets; a face gets 1
+SCENE_DETAIL = 0.5  # the most a sharp, near part of the scene gets (one finer brush); a face gets 1 (two)
 FOCUS_SCALE = 0.015  # of the long side: the neighbourhood over which sharpness is averaged
 SHARPEST = 0.9  # quantile of the sharpness that counts as fully in focus
 FACE_ELLIPSE = (0.6, 0.8)  # semi-axes across and down, in face-box sides

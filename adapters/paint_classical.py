@@ -67,8 +67,9 @@ REFERENCE_BLUR = (0.5, 1.0)  # reference blur sigma, in brush radii (Hertzmann's
 DROPPED_FINE_LEVELS = 0.5  # share of the finer brush sizes left out at the most painterly
 # where the eye goes (the detail map at 1: a face), the threshold falls to this share of its value ...
 DETAIL_THRESHOLD = 0.35
-# ... and this many finer brushes follow the background's finest, each painting only where the detail
-# map reaches its share: 1/3 for the first, 2/3 for the second
+# ... and up to this many finer brushes follow the background's finest, each painting only where the
+# detail map reaches its share: 1/3 for the first, 2/3 for the second. All of them up to the default
+# painterliness (0.5), none at the most painterly (0.8): there the subject is let go too.
 DETAIL_LEVELS = 2
 JITTER_GAIN = (0.5, 1.25)  # times the style's colour jitter: a faithful painting plays less with colour
 
@@ -113,7 +114,8 @@ class _Plan:
         ratio = (smallest / largest) ** (1 / (count - 1)) if count > 1 else 0.5
         dropped = int(painterly * (count - 1) * DROPPED_FINE_LEVELS + 0.5)
         loose = count - dropped  # the background's brushes; the detail levels follow them
-        radii = [max(MIN_RADIUS, largest * scale * ratio**i) for i in range(loose + DETAIL_LEVELS)]
+        detail_levels = round(DETAIL_LEVELS * min(1.0, 2.0 * (1.0 - painterly)))
+        radii = [max(MIN_RADIUS, largest * scale * ratio**i) for i in range(loose + detail_levels)]
         threshold = _lerp(THRESHOLD, painterly)
         blur = _lerp(REFERENCE_BLUR, painterly)
         jitter = strokes.jitter * _lerp(JITTER_GAIN, painterly)
