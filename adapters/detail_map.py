@@ -1,7 +1,8 @@
 """Where the eye goes: per pixel, 0..1, how much of the photo's detail a painter keeps there.
 
 Faces get 1: an ellipse around each box the LBP cascade finds (hair line, ears and chin included),
-feathered at its rim. Elsewhere the detail is the scene's: what is in focus (local contrast of the
+feathered at its rim. The subject the segmenter found (people, the main thing), where it is given,
+gets SUBJECT_DETAIL. Elsewhere the detail is the scene's: what is in focus (local contrast of the
 luminance's Laplacian against the sharpest tenth of the photo) and near, up to SCENE_DETAIL. Nearness
 counts as (1 - depth) ** (2 * depth_influence): without depth influence depth does not matter, at full
 influence the far half of the scene keeps at most a quarter of its detail.
@@ -16,17 +17,22 @@ from rilievo.adapters.faces import find_faces
 from rilievo.domain.images import REC709_LUMA
 
 SCENE_DETAIL = 0.5  # the most a sharp, near part of the scene gets (one finer brush); a face gets 1 (two)
+SUBJECT_DETAIL = 0.8  # the segmenter's subject: both finer brushes, the threshold not quite a face's
 FOCUS_SCALE = 0.015  # of the long side: the neighbourhood over which sharpness is averaged
 SHARPEST = 0.9  # quantile of the sharpness that counts as fully in focus
 FACE_ELLIPSE = (0.6, 0.8)  # semi-axes across and down, in face-box sides
 FACE_FEATHER = 0.15  # in face-box sides
 
 
-def detail_map(image: np.ndarray, depth: np.ndarray, depth_influence: float) -> np.ndarray:
-    """image HxWx3 float RGB in [0, 1], depth HxW in [0, 1] (0 = nearest); HxW float32 in [0, 1]."""
+def detail_map(image: np.ndarray, depth: np.ndarray, depth_influence: float,
+               subject: np.ndarray | None = None) -> np.ndarray:
+    """image HxWx3 float RGB in [0, 1], depth HxW in [0, 1] (0 = nearest), subject HxW in [0, 1] or
+    None; HxW float32 in [0, 1]."""
     near = (1.0 - np.clip(depth, 0.0, 1.0)) ** (2.0 * float(np.clip(depth_influence, 0.0, 1.0)))
-    scene = SCENE_DETAIL * _focus(image) * near
-    return np.maximum(scene, _faces(image)).astype(np.float32)
+    detail = np.maximum(SCENE_DETAIL * _focus(image) * near, _faces(image))
+    if subject is not None:
+        detail = np.maximum(detail, SUBJECT_DETAIL * np.clip(subject, 0.0, 1.0))
+    return detail.astype(np.float32)
 
 
 def _focus(image: np.ndarray) -> np.ndarray:

@@ -143,6 +143,7 @@ class ClassicalPainter:
         request: PaintRequest,
         noise: NoisePlan,
         on_progress: Callable[[float], None] | None = None,
+        subject: np.ndarray | None = None,
     ) -> PaintResult:
         rgb, depth = _validated(image, depth, noise.seed)
         height, width = rgb.shape[:2]
@@ -155,7 +156,13 @@ class ClassicalPainter:
         jitter = _Jitter(noise.field(work_depth, 4), noise.strength(work_depth))
 
         radius_scale = 1.0 + plan.far_gain * work_depth
-        detail = detail_map(work, work_depth, request.depth_influence)
+        work_subject = None
+        if subject is not None:
+            if np.shape(subject) != image.shape[:2]:
+                raise InvalidParameter(f"the subject mask must be {image.shape[:2]}, got {np.shape(subject)}")
+            work_subject = cv2.resize(np.asarray(subject, np.float32), (work.shape[1], work.shape[0]),
+                                      interpolation=cv2.INTER_AREA)
+        detail = detail_map(work, work_depth, request.depth_influence, work_subject)
         canvas = _Canvas.underpainted(work, plan.underpainting_sigma)
         for index, level in enumerate(plan.levels):
             reference = _reference(work, work_depth, level.blur_sigma, 1.0 + plan.far_gain)

@@ -1,7 +1,7 @@
 """Measures the classical painter on the eval photos and skimage's astronaut and chelsea: how close the
 painting stays to the photo, how much it still differs, and which of the subject's edges survive.
 
-    .venv/bin/python scripts/eval_painter.py OUT_DIR [--before BEFORE_DIR] [--cache DIR] [--only NAME ...]
+    .venv/bin/python scripts/eval_painter.py OUT_DIR [--before BEFORE_DIR] [--subject] [--cache DIR] [--only NAME ...]
 
 Each photo is painted with the default request (oil-impressionist, painterliness 0.5, depth influence 0.6,
 brush scale 3, seed 0) and saved as OUT_DIR/NAME.png; the figures go to OUT_DIR/figures.csv and stdout:
@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="default: OUT_DIR/../inputs")
     parser.add_argument("--only", nargs="+")
     parser.add_argument("--painterliness", type=float, default=0.5)
+    parser.add_argument("--subject", action="store_true", help="give the painter the subject mask, as a render with layers does")
     args = parser.parse_args()
     args.cache = args.cache or args.out.parent / "inputs"
     args.out.mkdir(parents=True, exist_ok=True)
@@ -150,7 +151,7 @@ def main() -> None:
     for name, photo in photos(args.only).items():
         depth, subject, faces = inputs(name, photo, args.cache)
         started = time.perf_counter()
-        painting = painter.paint(photo, depth, request, NoisePlan.single(0)).image
+        painting = painter.paint(photo, depth, request, NoisePlan.single(0), subject=subject if args.subject else None).image
         row = {"photo": name, "seconds": time.perf_counter() - started, **figures(photo, painting, subject, faces)}
         rows.append(row)
         cv2.imwrite(str(args.out / f"{name}.png"), cv2.cvtColor(np.round(painting * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))

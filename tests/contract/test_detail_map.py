@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import skimage.data
 
-from rilievo.adapters.detail_map import SCENE_DETAIL, detail_map
+from rilievo.adapters.detail_map import SCENE_DETAIL, SUBJECT_DETAIL, detail_map
 from rilievo.adapters.faces import find_faces
 
 
@@ -38,3 +38,12 @@ def test_a_flat_picture_without_faces_has_no_detail():
     detail = detail_map(image, np.zeros((64, 80), np.float32), depth_influence=0.6)
     assert detail.shape == (64, 80) and detail.dtype == np.float32
     assert not detail.any()
+
+
+def test_the_segmenters_subject_gets_more_detail_than_the_scene_around_it():
+    image = texture()
+    subject = np.zeros(image.shape[:2], np.float32)
+    subject[:, :96] = 1.0
+    detail = detail_map(image, np.zeros(image.shape[:2], np.float32), depth_influence=0.6, subject=subject)
+    assert (detail[:, :96] >= SUBJECT_DETAIL).all()
+    assert detail[:, 96:].max() <= SCENE_DETAIL

@@ -277,3 +277,24 @@ def test_a_painting_with_a_face_is_the_same_for_the_same_seed():
     first = ClassicalPainter().paint(photo, depth, request(), NoisePlan.single(5)).image
     again = ClassicalPainter().paint(photo, depth, request(), NoisePlan.single(5)).image
     assert np.array_equal(first, again)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_the_subject_the_segmenter_found_keeps_more_of_the_photos_detail(style):
+    photo, depth = astronaut(512), np.zeros((512, 512), np.float32)
+    subject = np.zeros((512, 512), bool)
+    subject[:, :256] = True  # the flag and half the suit
+    left = (slice(None), slice(0, 240))
+    plain = ClassicalPainter().paint(photo, depth, request(style, depth_influence=0.0), NoisePlan.single(3)).image
+    painted = ClassicalPainter().paint(photo, depth, request(style, depth_influence=0.0), NoisePlan.single(3),
+                                       subject=subject).image
+    # measured: detail correlation 0.31-0.58 without the subject, 0.50-0.67 with it (+0.03 at least);
+    # mean error 14-23 / 255 without, 10-20 with (watercolour's alike)
+    assert detail_correlation(photo[left], painted[left]) > detail_correlation(photo[left], plain[left]) + 0.02
+    assert np.abs(painted - photo)[left].mean() < np.abs(plain - photo)[left].mean() + 1 / 255
+
+
+def test_a_subject_mask_of_another_size_is_refused():
+    image, depth = texture(64), np.zeros((64, 64), np.float32)
+    with pytest.raises(InvalidParameter, match="subject mask"):
+        ClassicalPainter().paint(image, depth, request(), NoisePlan.single(3), subject=np.ones((32, 64), bool))
