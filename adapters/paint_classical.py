@@ -67,9 +67,10 @@ REFERENCE_BLUR = (0.5, 1.0)  # reference blur sigma, in brush radii (Hertzmann's
 DROPPED_FINE_LEVELS = 0.5  # share of the finer brush sizes left out at the most painterly
 # where the eye goes (the detail map at 1: a face), the threshold falls to this share of its value ...
 DETAIL_THRESHOLD = 0.35
-# ... and up to this many finer brushes follow the background's finest, each painting only where the
-# detail map reaches its share: 1/3 for the first, 2/3 for the second. All of them up to the default
-# painterliness (0.5), none at the most painterly (0.8): there the subject is let go too.
+# ... and this many finer brushes follow the background's finest, each painting only where the detail
+# map reaches its share: 1/3 for the first (a sharp, near part of the scene), 2/3 for the second (a face,
+# the segmenter's subject). Past the default painterliness (0.5) the finest goes, and the one left
+# paints only where the second did: at the most painterly (0.8) only faces and the subject get it.
 DETAIL_LEVELS = 2
 JITTER_GAIN = (0.5, 1.25)  # times the style's colour jitter: a faithful painting plays less with colour
 
@@ -114,15 +115,16 @@ class _Plan:
         ratio = (smallest / largest) ** (1 / (count - 1)) if count > 1 else 0.5
         dropped = int(painterly * (count - 1) * DROPPED_FINE_LEVELS + 0.5)
         loose = count - dropped  # the background's brushes; the detail levels follow them
-        detail_levels = round(DETAIL_LEVELS * min(1.0, 2.0 * (1.0 - painterly)))
-        radii = [max(MIN_RADIUS, largest * scale * ratio**i) for i in range(loose + detail_levels)]
+        let_go = round((DETAIL_LEVELS - 1) * max(0.0, 2.0 * painterly - 1.0))
+        reach = [0.0] * loose + [(k + 1) / (DETAIL_LEVELS + 1) for k in range(let_go, DETAIL_LEVELS)]
+        radii = [max(MIN_RADIUS, largest * scale * ratio**i) for i in range(len(reach))]
         threshold = _lerp(THRESHOLD, painterly)
         blur = _lerp(REFERENCE_BLUR, painterly)
         jitter = strokes.jitter * _lerp(JITTER_GAIN, painterly)
         levels = tuple(
-            _Level(radius=radius, threshold=0.0 if i == 0 else threshold,
-                   min_detail=max(0, i + 1 - loose) / (DETAIL_LEVELS + 1), blur_sigma=blur * radius, jitter=jitter)
-            for i, radius in enumerate(radii)
+            _Level(radius=radius, threshold=0.0 if i == 0 else threshold, min_detail=needs,
+                   blur_sigma=blur * radius, jitter=jitter)
+            for i, (radius, needs) in enumerate(zip(radii, reach))
             if i < loose or radius < radii[i - 1]  # a detail level no finer than the one before is left out
         )
         return cls(levels=levels, far_gain=DEPTH_BRUSH_GAIN * request.depth_influence,

@@ -255,19 +255,29 @@ def canny_recall(photo, painting):
     return (wanted & (found > 0)).sum() / wanted.sum()
 
 
-@pytest.mark.parametrize("painterliness", [0.2, 0.35, 0.5])
-def test_a_face_stays_a_face_found_in_place_with_its_edges_kept(painterliness):
+def painted_astronaut(painterliness):
     photo = skimage.data.astronaut().astype(np.float32) / 255.0
     depth = np.zeros(photo.shape[:2], np.float32)
-    painting = ClassicalPainter().paint(photo, depth, request(painterliness=painterliness), NoisePlan.single(0)).image
+    return photo, ClassicalPainter().paint(photo, depth, request(painterliness=painterliness), NoisePlan.single(0)).image
+
+
+@pytest.mark.parametrize("painterliness", [0.2, 0.5, 0.8])
+def test_a_face_is_found_in_the_painting_where_it_is_in_the_photo(painterliness):
+    photo, painting = painted_astronaut(painterliness)
     rows, cols = face_box(photo)
     found = find_faces(painting)
     assert found, "no face found in the painting"
     assert abs(found[0].centre[0] - (rows.start + rows.stop) / 2) < 0.2 * (rows.stop - rows.start)
     assert abs(found[0].centre[1] - (cols.start + cols.stop) / 2) < 0.2 * (cols.stop - cols.start)
+
+
+@pytest.mark.parametrize("painterliness", [0.2, 0.35, 0.5])
+def test_a_face_keeps_its_edges_up_to_the_default_painterliness(painterliness):
+    photo, painting = painted_astronaut(painterliness)
+    rows, cols = face_box(photo)
     # measured: the face's edge recall 0.87-0.91, its mean error 9.3-10.9 / 255 (before the detail map:
-    # 25 at 0.5, the face a blank pink shape)
-    assert canny_recall(photo[rows, cols], painting[rows, cols]) > 0.6
+    # 0.56 and 25 at 0.5, the face a blank pink shape)
+    assert canny_recall(photo[rows, cols], painting[rows, cols]) > 0.7
     assert np.abs(painting - photo)[rows, cols].mean() < 14 / 255
 
 
