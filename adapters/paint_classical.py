@@ -14,10 +14,10 @@ After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Size
    passes, up to 0.5 where the photo is sharp and near). After the style's brushes (the background's)
    come DETAIL_LEVELS finer ones, each only where the map is high enough. On a grid of the brush's
    size, a cell gets a stroke where the canvas differs from the reference by more than a threshold on
-   average, a threshold that falls where the map is high (the first brush paints every cell). The canvas compared is a
-   plain twin of the painting, its strokes in their reference colours, so that colour jitter and edge
-   effects never read as error and call for more strokes. A stroke starts at the cell's
-   worst pixel (a randomised arg-max, so that flat cells do not line up on a lattice), takes the
+   average, a threshold that falls where the map is high (the first brush paints every cell). The
+   canvas compared is a plain twin of the painting, its strokes in their reference colours, so that
+   colour jitter and edge effects never read as error and call for more strokes. A stroke starts at
+   the cell's worst pixel (a randomised arg-max, so that flat cells do not line up on a lattice), takes the
    reference colour there plus a random jitter, and grows control points one radius apart along the
    edge direction (perpendicular to the Sobel gradient of the reference's luminance, through its
    structure tensor so that flat areas inherit the direction of nearby edges). A curvature filter
@@ -32,13 +32,13 @@ After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Size
 
 brush_scale (1-5) multiplies every brush by 2 ** ((brush_scale - 3) / 2): half size at 1, double at 5.
 painterliness (0.2-0.8) raises the error threshold and the reference blur, drops up to half of
-the fine brush sizes, and past 0.5 the finest detail brush: more paint, less of the photo's detail. Each stroke's colour jitter comes from
-the noise plan's field where the stroke starts (its depth layer's seed, a numbered edition's own seeds
-far away) times the plan's depth-weighted strength, so the subject's strokes vary less than the
-background's; everything else random comes from one numpy Generator seeded from the plan's seed.
-OpenCV's drawing, blurs and resizing are deterministic, so the same inputs and plan give the same
-painting. The request's prompt is for the diffusion engine; this one
-ignores it.
+the fine brush sizes, and past 0.5 the finest detail brush: more paint, less of the photo's detail.
+Each stroke's colour jitter comes from the noise plan's field where the stroke starts (its depth
+layer's seed, a numbered edition's own seeds far away) times the plan's depth-weighted strength, so
+the subject's strokes vary less than the background's; everything else random comes from one numpy
+Generator seeded from the plan's seed. OpenCV's drawing, blurs and resizing are deterministic, so the
+same inputs and plan give the same painting. The request's prompt is for the diffusion engine; this
+one ignores it.
 """
 
 from __future__ import annotations
