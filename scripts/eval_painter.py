@@ -1,7 +1,8 @@
 """Measures the classical painter on the eval photos and skimage's astronaut and chelsea: how close the
 painting stays to the photo, how much it still differs, and which of the subject's edges survive.
 
-    .venv/bin/python scripts/eval_painter.py OUT_DIR [--before BEFORE_DIR] [--subject] [--cache DIR] [--only NAME ...]
+    .venv/bin/python scripts/eval_painter.py OUT_DIR [--before BEFORE_DIR] [--subject] [--cache DIR]
+                                             [--only NAME ...] [--painterliness P]
 
 Each photo is painted with the default request (oil-impressionist, painterliness 0.5, depth influence 0.6,
 brush scale 3, seed 0) and saved as OUT_DIR/NAME.png; the figures go to OUT_DIR/figures.csv and stdout:
@@ -9,11 +10,11 @@ brush scale 3, seed 0) and saved as OUT_DIR/NAME.png; the figures go to OUT_DIR/
 - mad: mean absolute difference, in 1/255 (>= 4 at the default painterliness: still a painting);
 - recall_subject / recall_face: the share of the photo's Canny edges inside the subject mask / the face
   boxes that the painting's Canny edges meet within 2 px (blank where the photo has no subject / face).
-The subject mask is the found faces and the classical segmenter's regions named "person" or
-"subject". Depth (classical engine) and masks are cached in --cache so that a later run measures the
-same inputs. With --before, a run made earlier (another version of the painter) is read back and
-OUT_DIR/sheets/NAME.png shows photo | before | after with a crop of the largest face (or the subject)
-below, twice enlarged.
+The subject mask is the found faces and the classical segmenter's regions named "person" or "subject".
+Depth (classical engine) and masks are cached in --cache so that a later run measures the same inputs;
+--subject hands the subject mask to the painter, as a render with layers does. With --before, a run
+made earlier (another version of the painter) is read back and OUT_DIR/sheets/NAME.png shows photo |
+before | after with a crop of the largest face (or the subject) below, enlarged up to twice.
 """
 
 from __future__ import annotations
@@ -96,14 +97,14 @@ def figures(photo: np.ndarray, painting: np.ndarray, subject: np.ndarray, faces:
 
 
 def crop_box(subject: np.ndarray, faces: np.ndarray) -> tuple[slice, slice] | None:
-    mask = faces if faces.any() else subject
-    if not mask.any():
-        return None
-    rows, cols = np.nonzero(mask)
-    if faces.any():  # the largest face box
+    """The largest face box, else the subject's bounding box, with a margin; None without either."""
+    if faces.any():
         _, labels, stats, _ = cv2.connectedComponentsWithStats(faces.astype(np.uint8))
-        largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        rows, cols = np.nonzero(labels == largest)
+        rows, cols = np.nonzero(labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])))
+    elif subject.any():
+        rows, cols = np.nonzero(subject)
+    else:
+        return None
     top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
     pad = (bottom - top) // 4
     return (slice(max(0, top - pad), bottom + pad), slice(max(0, left - pad), right + pad))
