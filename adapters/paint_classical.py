@@ -10,11 +10,14 @@ After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Size
    proportion to the brush. Far pixels get a blurrier reference, and every stroke's radius is
    multiplied by 1 + DEPTH_BRUSH_GAIN * depth_influence * depth, so the background is painted with
    broader strokes and fewer details than the subject (grid points there are thinned to match).
-4. On a grid of the brush's size, a cell gets a stroke where the canvas differs from the reference by
-   more than a threshold on average (the first brush paints every cell). The canvas compared is a
-   plain twin of the painting, its strokes in their reference colours, so that colour jitter and edge
-   effects never read as error and call for more strokes. A stroke starts at the cell's
-   worst pixel (a randomised arg-max, so that flat cells do not line up on a lattice), takes the
+4. Where the eye goes is a detail map (detail_map.py: 1 on faces, 0.8 on the subject the render
+   passes, up to 0.5 where the photo is sharp and near). After the style's brushes (the background's)
+   come DETAIL_LEVELS finer ones, each only where the map is high enough. On a grid of the brush's
+   size, a cell gets a stroke where the canvas differs from the reference by more than a threshold on
+   average, a threshold that falls where the map is high (the first brush paints every cell). The
+   canvas compared is a plain twin of the painting, its strokes in their reference colours, so that
+   colour jitter and edge effects never read as error and call for more strokes. A stroke starts at
+   the cell's worst pixel (a randomised arg-max, so that flat cells do not line up on a lattice), takes the
    reference colour there plus a random jitter, and grows control points one radius apart along the
    edge direction (perpendicular to the Sobel gradient of the reference's luminance, through its
    structure tensor so that flat areas inherit the direction of nearby edges). A curvature filter
@@ -28,14 +31,14 @@ After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Size
    in the id buffer), shaded as if lit from the top left.
 
 brush_scale (1-5) multiplies every brush by 2 ** ((brush_scale - 3) / 2): half size at 1, double at 5.
-painterliness (0.2-0.8) raises the error threshold and the reference blur, and drops up to half of
-the fine brush sizes: more paint, less of the photo's detail. Each stroke's colour jitter comes from
-the noise plan's field where the stroke starts (its depth layer's seed, a numbered edition's own seeds
-far away) times the plan's depth-weighted strength, so the subject's strokes vary less than the
-background's; everything else random comes from one numpy Generator seeded from the plan's seed.
-OpenCV's drawing, blurs and resizing are deterministic, so the same inputs and plan give the same
-painting. The request's prompt is for the diffusion engine; this one
-ignores it.
+painterliness (0.2-0.8) raises the error threshold and the reference blur, drops up to half of
+the fine brush sizes, and past 0.5 the finest detail brush: more paint, less of the photo's detail.
+Each stroke's colour jitter comes from the noise plan's field where the stroke starts (its depth
+layer's seed, a numbered edition's own seeds far away) times the plan's depth-weighted strength, so
+the subject's strokes vary less than the background's; everything else random comes from one numpy
+Generator seeded from the plan's seed. OpenCV's drawing, blurs and resizing are deterministic, so the
+same inputs and plan give the same painting. The request's prompt is for the diffusion engine; this
+one ignores it.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ import attrs
 import cv2
 import numpy as np
 
+from rilievo.adapters.detail_map import detail_map
 from rilievo.application.ports import PaintResult
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.images import REC709_LUMA
@@ -64,6 +68,13 @@ MIN_CELL = 2  # px: the grid of the finest brush; one cell per pixel would mean 
 THRESHOLD = (0.03, 0.14)  # mean RGB distance over a grid cell that calls for a stroke
 REFERENCE_BLUR = (0.5, 1.0)  # reference blur sigma, in brush radii (Hertzmann's f_sigma)
 DROPPED_FINE_LEVELS = 0.5  # share of the finer brush sizes left out at the most painterly
+# where the eye goes (the detail map at 1: a face), the threshold falls to this share of its value ...
+DETAIL_THRESHOLD = 0.35
+# ... and this many finer brushes follow the background's finest, each painting only where the detail
+# map reaches its share: 1/3 for the first (a sharp, near part of the scene), 2/3 for the second (a face,
+# the segmenter's subject). Past the default painterliness (0.5) the finest goes, and the one left
+# paints only where the second did: at the most painterly (0.8) only faces and the subject get it.
+DETAIL_LEVELS = 2
 JITTER_GAIN = (0.5, 1.25)  # times the style's colour jitter: a faithful painting plays less with colour
 
 UNDERPAINTING_BLUR = 2.0  # in largest-brush radii
@@ -81,7 +92,8 @@ ANTIALIAS_SIGMA = 0.8  # id-buffer strokes are aliased; a touch of blur hides th
 @attrs.frozen
 class _Level:
     radius: float  # px at the working size, before depth modulation
-    threshold: float  # 0 = paint every cell
+    threshold: float  # 0 = paint every cell; where the detail map is 1, DETAIL_THRESHOLD of it
+    min_detail: float  # only cells whose mean detail reaches this get strokes
     blur_sigma: float
     jitter: float
 
@@ -103,16 +115,20 @@ class _Plan:
         count = max(1, strokes.levels)
         largest = max(strokes.largest_brush, strokes.smallest_brush)
         smallest = min(strokes.largest_brush, strokes.smallest_brush)
-        radii = [largest * (smallest / largest) ** (i / (count - 1)) if count > 1 else largest for i in range(count)]
+        ratio = (smallest / largest) ** (1 / (count - 1)) if count > 1 else 0.5
         dropped = int(painterly * (count - 1) * DROPPED_FINE_LEVELS + 0.5)
-        radii = radii[: count - dropped]
+        loose = count - dropped  # the background's brushes; the detail levels follow them
+        let_go = round((DETAIL_LEVELS - 1) * max(0.0, 2.0 * painterly - 1.0))
+        reach = [0.0] * loose + [(k + 1) / (DETAIL_LEVELS + 1) for k in range(let_go, DETAIL_LEVELS)]
+        radii = [max(MIN_RADIUS, largest * scale * ratio**i) for i in range(len(reach))]
         threshold = _lerp(THRESHOLD, painterly)
         blur = _lerp(REFERENCE_BLUR, painterly)
         jitter = strokes.jitter * _lerp(JITTER_GAIN, painterly)
         levels = tuple(
-            _Level(radius=max(MIN_RADIUS, r * scale), threshold=0.0 if i == 0 else threshold,
-                   blur_sigma=blur * max(MIN_RADIUS, r * scale), jitter=jitter)
-            for i, r in enumerate(radii)
+            _Level(radius=radius, threshold=0.0 if i == 0 else threshold, min_detail=needs,
+                   blur_sigma=blur * radius, jitter=jitter)
+            for i, (radius, needs) in enumerate(zip(radii, reach))
+            if i < loose or radius < radii[i - 1]  # a detail level no finer than the one before is left out
         )
         return cls(levels=levels, far_gain=DEPTH_BRUSH_GAIN * request.depth_influence,
                    underpainting_sigma=UNDERPAINTING_BLUR * levels[0].radius, strokes=strokes)
@@ -132,6 +148,7 @@ class ClassicalPainter:
         request: PaintRequest,
         noise: NoisePlan,
         on_progress: Callable[[float], None] | None = None,
+        subject: np.ndarray | None = None,
     ) -> PaintResult:
         rgb, depth = _validated(image, depth, noise.seed)
         height, width = rgb.shape[:2]
@@ -144,10 +161,17 @@ class ClassicalPainter:
         jitter = _Jitter(noise.field(work_depth, 4), noise.strength(work_depth))
 
         radius_scale = 1.0 + plan.far_gain * work_depth
+        work_subject = None
+        if subject is not None:
+            if np.shape(subject) != image.shape[:2]:
+                raise InvalidParameter(f"the subject mask must be {image.shape[:2]}, got {np.shape(subject)}")
+            work_subject = cv2.resize(np.asarray(subject, np.float32), (work.shape[1], work.shape[0]),
+                                      interpolation=cv2.INTER_AREA)
+        detail = detail_map(work, work_depth, request.depth_influence, work_subject)
         canvas = _Canvas.underpainted(work, plan.underpainting_sigma)
         for index, level in enumerate(plan.levels):
             reference = _reference(work, work_depth, level.blur_sigma, 1.0 + plan.far_gain)
-            strokes = _place_strokes(canvas, reference, radius_scale, level, plan.strokes, rng, jitter)
+            strokes = _place_strokes(canvas, reference, radius_scale, detail, level, plan.strokes, rng, jitter)
             _render(canvas, strokes, level, plan.strokes, rng)
             if on_progress is not None:
                 on_progress((index + 1) / (len(plan.levels) + 1))
@@ -224,13 +248,14 @@ def _place_strokes(
     canvas: _Canvas,
     reference: np.ndarray,
     radius_scale: np.ndarray,
+    detail: np.ndarray,
     level: _Level,
     settings: StrokeSettings,
     rng: np.random.Generator,
     jitter: _Jitter,
 ) -> _Strokes:
     error = np.linalg.norm(canvas.plain - reference, axis=2)
-    starts = _grid_starts(error, level, rng)
+    starts = _grid_starts(error, detail, level, rng)
     xs, ys = starts[:, 0], starts[:, 1]
     scale = radius_scale[ys, xs]
     # a stroke scale times broader covers scale^2 times the area: keep that share of the grid points
@@ -248,14 +273,22 @@ def _place_strokes(
     return _Strokes(points=points, lengths=lengths, radii=radii, colours=painted, plain_colours=colours)
 
 
-def _grid_starts(error: np.ndarray, level: _Level, rng: np.random.Generator) -> np.ndarray:
-    """One start (x, y) per grid cell whose mean error passes the threshold: its worst pixel."""
+def _grid_starts(error: np.ndarray, detail: np.ndarray, level: _Level, rng: np.random.Generator) -> np.ndarray:
+    """One start (x, y) per grid cell whose mean detail reaches the level's and whose mean error
+    passes the threshold there (lower where the detail is high): its worst pixel."""
     height, width = error.shape
     cell = max(MIN_CELL, int(round(level.radius)))
     rows, cols = -(-height // cell), -(-width // cell)
-    padded = np.pad(error, ((0, rows * cell - height), (0, cols * cell - width)), mode="edge")
-    blocks = padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, cell * cell)
-    chosen = blocks.mean(axis=2) > level.threshold if level.threshold > 0 else np.ones((rows, cols), bool)
+
+    def blocked(values: np.ndarray) -> np.ndarray:
+        padded = np.pad(values, ((0, rows * cell - height), (0, cols * cell - width)), mode="edge")
+        return padded.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, cell * cell)
+
+    blocks = blocked(error)
+    cell_detail = blocked(detail).mean(axis=2)
+    chosen = cell_detail >= level.min_detail
+    if level.threshold > 0:
+        chosen &= blocks.mean(axis=2) > level.threshold * (1.0 - (1.0 - DETAIL_THRESHOLD) * cell_detail)
     cell_rows, cell_cols = np.nonzero(chosen)
     candidates = blocks[cell_rows, cell_cols]
     # randomised arg-max: the worst pixel where error varies, a random one where the cell is flat

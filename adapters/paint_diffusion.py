@@ -225,6 +225,7 @@ class DiffusionPainter:
         request: PaintRequest,
         noise: NoisePlan,
         on_progress: Callable[[float], None] | None = None,
+        subject: np.ndarray | None = None,  # the port's; this engine paints every part alike
     ) -> PaintResult:
         if image.ndim != 3 or image.shape[2] != 3:
             raise InvalidParameter(f"image must be HxWx3, got shape {image.shape}")

@@ -103,10 +103,12 @@ class Painter(Protocol):
         request: PaintRequest,
         noise: NoisePlan,
         on_progress: Callable[[float], None] | None = None,
+        subject: np.ndarray | None = None,
     ) -> PaintResult:
         """The photo repainted at the image's size, the same for the same inputs and noise plan (its
         seeds, layers, edition and depth-weighted strength). depth is HxW in [0, 1], 0 = nearest.
-        on_progress gets 0-1."""
+        on_progress gets 0-1. subject (HxW bool, where the segmenter found people or the main thing;
+        None where it did not run) is where the eye goes: a painter may give it more detail."""
 
 
 class PostProcessor(Protocol):

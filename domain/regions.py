@@ -6,6 +6,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
+SUBJECT_NAMES = ("person", "face", "subject")  # the names of what a picture is of, where the eye goes
+
 
 @attrs.frozen(eq=False)
 class Regions:
@@ -26,6 +28,10 @@ class Regions:
     def whole(cls, height: int, width: int) -> Regions:
         """One region covering the picture."""
         return cls(np.zeros((height, width), np.int32), ("",))
+
+    def named(self, names: tuple[str, ...]) -> np.ndarray:
+        """HxW bool: the pixels of the regions with one of these names."""
+        return np.isin(self.labels, [index for index, name in enumerate(self.names) if name in names])
 
     def cropped(self, slices: tuple[slice, slice]) -> Regions:
         """The regions inside a crop, renumbered 0 .. count-1 in their old order (names kept)."""

@@ -106,9 +106,11 @@ class FakePainter:
 
     def __init__(self):
         self.calls: list[tuple] = []
+        self.subjects: list[np.ndarray | None] = []
 
-    def paint(self, image, depth, request, noise, on_progress=None):
+    def paint(self, image, depth, request, noise, on_progress=None, subject=None):
         self.calls.append((request, noise))
+        self.subjects.append(subject)
         for fraction in (0.5, 1.0):
             if on_progress is not None:
                 on_progress(fraction)

@@ -19,7 +19,7 @@ from rilievo.domain.outputs import DEPTH_PREVIEW, LAYERS_ZIP, MANIFEST, PHOTO_PR
 from rilievo.domain.params import AUTO_DEPTH, RenderParams
 from rilievo.domain.previews import downsample, preview_factor
 from rilievo.domain.print_layout import MM_PER_INCH, PrintPlan, nearest_subject
-from rilievo.domain.regions import Regions
+from rilievo.domain.regions import SUBJECT_NAMES, Regions
 from rilievo.domain.seeds import derive_seed
 from rilievo.domain.styles import PaintRequest
 
@@ -117,7 +117,11 @@ class RenderPipeline:
         if params.mode == "painterly":
             noise = plan_noise(params, layer_plan)
             progress("paint", 0.0, engines)
-            painting = self.paint(params, image, unit_depth(depth8), noise,
+            subject = None
+            if regions is not None:  # the regions are the print's crop of the photo: put them back in place
+                subject = np.zeros(image.shape[:2], bool)
+                subject[plan.crop.slices] = regions.named(SUBJECT_NAMES)
+            painting = self.paint(params, image, unit_depth(depth8), noise, subject,
                                   lambda within: progress("paint", within, engines))
             image, engines["paint"], devices["paint"] = painting.image, self.painter.name, painting.device
             warnings += painting.warnings
@@ -178,8 +182,9 @@ class RenderPipeline:
         return self.depth_engines.get(key)
 
     def paint(self, params: RenderParams, image: np.ndarray, depth: np.ndarray, noise: NoisePlan,
-              on_progress: Callable[[float], None]) -> PaintResult:
-        return self.painter.paint(image, depth, PaintRequest.from_params(params), noise, on_progress=on_progress)
+              subject: np.ndarray | None, on_progress: Callable[[float], None]) -> PaintResult:
+        return self.painter.paint(image, depth, PaintRequest.from_params(params), noise, on_progress=on_progress,
+                                  subject=subject)
 
     def finish(self, params: RenderParams, image: np.ndarray, depth8: np.ndarray) -> tuple[np.ndarray, str]:
         """Painterly post-processing and sharpening, as asked; returns the image and the engines that ran."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rilievo.domain.params import RenderParams
-from tests.fakes import FakeDepth, FakeSegmenter, decoded, make_fakes
+from tests.fakes import FakeDepth, FakePainter, FakeSegmenter, decoded, make_fakes
 
 HEIGHT, WIDTH = 60, 90
 
@@ -89,3 +89,23 @@ def test_the_overlay_outlines_the_regions():
     edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
     edge[1:, :] |= labels[1:, :] != labels[:-1, :]
     assert differs[edge].all()
+
+
+def test_the_painter_gets_the_subject_in_the_photos_pixels_when_the_print_crops_it():
+    depth, labels = scene()
+    painter = FakePainter()
+    pixels = np.random.default_rng(2).random((HEIGHT, WIDTH, 3), dtype=np.float32)
+    fakes = make_fakes({"photo.png": decoded(pixels)}, depth=FakeDepth(depth), painter=painter,
+                       segmenter=FakeSegmenter(labels, ("wall", "person", "")))
+    fakes.render_now.render(Path("photo.png"), RenderParams(mode="painterly", print_size="1x1in", feather=0))
+    (subject,) = painter.subjects
+    assert subject.shape == (HEIGHT, WIDTH)  # the whole photo is painted, the square print crops it
+    assert subject[labels == 1].all() and not subject[labels != 1].any()
+
+
+def test_without_layers_the_painter_gets_no_subject():
+    painter = FakePainter()
+    pixels = np.random.default_rng(2).random((HEIGHT, WIDTH, 3), dtype=np.float32)
+    fakes = make_fakes({"photo.png": decoded(pixels)}, painter=painter)
+    fakes.render_now.render(Path("photo.png"), RenderParams(mode="painterly", layers="off"))
+    assert painter.subjects == [None]

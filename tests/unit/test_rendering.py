@@ -227,7 +227,7 @@ def test_a_painters_warnings_and_device_reach_the_job_and_its_record():
     class WarningPainter:
         name, device = "fussy-painter", "cuda:0"
 
-        def paint(self, image, depth, request, noise, on_progress=None):
+        def paint(self, image, depth, request, noise, on_progress=None, subject=None):
             return PaintResult(image, warnings=("LoRA 'x' not found; painting without it",), device=self.device)
 
     fakes = make_fakes({"photo.png": decoded(photo())}, painter=WarningPainter())

@@ -1,0 +1,60 @@
+"""Where the eye goes: per pixel, 0..1, how much of the photo's detail a painter keeps there.
+
+Faces get 1: an ellipse around each box the LBP cascade finds (hair line, ears and chin included),
+feathered at its rim. The subject the segmenter found (people, the main thing), where it is given,
+gets SUBJECT_DETAIL. Elsewhere the detail is the scene's: what is in focus (local contrast of the
+luminance's Laplacian against the sharpest tenth of the photo) and near, up to SCENE_DETAIL. Nearness
+counts as (1 - depth) ** (2 * depth_influence): without depth influence depth does not matter, at full
+influence the far half of the scene keeps at most a quarter of its detail.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from rilievo.adapters.faces import find_faces
+from rilievo.domain.images import REC709_LUMA
+
+SCENE_DETAIL = 0.5  # the most a sharp, near part of the scene gets (one finer brush); a face gets 1 (two)
+SUBJECT_DETAIL = 0.8  # the segmenter's subject: both finer brushes, the threshold not quite a face's
+FOCUS_SCALE = 0.015  # of the long side: the neighbourhood over which sharpness is averaged
+SHARPEST = 0.9  # quantile of the sharpness that counts as fully in focus
+FACE_ELLIPSE = (0.6, 0.8)  # semi-axes across and down, in face-box sides
+FACE_FEATHER = 0.15  # in face-box sides
+
+
+def detail_map(image: np.ndarray, depth: np.ndarray, depth_influence: float,
+               subject: np.ndarray | None = None) -> np.ndarray:
+    """image HxWx3 float RGB in [0, 1], depth HxW in [0, 1] (0 = nearest), subject HxW in [0, 1] or
+    None; HxW float32 in [0, 1]."""
+    near = (1.0 - np.clip(depth, 0.0, 1.0)) ** (2.0 * float(np.clip(depth_influence, 0.0, 1.0)))
+    detail = np.maximum(SCENE_DETAIL * _focus(image) * near, _faces(image))
+    if subject is not None:
+        detail = np.maximum(detail, SUBJECT_DETAIL * np.clip(subject, 0.0, 1.0))
+    return detail.astype(np.float32)
+
+
+def _focus(image: np.ndarray) -> np.ndarray:
+    luma = np.ascontiguousarray(image @ REC709_LUMA, dtype=np.float32)
+    sigma = max(1.0, FOCUS_SCALE * max(image.shape[:2]))
+    sharpness = cv2.GaussianBlur(np.abs(cv2.Laplacian(luma, cv2.CV_32F, ksize=3)), (0, 0), sigma)
+    sharpest = float(np.quantile(sharpness, SHARPEST))
+    if sharpest <= 1e-6:  # a flat picture: nothing is in focus more than anything else
+        return np.zeros(image.shape[:2], np.float32)
+    return np.clip(sharpness / sharpest, 0.0, 1.0)
+
+
+def _faces(image: np.ndarray) -> np.ndarray:
+    height, width = image.shape[:2]
+    mask = np.zeros((height, width), np.float32)
+    feather = 0.0
+    for face in find_faces(image):
+        row, col = face.centre
+        axes = (round(FACE_ELLIPSE[0] * face.size), round(FACE_ELLIPSE[1] * face.size))
+        cv2.ellipse(mask, (round(col), round(row)), axes, 0.0, 0.0, 360.0, 1.0, thickness=-1)
+        feather = max(feather, FACE_FEATHER * face.size)
+    if feather == 0.0:
+        return mask
+    # blurred, then stretched so that the inside stays at 1 and only the rim fades
+    return np.clip(2.0 * cv2.GaussianBlur(mask, (0, 0), feather), 0.0, 1.0)
