@@ -229,8 +229,7 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
         relief = THING_RELIEF + (1.0 - THING_RELIEF) * contact / CONTACT_WEIGHT
         middle = np.median(out[inside])
         out[inside] = middle + relief * (out[inside] - middle)
-    things = np.isin(labels, [i for i, name in enumerate(regions.names) if name in ("subject", "person")])
-    backdrop = np.isin(labels, [i for i, name in enumerate(regions.names) if name == "backdrop"])
+    things, backdrop = regions.named(("subject", "person")), regions.named(("backdrop",))
     if things.any() and backdrop.any():
         behind = np.percentile(out[things], 90) + BACKDROP_GAP
         out[backdrop] = np.maximum(out[backdrop], behind)
