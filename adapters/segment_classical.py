@@ -9,6 +9,8 @@ At a working size of about 512 px:
    (boundary-connectivity saliency, Zhu et al., CVPR 2014), cut out by GrabCut seeded from it.
    Where a subject fills the frame (a cat's face) before a blurred scene, saliency fails: then the
    sharp part of a picture with a clear blurred share is the subject (shallow depth of field).
+   Before both: on a plain ground (paper, a backdrop, an empty sky) each dense cluster of strokes,
+   with the ground it encloses, is a subject (a dog drawn in pale fur on paper).
 3. The background: superpixels merged greedily by colour, texture and the edge between them, and
    regions too small to matter absorbed by their closest neighbour. A region is named "sky",
    "ground"/"floor" or "wall" where its place, brightness and texture say so, and "backdrop" where
@@ -65,6 +67,17 @@ FOCUS_SHARP = -0.5  # superpixels nearly as detailed as the median one, touching
 FOCUS_MAX_JOIN = 1.25  # ... unless they would grow it by more than a quarter
 FOCUS_MIN_SHAPES = 0.3  # the blurred part's soft shapes against the sharp part's (see _coarse_detail)
 BACKDROP_MIN_BLURRED = 0.6  # share of a background region that must be blurred to be a backdrop
+
+PAPER_BAND = 0.03  # of the short side: the band along the frame where a plain ground is sampled
+PAPER_DELTA = 8.0  # Lab units from the fitted ground colour that are still the ground ...
+INK_DELTA = 9.0  # ... and from which on a pixel is drawn (a line, a wash, a thing on a backdrop)
+PAPER_MIN_BAND = 0.85  # share of the band, ...
+PAPER_MIN_SHARE = 0.6  # ... and of the whole picture, that is the plain ground
+INK_WINDOW = 0.03  # of the long side: the window in which strokes make up a drawn thing ...
+INK_DENSITY = 0.08  # ... when they cover this share of it
+INK_MAX_HOLE = 0.05  # unmarked ground enclosed by a drawn thing and smaller than this share is part of it
+SOLID_INK = 0.8  # share of a drawn thing that is ink, from which on it is solid, not strokes
+DRAWN_SUBJECT_AREA = (0.02, 0.6)
 
 HUG_SHARE = 0.25  # of a background region's outline that runs along a subject, for it to join
 HUG_ROUNDS = 3
@@ -182,6 +195,9 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
             taken |= person
     if people:
         return people, ["person"] * len(people), False
+    drawn = _drawn_subjects(graph.lab_image)
+    if drawn:
+        return drawn, ["subject"] * len(drawn), False
     subject = _salient_subject(small, graph, focus)
     focused = _focused_subject(small, graph, focus)
     # Saliency picks out the eyes of a face filling the frame: the sharp whole wins over a small part of it
@@ -189,6 +205,76 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
     by_focus = bool(focused.any()) and inside >= 0.8 * subject.sum() and subject.sum() < 0.5 * focused.sum()
     parts = _parts(focused if by_focus else subject)
     return parts, ["subject"] * len(parts), by_focus
+
+
+def _drawn_subjects(lab: np.ndarray) -> list[np.ndarray]:
+    """Things drawn or set on a plain ground (paper, a studio backdrop, an empty sky), each a bool
+    mask at the working size; none where the picture is not mostly such a ground.
+
+    Saliency sees the dark faces of two dogs drawn on paper, not their pale fur, which is the paper's
+    colour between the strokes. Here the ground is a smooth colour field fitted to the frame's edge
+    (paper darkens and yellows across a sheet), and a drawn thing is where strokes lie densely, with
+    the small patches of ground they enclose."""
+    distance, band = _from_plain_ground(lab)
+    if distance is None:
+        return []
+    height, width = distance.shape
+    if (distance[band] < PAPER_DELTA).mean() < PAPER_MIN_BAND or (distance < PAPER_DELTA).mean() < PAPER_MIN_SHARE:
+        return []
+    window = max(3, round(INK_WINDOW * max(height, width)))
+    ink = distance > INK_DELTA
+    density = cv2.blur(ink.astype(np.float32), (window, window))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (window, window))
+    # the density reaches about 0.4 windows past the outermost stroke: taken back, but not the strokes
+    margin = 2 * round(0.4 * window) + 1
+    margin_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin))
+    detail = 2 * (window // 6) + 1  # a highlight across a solid thing is narrower than this
+    detail_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (detail, detail))
+    # each cluster of strokes closed on its own, so that a signature beside a figure stays apart from it
+    count, clusters = cv2.connectedComponents((density > INK_DENSITY).astype(np.uint8), connectivity=8)
+    subjects: list[np.ndarray] = []
+    taken = np.zeros((height, width), bool)
+    for index in range(1, count):
+        closed = cv2.morphologyEx((clusters == index).astype(np.uint8), cv2.MORPH_CLOSE, kernel)
+        drawn = _holes_filled((cv2.erode(closed, margin_kernel) > 0) | (ink & (closed > 0)))
+        if (ink & drawn).sum() >= SOLID_INK * drawn.sum():  # a silhouette, a thing on a backdrop: its own outline
+            outline = cv2.morphologyEx((ink & drawn).astype(np.uint8), cv2.MORPH_CLOSE, detail_kernel)
+            drawn = _holes_filled(outline > 0) & drawn
+        drawn &= ~taken
+        if drawn.mean() >= DRAWN_SUBJECT_AREA[0]:
+            subjects.append(drawn)
+            taken |= drawn
+    if not subjects or taken.mean() > DRAWN_SUBJECT_AREA[1]:
+        return []
+    return sorted(subjects, key=lambda mask: -mask.sum())
+
+
+def _holes_filled(mask: np.ndarray) -> np.ndarray:
+    """The mask with the holes smaller than INK_MAX_HOLE of the picture filled."""
+    _, holes, stats, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8), connectivity=4)
+    return mask | np.isin(holes, np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < INK_MAX_HOLE * mask.size))
+
+
+def _from_plain_ground(lab: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Per pixel, the Lab distance from a smooth (quadratic) colour field fitted to the band along
+    the frame and refitted to the pixels close to it, and that band; None where no field fits."""
+    height, width = lab.shape[:2]
+    smooth = cv2.GaussianBlur(lab, (0, 0), 1.0).reshape(-1, 3)
+    rows, cols = np.mgrid[0:height, 0:width]
+    y, x = (rows / height - 0.5).ravel(), (cols / width - 0.5).ravel()
+    basis = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], 1)
+    band = np.zeros((height, width), bool)
+    depth = max(2, round(PAPER_BAND * min(height, width)))
+    band[:depth], band[-depth:], band[:, :depth], band[:, -depth:] = True, True, True, True
+    chosen = band.ravel()
+    distance = None
+    for _ in range(3):
+        if chosen.sum() < basis.shape[1] * 10:
+            return None, band
+        coefficients, *_ = np.linalg.lstsq(basis[chosen], smooth[chosen], rcond=None)
+        distance = np.linalg.norm(smooth - basis @ coefficients, axis=1)
+        chosen = distance < PAPER_DELTA
+    return distance.reshape(height, width), band
 
 
 def saliency(graph: _Graph, focus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,8 +13,8 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    estimator's depth may make a gradient but which nothing stands on; placed whole, such a region goes
    behind the main thing's card, see 6.), and a surface nothing stands on (nothing is just above it at its depth there,
    within CONTACT_STEP) is one more region.
-   An unnamed region with a depth step inside it (MIXED_STEP levels between samples a band apart, along
-   a line MIXED_LINE of its size long) holds things at different depths that the segmenter joined: it
+   An unnamed region with a depth step inside it (MIXED_STEP levels between samples a band apart, both
+   a band inside the region, along a line MIXED_LINE of its size long) holds things at different depths that the segmenter joined: it
    is cut by the plan's depth ranges rather than put whole on a pane it only partly belongs to. An
    upright region is cut only for a cliff, as a thing is (see 6.): the estimator's depth down a
    plain wall steps where its cues meet, and a maker never cuts a wall into bands.
@@ -459,17 +459,23 @@ def _descriptions(regions: Regions) -> list[str]:
 def _mixed(labels: np.ndarray, depth: np.ndarray, count: int, band: int, step: int) -> np.ndarray:
     """Per region, whether a depth step runs through it (the segmenter joined things at different
     depths): `step` levels or more between samples `band` apart inside it, along a line at least
-    MIXED_LINE of the square root of its area long."""
+    MIXED_LINE of the square root of its area long. Both samples lie a band inside the region: an
+    outline a pixel or two off the depth map's edge is no step through the region."""
     steps = np.zeros(count)
     for axis in (0, 1):
         size = labels.shape[axis]
-        shift = min(band, size - 1)
+        shift = min(band, (size - 1) // 3)
         if shift <= 0:
             continue
-        near, far = [slice(None)] * 2, [slice(None)] * 2
-        near[axis], far[axis] = slice(0, size - shift), slice(shift, size)
-        inside = labels[tuple(near)] == labels[tuple(far)]
-        jump = np.abs(depth[tuple(near)] - depth[tuple(far)]) >= step
-        steps += np.bincount(labels[tuple(near)][inside & jump], minlength=count)
+
+        def part(start: int) -> tuple[slice, ...]:
+            index = [slice(None)] * 2
+            index[axis] = slice(start, size - 3 * shift + start)
+            return tuple(index)
+
+        before, near, far, after = (part(k * shift) for k in range(4))
+        inside = (labels[near] == labels[far]) & (labels[before] == labels[near]) & (labels[far] == labels[after])
+        jump = np.abs(depth[near] - depth[far]) >= step
+        steps += np.bincount(labels[near][inside & jump], minlength=count)
     area = np.bincount(labels.ravel(), minlength=count)
     return steps / band >= MIXED_LINE * np.sqrt(area)

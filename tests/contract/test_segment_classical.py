@@ -210,6 +210,60 @@ def test_a_plain_wall_behind_dark_textured_objects_is_named_wall(segmenter):
     assert regions.names[regions.labels[20, 430]] == "wall"
 
 
+def drawing_on_paper(height=360, width=540):
+    """Two furry dogs drawn on paper that darkens towards one corner: pale strokes of fur, with the
+    paper's colour between them, and a dark face each; a small seal beside them; the dogs' masks."""
+    rows, cols = np.indices((height, width)) / max(height, width)
+    paper = np.float32([0.86, 0.82, 0.72]) - 0.12 * (rows + cols)[..., None].astype(np.float32)
+    image = np.ascontiguousarray(paper)
+    rng = np.random.default_rng(4)
+    dogs = []
+    for centre, axes in (((190, 170), (95, 80)), ((200, 370), (110, 85))):
+        body = np.zeros((height, width), np.uint8)
+        cv2.ellipse(body, centre[::-1], axes, 0, 0, 360, 1, -1)
+        dogs.append(body.astype(bool))
+        for _ in range(400):  # strokes of fur inside the body
+            angle = rng.uniform(0, 2 * np.pi)
+            radius = np.sqrt(rng.uniform(0, 1))
+            y = centre[0] + radius * axes[1] * np.sin(angle)
+            x = centre[1] + radius * axes[0] * np.cos(angle)
+            dy, dx = 12 * np.sin(angle + 0.3), 12 * np.cos(angle + 0.3)
+            cv2.line(image, (int(x), int(y)), (int(x + dx), int(y + dy)), (0.62, 0.5, 0.4), 2)
+        cv2.ellipse(image, (centre[1], centre[0] - 20), (28, 20), 0, 0, 360, (0.25, 0.12, 0.1), -1)  # the face
+    cv2.rectangle(image, (30, 250), (48, 272), (0.7, 0.15, 0.12), -1)  # the seal
+    return np.clip(image, 0, 1), dogs
+
+
+def test_dogs_drawn_in_pale_strokes_on_paper_are_one_subject_fur_and_all(segmenter):
+    # Saliency sees the dark faces, not the pale fur around them, which has the paper's colour between
+    # its strokes; a maker cuts around the drawn dogs, fur and all, and leaves the paper and the seal
+    image, dogs = drawing_on_paper()
+    regions = segmenter.segment(image)
+    both = dogs[0] | dogs[1]
+    index, coverage, purity = region_of(regions, both)
+    assert regions.names[index] == "subject"
+    assert coverage > 0.9 and purity > 0.8
+    assert regions.names[regions.labels[261, 39]] != "subject"  # the seal
+    assert regions.names[regions.labels[10, 10]] != "subject" and regions.names[regions.labels[350, 530]] != "subject"
+
+
+def test_a_silhouette_on_a_white_backdrop_is_cut_along_its_own_outline(segmenter):
+    height, width = 330, 400
+    image = np.full((height, width, 3), 0.93, np.float32)
+    shape = np.zeros((height, width), np.uint8)
+    cv2.ellipse(shape, (200, 150), (120, 60), 0, 0, 360, 1, -1)  # a body
+    for left in (110, 150, 240, 275):  # its legs
+        cv2.rectangle(shape, (left, 190), (left + 14, 300), 1, -1)
+    silhouette = shape.astype(bool)
+    image[silhouette] = 0.05
+    regions = segmenter.segment(image)
+    index, coverage, purity = region_of(regions, silhouette)
+    assert regions.names[index] == "subject"
+    assert coverage > 0.97
+    outside = (regions.labels == index) & ~cv2.dilate(shape, np.ones((5, 5), np.uint8)).astype(bool)
+    assert outside.sum() < 0.002 * outside.size  # no band of backdrop around it, not between the legs
+
+
 def test_same_photo_same_regions(segmenter, astronaut_regions):
     again = ClassicalSegmenter().segment(skimage.data.astronaut().astype(np.float32) / 255.0)
     np.testing.assert_array_equal(again.labels, astronaut_regions.labels)

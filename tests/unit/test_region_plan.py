@@ -195,6 +195,22 @@ def test_a_region_named_as_a_thing_is_cut_where_a_depth_cliff_runs_through_it():
     assert (panes[depth8 == 40] == 0).all() and (panes[depth8 > 40] == 1).all()
 
 
+@pytest.mark.parametrize("name", ["subject", ""])
+def test_a_region_whose_outline_lies_a_pixel_past_the_depth_maps_edge_stays_whole(name):
+    """A thing before a far wall, its region a pixel larger all round than the near part of the depth
+    map (an outline and a depth edge never match exactly): the far rim is no step through the thing."""
+    height, width = 120, 160
+    rows, cols = np.indices((height, width))
+    thing = (np.abs(rows - 60) < 40) & (np.abs(cols - 80) < 50)
+    region = (np.abs(rows - 60) < 42) & (np.abs(cols - 80) < 52)
+    depth = np.where(thing, 30, 230).astype(np.uint8)
+    regions = Regions(region.astype(np.int32), ("wall", name))
+    plan = plan_regions(depth, regions, None)
+    assert plan.cut_by_depth == ()
+    panes = plan.membership(depth, regions.labels)
+    assert len(np.unique(panes[region])) == 1 and panes[0, 0] > panes[60, 80]
+
+
 def test_a_region_named_as_a_thing_is_never_a_receding_surface():
     depth8, regions, _ = floor_scene()
     named = Regions(regions.labels, ("person", "", ""))
