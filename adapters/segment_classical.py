@@ -65,7 +65,8 @@ FOCUS_SUBJECT_AREA = (0.1, 0.9)
 FOCUS_MIN_CONTRAST = 1.5
 FOCUS_SHARP = -0.5  # superpixels nearly as detailed as the median one, touching the cut, join it ...
 FOCUS_MAX_JOIN = 1.25  # ... unless they would grow it by more than a quarter
-FOCUS_MIN_SHAPES = 0.3  # the blurred part's soft shapes against the sharp part's (see _coarse_detail)
+FOCUS_MIN_SHAPES = 0.3  # the blurred part's soft shapes against the sharp part's (see _coarse_detail) ...
+FOCUS_MIN_SHAPES_QUARTER = 0.5  # ... against the sharpest quarter, where plain surfaces pass for blur
 BACKDROP_MIN_BLURRED = 0.6  # share of a background region that must be blurred to be a backdrop
 
 PAPER_BAND = 0.03  # of the short side: the band along the frame where a plain ground is sampled
@@ -364,17 +365,19 @@ def _focused_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     blurred as probably subject. Focus is measured against the median superpixel's; where that finds
     nothing and the sharpest quarter stands out (a flower before its blurred bed, where the median
     superpixel is itself out of focus), against the sharpest quarter's, with more of the picture blurred."""
-    subject = _sharp_before_blur(small, graph, focus, FOCUS_BLURRED_SHARE[1], FOCUS_SURE)
+    subject = _sharp_before_blur(small, graph, focus, FOCUS_BLURRED_SHARE[1], FOCUS_SURE, FOCUS_MIN_SHAPES)
     sharp_quarter = _weighted_percentile(focus, graph.area, 0.75)
     if subject.any() or sharp_quarter < FOCUS_SHARP_QUARTER:
         return subject
-    return _sharp_before_blur(small, graph, focus - sharp_quarter, FOCUS_MOST_BLURRED_SHARE, 0.0)
+    return _sharp_before_blur(small, graph, focus - sharp_quarter, FOCUS_MOST_BLURRED_SHARE, 0.0,
+                              FOCUS_MIN_SHAPES_QUARTER)
 
 
 def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most_blurred: float,
-                       sure: float) -> np.ndarray:
+                       sure: float, min_shapes: float) -> np.ndarray:
     """_focused_subject with focus measured against a reference superpixel's (0), at most `most_blurred`
-    of the picture blurred; superpixels sharper than `sure` are surely subject."""
+    of the picture blurred, with at least `min_shapes` of the sharp part's soft shapes; superpixels
+    sharper than `sure` are surely subject."""
     lightness = graph.mean[:, 0]
     # Shadows and blown highlights have no detail whatever the focus: they say nothing about blur.
     blurred = (focus < BLURRED) & (lightness > EXPOSED[0]) & (lightness < EXPOSED[1])
@@ -386,7 +389,7 @@ def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most
         return np.zeros(small.shape[:2], bool)
     # Blur takes the fine detail of a scene and keeps its soft shapes; a plain wall or floor has neither
     shapes = _coarse_detail(graph)
-    if np.median(shapes[blurred]) < FOCUS_MIN_SHAPES * np.median(shapes[~blurred]):
+    if np.median(shapes[blurred]) < min_shapes * np.median(shapes[~blurred]):
         return np.zeros(small.shape[:2], bool)
     seed = np.full(len(graph.area), cv2.GC_PR_BGD, np.uint8)
     seed[focus > -0.5] = cv2.GC_PR_FGD

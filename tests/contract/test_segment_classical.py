@@ -167,6 +167,20 @@ def test_a_floor_out_of_focus_under_a_sharp_scene_makes_no_subject_of_the_rest(s
     assert "subject" not in regions.names or (np.isin(regions.labels, [i for i, n in enumerate(regions.names) if n == "subject"]).mean() < 0.5)
 
 
+def test_a_plain_mottled_carpet_around_a_sharp_scene_is_not_taken_for_a_blurred_backdrop(segmenter):
+    # An office: a sharp desk scene with a plain carpet around it. Against the sharpest quarter of the
+    # picture the carpet looks blurred, but its mottling keeps too few soft shapes for a scene out of
+    # focus (under half the sharp part's); taken for one, the whole desk became the subject and the
+    # depth of a measured office scene fell (Spearman 0.533 -> 0.478)
+    height, width = 300, 450
+    rng = np.random.default_rng(1)
+    mottling = cv2.GaussianBlur(rng.random((height, width)).astype(np.float32), (0, 0), 6)
+    image = np.float32([0.45, 0.5, 0.62]) + 2.0 * (mottling - mottling.mean())[..., None]
+    image[:220, 110:380] = (0.5 * blocks(height, width, 4, 5) + 0.3)[:220, 110:380]
+    regions = segmenter.segment(np.clip(image, 0, 1).astype(np.float32))
+    assert "subject" not in regions.names and "backdrop" not in regions.names
+
+
 def test_the_astronaut_is_one_region_named_person_from_her_face_to_her_suit(astronaut_regions):
     labels = astronaut_regions.labels
     face, hair, suit, badge = labels[120, 220], labels[55, 200], labels[420, 100], labels[420, 180]
