@@ -66,7 +66,7 @@ FOCUS_MIN_CONTRAST = 1.5
 FOCUS_SHARP = -0.5  # superpixels nearly as detailed as the median one, touching the cut, join it ...
 FOCUS_MAX_JOIN = 1.25  # ... unless they would grow it by more than a quarter
 FOCUS_MIN_SHAPES = 0.3  # the blurred part's soft shapes against the sharp part's (see _coarse_detail) ...
-FOCUS_MIN_SHAPES_QUARTER = 0.5  # ... against the sharpest quarter, where plain surfaces pass for blur
+FOCUS_MIN_SHAPES_QUARTER = 0.4  # ... against the sharpest quarter, where plain surfaces pass for blur
 BACKDROP_MIN_BLURRED = 0.6  # share of a background region that must be blurred to be a backdrop
 
 PAPER_BAND = 0.03  # of the short side: the band along the frame where a plain ground is sampled
