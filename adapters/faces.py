@@ -71,9 +71,10 @@ def _skin(rgb: np.ndarray) -> np.ndarray:
 
 
 def person_seed(face: Face, height: int, width: int) -> np.ndarray:
-    """A GrabCut mask for the person whose face this is: the face is surely person; the hair
-    around it, a neck and a torso below it probably; a body widening down to the bottom of the
-    frame maybe; far to the sides and well above the head surely not."""
+    """A GrabCut mask for the person whose face this is: the face and the top of the head (a cap the
+    colour of the wall behind it) are surely person; the hair around it, a neck and a torso below it
+    probably; a body widening down to the bottom of the frame maybe; far to the sides and well above
+    the head surely not."""
     size = face.size
     cy, cx = face.centre
     rows, cols = np.indices((height, width), dtype=np.float32)
@@ -85,7 +86,7 @@ def person_seed(face: Face, height: int, width: int) -> np.ndarray:
     body = (below > 0) & (across < cone)
     head = (below >= -1.0) & (below <= 0.6) & (across < 0.85)
     mask[body | head] = cv2.GC_PR_FGD
-    core = (np.abs(below) < 0.3) & (across < 0.3)
+    core = ((np.abs(below) < 0.3) & (across < 0.3)) | ((below > -0.8) & (below < 0.3) & (across < 0.45))
     torso = (below > 1.4) & (below < 3.0) & (across < 0.6)
     mask[core | torso] = cv2.GC_FGD
     return mask
