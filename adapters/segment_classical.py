@@ -225,29 +225,34 @@ def _drawn_subjects(lab: np.ndarray) -> list[np.ndarray]:
     window = max(3, round(INK_WINDOW * max(height, width)))
     ink = distance > INK_DELTA
     density = cv2.blur(ink.astype(np.float32), (window, window))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (window, window))
-    # the density reaches about 0.4 windows past the outermost stroke: taken back, but not the strokes
-    margin = 2 * round(0.4 * window) + 1
-    margin_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (margin, margin))
-    detail = 2 * (window // 6) + 1  # a highlight across a solid thing is narrower than this
-    detail_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (detail, detail))
-    # each cluster of strokes closed on its own, so that a signature beside a figure stays apart from it
+    # each cluster of strokes on its own, so that a signature beside a figure stays apart from it
     count, clusters = cv2.connectedComponents((density > INK_DENSITY).astype(np.uint8), connectivity=8)
     subjects: list[np.ndarray] = []
     taken = np.zeros((height, width), bool)
     for index in range(1, count):
-        closed = cv2.morphologyEx((clusters == index).astype(np.uint8), cv2.MORPH_CLOSE, kernel)
-        drawn = _holes_filled((cv2.erode(closed, margin_kernel) > 0) | (ink & (closed > 0)))
-        if (ink & drawn).sum() >= SOLID_INK * drawn.sum():  # a silhouette, a thing on a backdrop: its own outline
-            outline = cv2.morphologyEx((ink & drawn).astype(np.uint8), cv2.MORPH_CLOSE, detail_kernel)
-            drawn = _holes_filled(outline > 0) & drawn
-        drawn &= ~taken
+        drawn = _drawn_thing(clusters == index, ink, window) & ~taken
         if drawn.mean() >= DRAWN_SUBJECT_AREA[0]:
             subjects.append(drawn)
             taken |= drawn
     if not subjects or taken.mean() > DRAWN_SUBJECT_AREA[1]:
         return []
     return sorted(subjects, key=lambda mask: -mask.sum())
+
+
+def _drawn_thing(cluster: np.ndarray, ink: np.ndarray, window: int) -> np.ndarray:
+    """The outline of one cluster of dense strokes: closed over the gaps between its strokes, the
+    density's reach past the outermost stroke (about 0.4 windows) taken back but not the strokes, the
+    small patches of ground it encloses filled; a solid thing (a silhouette) along its own ink."""
+    def disc(size: int) -> np.ndarray:
+        return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+
+    closed = cv2.morphologyEx(cluster.astype(np.uint8), cv2.MORPH_CLOSE, disc(window))
+    drawn = _holes_filled((cv2.erode(closed, disc(2 * round(0.4 * window) + 1)) > 0) | (ink & (closed > 0)))
+    if (ink & drawn).sum() < SOLID_INK * drawn.sum():
+        return drawn
+    # a highlight across a solid thing is narrower than a sixth of the window
+    outline = cv2.morphologyEx((ink & drawn).astype(np.uint8), cv2.MORPH_CLOSE, disc(2 * (window // 6) + 1))
+    return _holes_filled(outline > 0) & drawn
 
 
 def _holes_filled(mask: np.ndarray) -> np.ndarray:
