@@ -467,15 +467,16 @@ def _mixed(labels: np.ndarray, depth: np.ndarray, count: int, band: int, step: i
         shift = min(band, (size - 1) // 3)
         if shift <= 0:
             continue
-
-        def part(start: int) -> tuple[slice, ...]:
-            index = [slice(None)] * 2
-            index[axis] = slice(start, size - 3 * shift + start)
-            return tuple(index)
-
-        before, near, far, after = (part(k * shift) for k in range(4))
+        before, near, far, after = (_along(axis, k * shift, size - 3 * shift + k * shift) for k in range(4))
         inside = (labels[near] == labels[far]) & (labels[before] == labels[near]) & (labels[far] == labels[after])
         jump = np.abs(depth[near] - depth[far]) >= step
         steps += np.bincount(labels[near][inside & jump], minlength=count)
     area = np.bincount(labels.ravel(), minlength=count)
     return steps / band >= MIXED_LINE * np.sqrt(area)
+
+
+def _along(axis: int, start: int, stop: int) -> tuple[slice, ...]:
+    """The index of rows (axis 0) or columns (axis 1) start..stop of a 2-D array."""
+    index = [slice(None)] * 2
+    index[axis] = slice(start, stop)
+    return tuple(index)

@@ -285,7 +285,7 @@ def test_a_silhouette_on_a_white_backdrop_is_cut_along_its_own_outline(segmenter
     silhouette = shape.astype(bool)
     image[silhouette] = 0.05
     regions = segmenter.segment(image)
-    index, coverage, purity = region_of(regions, silhouette)
+    index, coverage, _ = region_of(regions, silhouette)
     assert regions.names[index] == "subject"
     assert coverage > 0.97
     outside = (regions.labels == index) & ~cv2.dilate(shape, np.ones((5, 5), np.uint8)).astype(bool)
