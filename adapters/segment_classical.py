@@ -78,7 +78,7 @@ INK_WINDOW = 0.03  # of the long side: the window in which strokes make up a dra
 INK_DENSITY = 0.08  # ... when they cover this share of it
 INK_MAX_HOLE = 0.05  # unmarked ground enclosed by a drawn thing and smaller than this share is part of it
 SOLID_INK = 0.8  # share of a drawn thing that is ink, from which on it is solid, not strokes
-DRAWN_SUBJECT_AREA = (0.02, 0.6)
+DRAWN_SUBJECT_AREA = (0.02, 0.8)
 
 HUG_SHARE = 0.25  # of a background region's outline that runs along a subject, for it to join
 HUG_ROUNDS = 3
