@@ -81,8 +81,8 @@ class PaintRequest:
 STYLE_PRESETS: Mapping[str, StylePreset] = MappingProxyType({
     "oil-impressionist": StylePreset(
         "oil-impressionist", "impressionist oil painting, visible brush strokes",
-        strokes=StrokeSettings(largest_brush=14.0, smallest_brush=3.0, levels=3, max_length=12, curvature=0.9,
-                               opacity=1.0, jitter=0.05, impasto=0.6, bristles=0.6),
+        strokes=StrokeSettings(largest_brush=14.0, smallest_brush=3.0, levels=3, max_length=10, curvature=0.8,
+                               opacity=1.0, jitter=0.04, impasto=0.6, bristles=0.6),
         post=PostSettings(stroke_texture=0.45, harmonise=0.3, soften_edges=0.3, texture="canvas",
                           texture_strength=0.4),
     ),
