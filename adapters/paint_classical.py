@@ -89,7 +89,7 @@ IMPASTO_SHADE = 0.35  # brightness change of a fully lit / shadowed slope at imp
 ANTIALIAS_SIGMA = 0.8  # id-buffer strokes are aliased; a touch of blur hides the stairs
 SHIFT = 3  # sub-pixel bits of the control points for cv2's drawing
 BRISTLE_PERIOD = 2.5  # px at the working size between the grooves a brush's bristles leave
-BRISTLE_DEPTH = 0.6  # px of relief at bristles 1
+BRISTLE_DEPTH = 0.12  # relief at bristles 1, in brush radii: a fine brush (a face's) leaves fine grooves
 KNIFE_SLANT = 0.7  # in radii: how far one side of a knife slab runs past the other at its ends
 KNIFE_OVERHANG = 0.3  # in radii: a slab reaches this far back past its stroke's first point
 KNIFE_MIN_LENGTH = 0.8  # in radii, added at the far end: even a dab is a slab, longer than it is wide
@@ -192,7 +192,7 @@ class ClassicalPainter:
             if plan.strokes.paper_lights > 0:
                 reference = _lights_left(reference, plan.strokes)
             strokes = _place_strokes(canvas, reference, radius_scale, detail, level, plan.strokes, rng, jitter)
-            _render(canvas, strokes, level, plan.strokes, rng, tooth)
+            _render(canvas, strokes, level, plan.strokes, rng, tooth, detail)
             if on_progress is not None:
                 on_progress((index + 1) / (len(plan.levels) + 1))
 
@@ -419,7 +419,7 @@ def _trace(
 
 
 def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeSettings,
-            rng: np.random.Generator, tooth: np.ndarray | None) -> None:
+            rng: np.random.Generator, tooth: np.ndarray | None, detail: np.ndarray) -> None:
     count = len(strokes.radii)
     if count == 0:
         return
@@ -477,24 +477,26 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
             layer += (POOLING * settings.edge_darkening * rim)[..., None] * (layer - paper)
         canvas.paint += alpha * (layer - canvas.paint)
         if settings.impasto > 0:
-            ridge = _knife_relief(ids, slabs[batch], level) if knife else _bead(ids, painted, level, settings, rng)
+            ridge = _knife_relief(ids, slabs[batch], level) if knife else _bead(ids, painted, level, settings, detail)
             # fresh paint sits on the old: the new paint replaces most of the relief below it
             canvas.relief = np.where(painted, 0.3 * canvas.relief + ridge, canvas.relief).astype(np.float32)
 
 
 def _bead(ids: np.ndarray, painted: np.ndarray, level: _Level, settings: StrokeSettings,
-          rng: np.random.Generator) -> np.ndarray:
+          detail: np.ndarray) -> np.ndarray:
     """A brush stroke's relief: a rounded bead of paint (its height rises with the distance to the
     stroke's outline), furrowed by the bristles along the stroke: the distance's contours run parallel
-    to the outline, so a ripple of the distance is a set of grooves that follow the stroke's curve."""
+    to the outline, so a ripple of the distance is a set of grooves that follow the stroke's curve.
+    Where the eye goes (the detail map) the paint is brushed smooth: no grooves on a face."""
     inside = (painted & ~_outlines(ids)).astype(np.uint8)
     distance = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
     ridge = np.minimum(distance / max(level.radius, 1.0), 1.0)
     ridge = ridge * (2.0 - ridge) * (IMPASTO_THICKNESS * level.radius)
     if settings.bristles > 0:
-        phase = _palette(rng.uniform(0.0, 2.0 * np.pi, (int(ids.max()), 1)))[ids][..., 0]
-        grooves = np.sin(distance * (2.0 * np.pi / BRISTLE_PERIOD) + phase)
-        ridge += settings.bristles * BRISTLE_DEPTH * grooves * np.minimum(distance, 1.0)
+        phase = ids * np.float32(2.0 * np.pi * 0.618034)  # each stroke its own (golden-ratio spaced) phase
+        grooves = np.sin(distance * np.float32(2.0 * np.pi / BRISTLE_PERIOD) + phase)
+        grooves *= np.minimum(distance, 1.0) * (1.0 - detail)
+        ridge += (settings.bristles * BRISTLE_DEPTH * level.radius) * grooves
     return ridge
 
 
