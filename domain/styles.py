@@ -47,6 +47,9 @@ class PostSettings:
     soften_edges: float = 0.0  # selective edge softening, stronger far away
     texture: str = "canvas"  # "canvas" or "paper"
     texture_strength: float = 0.0
+    # at print size, how far stroke edges spread by the enlargement are made crisp again (watercolour
+    # keeps some of its softness)
+    print_crisp: float = 1.0
 
 
 @attrs.frozen
@@ -92,7 +95,7 @@ STYLE_PRESETS: Mapping[str, StylePreset] = MappingProxyType({
                                opacity=0.75, jitter=0.03, edge_darkening=0.7, paper=(0.97, 0.96, 0.93),
                                wet_edges=0.3, paper_lights=0.72),
         post=PostSettings(stroke_texture=0.0, harmonise=0.4, soften_edges=0.3, texture="paper",
-                          texture_strength=0.6),
+                          texture_strength=0.6, print_crisp=0.4),
     ),
     "palette-knife-thick": StylePreset(
         "palette-knife-thick", "thick palette knife oil painting, impasto",
