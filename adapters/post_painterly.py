@@ -54,8 +54,10 @@ _MIN_THREAD_PERIOD = 3.0  # px
 
 # At print size.
 _PAINTED_LONG_SIDE = 1536  # the classical painter's working size: its strokes are this sharp at most
+_CRISP_SMOOTH = 0.8  # the smoothing before, in edge radii
 _CRISP_SIGMA = 1.0  # the unsharp mask's blur, in edge radii
-_CRISP_GAIN = 6.0  # how much steeper an edge gets before the neighbourhood range holds it
+_CRISP_RANGE = 2  # the neighbourhood whose range holds the sharpened value, in edge radii
+_CRISP_GAIN = 10.0  # how much steeper an edge gets before the neighbourhood range holds it
 _PRINT_GRAIN = 0.03  # std of the relative luminance change of the print grain at texture strength 1
 _PRINT_GRAIN_SIGMA = 0.8  # print px
 
@@ -417,11 +419,10 @@ def _edge_radius(source_size: tuple[int, int], out_size: tuple[int, int]) -> int
 
 
 def _print_context(radius: int) -> int:
-    return max(radius, _blur_reach(radius), _blur_reach_of(_PRINT_GRAIN_SIGMA))
-
-
-def _blur_reach(radius: int) -> int:
-    return _blur_reach_of(_CRISP_SIGMA * radius) if radius >= 1 else 0
+    """Rows the print finish reads each way: the smoothing, then the wider of the unsharp mask's blur
+    and the neighbourhood range on its result; the grain's blur on its own."""
+    crisp = _blur_reach_of(_CRISP_SMOOTH * radius) + max(_CRISP_RANGE * radius, _blur_reach_of(_CRISP_SIGMA * radius))
+    return max(crisp if radius >= 1 else 0, _blur_reach_of(_PRINT_GRAIN_SIGMA))
 
 
 def _blur_reach_of(sigma: float) -> int:
@@ -431,17 +432,24 @@ def _blur_reach_of(sigma: float) -> int:
 def crisp_edges(image: np.ndarray, radius: int) -> np.ndarray:
     """Steepens edges spread over about 2 * radius px back towards steps, without a halo: an unsharp
     mask at the radius's scale, held within each pixel's neighbourhood range (its minimum and maximum
-    over the radius). A ramp (a gradient in the sky) has no curvature and stays as it is."""
-    sigma = _CRISP_SIGMA * radius
-    reach = _blur_reach(radius)
-    blurred = cv2.GaussianBlur(image, (2 * reach + 1, 2 * reach + 1), sigma, borderType=cv2.BORDER_REFLECT)
-    sharp = image - blurred
+    over _CRISP_RANGE radii). It works on the image smoothed a little first, so that the stairs of the
+    painter's pixels, enlarged, are not sharpened into jagged outlines. A ramp (a gradient in the sky)
+    has no curvature and stays as it is."""
+    base = _gaussian(image, _CRISP_SMOOTH * radius)
+    sharp = base - _gaussian(base, _CRISP_SIGMA * radius)
     sharp *= np.float32(_CRISP_GAIN)
-    sharp += image
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    np.maximum(sharp, cv2.erode(image, kernel, borderType=cv2.BORDER_REFLECT), out=sharp)
-    np.minimum(sharp, cv2.dilate(image, kernel, borderType=cv2.BORDER_REFLECT), out=sharp)
+    sharp += base
+    reach = _CRISP_RANGE * radius
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    np.maximum(sharp, cv2.erode(base, kernel, borderType=cv2.BORDER_REFLECT), out=sharp)
+    np.minimum(sharp, cv2.dilate(base, kernel, borderType=cv2.BORDER_REFLECT), out=sharp)
     return sharp
+
+
+def _gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur whose kernel reaches _blur_reach_of(sigma) px: the context rows count on it."""
+    reach = _blur_reach_of(sigma)
+    return cv2.GaussianBlur(image, (2 * reach + 1, 2 * reach + 1), sigma, borderType=cv2.BORDER_REFLECT)
 
 
 def _print_grain(shape: tuple[int, int], top: int, seed: int) -> np.ndarray:
@@ -457,8 +465,7 @@ def _print_grain(shape: tuple[int, int], top: int, seed: int) -> np.ndarray:
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         z ^= z >> np.uint64(31)
     noise = (z >> np.uint64(40)).astype(np.float32) * np.float32(1.0 / (1 << 24)) - np.float32(0.5)
-    reach = _blur_reach_of(_PRINT_GRAIN_SIGMA)
-    noise = cv2.GaussianBlur(noise, (2 * reach + 1, 2 * reach + 1), _PRINT_GRAIN_SIGMA, borderType=cv2.BORDER_REFLECT)
+    noise = _gaussian(noise, _PRINT_GRAIN_SIGMA)
     # the blur's std of uniform noise (1/sqrt(12)) over a Gaussian of this sigma: fixed, not measured per band
     noise *= np.float32(np.sqrt(12.0) * 2.0 * np.sqrt(np.pi) * _PRINT_GRAIN_SIGMA)
     return noise

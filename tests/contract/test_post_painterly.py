@@ -308,8 +308,8 @@ def rise_width(profile):
 def test_print_finish_makes_an_enlarged_stroke_edge_crisp_without_a_halo():
     rows = soft_step()
     out = print_rows(rows, post=OFF)
-    # measured: the 10-90 % rise goes from 8 px to 2 px
-    assert rise_width(out[20, :, 0]) <= 0.3 * rise_width(rows[20, :, 0])
+    # measured: the 10-90 % rise goes from 8 px to 2 px (6 px at print_crisp 0.4, watercolour's)
+    assert rise_width(out[20, :, 0]) <= 0.4 * rise_width(rows[20, :, 0])
     assert out.min() >= rows.min() - 1e-6 and out.max() <= rows.max() + 1e-6
 
 
@@ -325,7 +325,7 @@ def test_print_finish_adds_the_grounds_grain_at_print_resolution():
     # measured: std 0.0085 of relative luminance at texture strength 0.6, no change in the mean
     assert fine.std() > 0.005
     assert abs(float(out.mean()) - 0.5) < 0.002
-    assert np.array_equal(print_rows(flat, post=attrs.evolve(GRAINY, texture_strength=0.0)), flat)
+    np.testing.assert_allclose(print_rows(flat, post=attrs.evolve(GRAINY, texture_strength=0.0)), flat, atol=1e-6)
 
 
 def test_print_finish_made_in_bands_equals_the_whole():
@@ -359,6 +359,6 @@ def test_print_crispness_follows_the_style():
     softer = print_rows(rows, post=attrs.evolve(OFF, print_crisp=0.4))
     none = print_rows(rows, post=attrs.evolve(OFF, print_crisp=0.0))
     assert rise_width(print_rows(rows, post=OFF)[20, :, 0]) < rise_width(softer[20, :, 0]) < rise_width(rows[20, :, 0])
-    assert np.array_equal(none, rows)
+    np.testing.assert_array_equal(none, rows)
     with pytest.raises(InvalidParameter, match="print_crisp"):
         print_rows(rows, post=attrs.evolve(OFF, print_crisp=1.5))
