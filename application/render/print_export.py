@@ -64,6 +64,7 @@ class PrintExport:
         colours from those bands, so they still stack to the composite)."""
         self.plan, self.params, self.files = plan, params, files
         self.upscaler, self.resampler, self.finish = upscaler, resampler, finish
+        self._carried: tuple[int, np.ndarray | None] = (0, None)  # the finish's context rows made last band
         self.source = image[plan.crop.slices]
         self.depth8 = depth8
         self.width, self.height = plan.canvas_px
@@ -176,7 +177,16 @@ class PrintExport:
         context = finish.post.print_context_rows(source_size, out_size)
         left, top, right, bottom = window
         first, last = max(0, top - context), min(placement.height, bottom + context)
-        rows = self.resized(self.upscaler, self.source, (left, first, right, last))
+        # the bands come in order: the rows the last one made past its end are this one's first rows
+        carried_top, carried = self._carried
+        if carried is not None and carried_top <= first < carried_top + len(carried) <= last:
+            made = carried[first - carried_top :]
+            rows = np.concatenate([made, self.resized(self.upscaler, self.source,
+                                                      (left, first + len(made), right, last))])
+        else:
+            rows = self.resized(self.upscaler, self.source, (left, first, right, last))
+        keep_from = max(first, bottom - context)
+        self._carried = (keep_from, rows[keep_from - first :].copy())
         return finish.post.finish_print_rows(rows, first, slice(top - first, bottom - first), source_size,
                                              out_size, finish.settings, finish.seed)
 

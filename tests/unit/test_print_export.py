@@ -205,3 +205,17 @@ def test_the_layers_stack_to_the_print_finished_composite():
     assert files["composite_full.png"].max() <= 0.5 + 1e-3  # the finish reached the composite
     layers = [files[f"{name}.png"] for name in LAYERS]
     np.testing.assert_allclose(stack_over(layers), files["composite_full.png"], atol=2 / 255)
+
+
+class WideContextPost(FakePost):
+    def print_context_rows(self, source_size, out_size):
+        return 20  # two of the photo's rows at 10x: a row out of place shows
+
+
+def test_the_finished_bands_carry_the_rows_of_the_whole_enlargement():
+    """The context rows one band made are used again by the next: still every row in its place."""
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), post=WideContextPost())
+    painterly = render(fakes, mode="painterly", **PRINT)["composite_full.png"]  # the fake painter inverts
+    photo_mode = render(make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes())),
+                        **PRINT)["composite_full.png"]
+    np.testing.assert_allclose(painterly, 1.0 - photo_mode, atol=1 / 65535)
