@@ -165,14 +165,14 @@ class PrintExport:
             return np.full((bottom - top, self.width, 3), PAPER, np.float32)
         rows, window = inside
         band = self.band_around(rows, bottom - top, 3, PAPER)
-        band[rows, self.placement_columns] = self.finished(window) if self.finish else self.resized(
+        band[rows, self.placement_columns] = self.finished(window, self.finish) if self.finish else self.resized(
             self.upscaler, self.source, window)
         return band
 
-    def finished(self, window: tuple) -> np.ndarray:
+    def finished(self, window: tuple, finish: PrintFinish) -> np.ndarray:
         """The window of the enlarged painting, finished at print resolution: made with the rows of
         context the finish needs, which it then leaves out."""
-        finish, placement, crop = self.finish, self.plan.placement, self.plan.crop
+        placement, crop = self.plan.placement, self.plan.crop
         source_size, out_size = (crop.width, crop.height), (placement.width, placement.height)
         context = finish.post.print_context_rows(source_size, out_size)
         left, top, right, bottom = window
