@@ -87,6 +87,22 @@ IMPASTO_THICKNESS = 0.5  # paint height at a stroke's middle, in brush radii
 IMPASTO_RELIEF_BLUR = 1.5  # px: paint settles, its relief has no sharp steps
 IMPASTO_SHADE = 0.35  # brightness change of a fully lit / shadowed slope at impasto 1
 ANTIALIAS_SIGMA = 0.8  # id-buffer strokes are aliased; a touch of blur hides the stairs
+SHIFT = 3  # sub-pixel bits of the control points for cv2's drawing
+BRISTLE_PERIOD = 2.5  # px at the working size between the grooves a brush's bristles leave
+BRISTLE_DEPTH = 0.12  # relief at bristles 1, in brush radii: a fine brush (a face's) leaves fine grooves
+KNIFE_SLANT = 0.7  # in radii: how far one side of a knife slab runs past the other at its ends
+KNIFE_OVERHANG = 0.3  # in radii: a slab reaches this far back past its stroke's first point
+KNIFE_MIN_LENGTH = 0.8  # in radii, added at the far end: even a dab is a slab, longer than it is wide
+KNIFE_THINNING = 0.6  # a knife slab ends this much thinner than it starts
+KNIFE_ANTIALIAS_SIGMA = 0.5  # a knife leaves hard edges: less softening than a brush's
+KNIFE_RELIEF_BLUR = 0.6  # px: a slab's relief keeps its step at the edges
+POOLING = 0.6  # pigment at a wash's rim, at edge_darkening 1: this share more than the wash's own
+LIGHTS_RAMP = 0.1  # luminance over which the lights turn from paint to bare paper
+WASH_WANDER = 0.12  # std of the wash edge's wandering, in cover
+WASH_EDGE = 0.45  # the blurred stroke cover at which a wash's edge dries
+WASH_SOFTNESS = 0.25  # how wide that edge is, in cover
+PASTEL_PRESSURE = (0.7, 1.0)  # range of a pastel stroke's pressure: roughly the share of the tooth it covers
+PASTEL_SOFTNESS = 0.2  # how gradually chalk gives way to bare paper across the tooth's heights
 
 
 @attrs.frozen
@@ -125,7 +141,8 @@ class _Plan:
         blur = _lerp(REFERENCE_BLUR, painterly)
         jitter = strokes.jitter * _lerp(JITTER_GAIN, painterly)
         levels = tuple(
-            _Level(radius=radius, threshold=0.0 if i == 0 else threshold, min_detail=needs,
+            # on bare paper even the first brush paints only where the photo is not the paper's colour
+            _Level(radius=radius, threshold=0.0 if i == 0 and strokes.paper is None else threshold, min_detail=needs,
                    blur_sigma=blur * radius, jitter=jitter)
             for i, (radius, needs) in enumerate(zip(radii, reach))
             if i < loose or radius < radii[i - 1]  # a detail level no finer than the one before is left out
@@ -168,15 +185,18 @@ class ClassicalPainter:
             work_subject = cv2.resize(np.asarray(subject, np.float32), (work.shape[1], work.shape[0]),
                                       interpolation=cv2.INTER_AREA)
         detail = detail_map(work, work_depth, request.depth_influence, work_subject)
-        canvas = _Canvas.underpainted(work, plan.underpainting_sigma)
+        canvas = _Canvas.started(work, plan.underpainting_sigma, plan.strokes.paper)
+        tooth = _tooth(work.shape[:2], rng) if plan.strokes.grain > 0 else None
         for index, level in enumerate(plan.levels):
             reference = _reference(work, work_depth, level.blur_sigma, 1.0 + plan.far_gain)
+            if plan.strokes.paper_lights > 0:
+                reference = _lights_left(reference, plan.strokes)
             strokes = _place_strokes(canvas, reference, radius_scale, detail, level, plan.strokes, rng, jitter)
-            _render(canvas, strokes, level, plan.strokes, rng)
+            _render(canvas, strokes, level, plan.strokes, rng, tooth, detail)
             if on_progress is not None:
                 on_progress((index + 1) / (len(plan.levels) + 1))
 
-        canvas = _finish(canvas.paint, canvas.relief, plan.strokes.impasto)
+        canvas = _finish(canvas.paint, canvas.relief, plan.strokes)
         if canvas.shape[:2] != (height, width):
             canvas = cv2.resize(canvas, (width, height), interpolation=cv2.INTER_LANCZOS4)
         canvas = np.clip(canvas, 0.0, 1.0).astype(np.float32, copy=False)
@@ -194,9 +214,14 @@ class _Canvas:
     relief: np.ndarray  # impasto height, px
 
     @classmethod
-    def underpainted(cls, image: np.ndarray, sigma: float) -> _Canvas:
-        underpainting = _blur(image, sigma)
-        return cls(paint=underpainting, plain=underpainting.copy(), relief=np.zeros(image.shape[:2], np.float32))
+    def started(cls, image: np.ndarray, sigma: float, paper: tuple[float, float, float] | None) -> _Canvas:
+        """An underpainting (the photo blurred at the largest brush's scale), or bare paper."""
+        if paper is None:
+            ground = _blur(image, sigma)
+        else:
+            ground = np.empty_like(image)
+            ground[:] = np.asarray(paper, np.float32)
+        return cls(paint=ground, plain=ground.copy(), relief=np.zeros(image.shape[:2], np.float32))
 
 
 @attrs.frozen
@@ -242,6 +267,13 @@ def _reference(image: np.ndarray, depth: np.ndarray, sigma: float, far_scale: fl
         return near
     far = _blur(image, sigma * far_scale)
     return near + depth[..., None] * (far - near)
+
+
+def _lights_left(reference: np.ndarray, settings: StrokeSettings) -> np.ndarray:
+    """A watercolourist's lights are the paper left bare: above the style's luminance the reference
+    turns to the paper's colour, over a short ramp, so no wash is laid there."""
+    ramp = np.clip((reference @ REC709_LUMA - settings.paper_lights) / LIGHTS_RAMP, 0.0, 1.0)[..., None]
+    return reference + ramp * (np.asarray(settings.paper, np.float32) - reference)
 
 
 def _place_strokes(
@@ -387,48 +419,139 @@ def _trace(
 
 
 def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeSettings,
-            rng: np.random.Generator) -> None:
+            rng: np.random.Generator, tooth: np.ndarray | None, detail: np.ndarray) -> None:
     count = len(strokes.radii)
     if count == 0:
         return
     opacity = float(np.clip(settings.opacity, 0.0, 1.0))
     order = rng.permutation(count)
     batches = 1 if opacity >= 1.0 else TRANSLUCENT_BATCHES
-    shift = 3  # sub-pixel control points for cv2
-    points = np.rint(strokes.points * (1 << shift)).astype(np.int32)
+    knife = settings.shape == "knife"
+    # drawn per stroke whatever the batch, so that one seed gives one painting however strokes are batched
+    pressure = rng.uniform(*PASTEL_PRESSURE, count).astype(np.float32) if tooth is not None else None
+    slabs = _slab_corners(strokes, rng) if knife else None
+    points = np.rint(strokes.points * (1 << SHIFT)).astype(np.int32)
     thickness = np.maximum(1, np.rint(2.0 * strokes.radii)).astype(np.int64)
     for batch in np.array_split(order, batches):
         if len(batch) == 0:
             continue
         ids = np.zeros(canvas.paint.shape[:2], np.int32)
         # plain lists: this loop runs once per stroke, numpy scalar indexing would dominate it
-        batch_points = [points[stroke, :length] for stroke, length in zip(batch, strokes.lengths[batch].tolist())]
-        for stroke_id, (stroke_points, width) in enumerate(zip(batch_points, thickness[batch].tolist()), start=1):
-            cv2.polylines(ids, [stroke_points], False, stroke_id, thickness=width, lineType=cv2.LINE_8, shift=shift)
+        if knife:
+            for stroke_id, corners in enumerate(slabs[batch], start=1):
+                cv2.fillConvexPoly(ids, corners, stroke_id, lineType=cv2.LINE_8, shift=SHIFT)
+        else:
+            batch_points = [points[stroke, :length] for stroke, length in zip(batch, strokes.lengths[batch].tolist())]
+            for stroke_id, (stroke_points, width) in enumerate(zip(batch_points, thickness[batch].tolist()), start=1):
+                cv2.polylines(ids, [stroke_points], False, stroke_id, thickness=width, lineType=cv2.LINE_8, shift=SHIFT)
         painted = ids > 0
-        alpha = (opacity * painted).astype(np.float32)[..., None]
-        plain = _palette(strokes.plain_colours[batch])[ids]
-        canvas.plain += alpha * (plain - canvas.plain)
         layer = _palette(strokes.colours[batch])[ids]
+        plain = _palette(strokes.plain_colours[batch])[ids]
+        cover = painted.astype(np.float32)
+        if settings.wet_edges > 0:
+            # wet into wet: neighbouring strokes of one wash bleed together, and the wash dries to a
+            # soft, wandering edge a little inside the strokes, so paper shows between washes
+            sigma = max(1.0, settings.wet_edges * level.radius)
+            soft = _blur(cover, sigma)
+            spread = np.maximum(soft, 1e-3)[..., None]
+            layer = _blur(layer, sigma) / spread
+            plain = _blur(plain, sigma) / spread
+            wander = _blur(rng.standard_normal(cover.shape, dtype=np.float32), sigma)
+            wander *= WASH_WANDER / max(float(wander.std()), 1e-6)
+            cover = np.clip((soft + wander - WASH_EDGE) / WASH_SOFTNESS + 0.5, 0.0, 1.0)
+        # the plain twin takes the stroke's full cover: bare paper between grains is decoration, not error
+        canvas.plain += (opacity * cover)[..., None] * (plain - canvas.plain)
+        if tooth is not None:
+            # chalk catches on the paper's ridges and skips its hollows, the more so where a stroke is light
+            # and towards its edges, where the stick presses less
+            pressed = _palette(pressure[batch, None])[ids][..., 0] * _blur(cover, max(1.0, 0.4 * level.radius))
+            cover = np.clip((pressed - settings.grain * tooth) / PASTEL_SOFTNESS, 0.0, 1.0) * painted
+        alpha = (opacity * cover)[..., None]
         if settings.edge_darkening > 0:
-            # pigment pools where a wash dries against bare paper, not between wet strokes of one wash
+            # pigment pools where a wash dries against bare paper, not between wet strokes of one wash:
+            # just inside the wash's edge, where it covers more than its surroundings do on average
             sigma = max(1.0, 0.3 * level.radius)
-            shore = _outlines(painted.view(np.uint8))
-            rim = np.clip(_blur(shore.astype(np.float32), sigma) * 2.5 * sigma, 0.0, 1.0)
-            layer *= (1.0 - settings.edge_darkening * rim * painted)[..., None]
+            rim = np.clip(4.0 * (cover - _blur(cover, sigma)), 0.0, 1.0)
+            # more pigment there: the wash's colour moves away from the paper's, a pale wash's rim stays pale
+            paper = np.asarray(settings.paper or (1.0, 1.0, 1.0), np.float32)
+            layer += (POOLING * settings.edge_darkening * rim)[..., None] * (layer - paper)
         canvas.paint += alpha * (layer - canvas.paint)
         if settings.impasto > 0:
-            inside = (painted & ~_outlines(ids)).astype(np.uint8)
-            ridge = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
-            ridge = np.minimum(ridge / max(level.radius, 1.0), 1.0)
-            ridge = ridge * (2.0 - ridge) * (IMPASTO_THICKNESS * level.radius)  # a rounded bead of paint
-            # fresh paint sits on the old: the new bead replaces most of the relief below it
+            ridge = _knife_relief(ids, slabs[batch], level) if knife else _bead(ids, painted, level, settings, detail)
+            # fresh paint sits on the old: the new paint replaces most of the relief below it
             canvas.relief = np.where(painted, 0.3 * canvas.relief + ridge, canvas.relief).astype(np.float32)
 
 
-def _palette(colours: np.ndarray) -> np.ndarray:
-    """Colours by stroke id: id 0 (no stroke) first."""
-    return np.concatenate([np.zeros((1, 3), np.float32), colours.astype(np.float32)])
+def _bead(ids: np.ndarray, painted: np.ndarray, level: _Level, settings: StrokeSettings,
+          detail: np.ndarray) -> np.ndarray:
+    """A brush stroke's relief: a rounded bead of paint (its height rises with the distance to the
+    stroke's outline), furrowed by the bristles along the stroke: the distance's contours run parallel
+    to the outline, so a ripple of the distance is a set of grooves that follow the stroke's curve.
+    Where the eye goes (the detail map) the paint is brushed smooth: no grooves on a face."""
+    inside = (painted & ~_outlines(ids)).astype(np.uint8)
+    distance = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
+    ridge = np.minimum(distance / max(level.radius, 1.0), 1.0)
+    ridge = ridge * (2.0 - ridge) * (IMPASTO_THICKNESS * level.radius)
+    if settings.bristles > 0:
+        phase = ids * np.float32(2.0 * np.pi * 0.618034)  # each stroke its own (golden-ratio spaced) phase
+        grooves = np.sin(distance * np.float32(2.0 * np.pi / BRISTLE_PERIOD) + phase)
+        grooves *= np.minimum(distance, 1.0) * (1.0 - detail)
+        ridge += (settings.bristles * BRISTLE_DEPTH * level.radius) * grooves
+    return ridge
+
+
+def _slab_corners(strokes: _Strokes, rng: np.random.Generator) -> np.ndarray:
+    """N x 4 x 2 int32 corners (in 1/2**SHIFT px) of each knife stroke: a flat slab laid straight from
+    the stroke's first control point to its last, a brush diameter wide, its ends cut at a slant."""
+    count = len(strokes.radii)
+    first = strokes.points[:, 0]
+    last = strokes.points[np.arange(count), strokes.lengths - 1]
+    along = last - first
+    span = np.linalg.norm(along, axis=1)
+    angle = HAND_ANGLE + rng.uniform(-HAND_ANGLE_JITTER, HAND_ANGLE_JITTER, count)
+    along = np.where((span > 1e-3)[:, None], along / np.maximum(span, 1e-3)[:, None],
+                     np.stack([np.cos(angle), np.sin(angle)], axis=1))
+    across = np.stack([-along[:, 1], along[:, 0]], axis=1)
+    radius = strokes.radii[:, None]
+    # the knife's edge meets the stroke at a slant: one side runs on past the end by `slant` radii
+    slant = rng.uniform(-KNIFE_SLANT, KNIFE_SLANT, (count, 1)) * radius
+    half = KNIFE_OVERHANG * radius
+    start, end = first - half * along, last + (half + KNIFE_MIN_LENGTH * radius) * along
+    corners = np.stack([start + radius * across + slant * along, end + radius * across + slant * along,
+                        end - radius * across - slant * along, start - radius * across - slant * along], axis=1)
+    return np.rint(corners * (1 << SHIFT)).astype(np.int32)
+
+
+def _knife_relief(ids: np.ndarray, corners: np.ndarray, level: _Level) -> np.ndarray:
+    """A knife stroke's relief: a flat slab, thickest where the knife set down and thinning along its
+    drag, so that each slab is one tilted plane, lit evenly, with a step at its edges."""
+    height, width = ids.shape
+    start = corners[:, [0, 3]].mean(axis=1) / (1 << SHIFT)
+    end = corners[:, [1, 2]].mean(axis=1) / (1 << SHIFT)
+    along = end - start
+    along /= np.maximum(np.linalg.norm(along, axis=1, keepdims=True), 1e-3) ** 2
+    thick = IMPASTO_THICKNESS * level.radius
+    # height = thick * (1 - KNIFE_THINNING * t), t the share of the way along the slab: a plane a + b.x + c.y
+    slope = -thick * KNIFE_THINNING * along
+    offset = thick - (slope * start).sum(axis=1)
+    ys, xs = np.indices((height, width), dtype=np.float32)
+    plane = _palette(np.column_stack([offset, slope]))[ids]
+    return plane[..., 0] + plane[..., 1] * xs + plane[..., 2] * ys
+
+
+def _palette(values: np.ndarray) -> np.ndarray:
+    """Values (colours, or any per-stroke row) by stroke id: id 0 (no stroke) first, all zero."""
+    return np.concatenate([np.zeros((1, values.shape[1]), np.float32), values.astype(np.float32)])
+
+
+def _tooth(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """The pastel paper's tooth, 0 on a ridge to 1 in a hollow: noise a pixel or two across, spread
+    evenly over 0..1 (through the normal's CDF) so that a stroke's pressure is the share it covers."""
+    scale = max(shape) / REFERENCE_LONG_SIDE
+    noise = cv2.GaussianBlur(rng.standard_normal(shape, dtype=np.float32), (0, 0), max(0.7, 0.8 * scale))
+    noise += 0.6 * _blur(rng.standard_normal(shape, dtype=np.float32), 3.0 * scale)
+    noise /= max(float(noise.std()), 1e-6)
+    return (0.5 * (1.0 + np.tanh(0.8 * noise))).astype(np.float32)  # ~ the normal's CDF, cheaper than erf
 
 
 def _outlines(ids: np.ndarray) -> np.ndarray:
@@ -441,16 +564,17 @@ def _outlines(ids: np.ndarray) -> np.ndarray:
     return edge
 
 
-def _finish(canvas: np.ndarray, height_map: np.ndarray, impasto: float) -> np.ndarray:
-    canvas = cv2.GaussianBlur(canvas, (0, 0), ANTIALIAS_SIGMA)
-    if impasto <= 0:
+def _finish(canvas: np.ndarray, height_map: np.ndarray, settings: StrokeSettings) -> np.ndarray:
+    knife = settings.shape == "knife"
+    canvas = cv2.GaussianBlur(canvas, (0, 0), KNIFE_ANTIALIAS_SIGMA if knife else ANTIALIAS_SIGMA)
+    if settings.impasto <= 0:
         return canvas
-    relief = cv2.GaussianBlur(height_map, (0, 0), IMPASTO_RELIEF_BLUR)
+    relief = cv2.GaussianBlur(height_map, (0, 0), KNIFE_RELIEF_BLUR if knife else IMPASTO_RELIEF_BLUR)
     gx = cv2.Sobel(relief, cv2.CV_32F, 1, 0, ksize=3) / 8.0
     gy = cv2.Sobel(relief, cv2.CV_32F, 0, 1, ksize=3) / 8.0
     # normal (-gx, -gy, 1) / |.|, dotted with the light, minus what a flat surface gets
     shade = (-gx * LIGHT[0] - gy * LIGHT[1] + LIGHT[2]) / np.sqrt(gx * gx + gy * gy + 1.0) - LIGHT[2]
-    return canvas * (1.0 + impasto * IMPASTO_SHADE * shade)[..., None]
+    return canvas * (1.0 + settings.impasto * IMPASTO_SHADE * shade)[..., None]
 
 
 def _blur(image: np.ndarray, sigma: float) -> np.ndarray:

@@ -7,6 +7,10 @@ the photo. Four steps, in this order, each skipped when its strength is 0:
 3. soften edges: an edge-aware (self-guided) blur that grows with depth, the near subject untouched;
 4. texture: a woven canvas or a fibrous paper relief, embossed as if lit from the top left.
 
+At print size (finish_print_rows, band by band as the print files are written) the enlarged painting's
+stroke edges are made crisp again (a halo-free unsharp mask at the scale of the enlargement) and the
+ground gets a grain at print resolution, so a 24x36 print shows strokes, not enlarged blur.
+
 Sizes are relative to the image's long side, so a 12 MP print and its 1 MP preview look alike.
 Everything random comes from numpy Generators seeded through derive_seed; the OpenCV calls are
 deterministic, so the same inputs and seed give the same pixels.
@@ -48,6 +52,15 @@ _TEXTURE_AMPLITUDE = 0.05  # std of the relative luminance change at full streng
 _THREAD_PERIOD = 0.003  # of the long side
 _MIN_THREAD_PERIOD = 3.0  # px
 
+# At print size.
+_PAINTED_LONG_SIDE = 1536  # the classical painter's working size: its strokes are this sharp at most
+_CRISP_SMOOTH = 0.8  # the smoothing before, in edge radii
+_CRISP_SIGMA = 1.0  # the unsharp mask's blur, in edge radii
+_CRISP_RANGE = 2  # the neighbourhood whose range holds the sharpened value, in edge radii
+_CRISP_GAIN = 10.0  # how much steeper an edge gets before the neighbourhood range holds it
+_PRINT_GRAIN = 0.03  # std of the relative luminance change of the print grain at texture strength 1
+_PRINT_GRAIN_SIGMA = 0.8  # print px
+
 
 class PainterlyPostProcessor:
     name = "painterly-post"
@@ -64,6 +77,29 @@ class PainterlyPostProcessor:
         if post.texture_strength > 0:
             out = apply_texture(out, post.texture, post.texture_strength, derive_seed(seed, "post", "texture"))
         return out
+
+    def print_context_rows(self, source_size: tuple[int, int], out_size: tuple[int, int]) -> int:
+        return _print_context(_edge_radius(source_size, out_size))
+
+    def finish_print_rows(self, rows: np.ndarray, top: int, keep: slice, source_size: tuple[int, int],
+                          out_size: tuple[int, int], post: PostSettings, seed: int) -> np.ndarray:
+        rows = np.asarray(rows, np.float32)
+        if rows.ndim != 3 or rows.shape[2] != 3:
+            raise InvalidParameter(f"print rows must be an HxWx3 array, not one of shape {rows.shape}")
+        if seed < 0:
+            raise InvalidParameter(f"seed must be a non-negative integer, not {seed}")
+        for field in ("print_crisp", "texture_strength"):
+            if not 0.0 <= getattr(post, field) <= 1.0:
+                raise InvalidParameter(f"{field} must be between 0 and 1, not {getattr(post, field)}")
+        radius = _edge_radius(source_size, out_size)
+        out = rows.copy()
+        if radius >= 1 and post.print_crisp > 0:
+            out += np.float32(post.print_crisp) * (crisp_edges(rows, radius) - rows)
+        if post.texture_strength > 0:
+            grain = _print_grain(rows.shape[:2], top, derive_seed(seed, "post", "print-grain"))
+            grain *= np.float32(_PRINT_GRAIN * post.texture_strength)
+            out = _modulate(out, grain)
+        return np.ascontiguousarray(out[keep])
 
 
 def _checked(image, depth, post: PostSettings, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -370,6 +406,69 @@ def _emboss(relief: np.ndarray) -> np.ndarray:
     slope += 0.4 * height / max(float(height.std()), 1e-6)
     slope -= np.float32(slope.mean())
     return slope
+
+
+# --- 5. at print size -------------------------------------------------------------------------------
+
+
+def _edge_radius(source_size: tuple[int, int], out_size: tuple[int, int]) -> int:
+    """Half the enlargement from the painting's own resolution (the image's, but the painter works at
+    up to _PAINTED_LONG_SIDE px) to the print: about half the width a stroke's edge is spread over."""
+    painted = min(max(source_size), _PAINTED_LONG_SIDE)
+    return int(0.5 * max(out_size) / max(painted, 1))
+
+
+def _print_context(radius: int) -> int:
+    """Rows the print finish reads each way: the smoothing, then the wider of the unsharp mask's blur
+    and the neighbourhood range on its result; the grain's blur on its own."""
+    crisp = _blur_reach_of(_CRISP_SMOOTH * radius) + max(_CRISP_RANGE * radius, _blur_reach_of(_CRISP_SIGMA * radius))
+    return max(crisp if radius >= 1 else 0, _blur_reach_of(_PRINT_GRAIN_SIGMA))
+
+
+def _blur_reach_of(sigma: float) -> int:
+    return int(np.ceil(3.0 * sigma))
+
+
+def crisp_edges(image: np.ndarray, radius: int) -> np.ndarray:
+    """Steepens edges spread over about 2 * radius px back towards steps, without a halo: an unsharp
+    mask at the radius's scale, held within each pixel's neighbourhood range (its minimum and maximum
+    over _CRISP_RANGE radii). It works on the image smoothed a little first, so that the stairs of the
+    painter's pixels, enlarged, are not sharpened into jagged outlines. A ramp (a gradient in the sky)
+    has no curvature and stays as it is."""
+    base = _gaussian(image, _CRISP_SMOOTH * radius)
+    sharp = base - _gaussian(base, _CRISP_SIGMA * radius)
+    sharp *= np.float32(_CRISP_GAIN)
+    sharp += base
+    reach = _CRISP_RANGE * radius
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1))  # a square: fast
+    np.maximum(sharp, cv2.erode(base, kernel, borderType=cv2.BORDER_REFLECT), out=sharp)
+    np.minimum(sharp, cv2.dilate(base, kernel, borderType=cv2.BORDER_REFLECT), out=sharp)
+    return sharp
+
+
+def _gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur whose kernel reaches _blur_reach_of(sigma) px: the context rows count on it."""
+    reach = _blur_reach_of(sigma)
+    return cv2.GaussianBlur(image, (2 * reach + 1, 2 * reach + 1), sigma, borderType=cv2.BORDER_REFLECT)
+
+
+def _print_grain(shape: tuple[int, int], top: int, seed: int) -> np.ndarray:
+    """Zero-mean, unit-std grain a print pixel or two across, a function of each pixel's row (from
+    `top`) and column and of the seed alone (a counter-based hash, SplitMix64), so that any band of
+    rows gets the same grain as the same rows of the whole."""
+    height, width = shape
+    index = (np.arange(top, top + height, dtype=np.uint64)[:, None] * np.uint64(width)
+             + np.arange(width, dtype=np.uint64)[None, :])
+    with np.errstate(over="ignore"):
+        z = index + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    noise = (z >> np.uint64(40)).astype(np.float32) * np.float32(1.0 / (1 << 24)) - np.float32(0.5)
+    noise = _gaussian(noise, _PRINT_GRAIN_SIGMA)
+    # the blur's std of uniform noise (1/sqrt(12)) over a Gaussian of this sigma: fixed, not measured per band
+    noise *= np.float32(np.sqrt(12.0) * 2.0 * np.sqrt(np.pi) * _PRINT_GRAIN_SIGMA)
+    return noise
 
 
 # --- shared -----------------------------------------------------------------------------------------

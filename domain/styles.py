@@ -28,6 +28,14 @@ class StrokeSettings:
     edge_darkening: float = 0.0  # watercolour-like pooling at stroke edges
     impasto: float = 0.0  # thickness shading, for palette knife and oil
     chalk: float = 0.0  # up to this share of white mixed into each stroke: pastel's lighter, softer marks
+    # the ground: None paints over an underpainting (the photo blurred), a colour starts on bare paper
+    # that shows wherever no stroke lands (watercolour's white, pastel's toned sheet)
+    paper: tuple[float, float, float] | None = None
+    paper_lights: float = 0.0  # with a paper: the photo's luminance above which it is left bare (0: never)
+    shape: str = "brush"  # "brush": a curved stroke with round ends; "knife": a flat straight slab, angular ends
+    wet_edges: float = 0.0  # watercolour: each wash's outline blurred by this many brush radii, wet into wet
+    grain: float = 0.0  # pastel: how much the paper's tooth breaks a stroke (its hollows stay bare)
+    bristles: float = 0.0  # oil: grooves the bristles leave in the paint, along the stroke
 
 
 @attrs.frozen
@@ -39,6 +47,9 @@ class PostSettings:
     soften_edges: float = 0.0  # selective edge softening, stronger far away
     texture: str = "canvas"  # "canvas" or "paper"
     texture_strength: float = 0.0
+    # at print size, how far stroke edges spread by the enlargement are made crisp again (watercolour
+    # keeps some of its softness)
+    print_crisp: float = 1.0
 
 
 @attrs.frozen
@@ -74,30 +85,31 @@ STYLE_PRESETS: Mapping[str, StylePreset] = MappingProxyType({
     "oil-impressionist": StylePreset(
         "oil-impressionist", "impressionist oil painting, visible brush strokes",
         strokes=StrokeSettings(largest_brush=14.0, smallest_brush=3.0, levels=3, max_length=10, curvature=0.8,
-                               opacity=1.0, jitter=0.04, impasto=0.45),
-        post=PostSettings(stroke_texture=0.45, harmonise=0.3, soften_edges=0.35, texture="canvas",
+                               opacity=1.0, jitter=0.04, impasto=0.6, bristles=0.6),
+        post=PostSettings(stroke_texture=0.45, harmonise=0.3, soften_edges=0.3, texture="canvas",
                           texture_strength=0.4),
     ),
     "watercolor-loose": StylePreset(
         "watercolor-loose", "loose watercolor painting, soft washes, paper texture",
-        strokes=StrokeSettings(largest_brush=24.0, smallest_brush=7.0, levels=2, max_length=8, curvature=0.6,
-                               opacity=0.45, jitter=0.02, edge_darkening=0.2),
-        post=PostSettings(stroke_texture=0.0, harmonise=0.4, soften_edges=0.6, texture="paper",
-                          texture_strength=0.55),
+        strokes=StrokeSettings(largest_brush=24.0, smallest_brush=6.0, levels=3, max_length=8, curvature=0.6,
+                               opacity=0.75, jitter=0.03, edge_darkening=0.7, paper=(0.97, 0.96, 0.93),
+                               wet_edges=0.3, paper_lights=0.72),
+        post=PostSettings(stroke_texture=0.0, harmonise=0.4, soften_edges=0.3, texture="paper",
+                          texture_strength=0.6, print_crisp=0.4),
     ),
     "palette-knife-thick": StylePreset(
         "palette-knife-thick", "thick palette knife oil painting, impasto",
-        strokes=StrokeSettings(largest_brush=22.0, smallest_brush=6.0, levels=3, max_length=4, curvature=0.15,
-                               opacity=1.0, jitter=0.03, impasto=0.9),
-        post=PostSettings(stroke_texture=0.15, harmonise=0.35, soften_edges=0.15, texture="canvas",
-                          texture_strength=0.3),
+        strokes=StrokeSettings(largest_brush=20.0, smallest_brush=5.0, levels=3, max_length=4, curvature=0.1,
+                               opacity=1.0, jitter=0.04, impasto=0.9, shape="knife"),
+        post=PostSettings(stroke_texture=0.0, harmonise=0.35, soften_edges=0.0, texture="canvas",
+                          texture_strength=0.2),
     ),
     "pastel-soft": StylePreset(
         "pastel-soft", "soft pastel drawing, gentle colours, paper grain",
-        strokes=StrokeSettings(largest_brush=10.0, smallest_brush=3.0, levels=3, max_length=8, curvature=0.7,
-                               opacity=0.8, jitter=0.05, chalk=0.25, impasto=0.1),
-        post=PostSettings(stroke_texture=0.25, harmonise=0.4, soften_edges=0.45, texture="paper",
-                          texture_strength=0.7),
+        strokes=StrokeSettings(largest_brush=10.0, smallest_brush=3.0, levels=3, max_length=10, curvature=0.4,
+                               opacity=1.0, jitter=0.05, chalk=0.2, paper=(0.72, 0.66, 0.57), grain=0.9),
+        post=PostSettings(stroke_texture=0.0, harmonise=0.4, soften_edges=0.2, texture="paper",
+                          texture_strength=0.6),
     ),
     "custom": StylePreset(
         "custom", "painting",

@@ -2,10 +2,11 @@
 painting stays to the photo, how much it still differs, and which of the subject's edges survive.
 
     .venv/bin/python scripts/eval_painter.py OUT_DIR [--before BEFORE_DIR] [--subject] [--cache DIR]
-                                             [--only NAME ...] [--painterliness P]
+                                             [--only NAME ...] [--painterliness P] [--style S]
 
 Each photo is painted with the default request (oil-impressionist, painterliness 0.5, depth influence 0.6,
-brush scale 3, seed 0) and saved as OUT_DIR/NAME.png; the figures go to OUT_DIR/figures.csv and stdout:
+brush scale 3, seed 0; --style and --painterliness change those) and saved as OUT_DIR/NAME.png; the
+figures go to OUT_DIR/figures.csv and stdout:
 - ssim8: SSIM of painting vs photo at 1/8 scale (skimage.metrics.structural_similarity, colour);
 - mad: mean absolute difference, in 1/255 (>= 4 at the default painterliness: still a painting);
 - recall_subject / recall_face: the share of the photo's Canny edges inside the subject mask / the face
@@ -139,12 +140,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="default: OUT_DIR/../inputs")
     parser.add_argument("--only", nargs="+")
     parser.add_argument("--painterliness", type=float, default=0.5)
+    parser.add_argument("--style", default="oil-impressionist", choices=sorted(STYLE_PRESETS))
     parser.add_argument("--subject", action="store_true", help="give the painter the subject mask, as a render with layers does")
     args = parser.parse_args()
     args.cache = args.cache or args.out.parent / "inputs"
     args.out.mkdir(parents=True, exist_ok=True)
     painter = ClassicalPainter()
-    request = PaintRequest(style=STYLE_PRESETS["oil-impressionist"], painterliness=args.painterliness,
+    request = PaintRequest(style=STYLE_PRESETS[args.style], painterliness=args.painterliness,
                            depth_influence=0.6, brush_scale=3, prompt="")
     before = read_before(args.before) if args.before else {}
     rows = []

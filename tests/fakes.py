@@ -122,10 +122,19 @@ class FakePost:
 
     def __init__(self):
         self.calls: list[tuple] = []
+        self.print_calls: list[tuple] = []
 
     def finish(self, image, depth, post, seed):
         self.calls.append((post, seed))
         return image
+
+    def print_context_rows(self, source_size, out_size):
+        return 2
+
+    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed):
+        """The rows kept, as they came; records what was asked."""
+        self.print_calls.append((rows.shape[0], top, keep, source_size, out_size, post, seed))
+        return np.ascontiguousarray(rows[keep])
 
 
 class FakeShaper:

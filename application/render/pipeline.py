@@ -43,7 +43,7 @@ from ..ports import (
 )
 from .files import RunFiles
 from .panes import PaneMaker
-from .print_export import PrintExport
+from .print_export import PrintExport, PrintFinish
 
 # (stage, fraction within it, the engines run so far); raises when the job has left this attempt
 Progress = Callable[[str, float, Mapping[str, str]], None]
@@ -145,8 +145,12 @@ class RenderPipeline:
         progress("upscale", 0.0, engines)
         if plan.scale != (1.0, 1.0):
             engines["upscale"] = self.upscaler.name
-        PrintExport(params, plan, image, depth8, upscaler=self.upscaler, resampler=self.resampler,
-                    files=files).write(panes.sources, bits, lambda within: progress("upscale", within, engines))
+        finish = None
+        if params.mode == "painterly":
+            finish = PrintFinish(self.post, PaintRequest.from_params(params).style.post, seeds_of(params)["post"])
+        export = PrintExport(params, plan, image, depth8, upscaler=self.upscaler, resampler=self.resampler,
+                             files=files, finish=finish)
+        export.write(panes.sources, bits, lambda within: progress("upscale", within, engines))
         if "upscale" in engines:
             devices["upscale"] = self.upscaler.device  # a learned model knows its device once loaded
 

@@ -25,7 +25,9 @@ from rilievo.domain.print_extras import mark_patches, marks_margin_px, white_ink
 from rilievo.domain.print_layout import MM_PER_INCH, PrintPlan
 from rilievo.domain.upsampling import joint_bilateral_rows
 
-from ..ports import PrintFileSpec, Resampler, StripWriter, Upscaler
+from rilievo.domain.styles import PostSettings
+
+from ..ports import PostProcessor, PrintFileSpec, Resampler, StripWriter, Upscaler
 from .files import RunFiles
 
 BAND_ROWS = 128  # divides the TIFF tile height, so two bands fill a row of tiles
@@ -45,12 +47,24 @@ class PaneSource:
     print_file: str | None  # mirrored and/or with marks; None when neither is asked
 
 
+@attrs.frozen
+class PrintFinish:
+    """A painting's finish at print resolution: the post-processor, the style's settings, the seed."""
+
+    post: PostProcessor
+    settings: PostSettings
+    seed: int
+
+
 class PrintExport:
     def __init__(self, params: RenderParams, plan: PrintPlan, image: np.ndarray, depth8: np.ndarray, *,
-                 upscaler: Upscaler, resampler: Resampler, files: RunFiles):
-        """image: the whole photo; depth8: the crop's, 8-bit, 0 = near."""
+                 upscaler: Upscaler, resampler: Resampler, files: RunFiles, finish: PrintFinish | None = None):
+        """image: the whole photo; depth8: the crop's, 8-bit, 0 = near; finish: in painterly mode, the
+        painting's finish at print resolution, applied to the composite's bands (the layers take their
+        colours from those bands, so they still stack to the composite)."""
         self.plan, self.params, self.files = plan, params, files
-        self.upscaler, self.resampler = upscaler, resampler
+        self.upscaler, self.resampler, self.finish = upscaler, resampler, finish
+        self._carried: tuple[int, np.ndarray | None] = (0, None)  # the finish's context rows made last band
         self.source = image[plan.crop.slices]
         self.depth8 = depth8
         self.width, self.height = plan.canvas_px
@@ -151,8 +165,30 @@ class PrintExport:
             return np.full((bottom - top, self.width, 3), PAPER, np.float32)
         rows, window = inside
         band = self.band_around(rows, bottom - top, 3, PAPER)
-        band[rows, self.placement_columns] = self.resized(self.upscaler, self.source, window)
+        band[rows, self.placement_columns] = self.finished(window, self.finish) if self.finish else self.resized(
+            self.upscaler, self.source, window)
         return band
+
+    def finished(self, window: tuple, finish: PrintFinish) -> np.ndarray:
+        """The window of the enlarged painting, finished at print resolution: made with the rows of
+        context the finish needs, which it then leaves out."""
+        placement, crop = self.plan.placement, self.plan.crop
+        source_size, out_size = (crop.width, crop.height), (placement.width, placement.height)
+        context = finish.post.print_context_rows(source_size, out_size)
+        left, top, right, bottom = window
+        first, last = max(0, top - context), min(placement.height, bottom + context)
+        # the bands come in order: the rows the last one made past its end are this one's first rows
+        carried_top, carried = self._carried
+        if carried is not None and carried_top <= first < carried_top + len(carried) <= last:
+            made = carried[first - carried_top :]
+            rows = np.concatenate([made, self.resized(self.upscaler, self.source,
+                                                      (left, first + len(made), right, last))])
+        else:
+            rows = self.resized(self.upscaler, self.source, (left, first, right, last))
+        keep_from = max(first, bottom - context)
+        self._carried = (keep_from, rows[keep_from - first :].copy())
+        return finish.post.finish_print_rows(rows, first, slice(top - first, bottom - first), source_size,
+                                             out_size, finish.settings, finish.seed)
 
     def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
         """A band whose pixels outside the placement are `outside`; the placement's are left to fill

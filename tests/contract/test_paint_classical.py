@@ -26,6 +26,10 @@ from rilievo.domain.noise import SUBJECT_CALM, NoisePlan
 from rilievo.domain.styles import STYLE_PRESETS, PaintRequest
 
 STYLES = list(STYLE_PRESETS)
+# styles whose own texture is fine: a knife's hard slab edges, pastel's chalk broken by the paper's
+# tooth. Their high-frequency energy is theirs, not the photo's, so only the detail correlation tells
+# how much of the photo's detail they keep.
+FINE_TEXTURED = ("palette-knife-thick", "pastel-soft")
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
@@ -172,9 +176,10 @@ def test_the_painting_changes_the_texture_but_keeps_the_composition(style):
     photo = astronaut()
     depth = np.tile(np.linspace(1, 0, photo.shape[0], dtype=np.float32)[:, None], (1, photo.shape[1]))
     painting = ClassicalPainter().paint(photo, depth, request(style), NoisePlan.single(1)).image
-    # measured at 320 px: high-frequency ratio 0.19-0.39 of the photo's, detail correlation 0.14-0.41
-    # (the face and the near suit keep finer strokes), composition SSIM 0.92-0.98
-    assert high_frequency_ratio(luma(painting)) < 0.7 * high_frequency_ratio(luma(photo))
+    # measured at 320 px: high-frequency ratio 0.19-0.39 of the photo's (0.72 knife, 0.91 pastel),
+    # detail correlation 0.14-0.41 (the face and the near suit keep finer strokes), composition SSIM 0.92-0.98
+    if style not in FINE_TEXTURED:
+        assert high_frequency_ratio(luma(painting)) < 0.7 * high_frequency_ratio(luma(photo))
     assert detail_correlation(photo, painting) < 0.5
     assert composition_similarity(photo, painting) > 0.8
 
@@ -188,7 +193,8 @@ def test_more_painterliness_keeps_less_of_the_photos_detail(style):
     # measured: detail correlation 0.40-0.64 at 0.2, 0.04-0.32 at 0.8 (at most 0.53 times as much);
     # high-frequency ratio 0.016-0.031 at 0.2, 0.005-0.026 at 0.8 (at most 0.87 times as much)
     assert detail_correlation(photo, loose) < 0.7 * detail_correlation(photo, faithful)
-    assert high_frequency_ratio(luma(loose)) < 0.95 * high_frequency_ratio(luma(faithful))
+    if style not in FINE_TEXTURED:
+        assert high_frequency_ratio(luma(loose)) < 0.95 * high_frequency_ratio(luma(faithful))
 
 
 def test_every_style_paints_differently():

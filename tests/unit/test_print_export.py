@@ -6,12 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rilievo.application.render.pipeline import seeds_of
 from rilievo.application.render.print_export import BAND_ROWS
 from rilievo.domain.job import JobStatus
 from rilievo.domain.layers import stack_over
 from rilievo.domain.params import RenderParams
 from rilievo.domain.print_extras import marks_margin_px, mirrored, white_ink_mask, with_marks
-from tests.fakes import FakeDepth, FakeShaper, InMemoryJobFiles, decoded, make_fakes, three_planes
+from rilievo.domain.styles import STYLE_PRESETS
+from tests.fakes import FakeDepth, FakePost, FakeShaper, InMemoryJobFiles, decoded, make_fakes, three_planes
 
 HEIGHT, WIDTH = 30, 60
 LAYERS = ("Layer_1_front", "Layer_2_mid", "Layer_3_back")
@@ -171,3 +173,49 @@ def test_a_fill_away_from_the_left_edge_lands_on_its_own_columns_at_print_size()
     hidden = mid[:, 480:, :3]  # well inside what the near pane hides and the fill's reach covers
     assert (np.abs(hidden - fill).max(axis=-1) <= 1 / 255).mean() > 0.5
     np.testing.assert_allclose(mid[:, 230:370, :3], composite[:, 230:370], atol=1 / 255)  # its own part
+
+
+class HalvingPost(FakePost):
+    """A print finish that visibly changes the composite: half as bright."""
+
+    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed):
+        return super().finish_print_rows(rows, top, keep, source_size, out_size, post, seed) * np.float32(0.5)
+
+
+def test_in_painterly_mode_each_band_of_the_composite_is_finished_with_its_context_rows(fakes):
+    render(fakes, mode="painterly", style="pastel-soft", seed=7, **PRINT)  # 300 rows: bands of 128, 128, 44
+    calls = fakes.pipeline.post.print_calls
+    # rows made (the band and 2 rows of context each way where the image has them), first row, rows kept
+    assert [(made, top, (keep.start, keep.stop)) for made, top, keep, *_ in calls] == [
+        (130, 0, (0, 128)), (132, 126, (2, 130)), (46, 254, (2, 46))]
+    assert all((source, size) == ((WIDTH, HEIGHT), (600, 300)) for *_, source, size, _, _ in calls)
+    params = RenderParams(mode="painterly", style="pastel-soft", seed=7)
+    assert all(post == STYLE_PRESETS["pastel-soft"].post and seed == seeds_of(params)["post"]
+               for *_, post, seed in calls)
+
+
+def test_photo_mode_has_no_print_finish(fakes):
+    render(fakes, **PRINT)
+    assert fakes.pipeline.post.print_calls == []
+
+
+def test_the_layers_stack_to_the_print_finished_composite():
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), post=HalvingPost())
+    files = render(fakes, mode="painterly", feather=3, print_size="3x2in", dpi=300)
+    assert files["composite_full.png"].max() <= 0.5 + 1e-3  # the finish reached the composite
+    layers = [files[f"{name}.png"] for name in LAYERS]
+    np.testing.assert_allclose(stack_over(layers), files["composite_full.png"], atol=2 / 255)
+
+
+class WideContextPost(FakePost):
+    def print_context_rows(self, source_size, out_size):
+        return 20  # two of the photo's rows at 10x: a row out of place shows
+
+
+def test_the_finished_bands_carry_the_rows_of_the_whole_enlargement():
+    """The context rows one band made are used again by the next: still every row in its place."""
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), post=WideContextPost())
+    painterly = render(fakes, mode="painterly", **PRINT)["composite_full.png"]  # the fake painter inverts
+    photo_mode = render(make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes())),
+                        **PRINT)["composite_full.png"]
+    np.testing.assert_allclose(painterly, 1.0 - photo_mode, atol=1 / 65535)

@@ -17,7 +17,7 @@ def test_each_preset_keeps_its_settings_in_range(style):
     strokes, post = preset.strokes, preset.post
     assert 0 < strokes.smallest_brush <= strokes.largest_brush and strokes.levels >= 1
     assert 0 < strokes.opacity <= 1
-    for strength in (post.stroke_texture, post.harmonise, post.soften_edges, post.texture_strength):
+    for strength in (post.stroke_texture, post.harmonise, post.soften_edges, post.texture_strength, post.print_crisp):
         assert 0 <= strength <= 1
     assert post.texture in ("canvas", "paper")
     assert preset.negative_prompt == DEFAULT_NEGATIVE_PROMPT
