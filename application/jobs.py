@@ -13,6 +13,7 @@ from rilievo.domain.images import check_depth_fits
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams, validate_variations
 from rilievo.domain.seeds import variation_seed
+from rilievo.domain.workers import lane_of
 
 from .ports import Clock, ColourProfiles, DepthEngines, JobFolders, JobRepository, PresetRepository, TaskQueue, UploadStore
 
@@ -87,7 +88,7 @@ class Jobs:
         )
         self.presets.remember(params)
         for job in jobs:
-            self.queue.enqueue(job.id)
+            self.queue.enqueue(job.id, lane_of(job.params))
         return Batch(id=batch_id, jobs=jobs)
 
     def replay(self, job_id: str) -> Job:
@@ -136,7 +137,7 @@ class Jobs:
             except UploadNotFound:
                 raise Conflict(f"job {job_id} can't run again: its upload {upload_id} was removed") from None
         self.repository.save(retried, expect=job.status)
-        self.queue.enqueue(job_id)
+        self.queue.enqueue(job_id, lane_of(job.params))
         return retried
 
     def delete(self, job_id: str) -> None:

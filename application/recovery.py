@@ -9,6 +9,7 @@ import structlog
 
 from rilievo.domain.errors import JobChanged
 from rilievo.domain.job import Job, JobStatus
+from rilievo.domain.workers import lane_of
 
 from .ports import Clock, JobFolders, JobRepository, TaskQueue, WorkerLiveness
 
@@ -45,7 +46,7 @@ class Recovery:
             except JobChanged:
                 continue  # it moved on by itself meanwhile
             if fixed.status is JobStatus.PENDING:
-                self.queue.enqueue(job.id)
+                self.queue.enqueue(job.id, lane_of(job.params))
             log.warning("job.orphan_recovered", job_id=job.id, now=fixed.status.value, worker=job.worker)
             recovered.append(fixed)
         return recovered
@@ -60,6 +61,6 @@ class Recovery:
                 self.jobs.save(job.release(), expect=JobStatus.PROCESSING)
             except JobChanged:
                 continue
-            self.queue.enqueue(job.id)
+            self.queue.enqueue(job.id, lane_of(job.params))
             released.append(job)
         return released

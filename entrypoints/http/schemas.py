@@ -10,6 +10,7 @@ import msgspec
 
 from rilievo.domain.outputs import LAYERS_ZIP, RESULT_STEM
 from rilievo.application.jobs import Batch
+from rilievo.application.health import HealthReport
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.domain.presets import Preset
@@ -60,8 +61,24 @@ class PresetReplacement(msgspec.Struct, forbid_unknown_fields=True):
 # --- responses ------------------------------------------------------------------------------------
 
 
+class WorkerInfo(msgspec.Struct):
+    name: str  # host:pid
+    lane: str  # "standard" or "diffusion"
+    started_at: datetime
+    seen_at: datetime
+
+
 class Health(msgspec.Struct):
     status: str
+    queue: str  # "sqlite", or the Redis server (redis://host:port/db), never a password
+    database: str  # "sqlite", or the PostgreSQL server (postgresql://host:port/name), never a user or password
+    workers: list[WorkerInfo]  # the workers seen in the last minute
+
+    @classmethod
+    def of(cls, report: HealthReport) -> Health:
+        return cls(status="ok", queue=report.queue, database=report.database,
+                   workers=[WorkerInfo(name=worker.name, lane=worker.lane, started_at=worker.started_at,
+                                       seen_at=worker.seen_at) for worker in report.workers])
 
 
 class UploadInfo(msgspec.Struct):
