@@ -70,15 +70,16 @@ class HueyQueue:
             return
         from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
-        where = where_is(storage.pool.connection_kwargs)
+        connection = storage.pool.connection_kwargs
+        where = where_is(connection)
         try:
             storage.conn.ping()
-        except AuthenticationError:
-            raise QueueUnavailable(f"Redis at {where} refused the password: check RILIEVO_QUEUE") from None
-        except ResponseError as error:
-            if "NOAUTH" in str(error) or "WRONGPASS" in str(error):
+        except (AuthenticationError, ResponseError) as error:
+            if not connection.get("password"):
                 raise QueueUnavailable(f"Redis at {where} wants a password: put it in RILIEVO_QUEUE "
                                        "(redis://:PASSWORD@host:port/0)") from None
+            if isinstance(error, AuthenticationError) or "WRONGPASS" in str(error):
+                raise QueueUnavailable(f"Redis at {where} refused the password: check RILIEVO_QUEUE") from None
             raise QueueUnavailable(f"Redis at {where} refused us: {error}") from None
         except RedisError as error:
             reason = str(error).split(". ")[-1].strip(". ") or type(error).__name__

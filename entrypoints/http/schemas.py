@@ -116,6 +116,7 @@ class JobView(msgspec.Struct):
     stage: str | None
     progress: float
     attempts: int
+    worker: str | None  # the worker (host:pid) that runs or ran it
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -142,6 +143,7 @@ class JobView(msgspec.Struct):
             stage=job.stage,
             progress=job.progress,
             attempts=job.attempts,
+            worker=job.worker,
             created_at=job.created_at,
             started_at=job.started_at,
             finished_at=job.finished_at,
