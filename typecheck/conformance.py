@@ -17,7 +17,7 @@ from rilievo.adapters.post_painterly import PainterlyPostProcessor
 from rilievo.adapters.print_files import AtomicStripWriter
 from rilievo.adapters.segment_classical import ClassicalSegmenter
 from rilievo.adapters.segment_learned import LearnedSegmenter
-from rilievo.adapters.sql_jobs import SqlJobRepository, SqlPresetRepository
+from rilievo.adapters.sql_jobs import SqlJobRepository, SqlPresetRepository, SqlWorkerRoster
 from rilievo.adapters.upscale import LanczosUpscaler
 from rilievo.adapters.upscale_esrgan import RealEsrganUpscaler
 from rilievo.application import ports
@@ -117,6 +117,10 @@ def jobs(adapter: SqlJobRepository) -> ports.JobRepository:
 
 
 def presets(adapter: SqlPresetRepository) -> ports.PresetRepository:
+    return adapter
+
+
+def roster(adapter: SqlWorkerRoster) -> ports.WorkerRoster:
     return adapter
 
 

@@ -21,6 +21,7 @@ from rilievo.domain.errors import (
 from rilievo.domain.job import JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.domain.presets import Preset
+from rilievo.domain.workers import DIFFUSION, STANDARD
 from tests.fakes import FakeDepth, decoded, make_fakes
 
 
@@ -41,6 +42,15 @@ def test_variations_get_sequential_seeds_one_batch_and_are_queued_in_order(fakes
     assert {job.batch_id for job in batch.jobs} == {batch.id}
     assert fakes.queue.enqueued == [job.id for job in batch.jobs]
     assert all(fakes.jobs.get(job.id).status is JobStatus.PENDING for job in batch.jobs)
+
+
+def test_painterly_jobs_wait_in_the_diffusion_lane_and_keep_it_when_retried(fakes, upload):
+    painting = fakes.jobs.submit(upload.id, RenderParams(mode="painterly")).jobs[0]
+    photo = fakes.jobs.submit(upload.id, RenderParams(mode="photo")).jobs[0]
+    fakes.jobs.cancel(painting.id)
+    fakes.jobs.retry(painting.id)
+    assert fakes.queue.enqueued == [painting.id, photo.id, painting.id]
+    assert fakes.queue.lanes == [DIFFUSION, STANDARD, DIFFUSION]
 
 
 @pytest.mark.parametrize("variations", [0, 4, "2", True])
