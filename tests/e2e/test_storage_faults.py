@@ -50,7 +50,8 @@ def free_port() -> int:
 def test_a_storage_folder_removed_while_the_app_runs_is_refused_and_health_says_so(tmp_path, photo):
     web = make_web(tmp_path)
     with TestClient(create_app(web), base_url="http://127.0.0.1") as client:
-        assert client.get("/api/health").json() == {"status": "ok"}
+        assert client.get("/api/health").json() == {"status": "ok", "queue": "sqlite", "database": "sqlite",
+                                                     "workers": []}
         shutil.rmtree(web.uploads.store.folder.parent)
         health = client.get("/api/health")
         assert health.status_code == 503 and health.json()["error"] == "storage_unavailable"
