@@ -16,6 +16,7 @@ from rilievo.domain.errors import (
     JobNotFound,
     PresetNotFound,
     StorageFull,
+    StorageUnavailable,
     UploadNotFound,
 )
 from rilievo.domain.job import JobStatus
@@ -51,6 +52,30 @@ def test_painterly_jobs_wait_in_the_diffusion_lane_and_keep_it_when_retried(fake
     fakes.jobs.retry(painting.id)
     assert fakes.queue.enqueued == [painting.id, photo.id, painting.id]
     assert fakes.queue.lanes == [DIFFUSION, STANDARD, DIFFUSION]
+
+
+class DownQueue:
+    """A queue whose server is down after it took `takes` jobs."""
+
+    def __init__(self, takes: int = 0):
+        self.takes, self.enqueued = takes, []
+
+    def enqueue(self, job_id: str, lane: str) -> None:
+        if len(self.enqueued) >= self.takes:
+            raise StorageUnavailable("can't reach Redis at redis://queue:6379/0")
+        self.enqueued.append(job_id)
+
+
+def test_jobs_the_queue_could_not_take_are_not_kept_and_a_failed_retry_leaves_the_job_as_it_was(fakes, upload):
+    fakes.queue = DownQueue(takes=1)
+    with pytest.raises(StorageUnavailable, match="Redis"):
+        fakes.jobs.submit(upload.id, RenderParams(), variations=3)
+    assert list(fakes.job_repository.jobs) == fakes.queue.enqueued  # the one queued stays, the two others go
+    (queued,) = fakes.queue.enqueued
+    fakes.jobs.cancel(queued)
+    with pytest.raises(StorageUnavailable):
+        fakes.jobs.retry(queued)
+    assert fakes.jobs.get(queued).status is JobStatus.CANCELLED
 
 
 @pytest.mark.parametrize("variations", [0, 4, "2", True])
