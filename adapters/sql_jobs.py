@@ -217,7 +217,7 @@ def raise_postgres_error(error: BaseException, url: str) -> None:
     """psycopg's connection failures as one line a shop's operator can act on; anything else is left alone."""
     import psycopg
 
-    if not isinstance(error, psycopg.OperationalError):
+    if type(error) is not psycopg.OperationalError:  # its subclasses are SQL errors (a deadlock, say)
         return
     parsed, where = sa.make_url(url), where_is(url)
     message = str(error).strip()

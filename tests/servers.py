@@ -118,11 +118,21 @@ class PostgresServer:
         subprocess.run([*prefix, str(bin_ / "initdb"), "-D", str(folder / "data"), "-U", USER,
                         "--auth=scram-sha-256", f"--pwfile={folder / 'password'}", "--no-sync", "-E", "UTF8"],
                        check=True, capture_output=True)
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off " \
-                  "-c full_page_writes=off -c max_connections=200"
-        subprocess.run([*prefix, str(bin_ / "pg_ctl"), "-D", str(folder / "data"), "-o", options,
-                        "-l", str(folder / "log"), "-w", "start"], check=True, capture_output=True)
-        return cls(port, folder, bin_)
+        server = cls(port, folder, bin_)
+        server.start_server()
+        return server
+
+    def pg_ctl(self, *arguments: str) -> None:
+        subprocess.run([*self.as_owner(), str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), *arguments],
+                       check=True, capture_output=True)
+
+    def start_server(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off " \
+                  "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        self.pg_ctl("-o", options, "-l", str(self.folder / "log"), "-w", "start")
+
+    def stop_server(self) -> None:
+        self.pg_ctl("-m", "fast", "-w", "stop")
 
     def admin(self):
         import psycopg
@@ -141,6 +151,7 @@ class PostgresServer:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self) -> None:
+        """Stop it (if it runs) and remove its folder."""
         subprocess.run([*self.as_owner(), str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m",
                         "immediate", "-w", "stop"], capture_output=True)
         shutil.rmtree(self.folder, ignore_errors=True)

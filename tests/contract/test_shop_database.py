@@ -139,3 +139,20 @@ def test_an_unreachable_server_or_a_missing_database_is_refused_in_one_line(post
         open_postgres(f"postgresql+psycopg://u:secret@127.0.0.1:{port}/x", migrate=True)
     with pytest.raises(DatabaseNotReady, match="has no database 'nowhere': create it"):
         open_postgres(postgres_server.url("nowhere"), migrate=True)
+
+
+def test_a_postgresql_restarted_under_a_running_app_is_used_again_once_it_is_back():
+    from tests.servers import PostgresServer
+
+    server = PostgresServer.start()  # a server of its own: the session's is not stopped under other tests
+    try:
+        repository = SqlJobRepository(open_postgres(server.url(server.create_database()), migrate=True))
+        job = Job.create(upload_id="u1", params=RenderParams(), now=NOW)
+        repository.add(job)
+        server.stop_server()
+        with pytest.raises(DatabaseNotReady, match=rf"can't reach PostgreSQL at postgresql://127.0.0.1:{server.port}/"):
+            repository.get(job.id)
+        server.start_server()
+        assert repository.get(job.id) == job
+    finally:
+        server.stop()
