@@ -47,7 +47,12 @@ class HueyQueue:
         """A queue per lane on the Redis server at url (redis://[:password@]host:port/db). Raises
         QueueUnavailable, in one line without the password, when the server can't be reached or refuses."""
         from huey import RedisHuey
-        from redis import ConnectionPool
+
+        try:
+            from redis import ConnectionPool
+        except ImportError:
+            raise QueueUnavailable("RILIEVO_QUEUE needs redis: install Rilievo's shop extra "
+                                   "(pip install 'rilievo[shop]')") from None
 
         pool = ConnectionPool.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S, health_check_interval=30)
         queue = cls({lane: RedisHuey(f"rilievo_{lane}", connection_pool=pool, results=False) for lane in LANES})

@@ -196,7 +196,11 @@ def open_postgres(url: str, *, migrate: bool) -> sa.Engine:
     is there (a worker: many starting at once must not race to migrate). Raises DatabaseNotReady, in one
     line without the password, when it can't be reached, refuses the credentials or lacks the schema."""
     where = where_is(url)
-    engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+    except ImportError:
+        raise DatabaseNotReady("RILIEVO_DATABASE needs psycopg: install Rilievo's shop extra "
+                               "(pip install 'rilievo[shop]')") from None
 
     @sa.event.listens_for(engine, "handle_error")
     def name_connection_errors(context) -> None:

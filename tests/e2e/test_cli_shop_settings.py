@@ -69,3 +69,16 @@ def test_a_malformed_url_is_refused_before_anything_starts(tmp_path, variable, v
 
 def test_a_worker_asked_for_a_gpu_this_machine_lacks_refuses(tmp_path):
     assert_refused(rilievo(tmp_path, "worker", "--gpu", CUDA_VISIBLE_DEVICES=""), "--gpu: torch finds no CUDA or Apple GPU on this machine")
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("RILIEVO_DATABASE", "postgresql://rilievo:not-the-password@db/rilievo", "RILIEVO_DATABASE needs psycopg: install"),
+    ("RILIEVO_QUEUE", "redis://:not-the-password@queue:6379/0", "RILIEVO_QUEUE needs redis: install"),
+])
+def test_a_shop_setting_without_the_shop_extra_names_the_extra(tmp_path, variable, value, message):
+    without_clients = ("import sys; sys.modules['psycopg'] = sys.modules['redis'] = None; "
+                       "from rilievo.entrypoints.cli import main; sys.exit(main(['worker']))")
+    finished = subprocess.run([sys.executable, "-c", without_clients], capture_output=True, text=True, timeout=120,
+                              env=rilievo_env(tmp_path / "storage", **{variable: value}))
+    assert_refused(finished, message)
+    assert "rilievo[shop]" in finished.stderr
