@@ -4,6 +4,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 
@@ -198,6 +199,34 @@ def test_a_job_of_a_dead_worker_is_queued_again_once_then_failed_with_the_reason
     assert "worker" in recovered.error and "stopped" in recovered.error
     assert fakes.queue.enqueued == [job.id] * MAX_ATTEMPTS
     assert fakes.recovery.recover_orphans() == []
+
+
+class StaleSnapshot:
+    """A repository read a moment ago by a second worker's recovery: processing() answers what it saw then."""
+
+    def __init__(self, repository, processing):
+        self.repository, self.seen = repository, processing
+
+    def processing(self):
+        return self.seen
+
+    def __getattr__(self, name):
+        return getattr(self.repository, name)
+
+
+def test_a_second_workers_late_recovery_of_the_same_orphan_leaves_its_new_attempt_alone(fakes, upload):
+    fakes.liveness.answer = False
+    (job,) = fakes.jobs.submit(upload.id, RenderParams()).jobs
+    dead = start_on_dead_worker(fakes, job.id)
+    fakes.files.write_json(dead.run_key, "dead.json", {})
+    seen_by_the_second = fakes.job_repository.processing()
+    (recovered,) = fakes.recovery.recover_orphans()  # the first worker's check, at the same minute
+    rerun = start_on_dead_worker(fakes, job.id, worker="host:2")  # a third worker takes it again at once
+    fakes.files.write_json(rerun.run_key, "rerun.json", {})
+    late = attrs.evolve(fakes.recovery, jobs=StaleSnapshot(fakes.job_repository, seen_by_the_second))
+    assert late.recover_orphans() == []
+    assert fakes.files.working == {rerun.run_key: {"rerun.json": {}}}  # the dead attempt's files went, not these
+    assert fakes.jobs.get(job.id).attempt_id == rerun.attempt_id
 
 
 def test_a_live_worker_keeps_its_job_until_its_heartbeat_goes_stale(fakes, upload):
