@@ -8,11 +8,12 @@ from pathlib import Path
 import attrs
 import structlog
 
-from rilievo.domain.errors import Conflict, FileNotFound, UploadNotFound
+from rilievo.domain.errors import Conflict, FileNotFound, StorageUnavailable, UploadNotFound
 from rilievo.domain.images import check_depth_fits
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams, validate_variations
 from rilievo.domain.seeds import variation_seed
+from rilievo.domain.workers import lane_of
 
 from .ports import Clock, ColourProfiles, DepthEngines, JobFolders, JobRepository, PresetRepository, TaskQueue, UploadStore
 
@@ -86,8 +87,13 @@ class Jobs:
             for variation in range(variations)
         )
         self.presets.remember(params)
-        for job in jobs:
-            self.queue.enqueue(job.id)
+        for number, job in enumerate(jobs):
+            try:
+                self.queue.enqueue(job.id, lane_of(job.params))
+            except StorageUnavailable:  # the queue's server is down: keep no job that nothing would run
+                for unqueued in jobs[number:]:
+                    self.repository.delete(unqueued.id, expect=JobStatus.PENDING)
+                raise
         return Batch(id=batch_id, jobs=jobs)
 
     def replay(self, job_id: str) -> Job:
@@ -136,7 +142,11 @@ class Jobs:
             except UploadNotFound:
                 raise Conflict(f"job {job_id} can't run again: its upload {upload_id} was removed") from None
         self.repository.save(retried, expect=job.status)
-        self.queue.enqueue(job_id)
+        try:
+            self.queue.enqueue(job_id, lane_of(job.params))
+        except StorageUnavailable:  # the queue's server is down: the job stays as it was
+            self.repository.save(job, expect=JobStatus.PENDING)
+            raise
         return retried
 
     def delete(self, job_id: str) -> None:

@@ -22,6 +22,7 @@ from rilievo.domain.presets import Preset
 from rilievo.domain.regions import Regions
 from rilievo.domain.styles import PaintRequest, PostSettings
 from rilievo.domain.upload import Upload
+from rilievo.domain.workers import WorkerSeen
 
 Clock = Callable[[], datetime]
 
@@ -346,8 +347,22 @@ class WorkerLiveness(Protocol):
 
 
 class TaskQueue(Protocol):
-    def enqueue(self, job_id: str) -> None:
-        """Hand the job to a worker; returns at once."""
+    def enqueue(self, job_id: str, lane: str) -> None:
+        """Hand the job to a worker that takes that lane (domain.workers.lane_of); returns at once. A
+        queue with one lane (one computer's) hands every job to its one worker."""
+
+
+class WorkerRoster(Protocol):
+    """The workers that said they are alive, so an operator can see who takes jobs."""
+
+    def seen(self, worker: WorkerSeen) -> None:
+        """Record this worker as alive at worker.seen_at."""
+
+    def gone(self, name: str) -> None:
+        """Forget a worker that stopped."""
+
+    def seen_since(self, since: datetime) -> list[WorkerSeen]:
+        """The workers seen at or after since, by name."""
 
 
 class PresetRepository(Protocol):

@@ -9,6 +9,7 @@ import structlog
 
 from rilievo.domain.errors import JobChanged
 from rilievo.domain.job import Job, JobStatus
+from rilievo.domain.workers import lane_of
 
 from .ports import Clock, JobFolders, JobRepository, TaskQueue, WorkerLiveness
 
@@ -35,7 +36,6 @@ class Recovery:
             alive = job.worker is None or self.liveness.alive(job.worker)
             if not job.is_orphaned(now, stale_after=STALE_AFTER, worker_alive=alive):
                 continue
-            self.folders.discard(job.id)
             if job.attempts < MAX_ATTEMPTS:
                 fixed = job.requeue()
             else:
@@ -43,9 +43,11 @@ class Recovery:
             try:
                 self.jobs.save(fixed, expect=JobStatus.PROCESSING)
             except JobChanged:
-                continue  # it moved on by itself meanwhile
+                continue  # it moved on by itself meanwhile, or another worker's check recovered it first
+            # only the dead attempt's files: another worker may already run the job again, in a folder of its own
+            self.folders.discard(job.run_key)
             if fixed.status is JobStatus.PENDING:
-                self.queue.enqueue(job.id)
+                self.queue.enqueue(job.id, lane_of(job.params))
             log.warning("job.orphan_recovered", job_id=job.id, now=fixed.status.value, worker=job.worker)
             recovered.append(fixed)
         return recovered
@@ -60,6 +62,6 @@ class Recovery:
                 self.jobs.save(job.release(), expect=JobStatus.PROCESSING)
             except JobChanged:
                 continue
-            self.queue.enqueue(job.id)
+            self.queue.enqueue(job.id, lane_of(job.params))
             released.append(job)
         return released

@@ -42,9 +42,5 @@ class Uploads:
         depth_upload = self.store.save(depth_map, decoded_depth) if depth_map is not None and decoded_depth is not None else None
         return upload, depth_upload
 
-    def check_storage(self) -> None:
-        """Raises StorageUnavailable when the storage can't be used (gone, replaced, read-only)."""
-        self.jobs.check_storage()
-
     def get(self, upload_id: str) -> Upload:
         return self.store.get(upload_id)

@@ -26,8 +26,10 @@ from rilievo.application.ports import (
     PresetRepository,
     TaskQueue,
     UploadStore,
+    WorkerRoster,
     WorkFiles,
 )
+from rilievo.application.health import Health
 from rilievo.application.presets import Presets
 from rilievo.application.recovery import Recovery
 from rilievo.application.render.pipeline import RenderPipeline
@@ -81,25 +83,46 @@ class Stores:
     files: JobFiles
     jobs: JobRepository
     presets: PresetRepository
+    roster: WorkerRoster
     queue: TaskQueue
     clock: Clock = utc_now
 
 
-def open_stores(settings: Settings) -> Stores:
-    """Opening the database applies its migrations before anything else runs."""
-    from rilievo.adapters.fs_store import FilesystemJobFiles, FilesystemUploads
-    from rilievo.adapters.huey_queue import HueyQueue
-    from rilievo.adapters.image_io import PillowImageDecoder
-    from rilievo.adapters.sqlite_jobs import SqliteJobRepository, SqlitePresetRepository, open_database
+def open_database(settings: Settings, *, migrate: bool = True):
+    """The SQLite file in the storage folder, always brought to the latest schema (one computer); or the
+    PostgreSQL database of RILIEVO_DATABASE, migrated when migrate (`rilievo migrate`, `serve`), else only
+    checked (a worker: a shop's many workers must not race to migrate)."""
+    from rilievo.adapters.sql_jobs import open_postgres, open_sqlite
 
-    database = open_database(settings.database_path)
+    if settings.database_url is None:
+        return open_sqlite(settings.database_path)
+    return open_postgres(settings.database_url, migrate=migrate)
+
+
+def open_queue(settings: Settings):
+    from rilievo.adapters.huey_queue import HueyQueue
+
+    if settings.queue_url is None:
+        return HueyQueue.on_sqlite(settings.queue_path, immediate=settings.immediate_queue)
+    return HueyQueue.on_redis(settings.queue_url)
+
+
+def open_stores(settings: Settings, *, migrate: bool = True) -> Stores:
+    """Opening the database applies its migrations (or checks them, see open_database) before anything
+    else runs; the queue's server is asked whether it answers."""
+    from rilievo.adapters.fs_store import FilesystemJobFiles, FilesystemUploads
+    from rilievo.adapters.image_io import PillowImageDecoder
+    from rilievo.adapters.sql_jobs import SqlJobRepository, SqlPresetRepository, SqlWorkerRoster
+
+    database = open_database(settings, migrate=migrate)
     return Stores(
         decoder=PillowImageDecoder(max_pixels=settings.max_pixels),
         uploads=FilesystemUploads(settings.storage_dir),
         files=FilesystemJobFiles(settings.storage_dir),
-        jobs=SqliteJobRepository(database),
-        presets=SqlitePresetRepository(database),
-        queue=HueyQueue(settings.queue_path, immediate=settings.immediate_queue),
+        jobs=SqlJobRepository(database),
+        presets=SqlPresetRepository(database),
+        roster=SqlWorkerRoster(database),
+        queue=open_queue(settings),
     )
 
 
@@ -138,6 +161,7 @@ class WebSide:
     jobs: Jobs
     presets: Presets
     installed: Installed
+    health: Health
 
 
 def web_side(settings: Settings, stores: Stores | None = None) -> WebSide:
@@ -147,7 +171,9 @@ def web_side(settings: Settings, stores: Stores | None = None) -> WebSide:
     if settings.immediate_queue:  # the tests' mode: queued jobs run in this very process
         attach_worker(work_side(settings, stores), stores.queue)
     return WebSide(uploads=uploads_of(stores), jobs=jobs_of(stores, what.depth_engines),
-                   presets=Presets(stores.presets), installed=what)
+                   presets=Presets(stores.presets), installed=what,
+                   health=Health(jobs=stores.jobs, roster=stores.roster, clock=stores.clock,
+                                 queue=settings.shown_queue(), database=settings.shown_database()))
 
 
 @attrs.frozen

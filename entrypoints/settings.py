@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import SplitResult, urlsplit
 
 import attrs
 
@@ -54,6 +55,8 @@ class Settings:
     keep_days: float | None = None  # the worker removes finished jobs older than this
     storage_budget: int | None = None  # bytes: the worker removes the oldest finished jobs beyond it
     hub_cache: Path | None = None  # the Hugging Face cache, where installed models are also looked for
+    queue_url: str | None = None  # redis://...: the queue on Redis (a shop's workers); None: SQLite in storage
+    database_url: str | None = None  # postgresql+psycopg://...: jobs and presets in PostgreSQL; None: SQLite
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -69,6 +72,8 @@ class Settings:
             diffusion_size=from_environment(environ, "RILIEVO_DIFFUSION_SIZE", whole_number_above_zero,
                                             DEFAULT_DIFFUSION_SIZE),
             hub_cache=hub_cache_of(environ),
+            queue_url=from_environment(environ, "RILIEVO_QUEUE", parse_queue_url, None),
+            database_url=from_environment(environ, "RILIEVO_DATABASE", parse_database_url, None),
             **cleanup_settings(environ),
         )
 
@@ -82,6 +87,51 @@ class Settings:
     @property
     def queue_path(self) -> Path:
         return self.storage_dir / "queue.sqlite3"
+
+    def shown_queue(self) -> str:
+        """Where the queue is, as it may be shown: no credentials."""
+        if self.queue_url is None:
+            return "sqlite"
+        parsed = urlsplit(self.queue_url)
+        return f"{parsed.scheme}://{parsed.hostname or 'localhost'}:{parsed.port or 6379}{parsed.path or '/0'}"
+
+    def shown_database(self) -> str:
+        """Where the jobs are kept, as it may be shown: no credentials."""
+        if self.database_url is None:
+            return "sqlite"
+        parsed = urlsplit(self.database_url)
+        return f"postgresql://{parsed.hostname or 'localhost'}:{parsed.port or 5432}{parsed.path}"
+
+
+def parse_queue_url(text: str) -> str:
+    """A Redis URL; the password it may hold never appears in the refusal."""
+    parsed = urlsplit(text)
+    if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
+        raise InvalidParameter(f"a Redis URL such as redis://host:6379/0 is needed (unset: the SQLite queue in "
+                               f"the storage folder), got {_shown_start(parsed)}")
+    _port_of(parsed)
+    return text
+
+
+def parse_database_url(text: str) -> str:
+    """A PostgreSQL URL, taken by SQLAlchemy's psycopg 3 driver; the password never appears in the refusal."""
+    parsed = urlsplit(text)
+    if parsed.scheme not in ("postgresql", "postgresql+psycopg", "postgres") or not parsed.path.strip("/"):
+        raise InvalidParameter("a PostgreSQL URL such as postgresql+psycopg://rilievo:PASSWORD@host:5432/rilievo "
+                               f"is needed (unset: the SQLite database in the storage folder), got {_shown_start(parsed)}")
+    _port_of(parsed)
+    return "postgresql+psycopg" + text[len(parsed.scheme):]
+
+
+def _shown_start(parsed: SplitResult) -> str:
+    return f"one starting {parsed.scheme}:" if parsed.scheme else "one with no scheme"
+
+
+def _port_of(parsed: SplitResult) -> int | None:
+    try:
+        return parsed.port
+    except ValueError:
+        raise InvalidParameter(f"the port of host {parsed.hostname!r} is not a number") from None
 
 
 def upload_limit_of(environ: Mapping[str, str]) -> float:

@@ -1,9 +1,9 @@
-"""Alembic environment: runs on the connection handed over by open_database, or on the configured URL."""
+"""Alembic environment: runs on the connection handed over by open_sqlite, or on the configured URL."""
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from rilievo.adapters.sqlite_jobs import metadata
+from rilievo.adapters.sql_jobs import metadata
 
 config = context.config
 

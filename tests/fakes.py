@@ -424,9 +424,11 @@ class InMemoryPresets:
 class RecordingQueue:
     def __init__(self):
         self.enqueued: list[str] = []
+        self.lanes: list[str] = []  # the lane of each, in the same order
 
-    def enqueue(self, job_id: str) -> None:
+    def enqueue(self, job_id: str, lane: str) -> None:
         self.enqueued.append(job_id)
+        self.lanes.append(lane)
 
 
 class TickingClock:

@@ -17,7 +17,7 @@ from rilievo.adapters.post_painterly import PainterlyPostProcessor
 from rilievo.adapters.print_files import AtomicStripWriter
 from rilievo.adapters.segment_classical import ClassicalSegmenter
 from rilievo.adapters.segment_learned import LearnedSegmenter
-from rilievo.adapters.sqlite_jobs import SqliteJobRepository, SqlitePresetRepository
+from rilievo.adapters.sql_jobs import SqlJobRepository, SqlPresetRepository, SqlWorkerRoster
 from rilievo.adapters.upscale import LanczosUpscaler
 from rilievo.adapters.upscale_esrgan import RealEsrganUpscaler
 from rilievo.application import ports
@@ -112,11 +112,15 @@ def colour_profiles(adapter: FilesystemJobFiles) -> ports.ColourProfiles:
     return adapter
 
 
-def jobs(adapter: SqliteJobRepository) -> ports.JobRepository:
+def jobs(adapter: SqlJobRepository) -> ports.JobRepository:
     return adapter
 
 
-def presets(adapter: SqlitePresetRepository) -> ports.PresetRepository:
+def presets(adapter: SqlPresetRepository) -> ports.PresetRepository:
+    return adapter
+
+
+def roster(adapter: SqlWorkerRoster) -> ports.WorkerRoster:
     return adapter
 
 

@@ -10,6 +10,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 
+from rilievo.application.health import Health as HealthCheck
 from rilievo.application.presets import Presets
 from rilievo.application.uploads import Uploads
 
@@ -23,9 +24,8 @@ from .uploads import FIELD, received_file
 
 
 @get("/health", sync_to_thread=True, responses=errors())
-def health(uploads: NamedDependency[Uploads]) -> Health:
-    uploads.check_storage()
-    return Health(status="ok")
+def health(health: NamedDependency[HealthCheck]) -> Health:
+    return Health.of(health.check())
 
 
 class UploadOperation(Operation):

@@ -10,6 +10,7 @@ import msgspec
 
 from rilievo.domain.outputs import LAYERS_ZIP, RESULT_STEM
 from rilievo.application.jobs import Batch
+from rilievo.application.health import HealthReport
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.domain.presets import Preset
@@ -60,8 +61,24 @@ class PresetReplacement(msgspec.Struct, forbid_unknown_fields=True):
 # --- responses ------------------------------------------------------------------------------------
 
 
+class WorkerInfo(msgspec.Struct):
+    name: str  # host:pid
+    lane: str  # "standard" or "diffusion"
+    started_at: datetime
+    seen_at: datetime
+
+
 class Health(msgspec.Struct):
     status: str
+    queue: str  # "sqlite", or the Redis server (redis://host:port/db), never a password
+    database: str  # "sqlite", or the PostgreSQL server (postgresql://host:port/name), never a user or password
+    workers: list[WorkerInfo]  # the workers seen in the last minute
+
+    @classmethod
+    def of(cls, report: HealthReport) -> Health:
+        return cls(status="ok", queue=report.queue, database=report.database,
+                   workers=[WorkerInfo(name=worker.name, lane=worker.lane, started_at=worker.started_at,
+                                       seen_at=worker.seen_at) for worker in report.workers])
 
 
 class UploadInfo(msgspec.Struct):
@@ -99,6 +116,7 @@ class JobView(msgspec.Struct):
     stage: str | None
     progress: float
     attempts: int
+    worker: str | None  # the worker (host:pid) that runs or ran it
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -125,6 +143,7 @@ class JobView(msgspec.Struct):
             stage=job.stage,
             progress=job.progress,
             attempts=job.attempts,
+            worker=job.worker,
             created_at=job.created_at,
             started_at=job.started_at,
             finished_at=job.finished_at,

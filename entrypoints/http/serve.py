@@ -21,7 +21,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from rilievo.domain.errors import InvalidParameter
 
 from ..bootstrap import web_side
-from ..settings import HEADER_TIMEOUT_S, KEEP_ALIVE_S, MAX_CONNECTIONS, MEGABYTE, WORKER_STOP_TIMEOUT_S, Settings
+from ..worker import WorkerProcess
+from ..settings import HEADER_TIMEOUT_S, KEEP_ALIVE_S, MAX_CONNECTIONS, MEGABYTE, Settings
 from .app import create_app
 from .uploads import remove_stale_uploads
 
@@ -90,46 +91,6 @@ def check_port_free(host: str, port: int) -> None:
                     raise InvalidParameter(f"port {port} is in use on {host} (another Rilievo, or another "
                                            "program): stop it or choose another with --port") from None
                 raise InvalidParameter(f"cannot listen on {host} port {port}: {error.strerror}") from None
-
-
-class WorkerProcess:
-    """The Huey consumer in a child process, restarted if it dies while the app runs: jobs the dead
-    one left behind are found by the new one when it starts."""
-
-    def __init__(self, settings: Settings, log_level: str):
-        self.command = [sys.executable, "-m", "rilievo.entrypoints.cli", "--log-level", log_level, "worker"]
-        self.environment = {
-            **os.environ,
-            "RILIEVO_STORAGE": str(settings.storage_dir),
-            "RILIEVO_MODELS": str(settings.models_dir),
-            "RILIEVO_MAX_PIXELS": str(settings.max_pixels),
-        }
-        self.process: subprocess.Popen | None = None
-        self.stopping = threading.Event()
-        self.watcher = threading.Thread(target=self._watch, name="worker-watcher", daemon=True)
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(self.command, env=self.environment)
-        if not self.watcher.is_alive():
-            self.watcher.start()
-
-    def _watch(self) -> None:
-        while not self.stopping.wait(1.0):
-            if self.process is not None and self.process.poll() is not None:
-                log.warning("worker.died", exit_status=self.process.returncode, action="restarting")
-                self.start()
-
-    def stop(self) -> None:
-        """SIGINT: the worker stops at once and hands its unfinished job back to the queue."""
-        self.stopping.set()
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(WORKER_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def announce_when_listening(server: uvicorn.Server, url: str) -> None:

@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from rilievo.adapters.sqlite_jobs import UtcDateTime
+from rilievo.adapters.sql_jobs import UtcDateTime
 
 revision = "0001"
 down_revision = None

@@ -7,7 +7,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from rilievo.adapters.sqlite_jobs import UtcDateTime
+from rilievo.adapters.sql_jobs import UtcDateTime
 
 revision = "0002"
 down_revision = "0001"

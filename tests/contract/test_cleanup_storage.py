@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rilievo.adapters.fs_store import FilesystemJobFiles, FilesystemUploads
-from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
+from rilievo.adapters.sql_jobs import SqlJobRepository, open_sqlite
 from rilievo.domain.errors import JobChanged, JobNotFound
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
@@ -21,7 +21,7 @@ LATER = NOW + timedelta(days=31)  # the uploads a test stores now are past a 30-
 def repository(request, tmp_path):
     if request.param == "fake":
         return InMemoryJobs()
-    return SqliteJobRepository(open_database(tmp_path / "rilievo.sqlite3"))
+    return SqlJobRepository(open_sqlite(tmp_path / "rilievo.sqlite3"))
 
 
 def failed_job(*, days_ago: float = 0) -> Job:
@@ -96,7 +96,7 @@ def test_uploads_are_listed_and_removed(uploads, tmp_path):
 def storage(tmp_path):
     root = tmp_path / "storage"
     return make_fakes({}, upload_store=FilesystemUploads(root), files=FilesystemJobFiles(root),
-                      job_repository=SqliteJobRepository(open_database(root / "rilievo.sqlite3"))), root
+                      job_repository=SqlJobRepository(open_sqlite(root / "rilievo.sqlite3"))), root
 
 
 def real_job(fakes, status: JobStatus, *, days_ago: float, upload_id: str, size: int = 0) -> Job:

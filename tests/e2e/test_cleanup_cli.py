@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rilievo.adapters.fs_store import FilesystemJobFiles
-from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
+from rilievo.adapters.sql_jobs import SqlJobRepository, open_sqlite
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
@@ -42,7 +42,7 @@ def storage(tmp_path) -> Path:
 
 def make_job(storage: Path, status: JobStatus, *, days_ago: float, size: int = 0) -> Job:
     """A job recorded in the real database as if it had run days_ago, its files in the real store."""
-    files, jobs = FilesystemJobFiles(storage), SqliteJobRepository(open_database(storage / "rilievo.sqlite3"))
+    files, jobs = FilesystemJobFiles(storage), SqlJobRepository(open_sqlite(storage / "rilievo.sqlite3"))
     then = NOW - timedelta(days=days_ago)
     job = Job.create(upload_id="u1", params=RenderParams(), now=then)
     if status is not JobStatus.PENDING:
@@ -57,7 +57,7 @@ def make_job(storage: Path, status: JobStatus, *, days_ago: float, size: int = 0
 
 
 def job_ids(storage: Path) -> set[str]:
-    return {job.id for job in SqliteJobRepository(open_database(storage / "rilievo.sqlite3")).all()}
+    return {job.id for job in SqlJobRepository(open_sqlite(storage / "rilievo.sqlite3")).all()}
 
 
 def test_old_finished_jobs_are_removed_and_running_ones_reported_kept(storage):

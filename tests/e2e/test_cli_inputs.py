@@ -11,7 +11,7 @@ import tifffile
 from PIL import Image
 
 from rilievo.adapters.image_io import read_png
-from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
+from rilievo.adapters.sql_jobs import SqlJobRepository, open_sqlite
 from tests.e2e.test_cli_render import layer_files, render_json, rilievo, storage_entries
 
 pytestmark = pytest.mark.slow
@@ -24,7 +24,7 @@ def assert_refused_leaving_nothing(result, storage: Path, *words: str) -> None:
     assert all(word in lines[0] for word in words), lines[0]
     assert storage_entries(storage) == [] or storage_entries(storage) == ["uploads"]
     if (storage / "rilievo.sqlite3").exists():
-        assert SqliteJobRepository(open_database(storage / "rilievo.sqlite3")).all() == []
+        assert SqlJobRepository(open_sqlite(storage / "rilievo.sqlite3")).all() == []
 
 
 @pytest.mark.parametrize(("width", "height"), [(1, 1), (1, 5000), (5000, 2)])

@@ -16,7 +16,7 @@ import tifffile
 from PIL import Image
 
 from rilievo.adapters.image_io import read_png, write_png
-from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
+from rilievo.adapters.sql_jobs import SqlJobRepository, open_sqlite
 from rilievo.domain.job import JobStatus
 from rilievo.domain.layers import stack_over
 from tests.api.api_helpers import bomb_png_bytes
@@ -90,7 +90,7 @@ def test_a_real_photograph_becomes_a_layered_folder(tmp_path, coffee):
     assert read_png(layers[-1])[..., 3].min() == 1.0
     np.testing.assert_allclose(composite, np.asarray(Image.open(coffee)) / 255, atol=0.5 / 255)  # unmodified
 
-    job = SqliteJobRepository(open_database(storage / "rilievo.sqlite3")).get(summary["job_id"])
+    job = SqlJobRepository(open_sqlite(storage / "rilievo.sqlite3")).get(summary["job_id"])
     assert job.status is JobStatus.COMPLETED and job.output_dir == str(folder)
     assert set(job.outputs) == set(summary["files"])
     assert storage_entries(storage / "jobs") == []  # the working folder was published whole
@@ -239,7 +239,7 @@ def test_refused_input_gets_one_clear_line_and_leaves_nothing_behind(tmp_path, c
     assert "Traceback" not in result.stderr
     assert storage_entries(storage) == [] or storage_entries(storage) == ["uploads"]
     if (storage / "rilievo.sqlite3").exists():
-        assert SqliteJobRepository(open_database(storage / "rilievo.sqlite3")).all() == []
+        assert SqlJobRepository(open_sqlite(storage / "rilievo.sqlite3")).all() == []
 
 
 def test_a_refused_supplied_depth_map_leaves_no_job(tmp_path, coffee):
@@ -248,7 +248,7 @@ def test_a_refused_supplied_depth_map_leaves_no_job(tmp_path, coffee):
     result = rilievo(tmp_path / "storage", coffee, "--depth", bad_depth, "--json")
     assert result.returncode == 2
     assert json.loads(result.stdout)["status"] == "refused"
-    assert SqliteJobRepository(open_database(tmp_path / "storage" / "rilievo.sqlite3")).all() == []
+    assert SqlJobRepository(open_sqlite(tmp_path / "storage" / "rilievo.sqlite3")).all() == []
 
 
 def test_a_rotated_sixteen_bit_tiff_gives_upright_sixteen_bit_files(tmp_path):

@@ -16,7 +16,7 @@ import skimage.data
 from litestar.testing import TestClient
 from PIL import Image
 
-from rilievo.adapters.sqlite_jobs import SqliteJobRepository, open_database
+from rilievo.adapters.sql_jobs import SqlJobRepository, open_sqlite
 from rilievo.entrypoints.http.app import create_app
 from tests.api.api_helpers import make_web
 from tests.subprocess_env import rilievo_env
@@ -50,7 +50,8 @@ def free_port() -> int:
 def test_a_storage_folder_removed_while_the_app_runs_is_refused_and_health_says_so(tmp_path, photo):
     web = make_web(tmp_path)
     with TestClient(create_app(web), base_url="http://127.0.0.1") as client:
-        assert client.get("/api/health").json() == {"status": "ok"}
+        assert client.get("/api/health").json() == {"status": "ok", "queue": "sqlite", "database": "sqlite",
+                                                     "workers": []}
         shutil.rmtree(web.uploads.store.folder.parent)
         health = client.get("/api/health")
         assert health.status_code == 503 and health.json()["error"] == "storage_unavailable"
@@ -70,7 +71,7 @@ def test_a_storage_folder_removed_while_the_app_runs_is_refused_and_health_says_
 ])
 def test_every_command_refuses_a_read_only_storage_in_one_line(tmp_path, photo, command):
     storage = tmp_path / "storage"
-    SqliteJobRepository(open_database(storage / "rilievo.sqlite3"))  # an existing store, then read-only
+    SqlJobRepository(open_sqlite(storage / "rilievo.sqlite3"))  # an existing store, then read-only
     command = [part.format(photo=photo, port=free_port()) for part in command]
     result = in_own_mounts(f"mount --bind -o ro {storage} {storage}", [*RILIEVO, *command], storage)
     assert result.returncode == 2, result.stdout + result.stderr

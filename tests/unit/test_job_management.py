@@ -4,6 +4,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 
@@ -16,11 +17,13 @@ from rilievo.domain.errors import (
     JobNotFound,
     PresetNotFound,
     StorageFull,
+    StorageUnavailable,
     UploadNotFound,
 )
 from rilievo.domain.job import JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.domain.presets import Preset
+from rilievo.domain.workers import DIFFUSION, STANDARD
 from tests.fakes import FakeDepth, decoded, make_fakes
 
 
@@ -41,6 +44,39 @@ def test_variations_get_sequential_seeds_one_batch_and_are_queued_in_order(fakes
     assert {job.batch_id for job in batch.jobs} == {batch.id}
     assert fakes.queue.enqueued == [job.id for job in batch.jobs]
     assert all(fakes.jobs.get(job.id).status is JobStatus.PENDING for job in batch.jobs)
+
+
+def test_painterly_jobs_wait_in_the_diffusion_lane_and_keep_it_when_retried(fakes, upload):
+    painting = fakes.jobs.submit(upload.id, RenderParams(mode="painterly")).jobs[0]
+    photo = fakes.jobs.submit(upload.id, RenderParams(mode="photo")).jobs[0]
+    fakes.jobs.cancel(painting.id)
+    fakes.jobs.retry(painting.id)
+    assert fakes.queue.enqueued == [painting.id, photo.id, painting.id]
+    assert fakes.queue.lanes == [DIFFUSION, STANDARD, DIFFUSION]
+
+
+class DownQueue:
+    """A queue whose server is down after it took `takes` jobs."""
+
+    def __init__(self, takes: int = 0):
+        self.takes, self.enqueued = takes, []
+
+    def enqueue(self, job_id: str, lane: str) -> None:
+        if len(self.enqueued) >= self.takes:
+            raise StorageUnavailable("can't reach Redis at redis://queue:6379/0")
+        self.enqueued.append(job_id)
+
+
+def test_jobs_the_queue_could_not_take_are_not_kept_and_a_failed_retry_leaves_the_job_as_it_was(fakes, upload):
+    fakes.queue = DownQueue(takes=1)
+    with pytest.raises(StorageUnavailable, match="Redis"):
+        fakes.jobs.submit(upload.id, RenderParams(), variations=3)
+    assert list(fakes.job_repository.jobs) == fakes.queue.enqueued  # the one queued stays, the two others go
+    (queued,) = fakes.queue.enqueued
+    fakes.jobs.cancel(queued)
+    with pytest.raises(StorageUnavailable):
+        fakes.jobs.retry(queued)
+    assert fakes.jobs.get(queued).status is JobStatus.CANCELLED
 
 
 @pytest.mark.parametrize("variations", [0, 4, "2", True])
@@ -163,6 +199,34 @@ def test_a_job_of_a_dead_worker_is_queued_again_once_then_failed_with_the_reason
     assert "worker" in recovered.error and "stopped" in recovered.error
     assert fakes.queue.enqueued == [job.id] * MAX_ATTEMPTS
     assert fakes.recovery.recover_orphans() == []
+
+
+class StaleSnapshot:
+    """A repository read a moment ago by a second worker's recovery: processing() answers what it saw then."""
+
+    def __init__(self, repository, processing):
+        self.repository, self.seen = repository, processing
+
+    def processing(self):
+        return self.seen
+
+    def __getattr__(self, name):
+        return getattr(self.repository, name)
+
+
+def test_a_second_workers_late_recovery_of_the_same_orphan_leaves_its_new_attempt_alone(fakes, upload):
+    fakes.liveness.answer = False
+    (job,) = fakes.jobs.submit(upload.id, RenderParams()).jobs
+    dead = start_on_dead_worker(fakes, job.id)
+    fakes.files.write_json(dead.run_key, "dead.json", {})
+    seen_by_the_second = fakes.job_repository.processing()
+    (recovered,) = fakes.recovery.recover_orphans()  # the first worker's check, at the same minute
+    rerun = start_on_dead_worker(fakes, job.id, worker="host:2")  # a third worker takes it again at once
+    fakes.files.write_json(rerun.run_key, "rerun.json", {})
+    late = attrs.evolve(fakes.recovery, jobs=StaleSnapshot(fakes.job_repository, seen_by_the_second))
+    assert late.recover_orphans() == []
+    assert fakes.files.working == {rerun.run_key: {"rerun.json": {}}}  # the dead attempt's files went, not these
+    assert fakes.jobs.get(job.id).attempt_id == rerun.attempt_id
 
 
 def test_a_live_worker_keeps_its_job_until_its_heartbeat_goes_stale(fakes, upload):

@@ -1,4 +1,5 @@
-"""Jobs in SQLite through SQLAlchemy 2.x; the schema comes from the Alembic migrations, applied at start."""
+"""Jobs, presets and the workers seen, through SQLAlchemy 2.x: in SQLite (one computer, the default) or in
+PostgreSQL (a shop's many workers). The schema comes from the same Alembic migrations on both."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ import json
 import os
 import sqlite3
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 from rilievo.domain.errors import (
     InvalidParameter,
@@ -26,13 +27,18 @@ from rilievo.domain.errors import (
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.domain.presets import Preset
+from rilievo.domain.workers import WorkerSeen
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 
 
+class DatabaseNotReady(StorageUnavailable):
+    """The database can't be reached, refuses the credentials, or lacks Rilievo's schema."""
+
+
 class UtcDateTime(sa.TypeDecorator):
-    """SQLite keeps no time zone: store naive UTC, hand back aware UTC."""
+    """SQLite keeps no time zone (and the PostgreSQL column has none): store naive UTC, hand back aware UTC."""
 
     impl = sa.DateTime
     cache_ok = True
@@ -85,6 +91,15 @@ settings_table = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
+workers_table = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("lane", sa.String(32), nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("seen_at", UtcDateTime, nullable=False, index=True),
+)
+
 
 def alembic_config(url: str) -> Config:
     config = Config()
@@ -93,7 +108,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def open_database(path: Path) -> sa.Engine:
+def open_sqlite(path: Path) -> sa.Engine:
     """The engine for the database at `path`, created and migrated to the latest schema if needed.
 
     The engine then refuses to work on any other file than the one it opened: if the storage folder is
@@ -163,13 +178,103 @@ def raise_storage_error(error: BaseException, path: Path) -> None:
                                  "removed, or its disk unplugged?") from error
 
 
-class SqliteJobRepository:
+# --- PostgreSQL -----------------------------------------------------------------------------------
+
+CONNECT_TIMEOUT_S = 10
+MIGRATION_LOCK = 7_261_180_300  # pg_advisory_xact_lock key: two `serve`s starting at once migrate in turn
+
+
+def where_is(url: str) -> str:
+    """A PostgreSQL URL as it may be shown and logged: no user, no password."""
+    parsed = sa.make_url(url)
+    return f"postgresql://{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+
+
+def open_postgres(url: str, *, migrate: bool) -> sa.Engine:
+    """The engine for the PostgreSQL database at url (postgresql+psycopg://user:password@host:port/name).
+    migrate: bring its schema to the latest (`rilievo migrate`, `rilievo serve`); else only check that it
+    is there (a worker: many starting at once must not race to migrate). Raises DatabaseNotReady, in one
+    line without the password, when it can't be reached, refuses the credentials or lacks the schema."""
+    where = where_is(url)
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+    except ImportError:
+        raise DatabaseNotReady("RILIEVO_DATABASE needs psycopg: install Rilievo's shop extra "
+                               "(pip install 'rilievo[shop]')") from None
+
+    @sa.event.listens_for(engine, "handle_error")
+    def name_connection_errors(context) -> None:
+        raise_postgres_error(context.original_exception, url)
+
+    with engine.begin() as connection:
+        if migrate:
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            config = alembic_config("postgresql://")  # unused: the migrations run on this connection
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        else:
+            check_schema(connection, where)
+    return engine
+
+
+def raise_postgres_error(error: BaseException, url: str) -> None:
+    """psycopg's connection failures as one line a shop's operator can act on; anything else is left alone."""
+    import psycopg
+
+    if type(error) is not psycopg.OperationalError:  # its subclasses are SQL errors (a deadlock, say)
+        return
+    parsed, where = sa.make_url(url), where_is(url)
+    message = str(error).strip()
+    if "password authentication failed" in message or "no password supplied" in message:
+        raise DatabaseNotReady(f"PostgreSQL at {where} refused the password of user {parsed.username!r}: "
+                               "check RILIEVO_DATABASE") from None
+    if f'database "{parsed.database}" does not exist' in message:
+        raise DatabaseNotReady(f"PostgreSQL at {where} has no database {parsed.database!r}: create it "
+                               "(createdb) or fix RILIEVO_DATABASE") from None
+    reason = message.splitlines()[0].rsplit("failed: ", 1)[-1].strip()
+    raise DatabaseNotReady(f"can't reach PostgreSQL at {where} ({reason}): is it running, and is "
+                           "RILIEVO_DATABASE right?") from None
+
+
+def check_schema(connection: sa.Connection, where: str) -> None:
+    """Raises DatabaseNotReady unless the database's schema is the one this Rilievo's migrations end at."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config(""))
+    head, current = scripts.get_current_head(), MigrationContext.configure(connection).get_current_revision()
+    if current == head:
+        return
+    if current is None:
+        problem = "has no Rilievo tables yet"
+    elif current in {script.revision for script in scripts.walk_revisions()}:
+        problem = f"is at schema {current}, this Rilievo needs {head}"
+    else:
+        raise DatabaseNotReady(f"the database at {where} is at schema {current}, newer than this Rilievo "
+                               f"knows ({head}): update Rilievo on this machine")
+    raise DatabaseNotReady(f"the database at {where} {problem}: run `rilievo migrate` (or start `rilievo "
+                           "serve`) with the same RILIEVO_DATABASE first")
+
+
+def schema_revision(engine: sa.Engine) -> str | None:
+    from alembic.migration import MigrationContext
+
+    with engine.begin() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _insert(engine: sa.Engine, table: sa.Table):
+    """An INSERT that can turn into an update on a clash (on_conflict_do_update), in the engine's dialect."""
+    return (postgresql if engine.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+class SqlJobRepository:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
 
     def check_storage(self) -> None:
-        with self.engine.begin():
-            pass  # beginning checks that the database is still the file it opened
+        with self.engine.begin() as connection:  # SQLite: beginning checks it is still the file it opened
+            connection.execute(sa.text("SELECT 1"))
 
     def add(self, job: Job) -> None:
         with self.engine.begin() as connection:
@@ -293,7 +398,7 @@ def _job_of(row) -> Job:
 LAST_USED = "last_used_params"
 
 
-class SqlitePresetRepository:
+class SqlPresetRepository:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
 
@@ -313,7 +418,7 @@ class SqlitePresetRepository:
 
     def put(self, preset: Preset) -> None:
         values = {"name": preset.name, "params": json.dumps(preset.params.to_dict())}
-        upsert = sqlite_insert(presets_table).values(**values)
+        upsert = _insert(self.engine, presets_table).values(**values)
         with self.engine.begin() as connection:
             connection.execute(upsert.on_conflict_do_update(index_elements=["name"], set_=values))
 
@@ -337,10 +442,35 @@ class SqlitePresetRepository:
 
     def remember(self, params: RenderParams) -> None:
         values = {"key": LAST_USED, "value": json.dumps(params.to_dict())}
-        upsert = sqlite_insert(settings_table).values(**values)
+        upsert = _insert(self.engine, settings_table).values(**values)
         with self.engine.begin() as connection:
             connection.execute(upsert.on_conflict_do_update(index_elements=["key"], set_=values))
 
 
 def _preset_of(row) -> Preset:
     return Preset(name=row["name"], params=RenderParams.from_mapping(json.loads(row["params"])))
+
+
+class SqlWorkerRoster:
+    KEEP = timedelta(days=1)  # rows of workers silent this long are dropped when another one checks in
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+
+    def seen(self, worker: WorkerSeen) -> None:
+        values = {"name": worker.name, "lane": worker.lane, "started_at": worker.started_at,
+                  "seen_at": worker.seen_at}
+        upsert = _insert(self.engine, workers_table).values(**values)
+        with self.engine.begin() as connection:
+            connection.execute(upsert.on_conflict_do_update(index_elements=["name"], set_=values))
+            connection.execute(workers_table.delete().where(workers_table.c.seen_at < worker.seen_at - self.KEEP))
+
+    def gone(self, name: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(workers_table.delete().where(workers_table.c.name == name))
+
+    def seen_since(self, since: datetime) -> list[WorkerSeen]:
+        query = sa.select(workers_table).where(workers_table.c.seen_at >= since).order_by(workers_table.c.name)
+        with self.engine.begin() as connection:
+            return [WorkerSeen(name=row.name, lane=row.lane, started_at=row.started_at, seen_at=row.seen_at)
+                    for row in connection.execute(query)]

@@ -1,4 +1,5 @@
-"""The SQLite repository, through the real Alembic migration, against the same contract as the fake."""
+"""The SQL repositories, through the real Alembic migrations, on SQLite and on a real PostgreSQL, against the
+same contract as the fakes."""
 
 import shutil
 import sqlite3
@@ -12,27 +13,28 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from rilievo.adapters.sqlite_jobs import (
-    SqliteJobRepository,
-    SqlitePresetRepository,
+from rilievo.adapters.sql_jobs import (
+    SqlJobRepository,
+    SqlPresetRepository,
     metadata,
-    open_database,
+    open_sqlite,
     raise_storage_error,
 )
 from rilievo.domain.errors import JobChanged, JobNotFound, PresetNotFound, StorageFull, StorageUnavailable
 from rilievo.domain.job import Job, JobStatus
 from rilievo.domain.params import RenderParams
 from rilievo.domain.presets import Preset
+from tests.contract.conftest import DATABASES, migrated_database
 from tests.fakes import InMemoryJobs, InMemoryPresets
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture(params=["sqlite", "fake"])
+@pytest.fixture(params=[*DATABASES, "fake"])
 def repository(request, tmp_path):
     if request.param == "fake":
         return InMemoryJobs()
-    return SqliteJobRepository(open_database(tmp_path / "rilievo.sqlite3"))
+    return SqlJobRepository(migrated_database(request.param, request, tmp_path))
 
 
 def make_job(minutes: int = 0, **params) -> Job:
@@ -109,11 +111,11 @@ def test_deleting_counting_and_finding_running_jobs(repository):
         repository.delete(running.id)
 
 
-@pytest.fixture(params=["sqlite", "fake"])
+@pytest.fixture(params=[*DATABASES, "fake"])
 def presets(request, tmp_path):
     if request.param == "fake":
         return InMemoryPresets()
-    return SqlitePresetRepository(open_database(tmp_path / "rilievo.sqlite3"))
+    return SqlPresetRepository(migrated_database(request.param, request, tmp_path))
 
 
 def test_presets_are_stored_replaced_listed_by_name_and_deleted(presets):
@@ -151,14 +153,13 @@ def test_newest_lists_the_newest_first_a_page_at_a_time(repository):
     assert [job.id for job in repository.newest(limit=2, offset=4)] == [jobs[0].id]
 
 
-def test_the_migration_and_the_table_definitions_agree(tmp_path):
-    engine = open_database(tmp_path / "rilievo.sqlite3")
-    with engine.connect() as connection:
+def test_the_migrations_and_the_table_definitions_agree(database):
+    with database.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
 
 
 def test_the_database_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
-    engine = open_database(tmp_path / "rilievo.sqlite3")
+    engine = open_sqlite(tmp_path / "rilievo.sqlite3")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
@@ -167,21 +168,21 @@ def test_the_database_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
 def test_opening_an_existing_database_again_keeps_its_jobs(tmp_path):
     path = tmp_path / "rilievo.sqlite3"
     job = make_job()
-    SqliteJobRepository(open_database(path)).add(job)
-    assert SqliteJobRepository(open_database(path)).get(job.id) == job
-    with open_database(path).connect() as connection:
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004"
+    SqlJobRepository(open_sqlite(path)).add(job)
+    assert SqlJobRepository(open_sqlite(path)).get(job.id) == job
+    with open_sqlite(path).connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0005"
 
 
 def test_concurrent_writers_lose_no_update(tmp_path):
     path = tmp_path / "rilievo.sqlite3"
     jobs = [make_job(i).start(NOW) for i in range(4)]
-    setup = SqliteJobRepository(open_database(path))
+    setup = SqlJobRepository(open_sqlite(path))
     for job in jobs:
         setup.add(job)
 
     def report_progress(job):
-        repository = SqliteJobRepository(open_database(path))
+        repository = SqlJobRepository(open_sqlite(path))
         for step in range(1, 51):
             job = job.report("depth", step / 50)
             repository.save(job)
@@ -199,7 +200,7 @@ def test_concurrent_writers_lose_no_update(tmp_path):
 @pytest.mark.parametrize("change", ["removed", "replaced"])
 def test_a_database_removed_or_replaced_under_a_running_app_is_refused_not_recreated(tmp_path, change):
     storage = tmp_path / "storage"
-    repository = SqliteJobRepository(open_database(storage / "rilievo.sqlite3"))
+    repository = SqlJobRepository(open_sqlite(storage / "rilievo.sqlite3"))
     repository.add(make_job())
     shutil.rmtree(storage)
     if change == "replaced":
@@ -215,7 +216,7 @@ def test_a_storage_folder_that_cannot_be_written_is_refused_with_its_name(tmp_pa
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     with pytest.raises(StorageUnavailable, match=f"{blocker}/storage can't be written"):
-        open_database(blocker / "storage" / "rilievo.sqlite3")
+        open_sqlite(blocker / "storage" / "rilievo.sqlite3")
 
 
 @pytest.mark.parametrize("message, error", [
