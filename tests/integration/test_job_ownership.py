@@ -16,6 +16,7 @@ from PIL import Image
 from rilievo.domain.job import JobStatus
 from rilievo.domain.params import RenderParams
 from tests.subprocess_env import rilievo_env
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -23,15 +24,6 @@ pytestmark = pytest.mark.slow
 def rilievo(storage: Path, log: Path, *command: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "rilievo.entrypoints.cli", "--log-level", "info", *command],
                             env=rilievo_env(storage), stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
-
-
-def wait_until(condition, what: str, timeout_s: float = 120.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"waited {timeout_s} s for {what}")
 
 
 def stop(process: subprocess.Popen) -> None:

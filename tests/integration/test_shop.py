@@ -24,6 +24,7 @@ from tests.integration.test_load import small_photo
 from tests.integration.test_serve import Server
 from tests.servers import PASSWORD
 from tests.subprocess_env import rilievo_env
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -61,15 +62,6 @@ def submit(url: str, photo: bytes, seed: int) -> str:
 def client_session(url: str, client: int) -> list[str]:
     return [submit(url, small_photo(client * 100 + number), client * 100 + number)
             for number in range(1 if client == 0 else 0, JOBS // CLIENTS)]
-
-
-def wait_until(condition, timeout_s: float, every_s: float = 0.1):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(every_s)
-    raise AssertionError(f"not within {timeout_s} s")
 
 
 def test_three_workers_on_redis_and_postgresql_lose_no_job_when_one_is_killed(tmp_path, redis_url, postgres_url,

@@ -18,6 +18,7 @@ from rilievo.entrypoints.bootstrap import web_side
 from rilievo.entrypoints.settings import Settings
 from tests.integration.test_load import small_photo
 from tests.subprocess_env import rilievo_env
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -26,15 +27,6 @@ def start_worker(storage: Path, env: dict[str, str], log: Path, *options: str) -
     command = [sys.executable, "-m", "rilievo.entrypoints.cli", "--log-level", "info", "worker", *options]
     with log.open("w") as output:
         return subprocess.Popen(command, env=rilievo_env(storage, **env), stdout=output, stderr=subprocess.STDOUT)
-
-
-def wait_until(condition, timeout_s: float = 90):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout_s} s")
 
 
 def test_a_painterly_job_waits_for_a_worker_that_takes_the_diffusion_lane(tmp_path, redis_url, postgres_url):
