@@ -49,7 +49,7 @@ SMOOTHNESS = 0.1
 FOCUS_WEIGHT = 6.0  # Lab units per doubling of fine detail
 
 SUBJECT_AREA = (0.004, 0.6)  # share of the picture a salient subject may cover
-MIN_SUBJECT_CONTRAST = 0.25  # mean saliency inside the subject minus outside it
+MIN_SUBJECT_CONTRAST = 0.18  # mean saliency inside the subject minus outside it (clutter around an object spreads it)
 MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient subject may touch
 
 # The subject of a shallow depth of field (_focused_subject); focus in log2 units of fine detail.
