@@ -170,10 +170,13 @@ def _subject_mask(rgb: np.ndarray, saliency: np.ndarray) -> np.ndarray:
         return np.zeros((height, width), np.float32)
     seed = cv2.resize(saliency, (w, h), interpolation=cv2.INTER_AREA)
     mask = np.full((h, w), cv2.GC_PR_BGD, np.uint8)
-    mask[seed > np.percentile(seed, 70)] = cv2.GC_PR_FGD
-    mask[seed > np.percentile(seed, 95)] = cv2.GC_FGD
+    # at or above: a silhouette covering a third of the picture has a flat-topped saliency
+    mask[seed >= np.percentile(seed, 70)] = cv2.GC_PR_FGD
+    mask[seed >= np.percentile(seed, 95)] = cv2.GC_FGD
     border = max(2, round(0.02 * min(h, w)))
     mask[:border] = mask[:, :border] = mask[:, -border:] = cv2.GC_BGD
+    if not np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).any() or not np.isin(mask, (cv2.GC_BGD, cv2.GC_PR_BGD)).any():
+        return np.zeros((height, width), np.float32)  # GrabCut needs samples of both
     cv2.setRNGSeed(0)  # GrabCut initialises its colour models with k-means
     cv2.grabCut(_to_u8(small), mask, None, np.zeros((1, 65)), np.zeros((1, 65)), 3,
                 cv2.GC_INIT_WITH_MASK)
