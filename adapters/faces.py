@@ -12,6 +12,10 @@ MIN_FACE_PX = 20
 # The cascade fires on textures (leaves, bricks, wheels) with a few overlapping windows; a real face
 # gathers many. Skin colour rules out the rest.
 MIN_NEIGHBOURS = 10
+# A face the frame cuts at the top or a side (a close crop of a portrait) lacks the forehead or cheek
+# the cascade looks for: the search runs on the picture with its edge rows and columns repeated this
+# far (a share of its short side) above and to both sides.
+EDGE_PAD = 0.25
 MIN_SKIN_SHARE = 0.5
 SKIN_CR, SKIN_CB = (135, 180), (85, 135)  # YCrCb ranges of skin under ordinary light (Chai & Ngan, 1999)
 
@@ -48,20 +52,39 @@ def find_faces(image: np.ndarray) -> list[Face]:
     height, width = rgb.shape[:2]
     if min(height, width) < 2 * MIN_FACE_PX:
         return []
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    pad = round(EDGE_PAD * min(height, width))
+    padded = cv2.copyMakeBorder(rgb, pad, 0, pad, pad, cv2.BORDER_REPLICATE)
+    # in whole 8-bit steps, as a photo's own values are: the cascade compares neighbouring pixels,
+    # and float noise from a resize or a colour conversion would decide between equal ones
+    gray = np.round(cv2.cvtColor(padded, cv2.COLOR_RGB2GRAY) * 255.0).astype(np.float64)
     found = _detector().detect_multi_scale(
         img=gray, scale_factor=1.1, step_ratio=1, min_size=(MIN_FACE_PX, MIN_FACE_PX),
         max_size=(min(height, width), min(height, width)), min_neighbor_number=MIN_NEIGHBOURS,
     )
-    skin = _skin(rgb)
-    faces = []
-    for box in found:
-        face = Face(int(box["r"]), int(box["c"]), int(box["width"]))
+    skin = _skin(padded)
+    faces: list[Face] = []
+    # one box per face, the tightest: the cascade's larger windows take in hair and wall, and a box a
+    # third too large seeds the wall as part of the person
+    for box in sorted(found, key=lambda box: box["width"]):
+        face = Face(int(box["r"]) - pad, int(box["c"]) - pad, int(box["width"]))
+        row, col = face.centre
+        if not (0 <= row < height and 0 <= col < width):
+            continue  # more of it in the repeated edge than in the picture
         inner = face.size // 4  # the middle of the box: cheeks, nose, eyes; no hair or background
-        core = skin[face.row + inner : face.row + face.size - inner, face.col + inner : face.col + face.size - inner]
-        if core.size and core.mean() >= MIN_SKIN_SHARE:
-            faces.append(Face(round(face.row / scale), round(face.col / scale), round(face.size / scale)))
-    return sorted(faces, key=lambda f: (-f.size, f.row, f.col))
+        core = skin[pad + face.row + inner : pad + face.row + face.size - inner,
+                    pad + face.col + inner : pad + face.col + face.size - inner]
+        if core.size and core.mean() >= MIN_SKIN_SHARE and not any(_same_face(kept, face) for kept in faces):
+            faces.append(face)
+    return sorted((Face(round(f.row / scale), round(f.col / scale), round(f.size / scale)) for f in faces),
+                  key=lambda f: (-f.size, f.row, f.col))
+
+
+def _same_face(a: Face, b: Face) -> bool:
+    """Two boxes around one face: each one's centre inside the other."""
+    def inside(point: tuple[float, float], box: Face) -> bool:
+        return box.row <= point[0] < box.row + box.size and box.col <= point[1] < box.col + box.size
+
+    return inside(a.centre, b) and inside(b.centre, a)
 
 
 def _skin(rgb: np.ndarray) -> np.ndarray:
@@ -82,7 +105,10 @@ def person_seed(face: Face, height: int, width: int) -> np.ndarray:
     below = (rows - cy) / size  # in face heights, positive under the face's centre
     mask = np.full((height, width), cv2.GC_PR_BGD, np.uint8)
     cone = 0.9 + 0.6 * np.maximum(below, 0.0)  # shoulders and body widen under the head
-    mask[(across > np.minimum(cone + 0.3, 2.8)) | (below < -1.3)] = cv2.GC_BGD
+    # beside the head and the neck, more than a face width out, is surely the scene: in a close
+    # portrait, whose face's cone reaches past the frame, it is the only sure background there is
+    beside_head = (below < 0.5) & (across > 1.05)
+    mask[(across > np.minimum(cone + 0.3, 2.8)) | (below < -1.3) | beside_head] = cv2.GC_BGD
     body = (below > 0) & (across < cone)
     head = (below >= -1.0) & (below <= 0.6) & (across < 0.85)
     mask[body | head] = cv2.GC_PR_FGD

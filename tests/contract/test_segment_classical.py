@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from rilievo.adapters.faces import find_faces
+from rilievo.adapters.faces import Face, find_faces, person_seed
 from rilievo.adapters.segment_classical import ClassicalSegmenter
 from rilievo.domain.regions import Regions
 
@@ -210,6 +210,37 @@ def test_the_face_detector_finds_the_astronauts_face_and_no_cats(segmenter):
     row, col = faces[0].centre
     assert 90 < row < 150 and 190 < col < 250
     assert find_faces(skimage.data.chelsea().astype(np.float32) / 255.0) == []
+
+
+def test_a_face_the_frame_cuts_at_the_top_is_found_where_it_is():
+    # a close crop of the astronaut that cuts her hair and forehead: the cascade looks for a forehead
+    astronaut = skimage.data.astronaut().astype(np.float32) / 255.0
+    faces = find_faces(np.ascontiguousarray(astronaut[102:, 102:]))
+    assert len(faces) == 1
+    row, col = faces[0].centre
+    assert 0 < row < 40 and 100 < col < 140  # her face's centre (120, 220) in the crop
+
+
+def test_one_face_gives_one_box_the_tightest_the_cascade_found():
+    # enlarged 1.05x, the cascade finds her face twice, in a 130 px and a 92 px box (her face: ~105 px);
+    # the larger takes in hair and wall
+    astronaut = skimage.data.astronaut().astype(np.float32) / 255.0
+    enlarged = cv2.resize(astronaut, None, fx=1.05, fy=1.05, interpolation=cv2.INTER_LINEAR)[3:, 3:]
+    faces = find_faces(np.ascontiguousarray(enlarged))
+    assert len(faces) == 1
+    assert faces[0].size <= 100
+
+
+def test_in_a_close_portrait_the_wall_beside_the_head_is_surely_not_the_person():
+    # a face 176 px high in a 437 px wide portrait: the body's cone reaches past both sides of the
+    # frame, so beside the head was the only place left to learn the wall's colours from
+    face = Face(row=96, col=140, size=176)
+    seed = person_seed(face, 512, 437)
+    eyes = face.row + face.size // 3
+    centre = face.col + face.size // 2
+    beside = np.r_[0 : centre - round(1.1 * face.size), centre + round(1.1 * face.size) : 437]  # 21 px each side
+    assert (seed[eyes, beside] == cv2.GC_BGD).all()
+    assert seed[face.row + face.size // 2, face.col + face.size // 2] == cv2.GC_FGD
 
 
 def test_sky_above_ground_are_named(segmenter):
