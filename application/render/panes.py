@@ -68,9 +68,11 @@ class PaneMaker:
 
         overlay = SeparationOverlay(downsample(self.image, self.factor))
         layers, thumbnails = [], []
-        # one layer's alpha at a time: those of a 12 MP photo are 48 MB each
+        # one layer's alpha at a time: those of a 12 MP photo are 48 MB each. Taken with next(), not
+        # zip(): zip keeps its last result tuple for reuse, and with it a finished layer's alpha and seen
         seen_layers = visibility(layer_alphas(membership, plan.count, params.feather))
-        for index, (name, (alpha, seen)) in enumerate(zip(plan.layer_names(), seen_layers)):
+        for index, name in enumerate(plan.layer_names()):
+            alpha, seen = next(seen_layers)
             overlay.add(downsample(alpha, self.factor))
             colours, filled = self.fill(index, plan.count, membership, seen, guide)
             if colours is not None:  # in place: the filled pixels are hidden, so the next layers' seen is the same
@@ -136,10 +138,8 @@ class PaneMaker:
         svg = self.tracer.svg_outline(outline, self.pixel_mm, title=name)
         self.files.text(cut_file, svg)
         # kept until the print files are written: the filled pixels' colours alone (the others are the
-        # composite's), in half precision (11 bits, finer than 8-bit layers and within 1/2048 of
-        # 16-bit ones), so the panes of a large photo hold little meanwhile
-        fill = colours.astype(np.float16) if colours is not None else None
-        return pane, PaneSource(name=name, alpha=alpha.astype(np.float16), fill=fill, filled=filled, is_back=is_back,
+        # composite's, the shaper gives them in half precision) and the alpha in half precision too
+        return pane, PaneSource(name=name, alpha=kept_alpha(alpha), fill=colours, filled=filled, is_back=is_back,
                                 white_ink_file=pane["white_ink_file"], print_file=pane["print_file"])
 
     def manifest(self, job_id: str, plan: LayerPlan, panes: list[dict], width: int, height: int,
@@ -164,3 +164,11 @@ class PaneMaker:
                       "assembly_guide": GUIDE if has_layers else None},
         )
         return manifest
+
+
+def kept_alpha(alpha: np.ndarray) -> np.ndarray:
+    """A pane's alpha as kept for the print files: in half precision, and an opaque one (the back
+    pane's, filled wherever it is hidden) as a read-only constant that holds no memory."""
+    if alpha.min() == 1.0:
+        return np.broadcast_to(np.float16(1.0), alpha.shape)
+    return alpha.astype(np.float16)

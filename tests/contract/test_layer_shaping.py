@@ -337,7 +337,7 @@ def gradient(height=200, width=300):
 def filled_image(shaper, image, known, fillable, reach):
     """The image with the fill's colours on the pixels it filled, and the mask of those pixels."""
     colours, filled = shaper.fill_behind(image, known, fillable, reach)
-    assert colours.dtype == np.float32 and colours.shape == (filled.sum(), 3)
+    assert colours.dtype == np.float16 and colours.shape == (filled.sum(), 3)
     rgb = image.copy()
     rgb[filled] = colours
     return rgb, filled

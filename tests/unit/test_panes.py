@@ -1,13 +1,15 @@
 """The layers as panes, through the fakes on fakes: fill, white ink, print files, the manifest."""
 
 import json
+import weakref
 from pathlib import Path
 
 import jsonschema
 import numpy as np
 import pytest
 
-from rilievo.domain.layers import stack_over
+from rilievo.application.render import panes as panes_module
+from rilievo.domain.layers import layer_alphas, stack_over
 from rilievo.domain.params import RenderParams
 from tests.fakes import FakeDepth, FakeShaper, decoded, make_fakes, three_planes
 
@@ -44,6 +46,35 @@ def test_hidden_parts_are_filled_and_the_straight_on_stack_is_unchanged(fakes):
     assert magenta(mid)[:, :15].any() and not magenta(mid)[:, 20:].any()
     shares = [layer["filled_share"] for layer in files["layer_manifest.json"]["layers"]]
     assert shares[0] == 0 and 0 < shares[1] <= shares[2]
+
+
+def test_a_finished_layer_s_alpha_is_let_go_of_before_the_next_layer_is_filled(fakes, monkeypatch):
+    """At 12 MP an alpha and its visibility are 48 MB each: only the layer being made holds them."""
+    made = []
+
+    def recorded(membership, count, feather):
+        for alpha in layer_alphas(membership, count, feather):
+            made.append(weakref.ref(alpha))
+            yield alpha
+
+    earlier_alive = []
+    fill_behind = fakes.pipeline.shaper.fill_behind
+
+    def fill(image, known, fillable, reach_px):
+        earlier_alive.append(sum(ref() is not None for ref in made[:-1]))
+        return fill_behind(image, known, fillable, reach_px)
+
+    monkeypatch.setattr(panes_module, "layer_alphas", recorded)
+    monkeypatch.setattr(fakes.pipeline.shaper, "fill_behind", fill)
+    render(fakes)
+    assert earlier_alive == [0, 0]  # the mid and back layers' fills
+
+
+def test_the_back_pane_s_opaque_alpha_is_kept_as_a_constant_and_the_others_in_half_precision():
+    back, front = np.ones((4, 6), np.float32), np.full((4, 6), 0.25, np.float32)
+    kept = panes_module.kept_alpha(back)
+    assert kept.shape == (4, 6) and kept.strides == (0, 0) and np.all(kept == 1)
+    assert panes_module.kept_alpha(front).dtype == np.float16 and np.all(panes_module.kept_alpha(front) == 0.25)
 
 
 def test_without_fill_the_layers_carry_only_their_own_pixels(fakes):
