@@ -123,9 +123,8 @@ class OpenCVLayerShaper:
         if reach_px is not None and not (reach_px >= 0):
             raise InvalidParameter(f"the fill's reach must be a distance in px >= 0, got {reach_px}")
         filled = fillable & ~known
-        if reach_px is not None and filled.any():
-            to_known = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-            filled &= to_known <= reach_px
+        if reach_px is not None and filled.any():  # the distances (48 MB at 12 MP) not held during the fill
+            filled &= cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= reach_px
         if not filled.any() or not known.any():
             return np.zeros((0, 3), np.float16), np.zeros_like(filled)
         return _push_pull(rgb, _sources(known, fillable), filled), filled

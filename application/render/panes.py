@@ -34,19 +34,22 @@ class Panes:
 
 
 class PaneMaker:
-    def __init__(self, params: RenderParams, image: np.ndarray, preview_factor: int, *, shaper: LayerShaper,
-                 tracer: OutlineTracer, guide_drawer: GuideDrawer, files: RunFiles, pixel_mm: float,
-                 print_px: tuple[int, int], print_pixel_mm: float):
-        """pixel_mm: the size of one of the image's pixels on the print; print_px: the print's size in
-        its own pixels, print_pixel_mm theirs (the marks are drawn at print size)."""
-        self.params, self.image, self.factor = params, image, preview_factor
+    def __init__(self, params: RenderParams, image: np.ndarray, preview_factor: int, *, regions: Regions | None,
+                 shaper: LayerShaper, tracer: OutlineTracer, guide_drawer: GuideDrawer, files: RunFiles,
+                 pixel_mm: float, print_px: tuple[int, int], print_pixel_mm: float):
+        """regions: the crop's, which the layer plan was made from (None: layers off), let go of once
+        the panes are planned (at 12 MP they are 48 MB); pixel_mm: the size of one of the image's pixels
+        on the print; print_px: the print's size in its own pixels, print_pixel_mm theirs (the marks are
+        drawn at print size)."""
+        self.params, self.image, self.factor, self.regions = params, image, preview_factor, regions
         self.shaper, self.tracer, self.guide_drawer, self.files = shaper, tracer, guide_drawer, files
         self.pixel_mm, self.print_px, self.print_pixel_mm = pixel_mm, print_px, print_pixel_mm
 
-    def make(self, job_id: str, depth8: np.ndarray, regions: Regions | None, plan: LayerPlan | None,
-             on_progress: Callable[[float], None]) -> Panes:
-        """The panes of the plan (None: layers off), which was made from this depth8 and these regions."""
+    def make(self, job_id: str, depth8: np.ndarray, plan: LayerPlan | None, on_progress: Callable[[float], None]
+             ) -> Panes:
+        """The panes of the plan (None: layers off), which was made from this depth8 and the regions."""
         params, shaper, sources = self.params, self.shaper, []
+        regions, self.regions = self.regions, None
         height, width = depth8.shape
         if plan is None or regions is None:
             empty = LayerPlan(ranges=(), coverage=())
@@ -61,6 +64,8 @@ class PaneMaker:
         coverage = np.bincount(membership.ravel(), minlength=plan.count) / membership.size
         plan = attrs.evolve(plan, coverage=tuple(float(share) for share in coverage))
         found = regions_by_pane(membership, regions, plan)
+        outlined = downsample_labels(regions.labels, self.factor).copy()
+        del regions  # from here on, their outlines on the overlay are all the panes need of them
         guide = AssemblyGuide.for_panes(
             panes_of(plan), width_px=self.print_px[0], height_px=self.print_px[1], dpi=params.dpi,
             frame_depth_mm=params.frame_depth_mm,
@@ -87,7 +92,7 @@ class PaneMaker:
             sources.append(source)
             on_progress((index + 1) / (plan.count + 1))
 
-        overlay.outline(downsample_labels(regions.labels, self.factor))
+        overlay.outline(outlined)
         self.files.image(OVERLAY, overlay.pixels, 8)
         centres = [(r.lo + r.hi) / 2 for r in plan.ranges]
         self.files.animation(PARALLAX, iter_parallax_frames(thumbnails, centres), FRAME_MS)

@@ -70,6 +70,28 @@ def test_a_finished_layer_s_alpha_is_let_go_of_before_the_next_layer_is_filled(f
     assert earlier_alive == [0, 0]  # the mid and back layers' fills
 
 
+def test_the_regions_are_let_go_of_once_the_panes_are_planned(fakes, monkeypatch):
+    """Their labels are 48 MB at 12 MP; the fills and the print files come after."""
+    planned = []
+    regions_by_pane = panes_module.regions_by_pane
+
+    def recorded(membership, regions, plan):
+        planned.append(weakref.ref(regions.labels))
+        return regions_by_pane(membership, regions, plan)
+
+    alive_at_fill = []
+    fill_behind = fakes.pipeline.shaper.fill_behind
+
+    def fill(image, known, fillable, reach_px):
+        alive_at_fill.append(planned[0]() is not None)
+        return fill_behind(image, known, fillable, reach_px)
+
+    monkeypatch.setattr(panes_module, "regions_by_pane", recorded)
+    monkeypatch.setattr(fakes.pipeline.shaper, "fill_behind", fill)
+    render(fakes)
+    assert alive_at_fill == [False, False]
+
+
 def test_the_back_pane_s_opaque_alpha_is_kept_as_a_constant_and_the_others_in_half_precision():
     back, front = np.ones((4, 6), np.float32), np.full((4, 6), 0.25, np.float32)
     kept = panes_module.kept_alpha(back)
