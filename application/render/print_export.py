@@ -18,7 +18,7 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from rilievo.domain.fill import FilledColours
+from rilievo.domain.fill import Boxed, FilledColours
 from rilievo.domain.outputs import DEPTH_MAP, FORMAT_FILES, PREVIEW, PROOF, RESULT_STEM
 from rilievo.domain.params import RenderParams
 from rilievo.domain.print_extras import mark_patches, marks_margin_px, white_ink_mask
@@ -39,9 +39,9 @@ class PaneSource:
     """A pane at the photo's (cropped) resolution, with the names of the files it needs."""
 
     name: str
-    alpha: np.ndarray  # HxW float, the hidden part filled in included
+    alpha: np.ndarray | Boxed  # HxW float, the hidden part filled in included
     fill: np.ndarray | None  # Nx3 float: the colours of the N filled pixels, in the order of image[filled]
-    filled: np.ndarray  # HxW bool: the pixels whose colour the fill invented (elsewhere the composite's)
+    filled: np.ndarray | Boxed  # HxW bool: the pixels whose colour the fill invented (elsewhere the composite's)
     is_back: bool
     white_ink_file: str | None
     print_file: str | None  # mirrored and/or with marks; None when neither is asked

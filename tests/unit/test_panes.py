@@ -92,11 +92,19 @@ def test_the_regions_are_let_go_of_once_the_panes_are_planned(fakes, monkeypatch
     assert alive_at_fill == [False, False]
 
 
-def test_the_back_pane_s_opaque_alpha_is_kept_as_a_constant_and_the_others_in_half_precision():
-    back, front = np.ones((4, 6), np.float32), np.full((4, 6), 0.25, np.float32)
-    kept = panes_module.kept_alpha(back)
-    assert kept.shape == (4, 6) and kept.strides == (0, 0) and np.all(kept == 1)
-    assert panes_module.kept_alpha(front).dtype == np.float16 and np.all(panes_module.kept_alpha(front) == 0.25)
+def test_the_back_pane_s_opaque_alpha_is_kept_as_a_constant_and_the_others_in_their_box_in_half_precision():
+    back, nothing = np.ones((4, 6), np.float32), np.zeros((4, 6), bool)
+    alpha, filled = panes_module.kept(back, nothing)
+    assert alpha.shape == (4, 6) and alpha.strides == (0, 0) and np.all(alpha == 1) and filled is nothing
+    front = np.zeros((4, 6), np.float32)
+    front[1:3, 2:4] = 0.25
+    hidden = np.zeros((4, 6), bool)
+    hidden[2, 4] = True
+    front[hidden] = 1.0
+    alpha, filled = panes_module.kept(front, hidden)
+    assert alpha.inside.shape == filled.inside.shape == (2, 3) and alpha.dtype == np.float16
+    np.testing.assert_array_equal(alpha[0:4, 0:6], front)
+    np.testing.assert_array_equal(filled[0:4], hidden)
 
 
 def test_without_fill_the_layers_carry_only_their_own_pixels(fakes):
