@@ -221,16 +221,23 @@ def _printable(labels: np.ndarray, min_feature_px: float) -> np.ndarray:
     """Each layer's opening by a disc of the minimum feature: a pixel is printable if a disc of that
     diameter, centred on a pixel and wholly inside the pixel's layer, covers it (give or take
     EDGE_TOLERANCE_PX). So a bar survives from ceil(min_feature_px) pixels wide, or one less where
-    that is even: a disc centred on a pixel spans an odd number of them."""
+    that is even: a disc centred on a pixel spans an odd number of them. Worked out in the box around
+    each layer with a pixel of the others around it: the nearest pixel of another layer and the
+    nearest centre of a disc are inside it, so the distances are those of the whole picture."""
     radius = min_feature_px / 2.0
+    height, width = labels.shape
     printable = np.zeros(labels.shape, bool)
     for index in np.flatnonzero(np.bincount(labels.ravel())):
         inside = labels == index
+        rows, columns = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+        box = (slice(max(rows[0] - 1, 0), min(rows[-1] + 2, height)),
+               slice(max(columns[0] - 1, 0), min(columns[-1] + 2, width)))  # none past the picture's edge
+        inside = inside[box]
         # Distance to the nearest pixel of another layer (the picture's edge is not one).
         centres = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) >= radius
         if centres.any():
             reach = cv2.distanceTransform((~centres).astype(np.uint8), cv2.DIST_L2, 5)
-            printable |= inside & (reach < radius + EDGE_TOLERANCE_PX)
+            printable[box] |= inside & (reach < radius + EDGE_TOLERANCE_PX)
     return printable
 
 
