@@ -123,11 +123,10 @@ class OpenCVLayerShaper:
         if reach_px is not None and not (reach_px >= 0):
             raise InvalidParameter(f"the fill's reach must be a distance in px >= 0, got {reach_px}")
         filled = fillable & ~known
-        if reach_px is not None and filled.any():
-            to_known = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-            filled &= to_known <= reach_px
+        if reach_px is not None and filled.any():  # the distances (48 MB at 12 MP) not held during the fill
+            filled &= cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= reach_px
         if not filled.any() or not known.any():
-            return np.zeros((0, 3), np.float32), np.zeros_like(filled)
+            return np.zeros((0, 3), np.float16), np.zeros_like(filled)
         return _push_pull(rgb, _sources(known, fillable), filled), filled
 
 
@@ -222,16 +221,23 @@ def _printable(labels: np.ndarray, min_feature_px: float) -> np.ndarray:
     """Each layer's opening by a disc of the minimum feature: a pixel is printable if a disc of that
     diameter, centred on a pixel and wholly inside the pixel's layer, covers it (give or take
     EDGE_TOLERANCE_PX). So a bar survives from ceil(min_feature_px) pixels wide, or one less where
-    that is even: a disc centred on a pixel spans an odd number of them."""
+    that is even: a disc centred on a pixel spans an odd number of them. Worked out in the box around
+    each layer with a pixel of the others around it: the nearest pixel of another layer and the
+    nearest centre of a disc are inside it, so the distances are those of the whole picture."""
     radius = min_feature_px / 2.0
+    height, width = labels.shape
     printable = np.zeros(labels.shape, bool)
     for index in np.flatnonzero(np.bincount(labels.ravel())):
         inside = labels == index
+        rows, columns = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+        box = (slice(max(rows[0] - 1, 0), min(rows[-1] + 2, height)),
+               slice(max(columns[0] - 1, 0), min(columns[-1] + 2, width)))  # none past the picture's edge
+        inside = inside[box]
         # Distance to the nearest pixel of another layer (the picture's edge is not one).
         centres = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) >= radius
         if centres.any():
             reach = cv2.distanceTransform((~centres).astype(np.uint8), cv2.DIST_L2, 5)
-            printable |= inside & (reach < radius + EDGE_TOLERANCE_PX)
+            printable[box] |= inside & (reach < radius + EDGE_TOLERANCE_PX)
     return printable
 
 
@@ -316,7 +322,8 @@ def _sources(known: np.ndarray, fillable: np.ndarray) -> np.ndarray:
 
 
 def _push_pull(rgb: np.ndarray, known: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Colours for the wanted unknown pixels from the known ones (N x 3, in the order of rgb[wanted]).
+    """Colours for the wanted unknown pixels from the known ones (N x 3 float16, in the order of
+    rgb[wanted]: made in half precision as they are found, the back pane's are most of the photo).
 
     Each level's colours are relaxed a few times towards the mean of their four neighbours (a
     multigrid pass on Laplace's equation), which takes off the corners push-pull leaves and makes
@@ -329,7 +336,7 @@ def _push_pull(rgb: np.ndarray, known: np.ndarray, wanted: np.ndarray) -> np.nda
     height, width = known.shape
     wanted_rows = np.flatnonzero(wanted.any(axis=1))
     margin = RELAX_STEPS + 1
-    out = np.empty((np.count_nonzero(wanted), 3), np.float32)
+    out = np.empty((np.count_nonzero(wanted), 3), np.float16)
     done = 0  # strips top to bottom, each in raster order: together, the order of rgb[wanted]
     buffers = _StripBuffers(FILL_STRIP_ROWS + 2 * margin, width)
     for top in range(wanted_rows[0], wanted_rows[-1] + 1, FILL_STRIP_ROWS):

@@ -42,6 +42,8 @@ def filled_alpha(alpha: np.ndarray, seen: np.ndarray, filled: np.ndarray, *, in_
     pixels that are hidden (seen == 0) may be filled, so the straight-on stack stays exactly the same."""
     if np.any(filled & (seen > 0)):
         raise ValueError("fill may only change pixels the nearer layers hide completely")
+    if in_place and not alpha.flags.writeable and alpha.min() == 1.0:
+        return alpha  # the back layer's opaque constant: nothing to make opaque
     out = alpha if in_place else alpha.copy()
     out[filled] = 1.0
     return out
@@ -52,14 +54,15 @@ class FilledColours:
     kept (N x 3, in the order of image[filled]); rows are made on demand, a run at a time, as
     image[rows] or image[rows, columns] (float32), so no photo-size copy of the image is held."""
 
-    def __init__(self, image: np.ndarray, filled: np.ndarray, colours: np.ndarray):
-        if filled.shape != image.shape[:2] or colours.shape != (np.count_nonzero(filled), 3):
-            raise ValueError(f"{colours.shape[0]} fill colours for {np.count_nonzero(filled)} filled pixels "
+    def __init__(self, image: np.ndarray, filled: np.ndarray | Boxed, colours: np.ndarray):
+        per_row = filled.count_per_row() if isinstance(filled, Boxed) else np.count_nonzero(filled, axis=1)
+        if filled.shape != image.shape[:2] or colours.shape != (per_row.sum(), 3):
+            raise ValueError(f"{colours.shape[0]} fill colours for {per_row.sum()} filled pixels "
                              f"of a mask of {filled.shape} on an image of {image.shape}")
         self.image, self.filled, self.colours = image, filled, colours
         self.shape = image.shape
         # where each row's filled pixels begin in colours
-        self.starts = np.concatenate([[0], np.cumsum(np.count_nonzero(filled, axis=1))])
+        self.starts = np.concatenate([[0], np.cumsum(per_row)])
 
     def __getitem__(self, key) -> np.ndarray:
         rows, columns = key if isinstance(key, tuple) else (key, slice(None))
@@ -75,3 +78,42 @@ class FilledColours:
             colours = colours[within[filled]]
         out[filled[:, columns]] = colours
         return out
+
+
+class Boxed:
+    """An HxW array that is 0 (False) outside a box of rows and columns, holding only the box: a
+    pane's alpha and fill mask, most panes covering part of the photo. Gives runs of rows, whole or
+    of some columns (boxed[rows], boxed[rows, columns], slices), as new arrays."""
+
+    def __init__(self, array: np.ndarray, box: tuple[slice, slice], dtype: type | None = None):
+        self.shape = array.shape
+        self.rows, self.columns = (slice(*part.indices(size)[:2]) for part, size in zip(box, array.shape))
+        self.inside = np.array(array[self.rows, self.columns], dtype or array.dtype)
+        self.dtype = self.inside.dtype
+
+    def count_per_row(self) -> np.ndarray:
+        """How many of each row's values are not 0."""
+        counts = np.zeros(self.shape[0], np.int64)
+        counts[self.rows] = np.count_nonzero(self.inside, axis=1)
+        return counts
+
+    def __getitem__(self, key) -> np.ndarray:
+        rows, columns = key if isinstance(key, tuple) else (key, slice(None))
+        (first, last, row_step), (left, right, column_step) = rows.indices(self.shape[0]), columns.indices(self.shape[1])
+        if row_step != 1 or column_step != 1:
+            raise ValueError("Boxed gives runs of rows and columns")
+        out = np.zeros((max(last - first, 0), max(right - left, 0)), self.dtype)
+        top, bottom = max(first, self.rows.start), min(last, self.rows.stop)
+        start, stop = max(left, self.columns.start), min(right, self.columns.stop)
+        if top < bottom and start < stop:
+            out[top - first : bottom - first, start - left : stop - left] = self.inside[
+                top - self.rows.start : bottom - self.rows.start, start - self.columns.start : stop - self.columns.start]
+        return out
+
+
+def box_around(where: np.ndarray) -> tuple[slice, slice]:
+    """The rows and columns of the smallest box around the True pixels of an HxW mask (empty if none)."""
+    rows, columns = np.flatnonzero(where.any(axis=1)), np.flatnonzero(where.any(axis=0))
+    if rows.size == 0:
+        return slice(0, 0), slice(0, 0)
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)

@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .fill import FilledColours
+from .fill import FilledColours, box_around
 from .previews import PREVIEW_MAX_SIDE, block_mean
 
 FRAMES = 24
@@ -127,7 +127,8 @@ def downsample_layer(rgb: np.ndarray | FilledColours, alpha: np.ndarray, factor:
     divided.
 
     (Averaging the straight colours of layer_rgba would mix in the zeros of its transparent pixels.)
-    Made a strip of blocks at a time: the layer of a large photo is never held whole as RGBA.
+    Made a strip of blocks at a time: the layer of a large photo is never held whole as RGBA; only the
+    blocks of the box where the alpha has anything are worked out (the others are 0).
     """
     if factor == 1:
         colours = rgb[0 : alpha.shape[0]]
@@ -135,19 +136,22 @@ def downsample_layer(rgb: np.ndarray | FilledColours, alpha: np.ndarray, factor:
             np.float32
         )
     rows, columns = alpha.shape[0] // factor, alpha.shape[1] // factor
-    small = np.empty((rows, columns, 4), np.float32)
-    strip = max(1, STRIP_PIXELS // (factor * factor * max(columns, 1)))
-    for top in range(0, rows, strip):
-        bottom = min(top + strip, rows)
-        window = (slice(top * factor, bottom * factor), slice(0, columns * factor))
+    small = np.zeros((rows, columns, 4), np.float32)
+    box_rows, box_columns = box_around(alpha[: rows * factor, : columns * factor] > 0)
+    first, last = box_rows.start // factor, -(-box_rows.stop // factor)
+    left, right = box_columns.start // factor, -(-box_columns.stop // factor)
+    strip = max(1, STRIP_PIXELS // (factor * factor * max(right - left, 1)))
+    for top in range(first, last, strip):
+        bottom = min(top + strip, last)
+        window = (slice(top * factor, bottom * factor), slice(left * factor, right * factor))
         weight = np.asarray(alpha[window], np.float32)
         colours = rgb[window]
         if isinstance(rgb, FilledColours):  # its rows are a new array: premultiplied in place
             premultiplied = np.multiply(colours, weight[..., None], out=colours)
         else:
             premultiplied = colours * weight[..., None]
-        small[top:bottom, :, :3] = block_mean(premultiplied, factor)
-        small[top:bottom, :, 3] = block_mean(weight, factor)
+        small[top:bottom, left:right, :3] = block_mean(premultiplied, factor)
+        small[top:bottom, left:right, 3] = block_mean(weight, factor)
         del colours, premultiplied
     alpha_small = small[..., 3:4]
     with np.errstate(invalid="ignore", divide="ignore"):

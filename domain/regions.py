@@ -34,7 +34,12 @@ class Regions:
         return np.isin(self.labels, [index for index, name in enumerate(self.names) if name in names])
 
     def cropped(self, slices: tuple[slice, slice]) -> Regions:
-        """The regions inside a crop, renumbered 0 .. count-1 in their old order (names kept)."""
+        """The regions inside a crop, renumbered 0 .. count-1 in their old order (names kept); the
+        regions themselves when the crop is the whole picture. Renumbered through a lookup table of
+        the ids present (np.unique sorts every pixel: 1 s and 300 MB at 12 MP)."""
         labels = self.labels[slices]
-        kept, compact = np.unique(labels, return_inverse=True)
-        return Regions(compact.reshape(labels.shape).astype(np.int32), tuple(self.names[i] for i in kept))
+        present = np.bincount(labels.ravel(), minlength=self.count) > 0
+        if labels.shape == self.labels.shape and present.all():
+            return self
+        renumbered = np.cumsum(present, dtype=np.int32) - 1
+        return Regions(renumbered[labels], tuple(name for name, kept in zip(self.names, present) if kept))

@@ -156,7 +156,7 @@ class FakeShaper:
 
     def fill_behind(self, image, known, fillable, reach_px):
         self.calls.append(("fill", reach_px))
-        colours = np.empty((np.count_nonzero(fillable), 3), np.float32)
+        colours = np.empty((np.count_nonzero(fillable), 3), np.float16)
         colours[:] = self.FILL_COLOUR
         return colours, fillable.copy()
 

@@ -11,7 +11,8 @@ import attrs
 import numpy as np
 
 from rilievo.domain.assembly import AssemblyGuide, panes_of
-from rilievo.domain.fill import VIEW_ANGLE_DEG, FilledColours, fill_reach_px, filled_alpha, visibility
+from rilievo.domain.fill import (VIEW_ANGLE_DEG, Boxed, FilledColours, box_around, fill_reach_px, filled_alpha,
+                                 visibility)
 from rilievo.domain.layers import DEPTH_CONVENTION, LayerPlan, layer_alphas
 from rilievo.domain.region_plan import regions_by_pane
 from rilievo.domain.regions import Regions
@@ -34,19 +35,22 @@ class Panes:
 
 
 class PaneMaker:
-    def __init__(self, params: RenderParams, image: np.ndarray, preview_factor: int, *, shaper: LayerShaper,
-                 tracer: OutlineTracer, guide_drawer: GuideDrawer, files: RunFiles, pixel_mm: float,
-                 print_px: tuple[int, int], print_pixel_mm: float):
-        """pixel_mm: the size of one of the image's pixels on the print; print_px: the print's size in
-        its own pixels, print_pixel_mm theirs (the marks are drawn at print size)."""
-        self.params, self.image, self.factor = params, image, preview_factor
+    def __init__(self, params: RenderParams, image: np.ndarray, preview_factor: int, *, regions: Regions | None,
+                 shaper: LayerShaper, tracer: OutlineTracer, guide_drawer: GuideDrawer, files: RunFiles,
+                 pixel_mm: float, print_px: tuple[int, int], print_pixel_mm: float):
+        """regions: the crop's, which the layer plan was made from (None: layers off), let go of once
+        the panes are planned (at 12 MP they are 48 MB); pixel_mm: the size of one of the image's pixels
+        on the print; print_px: the print's size in its own pixels, print_pixel_mm theirs (the marks are
+        drawn at print size)."""
+        self.params, self.image, self.factor, self.regions = params, image, preview_factor, regions
         self.shaper, self.tracer, self.guide_drawer, self.files = shaper, tracer, guide_drawer, files
         self.pixel_mm, self.print_px, self.print_pixel_mm = pixel_mm, print_px, print_pixel_mm
 
-    def make(self, job_id: str, depth8: np.ndarray, regions: Regions | None, plan: LayerPlan | None,
-             on_progress: Callable[[float], None]) -> Panes:
-        """The panes of the plan (None: layers off), which was made from this depth8 and these regions."""
+    def make(self, job_id: str, depth8: np.ndarray, plan: LayerPlan | None, on_progress: Callable[[float], None]
+             ) -> Panes:
+        """The panes of the plan (None: layers off), which was made from this depth8 and the regions."""
         params, shaper, sources = self.params, self.shaper, []
+        regions, self.regions = self.regions, None
         height, width = depth8.shape
         if plan is None or regions is None:
             empty = LayerPlan(ranges=(), coverage=())
@@ -61,6 +65,8 @@ class PaneMaker:
         coverage = np.bincount(membership.ravel(), minlength=plan.count) / membership.size
         plan = attrs.evolve(plan, coverage=tuple(float(share) for share in coverage))
         found = regions_by_pane(membership, regions, plan)
+        outlined = downsample_labels(regions.labels, self.factor).copy()
+        del regions  # from here on, their outlines on the overlay are all the panes need of them
         guide = AssemblyGuide.for_panes(
             panes_of(plan), width_px=self.print_px[0], height_px=self.print_px[1], dpi=params.dpi,
             frame_depth_mm=params.frame_depth_mm,
@@ -68,9 +74,11 @@ class PaneMaker:
 
         overlay = SeparationOverlay(downsample(self.image, self.factor))
         layers, thumbnails = [], []
-        # one layer's alpha at a time: those of a 12 MP photo are 48 MB each
+        # one layer's alpha at a time: those of a 12 MP photo are 48 MB each. Taken with next(), not
+        # zip(): zip keeps its last result tuple for reuse, and with it a finished layer's alpha and seen
         seen_layers = visibility(layer_alphas(membership, plan.count, params.feather))
-        for index, (name, (alpha, seen)) in enumerate(zip(plan.layer_names(), seen_layers)):
+        for index, name in enumerate(plan.layer_names()):
+            alpha, seen = next(seen_layers)
             overlay.add(downsample(alpha, self.factor))
             colours, filled = self.fill(index, plan.count, membership, seen, guide)
             if colours is not None:  # in place: the filled pixels are hidden, so the next layers' seen is the same
@@ -85,7 +93,7 @@ class PaneMaker:
             sources.append(source)
             on_progress((index + 1) / (plan.count + 1))
 
-        overlay.outline(downsample_labels(regions.labels, self.factor))
+        overlay.outline(outlined)
         self.files.image(OVERLAY, overlay.pixels, 8)
         centres = [(r.lo + r.hi) / 2 for r in plan.ranges]
         self.files.animation(PARALLAX, iter_parallax_frames(thumbnails, centres), FRAME_MS)
@@ -136,10 +144,9 @@ class PaneMaker:
         svg = self.tracer.svg_outline(outline, self.pixel_mm, title=name)
         self.files.text(cut_file, svg)
         # kept until the print files are written: the filled pixels' colours alone (the others are the
-        # composite's), in half precision (11 bits, finer than 8-bit layers and within 1/2048 of
-        # 16-bit ones), so the panes of a large photo hold little meanwhile
-        fill = colours.astype(np.float16) if colours is not None else None
-        return pane, PaneSource(name=name, alpha=alpha.astype(np.float16), fill=fill, filled=filled, is_back=is_back,
+        # composite's, the shaper gives them in half precision), the alpha and the fill mask as kept()
+        kept_alpha, kept_filled = kept(alpha, filled)
+        return pane, PaneSource(name=name, alpha=kept_alpha, fill=colours, filled=kept_filled, is_back=is_back,
                                 white_ink_file=pane["white_ink_file"], print_file=pane["print_file"])
 
     def manifest(self, job_id: str, plan: LayerPlan, panes: list[dict], width: int, height: int,
@@ -164,3 +171,14 @@ class PaneMaker:
                       "assembly_guide": GUIDE if has_layers else None},
         )
         return manifest
+
+
+def kept(alpha: np.ndarray, filled: np.ndarray) -> tuple[np.ndarray | Boxed, np.ndarray | Boxed]:
+    """A pane's alpha and fill mask as kept for the print files: an opaque alpha (the back pane's,
+    filled wherever it is hidden) as a read-only constant that holds no memory; any other only within
+    the box where the pane has anything, and the alpha in half precision (the front panes of a photo
+    cover a part of it: at 12 MP each alpha was 24 MB and each mask 12 MB)."""
+    if alpha.min() == 1.0:
+        return np.broadcast_to(np.float16(1.0), alpha.shape), filled
+    box = box_around((alpha > 0) | filled)
+    return Boxed(alpha, box, np.float16), Boxed(filled, box)

@@ -135,10 +135,11 @@ class RenderPipeline:
         cropped, depth8 = (array[plan.crop.slices] for array in (image, depth8))
         factor = preview_factor(cropped.shape[1], cropped.shape[0])
         print_pixel_mm = MM_PER_INCH / plan.dpi
-        panes = PaneMaker(params, cropped, factor, shaper=self.shaper, tracer=self.tracer,
+        maker = PaneMaker(params, cropped, factor, regions=regions, shaper=self.shaper, tracer=self.tracer,
                           guide_drawer=self.guide_drawer, files=files, pixel_mm=print_pixel_mm * plan.scale[0],
-                          print_px=plan.canvas_px, print_pixel_mm=print_pixel_mm
-                          ).make(job.id, depth8, regions, layer_plan, lambda within: progress("layers", within, engines))
+                          print_px=plan.canvas_px, print_pixel_mm=print_pixel_mm)
+        del regions  # the pane maker lets go of them once the panes are planned
+        panes = maker.make(job.id, depth8, layer_plan, lambda within: progress("layers", within, engines))
         if panes.edges_engine:
             engines["edges"] = panes.edges_engine
 

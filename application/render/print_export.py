@@ -18,7 +18,7 @@ from typing import Callable
 import attrs
 import numpy as np
 
-from rilievo.domain.fill import FilledColours
+from rilievo.domain.fill import Boxed, FilledColours
 from rilievo.domain.outputs import DEPTH_MAP, FORMAT_FILES, PREVIEW, PROOF, RESULT_STEM
 from rilievo.domain.params import RenderParams
 from rilievo.domain.print_extras import mark_patches, marks_margin_px, white_ink_mask
@@ -39,9 +39,9 @@ class PaneSource:
     """A pane at the photo's (cropped) resolution, with the names of the files it needs."""
 
     name: str
-    alpha: np.ndarray  # HxW float, the hidden part filled in included
+    alpha: np.ndarray | Boxed  # HxW float, the hidden part filled in included
     fill: np.ndarray | None  # Nx3 float: the colours of the N filled pixels, in the order of image[filled]
-    filled: np.ndarray  # HxW bool: the pixels whose colour the fill invented (elsewhere the composite's)
+    filled: np.ndarray | Boxed  # HxW bool: the pixels whose colour the fill invented (elsewhere the composite's)
     is_back: bool
     white_ink_file: str | None
     print_file: str | None  # mirrored and/or with marks; None when neither is asked
@@ -226,6 +226,9 @@ class PrintExport:
             band = np.full((bottom - top, self.width, 4), outside, np.float32)
             return band, band[..., 3].copy() if pane.white_ink_file else None
         rows, window = inside
+        if self.clear_over(pane, window):  # no colour, no alpha, no white ink
+            band = np.zeros((bottom - top, self.width, 4), np.float32)
+            return band, np.zeros((bottom - top, self.width), np.float32) if pane.white_ink_file else None
         # the window reaches `choke` rows past the band where it can, for the erosion of the white ink
         core = slice(rows.start + top - self.plan.placement.y - window[1], None)
         count = rows.stop - rows.start
@@ -253,6 +256,19 @@ class PrintExport:
             context[:, self.placement_columns] = extended[..., 0]
             white[rows] = white_ink_mask(context, choke)[core][:count]
         return band, white
+
+    def clear_over(self, pane: PaneSource, window: tuple) -> bool:
+        """Whether the pane is clear over the whole window of the placement: a pane in front whose
+        alpha (and so its fill mask) is kept in a box (Boxed) that the source rows the window is
+        resized from do not meet. There the resize is exact zeros (0 in, 0 out), and so is the band."""
+        if pane.is_back or not isinstance(pane.alpha, Boxed):
+            return False
+        placement, crop = self.plan.placement, self.plan.crop
+        first, last = window[1], window[3]
+        if (placement.width, placement.height) != (crop.width, crop.height):
+            first, last = self.resampler.needed_source_rows((crop.width, crop.height),
+                                                            (placement.width, placement.height), window)
+        return last <= pane.alpha.rows.start or first >= pane.alpha.rows.stop
 
     @cached_property
     def depth(self) -> np.ndarray:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from rilievo.adapters import layer_shaping
 from rilievo.adapters.layer_shaping import OpenCVLayerShaper
 from rilievo.domain.errors import InvalidParameter, LayersFailed
 from rilievo.domain.layers import LayerPlan, quantize_depth
@@ -267,6 +268,31 @@ def test_a_disc_as_wide_as_the_minimum_is_kept_whole(shaper):
     np.testing.assert_array_equal(shaper.merge_small_features(membership, 2, 20), membership)
 
 
+def printable_over_the_whole_picture(labels, min_feature_px):
+    """The printable pixels with the distances taken over the whole picture, layer by layer."""
+    radius, printable = min_feature_px / 2.0, np.zeros(labels.shape, bool)
+    for index in np.unique(labels):
+        inside = labels == index
+        centres = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) >= radius
+        if centres.any():
+            reach = cv2.distanceTransform((~centres).astype(np.uint8), cv2.DIST_L2, 5)
+            printable |= inside & (reach < radius + layer_shaping.EDGE_TOLERANCE_PX)
+    return printable
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_printable_pixels_worked_out_around_each_layer_are_those_of_the_whole_picture(seed):
+    rng = np.random.default_rng(seed)
+    height, width = rng.integers(20, 160, 2)
+    noise = cv2.GaussianBlur(rng.random((height, width)).astype(np.float32), (0, 0), float(rng.uniform(1, 8)))
+    count = int(rng.integers(2, 6))
+    labels = np.digitize(noise, np.quantile(noise, np.linspace(0, 1, count + 1)[1:-1])).astype(np.uint8)
+    labels[rng.integers(0, height), rng.integers(0, width)] = count  # a one-pixel layer
+    min_feature_px = float(rng.uniform(1, 20))
+    np.testing.assert_array_equal(layer_shaping._printable(labels, min_feature_px),
+                                  printable_over_the_whole_picture(labels, min_feature_px))
+
+
 def test_nested_small_pieces_go_to_the_printable_layer_around_them(shaper):
     membership = np.full((80, 80), 2, np.uint8)
     membership[30:50, 38:42] = 1  # a 4 px sliver of layer 1 ...
@@ -337,7 +363,7 @@ def gradient(height=200, width=300):
 def filled_image(shaper, image, known, fillable, reach):
     """The image with the fill's colours on the pixels it filled, and the mask of those pixels."""
     colours, filled = shaper.fill_behind(image, known, fillable, reach)
-    assert colours.dtype == np.float32 and colours.shape == (filled.sum(), 3)
+    assert colours.dtype == np.float16 and colours.shape == (filled.sum(), 3)
     rgb = image.copy()
     rgb[filled] = colours
     return rgb, filled

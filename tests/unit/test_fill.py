@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from rilievo.domain.fill import FilledColours, fill_reach_px, filled_alpha, visibility
+from rilievo.domain.fill import Boxed, FilledColours, box_around, fill_reach_px, filled_alpha, visibility
 from rilievo.domain.layers import LayerPlan, layer_alphas, layer_rgba, stack_over
 
 depth_maps = arrays(np.uint8, st.tuples(st.integers(1, 24), st.integers(1, 24)), elements=st.integers(0, 255))
@@ -63,6 +63,13 @@ def test_filling_in_place_changes_neither_the_alphas_nor_what_the_next_layers_se
         np.testing.assert_array_equal(seen_in_place, seen)
 
 
+def test_the_back_layer_s_alpha_is_an_opaque_constant_that_filling_in_place_leaves_as_it_is():
+    membership = np.repeat(np.array([[0, 0, 1, 1, 2, 2]], dtype=np.uint8), 4, axis=0)
+    *_, (back, seen) = visibility(layer_alphas(membership, 3, 1))
+    assert back.strides == (0, 0) and back.shape == membership.shape and np.all(back == 1)
+    assert filled_alpha(back, seen, seen == 0, in_place=True) is back
+
+
 def test_the_front_layer_hides_nothing_and_the_back_layer_is_hidden_behind_opaque_fronts():
     membership = np.repeat(np.array([[0, 0, 0, 0, 1, 1, 1, 1]], dtype=np.uint8), 3, axis=0)
     alphas = list(layer_alphas(membership, 2, 0))
@@ -111,3 +118,28 @@ def test_filled_colours_refuse_a_count_that_is_not_the_filled_pixels():
     filled[1, 2] = True
     with pytest.raises(ValueError, match="2 fill colours for 1 filled pixels"):
         FilledColours(np.zeros((4, 5, 3), np.float32), filled, np.zeros((2, 3), np.float32))
+
+
+def test_a_boxed_array_gives_every_run_of_rows_and_columns_as_the_whole_array_does():
+    rng = np.random.default_rng(5)
+    array = np.zeros((30, 40), np.float32)
+    array[7:19, 11:33] = rng.random((12, 22), dtype=np.float32)
+    boxed = Boxed(array, box_around(array > 0))
+    assert boxed.inside.shape == (12, 22)
+    for rows, columns in [(slice(0, 30), slice(0, 40)), (slice(0, 8), slice(30, 40)), (slice(18, 25), slice(0, 12)),
+                          (slice(20, 30), slice(None)), (slice(9, 10), slice(12, 13))]:
+        np.testing.assert_array_equal(boxed[rows, columns], array[rows, columns])
+    np.testing.assert_array_equal(boxed[3:17], array[3:17])
+    np.testing.assert_array_equal(boxed.count_per_row(), np.count_nonzero(array, axis=1))
+    assert Boxed(array, box_around(np.zeros((30, 40), bool)))[0:30].sum() == 0
+
+
+def test_filled_colours_are_the_same_from_a_boxed_fill_mask():
+    rng = np.random.default_rng(6)
+    image = rng.random((20, 30, 3), dtype=np.float32)
+    filled = np.zeros((20, 30), bool)
+    filled[5:12, 8:20] = rng.random((7, 12)) > 0.4
+    colours = rng.random((np.count_nonzero(filled), 3), dtype=np.float32)
+    whole, boxed = FilledColours(image, filled, colours), FilledColours(image, Boxed(filled, box_around(filled)), colours)
+    for key in (slice(0, 20), slice(6, 9), (slice(4, 13), slice(10, 25))):
+        np.testing.assert_array_equal(boxed[key], whole[key])

@@ -1,13 +1,15 @@
 """The layers as panes, through the fakes on fakes: fill, white ink, print files, the manifest."""
 
 import json
+import weakref
 from pathlib import Path
 
 import jsonschema
 import numpy as np
 import pytest
 
-from rilievo.domain.layers import stack_over
+from rilievo.application.render import panes as panes_module
+from rilievo.domain.layers import layer_alphas, stack_over
 from rilievo.domain.params import RenderParams
 from tests.fakes import FakeDepth, FakeShaper, decoded, make_fakes, three_planes
 
@@ -44,6 +46,65 @@ def test_hidden_parts_are_filled_and_the_straight_on_stack_is_unchanged(fakes):
     assert magenta(mid)[:, :15].any() and not magenta(mid)[:, 20:].any()
     shares = [layer["filled_share"] for layer in files["layer_manifest.json"]["layers"]]
     assert shares[0] == 0 and 0 < shares[1] <= shares[2]
+
+
+def test_a_finished_layer_s_alpha_is_let_go_of_before_the_next_layer_is_filled(fakes, monkeypatch):
+    """At 12 MP an alpha and its visibility are 48 MB each: only the layer being made holds them."""
+    made = []
+
+    def recorded(membership, count, feather):
+        for alpha in layer_alphas(membership, count, feather):
+            made.append(weakref.ref(alpha))
+            yield alpha
+
+    earlier_alive = []
+    fill_behind = fakes.pipeline.shaper.fill_behind
+
+    def fill(image, known, fillable, reach_px):
+        earlier_alive.append(sum(ref() is not None for ref in made[:-1]))
+        return fill_behind(image, known, fillable, reach_px)
+
+    monkeypatch.setattr(panes_module, "layer_alphas", recorded)
+    monkeypatch.setattr(fakes.pipeline.shaper, "fill_behind", fill)
+    render(fakes)
+    assert earlier_alive == [0, 0]  # the mid and back layers' fills
+
+
+def test_the_regions_are_let_go_of_once_the_panes_are_planned(fakes, monkeypatch):
+    """Their labels are 48 MB at 12 MP; the fills and the print files come after."""
+    planned = []
+    regions_by_pane = panes_module.regions_by_pane
+
+    def recorded(membership, regions, plan):
+        planned.append(weakref.ref(regions.labels))
+        return regions_by_pane(membership, regions, plan)
+
+    alive_at_fill = []
+    fill_behind = fakes.pipeline.shaper.fill_behind
+
+    def fill(image, known, fillable, reach_px):
+        alive_at_fill.append(planned[0]() is not None)
+        return fill_behind(image, known, fillable, reach_px)
+
+    monkeypatch.setattr(panes_module, "regions_by_pane", recorded)
+    monkeypatch.setattr(fakes.pipeline.shaper, "fill_behind", fill)
+    render(fakes)
+    assert alive_at_fill == [False, False]
+
+
+def test_the_back_pane_s_opaque_alpha_is_kept_as_a_constant_and_the_others_in_their_box_in_half_precision():
+    back, nothing = np.ones((4, 6), np.float32), np.zeros((4, 6), bool)
+    alpha, filled = panes_module.kept(back, nothing)
+    assert alpha.shape == (4, 6) and alpha.strides == (0, 0) and np.all(alpha == 1) and filled is nothing
+    front = np.zeros((4, 6), np.float32)
+    front[1:3, 2:4] = 0.25
+    hidden = np.zeros((4, 6), bool)
+    hidden[2, 4] = True
+    front[hidden] = 1.0
+    alpha, filled = panes_module.kept(front, hidden)
+    assert alpha.inside.shape == filled.inside.shape == (2, 3) and alpha.dtype == np.float16
+    np.testing.assert_array_equal(alpha[0:4, 0:6], front)
+    np.testing.assert_array_equal(filled[0:4], hidden)
 
 
 def test_without_fill_the_layers_carry_only_their_own_pixels(fakes):

@@ -158,6 +158,16 @@ def test_a_layer_downsampled_strip_by_strip_is_the_whole_layer_box_averaged(monk
     np.testing.assert_allclose(small, np.clip(expected, 0, 1), atol=1e-6)
 
 
+@pytest.mark.parametrize("box", [(slice(10, 23), slice(5, 17)), (slice(0, 2), slice(36, 38)), (slice(0, 0), slice(0, 0))])
+def test_a_layer_covering_part_of_the_picture_downsamples_the_same_as_worked_out_whole(monkeypatch, box):
+    rng = np.random.default_rng(9)
+    rgb, alpha = rng.random((45, 38, 3), dtype=np.float32), np.zeros((45, 38), np.float32)
+    alpha[box] = rng.random((45, 38), dtype=np.float32)[box]
+    small = downsample_layer(rgb, alpha, 3)
+    monkeypatch.setattr(parallax, "box_around", lambda mask: (slice(0, mask.shape[0]), slice(0, mask.shape[1])))
+    np.testing.assert_array_equal(small, downsample_layer(rgb, alpha, 3))
+
+
 def test_frames_made_one_at_a_time_are_the_listed_frames_and_bad_layers_are_refused_at_once():
     layers, centres = three_plane_scene()
     frames = iter_parallax_frames(layers, centres, frames=6, max_shift_px=4)

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rilievo.application.render import panes as panes_module
 from rilievo.application.render.pipeline import seeds_of
 from rilievo.application.render.print_export import BAND_ROWS
 from rilievo.domain.job import JobStatus
@@ -219,3 +220,21 @@ def test_the_finished_bands_carry_the_rows_of_the_whole_enlargement():
     photo_mode = render(make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes())),
                         **PRINT)["composite_full.png"]
     np.testing.assert_allclose(painterly, 1.0 - photo_mode, atol=1 / 65535)
+
+
+@pytest.mark.parametrize("params", [{}, {**PRINT, "white_ink_choke": 2}, {**PRINT, "mirror": True, "marks": True}])
+def test_panes_kept_in_their_boxes_make_the_same_print_files_as_panes_kept_whole(monkeypatch, params):
+    """Near at the top, far at the bottom: the front panes hold rows at the top only, and the bands
+    below them are made without resizing them."""
+    depth = np.tile(np.linspace(0, 1, HEIGHT, dtype=np.float32)[:, None], (1, WIDTH))
+
+    def files() -> dict:
+        return render(make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(depth)), **params)
+
+    boxed = files()
+    monkeypatch.setattr(panes_module, "kept", lambda alpha, filled: (np.asarray(alpha, np.float16), filled))
+    whole = files()
+    layers = [name for name in boxed if name.startswith("Layer_") and name.endswith(".png")]
+    assert len(layers) >= 4 and boxed.keys() == whole.keys()
+    for name in layers + ["composite_full.png"]:
+        np.testing.assert_array_equal(boxed[name], whole[name], err_msg=name)
