@@ -314,3 +314,46 @@ def test_a_subject_mask_of_another_size_is_refused():
     image, depth = texture(64), np.zeros((64, 64), np.float32)
     with pytest.raises(InvalidParameter, match="subject mask"):
         ClassicalPainter().paint(image, depth, request(), NoisePlan.single(3), subject=np.ones((32, 64), bool))
+
+
+# --- watercolour's washes ---------------------------------------------------------------------------
+
+
+def wash_on_light_paper(colour, size=320):
+    """A disc of one colour on a light ground (above watercolour's lights, so left as paper)."""
+    photo = np.full((size, size, 3), 0.95, np.float32)
+    yy, xx = np.mgrid[:size, :size]
+    disc = (yy - size // 2) ** 2 + (xx - size // 2) ** 2 < (0.28 * size) ** 2
+    photo[disc] = colour
+    painting = ClassicalPainter().paint(photo, np.zeros((size, size), np.float32), request("watercolor-loose"),
+                                        NoisePlan.single(3)).image
+    return painting, disc
+
+
+def eroded(mask, px):
+    return cv2.erode(mask.astype(np.uint8), np.ones((2 * px + 1, 2 * px + 1), np.uint8)).astype(bool)
+
+
+@pytest.mark.parametrize("colour", [(0.15, 0.15, 0.15), (0.35, 0.12, 0.08)])
+def test_a_dark_washs_pooled_rim_darkens_it_modestly_and_never_turns_black(colour):
+    painting, disc = wash_on_light_paper(colour)
+    lum = luma(painting)
+    wash = float(np.median(lum[eroded(disc, 20)]))
+    # measured: the darkest 1 % of the disc at 0.67-0.68 of the wash's median (0.0-0.2 before: black outlines)
+    assert np.percentile(lum[disc], 1) > 0.5 * wash
+
+
+def test_a_pale_washs_rim_is_still_darker_than_the_wash():
+    painting, disc = wash_on_light_paper((0.6, 0.6, 0.6))
+    lum = luma(painting)
+    rim = disc & ~eroded(disc, 12)
+    # measured: the rim's darkest 5 % at 0.88 of the wash's median
+    assert np.percentile(lum[rim], 5) < 0.95 * np.median(lum[eroded(disc, 20)])
+
+
+def test_paper_far_from_any_wash_has_no_dark_specks():
+    painting, disc = wash_on_light_paper((0.15, 0.15, 0.15))
+    far = ~cv2.dilate(disc.astype(np.uint8), np.ones((121, 121), np.uint8)).astype(bool)  # the corners
+    paper = float(luma(np.asarray(STYLE_PRESETS["watercolor-loose"].strokes.paper, np.float32)))
+    # before: specks of black where the wash's wandering edge reached paper no wash was near
+    assert luma(painting)[far].min() > paper - 0.1
