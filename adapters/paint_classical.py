@@ -33,6 +33,8 @@ After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Size
 brush_scale (1-5) multiplies every brush by 2 ** ((brush_scale - 3) / 2): half size at 1, double at 5.
 painterliness (0.2-0.8) raises the error threshold and the reference blur, drops up to half of
 the fine brush sizes, and past 0.5 the finest detail brush: more paint, less of the photo's detail.
+Faces alone are painted at most as loosely as at 0.5: past it one more brush, 0.5's finest with its
+threshold and blur, follows all the others where the detail map says face.
 Each stroke's colour jitter comes from the noise plan's field where the stroke starts (its depth
 layer's seed, a numbered edition's own seeds far away) times the plan's depth-weighted strength, so
 the subject's strokes vary less than the background's; everything else random comes from one numpy
@@ -75,6 +77,10 @@ DETAIL_THRESHOLD = 0.35
 # the segmenter's subject). Past the default painterliness (0.5) the finest goes, and the one left
 # paints only where the second did: at the most painterly (0.8) only faces and the subject get it.
 DETAIL_LEVELS = 2
+# A face is painted at most as loosely as at this painterliness (the default), whatever the request:
+# past it, one more brush follows all others where the detail map says face.
+FACE_PAINTERLINESS = 0.5
+FACES_ONLY = 0.9  # the detail map is 1 on faces, SUBJECT_DETAIL (0.8) on the rest of the subject
 JITTER_GAIN = (0.5, 1.25)  # times the style's colour jitter: a faithful painting plays less with colour
 
 UNDERPAINTING_BLUR = 2.0  # in largest-brush radii
@@ -148,6 +154,11 @@ class _Plan:
             for i, (radius, needs) in enumerate(zip(radii, reach))
             if i < loose or radius < radii[i - 1]  # a detail level no finer than the one before is left out
         )
+        if request.painterliness > FACE_PAINTERLINESS:
+            # past it a face is still painted as there, last, with that finest brush and threshold
+            face = _Plan.from_request(attrs.evolve(request, painterliness=FACE_PAINTERLINESS), long_side).levels[-1]
+            if face.radius < levels[-1].radius or face.threshold < levels[-1].threshold:
+                levels += (attrs.evolve(face, min_detail=FACES_ONLY),)
         return cls(levels=levels, far_gain=DEPTH_BRUSH_GAIN * request.depth_influence,
                    underpainting_sigma=UNDERPAINTING_BLUR * levels[0].radius, strokes=strokes)
 
