@@ -409,29 +409,35 @@ def _canvas_relief(top: int, height: int, width: int, period: float, seed: int) 
     """Plain weave: warp and weft threads one period apart, each passing over and under the other in
     turn, the threads wobbling and swelling a little as real ones do."""
 
-    def noise(cell: float, purpose: str) -> np.ndarray:
-        return _lattice_noise(top, height, width, cell, derive_seed(seed, "canvas", purpose))
+    def scaled(cell: float, purpose: str, gain: float, offset: np.ndarray | float) -> np.ndarray:
+        """offset + gain * noise, made in place: at print size each array is tens of MB."""
+        values = _lattice_noise(top, height, width, cell, derive_seed(seed, "canvas", purpose))
+        values *= np.float32(gain)
+        values += offset
+        return values
 
-    wobble_cell = 8.0 * period
-    u = np.arange(width, dtype=np.float32)[None, :] / np.float32(period)
-    u = u + 0.12 * noise(wobble_cell, "warp")
-    v = np.arange(top, top + height, dtype=np.float32)[:, None] / np.float32(period)
-    v = v + 0.12 * noise(wobble_cell, "weft")
-    cu = np.cos(np.float32(np.pi) * u)  # +-1 on the warp threads' centres, the sign alternating
-    del u
-    cv = np.cos(np.float32(np.pi) * v)
-    del v
+    # the threads' phases (warp across, weft down), wobbling; cos is +-1 on a thread's centre, the sign
+    # alternating from one thread to the next
+    cu = scaled(8.0 * period, "warp", 0.12, np.arange(width, dtype=np.float32)[None, :] / np.float32(period))
+    cv = scaled(8.0 * period, "weft", 0.12, np.arange(top, top + height, dtype=np.float32)[:, None] / np.float32(period))
+    for phase in (cu, cv):
+        phase *= np.float32(np.pi)
+        np.cos(phase, out=phase)
     crossing = cu * cv  # > 0 where the warp lies on top (plain weave: thread + crossing index even)
-    warp = cu * cu
-    warp *= 0.5 + 0.5 * crossing
-    weft = cv * cv
-    weft *= 0.5 - 0.5 * crossing
-    del cu, cv, crossing
-    warp *= 1.0 + 0.25 * noise(3.0 * period, "warp thickness")
-    weft *= 1.0 + 0.25 * noise(3.0 * period, "weft thickness")
+    warp, weft = cu, cv
+    warp *= warp
+    weft *= weft
+    crossing *= 0.5
+    crossing += 0.5
+    warp *= crossing  # the warp shows where it lies on top ...
+    np.subtract(1.0, crossing, out=crossing)
+    weft *= crossing  # ... the weft elsewhere
+    del crossing
+    warp *= scaled(3.0 * period, "warp thickness", 0.25, 1.0)  # threads swell and thin
+    weft *= scaled(3.0 * period, "weft thickness", 0.25, 1.0)
     warp += weft
     del weft
-    warp += 0.15 * noise(max(1.0, 0.5 * period), "slubs")  # slubs and fuzz
+    warp += scaled(max(1.0, 0.5 * period), "slubs", 0.15, 0.0)  # slubs and fuzz
     return warp
 
 
@@ -602,9 +608,17 @@ def _lattice_noise(top: int, height: int, width: int, cell: float, seed: int) ->
                + (lattice_cols + _INDEX_OFFSET).astype(np.uint64)[None, :])
     values = _hashed_uniform(counter, seed) * np.float32(np.sqrt(12.0))
     columns = col_first - lattice_cols[0]
-    across = sum(weight * values[:, columns + k] for k, weight in enumerate(col_weights))
+    across = sum(weight * values[:, columns + k] for k, weight in enumerate(col_weights))  # a few rows only
     rows = row_first - lattice_rows[0]
-    return sum(weight[:, None] * across[rows + k] for k, weight in enumerate(row_weights)).astype(np.float32)
+    # the rows' interpolation in place: each band's arrays are the print's width, tens of MB a few times over
+    out = np.take(across, rows, axis=0)
+    out *= row_weights[0][:, None]
+    term = np.empty_like(out)
+    for k in range(1, 4):
+        np.take(across, rows + k, axis=0, out=term)
+        term *= row_weights[k][:, None]
+        out += term
+    return out
 
 
 def _smooth_noise(shape: tuple[int, int], cell: float, rng: np.random.Generator) -> np.ndarray:
