@@ -109,6 +109,7 @@ WASH_WANDER = 0.12  # std of the wash edge's wandering, in cover
 WASH_EDGE = 0.45  # the blurred stroke cover at which a wash's edge dries
 WASH_SOFTNESS = 0.25  # how wide that edge is, in cover
 PASTEL_PRESSURE = (0.7, 1.0)  # range of a pastel stroke's pressure: roughly the share of the tooth it covers
+PASTEL_FACE_BLEND = 0.7  # share of the tooth's bite rubbed away on a face (detail 1; none at detail 0.5 or less)
 PASTEL_SOFTNESS = 0.2  # how gradually chalk gives way to bare paper across the tooth's heights
 
 
@@ -480,7 +481,9 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
             # chalk catches on the paper's ridges and skips its hollows, the more so where a stroke is light
             # and towards its edges, where the stick presses less
             pressed = _palette(pressure[batch, None])[ids][..., 0] * _blur(cover, max(1.0, 0.4 * level.radius))
-            cover = np.clip((pressed - settings.grain * tooth) / PASTEL_SOFTNESS, 0.0, 1.0) * painted
+            # on a face the pastellist rubs the chalk into the tooth, so the paper does not break its features
+            bite = settings.grain * tooth * (1.0 - PASTEL_FACE_BLEND * np.clip(2.0 * detail - 1.0, 0.0, 1.0))
+            cover = np.clip((pressed - bite) / PASTEL_SOFTNESS, 0.0, 1.0) * painted
         alpha = (opacity * cover)[..., None]
         if settings.edge_darkening > 0:
             # pigment pools where a wash dries against bare paper, not between wet strokes of one wash:

@@ -301,6 +301,17 @@ def test_past_the_default_painterliness_a_face_is_painted_as_at_the_default_and_
     assert np.abs(loose - photo)[outside].mean() > np.abs(default - photo)[outside].mean() + 3 / 255
 
 
+def test_pastel_chalk_is_rubbed_into_the_paper_on_a_face_so_its_features_survive_the_tooth():
+    photo = skimage.data.astronaut().astype(np.float32) / 255.0
+    depth = np.zeros(photo.shape[:2], np.float32)
+    rows, cols = face_box(photo)
+    recall = [canny_recall(photo[rows, cols], ClassicalPainter().paint(photo, depth, request("pastel-soft"),
+                                                                      NoisePlan.single(seed)).image[rows, cols])
+              for seed in range(3)]
+    # measured: 0.84-0.87 (0.75-0.83 before, the paper's tooth breaking the eyes and mouth)
+    assert np.mean(recall) > 0.83
+
+
 def test_a_painting_with_a_face_is_the_same_for_the_same_seed():
     photo = astronaut(256)
     depth = np.zeros(photo.shape[:2], np.float32)
