@@ -33,6 +33,8 @@ After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Size
 brush_scale (1-5) multiplies every brush by 2 ** ((brush_scale - 3) / 2): half size at 1, double at 5.
 painterliness (0.2-0.8) raises the error threshold and the reference blur, drops up to half of
 the fine brush sizes, and past 0.5 the finest detail brush: more paint, less of the photo's detail.
+Faces alone are painted at most as loosely as at 0.5: past it one more brush, 0.5's finest with its
+threshold and blur, follows all the others where the detail map says face.
 Each stroke's colour jitter comes from the noise plan's field where the stroke starts (its depth
 layer's seed, a numbered edition's own seeds far away) times the plan's depth-weighted strength, so
 the subject's strokes vary less than the background's; everything else random comes from one numpy
@@ -75,6 +77,10 @@ DETAIL_THRESHOLD = 0.35
 # the segmenter's subject). Past the default painterliness (0.5) the finest goes, and the one left
 # paints only where the second did: at the most painterly (0.8) only faces and the subject get it.
 DETAIL_LEVELS = 2
+# A face is painted at most as loosely as at this painterliness (the default), whatever the request:
+# past it, one more brush follows all others where the detail map says face.
+FACE_PAINTERLINESS = 0.5
+FACES_ONLY = 0.9  # the detail map is 1 on faces, SUBJECT_DETAIL (0.8) on the rest of the subject
 JITTER_GAIN = (0.5, 1.25)  # times the style's colour jitter: a faithful painting plays less with colour
 
 UNDERPAINTING_BLUR = 2.0  # in largest-brush radii
@@ -96,12 +102,14 @@ KNIFE_MIN_LENGTH = 0.8  # in radii, added at the far end: even a dab is a slab, 
 KNIFE_THINNING = 0.6  # a knife slab ends this much thinner than it starts
 KNIFE_ANTIALIAS_SIGMA = 0.5  # a knife leaves hard edges: less softening than a brush's
 KNIFE_RELIEF_BLUR = 0.6  # px: a slab's relief keeps its step at the edges
-POOLING = 0.6  # pigment at a wash's rim, at edge_darkening 1: this share more than the wash's own
+GRANULATION = 0.4  # at edge_darkening 1 the paper's deepest hollows hold up to a fifth more pigment, its ridges a fifth less
+POOLING = 1.0  # pigment at a wash's rim, at edge_darkening 1: up to this share more than the wash's own
 LIGHTS_RAMP = 0.1  # luminance over which the lights turn from paint to bare paper
 WASH_WANDER = 0.12  # std of the wash edge's wandering, in cover
 WASH_EDGE = 0.45  # the blurred stroke cover at which a wash's edge dries
 WASH_SOFTNESS = 0.25  # how wide that edge is, in cover
 PASTEL_PRESSURE = (0.7, 1.0)  # range of a pastel stroke's pressure: roughly the share of the tooth it covers
+PASTEL_FACE_BLEND = 0.7  # share of the tooth's bite rubbed away on a face (detail 1; none at detail 0.5 or less)
 PASTEL_SOFTNESS = 0.2  # how gradually chalk gives way to bare paper across the tooth's heights
 
 
@@ -147,6 +155,11 @@ class _Plan:
             for i, (radius, needs) in enumerate(zip(radii, reach))
             if i < loose or radius < radii[i - 1]  # a detail level no finer than the one before is left out
         )
+        if request.painterliness > FACE_PAINTERLINESS:
+            # past it a face is still painted as there, last, with that finest brush and threshold
+            face = _Plan.from_request(attrs.evolve(request, painterliness=FACE_PAINTERLINESS), long_side).levels[-1]
+            if face.radius < levels[-1].radius or face.threshold < levels[-1].threshold:
+                levels += (attrs.evolve(face, min_detail=FACES_ONLY),)
         return cls(levels=levels, far_gain=DEPTH_BRUSH_GAIN * request.depth_influence,
                    underpainting_sigma=UNDERPAINTING_BLUR * levels[0].radius, strokes=strokes)
 
@@ -186,7 +199,7 @@ class ClassicalPainter:
                                       interpolation=cv2.INTER_AREA)
         detail = detail_map(work, work_depth, request.depth_influence, work_subject)
         canvas = _Canvas.started(work, plan.underpainting_sigma, plan.strokes.paper)
-        tooth = _tooth(work.shape[:2], rng) if plan.strokes.grain > 0 else None
+        tooth = _tooth(work.shape[:2], rng) if plan.strokes.grain > 0 or plan.strokes.edge_darkening > 0 else None
         for index, level in enumerate(plan.levels):
             reference = _reference(work, work_depth, level.blur_sigma, 1.0 + plan.far_gain)
             if plan.strokes.paper_lights > 0:
@@ -428,7 +441,8 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
     batches = 1 if opacity >= 1.0 else TRANSLUCENT_BATCHES
     knife = settings.shape == "knife"
     # drawn per stroke whatever the batch, so that one seed gives one painting however strokes are batched
-    pressure = rng.uniform(*PASTEL_PRESSURE, count).astype(np.float32) if tooth is not None else None
+    chalk = tooth is not None and settings.grain > 0
+    pressure = rng.uniform(*PASTEL_PRESSURE, count).astype(np.float32) if chalk else None
     slabs = _slab_corners(strokes, rng) if knife else None
     points = np.rint(strokes.points * (1 << SHIFT)).astype(np.int32)
     thickness = np.maximum(1, np.rint(2.0 * strokes.radii)).astype(np.int64)
@@ -458,23 +472,34 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
             plain = _blur(plain, sigma) / spread
             wander = _blur(rng.standard_normal(cover.shape, dtype=np.float32), sigma)
             wander *= WASH_WANDER / max(float(wander.std()), 1e-6)
+            # the edge wanders where a wash is; far from any, where its colour is undefined, paper stays bare
+            wander *= np.minimum(soft / WASH_EDGE, 1.0)
             cover = np.clip((soft + wander - WASH_EDGE) / WASH_SOFTNESS + 0.5, 0.0, 1.0)
         # the plain twin takes the stroke's full cover: bare paper between grains is decoration, not error
         canvas.plain += (opacity * cover)[..., None] * (plain - canvas.plain)
-        if tooth is not None:
+        if chalk:
             # chalk catches on the paper's ridges and skips its hollows, the more so where a stroke is light
             # and towards its edges, where the stick presses less
             pressed = _palette(pressure[batch, None])[ids][..., 0] * _blur(cover, max(1.0, 0.4 * level.radius))
-            cover = np.clip((pressed - settings.grain * tooth) / PASTEL_SOFTNESS, 0.0, 1.0) * painted
+            # on a face the pastellist rubs the chalk into the tooth, so the paper does not break its features
+            bite = settings.grain * tooth * (1.0 - PASTEL_FACE_BLEND * np.clip(2.0 * detail - 1.0, 0.0, 1.0))
+            cover = np.clip((pressed - bite) / PASTEL_SOFTNESS, 0.0, 1.0) * painted
         alpha = (opacity * cover)[..., None]
         if settings.edge_darkening > 0:
             # pigment pools where a wash dries against bare paper, not between wet strokes of one wash:
             # just inside the wash's edge, where it covers more than its surroundings do on average
             sigma = max(1.0, 0.3 * level.radius)
             rim = np.clip(4.0 * (cover - _blur(cover, sigma)), 0.0, 1.0)
-            # more pigment there: the wash's colour moves away from the paper's, a pale wash's rim stays pale
+            # more pigment there: the wash lets through less of the paper's light, its transmittance T (its
+            # colour over the paper's) becoming T / (1 + k (1 - T)), k up to POOLING: the coloured channels
+            # darken most, so the rim is a little deeper and more saturated than the wash, a pale wash's rim
+            # stays pale and a dark one's keeps at least 1 / (1 + k) of its light, never turning black
             paper = np.asarray(settings.paper or (1.0, 1.0, 1.0), np.float32)
-            layer += (POOLING * settings.edge_darkening * rim)[..., None] * (layer - paper)
+            absorbed = np.clip(1.0 - layer / paper, 0.0, 1.0)
+            # and pigment settles in the paper's hollows (granulation), a little less on its ridges
+            absorbed *= (settings.edge_darkening * (POOLING * rim + GRANULATION * (tooth - 0.5)))[..., None]
+            absorbed += 1.0
+            layer /= absorbed
         canvas.paint += alpha * (layer - canvas.paint)
         if settings.impasto > 0:
             ridge = _knife_relief(ids, slabs[batch], level) if knife else _bead(ids, painted, level, settings, detail)

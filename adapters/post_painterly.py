@@ -9,7 +9,9 @@ the photo. Four steps, in this order, each skipped when its strength is 0:
 
 At print size (finish_print_rows, band by band as the print files are written) the enlarged painting's
 stroke edges are made crisp again (a halo-free unsharp mask at the scale of the enlargement) and the
-ground gets a grain at print resolution, so a 24x36 print shows strokes, not enlarged blur.
+ground gets a grain at print resolution, so a 24x36 print shows strokes, not enlarged blur. Past a
+1.5x enlargement the canvas or paper relief is made there too, its threads _PRINT_THREAD_MM apart on
+paper, and the painting's own (which would be enlarged with it) is left out.
 
 Sizes are relative to the image's long side, so a 12 MP print and its 1 MP preview look alike.
 Everything random comes from numpy Generators seeded through derive_seed; the OpenCV calls are
@@ -18,12 +20,16 @@ deterministic, so the same inputs and seed give the same pixels.
 
 from __future__ import annotations
 
+import functools
+import math
+
 import cv2
 import numpy as np
 
 from rilievo.adapters.guided import guided_coefficients, guided_upsample
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.images import REC709_LUMA
+from rilievo.domain.print_layout import MM_PER_INCH
 from rilievo.domain.seeds import derive_seed
 from rilievo.domain.styles import PostSettings
 
@@ -49,8 +55,14 @@ _SOFT_NEAR, _SOFT_FAR = 0.1, 0.9  # depth ramp: nothing nearer than NEAR, the fu
 
 # Canvas and paper texture.
 _TEXTURE_AMPLITUDE = 0.05  # std of the relative luminance change at full strength
-_THREAD_PERIOD = 0.003  # of the long side
+_THREAD_PERIOD = 0.003  # of the long side, at the painting's own size
+_PRINT_THREAD_MM = 0.5  # on a print: a fine linen's threads; the paper's grain alike
 _MIN_THREAD_PERIOD = 3.0  # px
+_PRINT_RELIEF_FROM = 1.5  # enlargement past which the relief is made at print resolution, not enlarged
+_RELIEF_HEIGHT_SHADE = 0.4  # how much of the height itself shows (hollows hold shadow), the slope's 1
+_FIBRE_WEIGHT = 0.6  # the paper's fibres' std, the tooth's 1
+_FIBRE_TURN = 0.87  # a strand's heading turns by up to half this each step (std 0.25 rad)
+_INDEX_OFFSET = 1 << 20  # added to row and column indices before hashing: a relief reads rows above the first
 
 # At print size.
 _PAINTED_LONG_SIDE = 1536  # the classical painter's working size: its strokes are this sharp at most
@@ -65,7 +77,8 @@ _PRINT_GRAIN_SIGMA = 0.8  # print px
 class PainterlyPostProcessor:
     name = "painterly-post"
 
-    def finish(self, image: np.ndarray, depth: np.ndarray, post: PostSettings, seed: int) -> np.ndarray:
+    def finish(self, image: np.ndarray, depth: np.ndarray, post: PostSettings, seed: int,
+               print_enlargement: float = 1.0) -> np.ndarray:
         image, depth = _checked(image, depth, post, seed)
         out = image.copy()
         if post.stroke_texture > 0:
@@ -74,7 +87,8 @@ class PainterlyPostProcessor:
             out = harmonise(out, post.harmonise, derive_seed(seed, "post", "palette"))
         if post.soften_edges > 0:
             out = soften_edges(out, depth, post.soften_edges)
-        if post.texture_strength > 0:
+        # enlarged to a print, the relief's threads would be enlarged too: finish_print_rows makes it there
+        if post.texture_strength > 0 and print_enlargement <= _PRINT_RELIEF_FROM:
             out = apply_texture(out, post.texture, post.texture_strength, derive_seed(seed, "post", "texture"))
         return out
 
@@ -82,24 +96,37 @@ class PainterlyPostProcessor:
         return _print_context(_edge_radius(source_size, out_size))
 
     def finish_print_rows(self, rows: np.ndarray, top: int, keep: slice, source_size: tuple[int, int],
-                          out_size: tuple[int, int], post: PostSettings, seed: int) -> np.ndarray:
+                          out_size: tuple[int, int], post: PostSettings, seed: int, dpi: int) -> np.ndarray:
         rows = np.asarray(rows, np.float32)
         if rows.ndim != 3 or rows.shape[2] != 3:
             raise InvalidParameter(f"print rows must be an HxWx3 array, not one of shape {rows.shape}")
         if seed < 0:
             raise InvalidParameter(f"seed must be a non-negative integer, not {seed}")
+        if dpi <= 0:
+            raise InvalidParameter(f"dpi must be a positive number, not {dpi}")
         for field in ("print_crisp", "texture_strength"):
             if not 0.0 <= getattr(post, field) <= 1.0:
                 raise InvalidParameter(f"{field} must be between 0 and 1, not {getattr(post, field)}")
+        if post.texture not in _TEXTURES:
+            raise InvalidParameter(f"texture must be one of {', '.join(_TEXTURES)}, not {post.texture!r}")
         radius = _edge_radius(source_size, out_size)
         out = rows.copy()
         if radius >= 1 and post.print_crisp > 0:
             out += np.float32(post.print_crisp) * (crisp_edges(rows, radius) - rows)
+        out = out[keep]
         if post.texture_strength > 0:
-            grain = _print_grain(rows.shape[:2], top, derive_seed(seed, "post", "print-grain"))
+            grain = _print_grain(rows.shape[:2], top, derive_seed(seed, "post", "print-grain"))[keep]
             grain *= np.float32(_PRINT_GRAIN * post.texture_strength)
+            if _enlargement(source_size, out_size) > _PRINT_RELIEF_FROM:
+                period = max(_MIN_THREAD_PERIOD, _PRINT_THREAD_MM * dpi / MM_PER_INCH)
+                first = top + (keep.start or 0)
+                shading = texture_shading(post.texture, first, out.shape[0], out.shape[1], period,
+                                          derive_seed(seed, "post", "texture"))
+                shading *= np.float32(_TEXTURE_AMPLITUDE * post.texture_strength)
+                grain += shading
+                del shading
             out = _modulate(out, grain)
-        return np.ascontiguousarray(out[keep])
+        return np.ascontiguousarray(out)
 
 
 def _checked(image, depth, post: PostSettings, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -331,84 +358,163 @@ def _self_guided(channel: np.ndarray, radius: int, eps: float) -> np.ndarray:
 
 
 def apply_texture(image: np.ndarray, kind: str, strength: float, seed: int) -> np.ndarray:
-    """Multiplies luminance by the shading of a canvas or paper relief lit from the top left."""
+    """Multiplies luminance by the shading of a canvas or paper relief lit from the top left, its
+    threads or grain _THREAD_PERIOD of the long side apart (the painting's own size)."""
     height, width = image.shape[:2]
-    rng = np.random.default_rng(seed)
     period = max(_MIN_THREAD_PERIOD, _THREAD_PERIOD * max(height, width))
-    relief = _canvas_relief((height, width), period, rng) if kind == "canvas" else _paper_relief(
-        (height, width), period, rng)
-    shading = _emboss(relief)
-    shading *= _TEXTURE_AMPLITUDE * strength / max(float(shading.std()), 1e-6)
+    shading = texture_shading(kind, 0, height, width, period, seed)
+    shading *= np.float32(_TEXTURE_AMPLITUDE * strength)
     return _modulate(image, shading)
 
 
-def _canvas_relief(shape: tuple[int, int], period: float, rng: np.random.Generator) -> np.ndarray:
-    """Plain weave: warp and weft threads one period apart, each passing over and under the other in
-    turn, the threads wobbling and swelling a little as real ones do."""
-    height, width = shape
-    wobble_cell = 8.0 * period
-    u = np.arange(width, dtype=np.float32)[None, :] / np.float32(period)
-    u = u + 0.12 * _smooth_noise(shape, wobble_cell, rng)
-    v = np.arange(height, dtype=np.float32)[:, None] / np.float32(period)
-    v = v + 0.12 * _smooth_noise(shape, wobble_cell, rng)
-    cu = np.cos(np.float32(np.pi) * u)  # +-1 on the warp threads' centres, the sign alternating
-    del u
-    cv = np.cos(np.float32(np.pi) * v)
-    del v
-    crossing = cu * cv  # > 0 where the warp lies on top (plain weave: thread + crossing index even)
-    warp = cu * cu
-    warp *= 0.5 + 0.5 * crossing
-    weft = cv * cv
-    weft *= 0.5 - 0.5 * crossing
-    del cu, cv, crossing
-    thickness = 1.0 + 0.25 * _smooth_noise(shape, 3.0 * period, rng)
-    warp *= thickness
-    weft *= 1.0 + 0.25 * _smooth_noise(shape, 3.0 * period, rng)
-    warp += weft
-    del weft
-    warp += 0.15 * _smooth_noise(shape, max(1.0, 0.5 * period), rng)  # slubs and fuzz
-    return warp
-
-
-def _paper_relief(shape: tuple[int, int], grain: float, rng: np.random.Generator) -> np.ndarray:
-    """Multi-octave noise (the pulp's tooth) with fibres: short, gently curved raised strands."""
-    height, width = shape
-    relief = np.zeros(shape, np.float32)
-    cell = 0.5 * grain
-    for octave in range(4):
-        relief += np.float32(0.5**octave) * _smooth_noise(shape, cell, rng)
-        cell *= 2.0
-    fibres = np.zeros(shape, np.float32)
-    length = 8.0 * grain
-    count = max(1, round(0.6 * height * width / (length * grain)))
-    points = 6
-    start = rng.random((count, 1, 2)) * np.array([width, height])
-    heading = rng.uniform(0.0, 2.0 * np.pi, (count, 1)) + np.cumsum(rng.normal(0.0, 0.25, (count, points)), axis=1)
-    steps = np.stack([np.cos(heading), np.sin(heading)], axis=-1) * (length / points)
-    strands = np.round(start + np.cumsum(steps, axis=1)).astype(np.int32)
-    thickness = max(1, round(0.25 * grain))
-    half = count // 2
-    cv2.polylines(fibres, list(strands[:half]), False, 1.0, thickness, cv2.LINE_8)
-    cv2.polylines(fibres, list(strands[half:]), False, 0.6, thickness, cv2.LINE_8)
-    fibres = cv2.GaussianBlur(fibres, (0, 0), max(0.6, 0.3 * grain), borderType=cv2.BORDER_REFLECT)
-    relief /= max(float(relief.std()), 1e-6)
-    relief += 0.6 * fibres / max(float(fibres.std()), 1e-6)
-    return relief
-
-
-def _emboss(relief: np.ndarray) -> np.ndarray:
-    """Shading of the relief lit from the top left and above: the slope along the light's direction,
-    plus a little of the height itself (hollows hold shadow); zero mean, so brightness is kept."""
-    slope = cv2.Sobel(relief, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT)
-    slope += cv2.Sobel(relief, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT)
-    slope /= max(float(slope.std()), 1e-6)
-    height = relief - np.float32(relief.mean())
-    slope += 0.4 * height / max(float(height.std()), 1e-6)
-    slope -= np.float32(slope.mean())
+def texture_shading(kind: str, top: int, height: int, width: int, period: float, seed: int) -> np.ndarray:
+    """Shading (zero mean, unit std) of a canvas or paper relief at rows [top, top + height) and
+    columns [0, width), lit from the top left and above: the slope along the light's direction, plus a
+    little of the height itself (hollows hold shadow). It depends on each pixel's row and column, the
+    period and the seed alone, so that a band of a print is shaded as the same rows of the whole: its
+    scales are measured once on a fixed patch of the same relief, not on the rows asked for."""
+    slope_scale, height_scale, mean, std = _shading_scales(kind, period, seed)
+    slope, relief = _slope_and_height(kind, top, height, width, period, seed)
+    slope *= np.float32(slope_scale / std)
+    slope += np.float32(height_scale / std) * relief
+    slope -= np.float32(mean / std)
     return slope
 
 
+@functools.lru_cache(maxsize=16)
+def _shading_scales(kind: str, period: float, seed: int) -> tuple[float, float, float, float]:
+    """The slope's and the height's scales that make each of unit std, then the mean and std of
+    their sum, measured on the relief's first rows and columns."""
+    side = _statistics_side(period)
+    slope, relief = _slope_and_height(kind, 0, side, side, period, seed)
+    slope_scale = 1.0 / max(float(slope.std()), 1e-6)
+    height_scale = _RELIEF_HEIGHT_SHADE / max(float(relief.std()), 1e-6)
+    shading = slope_scale * slope + height_scale * relief
+    return slope_scale, height_scale, float(shading.mean()), max(float(shading.std()), 1e-6)
+
+
+def _statistics_side(period: float) -> int:
+    return max(256, int(24 * period))  # a few dozen threads, a few strands of fibre each way
+
+
+def _slope_and_height(kind: str, top: int, height: int, width: int, period: float, seed: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    relief = (_canvas_relief if kind == "canvas" else _paper_relief)(top - 1, height + 2, width, period, seed)
+    slope = cv2.Sobel(relief, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT)
+    slope += cv2.Sobel(relief, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT)
+    return slope[1:-1], relief[1:-1]  # the rows whose slope had both neighbours
+
+
+def _canvas_relief(top: int, height: int, width: int, period: float, seed: int) -> np.ndarray:
+    """Plain weave: warp and weft threads one period apart, each passing over and under the other in
+    turn, the threads wobbling and swelling a little as real ones do."""
+
+    def scaled(cell: float, purpose: str, gain: float, offset: np.ndarray | float) -> np.ndarray:
+        """offset + gain * noise, made in place: at print size each array is tens of MB."""
+        values = _lattice_noise(top, height, width, cell, derive_seed(seed, "canvas", purpose))
+        values *= np.float32(gain)
+        values += offset
+        return values
+
+    # the threads' phases (warp across, weft down), wobbling; cos is +-1 on a thread's centre, the sign
+    # alternating from one thread to the next
+    cu = scaled(8.0 * period, "warp", 0.12, np.arange(width, dtype=np.float32)[None, :] / np.float32(period))
+    cv = scaled(8.0 * period, "weft", 0.12, np.arange(top, top + height, dtype=np.float32)[:, None] / np.float32(period))
+    for phase in (cu, cv):
+        phase *= np.float32(np.pi)
+        np.cos(phase, out=phase)
+    crossing = cu * cv  # > 0 where the warp lies on top (plain weave: thread + crossing index even)
+    warp, weft = cu, cv
+    warp *= warp
+    weft *= weft
+    crossing *= 0.5
+    crossing += 0.5
+    warp *= crossing  # the warp shows where it lies on top ...
+    np.subtract(1.0, crossing, out=crossing)
+    weft *= crossing  # ... the weft elsewhere
+    del crossing
+    warp *= scaled(3.0 * period, "warp thickness", 0.25, 1.0)  # threads swell and thin
+    weft *= scaled(3.0 * period, "weft thickness", 0.25, 1.0)
+    warp += weft
+    del weft
+    warp += scaled(max(1.0, 0.5 * period), "slubs", 0.15, 0.0)  # slubs and fuzz
+    return warp
+
+
+def _paper_relief(top: int, height: int, width: int, grain: float, seed: int) -> np.ndarray:
+    """Multi-octave noise (the pulp's tooth) with fibres: short, gently curved raised strands."""
+    tooth_scale, fibre_scale = _paper_scales(grain, seed)
+    tooth, fibres = _paper_parts(top, height, width, grain, seed)
+    tooth *= np.float32(tooth_scale)
+    tooth += np.float32(fibre_scale) * fibres
+    return tooth
+
+
+@functools.lru_cache(maxsize=16)
+def _paper_scales(grain: float, seed: int) -> tuple[float, float]:
+    """The tooth at unit std, the fibres at _FIBRE_WEIGHT, measured on the paper's first rows and columns."""
+    side = _statistics_side(grain)
+    tooth, fibres = _paper_parts(0, side, side, grain, seed)
+    return 1.0 / max(float(tooth.std()), 1e-6), _FIBRE_WEIGHT / max(float(fibres.std()), 1e-6)
+
+
+def _paper_parts(top: int, height: int, width: int, grain: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    tooth = np.zeros((height, width), np.float32)
+    cell = 0.5 * grain
+    for octave in range(4):
+        tooth += np.float32(0.5**octave) * _lattice_noise(top, height, width, cell,
+                                                          derive_seed(seed, "paper", "tooth", octave))
+        cell *= 2.0
+    return tooth, _fibres(top, height, width, grain, derive_seed(seed, "paper", "fibres"))
+
+
+def _fibres(top: int, height: int, width: int, grain: float, seed: int) -> np.ndarray:
+    """Raised strands about 8 grains long and a quarter of one thick, as many as would cover 60 % of
+    the paper, half of them fainter. Each square tile a strand long holds the same number of strands,
+    drawn from a hash of the tile's row and column and the strand's number, so that the strands that
+    cross a band of rows are those of the tiles around it, whichever band it is."""
+    length = 8.0 * grain
+    per_tile = max(2, round(0.6 * length / grain))  # 0.6 of a tile's area over a strand's (length x grain)
+    points = 6
+    sigma = max(0.6, 0.3 * grain)
+    blur_reach = _blur_reach_of(sigma)
+    first, last = top - blur_reach, top + height + blur_reach  # the rows the blur reads
+    # a strand ends at most a length from its start: the tiles whose strands can reach those rows
+    tile_rows = np.arange(math.floor((first - length) / length), math.floor((last + length) / length) + 1)
+    tile_cols = np.arange(math.ceil(width / length))
+    rows, cols, number = (grid.reshape(-1) for grid in np.meshgrid(tile_rows, tile_cols, np.arange(per_tile),
+                                                                   indexing="ij"))
+    counter = ((rows + _INDEX_OFFSET).astype(np.uint64) * np.uint64(1 << 24) + cols.astype(np.uint64)) \
+        * np.uint64(per_tile) + number.astype(np.uint64)
+
+    def uniform(*purpose: str | int) -> np.ndarray:
+        return _hashed_uniform(counter, derive_seed(seed, *purpose)).astype(np.float64) + 0.5  # in [0, 1)
+
+    start = np.stack([(cols + uniform("x")) * length, (rows + uniform("y")) * length], axis=1)
+    turns = np.stack([uniform("turn", step) - 0.5 for step in range(points)], axis=1)
+    heading = 2.0 * np.pi * uniform("heading")[:, None] + np.cumsum(_FIBRE_TURN * turns, axis=1)
+    steps = np.stack([np.cos(heading), np.sin(heading)], axis=-1) * (length / points)
+    strands = start[:, None, :] + np.cumsum(steps, axis=1)
+    # drawn into a buffer that holds every strand whole: a line clipped at its border could be drawn
+    # a pixel off further along
+    margin = int(np.ceil(length)) + 2
+    buffer_top = math.floor(tile_rows[0] * length) - margin
+    buffer_height = math.ceil((tile_rows[-1] + 1) * length) + margin - buffer_top
+    strands = (np.floor(strands + 0.5) - np.array([-margin, buffer_top])).astype(np.int32)  # rounded where they lie
+    fibres = np.zeros((buffer_height, math.ceil(len(tile_cols) * length) + 2 * margin), np.float32)
+    thickness = max(1, round(0.25 * grain))
+    fainter = number >= per_tile // 2
+    cv2.polylines(fibres, list(strands[~fainter]), False, 1.0, thickness, cv2.LINE_8)
+    cv2.polylines(fibres, list(strands[fainter]), False, 0.6, thickness, cv2.LINE_8)
+    fibres = _gaussian(fibres[first - buffer_top:last - buffer_top, margin:margin + width], sigma)
+    return np.ascontiguousarray(fibres[blur_reach:blur_reach + height])
+
+
 # --- 5. at print size -------------------------------------------------------------------------------
+
+
+def _enlargement(source_size: tuple[int, int], out_size: tuple[int, int]) -> float:
+    return max(out_size[0] / max(source_size[0], 1), out_size[1] / max(source_size[1], 1))
 
 
 def _edge_radius(source_size: tuple[int, int], out_size: tuple[int, int]) -> int:
@@ -459,12 +565,7 @@ def _print_grain(shape: tuple[int, int], top: int, seed: int) -> np.ndarray:
     height, width = shape
     index = (np.arange(top, top + height, dtype=np.uint64)[:, None] * np.uint64(width)
              + np.arange(width, dtype=np.uint64)[None, :])
-    with np.errstate(over="ignore"):
-        z = index + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
-    noise = (z >> np.uint64(40)).astype(np.float32) * np.float32(1.0 / (1 << 24)) - np.float32(0.5)
+    noise = _hashed_uniform(index, seed)
     noise = _gaussian(noise, _PRINT_GRAIN_SIGMA)
     # the blur's std of uniform noise (1/sqrt(12)) over a Gaussian of this sigma: fixed, not measured per band
     noise *= np.float32(np.sqrt(12.0) * 2.0 * np.sqrt(np.pi) * _PRINT_GRAIN_SIGMA)
@@ -472,6 +573,52 @@ def _print_grain(shape: tuple[int, int], top: int, seed: int) -> np.ndarray:
 
 
 # --- shared -----------------------------------------------------------------------------------------
+
+
+def _hashed_uniform(counter: np.ndarray, seed: int) -> np.ndarray:
+    """float32 in [-0.5, 0.5), a function of each uint64 counter and the seed alone (SplitMix64)."""
+    with np.errstate(over="ignore"):
+        z = counter + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return (z >> np.uint64(40)).astype(np.float32) * np.float32(1.0 / (1 << 24)) - np.float32(0.5)
+
+
+def _lattice_noise(top: int, height: int, width: int, cell: float, seed: int) -> np.ndarray:
+    """Smooth noise with features about cell (>= 1) pixels across at rows [top, top + height) and
+    columns [0, width): unit-variance values at the corners of a lattice cell pixels apart (a hash of
+    their indices and the seed), interpolated by Catmull-Rom splines, so a pixel's value does not
+    depend on which rows are made with it."""
+
+    def spline(coordinates: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        position = coordinates / cell
+        base = np.floor(position).astype(np.int64)
+        t = (position - base).astype(np.float32)
+        t2, t3 = t * t, t * t * t
+        # the weights of the lattice points base - 1, base, base + 1 and base + 2
+        return base - 1, (0.5 * (2 * t2 - t3 - t), 0.5 * (3 * t3 - 5 * t2 + 2), 0.5 * (4 * t2 - 3 * t3 + t),
+                          0.5 * (t3 - t2))
+
+    row_first, row_weights = spline(np.arange(top, top + height, dtype=np.float64))
+    col_first, col_weights = spline(np.arange(width, dtype=np.float64))
+    lattice_rows = np.arange(row_first[0], row_first[-1] + 4)
+    lattice_cols = np.arange(col_first[0], col_first[-1] + 4)
+    counter = ((lattice_rows + _INDEX_OFFSET).astype(np.uint64)[:, None] * np.uint64(1 << 32)
+               + (lattice_cols + _INDEX_OFFSET).astype(np.uint64)[None, :])
+    values = _hashed_uniform(counter, seed) * np.float32(np.sqrt(12.0))
+    columns = col_first - lattice_cols[0]
+    across = sum(weight * values[:, columns + k] for k, weight in enumerate(col_weights))  # a few rows only
+    rows = row_first - lattice_rows[0]
+    # the rows' interpolation in place: each band's arrays are the print's width, tens of MB a few times over
+    out = np.take(across, rows, axis=0)
+    out *= row_weights[0][:, None]
+    term = np.empty_like(out)
+    for k in range(1, 4):
+        np.take(across, rows + k, axis=0, out=term)
+        term *= row_weights[k][:, None]
+        out += term
+    return out
 
 
 def _smooth_noise(shape: tuple[int, int], cell: float, rng: np.random.Generator) -> np.ndarray:

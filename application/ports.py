@@ -115,19 +115,23 @@ class Painter(Protocol):
 class PostProcessor(Protocol):
     name: str
 
-    def finish(self, image: np.ndarray, depth: np.ndarray, post: PostSettings, seed: int) -> np.ndarray:
+    def finish(self, image: np.ndarray, depth: np.ndarray, post: PostSettings, seed: int,
+               print_enlargement: float = 1.0) -> np.ndarray:
         """Painterly post-processing (stroke texture, colour harmonisation, edge softening, canvas or
-        paper texture), each step by its strength in post; the same for the same inputs and seed."""
+        paper texture), each step by its strength in post; the same for the same inputs and seed.
+        print_enlargement: how much the print enlarges the image; a texture that would be enlarged
+        with it may be left to finish_print_rows."""
 
     def print_context_rows(self, source_size: tuple[int, int], out_size: tuple[int, int]) -> int:
         """Rows of context above and below that finish_print_rows needs for a painting of source_size
         enlarged to out_size (both width, height)."""
 
     def finish_print_rows(self, rows: np.ndarray, top: int, keep: slice, source_size: tuple[int, int],
-                          out_size: tuple[int, int], post: PostSettings, seed: int) -> np.ndarray:
+                          out_size: tuple[int, int], post: PostSettings, seed: int, dpi: int) -> np.ndarray:
         """The painting's finish at print resolution: rows (HxWx3, [0, 1]) are rows [top, top + H) of the
         painting (of source_size) enlarged to out_size, with print_context_rows of context each way where
-        the image has them; returns rows[keep] with crisp stroke edges and the ground's texture at print resolution.
+        the image has them; returns rows[keep] with crisp stroke edges and the ground's texture at print
+        resolution (dpi: the print's, so that a canvas thread has its size on paper).
         A row's result depends only on the rows within the context and on the seed, so bands made
         one by one equal the same rows of the whole."""
 

@@ -123,17 +123,19 @@ class FakePost:
     def __init__(self):
         self.calls: list[tuple] = []
         self.print_calls: list[tuple] = []
+        self.enlargements: list[float] = []
 
-    def finish(self, image, depth, post, seed):
+    def finish(self, image, depth, post, seed, print_enlargement=1.0):
         self.calls.append((post, seed))
+        self.enlargements.append(print_enlargement)
         return image
 
     def print_context_rows(self, source_size, out_size):
         return 2
 
-    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed):
+    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi):
         """The rows kept, as they came; records what was asked."""
-        self.print_calls.append((rows.shape[0], top, keep, source_size, out_size, post, seed))
+        self.print_calls.append((rows.shape[0], top, keep, source_size, out_size, post, seed, dpi))
         return np.ascontiguousarray(rows[keep])
 
 

@@ -127,7 +127,7 @@ class RenderPipeline:
             warnings += painting.warnings
 
         progress("post-process", 0.0, engines)
-        image, finishing = self.finish(params, image, depth8)
+        image, finishing = self.finish(params, image, depth8, max(plan.scale))
         if finishing:
             engines["post-process"] = finishing
 
@@ -191,12 +191,14 @@ class RenderPipeline:
         return self.painter.paint(image, depth, PaintRequest.from_params(params), noise, on_progress=on_progress,
                                   subject=subject)
 
-    def finish(self, params: RenderParams, image: np.ndarray, depth8: np.ndarray) -> tuple[np.ndarray, str]:
-        """Painterly post-processing and sharpening, as asked; returns the image and the engines that ran."""
+    def finish(self, params: RenderParams, image: np.ndarray, depth8: np.ndarray, enlargement: float
+               ) -> tuple[np.ndarray, str]:
+        """Painterly post-processing and sharpening, as asked; returns the image and the engines that ran.
+        enlargement: the print's, from the photo's pixels."""
         finishing = []
         if params.mode == "painterly":
             post = PaintRequest.from_params(params).style.post
-            image = self.post.finish(image, unit_depth(depth8), post, seeds_of(params)["post"])
+            image = self.post.finish(image, unit_depth(depth8), post, seeds_of(params)["post"], enlargement)
             finishing.append(self.post.name)
         if params.sharpen > 0:
             image = self.enhancer.sharpen(image, params.sharpen)

@@ -188,7 +188,7 @@ class PrintExport:
         keep_from = max(first, bottom - context)
         self._carried = (keep_from, rows[keep_from - first :].copy())
         return finish.post.finish_print_rows(rows, first, slice(top - first, bottom - first), source_size,
-                                             out_size, finish.settings, finish.seed)
+                                             out_size, finish.settings, finish.seed, self.plan.dpi)
 
     def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
         """A band whose pixels outside the placement are `outside`; the placement's are left to fill

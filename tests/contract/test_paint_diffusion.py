@@ -347,3 +347,36 @@ def test_held_pixels_follow_the_photo_noised_to_each_step(folders, monkeypatch):
     assert torch.allclose(after[..., near], expected[..., near], atol=1e-5)  # the near half: the noised photo
     assert torch.equal(after[..., ~near], before[..., ~near])  # the far half: untouched
     assert not torch.allclose(before[..., near], expected[..., near], atol=1e-3)  # which it was not before
+
+
+def test_the_subject_is_held_at_the_photo_for_longer_than_the_rest_at_the_same_depth(folders, monkeypatch):
+    """The classical painter's detail map calms the strength: the subject the render passes (0.8) is
+    repainted for fewer steps than the background beside it, at one depth and without depth calm."""
+    from rilievo.adapters.paint_diffusion_pipeline import PlannedNoisePipeline
+
+    seen = []
+    original = PlannedNoisePipeline.hold_at_photo
+
+    def spy(self, latents, held, index):
+        seen.append(held[0, 0].clone())
+        return original(self, latents, held, index)
+
+    monkeypatch.setattr(PlannedNoisePipeline, "hold_at_photo", spy)
+    painter = DiffusionPainter(*folders, device="cpu", working_long_side=128, steps=8)
+    image, _ = scene(64, 128)
+    depth = np.full((64, 128), 0.5, np.float32)
+    subject = np.zeros((64, 128), bool)
+    subject[:, :32] = True  # the left quarter: latent columns 0-3
+    painter.paint(image, depth, request(), NoisePlan.single(1), subject=subject)
+    # strength 1 - 0.5 * 0.8 = 0.6 on the subject: held through the first 3 of the 8 steps
+    assert [bool(held[:, :4].all()) for held in seen[:4]] == [True, True, False, False]
+    assert not any(held[:, 6:].any() for held in seen)
+    seen.clear()
+    painter.paint(image, depth, request(), NoisePlan.single(1))
+    assert not any(held.any() for held in seen)
+
+
+def test_a_subject_mask_of_another_size_is_refused(painter):
+    image, depth = scene()
+    with pytest.raises(InvalidParameter, match="subject mask"):
+        painter.paint(image, depth, request(), NoisePlan.single(1), subject=np.zeros((3, 3), bool))

@@ -287,9 +287,9 @@ SOURCE_SIZE, PRINT_SIZE = (100, 1536), (600, 9216)  # enlarged 6 times: stroke e
 GRAINY = PostSettings(texture="paper", texture_strength=0.6)
 
 
-def print_rows(rows, top=0, keep=None, post=GRAINY, seed=3, size=PRINT_SIZE):
+def print_rows(rows, top=0, keep=None, post=GRAINY, seed=3, size=PRINT_SIZE, dpi=300):
     keep = slice(0, rows.shape[0]) if keep is None else keep
-    return PainterlyPostProcessor().finish_print_rows(rows, top, keep, SOURCE_SIZE, size, post, seed)
+    return PainterlyPostProcessor().finish_print_rows(rows, top, keep, SOURCE_SIZE, size, post, seed, dpi)
 
 
 def soft_step(height=40, width=600, blur=3.0):
@@ -328,19 +328,48 @@ def test_print_finish_adds_the_grounds_grain_at_print_resolution():
     np.testing.assert_allclose(print_rows(flat, post=attrs.evolve(GRAINY, texture_strength=0.0)), flat, atol=1e-6)
 
 
-def test_print_finish_made_in_bands_equals_the_whole():
+@pytest.mark.parametrize("texture", ["paper", "canvas"])
+def test_print_finish_made_in_bands_equals_the_whole(texture):
     rows = random_image(300, 600, seed=4)
     rows = cv2.resize(cv2.resize(rows, (100, 50)), (600, 300), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    post = attrs.evolve(GRAINY, texture=texture)
     finisher = PainterlyPostProcessor()
-    whole = print_rows(rows)
+    whole = print_rows(rows, post=post)
     context = finisher.print_context_rows(SOURCE_SIZE, PRINT_SIZE)
     assert context > 0
     bands = []
     for top in range(0, 300, 64):
         bottom = min(300, top + 64)
         first, last = max(0, top - context), min(300, bottom + context)
-        bands.append(print_rows(rows[first:last], top=first, keep=slice(top - first, bottom - first)))
+        bands.append(print_rows(rows[first:last], top=first, keep=slice(top - first, bottom - first), post=post))
     np.testing.assert_array_equal(np.vstack(bands), whole)
+
+
+@pytest.mark.parametrize("dpi", [300, 600])
+def test_an_enlarged_paintings_canvas_is_woven_at_print_resolution_with_threads_half_a_millimetre_apart(dpi):
+    canvas = attrs.evolve(OFF, texture="canvas", texture_strength=1.0)
+    frequency, prominence = axis_spectrum_peak(print_rows(grey(256, 1200), post=canvas, dpi=dpi))
+    assert frequency == pytest.approx(25.4 / (0.5 * dpi), rel=0.05)  # 5.9 px at 300 DPI, 11.8 px at 600
+    assert prominence > 100
+
+
+def test_an_enlarged_paintings_paper_has_fibres_at_print_resolution_and_no_thread_period():
+    paper = attrs.evolve(OFF, texture="paper", texture_strength=1.0)
+    out = print_rows(grey(256, 1200), post=paper)
+    grain_only = print_rows(grey(256, 1200), post=paper, size=(150, 2304))  # enlarged 1.5 times: no relief here
+    # measured: 0.058 of relative luminance with the relief at print resolution, 0.030 without
+    assert luma(out).std() / 0.5 > 1.5 * luma(grain_only).std() / 0.5
+    assert axis_spectrum_peak(out)[1] < 10
+    assert abs(float(out.mean()) - 0.5) < 0.003
+
+
+@pytest.mark.parametrize(("enlargement", "relief"), [(1.0, True), (1.5, True), (1.6, False), (8.0, False)])
+def test_the_painting_carries_its_own_relief_only_when_the_print_does_not_enlarge_it_much(enlargement, relief):
+    image = grey(160, 240)
+    post = attrs.evolve(OFF, texture="canvas", texture_strength=1.0)
+    out = PainterlyPostProcessor().finish(image, np.zeros((160, 240), np.float32), post, 7,
+                                          print_enlargement=enlargement)
+    assert bool(luma(out).std() > 0.01) is relief
 
 
 def test_print_finish_is_the_same_for_the_same_seed_and_another_for_another():

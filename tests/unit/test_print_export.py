@@ -179,8 +179,8 @@ def test_a_fill_away_from_the_left_edge_lands_on_its_own_columns_at_print_size()
 class HalvingPost(FakePost):
     """A print finish that visibly changes the composite: half as bright."""
 
-    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed):
-        return super().finish_print_rows(rows, top, keep, source_size, out_size, post, seed) * np.float32(0.5)
+    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi):
+        return super().finish_print_rows(rows, top, keep, source_size, out_size, post, seed, dpi) * np.float32(0.5)
 
 
 def test_in_painterly_mode_each_band_of_the_composite_is_finished_with_its_context_rows(fakes):
@@ -189,10 +189,16 @@ def test_in_painterly_mode_each_band_of_the_composite_is_finished_with_its_conte
     # rows made (the band and 2 rows of context each way where the image has them), first row, rows kept
     assert [(made, top, (keep.start, keep.stop)) for made, top, keep, *_ in calls] == [
         (130, 0, (0, 128)), (132, 126, (2, 130)), (46, 254, (2, 46))]
-    assert all((source, size) == ((WIDTH, HEIGHT), (600, 300)) for *_, source, size, _, _ in calls)
+    assert all((source, size, dpi) == ((WIDTH, HEIGHT), (600, 300), 300) for *_, source, size, _, _, dpi in calls)
     params = RenderParams(mode="painterly", style="pastel-soft", seed=7)
     assert all(post == STYLE_PRESETS["pastel-soft"].post and seed == seeds_of(params)["post"]
-               for *_, post, seed in calls)
+               for *_, post, seed, _ in calls)
+
+
+@pytest.mark.parametrize(("size", "enlargement"), [(PRINT, 10.0), ({}, 1.0)])  # to 600 x 300 px; its own pixels
+def test_the_photo_size_finish_is_told_how_much_the_print_enlarges_the_painting(fakes, size, enlargement):
+    render(fakes, mode="painterly", **size)
+    assert fakes.pipeline.post.enlargements == [enlargement]
 
 
 def test_photo_mode_has_no_print_finish(fakes):
