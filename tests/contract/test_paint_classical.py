@@ -325,12 +325,11 @@ def test_the_subject_the_segmenter_found_keeps_more_of_the_photos_detail(style):
     photo, depth = astronaut(512), np.zeros((512, 512), np.float32)
     subject = np.zeros((512, 512), bool)
     subject[:, :256] = True  # the flag and half the suit
-    left = (slice(None), slice(0, 240))
+    left = (slice(None), slice(0, 150))  # not her face (from column 169), painted finest with a subject or without
     plain = ClassicalPainter().paint(photo, depth, request(style, depth_influence=0.0), NoisePlan.single(3)).image
     painted = ClassicalPainter().paint(photo, depth, request(style, depth_influence=0.0), NoisePlan.single(3),
                                        subject=subject).image
-    # measured: detail correlation 0.31-0.58 without the subject, 0.50-0.67 with it (+0.03 at least);
-    # mean error 14-23 / 255 without, 10-20 with (watercolour's alike)
+    # measured over columns 0-150: detail correlation 0.12-0.38 higher with the subject than without
     assert detail_correlation(photo[left], painted[left]) > detail_correlation(photo[left], plain[left]) + 0.02
     assert np.abs(painted - photo)[left].mean() < np.abs(plain - photo)[left].mean() + 1 / 255
 
