@@ -22,7 +22,9 @@ guided upsampling of its mask.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import threading
 
 import cv2
 import numpy as np
@@ -97,23 +99,52 @@ class ClassicalSegmenter:
         if min(height, width) < MIN_SIDE:
             return Regions.whole(height, width)
         small = np.clip(np.nan_to_num(_downscale(rgb, WORK_SIDE)), 0.0, 1.0)
-        count = min(SUPERPIXELS, small.shape[0] * small.shape[1] // MIN_SUPERPIXEL_AREA)
-        superpixels = slic(small, n_segments=max(count, 2), compactness=10, start_label=0, convert2lab=True)
-        _, superpixels = np.unique(superpixels, return_inverse=True)
-        superpixels = superpixels.reshape(small.shape[:2]).astype(np.int32)
-        if superpixels.max() == 0:  # nothing to tell apart (noise, a flat picture)
+        found = _found_once(small)
+        if found is None:  # nothing to tell apart (noise, a flat picture)
             return Regions.whole(height, width)
-        lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab)
-        graph = _Graph(superpixels, lab, _edges(lab))
-        focus = _focus(graph)
-        subjects, names, by_focus = _subjects(small, graph, focus)
-        merged = _background(graph, subjects)
-        subjects, names = _completed(subjects, names, merged, lab, by_focus)
-        labels, background_names = _named_background(graph, merged, subjects)
-        if by_focus:
-            background_names = _backdrops(labels, background_names, subjects, (focus < BLURRED)[graph.labels])
-        labels, names = _with_subjects(labels, background_names, subjects, names)
-        return _enlarged(labels, names, subjects, small, rgb)
+        return _enlarged(*found, small, rgb)
+
+
+# A render segments the same working image twice: the classical depth segments its shrunk photo, then
+# the layer plan the photo, which shrinks to the same pixels. The last result is kept (one per
+# process, a megabyte at most), so the second costs only its enlargement.
+_last_found: tuple[tuple, tuple | None] | None = None
+_last_found_lock = threading.Lock()
+
+
+def _found_once(small: np.ndarray) -> tuple[np.ndarray, list[str], list[np.ndarray]] | None:
+    """_found, or what it gave for this very working image last time."""
+    global _last_found
+    key = (small.shape, hashlib.blake2b(small.tobytes(), digest_size=16).digest())
+    with _last_found_lock:
+        if _last_found is not None and _last_found[0] == key:
+            return _last_found[1]
+    found = _found(small)
+    with _last_found_lock:
+        _last_found = (key, found)
+    return found
+
+
+def _found(small: np.ndarray) -> tuple[np.ndarray, list[str], list[np.ndarray]] | None:
+    """The region labels and names at the working size, and the subjects' masks; None where there is
+    nothing to tell apart."""
+    count = min(SUPERPIXELS, small.shape[0] * small.shape[1] // MIN_SUPERPIXEL_AREA)
+    superpixels = slic(small, n_segments=max(count, 2), compactness=10, start_label=0, convert2lab=True)
+    _, superpixels = np.unique(superpixels, return_inverse=True)
+    superpixels = superpixels.reshape(small.shape[:2]).astype(np.int32)
+    if superpixels.max() == 0:
+        return None
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab)
+    graph = _Graph(superpixels, lab, _edges(lab))
+    focus = _focus(graph)
+    subjects, names, by_focus = _subjects(small, graph, focus)
+    merged = _background(graph, subjects)
+    subjects, names = _completed(subjects, names, merged, lab, by_focus)
+    labels, background_names = _named_background(graph, merged, subjects)
+    if by_focus:
+        background_names = _backdrops(labels, background_names, subjects, (focus < BLURRED)[graph.labels])
+    labels, names = _with_subjects(labels, background_names, subjects, names)
+    return labels, names, subjects
 
 
 # --- the superpixel graph ---------------------------------------------------------------------

@@ -282,11 +282,29 @@ def check_picture(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out.astype(np.uint8)
 
 
+# Subjects before a background, framed again for --crops: a close crop cuts a face at the frame's
+# edge, a saucer runs out of the picture, a subject fills more of it.
+CROPPED = ("astronaut", "cameraman", "horse", "figure_on_floor", "dahlia", "coffee", "clock", "ball_high",
+           "chelsea")
+
+
+def framings(height: int, width: int) -> dict[str, tuple[slice, slice]]:
+    return {
+        "tl": (slice(0, int(0.8 * height)), slice(0, int(0.8 * width))),
+        "br": (slice(int(0.2 * height), height), slice(int(0.2 * width), width)),
+        "wide": (slice(int(0.1 * height), int(0.9 * height)), slice(0, width)),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--check", action="store_true", help="also write <name>_check.png")
     parser.add_argument("--only", nargs="*", help="these names only")
+    parser.add_argument("--crops", action="store_true",
+                        help="also write three framings of each photo of a subject before a background: "
+                             "<name>_tl (its top left 80 %%), <name>_br (its bottom right 80 %%) and "
+                             "<name>_wide (its middle 80 %% of the height)")
     args = parser.parse_args(argv)
     unknown = set(args.only or []) - RECIPES.keys()
     if unknown:
@@ -304,6 +322,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             cv2.imwrite(str(args.out_dir / f"{name}_check.png"),
                         cv2.cvtColor(check_picture(image, mask), cv2.COLOR_RGB2BGR))
+        if args.crops and name in CROPPED:
+            for tag, (rows, cols) in framings(*mask.shape).items():
+                cv2.imwrite(str(args.out_dir / f"{name}_{tag}.png"), cv2.cvtColor(image[rows, cols], cv2.COLOR_RGB2BGR))
+                cv2.imwrite(str(args.out_dir / f"{name}_{tag}_mask.png"), mask[rows, cols])
         share = {v: float(np.mean(mask == v)) for v in (255, 0, 128)}
         print(f"{name:<16} {image.shape[1]}x{image.shape[0]}  subject {share[255]:.0%}  "
               f"background {share[0]:.0%}  don't care {share[128]:.0%}")

@@ -393,3 +393,26 @@ def test_a_crop_keeps_only_the_regions_inside_it_renumbered():
     inside = regions.cropped((slice(0, 2), slice(2, 4)))
     assert inside.labels.tolist() == [[0, 0], [1, 1]]
     assert inside.names == ("b", "d")
+
+
+def test_a_render_segments_its_working_image_once_for_the_depth_and_the_panes(monkeypatch):
+    # the classical depth segments its shrunk photo, the layer plan the photo: the same working image
+    from rilievo.adapters import segment_classical
+    from rilievo.adapters.depth_classical import ClassicalDepth
+
+    calls = []
+    found = segment_classical._found
+    monkeypatch.setattr(segment_classical, "_found", lambda small: calls.append(small.shape) or found(small))
+    monkeypatch.setattr(segment_classical, "_last_found", None)
+    photo = cv2.resize(skimage.data.coffee().astype(np.float32) / 255.0, (900, 600), interpolation=cv2.INTER_CUBIC)
+    photo = np.clip(photo, 0.0, 1.0)
+    segmenter = ClassicalSegmenter()
+
+    ClassicalDepth(segmenter).estimate(photo)
+    regions = segmenter.segment(photo)
+    ClassicalSegmenter().segment(np.ascontiguousarray(photo[::-1]))
+
+    assert calls == [(341, 512, 3), (341, 512, 3)]  # the photo once, its upside-down copy once
+    monkeypatch.setattr(segment_classical, "_last_found", None)
+    fresh = ClassicalSegmenter().segment(photo)
+    assert fresh.names == regions.names and np.array_equal(fresh.labels, regions.labels)
