@@ -69,7 +69,12 @@ FOCUS_SHARP = -0.5  # superpixels nearly as detailed as the median one, touching
 FOCUS_MAX_JOIN = 1.25  # ... unless they would grow it by more than a quarter
 FOCUS_MIN_SHAPES = 0.3  # the blurred part's soft shapes against the sharp part's (see _coarse_detail) ...
 FOCUS_MIN_SHAPES_QUARTER = 0.4  # ... against the sharpest quarter, where plain surfaces pass for blur
-BACKDROP_MIN_BLURRED = 0.6  # share of a background region that must be blurred to be a backdrop
+BACKDROP_MIN_BLURRED = 0.6  # share of a background region that must be blurred, in a shallow depth of field
+# A backdrop behind a subject found otherwise:
+BACKDROP_DETAIL_GAP = 2.0  # log2 units of fine detail below the subject's sharp part: a backdrop ...
+BACKDROP_MIN_SHAPES = 0.2  # ... that keeps this share of the subject's soft shapes (it is blurred, not plain)
+BACKDROP_EDGE_BLUR = 0.4  # px: and whose edges are this much more blurred than the subject's ...
+BACKDROP_MIN_EDGES = 30  # ... where it has this many edge pixels (fewer: blurred past having edges)
 
 PAPER_BAND = 0.03  # of the short side: the band along the frame where a plain ground is sampled
 PAPER_DELTA = 8.0  # Lab units from the fitted ground colour that are still the ground ...
@@ -141,8 +146,7 @@ def _found(small: np.ndarray) -> tuple[np.ndarray, list[str], list[np.ndarray]] 
     merged = _background(graph, subjects)
     subjects, names = _completed(subjects, names, merged, lab, by_focus)
     labels, background_names = _named_background(graph, merged, subjects)
-    if by_focus:
-        background_names = _backdrops(labels, background_names, subjects, (focus < BLURRED)[graph.labels])
+    background_names = _backdrops(graph, labels, background_names, subjects, focus, by_focus)
     labels, names = _with_subjects(labels, background_names, subjects, names)
     return labels, names, subjects
 
@@ -745,17 +749,55 @@ def _background_names(graph: _Graph, covered: np.ndarray) -> list[str]:
     return names
 
 
-def _backdrops(labels: np.ndarray, names: list[str], subjects: list[np.ndarray],
-               blurred: np.ndarray) -> list[str]:
-    """The names with 'backdrop' for each background region but the sky that is mostly out of focus
-    behind a subject found by its focus: the blurred scene behind it (a floor or a wall there too)."""
-    visible = ~_union(subjects, labels.shape)
-    area = np.bincount(labels[visible], minlength=len(names))
-    blurred_area = np.bincount(labels[visible & blurred], minlength=len(names))
-    return [
-        "backdrop" if name != "sky" and area[i] and blurred_area[i] >= BACKDROP_MIN_BLURRED * area[i] else name
-        for i, name in enumerate(names)
-    ]
+def _backdrops(graph: _Graph, labels: np.ndarray, names: list[str], subjects: list[np.ndarray],
+               focus: np.ndarray, by_focus: bool) -> list[str]:
+    """The names with 'backdrop' for each background region but the sky that is out of focus behind
+    the subjects. Where they were found as the sharp part of a shallow depth of field, that is a
+    region mostly blurred against the median superpixel. Else (a subject found by its colour, a
+    person) a region whose fine detail is a quarter or less of the subjects' sharp part (their 75th
+    percentile), that keeps a share of their soft shapes (a plain wall or floor has neither) and whose
+    own edges, away from the subjects, are blurred more than theirs, or hardly there: fine detail alone
+    takes a plain shaded surface, such as a chair's back, for blur, but its outline is sharp. The sharp
+    subject is taken to be in front: blur beyond the focal plane is by far the commoner in photos."""
+    if not subjects:
+        return names
+    subject = _union(subjects, labels.shape)
+    detail = focus[graph.labels]
+    if by_focus:
+        blurred = np.bincount(labels[~subject & (detail < BLURRED)], minlength=len(names))
+        area = np.bincount(labels[~subject], minlength=len(names))
+        return ["backdrop" if name != "sky" and area[i] and blurred[i] >= BACKDROP_MIN_BLURRED * area[i] else name
+                for i, name in enumerate(names)]
+    shapes = _coarse_detail(graph)[graph.labels]
+    blur_px, edges = _edge_blur(graph.lab_image[..., 0])
+    beside_subject = cv2.dilate(subject.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    sharp_part = np.percentile(detail[subject], 75)
+    subject_shapes = np.median(shapes[subject])
+    subject_blur = np.median(blur_px[edges & subject]) if (edges & subject).any() else 0.0
+    out = list(names)
+    for i, name in enumerate(names):
+        inside = ~subject & (labels == i)
+        if name == "sky" or not inside.any():
+            continue
+        own_edges = inside & edges & ~beside_subject
+        soft_edges = (own_edges.sum() < BACKDROP_MIN_EDGES
+                      or np.median(blur_px[own_edges]) >= subject_blur + BACKDROP_EDGE_BLUR)
+        if (soft_edges and np.median(detail[inside]) <= sharp_part - BACKDROP_DETAIL_GAP
+                and np.median(shapes[inside]) >= BACKDROP_MIN_SHAPES * subject_shapes):
+            out[i] = "backdrop"
+    return out
+
+
+def _edge_blur(lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The blur of edges in px (Zhuo & Sim 2011: the gradient's ratio before and after blurring by
+    1 px), and where the edges are (Canny)."""
+    def gradient(image: np.ndarray) -> np.ndarray:
+        return np.hypot(cv2.Sobel(image, cv2.CV_32F, 1, 0), cv2.Sobel(image, cv2.CV_32F, 0, 1))
+
+    ratio = gradient(lightness) / (gradient(cv2.GaussianBlur(lightness, (0, 0), 1.0)) + 1e-6)
+    blur_px = np.minimum(1.0 / np.sqrt(np.maximum(ratio * ratio - 1.0, 1e-3)), 6.0)
+    edges = cv2.Canny(np.clip(lightness * 2.55, 0, 255).astype(np.uint8), 10, 30, L2gradient=True) > 0
+    return blur_px, edges
 
 
 # --- assembling -------------------------------------------------------------------------------
