@@ -6,9 +6,10 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
 
 1. Each region gets its depth (its median) and is tested for a *receding surface*: a plane fitted to
    its depth explains most of it (RECEDING_FIT), the plane's depth spans RECEDING_SPREAD levels or more,
-   the region is at least RECEDING_MIN_SHARE of the picture and wider across its slope than along it
+   the region is at least RECEDING_MIN_SHARE of the picture, wider across its slope than along it
    (a floor, a road, a table, a wall seen askew; a standing person whose depth the estimator made a
-   gradient is taller along its slope than across it). A region named as a thing ("person", "face") is
+   gradient is taller along its slope than across it) and runs out of the frame on its near side (a
+   floor comes towards the viewer past the frame; a ball cut by the top of the frame does not). A region named as a thing ("person", "face") is
    never a surface, nor one named upright (UPRIGHT_NAMES: a wall, the sky, a backdrop, which the
    estimator's depth may make a gradient but which nothing stands on; placed whole, such a region goes
    behind the main thing's card, see 6.), and a surface nothing stands on (nothing is just above it at its depth there,
@@ -331,7 +332,20 @@ def _receding(labels: np.ndarray, depth: np.ndarray, count: int, histograms: np.
     spread = _percentile(histograms, 0.9) - _percentile(histograms, 0.1)
     share = histograms.sum(axis=1) / pixels
     return (ok & (explained >= RECEDING_FIT) & (spread >= RECEDING_SPREAD) & (share >= RECEDING_MIN_SHARE)
-            & (across >= along))
+            & (across >= along) & _running_out_nearer(labels, depth, count, md))
+
+
+def _running_out_nearer(labels: np.ndarray, depth: np.ndarray, count: int, mean_depth: np.ndarray) -> np.ndarray:
+    """Per region, whether it runs out of the frame somewhere nearer than its mean: a floor, a road or
+    a table comes towards the viewer past the frame's edge (a table's near part may be hidden behind a
+    cup, but it still meets a side of the frame at its nearer depths). A thing wider than tall whose
+    depth the estimator made a gradient ends inside the frame (a car), or is cut by the frame only
+    where it is far (a ball cut by the top of the frame)."""
+    edge = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
+    edge_depth = np.concatenate([depth[0], depth[-1], depth[1:-1, 0], depth[1:-1, -1]])
+    nearest_on_edge = np.full(count, np.inf)
+    np.minimum.at(nearest_on_edge, edge, edge_depth)
+    return nearest_on_edge <= mean_depth
 
 
 def _boundary_steps(labels: np.ndarray, depth: np.ndarray, band: int):

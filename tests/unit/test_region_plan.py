@@ -157,6 +157,21 @@ def test_a_smooth_region_cut_by_depth_is_a_receding_surface_wider_across_its_slo
     assert len(np.unique(membership[labels == 0])) == 1
 
 
+def test_a_thing_wider_than_tall_with_a_depth_gradient_stays_whole_when_it_ends_inside_the_frame():
+    """A car or a ball whose estimated depth is a top-to-bottom gradient, with something small standing
+    on its top: unlike a floor it does not run out of the frame on its near side, so it is no surface."""
+    rows = np.arange(90, dtype=float)[:, None] * np.ones((1, 160))
+    labels = np.zeros((90, 160), np.int32)  # a flat far wall
+    labels[30:70, 20:140] = 1  # the wide thing, far at its top, nearer at its base
+    labels[22:30, 70:90] = 2  # a small thing on it
+    labels[75:] = 3  # a near ledge along the bottom
+    depth8 = np.select([labels == 1, labels == 2, labels == 3], [200 - 2.5 * (rows - 30), 200, 30], 240)
+    depth8 = depth8.astype(np.uint8)
+    plan = plan_regions(depth8, Regions(labels, ("",) * 4))
+    assert 1 not in plan.cut_by_depth
+    assert len(np.unique(plan.membership(depth8, labels)[labels == 1])) == 1
+
+
 def test_a_region_joining_things_at_different_depths_is_cut_by_depth():
     """The segmenter joined the two sides of a depth step into one region: the plan cuts it where the
     depth steps instead of putting both things on one pane."""
