@@ -526,7 +526,7 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     """Subjects grown by the regions GrabCut missed: background regions they enclose (the inside of
     a saucer's rim, the collar under a chin), that touch them and look like them, or that wrap
     around them (a saucer under a cup), as long as those do not run out of the frame; parts whose
-    convex hulls overlap are joined. A subject found by its focus takes only what it encloses: beside
+    convex hulls overlap are joined, and so are parts that take the same region. A subject found by its focus takes only what it encloses: beside
     it lies the blurred scene, pieces of which would hug it or look like it (the flowers of its bed)."""
     if not subjects:
         return subjects, names
@@ -566,7 +566,12 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
             if not hugged.any():
                 break
             subject = subject | np.isin(background, np.flatnonzero(hugged))
-        grown.append((subject, name))
+        for index, (other, other_name) in enumerate(grown):
+            if (other & subject).any():  # both took the same region: two parts of one thing
+                grown[index] = (other | subject, other_name)
+                break
+        else:
+            grown.append((subject, name))
     return [g for g, _ in grown], [n for _, n in grown]
 
 

@@ -6,7 +6,7 @@ import pytest
 import skimage.data
 
 from rilievo.adapters.faces import Face, find_faces, person_seed
-from rilievo.adapters.segment_classical import ClassicalSegmenter
+from rilievo.adapters.segment_classical import ClassicalSegmenter, _completed
 from rilievo.domain.regions import Regions
 
 
@@ -171,6 +171,22 @@ def test_the_espresso_cup_and_the_whole_saucer_around_it_are_one_subject(segment
     assert regions.names[cup] == "subject"
     assert regions.labels[cup_side] == regions.labels[saucer_left] == regions.labels[saucer_right] == cup
     assert regions.labels[20, 580] != cup  # the table behind
+
+
+def test_two_subject_parts_that_both_take_the_same_region_become_one_subject():
+    # A still life's far jug came out as its own part; both it and the nearer vessels took the same
+    # piece of the jug, and the plan put the two parts, and so the jug, on two panes
+    height, width = 90, 120
+    left, gap, right = (np.zeros((height, width), bool) for _ in range(3))
+    left[30:60, 20:45], gap[30:60, 45:75], right[30:60, 75:100] = True, True, True
+    background = np.where(gap, 1, 0).astype(np.int32)
+    background[left | right] = -1
+    lab = np.zeros((height, width, 3), np.float32)
+    lab[..., 0] = 80.0  # a pale wall
+    lab[left | gap | right] = (40.0, 30.0, 20.0)  # two pieces of one brown thing and what joins them
+    subjects, names = _completed([left, right], ["subject", "subject"], background, lab, False)
+    assert len(subjects) == 1 and names == ["subject"]
+    assert (subjects[0] == (left | gap | right)).all()
 
 
 def test_a_floor_out_of_focus_under_a_sharp_scene_makes_no_subject_of_the_rest(segmenter):
