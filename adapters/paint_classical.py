@@ -217,9 +217,17 @@ class ClassicalPainter:
         canvas = np.clip(canvas, 0.0, 1.0).astype(np.float32, copy=False)
         if on_progress is not None:
             on_progress(1.0)
-        antialias = KNIFE_ANTIALIAS_SIGMA if plan.strokes.shape == "knife" else ANTIALIAS_SIGMA
-        return PaintResult(canvas, strokes=ClassicalStrokes(tuple(batches), ground, (work.shape[1], work.shape[0]),
-                                                            (width, height), antialias))
+        return PaintResult(canvas, strokes=self._kept(batches, ground, work.shape[:2], (height, width), plan.strokes))
+
+    @staticmethod
+    def _kept(batches: list[_Batch], ground: np.ndarray, work_shape: tuple[int, int], shape: tuple[int, int],
+              settings: StrokeSettings) -> ClassicalStrokes | None:
+        """The strokes, to be drawn again at print size; not a wash's, whose edge is where it dried (a
+        little inside the strokes, wandering), not the strokes' outline."""
+        if settings.wet_edges > 0:
+            return None
+        antialias = KNIFE_ANTIALIAS_SIGMA if settings.shape == "knife" else ANTIALIAS_SIGMA
+        return ClassicalStrokes(tuple(batches), ground, work_shape[::-1], shape[::-1], antialias)
 
 
 @attrs.define
@@ -309,6 +317,32 @@ class ClassicalStrokes:
                  photo_size: tuple[int, int], antialias: float) -> None:
         self._batches, self._ground, self._antialias = batches, ground, antialias
         self._work_size, self._photo_size = work_size, photo_size
+
+    def coloured_as(self, painting: np.ndarray) -> ClassicalStrokes:
+        """The same strokes, each in the mean colour it shows in the painting (the finished one, at the
+        photo's size) inside its outline, where it shows at all: the post-processing's colours, and
+        chalk's mixed with the paper it lets through."""
+        width, height = self._photo_size
+        scale = np.array(self._photo_size) / np.array(self._work_size)
+        ids = np.zeros((height, width), np.int32)
+        first = 0
+        for batch in self._batches:  # opaque strokes (washes are not kept): the last drawn is the one seen
+            drawn = _stroke_ids(batch, (height, width), scale, 0.5 * scale - 0.5)
+            np.copyto(ids, drawn + first, where=drawn > 0)
+            first += len(batch.radii)
+        inside = ids[(ids > 0) & ~_outlines(ids)]
+        seen = np.bincount(inside, minlength=first + 1)[1:]
+        pixels = np.asarray(painting, np.float32)[(ids > 0) & ~_outlines(ids)]
+        means = np.stack([np.bincount(inside, weights=pixels[:, channel], minlength=first + 1)[1:]
+                          for channel in range(3)], axis=1) / np.maximum(seen, 1)[:, None]
+        batches, first = [], 0
+        for batch in self._batches:
+            count = len(batch.radii)
+            shown = (seen[first:first + count] > 0)[:, None]
+            batches.append(attrs.evolve(batch, colours=np.where(shown, means[first:first + count], batch.colours)
+                                        .astype(np.float32)))
+            first += count
+        return ClassicalStrokes(tuple(batches), self._ground, self._work_size, self._photo_size, self._antialias)
 
     def photo_flat(self) -> np.ndarray:
         width, height = self._work_size

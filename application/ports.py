@@ -90,6 +90,10 @@ class Enhancer(Protocol):
 class PaintedStrokes(Protocol):
     """A painting's brush strokes, kept so that they can be drawn again at print size."""
 
+    def coloured_as(self, painting: np.ndarray) -> PaintedStrokes:
+        """The same strokes, each in the colour it shows in painting (HxWx3, the photo's size: the
+        painting as finished, its colours moved by the post-processing)."""
+
     def photo_flat(self) -> np.ndarray:
         """HxWx3 float32 at the photo's size: the strokes in their colours, in their order, without
         texture, made as the painting was (at the painter's working size, resized to the photo's)."""

@@ -179,8 +179,9 @@ def test_a_fill_away_from_the_left_edge_lands_on_its_own_columns_at_print_size()
 class HalvingPost(FakePost):
     """A print finish that visibly changes the composite: half as bright."""
 
-    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi):
-        return super().finish_print_rows(rows, top, keep, source_size, out_size, post, seed, dpi) * np.float32(0.5)
+    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi, strokes=None):
+        return super().finish_print_rows(rows, top, keep, source_size, out_size, post, seed, dpi,
+                                         strokes) * np.float32(0.5)
 
 
 def test_in_painterly_mode_each_band_of_the_composite_is_finished_with_its_context_rows(fakes):
