@@ -29,6 +29,9 @@ After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Size
    glazes. Edge darkening pools pigment along the outline of each wash (a batch's strokes together);
    the impasto height map is a bead of paint inside each stroke (its distance to the stroke's outline
    in the id buffer), shaded as if lit from the top left.
+6. The strokes are kept as drawn (ClassicalStrokes, the opaque styles' only: a wash's edge is where it
+   dried, not its strokes' outline), so that a print can draw them again at its own resolution: the
+   same id drawing at another scale, a band of rows at a time, each stroke flat in its colour.
 
 brush_scale (1-5) multiplies every brush by 2 ** ((brush_scale - 3) / 2): half size at 1, double at 5.
 painterliness (0.2-0.8) raises the error threshold and the reference blur, drops up to half of
@@ -217,17 +220,7 @@ class ClassicalPainter:
         canvas = np.clip(canvas, 0.0, 1.0).astype(np.float32, copy=False)
         if on_progress is not None:
             on_progress(1.0)
-        return PaintResult(canvas, strokes=self._kept(batches, ground, work.shape[:2], (height, width), plan.strokes))
-
-    @staticmethod
-    def _kept(batches: list[_Batch], ground: np.ndarray, work_shape: tuple[int, int], shape: tuple[int, int],
-              settings: StrokeSettings) -> ClassicalStrokes | None:
-        """The strokes, to be drawn again at print size; not a wash's, whose edge is where it dried (a
-        little inside the strokes, wandering), not the strokes' outline."""
-        if settings.wet_edges > 0:
-            return None
-        antialias = KNIFE_ANTIALIAS_SIGMA if settings.shape == "knife" else ANTIALIAS_SIGMA
-        return ClassicalStrokes(tuple(batches), ground, work_shape[::-1], shape[::-1], antialias)
+        return PaintResult(canvas, strokes=_kept(batches, ground, work.shape[:2], (height, width), plan.strokes))
 
 
 @attrs.define
@@ -288,11 +281,12 @@ class _Batch:
         return np.flatnonzero((high[:, 0] >= 0) & (low[:, 0] < width) & (high[:, 1] >= top) & (low[:, 1] < bottom))
 
 
-def _stroke_ids(batch: _Batch, shape: tuple[int, int], scale: np.ndarray = np.ones(2),
-                offset: np.ndarray = np.zeros(2), chosen: np.ndarray | None = None) -> np.ndarray:
-    """An id buffer of the batch's strokes (1 + their place in it, 0 where none) drawn at scale and
-    offset (x' = x * scale + offset) in later-over-earlier order: the painting's at scale 1."""
+def _stroke_ids(batch: _Batch, shape: tuple[int, int], scale: np.ndarray | tuple = (1.0, 1.0),
+                offset: np.ndarray | tuple = (0.0, 0.0), chosen: np.ndarray | None = None) -> np.ndarray:
+    """An id buffer of the batch's strokes (1 + their place in it, 0 where none; chosen ones, or all)
+    drawn at scale and offset (x' = x * scale + offset), later over earlier: the painting's at scale 1."""
     chosen = np.arange(len(batch.radii)) if chosen is None else chosen
+    scale, offset = np.asarray(scale, np.float64), np.asarray(offset, np.float64)
     ids = np.zeros(shape, np.int32)
     # plain lists: these loops run once per stroke, numpy scalar indexing would dominate them
     if batch.corners is not None:
@@ -330,9 +324,9 @@ class ClassicalStrokes:
             drawn = _stroke_ids(batch, (height, width), scale, 0.5 * scale - 0.5)
             np.copyto(ids, drawn + first, where=drawn > 0)
             first += len(batch.radii)
-        inside = ids[(ids > 0) & ~_outlines(ids)]
+        inner = (ids > 0) & ~_outlines(ids)  # the outline's pixels mix in the neighbours' colours
+        inside, pixels = ids[inner], np.asarray(painting, np.float32)[inner]
         seen = np.bincount(inside, minlength=first + 1)[1:]
-        pixels = np.asarray(painting, np.float32)[(ids > 0) & ~_outlines(ids)]
         means = np.stack([np.bincount(inside, weights=pixels[:, channel], minlength=first + 1)[1:]
                           for channel in range(3)], axis=1) / np.maximum(seen, 1)[:, None]
         batches, first = [], 0
@@ -386,6 +380,16 @@ class ClassicalStrokes:
         map_y = np.broadcast_to(rows.astype(np.float32)[:, None], (bottom - top, width))
         return cv2.remap(self._ground, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y), cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _kept(batches: list[_Batch], ground: np.ndarray, work_shape: tuple[int, int], shape: tuple[int, int],
+          settings: StrokeSettings) -> ClassicalStrokes | None:
+    """The strokes, to be drawn again at print size; not a wash's, whose edge is where it dried (a
+    little inside the strokes, wandering), not the strokes' outline."""
+    if settings.wet_edges > 0:
+        return None
+    antialias = KNIFE_ANTIALIAS_SIGMA if settings.shape == "knife" else ANTIALIAS_SIGMA
+    return ClassicalStrokes(tuple(batches), ground, work_shape[::-1], shape[::-1], antialias)
 
 
 def _shrunk_ground(ground: np.ndarray, sigma: float) -> np.ndarray:

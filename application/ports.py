@@ -102,7 +102,9 @@ class PaintedStrokes(Protocol):
                   ) -> np.ndarray:
         """Rows [first, last) of the same strokes drawn anew over the photo's crop (x, y, width,
         height) enlarged to out_size (width, height): edges at that resolution, not enlarged. A row
-        depends on nothing but its place, so bands equal the same rows of the whole."""
+        depends on its place alone, so bands equal the same rows of the whole (but for a pixel here
+        and there along an outline, where a drawing library rasterises a shape cut by the band's edge
+        a little differently)."""
 
 
 @attrs.frozen
@@ -152,9 +154,9 @@ class PostProcessor(Protocol):
         painting (of source_size) enlarged to out_size, with print_context_rows of context each way where
         the image has them; returns rows[keep] with crisp stroke edges and the ground's texture at print
         resolution (dpi: the print's, so that a canvas thread has its size on paper). strokes, where the
-        painter kept its strokes: for rows[keep], the strokes drawn at print size minus the same strokes
-        drawn at the painting's size and enlarged (what the enlargement blurred away), which makes the
-        edges crisp in place of sharpening.
+        painter kept its strokes: for the same rows, the strokes drawn at print size minus the same
+        strokes drawn at the painting's size and enlarged (what the enlargement blurred away), which puts
+        the stroke edges back where the strokes run, before the rest is sharpened.
         A row's result depends only on the rows within the context and on the seed, so bands made
         one by one equal the same rows of the whole."""
 

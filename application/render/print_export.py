@@ -8,6 +8,10 @@ hidden parts filled) and come here as PaneSource. At print size a layer takes th
 pixels where it shows the photo, and its fill (Lanczos-resampled) where the fill invented colours;
 its alpha is Lanczos-resampled too. With fit "pad" the borders are white paper: opaque on the back
 layer, transparent on the others, so the layers still stack to the composite.
+
+In painterly mode each band of the composite is finished at print resolution (PrintFinish); where the
+painter kept its strokes, they are drawn again for the band at print size, and what the enlargement
+blurred away of them goes to the finish with the band.
 """
 
 from __future__ import annotations
