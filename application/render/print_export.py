@@ -196,7 +196,7 @@ class PrintExport:
         keep_from = max(first, bottom - context)
         self._carried = (keep_from, rows[keep_from - first :].copy())
         strokes = None
-        if finish.strokes is not None and out_size != source_size:
+        if finish.strokes is not None and placement.width > crop.width:
             # what the enlargement blurs away: the strokes drawn at print size, less the painting's own enlarged
             painted, flat = self.painted_strokes(finish.strokes)
             strokes = painted.flat_rows((crop.x, crop.y, crop.width, crop.height), out_size, first, last)
