@@ -189,8 +189,8 @@ class PrintExport:
         carried_top, carried = self._carried
         if carried is not None and carried_top <= first < carried_top + len(carried) <= last:
             made = carried[first - carried_top :]
-            rows = np.concatenate([made, self.resized(self.upscaler, self.source,
-                                                      (left, first + len(made), right, last))])
+            rows = made if first + len(made) == last else np.concatenate(  # a last band within the context: all made
+                [made, self.resized(self.upscaler, self.source, (left, first + len(made), right, last))])
         else:
             rows = self.resized(self.upscaler, self.source, (left, first, right, last))
         keep_from = max(first, bottom - context)

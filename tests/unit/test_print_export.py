@@ -284,6 +284,17 @@ def test_the_finished_bands_carry_the_rows_of_the_whole_enlargement():
     np.testing.assert_allclose(painterly, 1.0 - photo_mode, atol=1 / 65535)
 
 
+def test_a_last_band_shorter_than_the_context_is_made_of_the_rows_carried_from_the_band_before():
+    """390 rows: bands of 128, 128, 128 and 6, the last one's rows all made with the band before."""
+    size = dict(print_size="2.6x1.3in", dpi=300)
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), post=WideContextPost())
+    painterly = render(fakes, mode="painterly", **size)["composite_full.png"]
+    photo_mode = render(make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes())),
+                        **size)["composite_full.png"]
+    assert painterly.shape == (390, 780, 3)
+    np.testing.assert_allclose(painterly, 1.0 - photo_mode, atol=1 / 65535)
+
+
 @pytest.mark.parametrize("params", [{}, {**PRINT, "white_ink_choke": 2}, {**PRINT, "mirror": True, "marks": True}])
 def test_panes_kept_in_their_boxes_make_the_same_print_files_as_panes_kept_whole(monkeypatch, params):
     """Near at the top, far at the bottom: the front panes hold rows at the top only, and the bands
