@@ -365,8 +365,10 @@ class ClassicalStrokes:
             if chosen.size == 0:
                 continue
             ids = _stroke_ids(batch, (bottom - top, width), scale, offset - np.array([0.0, top]), chosen)
-            alpha = (batch.opacity * (ids > 0)).astype(np.float32)[..., None]
-            flat += alpha * (_palette(batch.colours)[ids] - flat)
+            layer = _palette(batch.colours)[ids]
+            layer -= flat
+            layer *= (ids > 0).astype(np.float32)[..., None] * np.float32(batch.opacity)
+            flat += layer
         flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
         return flat[first - top : last - top]
 

@@ -569,16 +569,15 @@ def redrawn_edges(rows: np.ndarray, strokes: np.ndarray, radius: int) -> np.ndar
     that no channel reaches its end before the others and tints the edge."""
     reach = _CRISP_RANGE * radius
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1))
-    low = cv2.erode(rows, kernel, borderType=cv2.BORDER_REFLECT)
-    low -= rows
-    high = cv2.dilate(rows, kernel, borderType=cv2.BORDER_REFLECT)
-    high -= rows
-    # the share of each channel's step that stays in range: room over step, where there is a step
-    room = np.where(strokes > 0, high, low)
+    held = rows + strokes
+    np.clip(held, cv2.erode(rows, kernel, borderType=cv2.BORDER_REFLECT),
+            cv2.dilate(rows, kernel, borderType=cv2.BORDER_REFLECT), out=held)
+    # the share of its step each channel kept; no step (0 / 0) has no say
+    held -= rows
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(np.abs(strokes) > 1e-6, room / strokes, np.float32(1.0))
-    share = np.clip(share.min(axis=2, keepdims=True), 0.0, 1.0)
-    return rows + share * strokes
+        held /= strokes
+    share = np.fmin(np.fmin(held[..., 0], held[..., 1]), held[..., 2])
+    return rows + np.nan_to_num(share, nan=1.0)[..., None] * strokes
 
 
 def _gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
