@@ -220,7 +220,7 @@ class ClassicalPainter:
         canvas = np.clip(canvas, 0.0, 1.0).astype(np.float32, copy=False)
         if on_progress is not None:
             on_progress(1.0)
-        return PaintResult(canvas, strokes=_kept(batches, ground, work.shape[:2], (height, width), plan.strokes))
+        return PaintResult(canvas, strokes=_strokes_kept(batches, ground, work.shape[:2], (height, width), plan.strokes))
 
 
 @attrs.define
@@ -384,7 +384,7 @@ class ClassicalStrokes:
                          borderMode=cv2.BORDER_REPLICATE)
 
 
-def _kept(batches: list[_Batch], ground: np.ndarray, work_shape: tuple[int, int], shape: tuple[int, int],
+def _strokes_kept(batches: list[_Batch], ground: np.ndarray, work_shape: tuple[int, int], shape: tuple[int, int],
           settings: StrokeSettings) -> ClassicalStrokes | None:
     """The strokes, to be drawn again at print size; not a wash's, whose edge is where it dried (a
     little inside the strokes, wandering), not the strokes' outline."""
@@ -604,8 +604,9 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
     for batch in np.array_split(order, batches):
         if len(batch) == 0:
             continue
-        drawn.append(_Batch.of(strokes, batch, slabs, opacity))
-        ids = _stroke_ids(drawn[-1], canvas.paint.shape[:2])
+        kept = _Batch.of(strokes, batch, slabs, opacity)
+        drawn.append(kept)
+        ids = _stroke_ids(kept, canvas.paint.shape[:2])
         painted = ids > 0
         layer = _palette(strokes.colours[batch])[ids]
         plain = _palette(strokes.plain_colours[batch])[ids]
@@ -650,7 +651,7 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
             layer /= absorbed
         canvas.paint += alpha * (layer - canvas.paint)
         if settings.impasto > 0:
-            ridge = _knife_relief(ids, drawn[-1].corners, level) if knife else _bead(ids, painted, level, settings, detail)
+            ridge = _knife_relief(ids, kept.corners, level) if knife else _bead(ids, painted, level, settings, detail)
             # fresh paint sits on the old: the new paint replaces most of the relief below it
             canvas.relief = np.where(painted, 0.3 * canvas.relief + ridge, canvas.relief).astype(np.float32)
     return drawn

@@ -405,7 +405,7 @@ def outline_rise(image, outline, samples=300):
     rises = []
     for y, x in zip(ys[picks] + 20, xs[picks] + 20):
         normal = np.array([gx[y, x], gy[y, x]]) / strength[y, x]
-        line_x, line_y = ((x + steps * normal[0])[None].astype(np.float32), (y + steps * normal[1])[None].astype(np.float32))
+        line_x, line_y = (np.float32(x + steps * normal[0])[None], np.float32(y + steps * normal[1])[None])
         profile = cv2.remap(image, line_x, line_y, cv2.INTER_LINEAR)[0]
         low, high = profile[:8].mean(), profile[-8:].mean()
         if abs(high - low) > 0.05:
