@@ -220,7 +220,8 @@ class ClassicalPainter:
         canvas = np.clip(canvas, 0.0, 1.0).astype(np.float32, copy=False)
         if on_progress is not None:
             on_progress(1.0)
-        return PaintResult(canvas, strokes=_strokes_kept(batches, ground, work.shape[:2], (height, width), plan.strokes))
+        kept = _strokes_kept(batches, ground, work.shape[:2], (height, width), plan.strokes)
+        return PaintResult(canvas, strokes=kept)
 
 
 @attrs.define
@@ -384,8 +385,8 @@ class ClassicalStrokes:
                          borderMode=cv2.BORDER_REPLICATE)
 
 
-def _strokes_kept(batches: list[_Batch], ground: np.ndarray, work_shape: tuple[int, int], shape: tuple[int, int],
-          settings: StrokeSettings) -> ClassicalStrokes | None:
+def _strokes_kept(batches: list[_Batch], ground: np.ndarray, work_shape: tuple[int, int],
+                  shape: tuple[int, int], settings: StrokeSettings) -> ClassicalStrokes | None:
     """The strokes, to be drawn again at print size; not a wash's, whose edge is where it dried (a
     little inside the strokes, wandering), not the strokes' outline."""
     if settings.wet_edges > 0:
