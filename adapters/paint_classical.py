@@ -29,6 +29,9 @@ After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Size
    glazes. Edge darkening pools pigment along the outline of each wash (a batch's strokes together);
    the impasto height map is a bead of paint inside each stroke (its distance to the stroke's outline
    in the id buffer), shaded as if lit from the top left.
+6. The strokes are kept as drawn (ClassicalStrokes, the opaque styles' only: a wash's edge is where it
+   dried, not its strokes' outline), so that a print can draw them again at its own resolution: the
+   same id drawing at another scale, a band of rows at a time, each stroke flat in its colour.
 
 brush_scale (1-5) multiplies every brush by 2 ** ((brush_scale - 3) / 2): half size at 1, double at 5.
 painterliness (0.2-0.8) raises the error threshold and the reference blur, drops up to half of
@@ -199,13 +202,15 @@ class ClassicalPainter:
                                       interpolation=cv2.INTER_AREA)
         detail = detail_map(work, work_depth, request.depth_influence, work_subject)
         canvas = _Canvas.started(work, plan.underpainting_sigma, plan.strokes.paper)
+        ground = _shrunk_ground(canvas.paint, plan.underpainting_sigma)
         tooth = _tooth(work.shape[:2], rng) if plan.strokes.grain > 0 or plan.strokes.edge_darkening > 0 else None
+        batches: list[_Batch] = []
         for index, level in enumerate(plan.levels):
             reference = _reference(work, work_depth, level.blur_sigma, 1.0 + plan.far_gain)
             if plan.strokes.paper_lights > 0:
                 reference = _lights_left(reference, plan.strokes)
             strokes = _place_strokes(canvas, reference, radius_scale, detail, level, plan.strokes, rng, jitter)
-            _render(canvas, strokes, level, plan.strokes, rng, tooth, detail)
+            batches += _render(canvas, strokes, level, plan.strokes, rng, tooth, detail)
             if on_progress is not None:
                 on_progress((index + 1) / (len(plan.levels) + 1))
 
@@ -215,7 +220,8 @@ class ClassicalPainter:
         canvas = np.clip(canvas, 0.0, 1.0).astype(np.float32, copy=False)
         if on_progress is not None:
             on_progress(1.0)
-        return PaintResult(canvas)
+        kept = _strokes_kept(batches, ground, work.shape[:2], (height, width), plan.strokes)
+        return PaintResult(canvas, strokes=kept)
 
 
 @attrs.define
@@ -244,6 +250,156 @@ class _Strokes:
     radii: np.ndarray  # N
     colours: np.ndarray  # N x 3, as painted
     plain_colours: np.ndarray  # N x 3, the reference's at each start
+
+
+@attrs.frozen
+class _Batch:
+    """Strokes painted together (one id buffer), as drawn: their shapes at the working size, their
+    colours as painted, the batch's opacity, and how far each reaches (to find those a band meets)."""
+
+    points: np.ndarray  # n x max(2, max_length) x 2 (x, y), float; a stroke's unused points repeat its last
+    lengths: np.ndarray  # n
+    radii: np.ndarray  # n
+    corners: np.ndarray | None  # n x 4 x 2: a knife's slabs, drawn in place of the centre lines
+    colours: np.ndarray  # n x 3
+    opacity: float
+    reach: np.ndarray  # n x 4: left, top, right, bottom
+
+    @classmethod
+    def of(cls, strokes: _Strokes, batch: np.ndarray, slabs: np.ndarray | None, opacity: float) -> _Batch:
+        points, radii = strokes.points[batch], strokes.radii[batch]
+        corners = None if slabs is None else slabs[batch]
+        outline = corners if corners is not None else points
+        pad = 0.0 if corners is not None else radii[:, None]
+        reach = np.concatenate([outline.min(axis=1) - pad, outline.max(axis=1) + pad], axis=1)
+        return cls(points=points, lengths=strokes.lengths[batch], radii=radii, corners=corners,
+                   colours=strokes.colours[batch], opacity=opacity, reach=reach)
+
+    def meeting(self, scale: np.ndarray, offset: np.ndarray, width: int, top: int, bottom: int) -> np.ndarray:
+        """The strokes that, drawn at scale and offset, touch columns [0, width) of rows [top, bottom)."""
+        low = self.reach[:, :2] * scale + offset - 2.0  # a drawn line's rounding reaches a pixel further
+        high = self.reach[:, 2:] * scale + offset + 2.0
+        return np.flatnonzero((high[:, 0] >= 0) & (low[:, 0] < width) & (high[:, 1] >= top) & (low[:, 1] < bottom))
+
+
+def _stroke_ids(batch: _Batch, shape: tuple[int, int], scale: np.ndarray | tuple = (1.0, 1.0),
+                offset: np.ndarray | tuple = (0.0, 0.0), chosen: np.ndarray | None = None) -> np.ndarray:
+    """An id buffer of the batch's strokes (1 + their place in it, 0 where none; chosen ones, or all)
+    drawn at scale and offset (x' = x * scale + offset), later over earlier: the painting's at scale 1."""
+    chosen = np.arange(len(batch.radii)) if chosen is None else chosen
+    scale, offset = np.asarray(scale, np.float64), np.asarray(offset, np.float64)
+    ids = np.zeros(shape, np.int32)
+    # plain lists: these loops run once per stroke, numpy scalar indexing would dominate them
+    if batch.corners is not None:
+        corners = np.rint((batch.corners[chosen] * scale + offset) * (1 << SHIFT)).astype(np.int32)
+        for stroke_id, slab in zip((chosen + 1).tolist(), corners):
+            cv2.fillConvexPoly(ids, slab, stroke_id, lineType=cv2.LINE_8, shift=SHIFT)
+        return ids
+    points = np.rint((batch.points[chosen] * scale + offset) * (1 << SHIFT)).astype(np.int32)
+    thickness = np.maximum(1, np.rint(2.0 * batch.radii[chosen] * math.sqrt(scale[0] * scale[1]))).astype(np.int64)
+    for stroke_id, line, length, width in zip((chosen + 1).tolist(), points, batch.lengths[chosen].tolist(),
+                                              thickness.tolist()):
+        cv2.polylines(ids, [line[:length]], False, stroke_id, thickness=width, lineType=cv2.LINE_8, shift=SHIFT)
+    return ids
+
+
+class ClassicalStrokes:
+    """A painting's strokes, batch by batch in the order they were painted, drawn flat (each in its
+    colour, with its batch's opacity, on the ground blurred as the underpainting, no texture) at any
+    scale: at the working size for the photo's, at print size a band at a time."""
+
+    def __init__(self, batches: tuple[_Batch, ...], ground: np.ndarray, work_size: tuple[int, int],
+                 photo_size: tuple[int, int], antialias: float) -> None:
+        self._batches, self._ground, self._antialias = batches, ground, antialias
+        self._work_size, self._photo_size = work_size, photo_size
+
+    def coloured_as(self, painting: np.ndarray) -> ClassicalStrokes:
+        """The same strokes, each in the mean colour it shows in the painting (the finished one, at the
+        photo's size) inside its outline, where it shows at all: the post-processing's colours, and
+        chalk's mixed with the paper it lets through."""
+        width, height = self._photo_size
+        scale = np.array(self._photo_size) / np.array(self._work_size)
+        ids = np.zeros((height, width), np.int32)
+        first = 0
+        for batch in self._batches:  # opaque strokes (washes are not kept): the last drawn is the one seen
+            drawn = _stroke_ids(batch, (height, width), scale, 0.5 * scale - 0.5)
+            np.copyto(ids, drawn + first, where=drawn > 0)
+            first += len(batch.radii)
+        inner = (ids > 0) & ~_outlines(ids)  # the outline's pixels mix in the neighbours' colours
+        inside, pixels = ids[inner], np.asarray(painting, np.float32)[inner]
+        seen = np.bincount(inside, minlength=first + 1)[1:]
+        means = np.stack([np.bincount(inside, weights=pixels[:, channel], minlength=first + 1)[1:]
+                          for channel in range(3)], axis=1) / np.maximum(seen, 1)[:, None]
+        batches, first = [], 0
+        for batch in self._batches:
+            count = len(batch.radii)
+            shown = (seen[first:first + count] > 0)[:, None]
+            batches.append(attrs.evolve(batch, colours=np.where(shown, means[first:first + count], batch.colours)
+                                        .astype(np.float32)))
+            first += count
+        return ClassicalStrokes(tuple(batches), self._ground, self._work_size, self._photo_size, self._antialias)
+
+    def photo_flat(self) -> np.ndarray:
+        width, height = self._work_size
+        flat = self._drawn(np.ones(2), np.zeros(2), width, height, 0, height)
+        if (width, height) != self._photo_size:
+            flat = cv2.resize(flat, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
+        return np.clip(flat, 0.0, 1.0)
+
+    def flat_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int
+                  ) -> np.ndarray:
+        # pixel centres line up as in a resize: x_out + 0.5 = (x_photo - crop_x + 0.5) * enlargement, and
+        # the same from the working size to the photo's
+        x, y, width, height = crop
+        enlargement = np.array([out_size[0] / width, out_size[1] / height])
+        scale = np.array(self._photo_size) / np.array(self._work_size) * enlargement
+        offset = 0.5 * scale - 0.5 - np.array([x, y]) * enlargement
+        return np.clip(self._drawn(scale, offset, *out_size, first, last), 0.0, 1.0)
+
+    def _drawn(self, scale: np.ndarray, offset: np.ndarray, width: int, height: int, first: int, last: int
+               ) -> np.ndarray:
+        reach = int(math.ceil(4.0 * self._antialias))  # cv2's kernel for the antialiasing blur reaches 3 sigma
+        top, bottom = max(0, first - reach), min(height, last + reach)
+        flat = self._ground_rows(scale, offset, width, top, bottom)
+        for batch in self._batches:
+            chosen = batch.meeting(scale, offset, width, top, bottom)
+            if chosen.size == 0:
+                continue
+            ids = _stroke_ids(batch, (bottom - top, width), scale, offset - np.array([0.0, top]), chosen)
+            layer = _palette(batch.colours)[ids]
+            layer -= flat
+            layer *= (ids > 0).astype(np.float32)[..., None] * np.float32(batch.opacity)
+            flat += layer
+        flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
+        return flat[first - top : last - top]
+
+    def _ground_rows(self, scale: np.ndarray, offset: np.ndarray, width: int, top: int, bottom: int) -> np.ndarray:
+        """The ground's rows at this scale: its shrunk copy, interpolated bilinearly."""
+        ground_height, ground_width = self._ground.shape[:2]
+        shrink = np.array([ground_width, ground_height]) / np.array(self._work_size)
+        columns = ((np.arange(width) - offset[0]) / scale[0] + 0.5) * shrink[0] - 0.5
+        rows = ((np.arange(top, bottom) - offset[1]) / scale[1] + 0.5) * shrink[1] - 0.5
+        map_x = np.broadcast_to(columns.astype(np.float32), (bottom - top, width))
+        map_y = np.broadcast_to(rows.astype(np.float32)[:, None], (bottom - top, width))
+        return cv2.remap(self._ground, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y), cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+
+
+def _strokes_kept(batches: list[_Batch], ground: np.ndarray, work_shape: tuple[int, int],
+                  shape: tuple[int, int], settings: StrokeSettings) -> ClassicalStrokes | None:
+    """The strokes, to be drawn again at print size; not a wash's, whose edge is where it dried (a
+    little inside the strokes, wandering), not the strokes' outline."""
+    if settings.wet_edges > 0:
+        return None
+    antialias = KNIFE_ANTIALIAS_SIGMA if settings.shape == "knife" else ANTIALIAS_SIGMA
+    return ClassicalStrokes(tuple(batches), ground, work_shape[::-1], shape[::-1], antialias)
+
+
+def _shrunk_ground(ground: np.ndarray, sigma: float) -> np.ndarray:
+    """The ground, blurred by sigma (or flat paper), kept at a size that loses nothing of it."""
+    factor = max(1, int(sigma // 4))
+    height, width = ground.shape[:2]
+    return cv2.resize(ground, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA)
 
 
 def _validated(image: np.ndarray, depth: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -432,10 +588,11 @@ def _trace(
 
 
 def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeSettings,
-            rng: np.random.Generator, tooth: np.ndarray | None, detail: np.ndarray) -> None:
+            rng: np.random.Generator, tooth: np.ndarray | None, detail: np.ndarray) -> list[_Batch]:
+    """Paints the strokes onto the canvas; returns them as drawn, batch by batch, to be drawn again."""
     count = len(strokes.radii)
     if count == 0:
-        return
+        return []
     opacity = float(np.clip(settings.opacity, 0.0, 1.0))
     order = rng.permutation(count)
     batches = 1 if opacity >= 1.0 else TRANSLUCENT_BATCHES
@@ -444,20 +601,13 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
     chalk = tooth is not None and settings.grain > 0
     pressure = rng.uniform(*PASTEL_PRESSURE, count).astype(np.float32) if chalk else None
     slabs = _slab_corners(strokes, rng) if knife else None
-    points = np.rint(strokes.points * (1 << SHIFT)).astype(np.int32)
-    thickness = np.maximum(1, np.rint(2.0 * strokes.radii)).astype(np.int64)
+    drawn = []
     for batch in np.array_split(order, batches):
         if len(batch) == 0:
             continue
-        ids = np.zeros(canvas.paint.shape[:2], np.int32)
-        # plain lists: this loop runs once per stroke, numpy scalar indexing would dominate it
-        if knife:
-            for stroke_id, corners in enumerate(slabs[batch], start=1):
-                cv2.fillConvexPoly(ids, corners, stroke_id, lineType=cv2.LINE_8, shift=SHIFT)
-        else:
-            batch_points = [points[stroke, :length] for stroke, length in zip(batch, strokes.lengths[batch].tolist())]
-            for stroke_id, (stroke_points, width) in enumerate(zip(batch_points, thickness[batch].tolist()), start=1):
-                cv2.polylines(ids, [stroke_points], False, stroke_id, thickness=width, lineType=cv2.LINE_8, shift=SHIFT)
+        kept = _Batch.of(strokes, batch, slabs, opacity)
+        drawn.append(kept)
+        ids = _stroke_ids(kept, canvas.paint.shape[:2])
         painted = ids > 0
         layer = _palette(strokes.colours[batch])[ids]
         plain = _palette(strokes.plain_colours[batch])[ids]
@@ -502,9 +652,10 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
             layer /= absorbed
         canvas.paint += alpha * (layer - canvas.paint)
         if settings.impasto > 0:
-            ridge = _knife_relief(ids, slabs[batch], level) if knife else _bead(ids, painted, level, settings, detail)
+            ridge = _knife_relief(ids, kept.corners, level) if knife else _bead(ids, painted, level, settings, detail)
             # fresh paint sits on the old: the new paint replaces most of the relief below it
             canvas.relief = np.where(painted, 0.3 * canvas.relief + ridge, canvas.relief).astype(np.float32)
+    return drawn
 
 
 def _bead(ids: np.ndarray, painted: np.ndarray, level: _Level, settings: StrokeSettings,
@@ -526,7 +677,7 @@ def _bead(ids: np.ndarray, painted: np.ndarray, level: _Level, settings: StrokeS
 
 
 def _slab_corners(strokes: _Strokes, rng: np.random.Generator) -> np.ndarray:
-    """N x 4 x 2 int32 corners (in 1/2**SHIFT px) of each knife stroke: a flat slab laid straight from
+    """N x 4 x 2 corners (x, y) of each knife stroke: a flat slab laid straight from
     the stroke's first control point to its last, a brush diameter wide, its ends cut at a slant."""
     count = len(strokes.radii)
     first = strokes.points[:, 0]
@@ -542,17 +693,17 @@ def _slab_corners(strokes: _Strokes, rng: np.random.Generator) -> np.ndarray:
     slant = rng.uniform(-KNIFE_SLANT, KNIFE_SLANT, (count, 1)) * radius
     half = KNIFE_OVERHANG * radius
     start, end = first - half * along, last + (half + KNIFE_MIN_LENGTH * radius) * along
-    corners = np.stack([start + radius * across + slant * along, end + radius * across + slant * along,
-                        end - radius * across - slant * along, start - radius * across - slant * along], axis=1)
-    return np.rint(corners * (1 << SHIFT)).astype(np.int32)
+    return np.stack([start + radius * across + slant * along, end + radius * across + slant * along,
+                     end - radius * across - slant * along, start - radius * across - slant * along], axis=1)
 
 
 def _knife_relief(ids: np.ndarray, corners: np.ndarray, level: _Level) -> np.ndarray:
     """A knife stroke's relief: a flat slab, thickest where the knife set down and thinning along its
     drag, so that each slab is one tilted plane, lit evenly, with a step at its edges."""
     height, width = ids.shape
-    start = corners[:, [0, 3]].mean(axis=1) / (1 << SHIFT)
-    end = corners[:, [1, 2]].mean(axis=1) / (1 << SHIFT)
+    corners = np.rint(corners * (1 << SHIFT)) / (1 << SHIFT)  # where they were drawn
+    start = corners[:, [0, 3]].mean(axis=1)
+    end = corners[:, [1, 2]].mean(axis=1)
     along = end - start
     along /= np.maximum(np.linalg.norm(along, axis=1, keepdims=True), 1e-3) ** 2
     thick = IMPASTO_THICKNESS * level.radius

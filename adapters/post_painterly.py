@@ -8,8 +8,9 @@ the photo. Four steps, in this order, each skipped when its strength is 0:
 4. texture: a woven canvas or a fibrous paper relief, embossed as if lit from the top left.
 
 At print size (finish_print_rows, band by band as the print files are written) the enlarged painting's
-stroke edges are made crisp again (a halo-free unsharp mask at the scale of the enlargement) and the
-ground gets a grain at print resolution, so a 24x36 print shows strokes, not enlarged blur. Past a
+stroke edges are put back where the painter's strokes, drawn again at print size, run (where the painter
+kept its strokes) and made crisp again (a halo-free unsharp mask at the scale of the enlargement), and
+the ground gets a grain at print resolution, so a 24x36 print shows strokes, not enlarged blur. Past a
 1.5x enlargement the canvas or paper relief is made there too, its threads _PRINT_THREAD_MM apart on
 paper, and the painting's own (which would be enlarged with it) is left out.
 
@@ -96,7 +97,8 @@ class PainterlyPostProcessor:
         return _print_context(_edge_radius(source_size, out_size))
 
     def finish_print_rows(self, rows: np.ndarray, top: int, keep: slice, source_size: tuple[int, int],
-                          out_size: tuple[int, int], post: PostSettings, seed: int, dpi: int) -> np.ndarray:
+                          out_size: tuple[int, int], post: PostSettings, seed: int, dpi: int,
+                          strokes: np.ndarray | None = None) -> np.ndarray:
         rows = np.asarray(rows, np.float32)
         if rows.ndim != 3 or rows.shape[2] != 3:
             raise InvalidParameter(f"print rows must be an HxWx3 array, not one of shape {rows.shape}")
@@ -112,7 +114,11 @@ class PainterlyPostProcessor:
         radius = _edge_radius(source_size, out_size)
         out = rows.copy()
         if radius >= 1 and post.print_crisp > 0:
-            out += np.float32(post.print_crisp) * (crisp_edges(rows, radius) - rows)
+            if strokes is not None:
+                rows = redrawn_edges(rows, strokes, radius)
+            # the rest of the painting (its texture, and its edges where no strokes were redrawn) is
+            # still the enlarged one
+            out = rows + np.float32(post.print_crisp) * (crisp_edges(rows, radius) - rows)
         out = out[keep]
         if post.texture_strength > 0:
             grain = _print_grain(rows.shape[:2], top, derive_seed(seed, "post", "print-grain"))[keep]
@@ -525,9 +531,11 @@ def _edge_radius(source_size: tuple[int, int], out_size: tuple[int, int]) -> int
 
 
 def _print_context(radius: int) -> int:
-    """Rows the print finish reads each way: the smoothing, then the wider of the unsharp mask's blur
-    and the neighbourhood range on its result; the grain's blur on its own."""
+    """Rows the print finish reads each way: the neighbourhood range that holds the redrawn strokes,
+    the smoothing, then the wider of the unsharp mask's blur and the neighbourhood range on its result;
+    the grain's blur on its own."""
     crisp = _blur_reach_of(_CRISP_SMOOTH * radius) + max(_CRISP_RANGE * radius, _blur_reach_of(_CRISP_SIGMA * radius))
+    crisp += _CRISP_RANGE * radius  # the range that holds the strokes redrawn before
     return max(crisp if radius >= 1 else 0, _blur_reach_of(_PRINT_GRAIN_SIGMA))
 
 
@@ -550,6 +558,26 @@ def crisp_edges(image: np.ndarray, radius: int) -> np.ndarray:
     np.maximum(sharp, cv2.erode(base, kernel, borderType=cv2.BORDER_REFLECT), out=sharp)
     np.minimum(sharp, cv2.dilate(base, kernel, borderType=cv2.BORDER_REFLECT), out=sharp)
     return sharp
+
+
+def redrawn_edges(rows: np.ndarray, strokes: np.ndarray, radius: int) -> np.ndarray:
+    """The rows with the strokes' edges drawn at print size: plus what the enlargement blurred away
+    (strokes), shortened where it would leave each pixel's neighbourhood range in the enlarged painting
+    (over _CRISP_RANGE radii, channel by channel), so that where the painting's colours are not the
+    strokes' own (the post-processing moved them, chalk lets the paper through) an edge still goes from
+    one side's colour to the other's, with no halo. Each pixel's three channels are shortened alike, so
+    that no channel reaches its end before the others and tints the edge."""
+    reach = _CRISP_RANGE * radius
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1))
+    held = rows + strokes
+    np.clip(held, cv2.erode(rows, kernel, borderType=cv2.BORDER_REFLECT),
+            cv2.dilate(rows, kernel, borderType=cv2.BORDER_REFLECT), out=held)
+    # the share of its step each channel kept; no step (0 / 0) has no say
+    held -= rows
+    with np.errstate(divide="ignore", invalid="ignore"):
+        held /= strokes
+    share = np.fmin(np.fmin(held[..., 0], held[..., 1]), held[..., 2])
+    return rows + np.nan_to_num(share, nan=1.0)[..., None] * strokes
 
 
 def _gaussian(image: np.ndarray, sigma: float) -> np.ndarray:

@@ -87,11 +87,32 @@ class Enhancer(Protocol):
         """Photo-mode sharpening and clarity; amount 0 returns the image unchanged."""
 
 
+class PaintedStrokes(Protocol):
+    """A painting's brush strokes, kept so that they can be drawn again at print size."""
+
+    def coloured_as(self, painting: np.ndarray) -> PaintedStrokes:
+        """The same strokes, each in the colour it shows in painting (HxWx3, the photo's size: the
+        painting as finished, its colours moved by the post-processing)."""
+
+    def photo_flat(self) -> np.ndarray:
+        """HxWx3 float32 at the photo's size: the strokes in their colours, in their order, without
+        texture, made as the painting was (at the painter's working size, resized to the photo's)."""
+
+    def flat_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int
+                  ) -> np.ndarray:
+        """Rows [first, last) of the same strokes drawn anew over the photo's crop (x, y, width,
+        height) enlarged to out_size (width, height): edges at that resolution, not enlarged. A row
+        depends on its place alone, so bands equal the same rows of the whole (but for a pixel here
+        and there along an outline, where a drawing library rasterises a shape cut by the band's edge
+        a little differently)."""
+
+
 @attrs.frozen
 class PaintResult:
     image: np.ndarray  # HxWx3 float32 sRGB in [0, 1], the photo's size
     warnings: tuple[str, ...] = ()  # what the user should know about this painting (a LoRA left out)
     device: str | None = None  # where a learned painter ran (cpu, cuda, mps)
+    strokes: PaintedStrokes | None = None  # a stroke painter's strokes, to be drawn again at print size
 
 
 class Painter(Protocol):
@@ -127,11 +148,15 @@ class PostProcessor(Protocol):
         enlarged to out_size (both width, height)."""
 
     def finish_print_rows(self, rows: np.ndarray, top: int, keep: slice, source_size: tuple[int, int],
-                          out_size: tuple[int, int], post: PostSettings, seed: int, dpi: int) -> np.ndarray:
+                          out_size: tuple[int, int], post: PostSettings, seed: int, dpi: int,
+                          strokes: np.ndarray | None = None) -> np.ndarray:
         """The painting's finish at print resolution: rows (HxWx3, [0, 1]) are rows [top, top + H) of the
         painting (of source_size) enlarged to out_size, with print_context_rows of context each way where
         the image has them; returns rows[keep] with crisp stroke edges and the ground's texture at print
-        resolution (dpi: the print's, so that a canvas thread has its size on paper).
+        resolution (dpi: the print's, so that a canvas thread has its size on paper). strokes, where the
+        painter kept its strokes: for the same rows, the strokes drawn at print size minus the same
+        strokes drawn at the painting's size and enlarged (what the enlargement blurred away), which puts
+        the stroke edges back where the strokes run, before the rest is sharpened.
         A row's result depends only on the rows within the context and on the seed, so bands made
         one by one equal the same rows of the whole."""
 

@@ -20,6 +20,7 @@ from rilievo.application.runner import Runner
 from rilievo.application.uploads import Uploads
 from rilievo.domain.errors import (
     ImageRejected,
+    InvalidParameter,
     JobChanged,
     JobNotFound,
     PresetNotFound,
@@ -133,7 +134,7 @@ class FakePost:
     def print_context_rows(self, source_size, out_size):
         return 2
 
-    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi):
+    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi, strokes=None):
         """The rows kept, as they came; records what was asked."""
         self.print_calls.append((rows.shape[0], top, keep, source_size, out_size, post, seed, dpi))
         return np.ascontiguousarray(rows[keep])
@@ -332,6 +333,8 @@ class NearestUpscaler:
     def upscale_region(self, source, out_size, out_window=None, *, source_top=0, source_height=None,
                        on_progress=None):
         left, top, right, bottom = out_window or (0, 0, *out_size)
+        if not (0 <= left < right <= out_size[0] and 0 <= top < bottom <= out_size[1]):
+            raise InvalidParameter(f"output window {out_window} is empty or outside the output")  # as the real ones
         height = source_height or source.shape[0]
         rows = np.arange(top, bottom) * height // out_size[1] - source_top
         columns = np.arange(left, right) * source.shape[1] // out_size[0]

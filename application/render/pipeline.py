@@ -113,7 +113,7 @@ class RenderPipeline:
                 devices["regions"] = self.segmenter.device
             layer_plan, layers_warning = plan_layers(params, depth8[plan.crop.slices], regions)
         warnings += filter(None, (advice, layers_warning))
-        noise = None
+        noise, strokes = None, None
         if params.mode == "painterly":
             noise = plan_noise(params, layer_plan)
             progress("paint", 0.0, engines)
@@ -124,6 +124,7 @@ class RenderPipeline:
             painting = self.paint(params, image, unit_depth(depth8), noise, subject,
                                   lambda within: progress("paint", within, engines))
             image, engines["paint"], devices["paint"] = painting.image, self.painter.name, painting.device
+            strokes = painting.strokes
             warnings += painting.warnings
 
         progress("post-process", 0.0, engines)
@@ -148,7 +149,8 @@ class RenderPipeline:
             engines["upscale"] = self.upscaler.name
         finish = None
         if params.mode == "painterly":
-            finish = PrintFinish(self.post, PaintRequest.from_params(params).style.post, seeds_of(params)["post"])
+            finish = PrintFinish(self.post, PaintRequest.from_params(params).style.post, seeds_of(params)["post"],
+                                 strokes)
         export = PrintExport(params, plan, image, depth8, upscaler=self.upscaler, resampler=self.resampler,
                              files=files, finish=finish)
         export.write(panes.sources, bits, lambda within: progress("upscale", within, engines))

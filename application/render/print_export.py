@@ -8,6 +8,10 @@ hidden parts filled) and come here as PaneSource. At print size a layer takes th
 pixels where it shows the photo, and its fill (Lanczos-resampled) where the fill invented colours;
 its alpha is Lanczos-resampled too. With fit "pad" the borders are white paper: opaque on the back
 layer, transparent on the others, so the layers still stack to the composite.
+
+In painterly mode each band of the composite is finished at print resolution (PrintFinish); where the
+painter kept its strokes, they are drawn again for the band at print size, and what the enlargement
+blurred away of them goes to the finish with the band.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from rilievo.domain.upsampling import joint_bilateral_rows
 
 from rilievo.domain.styles import PostSettings
 
-from ..ports import PostProcessor, PrintFileSpec, Resampler, StripWriter, Upscaler
+from ..ports import PaintedStrokes, PostProcessor, PrintFileSpec, Resampler, StripWriter, Upscaler
 from .files import RunFiles
 
 BAND_ROWS = 128  # divides the TIFF tile height, so two bands fill a row of tiles
@@ -49,11 +53,13 @@ class PaneSource:
 
 @attrs.frozen
 class PrintFinish:
-    """A painting's finish at print resolution: the post-processor, the style's settings, the seed."""
+    """A painting's finish at print resolution: the post-processor, the style's settings, the seed,
+    and the painter's strokes where it kept them (drawn again at print size)."""
 
     post: PostProcessor
     settings: PostSettings
     seed: int
+    strokes: PaintedStrokes | None = None
 
 
 class PrintExport:
@@ -65,6 +71,8 @@ class PrintExport:
         self.plan, self.params, self.files = plan, params, files
         self.upscaler, self.resampler, self.finish = upscaler, resampler, finish
         self._carried: tuple[int, np.ndarray | None] = (0, None)  # the finish's context rows made last band
+        self._painted_strokes: tuple[PaintedStrokes, np.ndarray] | None = None
+        self.image = image
         self.source = image[plan.crop.slices]
         self.depth8 = depth8
         self.width, self.height = plan.canvas_px
@@ -181,14 +189,28 @@ class PrintExport:
         carried_top, carried = self._carried
         if carried is not None and carried_top <= first < carried_top + len(carried) <= last:
             made = carried[first - carried_top :]
-            rows = np.concatenate([made, self.resized(self.upscaler, self.source,
-                                                      (left, first + len(made), right, last))])
+            rows = made if first + len(made) == last else np.concatenate(  # a last band within the context: all made
+                [made, self.resized(self.upscaler, self.source, (left, first + len(made), right, last))])
         else:
             rows = self.resized(self.upscaler, self.source, (left, first, right, last))
         keep_from = max(first, bottom - context)
         self._carried = (keep_from, rows[keep_from - first :].copy())
+        strokes = None
+        if finish.strokes is not None and placement.width > crop.width:
+            # what the enlargement blurs away: the strokes drawn at print size, less the painting's own enlarged
+            painted, flat = self.painted_strokes(finish.strokes)
+            strokes = painted.flat_rows((crop.x, crop.y, crop.width, crop.height), out_size, first, last)
+            strokes -= self.resized(self.resampler, flat, (left, first, right, last))
         return finish.post.finish_print_rows(rows, first, slice(top - first, bottom - first), source_size,
-                                             out_size, finish.settings, finish.seed, self.plan.dpi)
+                                             out_size, finish.settings, finish.seed, self.plan.dpi, strokes)
+
+    def painted_strokes(self, strokes: PaintedStrokes) -> tuple[PaintedStrokes, np.ndarray]:
+        """The strokes in the finished painting's colours, and the print's crop of them drawn flat at the
+        photo's size; made once."""
+        if self._painted_strokes is None:
+            painted = strokes.coloured_as(self.image)
+            self._painted_strokes = painted, np.ascontiguousarray(painted.photo_flat()[self.plan.crop.slices])
+        return self._painted_strokes
 
     def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
         """A band whose pixels outside the placement are `outside`; the placement's are left to fill

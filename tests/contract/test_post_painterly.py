@@ -391,3 +391,25 @@ def test_print_crispness_follows_the_style():
     np.testing.assert_array_equal(none, rows)
     with pytest.raises(InvalidParameter, match="print_crisp"):
         print_rows(rows, post=attrs.evolve(OFF, print_crisp=1.5))
+
+
+def test_print_finish_puts_the_edge_where_the_strokes_drawn_at_print_size_have_it_in_the_paintings_colours():
+    """The painting's edge (enlarged, spread over ~6 px) between two colours; the strokes, drawn again at
+    print size in more saturated colours, step 3 px right of its middle (where the enlarged photo-size
+    pixels had it is not where the stroke's outline runs): the result steps there, and every pixel is a
+    mix of the painting's two colours, hardly tinted by the strokes' own."""
+    width = 600
+    left, right = np.float32([0.5, 0.3, 0.2]), np.float32([0.3, 0.5, 0.4])
+    mix = (soft_step(width=width)[..., :1] - 0.2) / 0.6
+    rows = left + mix * (right - left)
+    flat_left, flat_right = np.float32([0.7, 0.2, 0.1]), np.float32([0.2, 0.6, 0.5])
+    step = (np.arange(width) >= width // 2 + 3).astype(np.float32)[None, :, None]
+    strokes = (flat_left + step * (flat_right - flat_left)) - (flat_left + mix * (flat_right - flat_left))
+    finisher = PainterlyPostProcessor()
+    out = finisher.finish_print_rows(rows, 0, slice(0, 40), SOURCE_SIZE, PRINT_SIZE, OFF, 3, 300, strokes)[20]
+    share = (out - left) @ (right - left) / float((right - left) @ (right - left))
+    # measured: half way at 303 (300 sharpened alone), 10-90 % rise 1 px, at most 0.025 off the mix
+    assert np.argmax(share >= 0.5) == width // 2 + 3
+    assert rise_width(share) <= 2
+    assert np.abs(out - (left + share[:, None] * (right - left))).max() < 0.03
+    assert share.min() >= -1e-4 and share.max() <= 1 + 1e-4

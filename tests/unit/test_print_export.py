@@ -3,6 +3,7 @@ pad borders, marks and white ink made band by band, and all-or-nothing files."""
 
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 
@@ -14,7 +15,8 @@ from rilievo.domain.layers import stack_over
 from rilievo.domain.params import RenderParams
 from rilievo.domain.print_extras import marks_margin_px, mirrored, white_ink_mask, with_marks
 from rilievo.domain.styles import STYLE_PRESETS
-from tests.fakes import FakeDepth, FakePost, FakeShaper, InMemoryJobFiles, decoded, make_fakes, three_planes
+from tests.fakes import (FakeDepth, FakePainter, FakePost, FakeShaper, InMemoryJobFiles, decoded, make_fakes,
+                         three_planes)
 
 HEIGHT, WIDTH = 30, 60
 LAYERS = ("Layer_1_front", "Layer_2_mid", "Layer_3_back")
@@ -179,8 +181,9 @@ def test_a_fill_away_from_the_left_edge_lands_on_its_own_columns_at_print_size()
 class HalvingPost(FakePost):
     """A print finish that visibly changes the composite: half as bright."""
 
-    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi):
-        return super().finish_print_rows(rows, top, keep, source_size, out_size, post, seed, dpi) * np.float32(0.5)
+    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi, strokes=None):
+        return super().finish_print_rows(rows, top, keep, source_size, out_size, post, seed, dpi,
+                                         strokes) * np.float32(0.5)
 
 
 def test_in_painterly_mode_each_band_of_the_composite_is_finished_with_its_context_rows(fakes):
@@ -214,6 +217,59 @@ def test_the_layers_stack_to_the_print_finished_composite():
     np.testing.assert_allclose(stack_over(layers), files["composite_full.png"], atol=2 / 255)
 
 
+class FlatStrokes:
+    """Kept strokes that draw a flat 0.25 at any size and 0.75 at the photo's; records what it is asked."""
+
+    def __init__(self):
+        self.painting, self.asked = None, []
+
+    def coloured_as(self, painting):
+        self.painting = painting.copy()
+        return self
+
+    def photo_flat(self):
+        return np.full((*self.painting.shape[:2], 3), 0.75, np.float32)
+
+    def flat_rows(self, crop, out_size, first, last):
+        self.asked.append((crop, out_size, first, last))
+        return np.full((last - first, out_size[0], 3), 0.25, np.float32)
+
+
+class StrokePainter(FakePainter):
+    def __init__(self):
+        super().__init__()
+        self.strokes = FlatStrokes()
+
+    def paint(self, image, depth, request, noise, on_progress=None, subject=None):
+        return attrs.evolve(super().paint(image, depth, request, noise, on_progress, subject), strokes=self.strokes)
+
+
+class StrokesPost(FakePost):
+    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi, strokes=None):
+        self.strokes_given = [*getattr(self, "strokes_given", []), strokes]
+        return super().finish_print_rows(rows, top, keep, source_size, out_size, post, seed, dpi, strokes)
+
+
+def test_the_painters_strokes_drawn_at_print_size_go_to_the_finish_less_the_painting_enlarged():
+    painter, post = StrokePainter(), StrokesPost()
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), painter=painter, post=post)
+    render(fakes, mode="painterly", **PRINT)
+    # coloured as the finished painting (the fake painter inverts, the fake finish leaves it)
+    np.testing.assert_allclose(painter.strokes.painting, 1.0 - photo(), atol=1e-6)
+    # each band's rows with their context, over the whole crop at the print's size
+    assert painter.strokes.asked == [((0, 0, WIDTH, HEIGHT), (600, 300), first, first + made)
+                                     for made, first, *_ in post.print_calls]
+    assert all(strokes.shape == (made, 600, 3) and np.allclose(strokes, 0.25 - 0.75)
+               for strokes, (made, *_) in zip(post.strokes_given, post.print_calls))
+
+
+def test_a_painting_not_enlarged_has_no_strokes_to_draw_again():
+    painter, post = StrokePainter(), StrokesPost()
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), painter=painter, post=post)
+    render(fakes, mode="painterly")
+    assert painter.strokes.asked == [] and post.strokes_given == [None]
+
+
 class WideContextPost(FakePost):
     def print_context_rows(self, source_size, out_size):
         return 20  # two of the photo's rows at 10x: a row out of place shows
@@ -225,6 +281,17 @@ def test_the_finished_bands_carry_the_rows_of_the_whole_enlargement():
     painterly = render(fakes, mode="painterly", **PRINT)["composite_full.png"]  # the fake painter inverts
     photo_mode = render(make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes())),
                         **PRINT)["composite_full.png"]
+    np.testing.assert_allclose(painterly, 1.0 - photo_mode, atol=1 / 65535)
+
+
+def test_a_last_band_shorter_than_the_context_is_made_of_the_rows_carried_from_the_band_before():
+    """390 rows: bands of 128, 128, 128 and 6, the last one's rows all made with the band before."""
+    size = dict(print_size="2.6x1.3in", dpi=300)
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), post=WideContextPost())
+    painterly = render(fakes, mode="painterly", **size)["composite_full.png"]
+    photo_mode = render(make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes())),
+                        **size)["composite_full.png"]
+    assert painterly.shape == (390, 780, 3)
     np.testing.assert_allclose(painterly, 1.0 - photo_mode, atol=1 / 65535)
 
 
