@@ -526,8 +526,9 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     """Subjects grown by the regions GrabCut missed: background regions they enclose (the inside of
     a saucer's rim, the collar under a chin), that touch them and look like them, or that wrap
     around them (a saucer under a cup), as long as those do not run out of the frame; parts whose
-    convex hulls overlap are joined, and so are parts that take the same region. A subject found by its focus takes only what it encloses: beside
-    it lies the blurred scene, pieces of which would hug it or look like it (the flowers of its bed)."""
+    convex hulls overlap are joined, and so are parts that take the same region. A subject found by
+    its focus takes only what it encloses: beside it lies the blurred scene, pieces of which would hug
+    it or look like it (the flowers of its bed)."""
     if not subjects:
         return subjects, names
     height, width = background.shape

@@ -8,15 +8,17 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    its depth explains most of it (RECEDING_FIT), the plane's depth spans RECEDING_SPREAD levels or more,
    the region is at least RECEDING_MIN_SHARE of the picture, wider across its slope than along it
    (a floor, a road, a table, a wall seen askew; a standing person whose depth the estimator made a
-   gradient is taller along its slope than across it) and runs out of the frame on its near side (a
-   floor comes towards the viewer past the frame; a ball cut by the top of the frame does not). A region named as a thing ("person", "face") is
-   never a surface, nor one named upright (UPRIGHT_NAMES: a wall, the sky, a backdrop, which the
-   estimator's depth may make a gradient but which nothing stands on; placed whole, such a region goes
-   behind the main thing's card, see 6.), and a surface nothing stands on (nothing is just above it at its depth there,
-   within CONTACT_STEP) is one more region.
+   gradient is taller along its slope than across it) and runs out of the frame somewhere nearer
+   than its mean depth (a floor comes towards the viewer past the frame; a ball cut by the top of the
+   frame does not). A region named as a thing ("person", "face") is never a surface, nor one named
+   upright (UPRIGHT_NAMES: a wall, the sky, a backdrop, which the estimator's depth may make a gradient
+   but which nothing stands on; placed whole, such a region goes behind the main thing's card, see
+   6.), and a surface nothing stands on (nothing is just above it at its depth there, within
+   CONTACT_STEP) is one more region.
    An unnamed region with a depth step inside it (MIXED_STEP levels between samples a band apart, both
-   a band inside the region, along a line MIXED_LINE of its size long) holds things at different depths that the segmenter joined: it
-   is cut by the plan's depth ranges rather than put whole on a pane it only partly belongs to. An
+   a band inside the region, along a line MIXED_LINE of its size long) holds things at different
+   depths that the segmenter joined: it is cut by the plan's depth ranges rather than put whole on a
+   pane it only partly belongs to. An
    upright region is cut only for a cliff, as a thing is (see 6.): the estimator's depth down a
    plain wall steps where its cues meet, and a maker never cuts a wall into bands.
 2. The depth step across each boundary between two regions is measured STEP_BAND_FRACTION of the
