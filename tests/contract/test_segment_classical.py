@@ -6,7 +6,7 @@ import pytest
 import skimage.data
 
 from rilievo.adapters.faces import Face, find_faces, person_seed
-from rilievo.adapters.segment_classical import ClassicalSegmenter, _completed
+from rilievo.adapters.segment_classical import ClassicalSegmenter, _Graph, _backdrops, _completed, _edges, _focus
 from rilievo.domain.regions import Regions
 
 
@@ -128,6 +128,26 @@ def test_blurred_foliage_below_a_sharp_ball_high_in_the_frame_is_a_backdrop(segm
     index, coverage, _ = region_of(regions, ball)
     assert regions.names[index] == "subject" and coverage > 0.95
     assert regions.named(("backdrop",))[rows > 0.6 * height].mean() > 0.6
+
+
+def test_a_smooth_shaded_thing_with_a_sharp_outline_beside_the_subject_is_no_backdrop():
+    # tum_office's red chair: its smooth back has as little fine detail as blur, and soft shapes, but
+    # its outline is sharp; taken for a backdrop it went behind the desk (depth 0.533 -> 0.467)
+    height, width = 200, 300
+    rows, cols = np.indices((height, width))
+    subject = np.hypot(rows - 100, cols - 70) < 50
+    chair = (rows > 40) & (rows < 160) & (cols > 190) & (cols < 270)
+    image = 0.6 * cv2.GaussianBlur(blocks(height, width, 16, 4), (0, 0), 4) + 0.3 * np.float32([0.4, 0.5, 0.2])
+    shade = 0.4 + 0.12 * np.sin(rows / 14.0) * np.sin(cols / 16.0)
+    image[chair] = (shade[..., None] * np.float32([0.9, 0.2, 0.15]))[chair]
+    image[subject] = fine_texture(height, width, (0.8, 0.45, 0.2), seed=5)[subject]
+    lab = cv2.cvtColor(np.clip(image, 0, 1).astype(np.float32), cv2.COLOR_RGB2Lab)
+    cells = ((rows // 10) * (width // 10) + cols // 10).astype(np.int32)  # superpixels: a grid
+    graph = _Graph(cells, lab, _edges(lab))
+    labels = np.where(chair, 1, 0).astype(np.int32)  # the blurred foliage 0, the chair 1
+    labels[subject] = -1
+    names = _backdrops(graph, labels, ["", ""], [subject], _focus(graph), by_focus=False)
+    assert names == ["backdrop", ""]
 
 
 def test_a_sharp_flower_before_a_bed_blurred_all_around_it_is_the_subject(segmenter):
