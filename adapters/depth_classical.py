@@ -27,6 +27,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from rilievo.adapters.edge_blur import edge_blur
 from rilievo.adapters.photo_input import checked_rgb
 from rilievo.adapters.guided import guided_filter, guided_upsample
 from rilievo.application.ports import Segmenter
@@ -132,12 +133,11 @@ def _defocus(gray: np.ndarray) -> np.ndarray:
 def _edge_blur(gray: np.ndarray, reblur: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Blur sigma (px) at edges from the gradient ratio before/after re-blurring, spread to all
     pixels by normalised convolution; confidence is the local edge density (0..1)."""
-    ratio = _gradient(gray) / (_gradient(cv2.GaussianBlur(gray, (0, 0), reblur)) + EPS)
-    sigma = reblur / np.sqrt(np.maximum(ratio * ratio - 1.0, 1e-3))
-    edges = cv2.Canny(_to_u8(gray), 10, 30, L2gradient=True).astype(np.float32) / 255.0
+    sigma, at_edges = edge_blur(gray, reblur)
+    edges = at_edges.astype(np.float32)
     spread = _scaled(gray, 1 / 16)
     weight = cv2.GaussianBlur(edges, (0, 0), spread)
-    blur = cv2.GaussianBlur(np.minimum(sigma, 6.0) * edges, (0, 0), spread) / (weight + EPS)
+    blur = cv2.GaussianBlur(sigma * edges, (0, 0), spread) / (weight + EPS)
     confidence = np.clip(weight / (np.percentile(weight, 50) + EPS), 0.0, 1.0)
     return blur, confidence
 
@@ -268,13 +268,6 @@ def _downscale(rgb: np.ndarray, long_side: int) -> np.ndarray:
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-
-
-def _gradient(gray: np.ndarray) -> np.ndarray:
-    # Not cv2.magnitude: its result depends on the buffers' memory alignment in the last bit,
-    # which would make the estimate non-deterministic.
-    gx, gy = cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)
-    return np.sqrt(gx * gx + gy * gy)
 
 
 def _to_u8(image: np.ndarray) -> np.ndarray:

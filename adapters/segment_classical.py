@@ -32,6 +32,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 from skimage.segmentation import find_boundaries, slic
 
+from rilievo.adapters.edge_blur import edge_blur
 from rilievo.adapters.faces import find_faces, person_seed
 from rilievo.adapters.guided import guided_upsample
 from rilievo.domain.regions import Regions
@@ -775,7 +776,7 @@ def _backdrops(graph: _Graph, labels: np.ndarray, names: list[str], subjects: li
         return ["backdrop" if name != "sky" and area[i] and blurred[i] >= BACKDROP_MIN_BLURRED * area[i] else name
                 for i, name in enumerate(names)]
     shapes = _coarse_detail(graph)[graph.labels]
-    blur_px, edges = _edge_blur(graph.lab_image[..., 0])
+    blur_px, edges = edge_blur(graph.lab_image[..., 0] / 100.0)
     beside_subject = cv2.dilate(subject.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
     sharp_part = np.percentile(detail[subject], 75)
     subject_shapes = np.median(shapes[subject])
@@ -792,18 +793,6 @@ def _backdrops(graph: _Graph, labels: np.ndarray, names: list[str], subjects: li
                 and np.median(shapes[inside]) >= BACKDROP_MIN_SHAPES * subject_shapes):
             out[i] = "backdrop"
     return out
-
-
-def _edge_blur(lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The blur of edges in px (Zhuo & Sim 2011: the gradient's ratio before and after blurring by
-    1 px), and where the edges are (Canny)."""
-    def gradient(image: np.ndarray) -> np.ndarray:
-        return np.hypot(cv2.Sobel(image, cv2.CV_32F, 1, 0), cv2.Sobel(image, cv2.CV_32F, 0, 1))
-
-    ratio = gradient(lightness) / (gradient(cv2.GaussianBlur(lightness, (0, 0), 1.0)) + 1e-6)
-    blur_px = np.minimum(1.0 / np.sqrt(np.maximum(ratio * ratio - 1.0, 1e-3)), 6.0)
-    edges = cv2.Canny(np.clip(lightness * 2.55, 0, 255).astype(np.uint8), 10, 30, L2gradient=True) > 0
-    return blur_px, edges
 
 
 # --- assembling -------------------------------------------------------------------------------
