@@ -96,6 +96,9 @@ class PainterlyPostProcessor:
     def print_context_rows(self, source_size: tuple[int, int], out_size: tuple[int, int]) -> int:
         return _print_context(_edge_radius(source_size, out_size))
 
+    def sharpens_print(self, source_size: tuple[int, int], out_size: tuple[int, int], post: PostSettings) -> bool:
+        return _edge_radius(source_size, out_size) >= 1 and post.print_crisp > 0
+
     def finish_print_rows(self, rows: np.ndarray, top: int, keep: slice, source_size: tuple[int, int],
                           out_size: tuple[int, int], post: PostSettings, seed: int, dpi: int,
                           strokes: np.ndarray | None = None) -> np.ndarray:
@@ -113,7 +116,7 @@ class PainterlyPostProcessor:
             raise InvalidParameter(f"texture must be one of {', '.join(_TEXTURES)}, not {post.texture!r}")
         radius = _edge_radius(source_size, out_size)
         out = rows.copy()
-        if radius >= 1 and post.print_crisp > 0:
+        if self.sharpens_print(source_size, out_size, post):
             if strokes is not None:
                 rows = redrawn_edges(rows, strokes, radius)
             # the rest of the painting (its texture, and its edges where no strokes were redrawn) is

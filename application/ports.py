@@ -147,6 +147,10 @@ class PostProcessor(Protocol):
         """Rows of context above and below that finish_print_rows needs for a painting of source_size
         enlarged to out_size (both width, height)."""
 
+    def sharpens_print(self, source_size: tuple[int, int], out_size: tuple[int, int], post: PostSettings) -> bool:
+        """Whether finish_print_rows makes the stroke edges crisp for a painting of source_size enlarged
+        to out_size (and so uses the strokes it is given)."""
+
     def finish_print_rows(self, rows: np.ndarray, top: int, keep: slice, source_size: tuple[int, int],
                           out_size: tuple[int, int], post: PostSettings, seed: int, dpi: int,
                           strokes: np.ndarray | None = None) -> np.ndarray:

@@ -134,6 +134,9 @@ class FakePost:
     def print_context_rows(self, source_size, out_size):
         return 2
 
+    def sharpens_print(self, source_size, out_size, post):
+        return True
+
     def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi, strokes=None):
         """The rows kept, as they came; records what was asked."""
         self.print_calls.append((rows.shape[0], top, keep, source_size, out_size, post, seed, dpi))

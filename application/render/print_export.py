@@ -196,7 +196,8 @@ class PrintExport:
         keep_from = max(first, bottom - context)
         self._carried = (keep_from, rows[keep_from - first :].copy())
         strokes = None
-        if finish.strokes is not None and placement.width > crop.width:
+        if (finish.strokes is not None and placement.width > crop.width
+                and finish.post.sharpens_print(source_size, out_size, finish.settings)):
             # what the enlargement blurs away: the strokes drawn at print size, less the painting's own enlarged
             painted, flat = self.painted_strokes(finish.strokes)
             strokes = painted.flat_rows((crop.x, crop.y, crop.width, crop.height), out_size, first, last)

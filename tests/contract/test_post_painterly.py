@@ -413,3 +413,13 @@ def test_print_finish_puts_the_edge_where_the_strokes_drawn_at_print_size_have_i
     assert rise_width(share) <= 2
     assert np.abs(out - (left + share[:, None] * (right - left))).max() < 0.03
     assert share.min() >= -1e-4 and share.max() <= 1 + 1e-4
+
+
+@pytest.mark.parametrize(("out_size", "crisp", "sharpens"), [
+    ((150, 2304), 1.0, False),  # enlarged 1.5 times: edges spread over under 2 px, nothing to make crisp
+    (PRINT_SIZE, 1.0, True),
+    (PRINT_SIZE, 0.0, False),  # a style with no crisp print finish
+])
+def test_the_print_finish_says_whether_it_makes_stroke_edges_crisp(out_size, crisp, sharpens):
+    post = attrs.evolve(OFF, print_crisp=crisp)
+    assert PainterlyPostProcessor().sharpens_print(SOURCE_SIZE, out_size, post) is sharpens

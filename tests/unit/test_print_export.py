@@ -270,6 +270,18 @@ def test_a_painting_not_enlarged_has_no_strokes_to_draw_again():
     assert painter.strokes.asked == [] and post.strokes_given == [None]
 
 
+class PlainPost(StrokesPost):
+    def sharpens_print(self, source_size, out_size, post):
+        return False  # a small enlargement, or a style with no crisp print finish
+
+
+def test_no_strokes_are_drawn_again_for_a_finish_that_would_not_use_them():
+    painter, post = StrokePainter(), PlainPost()
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), painter=painter, post=post)
+    render(fakes, mode="painterly", **PRINT)
+    assert painter.strokes.asked == [] and set(map(type, post.strokes_given)) == {type(None)}
+
+
 class WideContextPost(FakePost):
     def print_context_rows(self, source_size, out_size):
         return 20  # two of the photo's rows at 10x: a row out of place shows
