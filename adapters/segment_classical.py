@@ -90,6 +90,10 @@ DRAWN_SUBJECT_AREA = (0.02, 0.8)
 
 HUG_SHARE = 0.25  # of a background region's outline that runs along a subject, for it to join
 HUG_ROUNDS = 3
+CUT_HUG_SHARE = 0.5  # a region the frame cuts joins if this much of its outline runs along the subject, ...
+CUT_HUG_FRAME = 0.25  # ... the frame takes at most this share of its whole border, it lies lower, ...
+CUT_HUG_APART = 0.25  # ... and this share of its outline runs along other regions ...
+CUT_HUG_CONTRAST = 10.0  # ... that it differs from by this many Lab units
 
 MERGE_COST = 1.0  # greedy merging of background regions stops above this cost
 MIN_REGION_SHARE = 0.004  # smaller background regions are absorbed by their closest neighbour
@@ -145,7 +149,7 @@ def _found(small: np.ndarray) -> tuple[np.ndarray, list[str], list[np.ndarray]] 
     focus = _focus(graph)
     subjects, names, by_focus = _subjects(small, graph, focus)
     merged = _background(graph, subjects)
-    subjects, names = _completed(subjects, names, merged, lab, by_focus)
+    subjects, names = _completed(subjects, names, merged, lab, focus[graph.labels], by_focus)
     labels, background_names = _named_background(graph, merged, subjects)
     background_names = _backdrops(graph, labels, background_names, subjects, focus, by_focus)
     labels, names = _with_subjects(labels, background_names, subjects, names)
@@ -523,7 +527,7 @@ def _background(graph: _Graph, subjects: list[np.ndarray]) -> np.ndarray:
 
 
 def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndarray, lab: np.ndarray,
-               by_focus: bool):
+               detail: np.ndarray, by_focus: bool):
     """Subjects grown by the regions GrabCut missed: background regions they enclose (the inside of
     a saucer's rim, the collar under a chin), that touch them and look like them, or that wrap
     around them (a saucer under a cup), as long as those do not run out of the frame; parts whose
@@ -564,7 +568,7 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
         subject = subject | np.isin(background, np.flatnonzero(enclosed | alike))
         # what wraps around an object is its support (a saucer, a plate); around a person, the scene
         for _ in range(HUG_ROUNDS if name == "subject" and not by_focus else 0):
-            hugged = _hugging(subject, background, outline, outline_length, on_border, area)
+            hugged = _hugging(subject, background, outline, outline_length, on_border, area, mean, detail)
             if not hugged.any():
                 break
             subject = subject | np.isin(background, np.flatnonzero(hugged))
@@ -578,14 +582,45 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
 
 
 def _hugging(subject: np.ndarray, background: np.ndarray, outline: np.ndarray, outline_length: np.ndarray,
-             on_border: np.ndarray, area: np.ndarray) -> np.ndarray:
-    """Per background region, whether it wraps around the subject without reaching the frame: a
-    good part of its outline runs along the subject (a saucer's rim on both sides of a cup), and it
-    is smaller than the subject."""
+             on_border: np.ndarray, area: np.ndarray, mean: np.ndarray, detail: np.ndarray) -> np.ndarray:
+    """Per background region, whether it wraps around the subject: a good part of its outline runs
+    along the subject (a saucer's rim on both sides of a cup), and it is smaller than the subject.
+    Where the frame cuts it (a saucer cropped by the picture's edge), most of its outline must run
+    along the subject and little of its border along the frame, its centre must lie lower than the
+    subject's, it must be nearly as sharp (`detail`: log2 fine detail per pixel), and it must be set
+    apart from the scene around it: a support lies under and around a thing, in its focus, and has its
+    own rim; what the subject and the frame alone enclose (the ground between a tripod's legs), the
+    blurred scene beside it, or what looks like its neighbours is the scene seen past the subject."""
     near = cv2.dilate(subject.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     against = np.bincount(background[outline & near & ~subject], minlength=len(area))
-    return ((against >= HUG_SHARE * np.maximum(outline_length, 1)) & (on_border == 0)
-            & (area > 0) & (area < subject.sum()) & ~np.isin(np.arange(len(area)), np.unique(background[subject])))
+    length = np.maximum(outline_length, 1)
+    rows = np.broadcast_to(np.arange(background.shape[0], dtype=np.float64)[:, None], background.shape)
+    valid = background >= 0
+    centre_row = np.bincount(background[valid], rows[valid], len(area)) / np.maximum(area, 1)
+    eligible = (area > 0) & (area < subject.sum()) & ~np.isin(np.arange(len(area)), np.unique(background[subject]))
+    uncut = (against >= HUG_SHARE * length) & (on_border == 0)
+    cut = ((against >= CUT_HUG_SHARE * length) & (on_border > 0) & (centre_row > rows[subject].mean())
+           & (on_border <= CUT_HUG_FRAME * (length + on_border)) & eligible)
+    subject_detail = np.median(detail[subject])
+    for region in np.flatnonzero(cut):
+        mask = background == region
+        cut[region] = (np.median(detail[mask]) >= subject_detail - BACKDROP_DETAIL_GAP
+                       and _set_apart(mask, near, background, mean, region, outline_length[region]))
+    return (uncut | cut) & eligible
+
+
+def _set_apart(region: np.ndarray, near: np.ndarray, background: np.ndarray, mean: np.ndarray, index: int,
+               outline_length: int) -> bool:
+    """Whether a region borders other background regions (away from the subject) along enough of its
+    outline, and differs from them in colour (boundary-weighted), in light that shows its colour (not
+    the shadow a thing casts)."""
+    ring = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~region & ~near
+    neighbours = np.bincount(background[ring & (background >= 0)], minlength=len(mean))
+    if neighbours.sum() < CUT_HUG_APART * outline_length:
+        return False
+    distance = np.linalg.norm(mean - mean[index], axis=1)
+    lit = EXPOSED[0] <= mean[index, 0] <= EXPOSED[1]  # a shadow's colour is no rim of its own
+    return lit and float((neighbours * distance).sum() / neighbours.sum()) >= CUT_HUG_CONTRAST
 
 
 def _hull(mask: np.ndarray) -> np.ndarray:

@@ -193,6 +193,27 @@ def test_the_espresso_cup_and_the_whole_saucer_around_it_are_one_subject(segment
     assert regions.labels[20, 580] != cup  # the table behind
 
 
+def test_a_saucer_the_frame_cuts_with_its_cup_still_joins_the_cup(segmenter):
+    # coffee framed tighter (its middle 80 % of the height): the saucer now runs out of the top and
+    # the bottom of the picture with the cup; its lit right side, along the cup, set apart from the
+    # table by its colour and as sharp as the cup, is still the cup's support
+    regions = segmenter.segment(skimage.data.coffee()[40:360].astype(np.float32) / 255.0)
+    coffee, saucer_right = (83, 293), (211, 424)
+    cup = regions.labels[coffee]
+    assert regions.names[cup] == "subject"
+    assert regions.labels[saucer_right] == cup
+    assert regions.labels[10, 580] != cup  # the table behind
+
+
+def test_ground_seen_between_a_tripods_legs_and_the_frame_does_not_join_the_subject(segmenter):
+    # the cameraman's tripod and legs enclose the grass down to the bottom of the picture: it lies
+    # under the subject and runs along it, but only the subject and the frame border it
+    image = skimage.data.camera().astype(np.float32) / 255.0
+    regions = segmenter.segment(np.repeat(image[..., None], 3, axis=2))
+    between_legs = (420, 210)
+    assert regions.names[regions.labels[between_legs]] != "subject"
+
+
 def test_two_subject_parts_that_both_take_the_same_region_become_one_subject():
     # A still life's far jug came out as its own part; both it and the nearer vessels took the same
     # piece of the jug, and the plan put the two parts, and so the jug, on two panes
@@ -204,7 +225,7 @@ def test_two_subject_parts_that_both_take_the_same_region_become_one_subject():
     lab = np.zeros((height, width, 3), np.float32)
     lab[..., 0] = 80.0  # a pale wall
     lab[left | gap | right] = (40.0, 30.0, 20.0)  # two pieces of one brown thing and what joins them
-    subjects, names = _completed([left, right], ["subject", "subject"], background, lab, False)
+    subjects, names = _completed([left, right], ["subject", "subject"], background, lab, np.zeros((height, width)), False)
     assert len(subjects) == 1 and names == ["subject"]
     assert (subjects[0] == (left | gap | right)).all()
 
