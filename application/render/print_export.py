@@ -31,7 +31,7 @@ from rilievo.domain.upsampling import joint_bilateral_rows
 
 from rilievo.domain.styles import PostSettings
 
-from ..ports import PaintedStrokes, PostProcessor, PrintFileSpec, Resampler, StripWriter, Upscaler
+from ..ports import PaintedStrokes, PostProcessor, PrintFileSpec, PrintTexture, Resampler, StripWriter, Upscaler
 from .files import RunFiles
 
 BAND_ROWS = 128  # divides the TIFF tile height, so two bands fill a row of tiles
@@ -71,7 +71,7 @@ class PrintExport:
         self.plan, self.params, self.files = plan, params, files
         self.upscaler, self.resampler, self.finish = upscaler, resampler, finish
         self._carried: tuple[int, np.ndarray | None] = (0, None)  # the finish's context rows made last band
-        self._painted_strokes: tuple[PaintedStrokes, np.ndarray] | None = None
+        self._painted_strokes: tuple[PaintedStrokes, np.ndarray, np.ndarray] | None = None
         self.image = image
         self.source = image[plan.crop.slices]
         self.depth8 = depth8
@@ -195,22 +195,29 @@ class PrintExport:
             rows = self.resized(self.upscaler, self.source, (left, first, right, last))
         keep_from = max(first, bottom - context)
         self._carried = (keep_from, rows[keep_from - first :].copy())
-        strokes = None
+        strokes = texture = None
         if (finish.strokes is not None and placement.width > crop.width
                 and finish.post.sharpens_print(source_size, out_size, finish.settings)):
             # what the enlargement blurs away: the strokes drawn at print size, less the painting's own enlarged
-            painted, flat = self.painted_strokes(finish.strokes)
+            painted, flat, photo_texture = self.painted_strokes(finish.strokes)
             strokes = painted.flat_rows((crop.x, crop.y, crop.width, crop.height), out_size, first, last)
             strokes -= self.resized(self.resampler, flat, (left, first, right, last))
+            # and the paint's texture made at print size, for the enlarged one
+            redrawn = finish.strokes.texture_rows((crop.x, crop.y, crop.width, crop.height), out_size, first, last,
+                                                  self.pixel_mm)
+            enlarged = self.resized(self.resampler, photo_texture, (left, first, right, last))
+            texture = PrintTexture(redrawn, 2.0 * enlarged - 1.0)
         return finish.post.finish_print_rows(rows, first, slice(top - first, bottom - first), source_size,
-                                             out_size, finish.settings, finish.seed, self.plan.dpi, strokes)
+                                             out_size, finish.settings, finish.seed, self.plan.dpi, strokes, texture)
 
-    def painted_strokes(self, strokes: PaintedStrokes) -> tuple[PaintedStrokes, np.ndarray]:
-        """The strokes in the finished painting's colours, and the print's crop of them drawn flat at the
-        photo's size; made once."""
+    def painted_strokes(self, strokes: PaintedStrokes) -> tuple[PaintedStrokes, np.ndarray, np.ndarray]:
+        """The strokes in the finished painting's colours, the print's crop of them drawn flat at the
+        photo's size, and its crop of the paint's texture at the photo's size, as 0.5 + texture / 2 (the
+        resampler keeps values within 0..1, a texture is within -1..1); made once."""
         if self._painted_strokes is None:
-            painted = strokes.coloured_as(self.image)
-            self._painted_strokes = painted, np.ascontiguousarray(painted.photo_flat()[self.plan.crop.slices])
+            painted, crop = strokes.coloured_as(self.image), self.plan.crop.slices
+            texture = 0.5 + 0.5 * strokes.photo_texture()[crop]
+            self._painted_strokes = painted, np.ascontiguousarray(painted.photo_flat()[crop]), texture
         return self._painted_strokes
 
     def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
