@@ -440,12 +440,15 @@ class ClassicalStrokes:
                 ridge = _bead(distance, batch.brush_radius * size)
                 if settings.bristles > 0:
                     depth = settings.bristles * PRINT_BRISTLE_SLOPE * period / (2.0 * np.pi)
-                    ridge += np.float32(depth) * _grooves(distance, ids, detail, period)
-            relief = np.where(painted, 0.3 * relief + ridge, relief).astype(np.float32)
+                    # float ids: the grooves in single precision, twice as fast as the painter's
+                    ridge += np.float32(depth) * _grooves(distance, ids.astype(np.float32), detail, period)
+            # fresh paint sits on the old, as in the painting (in place: these arrays are tens of MB)
+            np.multiply(relief, np.float32(0.3), out=relief, where=painted)
+            relief += ridge
         flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
-        textured = cv2.GaussianBlur(textured, (0, 0), self._antialias) if chalk else flat.copy()
+        textured = cv2.GaussianBlur(textured, (0, 0), self._antialias) if chalk else flat
         if settings.impasto > 0:
-            textured *= _shading(relief, settle, settings.impasto)[..., None]
+            textured = textured * _shading(relief, settle, settings.impasto)[..., None]
         return (textured - flat)[first - top : last - top]
 
     def _placed(self, crop: tuple[int, int, int, int], out_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
