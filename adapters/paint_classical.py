@@ -118,7 +118,7 @@ PASTEL_FACE_BLEND = 0.7  # share of the tooth's bite rubbed away on a face (deta
 PASTEL_SOFTNESS = 0.2  # how gradually chalk gives way to bare paper across the tooth's heights
 # The texture made again at print size, in mm on the print: what a real brush, knife or paper leaves
 PRINT_BRISTLE_MM = 0.4  # between the grooves a brush's bristles leave (a few print px: 4.7 at 300 DPI)
-PRINT_BRISTLE_SLOPE = 0.4  # the grooves' steepest slope at bristles 1
+PRINT_BRISTLE_SLOPE = 1.0  # the grooves' steepest slope at bristles 1
 PRINT_SETTLE_MM = 0.06  # paint settles: its relief has no steps sharper than this
 PRINT_KNIFE_SETTLE_MM = 0.04  # a knife's slab keeps its edges sharper
 PRINT_TOOTH_MM = 0.25  # across the fine bumps of a pastel paper's tooth
@@ -375,11 +375,6 @@ class ClassicalStrokes:
     def photo_flat(self) -> np.ndarray:
         return self._photo_flat(self._batches)
 
-    def flat_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int
-                  ) -> np.ndarray:
-        scale, offset = self._placed(crop, out_size)
-        return np.clip(self._drawn(self._batches, scale, offset, *out_size, first, last), 0.0, 1.0)
-
     def photo_texture(self) -> np.ndarray:
         width, height = self._work_size
         painting = self._texture.painting
@@ -387,15 +382,15 @@ class ClassicalStrokes:
             painting = cv2.resize(painting, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
         return np.clip(painting, 0.0, 1.0) - self._photo_flat(self._texture.batches)
 
-    def texture_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int,
-                     pixel_mm: float) -> np.ndarray:
-        """The strokes drawn at print size as painted, with and without their texture made there: a
-        bead's relief from the distance to its outline at print size, furrowed PRINT_BRISTLE_MM apart,
-        settled over PRINT_SETTLE_MM; a knife slab's plane; chalk broken by a tooth PRINT_TOOTH_MM
-        across. Each batch's strokes are drawn over the rows that reach whatever its texture reads
-        (the distance to a bead's outline), so that bands equal the whole."""
-        texture = self._texture
-        settings = texture.settings
+    def print_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int,
+                   pixel_mm: float) -> tuple[np.ndarray, np.ndarray]:
+        """The strokes drawn at print size, flat in their colours, and the paint's texture made there:
+        a bead's relief from the distance to its outline at print size, furrowed by bristles about
+        PRINT_BRISTLE_MM apart, settled over PRINT_SETTLE_MM; a knife slab's plane; the relief lit as
+        in the painting; chalk (in its colours as painted) broken by a tooth PRINT_TOOTH_MM across.
+        Each batch's strokes are drawn once, over the rows that reach whatever its texture reads (the
+        distance to a bead's outline), so that bands equal the whole."""
+        settings = self._texture.settings
         knife, chalk = settings.shape == "knife", settings.grain > 0
         width, height = out_size
         scale, offset = self._placed(crop, out_size)
@@ -404,12 +399,14 @@ class ClassicalStrokes:
         reach = max(_reach(self._antialias), _reach(settle) + 1)  # the shading's Sobel reads a row further
         top, bottom = max(0, first - reach), min(height, last + reach)
         flat = self._ground_rows(scale, offset, width, top, bottom)
-        textured = flat.copy() if chalk else flat  # without chalk the strokes' colours are the same with texture
+        # chalk's grain mixes its colour with what is under it: the strokes as painted, with it and without
+        chalky, plain = (flat.copy(), flat.copy()) if chalk else (None, None)
         relief = np.zeros((bottom - top, width), np.float32)
-        detail = _resampled_rows(texture.detail, self._work_size, scale, offset, width, top, bottom)
-        tooth = _print_tooth(top, bottom - top, width, PRINT_TOOTH_MM / pixel_mm, texture.seed) if chalk else None
+        detail = _resampled_rows(self._texture.detail, self._work_size, scale, offset, width, top, bottom)
+        tooth = _print_tooth(top, bottom - top, width, PRINT_TOOTH_MM / pixel_mm, self._texture.seed) if chalk else None
         period = PRINT_BRISTLE_MM / pixel_mm
-        for batch in texture.batches:
+        bristles = _bristle_wear(top, bottom - top, width, period, self._texture.seed) if settings.bristles > 0 else None
+        for batch, as_painted in zip(self._batches, self._texture.batches):
             # a bead's relief reads the distance to its outline up to the brush's radius (a stroke broadened
             # far away has no grooves deeper inside): the rows that far away are drawn too
             deepest = 0 if knife or settings.impasto <= 0 else math.ceil(batch.brush_radius * size)
@@ -421,14 +418,13 @@ class ClassicalStrokes:
                                 offset - np.array([0.0, top - above]), chosen)
             ids = drawn[above : above + bottom - top]
             painted = ids > 0
-            colours = _palette(batch.colours)[ids]
             opacity = np.float32(batch.opacity)
+            _laid(flat, _palette(batch.colours)[ids], painted * opacity)
             if chalk:
+                colours = _palette(as_painted.colours)[ids]
                 cover = _chalk_cover(batch, ids, scale, offset, self._work_size, top, settings.grain, tooth, detail)
-                textured += (cover * opacity)[..., None] * (colours - textured)
-            colours -= flat  # flat += painted * opacity * (colours - flat), in place: these are tens of MB
-            colours *= (painted * opacity)[..., None]
-            flat += colours
+                _laid(chalky, colours.copy(), cover * opacity)
+                _laid(plain, colours, painted * opacity)
             if settings.impasto <= 0:
                 continue
             if knife:
@@ -438,18 +434,20 @@ class ClassicalStrokes:
                 distance = _outline_distance(drawn, drawn > 0, cv2.DIST_MASK_PRECISE)[above : above + bottom - top]
                 np.minimum(distance, np.float32(deepest), out=distance)
                 ridge = _bead(distance, batch.brush_radius * size)
-                if settings.bristles > 0:
+                if bristles is not None:
                     depth = settings.bristles * PRINT_BRISTLE_SLOPE * period / (2.0 * np.pi)
-                    # float ids: the grooves in single precision, twice as fast as the painter's
-                    ridge += np.float32(depth) * _grooves(distance, ids.astype(np.float32), detail, period)
+                    ridge += _print_grooves(distance, ids, detail, period, bristles, depth)
             # fresh paint sits on the old, as in the painting (in place: these arrays are tens of MB)
             np.multiply(relief, np.float32(0.3), out=relief, where=painted)
             relief += ridge
         flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
-        textured = cv2.GaussianBlur(textured, (0, 0), self._antialias) if chalk else flat
+        textured, untextured = flat, flat
+        if chalk:
+            textured, untextured = (cv2.GaussianBlur(image, (0, 0), self._antialias) for image in (chalky, plain))
         if settings.impasto > 0:
             textured = textured * _shading(relief, settle, settings.impasto)[..., None]
-        return (textured - flat)[first - top : last - top]
+        rows = slice(first - top, last - top)
+        return np.clip(flat[rows], 0.0, 1.0), textured[rows] - untextured[rows]
 
     def _placed(self, crop: tuple[int, int, int, int], out_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         """Scale and offset from the working size to the photo's crop enlarged to out_size: pixel centres
@@ -477,10 +475,7 @@ class ClassicalStrokes:
             if chosen.size == 0:
                 continue
             ids = _stroke_ids(batch, (bottom - top, width), scale, offset - np.array([0.0, top]), chosen)
-            layer = _palette(batch.colours)[ids]
-            layer -= flat
-            layer *= (ids > 0).astype(np.float32)[..., None] * np.float32(batch.opacity)
-            flat += layer
+            _laid(flat, _palette(batch.colours)[ids], (ids > 0).astype(np.float32) * np.float32(batch.opacity))
         flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
         return flat[first - top : last - top]
 
@@ -500,6 +495,46 @@ def _resampled_rows(image: np.ndarray, work_size: tuple[int, int], scale: np.nda
     map_y = np.broadcast_to(rows.astype(np.float32)[:, None], (bottom - top, width))
     return cv2.remap(image, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y), cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REPLICATE)
+
+
+def _laid(under: np.ndarray, colours: np.ndarray, alpha: np.ndarray) -> None:
+    """Lays colours over under with alpha (HxW), in place; colours is used up (these are tens of MB)."""
+    colours -= under
+    colours *= alpha[..., None]
+    under += colours
+
+
+def _print_grooves(distance: np.ndarray, ids: np.ndarray, detail: np.ndarray, period: float, wear: np.ndarray,
+                   depth: float) -> np.ndarray:
+    """The bristles' furrows at print size, depth deep at most: as _grooves, but two ripples of
+    periods that are no multiple of one another (period and 1.618 times it), so that the furrows come
+    unevenly spaced and deep, as a real brush's do, and worn away along their length where wear is."""
+    phase = ids.astype(np.float32)  # single precision: twice as fast as the painter's
+    phase *= np.float32(2.0 * np.pi * 0.618034)
+    ripple = distance * np.float32(2.0 * np.pi / period)
+    ripple += phase
+    grooves = np.sin(ripple)
+    ripple -= phase
+    ripple *= np.float32(1 / 1.618034)
+    phase *= 2.0
+    ripple += phase
+    np.sin(ripple, out=ripple)
+    ripple *= np.float32(0.5)
+    grooves += ripple
+    grooves *= np.minimum(distance, 1.0)
+    grooves *= 1.0 - detail
+    grooves *= wear
+    grooves *= np.float32(depth / 1.5)
+    return grooves
+
+
+def _bristle_wear(top: int, height: int, width: int, period: float, seed: int) -> np.ndarray:
+    """How deep a brush's furrows run along a stroke, 0 to 1: smooth noise of a print pixel's row and
+    column and the seed, 8 furrows across, so that they fade and come back as real ones do."""
+    wear = lattice_noise(top, height, width, 8.0 * period, derive_seed(seed, "bristle wear"))
+    wear *= np.float32(0.5)
+    wear += np.float32(0.6)
+    return np.clip(wear, 0.0, 1.0, out=wear)
 
 
 def _chalk_cover(batch: _Batch, ids: np.ndarray, scale: np.ndarray, offset: np.ndarray,

@@ -98,25 +98,20 @@ class PaintedStrokes(Protocol):
         """HxWx3 float32 at the photo's size: the strokes in their colours, in their order, without
         texture, made as the painting was (at the painter's working size, resized to the photo's)."""
 
-    def flat_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int
-                  ) -> np.ndarray:
-        """Rows [first, last) of the same strokes drawn anew over the photo's crop (x, y, width,
-        height) enlarged to out_size (width, height): edges at that resolution, not enlarged. A row
-        depends on its place alone, so bands equal the same rows of the whole (but for a pixel here
-        and there along an outline, where a drawing library rasterises a shape cut by the band's edge
-        a little differently)."""
-
     def photo_texture(self) -> np.ndarray:
         """HxWx3 float32 at the photo's size: what the paint's texture (an impasto's relief lit, a
         pastel's grain) adds to the painting's flat strokes in their colours as painted (the painting
         less them)."""
 
-    def texture_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int,
-                     pixel_mm: float) -> np.ndarray:
-        """Rows [first, last) of the same texture made anew at print size, as flat_rows (pixel_mm: a
-        print pixel's size on paper, for the size of a brush's bristles or a paper's tooth), so that
-        it is as fine as the print's pixels allow, not the photo-size one enlarged. Bands equal the
-        same rows of the whole (but for a pixel here and there along an outline)."""
+    def print_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int,
+                   pixel_mm: float) -> tuple[np.ndarray, np.ndarray]:
+        """Rows [first, last) of the same strokes drawn anew over the photo's crop (x, y, width,
+        height) enlarged to out_size (width, height): flat in their colours, edges at that resolution,
+        not enlarged; and the paint's texture made there, as fine as the print's pixels allow (pixel_mm:
+        a print pixel's size on paper, for the size of a brush's bristles or a paper's tooth), not the
+        photo-size one enlarged. A row depends on its place alone, so bands equal the same rows of the
+        whole (but for a pixel here and there along an outline, where a drawing library rasterises a
+        shape cut by the band's edge a little differently)."""
 
 
 @attrs.frozen

@@ -198,13 +198,12 @@ class PrintExport:
         strokes = texture = None
         if (finish.strokes is not None and placement.width > crop.width
                 and finish.post.sharpens_print(source_size, out_size, finish.settings)):
-            # what the enlargement blurs away: the strokes drawn at print size, less the painting's own enlarged
+            # what the enlargement blurs away: the strokes drawn at print size, less the painting's own
+            # enlarged; and the paint's texture made at print size, for the enlarged one
             painted, flat, photo_texture = self.painted_strokes(finish.strokes)
-            strokes = painted.flat_rows((crop.x, crop.y, crop.width, crop.height), out_size, first, last)
-            strokes -= self.resized(self.resampler, flat, (left, first, right, last))
-            # and the paint's texture made at print size, for the enlarged one
-            redrawn = finish.strokes.texture_rows((crop.x, crop.y, crop.width, crop.height), out_size, first, last,
+            strokes, redrawn = painted.print_rows((crop.x, crop.y, crop.width, crop.height), out_size, first, last,
                                                   self.pixel_mm)
+            strokes -= self.resized(self.resampler, flat, (left, first, right, last))
             enlarged = self.resized(self.resampler, photo_texture, (left, first, right, last))
             texture = PrintTexture(redrawn, 2.0 * enlarged - 1.0)
         return finish.post.finish_print_rows(rows, first, slice(top - first, bottom - first), source_size,

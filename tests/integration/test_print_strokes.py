@@ -65,7 +65,8 @@ def test_a_painterly_prints_edges_run_where_its_strokes_drawn_at_print_size_have
     files, strokes = painterly_print(style, print_size, fit)
     crop, placement = (files["layer_manifest.json"]["print"][key] for key in ("crop", "placement"))
     size = (placement["width"], placement["height"])
-    redrawn = strokes.flat_rows((crop["x"], crop["y"], crop["width"], crop["height"]), size, 0, size[1])
+    redrawn, texture = strokes.print_rows((crop["x"], crop["y"], crop["width"], crop["height"]), size, 0, size[1],
+                                          25.4 / 300)
     composite = files["composite_full.png"]
     placed = composite[placement["y"]:placement["y"] + size[1], placement["x"]:placement["x"] + size[0]]
     outline, steps = gradient(redrawn), gradient(placed)
@@ -77,8 +78,6 @@ def test_a_painterly_prints_edges_run_where_its_strokes_drawn_at_print_size_have
     # the paint's texture is the one made at print size: the composite's detail a print px or two across
     # follows it; measured: a correlation of 0.42 (oil), 0.42 (knife), 0.83 (pastel), where the texture
     # enlarged from the photo's size had -0.04, 0.00 and -0.06; oil on the 5 x 3 in crop 0.48, padded 0.37
-    texture = strokes.texture_rows((crop["x"], crop["y"], crop["width"], crop["height"]), size, 0, size[1],
-                                   25.4 / 300)
     assert np.corrcoef(fine_detail(placed), fine_detail(texture))[0, 1] > 0.3
     layers = [files[f"{name}.png"] for name in LAYERS]
     np.testing.assert_allclose(stack_over(layers), composite, atol=2 / 255)

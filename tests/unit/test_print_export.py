@@ -223,7 +223,7 @@ class FlatStrokes:
     any size and -0.2 at the photo's; records what it is asked."""
 
     def __init__(self):
-        self.painting, self.asked, self.texture_asked = None, [], []
+        self.painting, self.asked = None, []
 
     def coloured_as(self, painting):
         self.painting = painting.copy()
@@ -232,16 +232,13 @@ class FlatStrokes:
     def photo_flat(self):
         return np.full((*self.painting.shape[:2], 3), 0.75, np.float32)
 
-    def flat_rows(self, crop, out_size, first, last):
-        self.asked.append((crop, out_size, first, last))
-        return np.full((last - first, out_size[0], 3), 0.25, np.float32)
+    def print_rows(self, crop, out_size, first, last, pixel_mm):
+        self.asked.append((crop, out_size, first, last, pixel_mm))
+        return (np.full((last - first, out_size[0], 3), 0.25, np.float32),
+                np.full((last - first, out_size[0], 3), 0.1, np.float32))
 
     def photo_texture(self):
         return np.full((*self.painting.shape[:2], 3), -0.2, np.float32)
-
-    def texture_rows(self, crop, out_size, first, last, pixel_mm):
-        self.texture_asked.append((crop, out_size, first, last, pixel_mm))
-        return np.full((last - first, out_size[0], 3), 0.1, np.float32)
 
 
 class StrokePainter(FakePainter):
@@ -267,8 +264,8 @@ def test_the_painters_strokes_drawn_at_print_size_go_to_the_finish_less_the_pain
     render(fakes, mode="painterly", **PRINT)
     # coloured as the finished painting (the fake painter inverts, the fake finish leaves it)
     np.testing.assert_allclose(painter.strokes.painting, 1.0 - photo(), atol=1e-6)
-    # each band's rows with their context, over the whole crop at the print's size
-    assert painter.strokes.asked == [((0, 0, WIDTH, HEIGHT), (600, 300), first, first + made)
+    # each band's rows with their context, over the whole crop at the print's size (a pixel 25.4 / 300 mm)
+    assert painter.strokes.asked == [((0, 0, WIDTH, HEIGHT), (600, 300), first, first + made, 25.4 / 300)
                                      for made, first, *_ in post.print_calls]
     assert all(strokes.shape == (made, 600, 3) and np.allclose(strokes, 0.25 - 0.75)
                for strokes, (made, *_) in zip(post.strokes_given, post.print_calls))
@@ -278,9 +275,6 @@ def test_the_paints_texture_made_at_print_size_goes_to_the_finish_with_the_photo
     painter, post = StrokePainter(), StrokesPost()
     fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), painter=painter, post=post)
     render(fakes, mode="painterly", **PRINT)
-    # each band's rows with their context, a print pixel 25.4 / 300 mm on paper
-    assert painter.strokes.texture_asked == [((0, 0, WIDTH, HEIGHT), (600, 300), first, first + made, 25.4 / 300)
-                                             for made, first, *_ in post.print_calls]
     # the photo's texture came through the resampler (which keeps 0..1) whole, its sign too
     assert all(texture.redrawn.shape == texture.enlarged.shape == (made, 600, 3)
                and np.allclose(texture.redrawn, 0.1) and np.allclose(texture.enlarged, -0.2, atol=1e-6)
