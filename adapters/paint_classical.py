@@ -124,6 +124,7 @@ PRINT_BRISTLE_SLOPE = 1.0  # the grooves' steepest slope at bristles 1
 PRINT_SETTLE_MM = 0.06  # paint settles: its relief has no steps sharper than this
 PRINT_KNIFE_SETTLE_MM = 0.04  # a knife's slab keeps its edges sharper
 PRINT_TOOTH_MM = 0.25  # across the fine bumps of a pastel paper's tooth
+PRINT_FINEST = 2.5  # px: a coarse print's furrows and tooth no finer than its pixels can show (under 300 DPI)
 
 
 @attrs.frozen
@@ -405,8 +406,9 @@ class ClassicalStrokes:
         chalky, plain = (flat.copy(), flat.copy()) if chalk else (None, None)
         relief = np.zeros((bottom - top, width), np.float32)
         detail = _resampled_rows(self._texture.detail, self._work_size, scale, offset, width, top, bottom)
-        tooth = _print_tooth(top, bottom - top, width, PRINT_TOOTH_MM / pixel_mm, self._texture.seed) if chalk else None
-        period = PRINT_BRISTLE_MM / pixel_mm
+        tooth_cell = max(PRINT_FINEST, PRINT_TOOTH_MM / pixel_mm)
+        tooth = _print_tooth(top, bottom - top, width, tooth_cell, self._texture.seed) if chalk else None
+        period = max(PRINT_FINEST, PRINT_BRISTLE_MM / pixel_mm)
         bristles = _bristle_wear(top, bottom - top, width, period, self._texture.seed) if settings.bristles > 0 else None
         for batch, as_painted in zip(self._batches, self._texture.batches):
             # a bead's relief reads the distance to its outline up to the brush's radius (a stroke broadened
