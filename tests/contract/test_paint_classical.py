@@ -473,9 +473,10 @@ def band_pass(image, fine, coarse):
     return detail[20:-20, 20:-20]
 
 
-@pytest.mark.parametrize("style", TEXTURED + ["custom"])
-def test_the_paints_texture_at_the_photo_size_is_the_painting_less_its_flat_strokes(style):
-    result = kept_strokes(style)
+@pytest.mark.parametrize(("style", "working_long_side"), [(style, 1536) for style in TEXTURED + ["custom"]]
+                         + [("oil-impressionist", 100)])  # painted smaller and enlarged back
+def test_the_paints_texture_at_the_photo_size_is_the_painting_less_its_flat_strokes(style, working_long_side):
+    result = kept_strokes(style, working_long_side=working_long_side)
     texture = result.strokes.photo_texture()
     np.testing.assert_allclose(texture + result.strokes.photo_flat(), result.image, atol=1e-6)
     assert bool(np.abs(texture).max() > 0.01) is (style != "custom")  # a style with no texture has none
