@@ -9,8 +9,9 @@ the photo. Four steps, in this order, each skipped when its strength is 0:
 
 At print size (finish_print_rows, band by band as the print files are written) the enlarged painting's
 stroke edges are put back where the painter's strokes, drawn again at print size, run (where the painter
-kept its strokes) and made crisp again (a halo-free unsharp mask at the scale of the enlargement), and
-the ground gets a grain at print resolution, so a 24x36 print shows strokes, not enlarged blur. Past a
+kept its strokes), its paint's texture made there put in for the enlarged one, the edges made crisp
+again (a halo-free unsharp mask at the scale of the enlargement), and the ground gets a grain at print
+resolution, so a 24x36 print shows strokes, not enlarged blur. Past a
 1.5x enlargement the canvas or paper relief is made there too, its threads _PRINT_THREAD_MM apart on
 paper, and the painting's own (which would be enlarged with it) is left out.
 

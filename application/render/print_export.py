@@ -11,7 +11,8 @@ layer, transparent on the others, so the layers still stack to the composite.
 
 In painterly mode each band of the composite is finished at print resolution (PrintFinish); where the
 painter kept its strokes, they are drawn again for the band at print size, and what the enlargement
-blurred away of them goes to the finish with the band.
+blurred away of them goes to the finish with the band, with the paint's texture made at print size for
+the enlarged one.
 """
 
 from __future__ import annotations
@@ -215,7 +216,9 @@ class PrintExport:
         resampler keeps values within 0..1, a texture is within -1..1); made once."""
         if self._painted_strokes is None:
             painted, crop = strokes.coloured_as(self.image), self.plan.crop.slices
-            texture = 0.5 + 0.5 * strokes.photo_texture()[crop]
+            texture = np.ascontiguousarray(strokes.photo_texture()[crop])
+            texture *= np.float32(0.5)
+            texture += np.float32(0.5)
             self._painted_strokes = painted, np.ascontiguousarray(painted.photo_flat()[crop]), texture
         return self._painted_strokes
 
