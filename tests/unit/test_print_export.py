@@ -275,9 +275,9 @@ def test_the_paints_texture_made_at_print_size_goes_to_the_finish_with_the_photo
     painter, post = StrokePainter(), StrokesPost()
     fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), painter=painter, post=post)
     render(fakes, mode="painterly", **PRINT)
-    # the photo's texture came through the resampler (which keeps 0..1) whole, its sign too
+    # the photo's texture came through the resampler (which keeps 0..1) whole, its sign too (in half precision)
     assert all(texture.redrawn.shape == texture.enlarged.shape == (made, 600, 3)
-               and np.allclose(texture.redrawn, 0.1) and np.allclose(texture.enlarged, -0.2, atol=1e-6)
+               and np.allclose(texture.redrawn, 0.1) and np.allclose(texture.enlarged, -0.2, atol=2e-4)
                for texture, (made, *_) in zip(post.textures_given, post.print_calls))
 
 
