@@ -411,7 +411,7 @@ class ClassicalStrokes:
         tooth_cell = max(PRINT_FINEST, PRINT_TOOTH_MM / pixel_mm)
         tooth = _print_tooth(top, bottom - top, width, tooth_cell, self._texture.seed) if chalk else None
         period = max(PRINT_FINEST, PRINT_BRISTLE_MM / pixel_mm)
-        bristles = _bristle_wear(top, bottom - top, width, period, self._texture.seed) if settings.bristles > 0 else None
+        wear = _bristle_wear(top, bottom - top, width, period, self._texture.seed) if settings.bristles > 0 else None
         for batch, as_painted in zip(self._batches, self._texture.batches):
             # a bead's relief reads the distance to its outline up to the brush's radius (a stroke broadened
             # far away has no grooves deeper inside): the rows that far away are drawn too
@@ -440,9 +440,9 @@ class ClassicalStrokes:
                 distance = _outline_distance(drawn, drawn > 0, cv2.DIST_MASK_PRECISE)[above : above + bottom - top]
                 np.minimum(distance, np.float32(deepest), out=distance)
                 ridge = _bead(distance, batch.brush_radius * size)
-                if bristles is not None:
+                if wear is not None:
                     depth = settings.bristles * PRINT_BRISTLE_SLOPE * period / (2.0 * np.pi)
-                    ridge += _print_grooves(distance, ids, detail, period, bristles, depth)
+                    ridge += _print_grooves(distance, ids, detail, period, wear, depth)
             # fresh paint sits on the old, as in the painting (in place: these arrays are tens of MB)
             np.multiply(relief, np.float32(0.3), out=relief, where=painted)
             relief += ridge
@@ -956,7 +956,8 @@ def _finish(canvas: np.ndarray, height_map: np.ndarray, settings: StrokeSettings
     canvas = cv2.GaussianBlur(canvas, (0, 0), KNIFE_ANTIALIAS_SIGMA if knife else ANTIALIAS_SIGMA)
     if settings.impasto <= 0:
         return canvas
-    return canvas * _shading(height_map, KNIFE_RELIEF_BLUR if knife else IMPASTO_RELIEF_BLUR, settings.impasto)[..., None]
+    settle = KNIFE_RELIEF_BLUR if knife else IMPASTO_RELIEF_BLUR
+    return canvas * _shading(height_map, settle, settings.impasto)[..., None]
 
 
 def _shading(height_map: np.ndarray, settle: float, impasto: float) -> np.ndarray:

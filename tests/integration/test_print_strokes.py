@@ -61,7 +61,8 @@ def fine_detail(image):
     ("oil-impressionist", "5x3in", "crop"),  # the photo's middle 96 rows
     ("oil-impressionist", "5x3in", "pad"),  # on paper, 300 px from the left
 ])
-def test_a_painterly_prints_edges_run_where_its_strokes_drawn_at_print_size_have_them_and_its_texture_made_there(style, print_size, fit):
+def test_a_painterly_prints_edges_run_where_its_strokes_drawn_at_print_size_have_them_and_its_texture_made_there(
+        style, print_size, fit):
     files, strokes = painterly_print(style, print_size, fit)
     crop, placement = (files["layer_manifest.json"]["print"][key] for key in ("crop", "placement"))
     size = (placement["width"], placement["height"])
