@@ -31,7 +31,9 @@ After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Size
    in the id buffer), shaded as if lit from the top left.
 6. The strokes are kept as drawn (ClassicalStrokes, the opaque styles' only: a wash's edge is where it
    dried, not its strokes' outline), so that a print can draw them again at its own resolution: the
-   same id drawing at another scale, a band of rows at a time, each stroke flat in its colour.
+   same id drawing at another scale, a band of rows at a time, each stroke flat in its colour, and the
+   paint's texture made there too (the bead's relief from the distance to its outline at print size,
+   its furrows and a pastel paper's tooth as big on paper as a real brush's and paper's).
 
 brush_scale (1-5) multiplies every brush by 2 ** ((brush_scale - 3) / 2): half size at 1, double at 5.
 painterliness (0.2-0.8) raises the error threshold and the reference blur, drops up to half of
@@ -48,6 +50,7 @@ one ignores it.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable
 
@@ -56,6 +59,7 @@ import cv2
 import numpy as np
 
 from rilievo.adapters.detail_map import detail_map
+from rilievo.adapters.hashed_noise import lattice_noise
 from rilievo.application.ports import PaintResult
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.images import REC709_LUMA
@@ -114,6 +118,13 @@ WASH_SOFTNESS = 0.25  # how wide that edge is, in cover
 PASTEL_PRESSURE = (0.7, 1.0)  # range of a pastel stroke's pressure: roughly the share of the tooth it covers
 PASTEL_FACE_BLEND = 0.7  # share of the tooth's bite rubbed away on a face (detail 1; none at detail 0.5 or less)
 PASTEL_SOFTNESS = 0.2  # how gradually chalk gives way to bare paper across the tooth's heights
+# The texture made again at print size, in mm on the print: what a real brush, knife or paper leaves
+PRINT_BRISTLE_MM = 0.4  # between the grooves a brush's bristles leave (a few print px: 4.7 at 300 DPI)
+PRINT_BRISTLE_SLOPE = 1.0  # the grooves' steepest slope at bristles 1
+PRINT_SETTLE_MM = 0.06  # paint settles: its relief has no steps sharper than this
+PRINT_KNIFE_SETTLE_MM = 0.04  # a knife's slab keeps its edges sharper
+PRINT_TOOTH_MM = 0.25  # across the fine bumps of a pastel paper's tooth
+PRINT_FINEST = 2.5  # px: a coarse print's furrows and tooth no finer than its pixels can show (under 300 DPI)
 
 
 @attrs.frozen
@@ -214,13 +225,14 @@ class ClassicalPainter:
             if on_progress is not None:
                 on_progress((index + 1) / (len(plan.levels) + 1))
 
-        canvas = _finish(canvas.paint, canvas.relief, plan.strokes)
+        painting = canvas = _finish(canvas.paint, canvas.relief, plan.strokes)
         if canvas.shape[:2] != (height, width):
             canvas = cv2.resize(canvas, (width, height), interpolation=cv2.INTER_LANCZOS4)
         canvas = np.clip(canvas, 0.0, 1.0).astype(np.float32, copy=False)
         if on_progress is not None:
             on_progress(1.0)
-        kept = _strokes_kept(batches, ground, work.shape[:2], (height, width), plan.strokes)
+        kept = _strokes_kept(batches, ground, work.shape[:2], (height, width), plan.strokes, detail,
+                             derive_seed(noise.seed, self.name, "print tooth"), painting)
         return PaintResult(canvas, strokes=kept)
 
 
@@ -255,7 +267,9 @@ class _Strokes:
 @attrs.frozen
 class _Batch:
     """Strokes painted together (one id buffer), as drawn: their shapes at the working size, their
-    colours as painted, the batch's opacity, and how far each reaches (to find those a band meets)."""
+    colours as painted, the batch's opacity, how far each reaches (to find those a band meets), and
+    what their texture is made from: the brush's radius (the impasto bead's) and a pastel stroke's
+    pressure."""
 
     points: np.ndarray  # n x max(2, max_length) x 2 (x, y), float; a stroke's unused points repeat its last
     lengths: np.ndarray  # n
@@ -264,16 +278,20 @@ class _Batch:
     colours: np.ndarray  # n x 3
     opacity: float
     reach: np.ndarray  # n x 4: left, top, right, bottom
+    brush_radius: float  # px at the working size, before depth modulation
+    pressure: np.ndarray | None  # n: a pastel stroke's (None: not chalk)
 
     @classmethod
-    def of(cls, strokes: _Strokes, batch: np.ndarray, slabs: np.ndarray | None, opacity: float) -> _Batch:
+    def of(cls, strokes: _Strokes, batch: np.ndarray, slabs: np.ndarray | None, opacity: float,
+           brush_radius: float, pressure: np.ndarray | None) -> _Batch:
         points, radii = strokes.points[batch], strokes.radii[batch]
         corners = None if slabs is None else slabs[batch]
         outline = corners if corners is not None else points
         pad = 0.0 if corners is not None else radii[:, None]
         reach = np.concatenate([outline.min(axis=1) - pad, outline.max(axis=1) + pad], axis=1)
         return cls(points=points, lengths=strokes.lengths[batch], radii=radii, corners=corners,
-                   colours=strokes.colours[batch], opacity=opacity, reach=reach)
+                   colours=strokes.colours[batch], opacity=opacity, reach=reach, brush_radius=brush_radius,
+                   pressure=pressure)
 
     def meeting(self, scale: np.ndarray, offset: np.ndarray, width: int, top: int, bottom: int) -> np.ndarray:
         """The strokes that, drawn at scale and offset, touch columns [0, width) of rows [top, bottom)."""
@@ -303,15 +321,32 @@ def _stroke_ids(batch: _Batch, shape: tuple[int, int], scale: np.ndarray | tuple
     return ids
 
 
+@attrs.frozen
+class _Texture:
+    """What a painting's texture is made from at any scale: the strokes as painted (their colours as
+    painted, whatever colours they are drawn flat in), the style's settings, the detail map at the
+    working size (where the eye goes the paint is brushed smooth and chalk rubbed in), the seed of a
+    print's tooth, and the painting itself at the working size (whose texture is the photo's)."""
+
+    batches: tuple[_Batch, ...]
+    settings: StrokeSettings
+    detail: np.ndarray
+    seed: int
+    painting: np.ndarray
+
+
 class ClassicalStrokes:
     """A painting's strokes, batch by batch in the order they were painted, drawn flat (each in its
     colour, with its batch's opacity, on the ground blurred as the underpainting, no texture) at any
-    scale: at the working size for the photo's, at print size a band at a time."""
+    scale: at the working size for the photo's, at print size a band at a time; and the paint's
+    texture (the impasto's relief lit, a pastel's grain), the painting's own at the photo's size, made
+    anew at print size."""
 
     def __init__(self, batches: tuple[_Batch, ...], ground: np.ndarray, work_size: tuple[int, int],
-                 photo_size: tuple[int, int], antialias: float) -> None:
+                 photo_size: tuple[int, int], antialias: float, texture: _Texture) -> None:
         self._batches, self._ground, self._antialias = batches, ground, antialias
         self._work_size, self._photo_size = work_size, photo_size
+        self._texture = texture
 
     def coloured_as(self, painting: np.ndarray) -> ClassicalStrokes:
         """The same strokes, each in the mean colour it shows in the painting (the finished one, at the
@@ -337,62 +372,224 @@ class ClassicalStrokes:
             batches.append(attrs.evolve(batch, colours=np.where(shown, means[first:first + count], batch.colours)
                                         .astype(np.float32)))
             first += count
-        return ClassicalStrokes(tuple(batches), self._ground, self._work_size, self._photo_size, self._antialias)
+        return ClassicalStrokes(tuple(batches), self._ground, self._work_size, self._photo_size, self._antialias,
+                                self._texture)
 
     def photo_flat(self) -> np.ndarray:
-        width, height = self._work_size
-        flat = self._drawn(np.ones(2), np.zeros(2), width, height, 0, height)
-        if (width, height) != self._photo_size:
-            flat = cv2.resize(flat, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
-        return np.clip(flat, 0.0, 1.0)
+        return self._photo_flat(self._batches)
 
-    def flat_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int
-                  ) -> np.ndarray:
-        # pixel centres line up as in a resize: x_out + 0.5 = (x_photo - crop_x + 0.5) * enlargement, and
-        # the same from the working size to the photo's
+    def photo_texture(self) -> np.ndarray:
+        if self._work_size != self._photo_size:
+            texture = cv2.resize(self._texture.painting, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
+        else:
+            texture = self._texture.painting.copy()
+        np.clip(texture, 0.0, 1.0, out=texture)
+        texture -= self._photo_flat(self._texture.batches)  # in place: at 12 MP these are 140 MB each
+        return texture
+
+    def print_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int,
+                   pixel_mm: float) -> tuple[np.ndarray, np.ndarray]:
+        """The strokes drawn at print size, flat in their colours, and the paint's texture made there:
+        a bead's relief from the distance to its outline at print size, furrowed by bristles about
+        PRINT_BRISTLE_MM apart, settled over PRINT_SETTLE_MM; a knife slab's plane; the relief lit as
+        in the painting; chalk (in its colours as painted) broken by a tooth PRINT_TOOTH_MM across.
+        Each batch's strokes are drawn once, over the rows that reach whatever its texture reads (the
+        distance to a bead's outline), so that bands equal the whole."""
+        settings = self._texture.settings
+        knife, chalk = settings.shape == "knife", settings.grain > 0
+        width, height = out_size
+        scale, offset = self._placed(crop, out_size)
+        size = math.sqrt(scale[0] * scale[1])  # print px per working px
+        settle = (PRINT_KNIFE_SETTLE_MM if knife else PRINT_SETTLE_MM) / pixel_mm
+        reach = max(_reach(self._antialias), _reach(settle) + 1)  # the shading's Sobel reads a row further
+        top, bottom = max(0, first - reach), min(height, last + reach)
+        flat = self._ground_rows(scale, offset, width, top, bottom)
+        # chalk's grain mixes its colour with what is under it: the strokes as painted, with it and without
+        chalky, plain = (flat.copy(), flat.copy()) if chalk else (None, None)
+        relief = np.zeros((bottom - top, width), np.float32)
+        detail = _resampled_rows(self._texture.detail, self._work_size, scale, offset, width, top, bottom)
+        tooth_cell = max(PRINT_FINEST, PRINT_TOOTH_MM / pixel_mm)
+        tooth = _print_tooth(top, bottom - top, width, tooth_cell, self._texture.seed) if chalk else None
+        period = max(PRINT_FINEST, PRINT_BRISTLE_MM / pixel_mm)
+        wear = _bristle_wear(top, bottom - top, width, period, self._texture.seed) if settings.bristles > 0 else None
+        for batch, as_painted in zip(self._batches, self._texture.batches):
+            # a bead's relief reads the distance to its outline up to the brush's radius (a stroke broadened
+            # far away has no grooves deeper inside): the rows that far away are drawn too
+            deepest = 0 if knife or settings.impasto <= 0 else math.ceil(batch.brush_radius * size)
+            above, below = min(top, deepest + 2), min(height - bottom, deepest + 2)
+            chosen = batch.meeting(scale, offset, width, top - above, bottom + below)
+            if chosen.size == 0:
+                continue
+            drawn = _stroke_ids(batch, (bottom - top + above + below, width), scale,
+                                offset - np.array([0.0, top - above]), chosen)
+            ids = drawn[above : above + bottom - top]
+            painted = ids > 0
+            opacity = np.float32(batch.opacity)
+            _laid(flat, _palette(batch.colours)[ids], painted * opacity)
+            if chalk:
+                colours = _palette(as_painted.colours)[ids]
+                cover = _chalk_cover(batch, ids, scale, offset, self._work_size, top, settings.grain, tooth, detail)
+                _laid(chalky, colours.copy(), cover * opacity)
+                _laid(plain, colours, painted * opacity)
+            if settings.impasto <= 0:
+                continue
+            if knife:
+                corners = np.rint((batch.corners * scale + offset - np.array([0.0, top])) * (1 << SHIFT)) / (1 << SHIFT)
+                ridge = _knife_relief(ids, corners, IMPASTO_THICKNESS * batch.brush_radius * size)
+            else:
+                distance = _outline_distance(drawn, drawn > 0, cv2.DIST_MASK_PRECISE)[above : above + bottom - top]
+                np.minimum(distance, np.float32(deepest), out=distance)
+                ridge = _bead(distance, batch.brush_radius * size)
+                if wear is not None:
+                    depth = settings.bristles * PRINT_BRISTLE_SLOPE * period / (2.0 * np.pi)
+                    ridge += _print_grooves(distance, ids, detail, period, wear, depth)
+            # fresh paint sits on the old, as in the painting (in place: these arrays are tens of MB)
+            np.multiply(relief, np.float32(0.3), out=relief, where=painted)
+            relief += ridge
+        flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
+        textured, untextured = flat, flat
+        if chalk:
+            textured, untextured = (cv2.GaussianBlur(image, (0, 0), self._antialias) for image in (chalky, plain))
+        if settings.impasto > 0:
+            textured = textured * _shading(relief, settle, settings.impasto)[..., None]
+        rows = slice(first - top, last - top)
+        return np.clip(flat[rows], 0.0, 1.0), textured[rows] - untextured[rows]
+
+    def _placed(self, crop: tuple[int, int, int, int], out_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Scale and offset from the working size to the photo's crop enlarged to out_size: pixel centres
+        line up as in a resize, x_out + 0.5 = (x_photo - crop_x + 0.5) * enlargement, and the same from
+        the working size to the photo's."""
         x, y, width, height = crop
         enlargement = np.array([out_size[0] / width, out_size[1] / height])
         scale = np.array(self._photo_size) / np.array(self._work_size) * enlargement
-        offset = 0.5 * scale - 0.5 - np.array([x, y]) * enlargement
-        return np.clip(self._drawn(scale, offset, *out_size, first, last), 0.0, 1.0)
+        return scale, 0.5 * scale - 0.5 - np.array([x, y]) * enlargement
 
-    def _drawn(self, scale: np.ndarray, offset: np.ndarray, width: int, height: int, first: int, last: int
-               ) -> np.ndarray:
-        reach = int(math.ceil(4.0 * self._antialias))  # cv2's kernel for the antialiasing blur reaches 3 sigma
+    def _photo_flat(self, batches: tuple[_Batch, ...]) -> np.ndarray:
+        width, height = self._work_size
+        flat = self._drawn(batches, np.ones(2), np.zeros(2), width, height, 0, height)
+        if (width, height) != self._photo_size:
+            flat = cv2.resize(flat, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
+        return np.clip(flat, 0.0, 1.0, out=flat)  # a fresh array: 140 MB from a 12 MP photo
+
+    def _drawn(self, batches: tuple[_Batch, ...], scale: np.ndarray, offset: np.ndarray, width: int, height: int,
+               first: int, last: int) -> np.ndarray:
+        reach = _reach(self._antialias)
         top, bottom = max(0, first - reach), min(height, last + reach)
         flat = self._ground_rows(scale, offset, width, top, bottom)
-        for batch in self._batches:
+        for batch in batches:
             chosen = batch.meeting(scale, offset, width, top, bottom)
             if chosen.size == 0:
                 continue
             ids = _stroke_ids(batch, (bottom - top, width), scale, offset - np.array([0.0, top]), chosen)
-            layer = _palette(batch.colours)[ids]
-            layer -= flat
-            layer *= (ids > 0).astype(np.float32)[..., None] * np.float32(batch.opacity)
-            flat += layer
+            _laid(flat, _palette(batch.colours)[ids], (ids > 0).astype(np.float32) * np.float32(batch.opacity))
         flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
         return flat[first - top : last - top]
 
     def _ground_rows(self, scale: np.ndarray, offset: np.ndarray, width: int, top: int, bottom: int) -> np.ndarray:
-        """The ground's rows at this scale: its shrunk copy, interpolated bilinearly."""
-        ground_height, ground_width = self._ground.shape[:2]
-        shrink = np.array([ground_width, ground_height]) / np.array(self._work_size)
-        columns = ((np.arange(width) - offset[0]) / scale[0] + 0.5) * shrink[0] - 0.5
-        rows = ((np.arange(top, bottom) - offset[1]) / scale[1] + 0.5) * shrink[1] - 0.5
-        map_x = np.broadcast_to(columns.astype(np.float32), (bottom - top, width))
-        map_y = np.broadcast_to(rows.astype(np.float32)[:, None], (bottom - top, width))
-        return cv2.remap(self._ground, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y), cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)
+        return _resampled_rows(self._ground, self._work_size, scale, offset, width, top, bottom)
+
+
+def _resampled_rows(image: np.ndarray, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,
+                    width: int, top: int, bottom: int) -> np.ndarray:
+    """Rows [top, bottom) of image (of the working size, or shrunk from it: the ground) drawn at scale
+    and offset from the working size: interpolated bilinearly."""
+    image_height, image_width = image.shape[:2]
+    shrink = np.array([image_width, image_height]) / np.array(work_size)
+    columns = ((np.arange(width) - offset[0]) / scale[0] + 0.5) * shrink[0] - 0.5
+    rows = ((np.arange(top, bottom) - offset[1]) / scale[1] + 0.5) * shrink[1] - 0.5
+    map_x = np.broadcast_to(columns.astype(np.float32), (bottom - top, width))
+    map_y = np.broadcast_to(rows.astype(np.float32)[:, None], (bottom - top, width))
+    return cv2.remap(image, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def _laid(under: np.ndarray, colours: np.ndarray, alpha: np.ndarray) -> None:
+    """Lays colours over under with alpha (HxW), in place; colours is used up (these are tens of MB)."""
+    colours -= under
+    colours *= alpha[..., None]
+    under += colours
+
+
+def _print_grooves(distance: np.ndarray, ids: np.ndarray, detail: np.ndarray, period: float, wear: np.ndarray,
+                   depth: float) -> np.ndarray:
+    """The bristles' furrows at print size, depth deep at most: as _grooves, but two ripples of
+    periods that are no multiple of one another (period and 1.618 times it), so that the furrows come
+    unevenly spaced and deep, as a real brush's do, and worn away along their length where wear is."""
+    phase = ids.astype(np.float32) * np.float32(2.0 * np.pi * 0.618034)  # single precision: twice as fast
+    across = distance * np.float32(2.0 * np.pi / period)
+    grooves = np.sin(across + phase)
+    grooves += np.float32(0.5) * np.sin(across * np.float32(1.0 / 1.618034) + 2.0 * phase)
+    grooves *= np.minimum(distance, 1.0) * (1.0 - detail) * wear
+    grooves *= np.float32(depth / 1.5)  # the two ripples reach 1.5 together
+    return grooves
+
+
+def _bristle_wear(top: int, height: int, width: int, period: float, seed: int) -> np.ndarray:
+    """How deep a brush's furrows run along a stroke, 0 to 1: smooth noise of a print pixel's row and
+    column and the seed, 8 furrows across, so that they fade and come back as real ones do."""
+    wear = lattice_noise(top, height, width, 8.0 * period, derive_seed(seed, "bristle wear"))
+    wear *= np.float32(0.5)
+    wear += np.float32(0.6)
+    return np.clip(wear, 0.0, 1.0, out=wear)
+
+
+def _chalk_cover(batch: _Batch, ids: np.ndarray, scale: np.ndarray, offset: np.ndarray,
+                 work_size: tuple[int, int], top: int, grain: float, tooth: np.ndarray, detail: np.ndarray
+                 ) -> np.ndarray:
+    """How much of the paper the batch's chalk covers in rows [top, top + len(ids)) at print size, as the
+    painter has it: each stroke's pressure, less towards its edges (its cover blurred, at the working
+    size, where that blur is a few px), against the tooth there, rubbed in on a face."""
+    sigma = max(1.0, 0.4 * batch.brush_radius)
+    work_width, work_height = work_size
+    # the working rows the band's rows read, and those the blur reads for them
+    first = max(0, math.floor((top - offset[1]) / scale[1]) - 1)
+    last = min(work_height, math.ceil((top + len(ids) - offset[1]) / scale[1]) + 2)
+    blur_reach = _reach(sigma)
+    above, below = min(first, blur_reach), min(work_height - last, blur_reach)
+    chosen = batch.meeting(np.ones(2), np.zeros(2), work_width, first - above, last + below)
+    cover = (_stroke_ids(batch, (last - first + above + below, work_width), (1.0, 1.0),
+                         (0.0, float(above - first)), chosen) > 0).astype(np.float32)
+    cover = cv2.GaussianBlur(cover, (0, 0), sigma)[above : above + last - first]
+    pressed = _resampled_rows(cover, (work_width, last - first), scale, offset + np.array([0.0, first * scale[1]]),
+                              ids.shape[1], top, top + len(ids))
+    pressed *= _palette(batch.pressure[:, None])[ids][..., 0]
+    bite = grain * tooth * (1.0 - PASTEL_FACE_BLEND * np.clip(2.0 * detail - 1.0, 0.0, 1.0))
+    return np.clip((pressed - bite) / PASTEL_SOFTNESS, 0.0, 1.0) * (ids > 0)
+
+
+def _print_tooth(top: int, height: int, width: int, cell: float, seed: int) -> np.ndarray:
+    """A pastel paper's tooth at print size, 0 on a ridge to 1 in a hollow, as _tooth: fine noise cell
+    px across over coarser, spread evenly over 0..1, a function of the print pixel and the seed."""
+    noise = lattice_noise(top, height, width, cell, derive_seed(seed, "tooth", "fine"))
+    noise += 0.6 * lattice_noise(top, height, width, 3.75 * cell, derive_seed(seed, "tooth", "coarse"))
+    noise *= np.float32(_tooth_scale(cell, seed))
+    return (0.5 * (1.0 + np.tanh(0.8 * noise))).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _tooth_scale(cell: float, seed: int) -> float:
+    """1 / the print tooth's noise std, measured on its first rows and columns: the same for every band."""
+    side = max(256, round(40 * cell))
+    noise = lattice_noise(0, side, side, cell, derive_seed(seed, "tooth", "fine"))
+    noise += 0.6 * lattice_noise(0, side, side, 3.75 * cell, derive_seed(seed, "tooth", "coarse"))
+    return 1.0 / max(float(noise.std()), 1e-6)
+
+
+def _reach(sigma: float) -> int:
+    """How far cv2's Gaussian blur of a float image, its kernel sized from sigma, reads: 4 sigma."""
+    return int(math.ceil(4.0 * sigma))
 
 
 def _strokes_kept(batches: list[_Batch], ground: np.ndarray, work_shape: tuple[int, int],
-                  shape: tuple[int, int], settings: StrokeSettings) -> ClassicalStrokes | None:
+                  shape: tuple[int, int], settings: StrokeSettings, detail: np.ndarray, seed: int,
+                  painting: np.ndarray) -> ClassicalStrokes | None:
     """The strokes, to be drawn again at print size; not a wash's, whose edge is where it dried (a
     little inside the strokes, wandering), not the strokes' outline."""
     if settings.wet_edges > 0:
         return None
     antialias = KNIFE_ANTIALIAS_SIGMA if settings.shape == "knife" else ANTIALIAS_SIGMA
-    return ClassicalStrokes(tuple(batches), ground, work_shape[::-1], shape[::-1], antialias)
+    texture = _Texture(tuple(batches), settings, detail, seed, painting)
+    return ClassicalStrokes(tuple(batches), ground, work_shape[::-1], shape[::-1], antialias, texture)
 
 
 def _shrunk_ground(ground: np.ndarray, sigma: float) -> np.ndarray:
@@ -605,7 +802,7 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
     for batch in np.array_split(order, batches):
         if len(batch) == 0:
             continue
-        kept = _Batch.of(strokes, batch, slabs, opacity)
+        kept = _Batch.of(strokes, batch, slabs, opacity, level.radius, None if pressure is None else pressure[batch])
         drawn.append(kept)
         ids = _stroke_ids(kept, canvas.paint.shape[:2])
         painted = ids > 0
@@ -652,28 +849,43 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
             layer /= absorbed
         canvas.paint += alpha * (layer - canvas.paint)
         if settings.impasto > 0:
-            ridge = _knife_relief(ids, kept.corners, level) if knife else _bead(ids, painted, level, settings, detail)
+            if knife:
+                ridge = _knife_relief(ids, np.rint(kept.corners * (1 << SHIFT)) / (1 << SHIFT),  # where they were drawn
+                                      IMPASTO_THICKNESS * level.radius)
+            else:
+                distance = _outline_distance(ids, painted, cv2.DIST_MASK_3)
+                ridge = _bead(distance, level.radius)
+                if settings.bristles > 0:
+                    ridge += (settings.bristles * BRISTLE_DEPTH * level.radius) * _grooves(
+                        distance, ids, detail, BRISTLE_PERIOD)
             # fresh paint sits on the old: the new paint replaces most of the relief below it
             canvas.relief = np.where(painted, 0.3 * canvas.relief + ridge, canvas.relief).astype(np.float32)
     return drawn
 
 
-def _bead(ids: np.ndarray, painted: np.ndarray, level: _Level, settings: StrokeSettings,
-          detail: np.ndarray) -> np.ndarray:
-    """A brush stroke's relief: a rounded bead of paint (its height rises with the distance to the
-    stroke's outline), furrowed by the bristles along the stroke: the distance's contours run parallel
-    to the outline, so a ripple of the distance is a set of grooves that follow the stroke's curve.
-    Where the eye goes (the detail map) the paint is brushed smooth: no grooves on a face."""
+def _outline_distance(ids: np.ndarray, painted: np.ndarray, mask: int) -> np.ndarray:
+    """Each painted pixel's distance to its stroke's outline (mask: cv2's distance transform mask, the
+    painter's fast one or the exact one at print size)."""
     inside = (painted & ~_outlines(ids)).astype(np.uint8)
-    distance = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
-    ridge = np.minimum(distance / max(level.radius, 1.0), 1.0)
-    ridge = ridge * (2.0 - ridge) * (IMPASTO_THICKNESS * level.radius)
-    if settings.bristles > 0:
-        phase = ids * np.float32(2.0 * np.pi * 0.618034)  # each stroke its own (golden-ratio spaced) phase
-        grooves = np.sin(distance * np.float32(2.0 * np.pi / BRISTLE_PERIOD) + phase)
-        grooves *= np.minimum(distance, 1.0) * (1.0 - detail)
-        ridge += (settings.bristles * BRISTLE_DEPTH * level.radius) * grooves
-    return ridge
+    return cv2.distanceTransform(inside, cv2.DIST_L2, mask)
+
+
+def _bead(distance: np.ndarray, radius: float) -> np.ndarray:
+    """A brush stroke's relief: a rounded bead of paint, its height rising with the distance to the
+    stroke's outline (radius: the brush's, in the distance's px)."""
+    ridge = np.minimum(distance / max(radius, 1.0), 1.0)
+    return ridge * (2.0 - ridge) * (IMPASTO_THICKNESS * radius)
+
+
+def _grooves(distance: np.ndarray, ids: np.ndarray, detail: np.ndarray, period: float) -> np.ndarray:
+    """The furrows a brush's bristles leave along a stroke, -1 to 1, period px apart: the distance to
+    the outline's contours run parallel to it, so a ripple of the distance is a set of grooves that
+    follow the stroke's curve. Where the eye goes (the detail map) the paint is brushed smooth: no
+    grooves on a face."""
+    phase = ids * np.float32(2.0 * np.pi * 0.618034)  # each stroke its own (golden-ratio spaced) phase
+    grooves = np.sin(distance * np.float32(2.0 * np.pi / period) + phase)
+    grooves *= np.minimum(distance, 1.0) * (1.0 - detail)
+    return grooves
 
 
 def _slab_corners(strokes: _Strokes, rng: np.random.Generator) -> np.ndarray:
@@ -697,16 +909,15 @@ def _slab_corners(strokes: _Strokes, rng: np.random.Generator) -> np.ndarray:
                      end - radius * across - slant * along, start - radius * across - slant * along], axis=1)
 
 
-def _knife_relief(ids: np.ndarray, corners: np.ndarray, level: _Level) -> np.ndarray:
-    """A knife stroke's relief: a flat slab, thickest where the knife set down and thinning along its
-    drag, so that each slab is one tilted plane, lit evenly, with a step at its edges."""
+def _knife_relief(ids: np.ndarray, corners: np.ndarray, thick: float) -> np.ndarray:
+    """A knife stroke's relief: a flat slab (corners: where each was drawn, in px of ids), thick at
+    most, where the knife set down, and thinning along its drag, so that each slab is one tilted plane,
+    lit evenly, with a step at its edges."""
     height, width = ids.shape
-    corners = np.rint(corners * (1 << SHIFT)) / (1 << SHIFT)  # where they were drawn
     start = corners[:, [0, 3]].mean(axis=1)
     end = corners[:, [1, 2]].mean(axis=1)
     along = end - start
     along /= np.maximum(np.linalg.norm(along, axis=1, keepdims=True), 1e-3) ** 2
-    thick = IMPASTO_THICKNESS * level.radius
     # height = thick * (1 - KNIFE_THINNING * t), t the share of the way along the slab: a plane a + b.x + c.y
     slope = -thick * KNIFE_THINNING * along
     offset = thick - (slope * start).sum(axis=1)
@@ -745,12 +956,19 @@ def _finish(canvas: np.ndarray, height_map: np.ndarray, settings: StrokeSettings
     canvas = cv2.GaussianBlur(canvas, (0, 0), KNIFE_ANTIALIAS_SIGMA if knife else ANTIALIAS_SIGMA)
     if settings.impasto <= 0:
         return canvas
-    relief = cv2.GaussianBlur(height_map, (0, 0), KNIFE_RELIEF_BLUR if knife else IMPASTO_RELIEF_BLUR)
+    settle = KNIFE_RELIEF_BLUR if knife else IMPASTO_RELIEF_BLUR
+    return canvas * _shading(height_map, settle, settings.impasto)[..., None]
+
+
+def _shading(height_map: np.ndarray, settle: float, impasto: float) -> np.ndarray:
+    """How the paint's relief (height in px), settled (blurred by settle px), lit from the top left
+    changes its brightness: a factor, 1 where it is flat."""
+    relief = cv2.GaussianBlur(height_map, (0, 0), settle)
     gx = cv2.Sobel(relief, cv2.CV_32F, 1, 0, ksize=3) / 8.0
     gy = cv2.Sobel(relief, cv2.CV_32F, 0, 1, ksize=3) / 8.0
     # normal (-gx, -gy, 1) / |.|, dotted with the light, minus what a flat surface gets
     shade = (-gx * LIGHT[0] - gy * LIGHT[1] + LIGHT[2]) / np.sqrt(gx * gx + gy * gy + 1.0) - LIGHT[2]
-    return canvas * (1.0 + settings.impasto * IMPASTO_SHADE * shade)[..., None]
+    return 1.0 + impasto * IMPASTO_SHADE * shade
 
 
 def _blur(image: np.ndarray, sigma: float) -> np.ndarray:

@@ -9,8 +9,9 @@ the photo. Four steps, in this order, each skipped when its strength is 0:
 
 At print size (finish_print_rows, band by band as the print files are written) the enlarged painting's
 stroke edges are put back where the painter's strokes, drawn again at print size, run (where the painter
-kept its strokes) and made crisp again (a halo-free unsharp mask at the scale of the enlargement), and
-the ground gets a grain at print resolution, so a 24x36 print shows strokes, not enlarged blur. Past a
+kept its strokes), its paint's texture made there put in for the enlarged one, the edges made crisp
+again (a halo-free unsharp mask at the scale of the enlargement), and the ground gets a grain at print
+resolution, so a 24x36 print shows strokes, not enlarged blur. Past a
 1.5x enlargement the canvas or paper relief is made there too, its threads _PRINT_THREAD_MM apart on
 paper, and the painting's own (which would be enlarged with it) is left out.
 
@@ -28,6 +29,8 @@ import cv2
 import numpy as np
 
 from rilievo.adapters.guided import guided_coefficients, guided_upsample
+from rilievo.adapters.hashed_noise import INDEX_OFFSET, hashed_uniform, lattice_noise
+from rilievo.application.ports import PrintTexture
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.images import REC709_LUMA
 from rilievo.domain.print_layout import MM_PER_INCH
@@ -63,7 +66,6 @@ _PRINT_RELIEF_FROM = 1.5  # enlargement past which the relief is made at print r
 _RELIEF_HEIGHT_SHADE = 0.4  # how much of the height itself shows (hollows hold shadow), the slope's 1
 _FIBRE_WEIGHT = 0.6  # the paper's fibres' std, the tooth's 1
 _FIBRE_TURN = 0.87  # a strand's heading turns by up to half this each step (std 0.25 rad)
-_INDEX_OFFSET = 1 << 20  # added to row and column indices before hashing: a relief reads rows above the first
 
 # At print size.
 _PAINTED_LONG_SIDE = 1536  # the classical painter's working size: its strokes are this sharp at most
@@ -101,7 +103,7 @@ class PainterlyPostProcessor:
 
     def finish_print_rows(self, rows: np.ndarray, top: int, keep: slice, source_size: tuple[int, int],
                           out_size: tuple[int, int], post: PostSettings, seed: int, dpi: int,
-                          strokes: np.ndarray | None = None) -> np.ndarray:
+                          strokes: np.ndarray | None = None, texture: PrintTexture | None = None) -> np.ndarray:
         rows = np.asarray(rows, np.float32)
         if rows.ndim != 3 or rows.shape[2] != 3:
             raise InvalidParameter(f"print rows must be an HxWx3 array, not one of shape {rows.shape}")
@@ -117,11 +119,15 @@ class PainterlyPostProcessor:
         radius = _edge_radius(source_size, out_size)
         out = rows.copy()
         if self.sharpens_print(source_size, out_size, post):
+            if texture is not None:
+                rows = rows - texture.enlarged  # the paint's own texture, enlarged, is not to be sharpened
             if strokes is not None:
                 rows = redrawn_edges(rows, strokes, radius)
-            # the rest of the painting (its texture, and its edges where no strokes were redrawn) is
-            # still the enlarged one
+            # the painting's edges where no strokes were redrawn are still the enlarged ones
             out = rows + np.float32(post.print_crisp) * (crisp_edges(rows, radius) - rows)
+            if texture is not None:
+                out += texture.redrawn
+                np.clip(out, 0.0, 1.0, out=out)
         out = out[keep]
         if post.texture_strength > 0:
             grain = _print_grain(rows.shape[:2], top, derive_seed(seed, "post", "print-grain"))[keep]
@@ -420,7 +426,7 @@ def _canvas_relief(top: int, height: int, width: int, period: float, seed: int) 
 
     def scaled(cell: float, purpose: str, gain: float, offset: np.ndarray | float) -> np.ndarray:
         """offset + gain * noise, made in place: at print size each array is tens of MB."""
-        values = _lattice_noise(top, height, width, cell, derive_seed(seed, "canvas", purpose))
+        values = lattice_noise(top, height, width, cell, derive_seed(seed, "canvas", purpose))
         values *= np.float32(gain)
         values += offset
         return values
@@ -471,7 +477,7 @@ def _paper_parts(top: int, height: int, width: int, grain: float, seed: int) -> 
     tooth = np.zeros((height, width), np.float32)
     cell = 0.5 * grain
     for octave in range(4):
-        tooth += np.float32(0.5**octave) * _lattice_noise(top, height, width, cell,
+        tooth += np.float32(0.5**octave) * lattice_noise(top, height, width, cell,
                                                           derive_seed(seed, "paper", "tooth", octave))
         cell *= 2.0
     return tooth, _fibres(top, height, width, grain, derive_seed(seed, "paper", "fibres"))
@@ -493,11 +499,11 @@ def _fibres(top: int, height: int, width: int, grain: float, seed: int) -> np.nd
     tile_cols = np.arange(math.ceil(width / length))
     rows, cols, number = (grid.reshape(-1) for grid in np.meshgrid(tile_rows, tile_cols, np.arange(per_tile),
                                                                    indexing="ij"))
-    counter = ((rows + _INDEX_OFFSET).astype(np.uint64) * np.uint64(1 << 24) + cols.astype(np.uint64)) \
+    counter = ((rows + INDEX_OFFSET).astype(np.uint64) * np.uint64(1 << 24) + cols.astype(np.uint64)) \
         * np.uint64(per_tile) + number.astype(np.uint64)
 
     def uniform(*purpose: str | int) -> np.ndarray:
-        return _hashed_uniform(counter, derive_seed(seed, *purpose)).astype(np.float64) + 0.5  # in [0, 1)
+        return hashed_uniform(counter, derive_seed(seed, *purpose)).astype(np.float64) + 0.5  # in [0, 1)
 
     start = np.stack([(cols + uniform("x")) * length, (rows + uniform("y")) * length], axis=1)
     turns = np.stack([uniform("turn", step) - 0.5 for step in range(points)], axis=1)
@@ -596,7 +602,7 @@ def _print_grain(shape: tuple[int, int], top: int, seed: int) -> np.ndarray:
     height, width = shape
     index = (np.arange(top, top + height, dtype=np.uint64)[:, None] * np.uint64(width)
              + np.arange(width, dtype=np.uint64)[None, :])
-    noise = _hashed_uniform(index, seed)
+    noise = hashed_uniform(index, seed)
     noise = _gaussian(noise, _PRINT_GRAIN_SIGMA)
     # the blur's std of uniform noise (1/sqrt(12)) over a Gaussian of this sigma: fixed, not measured per band
     noise *= np.float32(np.sqrt(12.0) * 2.0 * np.sqrt(np.pi) * _PRINT_GRAIN_SIGMA)
@@ -604,52 +610,6 @@ def _print_grain(shape: tuple[int, int], top: int, seed: int) -> np.ndarray:
 
 
 # --- shared -----------------------------------------------------------------------------------------
-
-
-def _hashed_uniform(counter: np.ndarray, seed: int) -> np.ndarray:
-    """float32 in [-0.5, 0.5), a function of each uint64 counter and the seed alone (SplitMix64)."""
-    with np.errstate(over="ignore"):
-        z = counter + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
-    return (z >> np.uint64(40)).astype(np.float32) * np.float32(1.0 / (1 << 24)) - np.float32(0.5)
-
-
-def _lattice_noise(top: int, height: int, width: int, cell: float, seed: int) -> np.ndarray:
-    """Smooth noise with features about cell (>= 1) pixels across at rows [top, top + height) and
-    columns [0, width): unit-variance values at the corners of a lattice cell pixels apart (a hash of
-    their indices and the seed), interpolated by Catmull-Rom splines, so a pixel's value does not
-    depend on which rows are made with it."""
-
-    def spline(coordinates: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-        position = coordinates / cell
-        base = np.floor(position).astype(np.int64)
-        t = (position - base).astype(np.float32)
-        t2, t3 = t * t, t * t * t
-        # the weights of the lattice points base - 1, base, base + 1 and base + 2
-        return base - 1, (0.5 * (2 * t2 - t3 - t), 0.5 * (3 * t3 - 5 * t2 + 2), 0.5 * (4 * t2 - 3 * t3 + t),
-                          0.5 * (t3 - t2))
-
-    row_first, row_weights = spline(np.arange(top, top + height, dtype=np.float64))
-    col_first, col_weights = spline(np.arange(width, dtype=np.float64))
-    lattice_rows = np.arange(row_first[0], row_first[-1] + 4)
-    lattice_cols = np.arange(col_first[0], col_first[-1] + 4)
-    counter = ((lattice_rows + _INDEX_OFFSET).astype(np.uint64)[:, None] * np.uint64(1 << 32)
-               + (lattice_cols + _INDEX_OFFSET).astype(np.uint64)[None, :])
-    values = _hashed_uniform(counter, seed) * np.float32(np.sqrt(12.0))
-    columns = col_first - lattice_cols[0]
-    across = sum(weight * values[:, columns + k] for k, weight in enumerate(col_weights))  # a few rows only
-    rows = row_first - lattice_rows[0]
-    # the rows' interpolation in place: each band's arrays are the print's width, tens of MB a few times over
-    out = np.take(across, rows, axis=0)
-    out *= row_weights[0][:, None]
-    term = np.empty_like(out)
-    for k in range(1, 4):
-        np.take(across, rows + k, axis=0, out=term)
-        term *= row_weights[k][:, None]
-        out += term
-    return out
 
 
 def _smooth_noise(shape: tuple[int, int], cell: float, rng: np.random.Generator) -> np.ndarray:

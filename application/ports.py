@@ -98,13 +98,29 @@ class PaintedStrokes(Protocol):
         """HxWx3 float32 at the photo's size: the strokes in their colours, in their order, without
         texture, made as the painting was (at the painter's working size, resized to the photo's)."""
 
-    def flat_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int
-                  ) -> np.ndarray:
+    def photo_texture(self) -> np.ndarray:
+        """HxWx3 float32 at the photo's size: what the paint's texture (an impasto's relief lit, a
+        pastel's grain) adds to the painting's flat strokes in their colours as painted (the painting
+        less them)."""
+
+    def print_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int,
+                   pixel_mm: float) -> tuple[np.ndarray, np.ndarray]:
         """Rows [first, last) of the same strokes drawn anew over the photo's crop (x, y, width,
-        height) enlarged to out_size (width, height): edges at that resolution, not enlarged. A row
-        depends on its place alone, so bands equal the same rows of the whole (but for a pixel here
-        and there along an outline, where a drawing library rasterises a shape cut by the band's edge
-        a little differently)."""
+        height) enlarged to out_size (width, height): flat in their colours, edges at that resolution,
+        not enlarged; and the paint's texture made there, as fine as the print's pixels allow (pixel_mm:
+        a print pixel's size on paper, for the size of a brush's bristles or a paper's tooth), not the
+        photo-size one enlarged. A row depends on its place alone, so bands equal the same rows of the
+        whole (but for a pixel here and there along an outline, where a drawing library rasterises a
+        shape cut by the band's edge a little differently)."""
+
+
+@attrs.frozen
+class PrintTexture:
+    """The paint's texture for some rows of a print (HxWx3, what it adds to the paint's flat colours):
+    made at print size, and made at the painting's size and enlarged, as the enlarged rows carry it."""
+
+    redrawn: np.ndarray
+    enlarged: np.ndarray
 
 
 @attrs.frozen
@@ -153,14 +169,16 @@ class PostProcessor(Protocol):
 
     def finish_print_rows(self, rows: np.ndarray, top: int, keep: slice, source_size: tuple[int, int],
                           out_size: tuple[int, int], post: PostSettings, seed: int, dpi: int,
-                          strokes: np.ndarray | None = None) -> np.ndarray:
+                          strokes: np.ndarray | None = None, texture: PrintTexture | None = None) -> np.ndarray:
         """The painting's finish at print resolution: rows (HxWx3, [0, 1]) are rows [top, top + H) of the
         painting (of source_size) enlarged to out_size, with print_context_rows of context each way where
         the image has them; returns rows[keep] with crisp stroke edges and the ground's texture at print
         resolution (dpi: the print's, so that a canvas thread has its size on paper). strokes, where the
         painter kept its strokes: for the same rows, the strokes drawn at print size minus the same
         strokes drawn at the painting's size and enlarged (what the enlargement blurred away), which puts
-        the stroke edges back where the strokes run, before the rest is sharpened.
+        the stroke edges back where the strokes run, before the rest is sharpened. texture, with the
+        strokes: the paint's texture for the same rows, made at print size in place of the enlarged
+        one (which is taken out before the sharpening, so that it is not sharpened).
         A row's result depends only on the rows within the context and on the seed, so bands made
         one by one equal the same rows of the whole."""
 

@@ -137,7 +137,8 @@ class FakePost:
     def sharpens_print(self, source_size, out_size, post):
         return True
 
-    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi, strokes=None):
+    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi, strokes=None,
+                          texture=None):
         """The rows kept, as they came; records what was asked."""
         self.print_calls.append((rows.shape[0], top, keep, source_size, out_size, post, seed, dpi))
         return np.ascontiguousarray(rows[keep])

@@ -11,7 +11,7 @@ from rilievo.adapters.huey_queue import HueyQueue
 from rilievo.adapters.image_io import PillowImageDecoder
 from rilievo.adapters.layer_shaping import OpenCVLayerShaper
 from rilievo.adapters.liveness import HostProcesses
-from rilievo.adapters.paint_classical import ClassicalPainter
+from rilievo.adapters.paint_classical import ClassicalPainter, ClassicalStrokes
 from rilievo.adapters.paint_diffusion import DiffusionPainter
 from rilievo.adapters.post_painterly import PainterlyPostProcessor
 from rilievo.adapters.print_files import AtomicStripWriter
@@ -61,6 +61,10 @@ def classical_painter(adapter: ClassicalPainter) -> ports.Painter:
 
 
 def diffusion_painter(adapter: DiffusionPainter) -> ports.Painter:
+    return adapter
+
+
+def classical_strokes(adapter: ClassicalStrokes) -> ports.PaintedStrokes:
     return adapter
 
 

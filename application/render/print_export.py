@@ -11,7 +11,8 @@ layer, transparent on the others, so the layers still stack to the composite.
 
 In painterly mode each band of the composite is finished at print resolution (PrintFinish); where the
 painter kept its strokes, they are drawn again for the band at print size, and what the enlargement
-blurred away of them goes to the finish with the band.
+blurred away of them goes to the finish with the band, with the paint's texture made at print size for
+the enlarged one.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from rilievo.domain.upsampling import joint_bilateral_rows
 
 from rilievo.domain.styles import PostSettings
 
-from ..ports import PaintedStrokes, PostProcessor, PrintFileSpec, Resampler, StripWriter, Upscaler
+from ..ports import PaintedStrokes, PostProcessor, PrintFileSpec, PrintTexture, Resampler, StripWriter, Upscaler
 from .files import RunFiles
 
 BAND_ROWS = 128  # divides the TIFF tile height, so two bands fill a row of tiles
@@ -71,7 +72,7 @@ class PrintExport:
         self.plan, self.params, self.files = plan, params, files
         self.upscaler, self.resampler, self.finish = upscaler, resampler, finish
         self._carried: tuple[int, np.ndarray | None] = (0, None)  # the finish's context rows made last band
-        self._painted_strokes: tuple[PaintedStrokes, np.ndarray] | None = None
+        self._painted_strokes: tuple[PaintedStrokes, np.ndarray, _TextureRows] | None = None
         self.image = image
         self.source = image[plan.crop.slices]
         self.depth8 = depth8
@@ -195,22 +196,27 @@ class PrintExport:
             rows = self.resized(self.upscaler, self.source, (left, first, right, last))
         keep_from = max(first, bottom - context)
         self._carried = (keep_from, rows[keep_from - first :].copy())
-        strokes = None
+        strokes = texture = None
         if (finish.strokes is not None and placement.width > crop.width
                 and finish.post.sharpens_print(source_size, out_size, finish.settings)):
-            # what the enlargement blurs away: the strokes drawn at print size, less the painting's own enlarged
-            painted, flat = self.painted_strokes(finish.strokes)
-            strokes = painted.flat_rows((crop.x, crop.y, crop.width, crop.height), out_size, first, last)
+            # what the enlargement blurs away: the strokes drawn at print size, less the painting's own
+            # enlarged; and the paint's texture made at print size, for the enlarged one
+            painted, flat, photo_texture = self.painted_strokes(finish.strokes)
+            strokes, redrawn = painted.print_rows((crop.x, crop.y, crop.width, crop.height), out_size, first, last,
+                                                  self.pixel_mm)
             strokes -= self.resized(self.resampler, flat, (left, first, right, last))
+            enlarged = self.resized(self.resampler, photo_texture, (left, first, right, last))
+            texture = PrintTexture(redrawn, 2.0 * enlarged - 1.0)
         return finish.post.finish_print_rows(rows, first, slice(top - first, bottom - first), source_size,
-                                             out_size, finish.settings, finish.seed, self.plan.dpi, strokes)
+                                             out_size, finish.settings, finish.seed, self.plan.dpi, strokes, texture)
 
-    def painted_strokes(self, strokes: PaintedStrokes) -> tuple[PaintedStrokes, np.ndarray]:
-        """The strokes in the finished painting's colours, and the print's crop of them drawn flat at the
-        photo's size; made once."""
+    def painted_strokes(self, strokes: PaintedStrokes) -> tuple[PaintedStrokes, np.ndarray, _TextureRows]:
+        """The strokes in the finished painting's colours, the print's crop of them drawn flat at the
+        photo's size, and its crop of the paint's texture at the photo's size; made once."""
         if self._painted_strokes is None:
-            painted = strokes.coloured_as(self.image)
-            self._painted_strokes = painted, np.ascontiguousarray(painted.photo_flat()[self.plan.crop.slices])
+            painted, crop = strokes.coloured_as(self.image), self.plan.crop.slices
+            texture = _TextureRows(strokes.photo_texture()[crop].astype(np.float16))
+            self._painted_strokes = painted, np.ascontiguousarray(painted.photo_flat()[crop]), texture
         return self._painted_strokes
 
     def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
@@ -315,7 +321,7 @@ class PrintExport:
         window_bottom = min(placement.height, last - placement.y + extra)
         return slice(first - top, last - top), (0, window_top, placement.width, window_bottom)
 
-    def resized(self, upscaler: Upscaler | Resampler, source: np.ndarray | _AlphaAndFill | FilledColours,
+    def resized(self, upscaler: Upscaler | Resampler, source: np.ndarray | _AlphaAndFill | _TextureRows | FilledColours,
                 window: tuple) -> np.ndarray:
         """window of the source (the crop, or a same-sized array) resized to the placement."""
         placement, crop = self.plan.placement, self.plan.crop
@@ -362,6 +368,22 @@ class PrintExport:
     @cached_property
     def patches(self) -> list:
         return mark_patches(self.height, self.width, self.marks_margin, self.pixel_mm)
+
+
+class _TextureRows:
+    """Rows of the paint's texture as 0.5 + texture / 2, made on demand: the resampler keeps values
+    within 0..1, a texture is within -1..1. Kept in half precision (within 0.0002 of the texture's
+    strongest values, closer for the rest): from a 12 MP photo it is 70 MB, not 140."""
+
+    def __init__(self, texture: np.ndarray):
+        self.texture = texture
+        self.shape = texture.shape
+
+    def __getitem__(self, key) -> np.ndarray:
+        rows = self.texture[key].astype(np.float32)
+        rows *= np.float32(0.5)
+        rows += np.float32(0.5)
+        return rows
 
 
 class _AlphaAndFill:

@@ -12,6 +12,7 @@ The measures, all on small images so the file stays quick:
 
 import itertools
 
+import attrs
 import cv2
 import numpy as np
 import pytest
@@ -386,6 +387,7 @@ def test_paper_far_from_any_wash_has_no_dark_specks():
 # --- the strokes, drawn again at print size ---------------------------------------------------------
 
 OPAQUE = [style for style in STYLES if STYLE_PRESETS[style].strokes.wet_edges == 0]
+PIXEL_MM = 25.4 / 300  # a print pixel at 300 DPI
 
 
 def kept_strokes(style, size=160, working_long_side=1536):
@@ -423,7 +425,7 @@ def test_a_wash_keeps_no_strokes_to_draw_again_its_edge_is_where_it_dried():
 def test_the_strokes_drawn_again_at_print_size_have_edges_a_print_pixel_or_two_wide(style):
     strokes = kept_strokes(style).strokes
     print_size = (1280, 1280)  # 8x
-    redrawn = strokes.flat_rows((0, 0, 160, 160), print_size, 0, 1280)
+    redrawn, _ = strokes.print_rows((0, 0, 160, 160), print_size, 0, 1280, PIXEL_MM)
     enlarged = cv2.resize(strokes.photo_flat(), print_size, interpolation=cv2.INTER_CUBIC)
     # measured: oil 2.5 px redrawn, 14 enlarged; knife 1.5 and 9
     assert outline_rise(redrawn, redrawn) <= 3.0
@@ -434,8 +436,9 @@ def test_the_strokes_drawn_in_bands_equal_the_whole_but_for_a_few_outline_pixels
     """OpenCV draws a thick line cut by the buffer's top a pixel off here and there along its outline."""
     strokes = kept_strokes("oil-impressionist").strokes
     crop, size = (10, 20, 140, 120), (1050, 900)
-    whole = strokes.flat_rows(crop, size, 0, 900)
-    bands = np.vstack([strokes.flat_rows(crop, size, top, min(900, top + 128)) for top in range(0, 900, 128)])
+    whole, _ = strokes.print_rows(crop, size, 0, 900, PIXEL_MM)
+    bands = np.vstack([strokes.print_rows(crop, size, top, min(900, top + 128), PIXEL_MM)[0]
+                       for top in range(0, 900, 128)])
     off = np.abs(bands - whole).max(axis=2)
     # measured: 0.02 % of the pixels off by more than 1/255 (by at most 0.15)
     assert (off > 1 / 255).mean() < 0.001
@@ -456,3 +459,72 @@ def test_the_strokes_in_the_paintings_colours_are_the_painting_without_its_textu
     flat = result.strokes.coloured_as(result.image).photo_flat()
     # measured: 0.004-0.005 (oil, knife), 0.024 (pastel: its chalk's grain)
     assert np.abs(flat - result.image).mean() < 0.03
+
+
+# --- the paint's texture, made again at print size -------------------------------------------------
+
+TEXTURED = ["oil-impressionist", "palette-knife-thick", "pastel-soft"]  # impasto, a knife's impasto, chalk
+
+
+def band_pass(image, fine, coarse):
+    """The luminance's detail between two Gaussian scales (sigmas in px), away from the borders."""
+    gray = np.ascontiguousarray(luma(image))
+    detail = cv2.GaussianBlur(gray, (0, 0), fine) - cv2.GaussianBlur(gray, (0, 0), coarse)
+    return detail[20:-20, 20:-20]
+
+
+@pytest.mark.parametrize(("style", "working_long_side"), [(style, 1536) for style in TEXTURED + ["custom"]]
+                         + [("oil-impressionist", 100)])  # painted smaller and enlarged back
+def test_the_paints_texture_at_the_photo_size_is_the_painting_less_its_flat_strokes(style, working_long_side):
+    result = kept_strokes(style, working_long_side=working_long_side)
+    texture = result.strokes.photo_texture()
+    np.testing.assert_allclose(texture + result.strokes.photo_flat(), result.image, atol=1e-6)
+    assert bool(np.abs(texture).max() > 0.01) is (style != "custom")  # a style with no texture has none
+
+
+@pytest.mark.parametrize("style", TEXTURED)
+def test_the_texture_made_at_print_size_has_the_fine_detail_the_enlarged_one_lacks(style):
+    """At 8x the photo-size texture enlarged is a soft blur; made at print size, the bristles' grooves,
+    a bead's or slab's edges and the paper's tooth are a few print px across."""
+    strokes = kept_strokes(style).strokes
+    print_size = (1280, 1280)
+    _, redrawn = strokes.print_rows((0, 0, 160, 160), print_size, 0, 1280, PIXEL_MM)
+    enlarged = cv2.resize(strokes.photo_texture(), print_size, interpolation=cv2.INTER_CUBIC)
+    # measured, the std of the detail 1-3 px across: oil 0.0109 against 0.0002 enlarged, knife 0.0113 and
+    # 0.0007, pastel 0.032 and 0.0037
+    assert band_pass(redrawn, 1, 3).std() > 5 * band_pass(enlarged, 1, 3).std()
+    assert band_pass(redrawn, 1, 3).std() > 0.008
+
+
+def test_the_bristles_grooves_at_print_size_are_a_real_brushs_apart_not_the_painters_enlarged():
+    """The oil's texture at 8x and 300 DPI, less the same strokes' without bristles: the grooves alone.
+    Their spectrum peaks at grooves about PRINT_BRISTLE_MM (0.4 mm, 4.7 px) apart, where the painter's
+    2.5 px would be 20 px apart enlarged."""
+    oil = STYLE_PRESETS["oil-impressionist"]
+    smooth = attrs.evolve(oil, strokes=attrs.evolve(oil.strokes, bristles=0.0))
+    textures = [ClassicalPainter().paint(astronaut(160), near_left_far_right(160, 160),
+                                         attrs.evolve(request(), style=style), NoisePlan(seed=3, layer_seeds=(11,)))
+                .strokes.print_rows((0, 0, 160, 160), (1280, 1280), 0, 1280, PIXEL_MM)[1] for style in (oil, smooth)]
+    grooves = np.ascontiguousarray(luma(textures[0] - textures[1]))
+    power = np.abs(np.fft.fft2(grooves - grooves.mean())) ** 2
+    frequency = np.hypot(*np.meshgrid(np.fft.fftfreq(1280), np.fft.fftfreq(1280)))
+    periods = np.array([2.0, 3.0, 4.0, 5.5, 7.5, 10.0, 14.0, 20.0, 28.0])  # px, bands between these
+    energy = [power[(frequency > 1 / high) & (frequency <= 1 / low)].sum() / np.log(high / low)
+              for low, high in zip(periods[:-1], periods[1:])]
+    # measured: the most energy per octave between 4 and 5.5 px
+    assert int(np.argmax(energy)) == 2
+
+
+@pytest.mark.parametrize(("style", "share"), [
+    ("oil-impressionist", 0.001), ("pastel-soft", 0.001),
+    ("palette-knife-thick", 0.01),  # OpenCV fills a slab cut by the band's edge a pixel off along its sides
+])
+def test_the_texture_made_in_bands_equals_the_whole_but_for_a_few_outline_pixels(style, share):
+    strokes = kept_strokes(style).strokes
+    crop, size = (10, 20, 140, 120), (1050, 900)
+    _, whole = strokes.print_rows(crop, size, 0, 900, PIXEL_MM)
+    bands = np.vstack([strokes.print_rows(crop, size, top, min(900, top + 128), PIXEL_MM)[1]
+                       for top in range(0, 900, 128)])
+    off = np.abs(bands - whole).max(axis=2)
+    # measured: 0.001 % (oil), 0.005 % (pastel) and 0.5 % (knife) of the pixels off by more than 1/255
+    assert (off > 1 / 255).mean() < share

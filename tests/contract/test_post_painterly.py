@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from rilievo.adapters.post_painterly import PainterlyPostProcessor
+from rilievo.application.ports import PrintTexture
 from rilievo.domain.errors import InvalidParameter
 from rilievo.domain.styles import PostSettings
 
@@ -413,6 +414,20 @@ def test_print_finish_puts_the_edge_where_the_strokes_drawn_at_print_size_have_i
     assert rise_width(share) <= 2
     assert np.abs(out - (left + share[:, None] * (right - left))).max() < 0.03
     assert share.min() >= -1e-4 and share.max() <= 1 + 1e-4
+
+
+def test_print_finish_puts_the_paints_texture_made_at_print_size_in_place_of_the_enlarged_one_unsharpened():
+    """A flat colour carrying the paint's texture enlarged (a soft bump, which the finish would sharpen
+    into a plateau), and the texture made at print size (fine grooves): the bump goes, the grooves come
+    as they are."""
+    height, width = 40, 600
+    bump = cv2.GaussianBlur(np.pad(np.full((1, 60), 0.1, np.float32), ((0, 0), (270, 270))), (0, 0), 8.0)
+    enlarged = np.repeat(np.repeat(bump[..., None], 3, axis=2), height, axis=0)
+    grooves = 0.05 * np.sin(np.arange(width, dtype=np.float32) * np.float32(2 * np.pi / 4.7))
+    redrawn = np.repeat(np.repeat(grooves[None, :, None], 3, axis=2), height, axis=0)
+    out = PainterlyPostProcessor().finish_print_rows(0.5 + enlarged, 0, slice(0, height), SOURCE_SIZE, PRINT_SIZE,
+                                                     OFF, 3, 300, texture=PrintTexture(redrawn, enlarged))
+    np.testing.assert_allclose(out, 0.5 + redrawn, atol=1e-5)
 
 
 @pytest.mark.parametrize(("out_size", "crisp", "sharpens"), [

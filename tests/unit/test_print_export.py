@@ -181,9 +181,10 @@ def test_a_fill_away_from_the_left_edge_lands_on_its_own_columns_at_print_size()
 class HalvingPost(FakePost):
     """A print finish that visibly changes the composite: half as bright."""
 
-    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi, strokes=None):
+    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi, strokes=None,
+                          texture=None):
         return super().finish_print_rows(rows, top, keep, source_size, out_size, post, seed, dpi,
-                                         strokes) * np.float32(0.5)
+                                         strokes, texture) * np.float32(0.5)
 
 
 def test_in_painterly_mode_each_band_of_the_composite_is_finished_with_its_context_rows(fakes):
@@ -218,7 +219,8 @@ def test_the_layers_stack_to_the_print_finished_composite():
 
 
 class FlatStrokes:
-    """Kept strokes that draw a flat 0.25 at any size and 0.75 at the photo's; records what it is asked."""
+    """Kept strokes that draw a flat 0.25 at any size and 0.75 at the photo's, with a texture of 0.1 at
+    any size and -0.2 at the photo's; records what it is asked."""
 
     def __init__(self):
         self.painting, self.asked = None, []
@@ -230,9 +232,13 @@ class FlatStrokes:
     def photo_flat(self):
         return np.full((*self.painting.shape[:2], 3), 0.75, np.float32)
 
-    def flat_rows(self, crop, out_size, first, last):
-        self.asked.append((crop, out_size, first, last))
-        return np.full((last - first, out_size[0], 3), 0.25, np.float32)
+    def print_rows(self, crop, out_size, first, last, pixel_mm):
+        self.asked.append((crop, out_size, first, last, pixel_mm))
+        return (np.full((last - first, out_size[0], 3), 0.25, np.float32),
+                np.full((last - first, out_size[0], 3), 0.1, np.float32))
+
+    def photo_texture(self):
+        return np.full((*self.painting.shape[:2], 3), -0.2, np.float32)
 
 
 class StrokePainter(FakePainter):
@@ -245,9 +251,11 @@ class StrokePainter(FakePainter):
 
 
 class StrokesPost(FakePost):
-    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi, strokes=None):
+    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi, strokes=None,
+                          texture=None):
         self.strokes_given = [*getattr(self, "strokes_given", []), strokes]
-        return super().finish_print_rows(rows, top, keep, source_size, out_size, post, seed, dpi, strokes)
+        self.textures_given = [*getattr(self, "textures_given", []), texture]
+        return super().finish_print_rows(rows, top, keep, source_size, out_size, post, seed, dpi, strokes, texture)
 
 
 def test_the_painters_strokes_drawn_at_print_size_go_to_the_finish_less_the_painting_enlarged():
@@ -256,18 +264,28 @@ def test_the_painters_strokes_drawn_at_print_size_go_to_the_finish_less_the_pain
     render(fakes, mode="painterly", **PRINT)
     # coloured as the finished painting (the fake painter inverts, the fake finish leaves it)
     np.testing.assert_allclose(painter.strokes.painting, 1.0 - photo(), atol=1e-6)
-    # each band's rows with their context, over the whole crop at the print's size
-    assert painter.strokes.asked == [((0, 0, WIDTH, HEIGHT), (600, 300), first, first + made)
+    # each band's rows with their context, over the whole crop at the print's size (a pixel 25.4 / 300 mm)
+    assert painter.strokes.asked == [((0, 0, WIDTH, HEIGHT), (600, 300), first, first + made, 25.4 / 300)
                                      for made, first, *_ in post.print_calls]
     assert all(strokes.shape == (made, 600, 3) and np.allclose(strokes, 0.25 - 0.75)
                for strokes, (made, *_) in zip(post.strokes_given, post.print_calls))
+
+
+def test_the_paints_texture_made_at_print_size_goes_to_the_finish_with_the_photo_sizes_enlarged():
+    painter, post = StrokePainter(), StrokesPost()
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), painter=painter, post=post)
+    render(fakes, mode="painterly", **PRINT)
+    # the photo's texture came through the resampler (which keeps 0..1) whole, its sign too (in half precision)
+    assert all(texture.redrawn.shape == texture.enlarged.shape == (made, 600, 3)
+               and np.allclose(texture.redrawn, 0.1) and np.allclose(texture.enlarged, -0.2, atol=2e-4)
+               for texture, (made, *_) in zip(post.textures_given, post.print_calls))
 
 
 def test_a_painting_not_enlarged_has_no_strokes_to_draw_again():
     painter, post = StrokePainter(), StrokesPost()
     fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), painter=painter, post=post)
     render(fakes, mode="painterly")
-    assert painter.strokes.asked == [] and post.strokes_given == [None]
+    assert painter.strokes.asked == [] and post.strokes_given == [None] and post.textures_given == [None]
 
 
 class PlainPost(StrokesPost):
