@@ -53,7 +53,8 @@ FOCUS_WEIGHT = 6.0  # Lab units per doubling of fine detail
 
 SUBJECT_AREA = (0.004, 0.6)  # share of the picture a salient subject may cover
 MIN_SUBJECT_CONTRAST = 0.18  # mean saliency inside the subject minus outside it (clutter around an object spreads it)
-MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient subject may touch
+MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient subject may touch ...
+MAX_CUT_TOP = 0.4  # ... or this share for a thing only the top edge cuts (a ball hanging in from it)
 
 # The subject of a shallow depth of field (_focused_subject); focus in log2 units of fine detail.
 BLURRED = -1.0
@@ -393,8 +394,10 @@ def _salient_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     if not SUBJECT_AREA[0] < share < SUBJECT_AREA[1] or contrast < MIN_SUBJECT_CONTRAST:
         return np.zeros((height, width), bool)
     # A subject stands in front of its background: one spread along the top or down both sides of
-    # the frame is more likely background taken for it (a row of trees, a sky)
-    if subject[0].mean() > MAX_SUBJECT_TOP or min(subject[:, 0].mean(), subject[:, -1].mean()) > MAX_SUBJECT_TOP:
+    # the frame is more likely background taken for it (a row of trees, a sky, which run on to a side)
+    only_top = not (subject[-1].any() or subject[:, 0].any() or subject[:, -1].any())
+    top = MAX_CUT_TOP if only_top else MAX_SUBJECT_TOP
+    if subject[0].mean() > top or min(subject[:, 0].mean(), subject[:, -1].mean()) > MAX_SUBJECT_TOP:
         return np.zeros((height, width), bool)
     return subject
 

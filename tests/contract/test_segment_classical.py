@@ -130,6 +130,22 @@ def test_blurred_foliage_below_a_sharp_ball_high_in_the_frame_is_a_backdrop(segm
     assert regions.named(("backdrop",))[rows > 0.6 * height].mean() > 0.6
 
 
+def test_a_ball_the_top_of_the_frame_cuts_over_a_third_of_its_width_is_still_the_subject(segmenter):
+    # A crop that cuts a ball at the top: it touches the top edge over 35 % of the picture's width.
+    # A row of trees or a sky taken for the subject spreads along more of it
+    height, width = 300, 450
+    rows, cols = np.indices((height, width))
+    ball = np.hypot(rows - 43, cols - 0.5 * width) < 90
+    sky = np.float32([0.75, 0.8, 0.9]) + 0.05 * cv2.GaussianBlur(blocks(height, width, 40, 3), (0, 0), 12)
+    foliage = 0.6 * cv2.GaussianBlur(blocks(height, width, 20, 4), (0, 0), 5) + 0.3 * np.float32([0.4, 0.5, 0.2])
+    image = np.where((rows < 0.3 * height)[..., None], sky, foliage)
+    image = np.where(ball[..., None], fine_texture(height, width, (0.8, 0.45, 0.2), seed=5), image)
+    regions = segmenter.segment(np.clip(image, 0, 1).astype(np.float32))
+    assert 0.33 < ball[0].mean() < 0.4
+    index, coverage, _ = region_of(regions, ball)
+    assert regions.names[index] == "subject" and coverage > 0.9
+
+
 def test_a_smooth_shaded_thing_with_a_sharp_outline_beside_the_subject_is_no_backdrop():
     # tum_office's red chair: its smooth back has as little fine detail as blur, and soft shapes, but
     # its outline is sharp; taken for a backdrop it went behind the desk (depth 0.533 -> 0.467)
