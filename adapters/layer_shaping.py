@@ -38,6 +38,8 @@ fill_behind
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 
@@ -123,11 +125,19 @@ class OpenCVLayerShaper:
         if reach_px is not None and not (reach_px >= 0):
             raise InvalidParameter(f"the fill's reach must be a distance in px >= 0, got {reach_px}")
         filled = fillable & ~known
-        if reach_px is not None and filled.any():  # the distances (48 MB at 12 MP) not held during the fill
-            filled &= cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= reach_px
         if not filled.any() or not known.any():
             return np.zeros((0, 3), np.float16), np.zeros_like(filled)
-        return _push_pull(rgb, _sources(known, fillable), filled), filled
+        sources = _sources(known, fillable)
+        # The half-size fill needs only the sources: another thread makes it while this one works out
+        # which pixels the reach takes in (the distances, 48 MB at 12 MP, are not held during the fill).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fill") as pool:
+            half_size = pool.submit(_half_size_fill, rgb, sources)
+            if reach_px is not None:
+                filled &= cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= reach_px
+            colour = half_size.result()
+        if not filled.any():
+            return np.zeros((0, 3), np.float16), filled
+        return _push_pull(rgb, colour, sources, filled), filled
 
 
 # --- refine -----------------------------------------------------------------------------------
@@ -321,9 +331,10 @@ def _sources(known: np.ndarray, fillable: np.ndarray) -> np.ndarray:
     return sources if sources.any() else known
 
 
-def _push_pull(rgb: np.ndarray, known: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Colours for the wanted unknown pixels from the known ones (N x 3 float16, in the order of
-    rgb[wanted]: made in half precision as they are found, the back pane's are most of the photo).
+def _push_pull(rgb: np.ndarray, colour: np.ndarray, known: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Colours for the wanted unknown pixels from the known ones, given colour, _half_size_fill's of
+    them (N x 3 float16, in the order of rgb[wanted]: made in half precision as they are found, the
+    back pane's are most of the photo).
 
     Each level's colours are relaxed a few times towards the mean of their four neighbours (a
     multigrid pass on Laplace's equation), which takes off the corners push-pull leaves and makes
@@ -332,7 +343,6 @@ def _push_pull(rgb: np.ndarray, known: np.ndarray, wanted: np.ndarray) -> np.nda
     memory, the same buffers for every strip), each with rows and columns enough around it to come
     out as if done whole.
     """
-    colour = _half_size_fill(rgb, known)
     height, width = known.shape
     wanted_rows = np.flatnonzero(wanted.any(axis=1))
     margin = RELAX_STEPS + 1
