@@ -170,10 +170,20 @@ def _refine_band(rgb: np.ndarray, labels: np.ndarray, count: int, band_px: float
     choice = before.copy()
     best = np.full(where.size, -np.inf, np.float32)
     rest = np.ones(where.size, np.float32)  # the filtered masks sum to 1: the last layer's is the rest
+
+    def filtered_mask(index: int) -> np.ndarray:
+        """The layer's mask filtered by the guide, at the band's pixels."""
+        a, b = models.coefficients(_shrunk_mask(labels == index, work_size))
+        return np.einsum("nc,nc->n", at_band(a), colours) + at_band(b)
+
+    # The layers' filtered masks are independent of each other: two at a time, on both cores (OpenCV
+    # and NumPy let go of the interpreter while they work); taken in the order of the layers.
+    filtered = [index for index in present if index < count - 1]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="refine") as pool:
+        scores = dict(zip(filtered, pool.map(filtered_mask, filtered)))
     for index in present:
         if index < count - 1:
-            a, b = models.coefficients(_shrunk_mask(labels == index, work_size))
-            score = np.einsum("nc,nc->n", at_band(a), colours) + at_band(b)
+            score = scores.pop(index)
             rest -= score
         else:
             score = rest
