@@ -133,7 +133,9 @@ class OpenCVLayerShaper:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fill") as pool:
             half_size = pool.submit(_half_size_fill, rgb, sources)
             if reach_px is not None:
-                filled &= cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= reach_px
+                distances = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+                filled &= distances <= reach_px
+                del distances
             colour = half_size.result()
         if not filled.any():
             return np.zeros((0, 3), np.float16), filled
