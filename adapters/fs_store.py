@@ -30,6 +30,9 @@ from .print_files import open_writer
 SUFFIX_OF_FORMAT = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp"}
 ANIMATION_SUFFIXES = (".gif", ".webp")
 WEBP_QUALITY = 80
+# The GIF's palette is made from every other pixel of its frames, across and down, once they are larger
+# than this: a small one keeps every colour it has.
+PALETTE_STEP, PALETTE_SUBSAMPLED_PX = 2, 256 * 256
 UPLOAD_RECORD = "upload.json"
 
 
@@ -265,13 +268,14 @@ def _encode_animation(frames: Iterable[np.ndarray], frame_ms: int, suffix: str) 
 
 
 def _shared_palette(images: list[Image.Image]) -> Image.Image:
-    """A 256-colour palette from a few frames side by side (median cut)."""
+    """A 256-colour palette (median cut) from a few frames side by side, of a large frame every
+    PALETTE_STEP-th pixel across and down: a quarter of the pixels to sort, much the same colours (the
+    12 MP photo's 848 x 565 frames: 0.27 s of CPU on the whole frames, 0.10 s on these)."""
     picks = images[:: max(1, len(images) // 4)][:4]
-    width, height = picks[0].size
-    sheet = Image.new("RGB", (width * len(picks), height))
-    for index, image in enumerate(picks):
-        sheet.paste(image, (index * width, 0))
-    return sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    step = PALETTE_STEP if picks[0].width * picks[0].height > PALETTE_SUBSAMPLED_PX else 1
+    sheet = np.concatenate([np.asarray(image)[::step, ::step] for image in picks], axis=1)
+    return Image.fromarray(sheet, "RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                                  dither=Image.Dither.NONE)
 
 
 def _cmyk(spec: PrintFileSpec) -> CmykConversion:

@@ -38,6 +38,8 @@ fill_behind
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 
@@ -123,11 +125,21 @@ class OpenCVLayerShaper:
         if reach_px is not None and not (reach_px >= 0):
             raise InvalidParameter(f"the fill's reach must be a distance in px >= 0, got {reach_px}")
         filled = fillable & ~known
-        if reach_px is not None and filled.any():  # the distances (48 MB at 12 MP) not held during the fill
-            filled &= cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= reach_px
         if not filled.any() or not known.any():
             return np.zeros((0, 3), np.float16), np.zeros_like(filled)
-        return _push_pull(rgb, _sources(known, fillable), filled), filled
+        sources = _sources(known, fillable)
+        # The half-size fill needs only the sources: another thread makes it while this one works out
+        # which pixels the reach takes in (the distances, 48 MB at 12 MP, are not held during the fill).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fill") as pool:
+            half_size = pool.submit(_half_size_fill, rgb, sources)
+            if reach_px is not None:
+                distances = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+                filled &= distances <= reach_px
+                del distances
+            colour = half_size.result()
+        if not filled.any():
+            return np.zeros((0, 3), np.float16), filled
+        return _push_pull(rgb, colour, sources, filled), filled
 
 
 # --- refine -----------------------------------------------------------------------------------
@@ -160,10 +172,20 @@ def _refine_band(rgb: np.ndarray, labels: np.ndarray, count: int, band_px: float
     choice = before.copy()
     best = np.full(where.size, -np.inf, np.float32)
     rest = np.ones(where.size, np.float32)  # the filtered masks sum to 1: the last layer's is the rest
+
+    def filtered_mask(index: int) -> np.ndarray:
+        """The layer's mask filtered by the guide, at the band's pixels."""
+        a, b = models.coefficients(_shrunk_mask(labels == index, work_size))
+        return np.einsum("nc,nc->n", at_band(a), colours) + at_band(b)
+
+    # The layers' filtered masks are independent of each other: two at a time, on both cores (OpenCV
+    # and NumPy let go of the interpreter while they work); taken in the order of the layers.
+    filtered = [index for index in present if index < count - 1]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="refine") as pool:
+        scores = dict(zip(filtered, pool.map(filtered_mask, filtered)))
     for index in present:
         if index < count - 1:
-            a, b = models.coefficients(_shrunk_mask(labels == index, work_size))
-            score = np.einsum("nc,nc->n", at_band(a), colours) + at_band(b)
+            score = scores.pop(index)
             rest -= score
         else:
             score = rest
@@ -321,9 +343,10 @@ def _sources(known: np.ndarray, fillable: np.ndarray) -> np.ndarray:
     return sources if sources.any() else known
 
 
-def _push_pull(rgb: np.ndarray, known: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Colours for the wanted unknown pixels from the known ones (N x 3 float16, in the order of
-    rgb[wanted]: made in half precision as they are found, the back pane's are most of the photo).
+def _push_pull(rgb: np.ndarray, colour: np.ndarray, known: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Colours for the wanted unknown pixels from the known ones, given colour, _half_size_fill's of
+    them (N x 3 float16, in the order of rgb[wanted]: made in half precision as they are found, the
+    back pane's are most of the photo).
 
     Each level's colours are relaxed a few times towards the mean of their four neighbours (a
     multigrid pass on Laplace's equation), which takes off the corners push-pull leaves and makes
@@ -332,7 +355,6 @@ def _push_pull(rgb: np.ndarray, known: np.ndarray, wanted: np.ndarray) -> np.nda
     memory, the same buffers for every strip), each with rows and columns enough around it to come
     out as if done whole.
     """
-    colour = _half_size_fill(rgb, known)
     height, width = known.shape
     wanted_rows = np.flatnonzero(wanted.any(axis=1))
     margin = RELAX_STEPS + 1

@@ -5,6 +5,7 @@ leaves here."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
 import attrs
@@ -32,6 +33,9 @@ class Panes:
     manifest: dict  # layer_manifest.json, but for the print record
     sources: list[PaneSource]  # for print_export
     edges_engine: str | None  # the shaper that refined the outlines, if it did
+    # the previews (overlay, parallax, guide), written in a thread of their own while the print files
+    # are made: the print stage keeps one core busy, the previews' quantising and encoding the other
+    previews: Future[None]
 
 
 class PaneMaker:
@@ -54,7 +58,8 @@ class PaneMaker:
         height, width = depth8.shape
         if plan is None or regions is None:
             empty = LayerPlan(ranges=(), coverage=())
-            return Panes(self.manifest(job_id, empty, [], width, height, guide=None, edges=None), [], None)
+            return Panes(self.manifest(job_id, empty, [], width, height, guide=None, edges=None), [], None,
+                         done(None))
         membership = plan.membership(depth8, regions.labels if plan.region_panes else None)
         edges = None
         if params.refine_edges:
@@ -93,14 +98,20 @@ class PaneMaker:
             sources.append(source)
             on_progress((index + 1) / (plan.count + 1))
 
-        overlay.outline(outlined)
-        self.files.image(OVERLAY, overlay.pixels, 8)
         centres = [(r.lo + r.hi) / 2 for r in plan.ranges]
-        self.files.animation(PARALLAX, iter_parallax_frames(thumbnails, centres), FRAME_MS)
-        self.files.image(GUIDE, self.guide_drawer.draw(guide, thumbnails), 8)
+        previews = ThreadPoolExecutor(max_workers=1, thread_name_prefix="previews")
+        written = previews.submit(self.write_previews, overlay, outlined, thumbnails, centres, guide)
+        previews.shutdown(wait=False)  # its thread ends once the previews are written
         for layer, listed in zip(layers, found):
             layer["regions"] = listed
-        return Panes(self.manifest(job_id, plan, layers, *self.print_px, guide, edges), sources, edges)
+        return Panes(self.manifest(job_id, plan, layers, *self.print_px, guide, edges), sources, edges, written)
+
+    def write_previews(self, overlay: SeparationOverlay, outlined: np.ndarray, thumbnails: list[np.ndarray],
+                       centres: list[float], guide: AssemblyGuide) -> None:
+        overlay.outline(outlined)
+        self.files.image(OVERLAY, overlay.pixels, 8)
+        self.files.animation(PARALLAX, iter_parallax_frames(thumbnails, centres), FRAME_MS)
+        self.files.image(GUIDE, self.guide_drawer.draw(guide, thumbnails), 8)
 
     @property
     def min_feature_px(self) -> float:
@@ -171,6 +182,12 @@ class PaneMaker:
                       "assembly_guide": GUIDE if has_layers else None},
         )
         return manifest
+
+
+def done(result) -> Future:
+    future: Future = Future()
+    future.set_result(result)
+    return future
 
 
 def kept(alpha: np.ndarray, filled: np.ndarray) -> tuple[np.ndarray | Boxed, np.ndarray | Boxed]:

@@ -4,6 +4,7 @@ who owns the job, its heartbeat and its record is the caller's business (applica
 
 from __future__ import annotations
 
+from concurrent.futures import wait
 from typing import Callable, Mapping
 
 import attrs
@@ -153,7 +154,11 @@ class RenderPipeline:
                                  strokes)
         export = PrintExport(params, plan, image, depth8, upscaler=self.upscaler, resampler=self.resampler,
                              files=files, finish=finish)
-        export.write(panes.sources, bits, lambda within: progress("upscale", within, engines))
+        try:
+            export.write(panes.sources, bits, lambda within: progress("upscale", within, engines))
+        finally:  # the previews are written into the attempt's folder: done before it is published or discarded
+            wait([panes.previews])
+        panes.previews.result()
         if "upscale" in engines:
             devices["upscale"] = self.upscaler.device  # a learned model knows its device once loaded
 

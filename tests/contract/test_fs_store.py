@@ -147,3 +147,44 @@ def test_an_animation_can_come_one_frame_at_a_time(tmp_path):
     files.write_animation("job9", "streamed.gif", iter(sway_frames()), frame_ms=80)
     folder = tmp_path / "storage" / "jobs" / "job9"
     assert (folder / "streamed.gif").read_bytes() == (folder / "listed.gif").read_bytes()
+
+
+def gif_frames(path: Path) -> np.ndarray:
+    with Image.open(path) as animation:
+        frames = []
+        for index in range(animation.n_frames):
+            animation.seek(index)
+            frames.append(np.asarray(animation.convert("RGB"), dtype=np.int16))
+    return np.stack(frames)
+
+
+def test_a_large_gifs_palette_from_every_other_pixel_keeps_its_colours_and_its_still_parts(tmp_path):
+    """Frames over PALETTE_SUBSAMPLED_PX give the palette every other pixel across and down: the colours
+    stay as near as a palette from every pixel keeps them (2.88 levels on average, 20 at most, here),
+    and what does not move is the same in every frame."""
+    rows, columns = np.mgrid[0:300, 0:400].astype(np.float32)
+    still = np.stack([rows / 300, columns / 400, np.full_like(rows, 0.5)], axis=-1)
+    frames = []
+    for index in range(8):
+        frame = still.copy()
+        frame[100:160, 20 + 30 * index : 60 + 30 * index] = (1.0, 0.8, 0.2)  # a patch sliding right
+        frames.append(frame)
+    files = FilesystemJobFiles(tmp_path / "storage")
+    files.write_animation("job10", "parallax_preview.gif", frames, frame_ms=80)
+    written = gif_frames(tmp_path / "storage" / "jobs" / "job10" / "parallax_preview.gif")
+    wanted = np.rint(np.stack(frames) * 255).astype(np.int16)
+    assert np.abs(written - wanted).mean() < 3.0
+    assert np.abs(written - wanted).max() <= 20
+    assert (written[:, 200:] == written[0, 200:]).all()  # below the patch nothing shimmers
+    for index, frame in enumerate(written):  # the patch's colour wherever it is
+        assert (np.abs(frame[100:160, 20 + 30 * index : 60 + 30 * index] - (255, 204, 51)) <= 8).all()
+
+
+def test_a_small_gifs_palette_keeps_every_colour_of_its_frames(tmp_path):
+    """A colour on every other pixel alone is not lost: small frames give the palette every pixel."""
+    frame = np.full((40, 64, 3), 0.2, np.float32)
+    frame[1::2, 1::2] = (0.9, 0.1, 0.3)
+    files = FilesystemJobFiles(tmp_path / "storage")
+    files.write_animation("job11", "parallax_preview.gif", [frame, frame], frame_ms=80)
+    written = gif_frames(tmp_path / "storage" / "jobs" / "job11" / "parallax_preview.gif")
+    assert (written == np.rint(frame * 255).astype(np.int16)).all()

@@ -1,5 +1,6 @@
 """Taking in photos and rendering jobs (ingest, create, run an attempt) against fakes of every port."""
 
+import time
 from pathlib import Path
 
 import attrs
@@ -10,6 +11,7 @@ import pytest
 from rilievo.domain.errors import (
     DepthEstimationFailed,
     IllegalTransition,
+    StorageFull,
     ImageRejected,
     UploadNotFound,
 )
@@ -246,3 +248,38 @@ def test_a_retried_job_starts_without_the_warnings_of_its_earlier_run():
     stored = fakes.jobs.get(job.id)
     fakes.job_repository.save(attrs.evolve(stored, status=JobStatus.FAILED))
     assert fakes.jobs.retry(job.id).warnings == ()
+
+
+def test_the_previews_written_beside_the_print_files_are_done_before_a_failed_attempt_is_discarded(fakes):
+    """The previews are written in a thread while the print files are made: a print file that fails
+    fails the job only once the previews are written, so nothing is left in the discarded folder."""
+    write_animation, discard, events = fakes.files.write_animation, fakes.files.discard, []
+
+    def slow_animation(*args):
+        time.sleep(0.3)
+        write_animation(*args)
+        events.append("previews written")
+
+    def full_disk(*args):
+        raise StorageFull("the disk is full")
+
+    def discarded(key):
+        discard(key)
+        events.append("discarded")
+
+    fakes.files.write_animation, fakes.files.open_print_file = slow_animation, full_disk
+    fakes.files.discard = discarded
+    job = fakes.render_now.render(Path("photo.png"), RenderParams(layers=3))
+    assert job.status is JobStatus.FAILED and job.error == "the disk is full"
+    assert events[:2] == ["previews written", "discarded"]
+    assert fakes.files.working == {} and fakes.files.published == {}
+
+
+def test_a_preview_that_fails_fails_the_job(fakes):
+    def full_disk(*args):
+        raise StorageFull("the disk is full: the parallax preview")
+
+    fakes.files.write_animation = full_disk
+    job = fakes.render_now.render(Path("photo.png"), RenderParams(layers=3))
+    assert job.status is JobStatus.FAILED and job.error == "the disk is full: the parallax preview"
+    assert fakes.files.working == {} and fakes.files.published == {}
