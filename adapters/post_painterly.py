@@ -117,7 +117,6 @@ class PainterlyPostProcessor:
         if post.texture not in _TEXTURES:
             raise InvalidParameter(f"texture must be one of {', '.join(_TEXTURES)}, not {post.texture!r}")
         radius = _edge_radius(source_size, out_size)
-        out = rows.copy()
         if self.sharpens_print(source_size, out_size, post):
             if texture is not None:
                 rows = rows - texture.enlarged  # the paint's own texture, enlarged, is not to be sharpened
@@ -128,6 +127,8 @@ class PainterlyPostProcessor:
             if texture is not None:
                 out += texture.redrawn
                 np.clip(out, 0.0, 1.0, out=out)
+        else:
+            out = rows.copy()
         out = out[keep]
         if post.texture_strength > 0:
             grain = _print_grain(rows.shape[:2], top, derive_seed(seed, "post", "print-grain"))[keep]
