@@ -1,6 +1,6 @@
 """Write photo + subject mask pairs for scripts/eval_layers.py into a folder.
 
-Usage: python scripts/make_subject_masks.py OUT_DIR [--check] [--only NAME ...]
+Usage: python scripts/make_subject_masks.py OUT_DIR [--check] [--crops] [--variants] [--only NAME ...]
 
 The photos come from installed packages (scikit-image's and scikit-learn's sample images) or are drawn
 here; they are not kept in the repository, this script makes them again. Each mask is `<name>_mask.png`
@@ -296,6 +296,23 @@ def framings(height: int, width: int) -> dict[str, tuple[slice, slice]]:
     }
 
 
+def variants(image: np.ndarray, mask: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The photo as it might have been taken otherwise, with its mask: mirrored left to right, darker
+    and contrastier (gamma 1.4, 90 %), under warm light (red 108 %, blue 85 %), and at 360 px on its
+    long side. The classical engines should see the same subject in each."""
+    unit = image.astype(np.float32) / 255
+    as_8_bit = lambda x: np.round(np.clip(x, 0.0, 1.0) * 255).astype(np.uint8)  # noqa: E731
+    scale = 360 / max(mask.shape)
+    size = (round(mask.shape[1] * scale), round(mask.shape[0] * scale))
+    return {
+        "mirror": (image[:, ::-1], mask[:, ::-1]),
+        "dark": (as_8_bit(0.9 * unit**1.4), mask),
+        "warm": (as_8_bit(unit * np.float32([1.08, 1.0, 0.85])), mask),
+        "low": (cv2.resize(image, size, interpolation=cv2.INTER_AREA),
+                cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
@@ -305,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write three framings of each photo of a subject before a background: "
                              "<name>_tl (its top left 80 %%), <name>_br (its bottom right 80 %%) and "
                              "<name>_wide (its middle 80 %% of the height)")
+    parser.add_argument("--variants", action="store_true",
+                        help="also write each photo mirrored, darker, under warm light and at 360 px: "
+                             "<name>_mirror, <name>_dark, <name>_warm, <name>_low")
     args = parser.parse_args(argv)
     unknown = set(args.only or []) - RECIPES.keys()
     if unknown:
@@ -326,6 +346,10 @@ def main(argv: list[str] | None = None) -> int:
             for tag, (rows, cols) in framings(*mask.shape).items():
                 cv2.imwrite(str(args.out_dir / f"{name}_{tag}.png"), cv2.cvtColor(image[rows, cols], cv2.COLOR_RGB2BGR))
                 cv2.imwrite(str(args.out_dir / f"{name}_{tag}_mask.png"), mask[rows, cols])
+        if args.variants:
+            for tag, (varied, varied_mask) in variants(image, mask).items():
+                cv2.imwrite(str(args.out_dir / f"{name}_{tag}.png"), cv2.cvtColor(varied, cv2.COLOR_RGB2BGR))
+                cv2.imwrite(str(args.out_dir / f"{name}_{tag}_mask.png"), varied_mask)
         share = {v: float(np.mean(mask == v)) for v in (255, 0, 128)}
         print(f"{name:<16} {image.shape[1]}x{image.shape[0]}  subject {share[255]:.0%}  "
               f"background {share[0]:.0%}  don't care {share[128]:.0%}")

@@ -52,3 +52,21 @@ def test_a_folder_without_photos_is_refused_in_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == f"no photos in {tmp_path}"
     assert not (tmp_path / "out").exists()
+
+
+def test_the_mask_script_writes_each_photo_mirrored_darker_warmer_and_smaller_with_its_mask(tmp_path):
+    made = subprocess.run([sys.executable, str(SCRIPT.with_name("make_subject_masks.py")), str(tmp_path), "--only", "coffee",
+                           "--variants"], capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    photo = np.asarray(Image.open(tmp_path / "coffee.png"), np.float32)
+    mask = np.asarray(Image.open(tmp_path / "coffee_mask.png"))
+    varied = {tag: (np.asarray(Image.open(tmp_path / f"coffee_{tag}.png"), np.float32),
+                    np.asarray(Image.open(tmp_path / f"coffee_{tag}_mask.png")))
+              for tag in ("mirror", "dark", "warm", "low")}
+    np.testing.assert_array_equal(varied["mirror"][0], photo[:, ::-1])
+    np.testing.assert_array_equal(varied["mirror"][1], mask[:, ::-1])
+    assert varied["dark"][0].mean() < 0.8 * photo.mean()
+    red_over_blue = lambda image: image[..., 0].mean() / image[..., 2].mean()  # noqa: E731
+    assert red_over_blue(varied["warm"][0]) > 1.1 * red_over_blue(photo)
+    assert max(varied["low"][0].shape[:2]) == 360 and varied["low"][1].shape == varied["low"][0].shape[:2]
+    assert set(np.unique(varied["low"][1])) <= {0, 128, 255}
