@@ -106,12 +106,14 @@ class RenderPipeline:
         # of the regions.
         plan, advice = plan_print(params, image, depth8)
         regions, layer_plan, layers_warning = None, None, None
-        if params.layer_count != 0:
+        # a painting without layers still needs its subject: the painter gives it the finest brushes
+        if params.layer_count != 0 or params.mode == "painterly":
             progress("depth", 0.5, engines)
             regions = self.segmenter.segment(image).cropped(plan.crop.slices)
             engines["regions"] = self.segmenter.name
             if self.segmenter.device:
                 devices["regions"] = self.segmenter.device
+        if params.layer_count != 0:
             layer_plan, layers_warning = plan_layers(params, depth8[plan.crop.slices], regions)
         warnings += filter(None, (advice, layers_warning))
         noise, strokes = None, None

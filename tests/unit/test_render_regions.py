@@ -71,13 +71,16 @@ def test_the_manifest_lists_the_regions_of_each_pane_and_the_record_names_the_se
     assert job.engines["regions"] == "fake-regions"
 
 
-def test_the_photo_is_segmented_once_and_not_at_all_without_layers():
+def test_the_photo_is_segmented_once_and_without_layers_only_for_a_painting():
     _, labels = scene()
     segmenter = FakeSegmenter(labels)
     render(segmenter)
     assert segmenter.calls == [(HEIGHT, WIDTH)]
     files, _, job = render(segmenter, layers="off")
     assert segmenter.calls == [(HEIGHT, WIDTH)] and "regions" not in job.engines
+    files, _, job = render(segmenter, layers="off", mode="painterly")
+    assert segmenter.calls == [(HEIGHT, WIDTH)] * 2 and job.engines["regions"] == "fake-regions"
+    assert files["layer_manifest.json"]["layers"] == []
 
 
 def test_the_overlay_outlines_the_regions():
@@ -103,9 +106,13 @@ def test_the_painter_gets_the_subject_in_the_photos_pixels_when_the_print_crops_
     assert subject[labels == 1].all() and not subject[labels != 1].any()
 
 
-def test_without_layers_the_painter_gets_no_subject():
+def test_without_layers_the_painter_still_gets_the_subject():
+    # a painting alone, no panes: its subject is still what the painter paints with the finest brushes
+    depth, labels = scene()
     painter = FakePainter()
     pixels = np.random.default_rng(2).random((HEIGHT, WIDTH, 3), dtype=np.float32)
-    fakes = make_fakes({"photo.png": decoded(pixels)}, painter=painter)
+    fakes = make_fakes({"photo.png": decoded(pixels)}, depth=FakeDepth(depth), painter=painter,
+                       segmenter=FakeSegmenter(labels, ("wall", "person", "")))
     fakes.render_now.render(Path("photo.png"), RenderParams(mode="painterly", layers="off"))
-    assert painter.subjects == [None]
+    (subject,) = painter.subjects
+    assert subject[labels == 1].all() and not subject[labels != 1].any()
