@@ -45,6 +45,7 @@ import numpy as np
 
 from rilievo.adapters.guided import ColourGuide
 from rilievo.domain.errors import InvalidParameter, LayersFailed
+from rilievo.domain.images import per_pixel
 
 # refine: how far a layer outline may be off: a share of the long side, at least MIN_BAND_PX and
 # at least BAND_PER_UPSCALE pixels of a layer map smaller than the photo.
@@ -411,12 +412,12 @@ def _half_size_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     while levels:  # coarse to fine, each level let go of once used
         own, weight = levels.pop()  # the premultiplied colours, made the level's own colours in place
         share = np.maximum(weight, 1e-12)  # one array in turn the divisor, the trust and the free share
-        own /= share[..., None]
+        per_pixel(np.divide, own, share, out=own)
         np.minimum(np.multiply(weight, FILL_GAIN, out=share), 1.0, out=share)  # the trust
         del weight
         colour = own.copy() if colour is None else cv2.pyrUp(colour, dstsize=own.shape[1::-1])
-        own *= share[..., None]
-        colour = _relaxed(own, np.subtract(1.0, share, out=share)[..., None], colour)
+        per_pixel(np.multiply, own, share, out=own)
+        colour = _relaxed(own, np.subtract(1.0, share, out=share), colour)
         del own, share
     return colour
 
@@ -437,7 +438,8 @@ def _halved(rgb: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         size = (half_width, (last - first + 1) // 2)
         inner = slice(top - first // 2, bottom - first // 2)
         weight[top:bottom] = cv2.pyrDown(strip_weight, dstsize=size)[inner]
-        premultiplied[top:bottom] = cv2.pyrDown(rgb[first:last] * strip_weight[..., None], dstsize=size)[inner]
+        strip = per_pixel(np.multiply, rgb[first:last], strip_weight)
+        premultiplied[top:bottom] = cv2.pyrDown(strip, dstsize=size)[inner]
     return premultiplied, weight
 
 
@@ -448,7 +450,7 @@ def _relaxed(fixed: np.ndarray, free: np.ndarray, colour: np.ndarray) -> np.ndar
     spare = np.empty_like(colour)
     for _ in range(RELAX_STEPS):
         cv2.filter2D(colour, -1, _NEIGHBOURS, dst=spare, borderType=cv2.BORDER_REPLICATE)
-        spare *= free
+        per_pixel(np.multiply, spare, free, out=spare)
         cv2.add(spare, fixed, dst=spare)
         colour, spare = spare, colour
     return colour

@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 
 from rilievo.domain.fill import Boxed, FilledColours
+from rilievo.domain.images import per_pixel
 from rilievo.domain.outputs import DEPTH_MAP, FORMAT_FILES, PREVIEW, PROOF, RESULT_STEM
 from rilievo.domain.params import RenderParams
 from rilievo.domain.print_extras import mark_patches, marks_margin_px, white_ink_mask
@@ -265,17 +266,17 @@ class PrintExport:
         alpha, filled = extended[core][:count, :, 0], extended[core][:count, :, 1]
         band = self.band_around(rows, bottom - top, 4, outside)
         layer, rgb = band[rows, self.placement_columns], composite[rows, self.placement_columns]
-        visible = alpha[..., None] > 0  # no colour where the layer is clear
-        np.multiply(rgb, visible, out=layer[..., :3])
+        visible = alpha > 0  # no colour where the layer is clear
+        per_pixel(np.multiply, rgb, visible, out=layer[..., :3])
         filled_columns = np.flatnonzero(filled.any(axis=0))
         if fill is not None and filled_columns.size:  # the fill's colours only where the band has some
             span = slice(int(filled_columns[0]), int(filled_columns[-1]) + 1)
             colours = self.resized(self.resampler, fill,
                                    (span.start, window[1], span.stop, window[3]))[core][:count]
             colours -= rgb[:, span]  # the resized fill is a new array
-            colours *= filled[:, span, None]
+            per_pixel(np.multiply, colours, filled[:, span], out=colours)
             colours += rgb[:, span]
-            np.multiply(colours, visible[:, span], out=layer[:, span, :3])
+            per_pixel(np.multiply, colours, visible[:, span], out=layer[:, span, :3])
         layer[..., 3] = alpha
         if not pane.white_ink_file:
             return band, None
