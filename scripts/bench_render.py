@@ -81,7 +81,7 @@ def main() -> None:
     print(f"photo: {photo.name}  status: {job.status}  engines: {dict(job.engines)}")
     # CPU seconds (all threads) beside the wall time: on a shared machine they move less. The main
     # thread's share is the work that waits for no other thread: on an idle machine, about the wall time.
-    # The system time is mostly page faults: every array of 1 MB or more is a fresh mapping.
+    # The system time is mostly page faults: every array of 4 MiB or more is a fresh mapping.
     for (stage, *first), (_, *last), peak in zip(marks, marks[1:], peaks):
         print(f"  {stage:<13} {spent(first, last)}  peak RSS {peak:5.0f} MiB")
     print(f"  {'total':<13} {spent(start, end)}")
