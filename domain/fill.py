@@ -69,15 +69,13 @@ class FilledColours:
         first, last, step = rows.indices(self.shape[0])
         if step != 1:
             raise ValueError("FilledColours gives runs of rows")
-        out = np.array(self.image[first:last, columns], np.float32)
-        filled, colours = self.filled[first:last], self.colours[self.starts[first] : self.starts[last]]
-        if not (isinstance(columns, slice) and columns.indices(self.shape[1]) == (0, self.shape[1], 1)):
-            # the filled pixels of these columns, among those of the whole rows
-            within = np.zeros(filled.shape, bool)
-            within[:, columns] = True
-            colours = colours[within[filled]]
-        out[filled[:, columns]] = colours
-        return out
+        # Whole rows, then their columns: the callers ask for the columns that hold the filled pixels.
+        out = np.array(self.image[first:last], np.float32)
+        colours = self.colours[self.starts[first] : self.starts[last]].astype(np.float32)
+        # Each pixel's three values as one item: numpy scatters those ten times faster than rows of three.
+        pixel = np.dtype((np.void, 3 * out.itemsize))
+        out.view(pixel)[..., 0][self.filled[first:last]] = colours.view(pixel)[:, 0]
+        return out[:, columns]
 
 
 class Boxed:
