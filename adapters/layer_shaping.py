@@ -45,7 +45,7 @@ import numpy as np
 
 from rilievo.adapters.guided import ColourGuide
 from rilievo.domain.errors import InvalidParameter, LayersFailed
-from rilievo.domain.images import per_pixel
+from rilievo.domain.images import per_pixel, pixel_items
 
 # refine: how far a layer outline may be off: a share of the long side, at least MIN_BAND_PX and
 # at least BAND_PER_UPSCALE pixels of a layer map smaller than the photo.
@@ -377,9 +377,9 @@ def _push_pull(rgb: np.ndarray, colour: np.ndarray, known: np.ndarray, wanted: n
         start[...] = enlarged[first - 2 * coarse_first : last - 2 * coarse_first, cols]
         del enlarged
         relaxed = _relaxed_around(rgb[first:last, cols], known[first:last, cols], start, spare)
-        inner = relaxed[top - first : bottom - first]
-        found = inner[strip_wanted[:, cols]]
-        out[done : done + len(found)] = found
+        found = pixel_items(relaxed[top - first : bottom - first])[strip_wanted[:, cols]]
+        # OpenCV's conversion to half precision, ten times numpy's: the same numbers
+        cv2.multiply(found.view(np.float32).reshape(-1, 3), 1.0, dst=out[done : done + len(found)], dtype=cv2.CV_16F)
         done += len(found)
     return out
 

@@ -72,3 +72,10 @@ def per_pixel(operation: np.ufunc, colours: np.ndarray, weight: np.ndarray, out:
     for channel in range(colours.shape[-1]):
         operation(colours[..., channel], weight, out=out[..., channel])
     return out
+
+
+def pixel_items(values: np.ndarray) -> np.ndarray:
+    """An ...xC array, contiguous along its last axis, viewed as one item of C values per pixel (the
+    last axis gone): numpy gathers and scatters those by a mask about ten times faster than runs of
+    C values."""
+    return values.view(np.dtype((np.void, values.shape[-1] * values.itemsize)))[..., 0]
