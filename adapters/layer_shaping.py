@@ -431,6 +431,8 @@ def _halved(rgb: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     premultiplied = np.empty((half_height, half_width, 3), np.float32)
     weight = np.empty((half_height, half_width), np.float32)
     step = max(1, FILL_STRIP_ROWS // 2)  # output rows per strip
+    # each strip's colour x weight, in one buffer for all: a fresh array a strip costs its page faults
+    weighted = np.empty((2 * step + 2 * PYRAMID_REACH, width, 3), np.float32)
     for top in range(0, half_height, step):
         bottom = min(top + step, half_height)
         first, last = max(2 * top - PYRAMID_REACH, 0), min(2 * bottom + PYRAMID_REACH, height)
@@ -438,7 +440,7 @@ def _halved(rgb: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         size = (half_width, (last - first + 1) // 2)
         inner = slice(top - first // 2, bottom - first // 2)
         weight[top:bottom] = cv2.pyrDown(strip_weight, dstsize=size)[inner]
-        strip = per_pixel(np.multiply, rgb[first:last], strip_weight)
+        strip = per_pixel(np.multiply, rgb[first:last], strip_weight, out=weighted[: last - first])
         premultiplied[top:bottom] = cv2.pyrDown(strip, dstsize=size)[inner]
     return premultiplied, weight
 

@@ -71,11 +71,16 @@ class FilledColours:
         first, last, step = rows.indices(self.shape[0])
         if step != 1:
             raise ValueError("FilledColours gives runs of rows")
-        # Whole rows, then their columns: the callers ask for the columns that hold the filled pixels.
-        out = np.array(self.image[first:last], np.float32)
-        colours = self.colours[self.starts[first] : self.starts[last]].astype(np.float32)
-        pixel_items(out)[self.filled[first:last]] = pixel_items(colours)
-        return out[:, columns]
+        out = np.array(self.image[first:last, columns], np.float32)
+        filled, colours = self.filled[first:last], self.colours[self.starts[first] : self.starts[last]]
+        inside = filled[:, columns]
+        if np.count_nonzero(inside) < len(colours):  # the rows have filled pixels outside these columns
+            within = np.zeros(filled.shape, bool)
+            within[:, columns] = True
+            colours = colours[within[filled]]
+        # each pixel's three values as one item: numpy scatters those ten times faster than runs of three
+        pixel_items(out)[inside] = pixel_items(colours.astype(np.float32))
+        return out
 
 
 class Boxed:
