@@ -18,10 +18,10 @@ def give_freed_memory_back() -> None:
     measured 1.34 GB at the start of its print stage with the default and 0.92 GB with a 1 MB threshold.
     At 1 MB, the 12 MP job's many arrays of 1-4 MB (the edge refinement's at its working size, a band's
     single channel) were each paid for in page faults: 4 MiB nearly halved them (a 24x36 print at 600
-    DPI peaked higher with it, 833 MiB against 775, one run each). Each thread keeps
-    its own heap (glibc's default): with one for all, two runs in about 25 of that job peaked at
-    787-790 MiB, not 731-755 (likely holes left where the threads' blocks interleaved). Only on
-    Linux with glibc; elsewhere nothing changes."""
+    DPI peaked higher with it, 833 MiB against 775, one run each). Each thread keeps its own heap
+    (glibc's default): with one for all, two runs in about 25 of the 12 MP job peaked at 787-790 MiB,
+    not 731-755 (likely holes left where the threads' blocks interleaved). Only on Linux with glibc;
+    elsewhere nothing changes."""
     if not sys.platform.startswith("linux"):
         return
     try:
