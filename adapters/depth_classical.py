@@ -254,8 +254,10 @@ def _stretch(depth: np.ndarray) -> np.ndarray:
 
 
 def _final_range(depth: np.ndarray) -> np.ndarray:
+    """The depth stretched to 0..1, in place (it is the caller's to give up)."""
     low, high = float(depth.min()), float(depth.max())
-    return ((depth - low) / max(high - low, EPS)).astype(np.float32)
+    depth = np.subtract(depth, low, out=depth)
+    return np.divide(depth, max(high - low, EPS), out=depth)
 
 
 def _downscale(rgb: np.ndarray, long_side: int) -> np.ndarray:

@@ -49,7 +49,8 @@ def guided_upsample(
     a, b = guided_coefficients(guide_small, src_small, radius=radius, eps=eps)
     a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR)
     b = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR)
-    return a * guide_full + b
+    np.multiply(a, guide_full, out=a)  # in the enlarged coefficients: no more full-size arrays
+    return np.add(a, b, out=a)
 
 
 class ColourGuide:

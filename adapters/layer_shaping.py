@@ -45,6 +45,7 @@ import numpy as np
 
 from rilievo.adapters.guided import ColourGuide
 from rilievo.domain.errors import InvalidParameter, LayersFailed
+from rilievo.domain.images import per_pixel, pixel_items
 
 # refine: how far a layer outline may be off: a share of the long side, at least MIN_BAND_PX and
 # at least BAND_PER_UPSCALE pixels of a layer map smaller than the photo.
@@ -376,9 +377,9 @@ def _push_pull(rgb: np.ndarray, colour: np.ndarray, known: np.ndarray, wanted: n
         start[...] = enlarged[first - 2 * coarse_first : last - 2 * coarse_first, cols]
         del enlarged
         relaxed = _relaxed_around(rgb[first:last, cols], known[first:last, cols], start, spare)
-        inner = relaxed[top - first : bottom - first]
-        found = inner[strip_wanted[:, cols]]
-        out[done : done + len(found)] = found
+        found = pixel_items(relaxed[top - first : bottom - first])[strip_wanted[:, cols]]
+        # OpenCV's conversion to half precision, ten times numpy's: the same numbers
+        cv2.multiply(found.view(np.float32).reshape(-1, 3), 1.0, dst=out[done : done + len(found)], dtype=cv2.CV_16F)
         done += len(found)
     return out
 
@@ -411,12 +412,12 @@ def _half_size_fill(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     while levels:  # coarse to fine, each level let go of once used
         own, weight = levels.pop()  # the premultiplied colours, made the level's own colours in place
         share = np.maximum(weight, 1e-12)  # one array in turn the divisor, the trust and the free share
-        own /= share[..., None]
+        per_pixel(np.divide, own, share, out=own)
         np.minimum(np.multiply(weight, FILL_GAIN, out=share), 1.0, out=share)  # the trust
         del weight
         colour = own.copy() if colour is None else cv2.pyrUp(colour, dstsize=own.shape[1::-1])
-        own *= share[..., None]
-        colour = _relaxed(own, np.subtract(1.0, share, out=share)[..., None], colour)
+        per_pixel(np.multiply, own, share, out=own)
+        colour = _relaxed(own, np.subtract(1.0, share, out=share), colour)
         del own, share
     return colour
 
@@ -430,6 +431,8 @@ def _halved(rgb: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     premultiplied = np.empty((half_height, half_width, 3), np.float32)
     weight = np.empty((half_height, half_width), np.float32)
     step = max(1, FILL_STRIP_ROWS // 2)  # output rows per strip
+    # each strip's colour x weight, in one buffer for all: a fresh array a strip costs its page faults
+    weighted = np.empty((2 * step + 2 * PYRAMID_REACH, width, 3), np.float32)
     for top in range(0, half_height, step):
         bottom = min(top + step, half_height)
         first, last = max(2 * top - PYRAMID_REACH, 0), min(2 * bottom + PYRAMID_REACH, height)
@@ -437,7 +440,8 @@ def _halved(rgb: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         size = (half_width, (last - first + 1) // 2)
         inner = slice(top - first // 2, bottom - first // 2)
         weight[top:bottom] = cv2.pyrDown(strip_weight, dstsize=size)[inner]
-        premultiplied[top:bottom] = cv2.pyrDown(rgb[first:last] * strip_weight[..., None], dstsize=size)[inner]
+        strip = per_pixel(np.multiply, rgb[first:last], strip_weight, out=weighted[: last - first])
+        premultiplied[top:bottom] = cv2.pyrDown(strip, dstsize=size)[inner]
     return premultiplied, weight
 
 
@@ -448,7 +452,7 @@ def _relaxed(fixed: np.ndarray, free: np.ndarray, colour: np.ndarray) -> np.ndar
     spare = np.empty_like(colour)
     for _ in range(RELAX_STEPS):
         cv2.filter2D(colour, -1, _NEIGHBOURS, dst=spare, borderType=cv2.BORDER_REPLICATE)
-        spare *= free
+        per_pixel(np.multiply, spare, free, out=spare)
         cv2.add(spare, fixed, dst=spare)
         colour, spare = spare, colour
     return colour

@@ -13,6 +13,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from .images import pixel_items
+
 # Looking at the assembled piece up to this far off straight, no gap behind a pane shows.
 VIEW_ANGLE_DEG = 35.0
 
@@ -71,12 +73,13 @@ class FilledColours:
             raise ValueError("FilledColours gives runs of rows")
         out = np.array(self.image[first:last, columns], np.float32)
         filled, colours = self.filled[first:last], self.colours[self.starts[first] : self.starts[last]]
-        if not (isinstance(columns, slice) and columns.indices(self.shape[1]) == (0, self.shape[1], 1)):
-            # the filled pixels of these columns, among those of the whole rows
+        inside = filled[:, columns]
+        if np.count_nonzero(inside) < len(colours):  # the rows have filled pixels outside these columns
             within = np.zeros(filled.shape, bool)
             within[:, columns] = True
             colours = colours[within[filled]]
-        out[filled[:, columns]] = colours
+        # each pixel's three values as one item: numpy scatters those ten times faster than runs of three
+        pixel_items(out)[inside] = pixel_items(colours.astype(np.float32))
         return out
 
 

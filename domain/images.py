@@ -59,3 +59,23 @@ def check_depth_fits(photo: tuple[int, int], depth: tuple[int, int]) -> None:
         f"the depth map is {depth_w}x{depth_h} px and the photo {photo_w}x{photo_h} px: their shapes differ"
         f"{turned}, so the depth would be stretched; rotate or crop the depth map to the photo's shape"
     )
+
+
+def per_pixel(operation: np.ufunc, colours: np.ndarray, weight: np.ndarray, out: np.ndarray | None = None
+              ) -> np.ndarray:
+    """operation(colours, weight[..., None]) for colours HxWxC and one weight per pixel (HxW), into out
+    (a new array if None; colours itself will do). The same numbers, made a channel at a time: numpy
+    broadcasting a weight over the last axis runs its inner loop over one pixel's C values, four to
+    five times slower on a band of a 12 MP photo."""
+    if out is None:
+        out = np.empty(colours.shape, np.result_type(colours, weight))
+    for channel in range(colours.shape[-1]):
+        operation(colours[..., channel], weight, out=out[..., channel])
+    return out
+
+
+def pixel_items(values: np.ndarray) -> np.ndarray:
+    """An ...xC array, contiguous along its last axis, viewed as one item of C values per pixel (the
+    last axis gone): numpy gathers and scatters those by a mask about ten times faster than runs of
+    C values."""
+    return values.view(np.dtype((np.void, values.shape[-1] * values.itemsize)))[..., 0]

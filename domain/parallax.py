@@ -14,6 +14,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .fill import FilledColours, box_around
+from .images import per_pixel
 from .previews import PREVIEW_MAX_SIDE, block_mean
 
 FRAMES = 24
@@ -146,10 +147,8 @@ def downsample_layer(rgb: np.ndarray | FilledColours, alpha: np.ndarray, factor:
         window = (slice(top * factor, bottom * factor), slice(left * factor, right * factor))
         weight = np.asarray(alpha[window], np.float32)
         colours = rgb[window]
-        if isinstance(rgb, FilledColours):  # its rows are a new array: premultiplied in place
-            premultiplied = np.multiply(colours, weight[..., None], out=colours)
-        else:
-            premultiplied = colours * weight[..., None]
+        # FilledColours' rows are a new array: premultiplied in place
+        premultiplied = per_pixel(np.multiply, colours, weight, out=colours if isinstance(rgb, FilledColours) else None)
         small[top:bottom, left:right, :3] = block_mean(premultiplied, factor)
         small[top:bottom, left:right, 3] = block_mean(weight, factor)
         del colours, premultiplied

@@ -6,6 +6,7 @@ Without PHOTO it renders skimage's coffee photo enlarged to the given size (need
 """
 
 import argparse
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -39,6 +40,18 @@ def peak_rss_mib(reset: bool = False) -> float:
     return peak
 
 
+def clocks() -> tuple[float, float, float, float, int]:
+    """Wall time, the process's CPU time, the main thread's, the process's system time, its minor page faults."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return time.perf_counter(), time.process_time(), time.thread_time(), usage.ru_stime, usage.ru_minflt
+
+
+def spent(first: tuple, last: tuple) -> str:
+    wall, cpu, main_thread, system, faults = (b - a for a, b in zip(first, last))
+    return (f"{wall:6.2f} s  CPU {cpu:6.2f} s (main thread {main_thread:5.2f} s, system {system:5.2f} s, "
+            f"{faults / 1000:5.0f} k page faults)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("photo", nargs="?", type=Path)
@@ -51,28 +64,27 @@ def main() -> None:
         photo = args.photo or sample_photo(Path(folder), args.megapixels)
         work = work_side(Settings(storage_dir=Path(folder) / "storage", models_dir=Path(folder)))
         layers = args.layers if args.layers in ("auto", "off") else int(args.layers)
-        marks: list[tuple[str, float, float, float]] = []
+        marks: list[tuple[str, float, float, float, float, int]] = []
         peaks: list[float] = []
 
         def on_progress(job):
             if job.stage and (not marks or marks[-1][0] != job.stage):
                 if marks:
                     peaks.append(peak_rss_mib(reset=True))
-                marks.append((job.stage, time.perf_counter(), time.process_time(), time.thread_time()))
+                marks.append((job.stage, *clocks()))
 
-        started, started_cpu, started_main = time.perf_counter(), time.process_time(), time.thread_time()
+        start = clocks()
         job = work.render_now.render(photo, RenderParams(layers=layers), on_progress=on_progress)
-        finished, finished_cpu, finished_main = time.perf_counter(), time.process_time(), time.thread_time()
+        end = clocks()
         peaks.append(peak_rss_mib())
-    marks.append(("end", finished, finished_cpu, finished_main))
+    marks.append(("end", *end))
     print(f"photo: {photo.name}  status: {job.status}  engines: {dict(job.engines)}")
     # CPU seconds (all threads) beside the wall time: on a shared machine they move less. The main
     # thread's share is the work that waits for no other thread: on an idle machine, about the wall time.
-    for (stage, start, start_cpu, start_main), (_, end, end_cpu, end_main), peak in zip(marks, marks[1:], peaks):
-        print(f"  {stage:<13} {end - start:6.2f} s  CPU {end_cpu - start_cpu:6.2f} s (main thread "
-              f"{end_main - start_main:5.2f} s)  peak RSS {peak:5.0f} MiB")
-    print(f"  {'total':<13} {finished - started:6.2f} s  CPU {finished_cpu - started_cpu:6.2f} s (main thread "
-          f"{finished_main - started_main:5.2f} s)")
+    # The system time is mostly page faults: every array of 4 MiB or more is a fresh mapping.
+    for (stage, *first), (_, *last), peak in zip(marks, marks[1:], peaks):
+        print(f"  {stage:<13} {spent(first, last)}  peak RSS {peak:5.0f} MiB")
+    print(f"  {'total':<13} {spent(start, end)}")
     print(f"peak RSS: {max(peaks):.0f} MiB")
 
 

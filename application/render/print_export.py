@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 
 from rilievo.domain.fill import Boxed, FilledColours
+from rilievo.domain.images import per_pixel
 from rilievo.domain.outputs import DEPTH_MAP, FORMAT_FILES, PREVIEW, PROOF, RESULT_STEM
 from rilievo.domain.params import RenderParams
 from rilievo.domain.print_extras import mark_patches, marks_margin_px, white_ink_mask
@@ -236,7 +237,7 @@ class PrintExport:
         if inside is not None:
             rows, window = inside
             placement, crop = self.plan.placement, self.plan.crop
-            if (placement.width, placement.height) == (crop.width, crop.height):
+            if self.at_photo_size:
                 band[rows, self.placement_columns] = self.depth8[window[1] : window[3]] / np.float32(255.0)
             else:
                 band[rows, self.placement_columns] = joint_bilateral_rows(
@@ -261,30 +262,39 @@ class PrintExport:
         # the window reaches `choke` rows past the band where it can, for the erosion of the white ink
         core = slice(rows.start + top - self.plan.placement.y - window[1], None)
         count = rows.stop - rows.start
-        extended = self.resized(self.resampler, _AlphaAndFill(pane), window)
-        alpha, filled = extended[core][:count, :, 0], extended[core][:count, :, 1]
+        extended, extended_filled = self.alpha_and_filled(pane, window)
+        alpha, filled = extended[core][:count], extended_filled[core][:count]
         band = self.band_around(rows, bottom - top, 4, outside)
         layer, rgb = band[rows, self.placement_columns], composite[rows, self.placement_columns]
-        visible = alpha[..., None] > 0  # no colour where the layer is clear
-        np.multiply(rgb, visible, out=layer[..., :3])
+        visible = alpha > 0  # no colour where the layer is clear
+        per_pixel(np.multiply, rgb, visible, out=layer[..., :3])
         filled_columns = np.flatnonzero(filled.any(axis=0))
         if fill is not None and filled_columns.size:  # the fill's colours only where the band has some
             span = slice(int(filled_columns[0]), int(filled_columns[-1]) + 1)
             colours = self.resized(self.resampler, fill,
                                    (span.start, window[1], span.stop, window[3]))[core][:count]
             colours -= rgb[:, span]  # the resized fill is a new array
-            colours *= filled[:, span, None]
+            per_pixel(np.multiply, colours, filled[:, span], out=colours)
             colours += rgb[:, span]
-            np.multiply(colours, visible[:, span], out=layer[:, span, :3])
+            per_pixel(np.multiply, colours, visible[:, span], out=layer[:, span, :3])
         layer[..., 3] = alpha
         if not pane.white_ink_file:
             return band, None
         white = band[..., 3].copy()
         if choke:
             context = np.full((extended.shape[0], self.width), outside, np.float32)
-            context[:, self.placement_columns] = extended[..., 0]
+            context[:, self.placement_columns] = extended
             white[rows] = white_ink_mask(context, choke)[core][:count]
         return band, white
+
+    def alpha_and_filled(self, pane: PaneSource, window: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """The pane's alpha (float32) and fill mask over the window of the placement: resized together,
+        as two channels; at the photo's own size, as they are (the mask as true/false)."""
+        if self.at_photo_size:
+            left, top, right, bottom = window
+            return np.asarray(pane.alpha[top:bottom, left:right], np.float32), pane.filled[top:bottom, left:right]
+        both = self.resized(self.resampler, _AlphaAndFill(pane), window)
+        return both[..., 0], both[..., 1]
 
     def clear_over(self, pane: PaneSource, window: tuple) -> bool:
         """Whether the pane is clear over the whole window of the placement: a pane in front whose
@@ -294,7 +304,7 @@ class PrintExport:
             return False
         placement, crop = self.plan.placement, self.plan.crop
         first, last = window[1], window[3]
-        if (placement.width, placement.height) != (crop.width, crop.height):
+        if not self.at_photo_size:
             first, last = self.resampler.needed_source_rows((crop.width, crop.height),
                                                             (placement.width, placement.height), window)
         return last <= pane.alpha.rows.start or first >= pane.alpha.rows.stop
@@ -305,6 +315,12 @@ class PrintExport:
         return self.depth8.astype(np.float32) / 255.0
 
     # -- geometry --------------------------------------------------------------------------------
+    @property
+    def at_photo_size(self) -> bool:
+        """Whether the print is the crop at its own size: nothing to resize."""
+        placement, crop = self.plan.placement, self.plan.crop
+        return (placement.width, placement.height) == (crop.width, crop.height)
+
     @property
     def placement_columns(self) -> slice:
         placement = self.plan.placement
@@ -326,7 +342,7 @@ class PrintExport:
         """window of the source (the crop, or a same-sized array) resized to the placement."""
         placement, crop = self.plan.placement, self.plan.crop
         out_size = (placement.width, placement.height)
-        if out_size == (crop.width, crop.height):
+        if self.at_photo_size:
             left, top, right, bottom = window
             return np.asarray(source[top:bottom, left:right], np.float32)
         first, last = upscaler.needed_source_rows((crop.width, crop.height), out_size, window)
