@@ -124,6 +124,9 @@ PRINT_BRISTLE_SLOPE = 1.0  # the grooves' steepest slope at bristles 1
 PRINT_SETTLE_MM = 0.06  # paint settles: its relief has no steps sharper than this
 PRINT_KNIFE_SETTLE_MM = 0.04  # a knife's slab keeps its edges sharper
 PRINT_TOOTH_MM = 0.25  # across the fine bumps of a pastel paper's tooth
+PRINT_WASH_EDGE_MM = 0.05  # a wash dried on paper: its edge rises over this (a print px at least)
+PRINT_RIM_MM = 0.15  # the pigment pooled just inside that edge falls off over this (to 1/e)
+PRINT_RAGGED_MM = 0.08  # the edge creeps along the paper's hollows and stops short of its ridges by up to this
 PRINT_FINEST = 2.5  # px: a coarse print's furrows and tooth no finer than its pixels can show (under 300 DPI)
 
 
@@ -268,8 +271,8 @@ class _Strokes:
 class _Batch:
     """Strokes painted together (one id buffer), as drawn: their shapes at the working size, their
     colours as painted, the batch's opacity, how far each reaches (to find those a band meets), and
-    what their texture is made from: the brush's radius (the impasto bead's) and a pastel stroke's
-    pressure."""
+    what their texture is made from: the brush's radius (the impasto bead's), a pastel stroke's
+    pressure, and a wash's wetness (where it dried)."""
 
     points: np.ndarray  # n x max(2, max_length) x 2 (x, y), float; a stroke's unused points repeat its last
     lengths: np.ndarray  # n
@@ -280,6 +283,9 @@ class _Batch:
     reach: np.ndarray  # n x 4: left, top, right, bottom
     brush_radius: float  # px at the working size, before depth modulation
     pressure: np.ndarray | None  # n: a pastel stroke's (None: not chalk)
+    # a wash's, at the working size, in half precision: its strokes' cover bled together and wandering,
+    # less the cover at which it dried (None: not a wash); the wash's edge is where it crosses 0
+    wetness: np.ndarray | None = None
 
     @classmethod
     def of(cls, strokes: _Strokes, batch: np.ndarray, slabs: np.ndarray | None, opacity: float,
@@ -489,6 +495,109 @@ class ClassicalStrokes:
         return _resampled_rows(self._ground, self._work_size, scale, offset, width, top, bottom)
 
 
+class ClassicalWashes(ClassicalStrokes):
+    """A watercolour's washes, batch by batch: each batch's strokes bled together (their colours, drawn
+    again at any scale) and its wetness (where the wash dried). Drawn flat, each wash in its colours
+    over the paper up to where it dried, no pigment pooled nor granulated: at the working size for the
+    photo's, its edge as soft as the painting's; at print size the edge dried crisp, and the texture made
+    there at paper scale: pigment pooled in a line PRINT_RIM_MM wide just inside the edge, granulation
+    in the hollows of a paper whose grain is PRINT_TOOTH_MM across, and the edge itself ragged by that
+    grain. The wash's inside stays as soft as in the painting: its colours are the strokes' bled
+    together at the working size, only resampled."""
+
+    def coloured_as(self, painting: np.ndarray) -> ClassicalWashes:
+        """The washes as they are: a translucent wash shows every wash under it, it has no colour of its
+        own to take from the painting; the post-processing's smooth colour moves come with the enlarged
+        painting."""
+        return self
+
+    def print_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int,
+                   pixel_mm: float) -> tuple[np.ndarray, np.ndarray]:
+        """The washes at print size: each dried where its wetness crosses 0 (found within a print
+        pixel or so from the wetness and its slope, resampled), the edge rising over PRINT_WASH_EDGE_MM
+        and following the paper's grain by PRINT_RAGGED_MM; flat in their colours, and the texture
+        (what pooled pigment and granulation add) made there. Every step reads its own pixel but the
+        anti-aliasing, so bands equal the whole."""
+        settings = self._texture.settings
+        width, height = out_size
+        scale, offset = self._placed(crop, out_size)
+        reach = _reach(self._antialias)
+        top, bottom = max(0, first - reach), min(height, last + reach)
+        flat = self._ground_rows(scale, offset, width, top, bottom)
+        pooled = flat.copy()
+        paper = np.asarray(settings.paper, np.float32)
+        tooth = _print_tooth(top, bottom - top, width, max(PRINT_FINEST, PRINT_TOOTH_MM / pixel_mm), self._texture.seed)
+        # the edge creeps along the paper's hollows and stops short of its ridges
+        ragged = (2.0 * tooth - 1.0) * np.float32(PRINT_RAGGED_MM / pixel_mm)
+        rise, rim_width = max(1.0, PRINT_WASH_EDGE_MM / pixel_mm), max(1.0, PRINT_RIM_MM / pixel_mm)
+        for batch in self._batches:
+            wash = _wash_rows(batch, _bleed(settings, batch.brush_radius), self._work_size, scale, offset, width,
+                              top, bottom)
+            if wash is None:
+                continue
+            wetness, slope, colours = wash
+            inside = wetness / np.maximum(slope, 1e-6)  # print px from the edge, inside the wash
+            inside += ragged
+            cover = np.clip(inside / rise + 0.5, 0.0, 1.0) * np.float32(batch.opacity)
+            # the pigment pooled where the wash dried, as the painter pools it (see _render), and granulated
+            rim = np.exp(-np.maximum(inside, 0.0) / rim_width)
+            absorbed = np.clip(1.0 - colours / paper, 0.0, 1.0)
+            absorbed *= (settings.edge_darkening * (POOLING * rim + GRANULATION * (tooth - 0.5)))[..., None]
+            absorbed += 1.0
+            _laid(pooled, colours / absorbed, cover)
+            _laid(flat, colours, cover)
+        flat, pooled = (cv2.GaussianBlur(image, (0, 0), self._antialias) for image in (flat, pooled))
+        rows = slice(first - top, last - top)
+        return np.clip(flat[rows], 0.0, 1.0), pooled[rows] - flat[rows]
+
+    def _photo_flat(self, batches: tuple[_Batch, ...]) -> np.ndarray:
+        """The washes at the working size, each up to where it dried as in the painting, resized to the
+        photo's."""
+        width, height = self._work_size
+        flat = self._ground_rows(np.ones(2), np.zeros(2), width, 0, height)
+        for batch in batches:
+            wash = _wash_rows(batch, _bleed(self._texture.settings, batch.brush_radius), self._work_size,
+                              np.ones(2), np.zeros(2), width, 0, height)
+            if wash is not None:
+                wetness, _, colours = wash
+                _laid(flat, colours, np.clip(wetness / WASH_SOFTNESS + 0.5, 0.0, 1.0) * np.float32(batch.opacity))
+        flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
+        if (width, height) != self._photo_size:
+            flat = cv2.resize(flat, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
+        return np.clip(flat, 0.0, 1.0, out=flat)
+
+
+def _wash_rows(batch: _Batch, bleed: float, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,
+               width: int, top: int, bottom: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Rows [top, bottom) of a wash drawn at scale and offset from the working size: its wetness (0 where
+    it dried), how steeply that changes there (per px drawn), and its colours (its strokes' bled
+    together over bleed working px, as the painter bleeds them); None where it does not reach the rows.
+    Made from the working rows these read, and those the bleeding reads for them."""
+    work_width, work_height = work_size
+    first = max(0, math.floor((top - offset[1]) / scale[1]) - 1)
+    last = min(work_height, math.ceil((bottom - offset[1]) / scale[1]) + 2)
+    bleed_reach = _reach(bleed)
+    above, below = min(first, bleed_reach), min(work_height - last, bleed_reach)
+    chosen = batch.meeting(np.ones(2), np.zeros(2), work_width, first - above, last + below)
+    if chosen.size == 0:
+        return None
+    ids = _stroke_ids(batch, (last - first + above + below, work_width), (1.0, 1.0), (0.0, float(above - first)),
+                      chosen)
+    spread = cv2.GaussianBlur((ids > 0).astype(np.float32), (0, 0), bleed)[above : above + last - first]
+    colours = cv2.GaussianBlur(_palette(batch.colours)[ids], (0, 0), bleed)[above : above + last - first]
+    colours /= np.maximum(spread, 1e-3)[..., None]
+    # the wetness's slope from central differences (one row more each way where the painting has one)
+    lower, upper = max(0, first - 1), min(work_height, last + 1)
+    wetness = batch.wetness[lower:upper].astype(np.float32)
+    across, down = (cv2.Sobel(wetness, cv2.CV_32F, dx, 1 - dx, ksize=1, scale=0.5) for dx in (1, 0))
+    wet = np.dstack([wetness, across, down])[first - lower : last - lower]
+    placed = offset + np.array([0.0, first * scale[1]])
+    wet = _resampled_rows(wet, (work_width, last - first), scale, placed, width, top, bottom)
+    colours = _resampled_rows(colours, (work_width, last - first), scale, placed, width, top, bottom)
+    slope = np.hypot(wet[..., 1] / np.float32(scale[0]), wet[..., 2] / np.float32(scale[1]))
+    return np.ascontiguousarray(wet[..., 0]), slope, colours
+
+
 def _resampled_rows(image: np.ndarray, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,
                     width: int, top: int, bottom: int) -> np.ndarray:
     """Rows [top, bottom) of image (of the working size, or shrunk from it: the ground) drawn at scale
@@ -582,14 +691,17 @@ def _reach(sigma: float) -> int:
 
 def _strokes_kept(batches: list[_Batch], ground: np.ndarray, work_shape: tuple[int, int],
                   shape: tuple[int, int], settings: StrokeSettings, detail: np.ndarray, seed: int,
-                  painting: np.ndarray) -> ClassicalStrokes | None:
-    """The strokes, to be drawn again at print size; not a wash's, whose edge is where it dried (a
-    little inside the strokes, wandering), not the strokes' outline."""
-    if settings.wet_edges > 0:
-        return None
+                  painting: np.ndarray) -> ClassicalStrokes:
+    """The strokes, to be drawn again at print size: a wash's with where it dried."""
     antialias = KNIFE_ANTIALIAS_SIGMA if settings.shape == "knife" else ANTIALIAS_SIGMA
     texture = _Texture(tuple(batches), settings, detail, seed, painting)
-    return ClassicalStrokes(tuple(batches), ground, work_shape[::-1], shape[::-1], antialias, texture)
+    kind = ClassicalWashes if settings.wet_edges > 0 else ClassicalStrokes
+    return kind(tuple(batches), ground, work_shape[::-1], shape[::-1], antialias, texture)
+
+
+def _bleed(settings: StrokeSettings, radius: float) -> float:
+    """How far (a Gaussian's sigma, working px) a wash's strokes bleed together, wet into wet."""
+    return max(1.0, settings.wet_edges * radius)
 
 
 def _shrunk_ground(ground: np.ndarray, sigma: float) -> np.ndarray:
@@ -803,7 +915,6 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
         if len(batch) == 0:
             continue
         kept = _Batch.of(strokes, batch, slabs, opacity, level.radius, None if pressure is None else pressure[batch])
-        drawn.append(kept)
         ids = _stroke_ids(kept, canvas.paint.shape[:2])
         painted = ids > 0
         layer = _palette(strokes.colours[batch])[ids]
@@ -812,7 +923,7 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
         if settings.wet_edges > 0:
             # wet into wet: neighbouring strokes of one wash bleed together, and the wash dries to a
             # soft, wandering edge a little inside the strokes, so paper shows between washes
-            sigma = max(1.0, settings.wet_edges * level.radius)
+            sigma = _bleed(settings, level.radius)
             soft = _blur(cover, sigma)
             spread = np.maximum(soft, 1e-3)[..., None]
             layer = _blur(layer, sigma) / spread
@@ -821,7 +932,10 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
             wander *= WASH_WANDER / max(float(wander.std()), 1e-6)
             # the edge wanders where a wash is; far from any, where its colour is undefined, paper stays bare
             wander *= np.minimum(soft / WASH_EDGE, 1.0)
-            cover = np.clip((soft + wander - WASH_EDGE) / WASH_SOFTNESS + 0.5, 0.0, 1.0)
+            wetness = soft + wander - WASH_EDGE
+            cover = np.clip(wetness / WASH_SOFTNESS + 0.5, 0.0, 1.0)
+            kept = attrs.evolve(kept, wetness=wetness.astype(np.float16))  # for a print, to dry there again
+        drawn.append(kept)
         # the plain twin takes the stroke's full cover: bare paper between grains is decoration, not error
         canvas.plain += (opacity * cover)[..., None] * (plain - canvas.plain)
         if chalk:
