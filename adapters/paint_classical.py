@@ -29,11 +29,12 @@ After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Size
    glazes. Edge darkening pools pigment along the outline of each wash (a batch's strokes together);
    the impasto height map is a bead of paint inside each stroke (its distance to the stroke's outline
    in the id buffer), shaded as if lit from the top left.
-6. The strokes are kept as drawn (ClassicalStrokes, the opaque styles' only: a wash's edge is where it
-   dried, not its strokes' outline), so that a print can draw them again at its own resolution: the
-   same id drawing at another scale, a band of rows at a time, each stroke flat in its colour, and the
-   paint's texture made there too (the bead's relief from the distance to its outline at print size,
-   its furrows and a pastel paper's tooth as big on paper as a real brush's and paper's).
+6. The strokes are kept as drawn (ClassicalStrokes), so that a print can draw them again at its own
+   resolution: the same id drawing at another scale, a band of rows at a time, each stroke flat in its
+   colour, and the paint's texture made there too (the bead's relief from the distance to its outline
+   at print size, its furrows and a pastel paper's tooth as big on paper as a real brush's and paper's).
+   A wash's edge is where it dried, not its strokes' outline: its wetness is kept with its strokes
+   (ClassicalWashes), and at print size it dries crisp there, with a thin line of pooled pigment.
 
 brush_scale (1-5) multiplies every brush by 2 ** ((brush_scale - 3) / 2): half size at 1, double at 5.
 painterliness (0.2-0.8) raises the error threshold and the reference blur, drops up to half of
@@ -413,7 +414,7 @@ class ClassicalStrokes:
         # chalk's grain mixes its colour with what is under it: the strokes as painted, with it and without
         chalky, plain = (flat.copy(), flat.copy()) if chalk else (None, None)
         relief = np.zeros((bottom - top, width), np.float32)
-        detail = _resampled_rows(self._texture.detail, self._work_size, scale, offset, width, top, bottom)
+        detail = _resampled_rows(self._texture.detail, self._work_size, scale, offset, np.arange(width), top, bottom)
         tooth_cell = max(PRINT_FINEST, PRINT_TOOTH_MM / pixel_mm)
         tooth = _print_tooth(top, bottom - top, width, tooth_cell, self._texture.seed) if chalk else None
         period = max(PRINT_FINEST, PRINT_BRISTLE_MM / pixel_mm)
@@ -492,7 +493,7 @@ class ClassicalStrokes:
         return flat[first - top : last - top]
 
     def _ground_rows(self, scale: np.ndarray, offset: np.ndarray, width: int, top: int, bottom: int) -> np.ndarray:
-        return _resampled_rows(self._ground, self._work_size, scale, offset, width, top, bottom)
+        return _resampled_rows(self._ground, self._work_size, scale, offset, np.arange(width), top, bottom)
 
 
 class ClassicalWashes(ClassicalStrokes):
@@ -529,23 +530,31 @@ class ClassicalWashes(ClassicalStrokes):
         tooth = _print_tooth(top, bottom - top, width, max(PRINT_FINEST, PRINT_TOOTH_MM / pixel_mm), self._texture.seed)
         # the edge creeps along the paper's hollows and stops short of its ridges
         ragged = (2.0 * tooth - 1.0) * np.float32(PRINT_RAGGED_MM / pixel_mm)
+        granulation = np.float32(settings.edge_darkening * GRANULATION) * (tooth - 0.5)
         rise, rim_width = max(1.0, PRINT_WASH_EDGE_MM / pixel_mm), max(1.0, PRINT_RIM_MM / pixel_mm)
         for batch in self._batches:
-            wash = _wash_rows(batch, _bleed(settings, batch.brush_radius), self._work_size, scale, offset, width,
-                              top, bottom)
-            if wash is None:
-                continue
-            wetness, slope, colours = wash
+            wetness, slope = _wetness_rows(batch, self._work_size, scale, offset, width, top, bottom)
             inside = wetness / np.maximum(slope, 1e-6)  # print px from the edge, inside the wash
             inside += ragged
+            # the colours are made, and laid, only over the columns the wash reaches (a fine brush's, few)
+            reached = np.flatnonzero((inside > -0.5 * rise).any(axis=0))
+            if reached.size == 0:
+                continue
+            columns = slice(reached[0], reached[-1] + 1)
+            inside = inside[:, columns]
             cover = np.clip(inside / rise + 0.5, 0.0, 1.0) * np.float32(batch.opacity)
+            colours = _wash_colours(batch, _bleed(settings, batch.brush_radius), self._work_size, scale, offset,
+                                    np.arange(columns.start, columns.stop), top, bottom)
             # the pigment pooled where the wash dried, as the painter pools it (see _render), and granulated
-            rim = np.exp(-np.maximum(inside, 0.0) / rim_width)
+            pigment = np.exp(-np.maximum(inside, 0.0) / rim_width)
+            pigment *= np.float32(settings.edge_darkening * POOLING)
+            pigment += granulation[:, columns]
             absorbed = np.clip(1.0 - colours / paper, 0.0, 1.0)
-            absorbed *= (settings.edge_darkening * (POOLING * rim + GRANULATION * (tooth - 0.5)))[..., None]
+            absorbed *= pigment[..., None]
             absorbed += 1.0
-            _laid(pooled, colours / absorbed, cover)
-            _laid(flat, colours, cover)
+            np.divide(colours, absorbed, out=absorbed)
+            _laid(pooled[:, columns], absorbed, cover)
+            _laid(flat[:, columns], colours, cover)
         flat, pooled = (cv2.GaussianBlur(image, (0, 0), self._antialias) for image in (flat, pooled))
         rows = slice(first - top, last - top)
         return np.clip(flat[rows], 0.0, 1.0), pooled[rows] - flat[rows]
@@ -556,58 +565,68 @@ class ClassicalWashes(ClassicalStrokes):
         width, height = self._work_size
         flat = self._ground_rows(np.ones(2), np.zeros(2), width, 0, height)
         for batch in batches:
-            wash = _wash_rows(batch, _bleed(self._texture.settings, batch.brush_radius), self._work_size,
-                              np.ones(2), np.zeros(2), width, 0, height)
-            if wash is not None:
-                wetness, _, colours = wash
-                _laid(flat, colours, np.clip(wetness / WASH_SOFTNESS + 0.5, 0.0, 1.0) * np.float32(batch.opacity))
+            wetness, _ = _wetness_rows(batch, self._work_size, np.ones(2), np.zeros(2), width, 0, height)
+            colours = _wash_colours(batch, _bleed(self._texture.settings, batch.brush_radius), self._work_size,
+                                    np.ones(2), np.zeros(2), np.arange(width), 0, height)
+            _laid(flat, colours, np.clip(wetness / WASH_SOFTNESS + 0.5, 0.0, 1.0) * np.float32(batch.opacity))
         flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
         if (width, height) != self._photo_size:
             flat = cv2.resize(flat, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
         return np.clip(flat, 0.0, 1.0, out=flat)
 
 
-def _wash_rows(batch: _Batch, bleed: float, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,
-               width: int, top: int, bottom: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Rows [top, bottom) of a wash drawn at scale and offset from the working size: its wetness (0 where
-    it dried), how steeply that changes there (per px drawn), and its colours (its strokes' bled
-    together over bleed working px, as the painter bleeds them); None where it does not reach the rows.
-    Made from the working rows these read, and those the bleeding reads for them."""
-    work_width, work_height = work_size
+def _read_rows(scale: np.ndarray, offset: np.ndarray, work_height: int, top: int, bottom: int) -> tuple[int, int]:
+    """The working rows that rows [top, bottom), drawn at scale and offset, read (bilinearly)."""
     first = max(0, math.floor((top - offset[1]) / scale[1]) - 1)
-    last = min(work_height, math.ceil((bottom - offset[1]) / scale[1]) + 2)
+    return first, min(work_height, math.ceil((bottom - offset[1]) / scale[1]) + 2)
+
+
+def _wetness_rows(batch: _Batch, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray, width: int,
+                  top: int, bottom: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows [top, bottom) of a wash's wetness (0 where it dried) drawn at scale and offset from the
+    working size, and how steeply it changes there, per px drawn (from central differences at the
+    working size, with one row more each way where the painting has one)."""
+    work_width, work_height = work_size
+    first, last = _read_rows(scale, offset, work_height, top, bottom)
+    lower, upper = max(0, first - 1), min(work_height, last + 1)
+    wetness = batch.wetness[lower:upper].astype(np.float32)
+    across, down = (cv2.Sobel(wetness, cv2.CV_32F, dx, 1 - dx, ksize=1, scale=0.5) for dx in (1, 0))
+    wet = np.dstack([wetness, across, down])[first - lower : last - lower]
+    wet = _resampled_rows(wet, (work_width, last - first), scale, offset + np.array([0.0, first * scale[1]]),
+                          np.arange(width), top, bottom)
+    slope = np.hypot(wet[..., 1] / np.float32(scale[0]), wet[..., 2] / np.float32(scale[1]))
+    return np.ascontiguousarray(wet[..., 0]), slope
+
+
+def _wash_colours(batch: _Batch, bleed: float, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,
+                  columns: np.ndarray, top: int, bottom: int) -> np.ndarray:
+    """The colours of a wash in columns of rows [top, bottom) drawn at scale and offset from the
+    working size: its strokes' bled together over bleed working px, as the painter bleeds them, from the
+    working rows these read and those the bleeding reads for them."""
+    work_width, work_height = work_size
+    first, last = _read_rows(scale, offset, work_height, top, bottom)
     bleed_reach = _reach(bleed)
     above, below = min(first, bleed_reach), min(work_height - last, bleed_reach)
     chosen = batch.meeting(np.ones(2), np.zeros(2), work_width, first - above, last + below)
-    if chosen.size == 0:
-        return None
     ids = _stroke_ids(batch, (last - first + above + below, work_width), (1.0, 1.0), (0.0, float(above - first)),
                       chosen)
     spread = cv2.GaussianBlur((ids > 0).astype(np.float32), (0, 0), bleed)[above : above + last - first]
     colours = cv2.GaussianBlur(_palette(batch.colours)[ids], (0, 0), bleed)[above : above + last - first]
     colours /= np.maximum(spread, 1e-3)[..., None]
-    # the wetness's slope from central differences (one row more each way where the painting has one)
-    lower, upper = max(0, first - 1), min(work_height, last + 1)
-    wetness = batch.wetness[lower:upper].astype(np.float32)
-    across, down = (cv2.Sobel(wetness, cv2.CV_32F, dx, 1 - dx, ksize=1, scale=0.5) for dx in (1, 0))
-    wet = np.dstack([wetness, across, down])[first - lower : last - lower]
-    placed = offset + np.array([0.0, first * scale[1]])
-    wet = _resampled_rows(wet, (work_width, last - first), scale, placed, width, top, bottom)
-    colours = _resampled_rows(colours, (work_width, last - first), scale, placed, width, top, bottom)
-    slope = np.hypot(wet[..., 1] / np.float32(scale[0]), wet[..., 2] / np.float32(scale[1]))
-    return np.ascontiguousarray(wet[..., 0]), slope, colours
+    return _resampled_rows(colours, (work_width, last - first), scale, offset + np.array([0.0, first * scale[1]]),
+                           columns, top, bottom)
 
 
 def _resampled_rows(image: np.ndarray, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,
-                    width: int, top: int, bottom: int) -> np.ndarray:
-    """Rows [top, bottom) of image (of the working size, or shrunk from it: the ground) drawn at scale
-    and offset from the working size: interpolated bilinearly."""
+                    columns: np.ndarray, top: int, bottom: int) -> np.ndarray:
+    """Columns of rows [top, bottom) of image (of the working size, or shrunk from it: the ground) drawn
+    at scale and offset from the working size: interpolated bilinearly."""
     image_height, image_width = image.shape[:2]
     shrink = np.array([image_width, image_height]) / np.array(work_size)
-    columns = ((np.arange(width) - offset[0]) / scale[0] + 0.5) * shrink[0] - 0.5
+    read_columns = ((columns - offset[0]) / scale[0] + 0.5) * shrink[0] - 0.5
     rows = ((np.arange(top, bottom) - offset[1]) / scale[1] + 0.5) * shrink[1] - 0.5
-    map_x = np.broadcast_to(columns.astype(np.float32), (bottom - top, width))
-    map_y = np.broadcast_to(rows.astype(np.float32)[:, None], (bottom - top, width))
+    map_x = np.broadcast_to(read_columns.astype(np.float32), (bottom - top, len(columns)))
+    map_y = np.broadcast_to(rows.astype(np.float32)[:, None], (bottom - top, len(columns)))
     return cv2.remap(image, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y), cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REPLICATE)
 
@@ -651,8 +670,7 @@ def _chalk_cover(batch: _Batch, ids: np.ndarray, scale: np.ndarray, offset: np.n
     sigma = max(1.0, 0.4 * batch.brush_radius)
     work_width, work_height = work_size
     # the working rows the band's rows read, and those the blur reads for them
-    first = max(0, math.floor((top - offset[1]) / scale[1]) - 1)
-    last = min(work_height, math.ceil((top + len(ids) - offset[1]) / scale[1]) + 2)
+    first, last = _read_rows(scale, offset, work_height, top, top + len(ids))
     blur_reach = _reach(sigma)
     above, below = min(first, blur_reach), min(work_height - last, blur_reach)
     chosen = batch.meeting(np.ones(2), np.zeros(2), work_width, first - above, last + below)
@@ -660,7 +678,7 @@ def _chalk_cover(batch: _Batch, ids: np.ndarray, scale: np.ndarray, offset: np.n
                          (0.0, float(above - first)), chosen) > 0).astype(np.float32)
     cover = cv2.GaussianBlur(cover, (0, 0), sigma)[above : above + last - first]
     pressed = _resampled_rows(cover, (work_width, last - first), scale, offset + np.array([0.0, first * scale[1]]),
-                              ids.shape[1], top, top + len(ids))
+                              np.arange(ids.shape[1]), top, top + len(ids))
     pressed *= _palette(batch.pressure[:, None])[ids][..., 0]
     bite = grain * tooth * (1.0 - PASTEL_FACE_BLEND * np.clip(2.0 * detail - 1.0, 0.0, 1.0))
     return np.clip((pressed - bite) / PASTEL_SOFTNESS, 0.0, 1.0) * (ids > 0)
