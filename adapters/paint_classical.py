@@ -549,7 +549,10 @@ class ClassicalWashes(ClassicalStrokes):
             pigment = np.exp(-np.maximum(inside, 0.0) / rim_width)
             pigment *= np.float32(settings.edge_darkening * POOLING)
             pigment += granulation[:, columns]
-            absorbed = np.clip(1.0 - colours / paper, 0.0, 1.0)
+            # in place: these are the band's size, tens of MB each
+            absorbed = colours / paper
+            np.subtract(1.0, absorbed, out=absorbed)
+            np.clip(absorbed, 0.0, 1.0, out=absorbed)
             absorbed *= pigment[..., None]
             absorbed += 1.0
             np.divide(colours, absorbed, out=absorbed)
@@ -594,8 +597,8 @@ def _wetness_rows(batch: _Batch, work_size: tuple[int, int], scale: np.ndarray, 
     wet = np.dstack([wetness, across, down])[first - lower : last - lower]
     wet = _resampled_rows(wet, (work_width, last - first), scale, offset + np.array([0.0, first * scale[1]]),
                           np.arange(width), top, bottom)
-    slope = np.hypot(wet[..., 1] / np.float32(scale[0]), wet[..., 2] / np.float32(scale[1]))
-    return np.ascontiguousarray(wet[..., 0]), slope
+    across, down = wet[..., 1] / np.float32(scale[0]), wet[..., 2] / np.float32(scale[1])
+    return np.ascontiguousarray(wet[..., 0]), np.hypot(across, down, out=across)
 
 
 def _wash_colours(batch: _Batch, bleed: float, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,
