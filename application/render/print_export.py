@@ -24,6 +24,8 @@ import attrs
 import numpy as np
 
 from rilievo.domain.fill import Boxed, FilledColours
+from rilievo.domain.images import REC709_LUMA
+from rilievo.domain.layers import smoothed
 from rilievo.domain.outputs import DEPTH_MAP, FORMAT_FILES, PREVIEW, PROOF, RESULT_STEM
 from rilievo.domain.params import RenderParams
 from rilievo.domain.print_extras import mark_patches, marks_margin_px, white_ink_mask
@@ -37,6 +39,12 @@ from .files import RunFiles
 
 BAND_ROWS = 128  # divides the TIFF tile height, so two bands fill a row of tiles
 PAPER = 1.0  # white
+# how much of the paint's texture the finished painting holds: its detail within KEPT_DETAIL px (a feather
+# radius: a Gaussian of a third of it), compared over KEPT_AROUND px; KEPT_FLOOR is a texture's detail
+# energy too small to judge by (its std 0.001)
+KEPT_DETAIL = 3
+KEPT_AROUND = 12
+KEPT_FLOOR = 1e-6
 
 
 @attrs.frozen
@@ -72,7 +80,7 @@ class PrintExport:
         self.plan, self.params, self.files = plan, params, files
         self.upscaler, self.resampler, self.finish = upscaler, resampler, finish
         self._carried: tuple[int, np.ndarray | None] = (0, None)  # the finish's context rows made last band
-        self._painted_strokes: tuple[PaintedStrokes, np.ndarray, _TextureRows] | None = None
+        self._painted_strokes: tuple[PaintedStrokes, np.ndarray, _TextureRows, np.ndarray] | None = None
         self.image = image
         self.source = image[plan.crop.slices]
         self.depth8 = depth8
@@ -201,22 +209,26 @@ class PrintExport:
                 and finish.post.sharpens_print(source_size, out_size, finish.settings)):
             # what the enlargement blurs away: the strokes drawn at print size, less the painting's own
             # enlarged; and the paint's texture made at print size, for the enlarged one
-            painted, flat, photo_texture = self.painted_strokes(finish.strokes)
+            painted, flat, photo_texture, kept = self.painted_strokes(finish.strokes)
             strokes, redrawn = painted.print_rows((crop.x, crop.y, crop.width, crop.height), out_size, first, last,
                                                   self.pixel_mm)
             strokes -= self.resized(self.resampler, flat, (left, first, right, last))
             enlarged = self.resized(self.resampler, photo_texture, (left, first, right, last))
+            redrawn *= self.resized(self.resampler, kept, (left, first, right, last))
             texture = PrintTexture(redrawn, 2.0 * enlarged - 1.0)
         return finish.post.finish_print_rows(rows, first, slice(top - first, bottom - first), source_size,
                                              out_size, finish.settings, finish.seed, self.plan.dpi, strokes, texture)
 
-    def painted_strokes(self, strokes: PaintedStrokes) -> tuple[PaintedStrokes, np.ndarray, _TextureRows]:
+    def painted_strokes(self, strokes: PaintedStrokes) -> tuple[PaintedStrokes, np.ndarray, _TextureRows, np.ndarray]:
         """The strokes in the finished painting's colours, the print's crop of them drawn flat at the
-        photo's size, and its crop of the paint's texture at the photo's size; made once."""
+        photo's size, its crop of the paint's texture at the photo's size as the finished painting holds
+        it, and how much of the texture that is (HxWx1, 0 to 1: the finish softens it far away); made once."""
         if self._painted_strokes is None:
             painted, crop = strokes.coloured_as(self.image), self.plan.crop.slices
-            texture = _TextureRows(strokes.photo_texture()[crop].astype(np.float16))
-            self._painted_strokes = painted, np.ascontiguousarray(painted.photo_flat()[crop]), texture
+            flat, texture = np.ascontiguousarray(painted.photo_flat()[crop]), strokes.photo_texture()[crop]
+            kept = texture_kept(self.image[crop], flat, texture)
+            texture *= kept
+            self._painted_strokes = painted, flat, _TextureRows(texture.astype(np.float16)), kept
         return self._painted_strokes
 
     def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
@@ -368,6 +380,21 @@ class PrintExport:
     @cached_property
     def patches(self) -> list:
         return mark_patches(self.height, self.width, self.marks_margin, self.pixel_mm)
+
+
+def texture_kept(finished: np.ndarray, flat: np.ndarray, texture: np.ndarray) -> np.ndarray:
+    """How much of the paint's texture (HxWx3) the finished painting holds beyond its flat strokes, HxWx1,
+    0 to 1: the local regression of the one's luminance detail a pixel or two across on the other's, over
+    KEPT_AROUND px. Where the finish softened the painting (far away) it holds less of it, and the texture
+    made at print size is to be as soft there; where there is no texture to judge by, all of it."""
+    held, made = (np.ascontiguousarray(image @ REC709_LUMA) for image in (finished - flat, texture))
+    held -= smoothed(held, KEPT_DETAIL)
+    made -= smoothed(made, KEPT_DETAIL)
+    both = smoothed(held * made, KEPT_AROUND)
+    alone = smoothed(made * made, KEPT_AROUND)
+    both += KEPT_FLOOR
+    alone += KEPT_FLOOR
+    return np.clip(both / alone, 0.0, 1.0)[..., None]
 
 
 class _TextureRows:

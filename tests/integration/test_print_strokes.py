@@ -79,9 +79,11 @@ def test_a_painterly_prints_edges_run_where_its_strokes_drawn_at_print_size_have
     # little at their edges, the paper's grain is steeper)
     assert np.median(steps[on_outline] / outline[on_outline]) > 0.55
     # the paint's texture is the one made at print size: the composite's detail a print px or two across
-    # follows it; measured: a correlation of 0.42 (oil), 0.42 (knife), 0.83 (pastel), where the texture
-    # enlarged from the photo's size had -0.04, 0.00 and -0.06; oil on the 5 x 3 in crop 0.48, padded 0.37;
-    # watercolour 0.45 (its pooled rims and granulation), 0.01 for the texture enlarged
-    assert np.corrcoef(fine_detail(placed), fine_detail(texture))[0, 1] > 0.3
+    # follows it (as much of it as the finished painting holds: less far away, where the finish softened
+    # it); measured: a correlation of 0.35 (oil), 0.41 (knife), 0.78 (pastel), 0.41 (watercolour: its
+    # pooled rims and granulation), where the texture enlarged from the photo's size had -0.04, 0.00,
+    # -0.06 and 0.01; oil on the 5 x 3 in crop 0.40, padded 0.30 (0.42, 0.42, 0.83, 0.45, 0.48 and 0.37
+    # before the texture was softened where the finish softened the painting)
+    assert np.corrcoef(fine_detail(placed), fine_detail(texture))[0, 1] > 0.25
     layers = [files[f"{name}.png"] for name in LAYERS]
     np.testing.assert_allclose(stack_over(layers), composite, atol=2 / 255)
