@@ -128,6 +128,7 @@ PRINT_TOOTH_MM = 0.25  # across the fine bumps of a pastel paper's tooth
 PRINT_WASH_EDGE_MM = 0.05  # a wash dried on paper: its edge rises over this (a print px at least)
 PRINT_RIM_MM = 0.15  # the pigment pooled just inside that edge falls off over this (to 1/e)
 PRINT_RAGGED_MM = 0.08  # the edge creeps along the paper's hollows and stops short of its ridges by up to this
+PRINT_TILE = 1024  # columns of a print band a wash is made over at a time
 PRINT_FINEST = 2.5  # px: a coarse print's furrows and tooth no finer than its pixels can show (under 300 DPI)
 
 
@@ -532,32 +533,33 @@ class ClassicalWashes(ClassicalStrokes):
         ragged = (2.0 * tooth - 1.0) * np.float32(PRINT_RAGGED_MM / pixel_mm)
         granulation = np.float32(settings.edge_darkening * GRANULATION) * (tooth - 0.5)
         rise, rim_width = max(1.0, PRINT_WASH_EDGE_MM / pixel_mm), max(1.0, PRINT_RIM_MM / pixel_mm)
-        for batch in self._batches:
-            wetness, slope = _wetness_rows(batch, self._work_size, scale, offset, width, top, bottom)
-            inside = wetness / np.maximum(slope, 1e-6)  # print px from the edge, inside the wash
-            inside += ragged
-            # the colours are made, and laid, only over the columns the wash reaches (a fine brush's, few)
-            reached = np.flatnonzero((inside > -0.5 * rise).any(axis=0))
-            if reached.size == 0:
-                continue
-            columns = slice(reached[0], reached[-1] + 1)
-            inside = inside[:, columns]
-            cover = np.clip(inside / rise + 0.5, 0.0, 1.0) * np.float32(batch.opacity)
-            colours = _wash_colours(batch, _bleed(settings, batch.brush_radius), self._work_size, scale, offset,
-                                    np.arange(columns.start, columns.stop), top, bottom)
-            # the pigment pooled where the wash dried, as the painter pools it (see _render), and granulated
-            pigment = np.exp(-np.maximum(inside, 0.0) / rim_width)
-            pigment *= np.float32(settings.edge_darkening * POOLING)
-            pigment += granulation[:, columns]
-            # in place: these are the band's size, tens of MB each
-            absorbed = colours / paper
-            np.subtract(1.0, absorbed, out=absorbed)
-            np.clip(absorbed, 0.0, 1.0, out=absorbed)
-            absorbed *= pigment[..., None]
-            absorbed += 1.0
-            np.divide(colours, absorbed, out=absorbed)
-            _laid(pooled[:, columns], absorbed, cover)
-            _laid(flat[:, columns], colours, cover)
+        washes = [_WashRows.read(batch, _bleed(settings, batch.brush_radius), self._work_size, scale, offset, top,
+                                 bottom) for batch in self._batches]
+        # a tile of columns at a time: a wash that does not reach it is passed over, and each array is a
+        # few MB, not the band's tens
+        for start in range(0, width, PRINT_TILE):
+            tile = slice(start, min(width, start + PRINT_TILE))
+            columns = np.arange(tile.start, tile.stop)
+            for wash, batch in zip(washes, self._batches):
+                wetness, slope = wash.wetness(columns)
+                inside = wetness / np.maximum(slope, 1e-6)  # print px from the edge, inside the wash
+                inside += ragged[:, tile]
+                if not (inside > -0.5 * rise).any():
+                    continue
+                cover = np.clip(inside / rise + 0.5, 0.0, 1.0) * np.float32(batch.opacity)
+                colours = wash.colours(columns)
+                # the pigment pooled where the wash dried, as the painter pools it (see _render), and granulated
+                pigment = np.exp(-np.maximum(inside, 0.0) / rim_width)
+                pigment *= np.float32(settings.edge_darkening * POOLING)
+                pigment += granulation[:, tile]
+                absorbed = colours / paper
+                np.subtract(1.0, absorbed, out=absorbed)
+                np.clip(absorbed, 0.0, 1.0, out=absorbed)
+                absorbed *= pigment[..., None]
+                absorbed += 1.0
+                np.divide(colours, absorbed, out=absorbed)
+                _laid(pooled[:, tile], absorbed, cover)
+                _laid(flat[:, tile], colours, cover)
         flat, pooled = (cv2.GaussianBlur(image, (0, 0), self._antialias) for image in (flat, pooled))
         rows = slice(first - top, last - top)
         return np.clip(flat[rows], 0.0, 1.0), pooled[rows] - flat[rows]
@@ -568,10 +570,11 @@ class ClassicalWashes(ClassicalStrokes):
         width, height = self._work_size
         flat = self._ground_rows(np.ones(2), np.zeros(2), width, 0, height)
         for batch in batches:
-            wetness, _ = _wetness_rows(batch, self._work_size, np.ones(2), np.zeros(2), width, 0, height)
-            colours = _wash_colours(batch, _bleed(self._texture.settings, batch.brush_radius), self._work_size,
-                                    np.ones(2), np.zeros(2), np.arange(width), 0, height)
-            _laid(flat, colours, np.clip(wetness / WASH_SOFTNESS + 0.5, 0.0, 1.0) * np.float32(batch.opacity))
+            wash = _WashRows.read(batch, _bleed(self._texture.settings, batch.brush_radius), self._work_size,
+                                  np.ones(2), np.zeros(2), 0, height)
+            wetness, _ = wash.wetness(np.arange(width))
+            cover = np.clip(wetness / WASH_SOFTNESS + 0.5, 0.0, 1.0) * np.float32(batch.opacity)
+            _laid(flat, wash.colours(np.arange(width)), cover)
         flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
         if (width, height) != self._photo_size:
             flat = cv2.resize(flat, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
@@ -584,40 +587,55 @@ def _read_rows(scale: np.ndarray, offset: np.ndarray, work_height: int, top: int
     return first, min(work_height, math.ceil((bottom - offset[1]) / scale[1]) + 2)
 
 
-def _wetness_rows(batch: _Batch, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray, width: int,
-                  top: int, bottom: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows [top, bottom) of a wash's wetness (0 where it dried) drawn at scale and offset from the
-    working size, and how steeply it changes there, per px drawn (from central differences at the
-    working size, with one row more each way where the painting has one)."""
-    work_width, work_height = work_size
-    first, last = _read_rows(scale, offset, work_height, top, bottom)
-    lower, upper = max(0, first - 1), min(work_height, last + 1)
-    wetness = batch.wetness[lower:upper].astype(np.float32)
-    across, down = (cv2.Sobel(wetness, cv2.CV_32F, dx, 1 - dx, ksize=1, scale=0.5) for dx in (1, 0))
-    wet = np.dstack([wetness, across, down])[first - lower : last - lower]
-    wet = _resampled_rows(wet, (work_width, last - first), scale, offset + np.array([0.0, first * scale[1]]),
-                          np.arange(width), top, bottom)
-    across, down = wet[..., 1] / np.float32(scale[0]), wet[..., 2] / np.float32(scale[1])
-    return np.ascontiguousarray(wet[..., 0]), np.hypot(across, down, out=across)
+class _WashRows:
+    """The working rows of a wash that rows [top, bottom), drawn at scale and offset from the working
+    size, read, made once for all their columns: its wetness and the wetness's slope (from central
+    differences, with one row more each way where the painting has one), and its colours, when first
+    asked (its strokes' bled together over bleed working px as the painter bleeds them, from those rows
+    and the rows the bleeding reads for them)."""
 
+    def __init__(self, batch: _Batch, bleed: float, work_size: tuple[int, int], scale: np.ndarray,
+                 offset: np.ndarray, top: int, bottom: int, first: int, last: int, wet: np.ndarray) -> None:
+        self._batch, self._bleed, self._work_size, self._scale = batch, bleed, work_size, scale
+        self._top, self._bottom, self._first, self._last, self._wet = top, bottom, first, last, wet
+        self._placed = offset + np.array([0.0, first * scale[1]])  # the offset that draws these rows
 
-def _wash_colours(batch: _Batch, bleed: float, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,
-                  columns: np.ndarray, top: int, bottom: int) -> np.ndarray:
-    """The colours of a wash in columns of rows [top, bottom) drawn at scale and offset from the
-    working size: its strokes' bled together over bleed working px, as the painter bleeds them, from the
-    working rows these read and those the bleeding reads for them."""
-    work_width, work_height = work_size
-    first, last = _read_rows(scale, offset, work_height, top, bottom)
-    bleed_reach = _reach(bleed)
-    above, below = min(first, bleed_reach), min(work_height - last, bleed_reach)
-    chosen = batch.meeting(np.ones(2), np.zeros(2), work_width, first - above, last + below)
-    ids = _stroke_ids(batch, (last - first + above + below, work_width), (1.0, 1.0), (0.0, float(above - first)),
-                      chosen)
-    spread = cv2.GaussianBlur((ids > 0).astype(np.float32), (0, 0), bleed)[above : above + last - first]
-    colours = cv2.GaussianBlur(_palette(batch.colours)[ids], (0, 0), bleed)[above : above + last - first]
-    colours /= np.maximum(spread, 1e-3)[..., None]
-    return _resampled_rows(colours, (work_width, last - first), scale, offset + np.array([0.0, first * scale[1]]),
-                           columns, top, bottom)
+    @classmethod
+    def read(cls, batch: _Batch, bleed: float, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,
+             top: int, bottom: int) -> _WashRows:
+        work_height = work_size[1]
+        first, last = _read_rows(scale, offset, work_height, top, bottom)
+        lower, upper = max(0, first - 1), min(work_height, last + 1)
+        wetness = batch.wetness[lower:upper].astype(np.float32)
+        across, down = (cv2.Sobel(wetness, cv2.CV_32F, dx, 1 - dx, ksize=1, scale=0.5) for dx in (1, 0))
+        wet = np.dstack([wetness, across, down])[first - lower : last - lower]
+        return cls(batch, bleed, work_size, scale, offset, top, bottom, first, last, wet)
+
+    def wetness(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The wash's wetness in these columns (0 where it dried) and how steeply it changes there, per
+        px drawn."""
+        wet = _resampled_rows(self._wet, (self._work_size[0], self._last - self._first), self._scale, self._placed,
+                              columns, self._top, self._bottom)
+        across, down = wet[..., 1] / np.float32(self._scale[0]), wet[..., 2] / np.float32(self._scale[1])
+        return np.ascontiguousarray(wet[..., 0]), np.hypot(across, down, out=across)
+
+    def colours(self, columns: np.ndarray) -> np.ndarray:
+        return _resampled_rows(self._bled, (self._work_size[0], self._last - self._first), self._scale, self._placed,
+                               columns, self._top, self._bottom)
+
+    @functools.cached_property
+    def _bled(self) -> np.ndarray:
+        work_width, work_height = self._work_size
+        first, last = self._first, self._last
+        bleed_reach = _reach(self._bleed)
+        above, below = min(first, bleed_reach), min(work_height - last, bleed_reach)
+        chosen = self._batch.meeting(np.ones(2), np.zeros(2), work_width, first - above, last + below)
+        ids = _stroke_ids(self._batch, (last - first + above + below, work_width), (1.0, 1.0),
+                          (0.0, float(above - first)), chosen)
+        spread = cv2.GaussianBlur((ids > 0).astype(np.float32), (0, 0), self._bleed)[above : above + last - first]
+        colours = cv2.GaussianBlur(_palette(self._batch.colours)[ids], (0, 0), self._bleed)[above : above + last - first]
+        colours /= np.maximum(spread, 1e-3)[..., None]
+        return colours
 
 
 def _resampled_rows(image: np.ndarray, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,

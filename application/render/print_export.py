@@ -80,7 +80,7 @@ class PrintExport:
         self.plan, self.params, self.files = plan, params, files
         self.upscaler, self.resampler, self.finish = upscaler, resampler, finish
         self._carried: tuple[int, np.ndarray | None] = (0, None)  # the finish's context rows made last band
-        self._painted_strokes: tuple[PaintedStrokes, np.ndarray, _TextureRows, np.ndarray] | None = None
+        self._painted_strokes: tuple[PaintedStrokes, np.ndarray, _TextureRows] | None = None
         self.image = image
         self.source = image[plan.crop.slices]
         self.depth8 = depth8
@@ -209,26 +209,25 @@ class PrintExport:
                 and finish.post.sharpens_print(source_size, out_size, finish.settings)):
             # what the enlargement blurs away: the strokes drawn at print size, less the painting's own
             # enlarged; and the paint's texture made at print size, for the enlarged one
-            painted, flat, photo_texture, kept = self.painted_strokes(finish.strokes)
+            painted, flat, photo_texture = self.painted_strokes(finish.strokes)
             strokes, redrawn = painted.print_rows((crop.x, crop.y, crop.width, crop.height), out_size, first, last,
                                                   self.pixel_mm)
             strokes -= self.resized(self.resampler, flat, (left, first, right, last))
             enlarged = self.resized(self.resampler, photo_texture, (left, first, right, last))
-            redrawn *= self.resized(self.resampler, kept, (left, first, right, last))
             texture = PrintTexture(redrawn, 2.0 * enlarged - 1.0)
         return finish.post.finish_print_rows(rows, first, slice(top - first, bottom - first), source_size,
                                              out_size, finish.settings, finish.seed, self.plan.dpi, strokes, texture)
 
-    def painted_strokes(self, strokes: PaintedStrokes) -> tuple[PaintedStrokes, np.ndarray, _TextureRows, np.ndarray]:
+    def painted_strokes(self, strokes: PaintedStrokes) -> tuple[PaintedStrokes, np.ndarray, _TextureRows]:
         """The strokes in the finished painting's colours, the print's crop of them drawn flat at the
-        photo's size, its crop of the paint's texture at the photo's size as the finished painting holds
-        it, and how much of the texture that is (HxWx1, 0 to 1: the finish softens it far away); made once."""
+        photo's size, and its crop of the paint's texture at the photo's size as the finished painting
+        holds it (the finish softens the painting far away, and some of its texture with it: taking the
+        whole texture out there would leave its negative); made once."""
         if self._painted_strokes is None:
             painted, crop = strokes.coloured_as(self.image), self.plan.crop.slices
             flat, texture = np.ascontiguousarray(painted.photo_flat()[crop]), strokes.photo_texture()[crop]
-            kept = texture_kept(self.image[crop], flat, texture)
-            texture *= kept
-            self._painted_strokes = painted, flat, _TextureRows(texture.astype(np.float16)), kept
+            texture *= texture_kept(self.image[crop], flat, texture)
+            self._painted_strokes = painted, flat, _TextureRows(texture.astype(np.float16))
         return self._painted_strokes
 
     def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
@@ -385,8 +384,7 @@ class PrintExport:
 def texture_kept(finished: np.ndarray, flat: np.ndarray, texture: np.ndarray) -> np.ndarray:
     """How much of the paint's texture (HxWx3) the finished painting holds beyond its flat strokes, HxWx1,
     0 to 1: the local regression of the one's luminance detail a pixel or two across on the other's, over
-    KEPT_AROUND px. Where the finish softened the painting (far away) it holds less of it, and the texture
-    made at print size is to be as soft there; where there is no texture to judge by, all of it."""
+    KEPT_AROUND px (where there is no texture to judge by, all of it)."""
     held, made = (np.ascontiguousarray(image @ REC709_LUMA) for image in (finished - flat, texture))
     held -= smoothed(held, KEPT_DETAIL)
     made -= smoothed(made, KEPT_DETAIL)
