@@ -128,7 +128,11 @@ PRINT_TOOTH_MM = 0.25  # across the fine bumps of a pastel paper's tooth
 PRINT_WASH_EDGE_MM = 0.05  # a wash dried on paper: its edge rises over this (a print px at least)
 PRINT_RIM_MM = 0.15  # the pigment pooled just inside that edge falls off over this (to 1/e)
 PRINT_RAGGED_MM = 0.08  # the edge creeps along the paper's hollows and stops short of its ridges by up to this
-PRINT_TILE = 1024  # columns of a print band a wash is made over at a time
+# a print band's washes are made a tile of about this many pixels at a time: each array a tile holds (3
+# channels of float32) stays under the 128 KB past which glibc's malloc maps memory of its own, which
+# the system maps and zeroes anew each time; in a print job, with its other threads' large arrays, it
+# did so for each of these at 1024 columns a tile (16 s of system time more over a 24x36 print)
+PRINT_TILE_PIXELS = 8192
 PRINT_FINEST = 2.5  # px: a coarse print's furrows and tooth no finer than its pixels can show (under 300 DPI)
 
 
@@ -535,10 +539,10 @@ class ClassicalWashes(ClassicalStrokes):
         rise, rim_width = max(1.0, PRINT_WASH_EDGE_MM / pixel_mm), max(1.0, PRINT_RIM_MM / pixel_mm)
         washes = [_WashRows.read(batch, _bleed(settings, batch.brush_radius), self._work_size, scale, offset, top,
                                  bottom) for batch in self._batches]
-        # a tile of columns at a time: a wash that does not reach it is passed over, and each array is a
-        # few MB, not the band's tens
-        for start in range(0, width, PRINT_TILE):
-            tile = slice(start, min(width, start + PRINT_TILE))
+        # a tile of columns at a time: a wash that does not reach it is passed over, and its arrays are small
+        tile_width = max(1, PRINT_TILE_PIXELS // (bottom - top))
+        for start in range(0, width, tile_width):
+            tile = slice(start, min(width, start + tile_width))
             columns = np.arange(tile.start, tile.stop)
             for wash, batch in zip(washes, self._batches):
                 wetness, slope = wash.wetness(columns)
