@@ -45,6 +45,7 @@ PAPER = 1.0  # white
 KEPT_DETAIL = 3
 KEPT_AROUND = 12
 KEPT_FLOOR = 1e-6
+KEPT_STRIP_ROWS = 256
 
 
 @attrs.frozen
@@ -225,9 +226,10 @@ class PrintExport:
         whole texture out there would leave its negative); made once."""
         if self._painted_strokes is None:
             painted, crop = strokes.coloured_as(self.image), self.plan.crop.slices
-            flat, texture = np.ascontiguousarray(painted.photo_flat()[crop]), strokes.photo_texture()[crop]
-            texture *= texture_kept(self.image[crop], flat, texture)
-            self._painted_strokes = painted, flat, _TextureRows(texture.astype(np.float16))
+            texture = strokes.photo_texture()[crop].astype(np.float16)
+            flat = np.ascontiguousarray(painted.photo_flat()[crop])
+            texture *= _texture_kept_in_strips(self.image[crop], flat, texture)
+            self._painted_strokes = painted, flat, _TextureRows(texture)
         return self._painted_strokes
 
     def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
@@ -385,7 +387,6 @@ def texture_kept(finished: np.ndarray, flat: np.ndarray, texture: np.ndarray) ->
     """How much of the paint's texture (HxWx3) the finished painting holds beyond its flat strokes, HxWx1,
     0 to 1: the local regression of the one's luminance detail a pixel or two across on the other's, over
     KEPT_AROUND px (where there is no texture to judge by, all of it)."""
-    # in place, one channel at a time: from a 12 MP photo each of these is 48 MB
     held = finished @ REC709_LUMA
     held -= flat @ REC709_LUMA
     made = texture @ REC709_LUMA
@@ -400,6 +401,21 @@ def texture_kept(finished: np.ndarray, flat: np.ndarray, texture: np.ndarray) ->
     alone += KEPT_FLOOR
     kept /= alone
     return np.clip(kept, 0.0, 1.0, out=kept)[..., None]
+
+
+def _texture_kept_in_strips(finished: np.ndarray, flat: np.ndarray, texture: np.ndarray) -> np.ndarray:
+    """texture_kept, in half precision, made a strip of rows at a time with the rows each strip's reads,
+    so that it is the same as made whole and none of its temporaries is the photo's size (each would be
+    48 MB from a 12 MP photo)."""
+    height = len(texture)
+    context = KEPT_DETAIL + KEPT_AROUND
+    kept = np.empty((*texture.shape[:2], 1), np.float16)
+    for top in range(0, height, KEPT_STRIP_ROWS):
+        bottom = min(height, top + KEPT_STRIP_ROWS)
+        first, last = max(0, top - context), min(height, bottom + context)
+        rows = texture_kept(finished[first:last], flat[first:last], texture[first:last].astype(np.float32))
+        kept[top:bottom] = rows[top - first : bottom - first]
+    return kept
 
 
 class _TextureRows:

@@ -9,7 +9,7 @@ import pytest
 
 from rilievo.application.render import panes as panes_module
 from rilievo.application.render.pipeline import seeds_of
-from rilievo.application.render.print_export import BAND_ROWS, texture_kept
+from rilievo.application.render.print_export import BAND_ROWS, _texture_kept_in_strips, texture_kept
 from rilievo.domain.job import JobStatus
 from rilievo.domain.layers import stack_over
 from rilievo.domain.params import RenderParams
@@ -357,3 +357,13 @@ def test_the_share_of_the_paints_texture_kept_is_what_the_finished_painting_hold
     np.testing.assert_allclose(np.median(kept[:, :60]), 1.0, atol=0.02)
     np.testing.assert_allclose(np.median(kept[:, 100:]), 0.3, atol=0.02)
     assert texture_kept(flat, flat, np.zeros_like(flat)).min() == 1.0  # no texture to judge by: all of it
+
+
+def test_the_share_of_the_texture_kept_made_in_strips_is_the_same_as_made_whole():
+    rng = np.random.default_rng(1)
+    flat = np.full((600, 90, 3), 0.4, np.float32)
+    texture = 0.05 * rng.standard_normal((600, 90, 3), dtype=np.float32)
+    finished = flat + texture * np.linspace(1.0, 0.2, 600, dtype=np.float32)[:, None, None]
+    whole = texture_kept(finished, flat, texture.astype(np.float16).astype(np.float32))
+    strips = _texture_kept_in_strips(finished, flat, texture.astype(np.float16))
+    np.testing.assert_allclose(strips.astype(np.float32), whole, atol=1e-3)  # half precision
