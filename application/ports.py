@@ -101,8 +101,8 @@ class PaintedStrokes(Protocol):
 
     def photo_texture(self) -> np.ndarray:
         """HxWx3 float32 at the photo's size: what the paint's texture (an impasto's relief lit, a
-        pastel's grain, a wash's pooled pigment and granulation) adds to the painting's flat strokes in their colours as painted (the painting
-        less them)."""
+        pastel's grain, a wash's pooled pigment and granulation) adds to the painting's flat strokes in
+        their colours as painted (the painting less them)."""
 
     def print_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int,
                    pixel_mm: float) -> tuple[np.ndarray, np.ndarray]:

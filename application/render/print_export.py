@@ -404,7 +404,7 @@ def texture_kept(finished: np.ndarray, flat: np.ndarray, texture: np.ndarray) ->
 
 
 def _texture_kept_in_strips(finished: np.ndarray, flat: np.ndarray, texture: np.ndarray) -> np.ndarray:
-    """texture_kept, in half precision, made a strip of rows at a time with the rows each strip's reads,
+    """texture_kept, in half precision, made a strip of rows at a time with the rows each strip reads,
     so that it is the same as made whole and none of its temporaries is the photo's size (each would be
     48 MB from a 12 MP photo)."""
     height = len(texture)
