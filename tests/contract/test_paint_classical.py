@@ -568,5 +568,5 @@ def test_a_wash_drawn_in_bands_equals_the_whole():
     bands = [strokes.print_rows(crop, size, top, min(900, top + 128), PIXEL_MM) for top in range(0, 900, 128)]
     for whole, banded in ((flat, np.vstack([band[0] for band in bands])),
                           (texture, np.vstack([band[1] for band in bands]))):
-        off = np.abs(banded - whole).max(axis=2)
-        assert (off > 1 / 255).mean() < 0.001
+        # measured: within 0.00005 (the strokes are drawn at the working size, which the bands share)
+        assert np.abs(banded - whole).max() < 1 / 255
