@@ -29,11 +29,12 @@ After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Size
    glazes. Edge darkening pools pigment along the outline of each wash (a batch's strokes together);
    the impasto height map is a bead of paint inside each stroke (its distance to the stroke's outline
    in the id buffer), shaded as if lit from the top left.
-6. The strokes are kept as drawn (ClassicalStrokes, the opaque styles' only: a wash's edge is where it
-   dried, not its strokes' outline), so that a print can draw them again at its own resolution: the
-   same id drawing at another scale, a band of rows at a time, each stroke flat in its colour, and the
-   paint's texture made there too (the bead's relief from the distance to its outline at print size,
-   its furrows and a pastel paper's tooth as big on paper as a real brush's and paper's).
+6. The strokes are kept as drawn (ClassicalStrokes), so that a print can draw them again at its own
+   resolution: the same id drawing at another scale, a band of rows at a time, each stroke flat in its
+   colour, and the paint's texture made there too (the bead's relief from the distance to its outline
+   at print size, its furrows and a pastel paper's tooth as big on paper as a real brush's and paper's).
+   A wash's edge is where it dried, not its strokes' outline: its wetness is kept with its strokes
+   (ClassicalWashes), and at print size it dries crisp there, with a thin line of pooled pigment.
 
 brush_scale (1-5) multiplies every brush by 2 ** ((brush_scale - 3) / 2): half size at 1, double at 5.
 painterliness (0.2-0.8) raises the error threshold and the reference blur, drops up to half of
@@ -124,6 +125,14 @@ PRINT_BRISTLE_SLOPE = 1.0  # the grooves' steepest slope at bristles 1
 PRINT_SETTLE_MM = 0.06  # paint settles: its relief has no steps sharper than this
 PRINT_KNIFE_SETTLE_MM = 0.04  # a knife's slab keeps its edges sharper
 PRINT_TOOTH_MM = 0.25  # across the fine bumps of a pastel paper's tooth
+PRINT_WASH_EDGE_MM = 0.05  # a wash dried on paper: its edge rises over this (a print px at least)
+PRINT_RIM_MM = 0.15  # the pigment pooled just inside that edge falls off over this (to 1/e)
+PRINT_RAGGED_MM = 0.08  # the edge creeps along the paper's hollows and stops short of its ridges by up to this
+# a print band's washes are made a tile of about this many pixels at a time: each array a tile holds (3
+# channels of float32) stays under the 128 KB past which glibc's malloc maps memory of its own, which
+# the system maps and zeroes anew each time; in a print job, with its other threads' large arrays, it
+# did so for each of these at 1024 columns a tile (16 s of system time more over a 24x36 print)
+PRINT_TILE_PIXELS = 8192
 PRINT_FINEST = 2.5  # px: a coarse print's furrows and tooth no finer than its pixels can show (under 300 DPI)
 
 
@@ -268,8 +277,8 @@ class _Strokes:
 class _Batch:
     """Strokes painted together (one id buffer), as drawn: their shapes at the working size, their
     colours as painted, the batch's opacity, how far each reaches (to find those a band meets), and
-    what their texture is made from: the brush's radius (the impasto bead's) and a pastel stroke's
-    pressure."""
+    what their texture is made from: the brush's radius (the impasto bead's), a pastel stroke's
+    pressure, and a wash's wetness (where it dried)."""
 
     points: np.ndarray  # n x max(2, max_length) x 2 (x, y), float; a stroke's unused points repeat its last
     lengths: np.ndarray  # n
@@ -280,6 +289,9 @@ class _Batch:
     reach: np.ndarray  # n x 4: left, top, right, bottom
     brush_radius: float  # px at the working size, before depth modulation
     pressure: np.ndarray | None  # n: a pastel stroke's (None: not chalk)
+    # a wash's, at the working size, in half precision: its strokes' cover bled together and wandering,
+    # less the cover at which it dried (None: not a wash); the wash's edge is where it crosses 0
+    wetness: np.ndarray | None = None
 
     @classmethod
     def of(cls, strokes: _Strokes, batch: np.ndarray, slabs: np.ndarray | None, opacity: float,
@@ -407,7 +419,7 @@ class ClassicalStrokes:
         # chalk's grain mixes its colour with what is under it: the strokes as painted, with it and without
         chalky, plain = (flat.copy(), flat.copy()) if chalk else (None, None)
         relief = np.zeros((bottom - top, width), np.float32)
-        detail = _resampled_rows(self._texture.detail, self._work_size, scale, offset, width, top, bottom)
+        detail = _resampled_rows(self._texture.detail, self._work_size, scale, offset, np.arange(width), top, bottom)
         tooth_cell = max(PRINT_FINEST, PRINT_TOOTH_MM / pixel_mm)
         tooth = _print_tooth(top, bottom - top, width, tooth_cell, self._texture.seed) if chalk else None
         period = max(PRINT_FINEST, PRINT_BRISTLE_MM / pixel_mm)
@@ -486,19 +498,160 @@ class ClassicalStrokes:
         return flat[first - top : last - top]
 
     def _ground_rows(self, scale: np.ndarray, offset: np.ndarray, width: int, top: int, bottom: int) -> np.ndarray:
-        return _resampled_rows(self._ground, self._work_size, scale, offset, width, top, bottom)
+        return _resampled_rows(self._ground, self._work_size, scale, offset, np.arange(width), top, bottom)
+
+
+class ClassicalWashes(ClassicalStrokes):
+    """A watercolour's washes, batch by batch: each batch's strokes bled together (their colours, drawn
+    again at any scale) and its wetness (where the wash dried). Drawn flat, each wash in its colours
+    over the paper up to where it dried, no pigment pooled nor granulated: at the working size for the
+    photo's, its edge as soft as the painting's; at print size the edge dried crisp, and the texture made
+    there at paper scale: pigment pooled in a line PRINT_RIM_MM wide just inside the edge, granulation
+    in the hollows of a paper whose grain is PRINT_TOOTH_MM across, and the edge itself ragged by that
+    grain. The wash's inside stays as soft as in the painting: its colours are the strokes' bled
+    together at the working size, only resampled."""
+
+    def coloured_as(self, painting: np.ndarray) -> ClassicalWashes:
+        """The washes as they are: a translucent wash shows every wash under it, it has no colour of its
+        own to take from the painting; the post-processing's smooth colour moves come with the enlarged
+        painting."""
+        return self
+
+    def print_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int,
+                   pixel_mm: float) -> tuple[np.ndarray, np.ndarray]:
+        """The washes at print size: each dried where its wetness crosses 0 (found within a print
+        pixel or so from the wetness and its slope, resampled), the edge rising over PRINT_WASH_EDGE_MM
+        and following the paper's grain by PRINT_RAGGED_MM; flat in their colours, and the texture
+        (what pooled pigment and granulation add) made there. Every step reads its own pixel but the
+        anti-aliasing, so bands equal the whole."""
+        settings = self._texture.settings
+        width, height = out_size
+        scale, offset = self._placed(crop, out_size)
+        reach = _reach(self._antialias)
+        top, bottom = max(0, first - reach), min(height, last + reach)
+        flat = self._ground_rows(scale, offset, width, top, bottom)
+        pooled = flat.copy()
+        paper = np.asarray(settings.paper, np.float32)
+        tooth = _print_tooth(top, bottom - top, width, max(PRINT_FINEST, PRINT_TOOTH_MM / pixel_mm), self._texture.seed)
+        # the edge creeps along the paper's hollows and stops short of its ridges
+        ragged = (2.0 * tooth - 1.0) * np.float32(PRINT_RAGGED_MM / pixel_mm)
+        granulation = np.float32(settings.edge_darkening * GRANULATION) * (tooth - 0.5)
+        rise, rim_width = max(1.0, PRINT_WASH_EDGE_MM / pixel_mm), max(1.0, PRINT_RIM_MM / pixel_mm)
+        washes = [_WashRows.read(batch, _bleed(settings, batch.brush_radius), self._work_size, scale, offset, top,
+                                 bottom) for batch in self._batches]
+        # a tile of columns at a time: a wash that does not reach it is passed over, and its arrays are small
+        tile_width = max(1, PRINT_TILE_PIXELS // (bottom - top))
+        for start in range(0, width, tile_width):
+            tile = slice(start, min(width, start + tile_width))
+            columns = np.arange(tile.start, tile.stop)
+            for wash, batch in zip(washes, self._batches):
+                wetness, slope = wash.wetness(columns)
+                inside = wetness / np.maximum(slope, 1e-6)  # print px from the edge, inside the wash
+                inside += ragged[:, tile]
+                if not (inside > -0.5 * rise).any():
+                    continue
+                cover = np.clip(inside / rise + 0.5, 0.0, 1.0) * np.float32(batch.opacity)
+                colours = wash.colours(columns)
+                # the pigment pooled where the wash dried, as the painter pools it (see _render), and granulated
+                pigment = np.exp(-np.maximum(inside, 0.0) / rim_width)
+                pigment *= np.float32(settings.edge_darkening * POOLING)
+                pigment += granulation[:, tile]
+                absorbed = colours / paper
+                np.subtract(1.0, absorbed, out=absorbed)
+                np.clip(absorbed, 0.0, 1.0, out=absorbed)
+                absorbed *= pigment[..., None]
+                absorbed += 1.0
+                np.divide(colours, absorbed, out=absorbed)
+                _laid(pooled[:, tile], absorbed, cover)
+                _laid(flat[:, tile], colours, cover)
+        flat, pooled = (cv2.GaussianBlur(image, (0, 0), self._antialias) for image in (flat, pooled))
+        rows = slice(first - top, last - top)
+        return np.clip(flat[rows], 0.0, 1.0), pooled[rows] - flat[rows]
+
+    def _photo_flat(self, batches: tuple[_Batch, ...]) -> np.ndarray:
+        """The washes at the working size, each up to where it dried as in the painting, resized to the
+        photo's."""
+        width, height = self._work_size
+        flat = self._ground_rows(np.ones(2), np.zeros(2), width, 0, height)
+        for batch in batches:
+            wash = _WashRows.read(batch, _bleed(self._texture.settings, batch.brush_radius), self._work_size,
+                                  np.ones(2), np.zeros(2), 0, height)
+            wetness, _ = wash.wetness(np.arange(width))
+            cover = np.clip(wetness / WASH_SOFTNESS + 0.5, 0.0, 1.0) * np.float32(batch.opacity)
+            _laid(flat, wash.colours(np.arange(width)), cover)
+        flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
+        if (width, height) != self._photo_size:
+            flat = cv2.resize(flat, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
+        return np.clip(flat, 0.0, 1.0, out=flat)
+
+
+def _read_rows(scale: np.ndarray, offset: np.ndarray, work_height: int, top: int, bottom: int) -> tuple[int, int]:
+    """The working rows that rows [top, bottom), drawn at scale and offset, read (bilinearly)."""
+    first = max(0, math.floor((top - offset[1]) / scale[1]) - 1)
+    return first, min(work_height, math.ceil((bottom - offset[1]) / scale[1]) + 2)
+
+
+class _WashRows:
+    """The working rows of a wash that rows [top, bottom), drawn at scale and offset from the working
+    size, read, made once for all their columns: its wetness and the wetness's slope (from central
+    differences, with one row more each way where the painting has one), and its colours, when first
+    asked (its strokes' bled together over bleed working px as the painter bleeds them, from those rows
+    and the rows the bleeding reads for them)."""
+
+    def __init__(self, batch: _Batch, bleed: float, work_size: tuple[int, int], scale: np.ndarray,
+                 offset: np.ndarray, top: int, bottom: int, first: int, last: int, wet: np.ndarray) -> None:
+        self._batch, self._bleed, self._work_size, self._scale = batch, bleed, work_size, scale
+        self._top, self._bottom, self._first, self._last, self._wet = top, bottom, first, last, wet
+        self._placed = offset + np.array([0.0, first * scale[1]])  # the offset that draws these rows
+
+    @classmethod
+    def read(cls, batch: _Batch, bleed: float, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,
+             top: int, bottom: int) -> _WashRows:
+        work_height = work_size[1]
+        first, last = _read_rows(scale, offset, work_height, top, bottom)
+        lower, upper = max(0, first - 1), min(work_height, last + 1)
+        wetness = batch.wetness[lower:upper].astype(np.float32)
+        across, down = (cv2.Sobel(wetness, cv2.CV_32F, dx, 1 - dx, ksize=1, scale=0.5) for dx in (1, 0))
+        wet = np.dstack([wetness, across, down])[first - lower : last - lower]
+        return cls(batch, bleed, work_size, scale, offset, top, bottom, first, last, wet)
+
+    def wetness(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The wash's wetness in these columns (0 where it dried) and how steeply it changes there, per
+        px drawn."""
+        wet = _resampled_rows(self._wet, (self._work_size[0], self._last - self._first), self._scale, self._placed,
+                              columns, self._top, self._bottom)
+        across, down = wet[..., 1] / np.float32(self._scale[0]), wet[..., 2] / np.float32(self._scale[1])
+        return np.ascontiguousarray(wet[..., 0]), np.hypot(across, down, out=across)
+
+    def colours(self, columns: np.ndarray) -> np.ndarray:
+        return _resampled_rows(self._bled, (self._work_size[0], self._last - self._first), self._scale, self._placed,
+                               columns, self._top, self._bottom)
+
+    @functools.cached_property
+    def _bled(self) -> np.ndarray:
+        work_width, work_height = self._work_size
+        first, last = self._first, self._last
+        bleed_reach = _reach(self._bleed)
+        above, below = min(first, bleed_reach), min(work_height - last, bleed_reach)
+        chosen = self._batch.meeting(np.ones(2), np.zeros(2), work_width, first - above, last + below)
+        ids = _stroke_ids(self._batch, (last - first + above + below, work_width), (1.0, 1.0),
+                          (0.0, float(above - first)), chosen)
+        spread = cv2.GaussianBlur((ids > 0).astype(np.float32), (0, 0), self._bleed)[above : above + last - first]
+        colours = cv2.GaussianBlur(_palette(self._batch.colours)[ids], (0, 0), self._bleed)[above : above + last - first]
+        colours /= np.maximum(spread, 1e-3)[..., None]
+        return colours
 
 
 def _resampled_rows(image: np.ndarray, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,
-                    width: int, top: int, bottom: int) -> np.ndarray:
-    """Rows [top, bottom) of image (of the working size, or shrunk from it: the ground) drawn at scale
-    and offset from the working size: interpolated bilinearly."""
+                    columns: np.ndarray, top: int, bottom: int) -> np.ndarray:
+    """Columns of rows [top, bottom) of image (of the working size, or shrunk from it: the ground) drawn
+    at scale and offset from the working size: interpolated bilinearly."""
     image_height, image_width = image.shape[:2]
     shrink = np.array([image_width, image_height]) / np.array(work_size)
-    columns = ((np.arange(width) - offset[0]) / scale[0] + 0.5) * shrink[0] - 0.5
+    read_columns = ((columns - offset[0]) / scale[0] + 0.5) * shrink[0] - 0.5
     rows = ((np.arange(top, bottom) - offset[1]) / scale[1] + 0.5) * shrink[1] - 0.5
-    map_x = np.broadcast_to(columns.astype(np.float32), (bottom - top, width))
-    map_y = np.broadcast_to(rows.astype(np.float32)[:, None], (bottom - top, width))
+    map_x = np.broadcast_to(read_columns.astype(np.float32), (bottom - top, len(columns)))
+    map_y = np.broadcast_to(rows.astype(np.float32)[:, None], (bottom - top, len(columns)))
     return cv2.remap(image, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y), cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REPLICATE)
 
@@ -542,8 +695,7 @@ def _chalk_cover(batch: _Batch, ids: np.ndarray, scale: np.ndarray, offset: np.n
     sigma = max(1.0, 0.4 * batch.brush_radius)
     work_width, work_height = work_size
     # the working rows the band's rows read, and those the blur reads for them
-    first = max(0, math.floor((top - offset[1]) / scale[1]) - 1)
-    last = min(work_height, math.ceil((top + len(ids) - offset[1]) / scale[1]) + 2)
+    first, last = _read_rows(scale, offset, work_height, top, top + len(ids))
     blur_reach = _reach(sigma)
     above, below = min(first, blur_reach), min(work_height - last, blur_reach)
     chosen = batch.meeting(np.ones(2), np.zeros(2), work_width, first - above, last + below)
@@ -551,7 +703,7 @@ def _chalk_cover(batch: _Batch, ids: np.ndarray, scale: np.ndarray, offset: np.n
                          (0.0, float(above - first)), chosen) > 0).astype(np.float32)
     cover = cv2.GaussianBlur(cover, (0, 0), sigma)[above : above + last - first]
     pressed = _resampled_rows(cover, (work_width, last - first), scale, offset + np.array([0.0, first * scale[1]]),
-                              ids.shape[1], top, top + len(ids))
+                              np.arange(ids.shape[1]), top, top + len(ids))
     pressed *= _palette(batch.pressure[:, None])[ids][..., 0]
     bite = grain * tooth * (1.0 - PASTEL_FACE_BLEND * np.clip(2.0 * detail - 1.0, 0.0, 1.0))
     return np.clip((pressed - bite) / PASTEL_SOFTNESS, 0.0, 1.0) * (ids > 0)
@@ -582,14 +734,17 @@ def _reach(sigma: float) -> int:
 
 def _strokes_kept(batches: list[_Batch], ground: np.ndarray, work_shape: tuple[int, int],
                   shape: tuple[int, int], settings: StrokeSettings, detail: np.ndarray, seed: int,
-                  painting: np.ndarray) -> ClassicalStrokes | None:
-    """The strokes, to be drawn again at print size; not a wash's, whose edge is where it dried (a
-    little inside the strokes, wandering), not the strokes' outline."""
-    if settings.wet_edges > 0:
-        return None
+                  painting: np.ndarray) -> ClassicalStrokes:
+    """The strokes, to be drawn again at print size: a wash's with where it dried."""
     antialias = KNIFE_ANTIALIAS_SIGMA if settings.shape == "knife" else ANTIALIAS_SIGMA
     texture = _Texture(tuple(batches), settings, detail, seed, painting)
-    return ClassicalStrokes(tuple(batches), ground, work_shape[::-1], shape[::-1], antialias, texture)
+    kind = ClassicalWashes if settings.wet_edges > 0 else ClassicalStrokes
+    return kind(tuple(batches), ground, work_shape[::-1], shape[::-1], antialias, texture)
+
+
+def _bleed(settings: StrokeSettings, radius: float) -> float:
+    """How far (a Gaussian's sigma, working px) a wash's strokes bleed together, wet into wet."""
+    return max(1.0, settings.wet_edges * radius)
 
 
 def _shrunk_ground(ground: np.ndarray, sigma: float) -> np.ndarray:
@@ -803,7 +958,6 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
         if len(batch) == 0:
             continue
         kept = _Batch.of(strokes, batch, slabs, opacity, level.radius, None if pressure is None else pressure[batch])
-        drawn.append(kept)
         ids = _stroke_ids(kept, canvas.paint.shape[:2])
         painted = ids > 0
         layer = _palette(strokes.colours[batch])[ids]
@@ -812,7 +966,7 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
         if settings.wet_edges > 0:
             # wet into wet: neighbouring strokes of one wash bleed together, and the wash dries to a
             # soft, wandering edge a little inside the strokes, so paper shows between washes
-            sigma = max(1.0, settings.wet_edges * level.radius)
+            sigma = _bleed(settings, level.radius)
             soft = _blur(cover, sigma)
             spread = np.maximum(soft, 1e-3)[..., None]
             layer = _blur(layer, sigma) / spread
@@ -821,7 +975,10 @@ def _render(canvas: _Canvas, strokes: _Strokes, level: _Level, settings: StrokeS
             wander *= WASH_WANDER / max(float(wander.std()), 1e-6)
             # the edge wanders where a wash is; far from any, where its colour is undefined, paper stays bare
             wander *= np.minimum(soft / WASH_EDGE, 1.0)
-            cover = np.clip((soft + wander - WASH_EDGE) / WASH_SOFTNESS + 0.5, 0.0, 1.0)
+            wetness = soft + wander - WASH_EDGE
+            cover = np.clip(wetness / WASH_SOFTNESS + 0.5, 0.0, 1.0)
+            kept = attrs.evolve(kept, wetness=wetness.astype(np.float16))  # for a print, to dry there again
+        drawn.append(kept)
         # the plain twin takes the stroke's full cover: bare paper between grains is decoration, not error
         canvas.plain += (opacity * cover)[..., None] * (plain - canvas.plain)
         if chalk:

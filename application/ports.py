@@ -92,7 +92,8 @@ class PaintedStrokes(Protocol):
 
     def coloured_as(self, painting: np.ndarray) -> PaintedStrokes:
         """The same strokes, each in the colour it shows in painting (HxWx3, the photo's size: the
-        painting as finished, its colours moved by the post-processing)."""
+        painting as finished, its colours moved by the post-processing); translucent washes, which
+        show every wash under them and have no colour of their own there, as they are."""
 
     def photo_flat(self) -> np.ndarray:
         """HxWx3 float32 at the photo's size: the strokes in their colours, in their order, without
@@ -100,8 +101,8 @@ class PaintedStrokes(Protocol):
 
     def photo_texture(self) -> np.ndarray:
         """HxWx3 float32 at the photo's size: what the paint's texture (an impasto's relief lit, a
-        pastel's grain) adds to the painting's flat strokes in their colours as painted (the painting
-        less them)."""
+        pastel's grain, a wash's pooled pigment and granulation) adds to the painting's flat strokes in
+        their colours as painted (the painting less them)."""
 
     def print_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int,
                    pixel_mm: float) -> tuple[np.ndarray, np.ndarray]:

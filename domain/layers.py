@@ -296,19 +296,29 @@ def layer_alphas(membership: np.ndarray, count: int, feather_px: float) -> Itera
 
 
 def blur(mask: np.ndarray, feather_px: float) -> np.ndarray:
+    """The mask smoothed over feather px (see smoothed), its plateaus snapped: alpha away from an edge
+    is exactly 0 or 1, as on the hard mask (the taps sum to 1 only up to rounding)."""
+    out = smoothed(mask, feather_px)
+    if feather_px > 0:
+        out[out > 1 - 1e-6] = 1.0
+        out[out < 1e-6] = 0.0
+    return out
+
+
+def smoothed(values: np.ndarray, feather_px: float) -> np.ndarray:
     """Separable Gaussian cut at the feather radius (sigma = feather / 3, so the cut is at 3 sigma),
     with edge padding, numpy only: an edge softens over at most feather px on either side. Made in
     strips of rows through buffers used again for each strip, so no photo-size temporary is made
     beside the result (each pixel's sum is the same as done whole, tap by tap in the same order)."""
     if feather_px <= 0:
-        return mask.astype(np.float32)
+        return values.astype(np.float32)
     radius = int(np.ceil(feather_px))
     sigma = radius / 3.0
     taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     taps = (taps / taps.sum()).astype(np.float32)
-    height, width = mask.shape[:2]
-    trailing = mask.shape[2:]
-    out = np.empty(mask.shape, np.float32)
+    height, width = values.shape[:2]
+    trailing = values.shape[2:]
+    out = np.empty(values.shape, np.float32)
     rows = max(1, min(height, BLUR_STRIP_PIXELS // max(1, width)))
     tall = np.empty((rows + 2 * radius, width, *trailing), np.float32)  # the strip with the rows it reaches
     wide = np.empty((rows, width + 2 * radius, *trailing), np.float32)  # the strip blurred down the columns
@@ -317,15 +327,11 @@ def blur(mask: np.ndarray, feather_px: float) -> np.ndarray:
         bottom = min(top + rows, height)
         count = bottom - top
         # the rows the strip reaches, the edge rows repeated past the picture
-        tall[: count + 2 * radius] = mask[np.clip(np.arange(top - radius, bottom + radius), 0, height - 1)]
+        tall[: count + 2 * radius] = values[np.clip(np.arange(top - radius, bottom + radius), 0, height - 1)]
         _accumulate(tall[: count + 2 * radius], taps, wide[:count, radius : radius + width], term[:count], axis=0)
         wide[:count, :radius] = wide[:count, radius : radius + 1]
         wide[:count, radius + width :] = wide[:count, radius + width - 1 : radius + width]
         _accumulate(wide[:count], taps, out[top:bottom], term[:count], axis=1)
-    # The taps sum to 1 only up to rounding: snap the plateaus so that alpha away from an edge is
-    # exactly 0 or 1, as on the hard mask.
-    out[out > 1 - 1e-6] = 1.0
-    out[out < 1e-6] = 0.0
     return out
 
 

@@ -24,7 +24,8 @@ import attrs
 import numpy as np
 
 from rilievo.domain.fill import Boxed, FilledColours
-from rilievo.domain.images import per_pixel
+from rilievo.domain.images import REC709_LUMA, per_pixel
+from rilievo.domain.layers import smoothed
 from rilievo.domain.outputs import DEPTH_MAP, FORMAT_FILES, PREVIEW, PROOF, RESULT_STEM
 from rilievo.domain.params import RenderParams
 from rilievo.domain.print_extras import mark_patches, marks_margin_px, white_ink_mask
@@ -38,6 +39,13 @@ from .files import RunFiles
 
 BAND_ROWS = 128  # divides the TIFF tile height, so two bands fill a row of tiles
 PAPER = 1.0  # white
+# how much of the paint's texture the finished painting holds: its detail within KEPT_DETAIL px (a feather
+# radius: a Gaussian of a third of it), compared over KEPT_AROUND px; KEPT_FLOOR is a texture's detail
+# energy too small to judge by (its std 0.001)
+KEPT_DETAIL = 3
+KEPT_AROUND = 12
+KEPT_FLOOR = 1e-6
+KEPT_STRIP_ROWS = 256
 
 
 @attrs.frozen
@@ -213,11 +221,15 @@ class PrintExport:
 
     def painted_strokes(self, strokes: PaintedStrokes) -> tuple[PaintedStrokes, np.ndarray, _TextureRows]:
         """The strokes in the finished painting's colours, the print's crop of them drawn flat at the
-        photo's size, and its crop of the paint's texture at the photo's size; made once."""
+        photo's size, and its crop of the paint's texture at the photo's size as the finished painting
+        holds it (the finish softens the painting far away, and some of its texture with it: taking the
+        whole texture out there would leave its negative); made once."""
         if self._painted_strokes is None:
             painted, crop = strokes.coloured_as(self.image), self.plan.crop.slices
-            texture = _TextureRows(strokes.photo_texture()[crop].astype(np.float16))
-            self._painted_strokes = painted, np.ascontiguousarray(painted.photo_flat()[crop]), texture
+            texture = strokes.photo_texture()[crop].astype(np.float16)
+            flat = np.ascontiguousarray(painted.photo_flat()[crop])
+            texture *= _texture_kept_in_strips(self.image[crop], flat, texture)
+            self._painted_strokes = painted, flat, _TextureRows(texture)
         return self._painted_strokes
 
     def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
@@ -384,6 +396,41 @@ class PrintExport:
     @cached_property
     def patches(self) -> list:
         return mark_patches(self.height, self.width, self.marks_margin, self.pixel_mm)
+
+
+def texture_kept(finished: np.ndarray, flat: np.ndarray, texture: np.ndarray) -> np.ndarray:
+    """How much of the paint's texture (HxWx3) the finished painting holds beyond its flat strokes, HxWx1,
+    0 to 1: the local regression of the one's luminance detail a pixel or two across on the other's, over
+    KEPT_AROUND px (where there is no texture to judge by, all of it)."""
+    held = finished @ REC709_LUMA
+    held -= flat @ REC709_LUMA
+    made = texture @ REC709_LUMA
+    held -= smoothed(held, KEPT_DETAIL)
+    made -= smoothed(made, KEPT_DETAIL)
+    held *= made
+    made *= made
+    kept = smoothed(held, KEPT_AROUND)
+    del held
+    kept += KEPT_FLOOR
+    alone = smoothed(made, KEPT_AROUND)
+    alone += KEPT_FLOOR
+    kept /= alone
+    return np.clip(kept, 0.0, 1.0, out=kept)[..., None]
+
+
+def _texture_kept_in_strips(finished: np.ndarray, flat: np.ndarray, texture: np.ndarray) -> np.ndarray:
+    """texture_kept, in half precision, made a strip of rows at a time with the rows each strip reads,
+    so that it is the same as made whole and none of its temporaries is the photo's size (each would be
+    48 MB from a 12 MP photo)."""
+    height = len(texture)
+    context = KEPT_DETAIL + KEPT_AROUND
+    kept = np.empty((*texture.shape[:2], 1), np.float16)
+    for top in range(0, height, KEPT_STRIP_ROWS):
+        bottom = min(height, top + KEPT_STRIP_ROWS)
+        first, last = max(0, top - context), min(height, bottom + context)
+        rows = texture_kept(finished[first:last], flat[first:last], texture[first:last].astype(np.float32))
+        kept[top:bottom] = rows[top - first : bottom - first]
+    return kept
 
 
 class _TextureRows:
