@@ -113,8 +113,8 @@ class RenderPipeline:
             engines["regions"] = self.segmenter.name
             if self.segmenter.device:
                 devices["regions"] = self.segmenter.device
-        if params.layer_count != 0:
-            layer_plan, layers_warning = plan_layers(params, depth8[plan.crop.slices], regions)
+            if params.layer_count != 0:
+                layer_plan, layers_warning = plan_layers(params, depth8[plan.crop.slices], regions)
         warnings += filter(None, (advice, layers_warning))
         noise, strokes = None, None
         if params.mode == "painterly":
