@@ -144,19 +144,18 @@ class RenderPipeline:
                           print_px=plan.canvas_px, print_pixel_mm=print_pixel_mm)
         del regions  # the pane maker lets go of them once the panes are planned
         panes = maker.make(job.id, depth8, layer_plan, lambda within: progress("layers", within, engines))
-        if panes.edges_engine:
-            engines["edges"] = panes.edges_engine
-
-        progress("upscale", 0.0, engines)
-        if plan.scale != (1.0, 1.0):
-            engines["upscale"] = self.upscaler.name
-        finish = None
-        if params.mode == "painterly":
-            finish = PrintFinish(self.post, PaintRequest.from_params(params).style.post, seeds_of(params)["post"],
-                                 strokes)
-        export = PrintExport(params, plan, image, depth8, upscaler=self.upscaler, resampler=self.resampler,
-                             files=files, finish=finish)
         try:
+            if panes.edges_engine:
+                engines["edges"] = panes.edges_engine
+            progress("upscale", 0.0, engines)  # a cancelled job stops here or at any later report
+            if plan.scale != (1.0, 1.0):
+                engines["upscale"] = self.upscaler.name
+            finish = None
+            if params.mode == "painterly":
+                finish = PrintFinish(self.post, PaintRequest.from_params(params).style.post,
+                                     seeds_of(params)["post"], strokes)
+            export = PrintExport(params, plan, image, depth8, upscaler=self.upscaler, resampler=self.resampler,
+                                 files=files, finish=finish)
             export.write(panes.sources, bits, lambda within: progress("upscale", within, engines))
         finally:  # the previews are written into the attempt's folder: done before it is published or discarded
             wait([panes.previews])

@@ -11,6 +11,7 @@ import pytest
 from rilievo.domain.errors import (
     DepthEstimationFailed,
     IllegalTransition,
+    JobChanged,
     StorageFull,
     ImageRejected,
     UploadNotFound,
@@ -282,4 +283,28 @@ def test_a_preview_that_fails_fails_the_job(fakes):
     fakes.files.write_animation = full_disk
     job = fakes.render_now.render(Path("photo.png"), RenderParams(layers=3))
     assert job.status is JobStatus.FAILED and job.error == "the disk is full: the parallax preview"
+    assert fakes.files.working == {} and fakes.files.published == {}
+
+
+def test_a_job_cancelled_while_its_previews_are_written_is_discarded_only_once_they_are(fakes):
+    """The run stops at the first progress report after the panes (the job was cancelled): the previews'
+    thread still writes into the attempt's folder, so the folder goes only after it."""
+    write_animation, discard, events = fakes.files.write_animation, fakes.files.discard, []
+
+    def slow_animation(*args):
+        time.sleep(0.3)
+        write_animation(*args)
+        events.append("previews written")
+
+    def discarded(key):
+        discard(key)
+        events.append("discarded")
+
+    def cancelled_at_upscale(job):
+        if job.stage == "upscale":
+            raise JobChanged("the job was cancelled")
+
+    fakes.files.write_animation, fakes.files.discard = slow_animation, discarded
+    fakes.render_now.render(Path("photo.png"), RenderParams(layers=3), on_progress=cancelled_at_upscale)
+    assert events[:2] == ["previews written", "discarded"]
     assert fakes.files.working == {} and fakes.files.published == {}
