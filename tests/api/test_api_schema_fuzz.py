@@ -12,11 +12,12 @@ import tempfile
 from pathlib import Path
 
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from litestar.testing import TestClient
 from schemathesis.checks import positive_data_acceptance
 
 from rilievo.entrypoints.http.app import create_app
+from rilievo.entrypoints.http.presets import ROUTE_NAMES
 from tests.api.api_helpers import make_web, png_bytes
 
 MAX_EXAMPLES = 100  # per operation
@@ -29,6 +30,9 @@ schema = schemathesis.openapi.from_asgi("/schema/openapi.json", APP)
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_request_breaks_the_api_or_its_schema(case):
+    # /api/presets/export and /import are operations of their own: as OpenAPI says, a concrete path wins
+    # over a templated one, so a preset named so is another operation's request (and is refused as reserved)
+    assume((case.path_parameters or {}).get("name") not in ROUTE_NAMES)
     case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
 
