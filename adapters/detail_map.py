@@ -28,7 +28,7 @@ from rilievo.domain.images import REC709_LUMA
 
 SCENE_DETAIL = 0.5  # the most a sharp, near part of the scene gets (one finer brush); a face gets 1 (two)
 SUBJECT_DETAIL = 0.8  # the segmenter's subject: both finer brushes, the threshold not quite a face's
-CENTRE_QUANTILE = 0.95  # without a subject, the scene's detail at this quantile and above counts as a subject's
+CENTRE_QUANTILE = 0.9  # without a subject, the sharpest and nearest tenth of the scene counts as one
 FOCUS_SCALE = 0.015  # of the long side: the neighbourhood over which sharpness is averaged
 SHARPEST = 0.9  # quantile of the sharpness that counts as fully in focus
 FACE_ELLIPSE = (0.6, 0.8)  # semi-axes across and down, in face-box sides
