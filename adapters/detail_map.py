@@ -14,8 +14,10 @@ SCENE_DETAIL, that centre (sharp, but mid-depth: a nearness of about 0.6 at the 
 stayed under the first finer brush's 1/3, and a bus or a bowl was painted as loosely as the sky. So
 without a subject the scene is measured against itself: its focus times nearness at CENTRE_QUANTILE
 counts as a subject's SUBJECT_DETAIL, and everything else is scaled by the same factor. One factor
-for the whole photo keeps depth influence's meaning (far keeps the same share of near's detail) and
-keeps what has nothing in focus (the sky, a plain wall, an empty road) at next to nothing.
+for the whole photo keeps depth influence's meaning (far keeps the same share of near's detail; a
+floor under the nearness would not) and keeps what has nothing in focus (the sky, a plain wall, an
+empty road) at next to nothing. On the eight eval photos without a subject the map reaches 1/3 on
+41 % of the picture instead of 8 %, and 2/3 (both finer brushes) on 16 % instead of none.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 from rilievo.adapters.faces import find_faces
 from rilievo.domain.images import REC709_LUMA
 
-SCENE_DETAIL = 0.5  # the most a sharp, near part of the scene gets (one finer brush); a face gets 1 (two)
+SCENE_DETAIL = 0.5  # beside a face or a subject, the most a sharp, near part of the scene gets (one finer brush)
 SUBJECT_DETAIL = 0.8  # the segmenter's subject: both finer brushes, the threshold not quite a face's
 CENTRE_QUANTILE = 0.9  # without a subject, the sharpest and nearest tenth of the scene counts as one
 FOCUS_SCALE = 0.015  # of the long side: the neighbourhood over which sharpness is averaged
