@@ -11,7 +11,8 @@ After Hertzmann, "Painterly Rendering with Curved Brush Strokes of Multiple Size
    multiplied by 1 + DEPTH_BRUSH_GAIN * depth_influence * depth, so the background is painted with
    broader strokes and fewer details than the subject (grid points there are thinned to match).
 4. Where the eye goes is a detail map (detail_map.py: 1 on faces, 0.8 on the subject the render
-   passes, up to 0.5 where the photo is sharp and near). After the style's brushes (the background's)
+   passes, up to 0.5 where the photo is sharp and near; with neither, up to 0.8 on the scene's own
+   sharpest, nearest tenth, its centre of interest). After the style's brushes (the background's)
    come DETAIL_LEVELS finer ones, each only where the map is high enough. On a grid of the brush's
    size, a cell gets a stroke where the canvas differs from the reference by more than a threshold on
    average, a threshold that falls where the map is high (the first brush paints every cell). The
@@ -82,8 +83,9 @@ DROPPED_FINE_LEVELS = 0.5  # share of the finer brush sizes left out at the most
 DETAIL_THRESHOLD = 0.35
 # ... and this many finer brushes follow the background's finest, each painting only where the detail
 # map reaches its share: 1/3 for the first (a sharp, near part of the scene), 2/3 for the second (a face,
-# the segmenter's subject). Past the default painterliness (0.5) the finest goes, and the one left
-# paints only where the second did: at the most painterly (0.8) only faces and the subject get it.
+# the segmenter's subject, a subjectless scene's centre of interest). Past the default painterliness
+# (0.5) the finest goes, and the one left paints only where the second did: at the most painterly (0.8)
+# only faces and the subject get it.
 DETAIL_LEVELS = 2
 # A face is painted at most as loosely as at this painterliness (the default), whatever the request:
 # past it, one more brush follows all others where the detail map says face.

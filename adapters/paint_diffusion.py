@@ -24,8 +24,9 @@
    steps its strength leaves out (paint_diffusion_pipeline.py): at full depth influence the subject
    is repainted for half the steps the background is. The classical painter's detail map
    (detail_map.py: 1 on faces, 0.8 on the subject the render passes, up to 0.5 where the photo is sharp
-   and near) lowers that strength further, by up to DETAIL_CALM, so a face is held at the photo for
-   longer and keeps its features while the background is repainted freely. The VAE's sampling draws from a CPU
+   and near; with neither, up to 0.8 on the scene's sharpest, nearest tenth) lowers that strength
+   further, by up to DETAIL_CALM, so a face is held at the photo for longer and keeps its features
+   while the background is repainted freely. The VAE's sampling draws from a CPU
    torch.Generator seeded with the plan's seed, so the same inputs and plan give the same painting
    on the same device.
 

@@ -372,8 +372,10 @@ def test_the_subject_is_held_at_the_photo_for_longer_than_the_rest_at_the_same_d
     assert [bool(held[:, :4].all()) for held in seen[:4]] == [True, True, False, False]
     assert not any(held[:, 6:].any() for held in seen)
     seen.clear()
+    # without a subject the scene's centre of interest stands in for one: the busy lower half (latent
+    # rows 4-7) is held at the photo for the first step at least, the dim upper half never
     painter.paint(image, depth, request(), NoisePlan.single(1))
-    assert not any(held.any() for held in seen)
+    assert seen[0][4:].all() and not any(held[:4].any() for held in seen)
 
 
 def test_a_subject_mask_of_another_size_is_refused(painter):
