@@ -33,7 +33,8 @@ from scipy.sparse.csgraph import dijkstra
 from skimage.segmentation import find_boundaries, slic
 
 from rilievo.adapters.edge_blur import edge_blur
-from rilievo.adapters.faces import find_faces, person_seed
+from rilievo.adapters.faces import Face, find_faces, person_seed
+from rilievo.adapters.person_mask import person_chance
 from rilievo.adapters.guided import guided_upsample
 from rilievo.domain.regions import Regions
 
@@ -42,6 +43,7 @@ SUPERPIXELS = 500
 MIN_SUPERPIXEL_AREA = 300  # px: fewer superpixels in a small picture, as smaller ones measure only noise
 GRABCUT_SIDE = 256
 GRABCUT_ITERATIONS = 3
+PERSON_FACE_SHARE = 0.5  # of a face's middle the selfie model must call person for its outline to be taken
 MIN_SIDE = 16  # below this a photo is one region
 
 # Boundary connectivity saliency (Zhu et al. 2014); Lab distances in Lab units.
@@ -228,10 +230,12 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
     the sharp part of a shallow depth of field."""
     people = []
     taken = np.zeros(small.shape[:2], bool)
-    for face in find_faces(small):
+    faces = find_faces(small)
+    chance = person_chance(small) if faces else None
+    for face in faces:
         if taken[int(face.centre[0]), int(face.centre[1])]:
             continue  # a second detection inside a person already cut out
-        person = _tidy(_grabcut(small, person_seed(face, *small.shape[:2])) & ~taken)
+        person = _tidy(_person(small, face, chance) & ~taken)
         if person.any():
             people.append(person)
             taken |= person
@@ -247,6 +251,22 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
     by_focus = bool(focused.any()) and inside >= 0.8 * subject.sum() and subject.sum() < 0.5 * focused.sum()
     parts = _parts(focused if by_focus else subject)
     return parts, ["subject"] * len(parts), by_focus
+
+
+def _person(small: np.ndarray, face: Face, chance: np.ndarray) -> np.ndarray:
+    """The person whose face this is: the selfie model's outline around the face where the model sees
+    one there (PERSON_FACE_SHARE of the face's middle), else GrabCut from a body-shaped seed."""
+    height, width = small.shape[:2]
+    sure = chance > 0.5
+    inner = face.size // 4
+    middle = sure[max(0, face.row + inner): face.row + face.size - inner, max(0, face.col + inner): face.col + face.size - inner]
+    if middle.size and middle.mean() >= PERSON_FACE_SHARE:
+        _, parts = cv2.connectedComponents(sure.astype(np.uint8), connectivity=8)
+        found = np.bincount(parts[max(0, face.row + inner): face.row + face.size - inner,
+                                  max(0, face.col + inner): face.col + face.size - inner].ravel())
+        found[0] = 0
+        return parts == int(np.argmax(found))
+    return _grabcut(small, person_seed(face, height, width))
 
 
 def _drawn_subjects(lab: np.ndarray) -> list[np.ndarray]:

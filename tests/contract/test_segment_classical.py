@@ -279,6 +279,19 @@ def test_the_astronaut_is_one_region_named_person_from_her_face_to_her_suit(astr
     assert labels[250, 20] != face  # the flag
 
 
+def test_the_helmet_the_astronaut_holds_is_hers_at_360_px_too(segmenter):
+    # At 360 px GrabCut, which goes by colour, left her black helmet with the black backdrop behind
+    # it, and the helmet went to a pane of its own; the person model outlines her with what she holds.
+    for side in (512, 360):
+        picture = cv2.resize(skimage.data.astronaut(), (side, side), interpolation=cv2.INTER_AREA)
+        regions = segmenter.segment(picture.astype(np.float32) / 255.0)
+        at = lambda row, col: regions.labels[row * side // 512, col * side // 512]
+        person = at(120, 220)
+        assert regions.names[person] == "person"
+        assert at(430, 420) == person  # the helmet
+        assert at(20, 480) != person and at(300, 490) != person  # the backdrop beside and below the shuttle
+
+
 def test_a_pale_cap_on_a_persons_head_before_a_pale_wall_stays_with_the_person(segmenter):
     # A cap the colour of the wall behind it: GrabCut goes by colour and gave it to the wall, so the
     # cap went to the back pane (an officer's white-crowned cap). The top of the head is surely person.
