@@ -43,7 +43,8 @@ SUPERPIXELS = 500
 MIN_SUPERPIXEL_AREA = 300  # px: fewer superpixels in a small picture, as smaller ones measure only noise
 GRABCUT_SIDE = 256
 GRABCUT_ITERATIONS = 3
-PERSON_FACE_SHARE = 0.5  # of a face's middle the selfie model must call person for its outline to be taken
+PERSON_FACE_SHARE = 0.5  # of a face's middle the selfie model must call person for its answer to seed the cut
+PERSON_SURE, PERSON_SURELY_NOT = 0.9, 0.1  # the model's chances from which a pixel surely is, or is not, the person
 MIN_SIDE = 16  # below this a photo is one region
 
 # Boundary connectivity saliency (Zhu et al. 2014); Lab distances in Lab units.
@@ -254,19 +255,22 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
 
 
 def _person(small: np.ndarray, face: Face, chance: np.ndarray) -> np.ndarray:
-    """The person whose face this is: the selfie model's outline around the face where the model sees
-    one there (PERSON_FACE_SHARE of the face's middle), else GrabCut from a body-shaped seed."""
+    """The person whose face this is, cut out by GrabCut. Where the selfie model sees a person at the
+    face, its answer seeds the cut (sure where it is sure, probable where it leans), and the part of
+    the cut holding the face is the person; else a body-shaped seed below the face."""
     height, width = small.shape[:2]
-    sure = chance > 0.5
     inner = face.size // 4
-    middle = sure[max(0, face.row + inner): face.row + face.size - inner, max(0, face.col + inner): face.col + face.size - inner]
-    if middle.size and middle.mean() >= PERSON_FACE_SHARE:
-        _, parts = cv2.connectedComponents(sure.astype(np.uint8), connectivity=8)
-        found = np.bincount(parts[max(0, face.row + inner): face.row + face.size - inner,
-                                  max(0, face.col + inner): face.col + face.size - inner].ravel())
-        found[0] = 0
-        return parts == int(np.argmax(found))
-    return _grabcut(small, person_seed(face, height, width))
+    middle = (slice(max(0, face.row + inner), face.row + face.size - inner),
+              slice(max(0, face.col + inner), face.col + face.size - inner))
+    if chance[middle].size == 0 or (chance[middle] > 0.5).mean() < PERSON_FACE_SHARE:
+        return _grabcut(small, person_seed(face, height, width))
+    seed = np.select([chance >= PERSON_SURE, chance >= 0.5, chance >= PERSON_SURELY_NOT],
+                     [cv2.GC_FGD, cv2.GC_PR_FGD, cv2.GC_PR_BGD], cv2.GC_BGD).astype(np.uint8)
+    cut = _grabcut(small, seed)
+    _, parts = cv2.connectedComponents(cut.astype(np.uint8), connectivity=8)
+    found = np.bincount(parts[middle].ravel(), minlength=2)
+    found[0] = 0
+    return parts == int(np.argmax(found)) if found.any() else cut
 
 
 def _drawn_subjects(lab: np.ndarray) -> list[np.ndarray]:
