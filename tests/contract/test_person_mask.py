@@ -16,7 +16,7 @@ def astronaut_chance():
 
 
 def test_the_model_file_ships_with_the_package():
-    assert MODEL.is_file() and MODEL.stat().st_size == 249_505
+    assert MODEL.path.is_file() and MODEL.path.stat().st_size == 249_505
 
 
 def test_the_astronaut_her_suit_and_the_helmet_she_holds_are_a_person(astronaut_chance):

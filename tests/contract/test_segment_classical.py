@@ -314,23 +314,31 @@ def test_the_face_detector_finds_the_astronauts_face_and_no_cats(segmenter):
     assert find_faces(skimage.data.chelsea().astype(np.float32) / 255.0) == []
 
 
-def test_a_face_the_frame_cuts_at_the_top_is_found_where_it_is():
-    # a close crop of the astronaut that cuts her hair and forehead: the cascade looks for a forehead
+def test_a_face_the_frame_cuts_above_the_eyes_is_found_where_it_is():
+    # a close crop of the astronaut that cuts off her hair and forehead
     astronaut = skimage.data.astronaut().astype(np.float32) / 255.0
-    faces = find_faces(np.ascontiguousarray(astronaut[102:, 102:]))
+    faces = find_faces(np.ascontiguousarray(astronaut[95:, 95:]))
     assert len(faces) == 1
     row, col = faces[0].centre
-    assert 0 < row < 40 and 100 < col < 140  # her face's centre (120, 220) in the crop
+    assert 10 < row < 40 and 110 < col < 145  # her face's centre (120, 225) in the crop
 
 
-def test_one_face_gives_one_box_the_tightest_the_cascade_found():
-    # enlarged 1.05x, the cascade finds her face twice, in a 130 px and a 92 px box (her face: ~105 px);
-    # the larger takes in hair and wall
+def test_one_face_gives_one_box_about_the_faces_size():
+    # enlarged 1.05x (her face: ~110 px): one box, not one per scale or window
     astronaut = skimage.data.astronaut().astype(np.float32) / 255.0
     enlarged = cv2.resize(astronaut, None, fx=1.05, fy=1.05, interpolation=cv2.INTER_LINEAR)[3:, 3:]
     faces = find_faces(np.ascontiguousarray(enlarged))
     assert len(faces) == 1
-    assert faces[0].size <= 100
+    assert 95 <= faces[0].size <= 125
+
+
+def test_a_face_in_profile_and_in_greyscale_is_found():
+    # the cameraman looks through his camera, his face turned to the side
+    camera = np.repeat(skimage.data.camera()[..., None], 3, axis=2).astype(np.float32) / 255.0
+    faces = find_faces(camera)
+    assert len(faces) == 1
+    row, col = faces[0].centre
+    assert 140 < row < 180 and 215 < col < 255
 
 
 def test_in_a_close_portrait_the_wall_beside_the_head_is_surely_not_the_person():
