@@ -19,6 +19,7 @@ GRID = 48  # anchors across and down the model's input, one per cell
 MIN_SCORE = 0.6  # MediaPipe's own threshold for this model
 MAX_OVERLAP = 0.3  # intersection over union above which two boxes are one face
 MIN_FACE_PX = 8  # at the model's input: smaller boxes are not faces it can tell
+EDGE_PAD = 0.25  # of the short side: how much of the picture is mirrored beyond its edges for a cut face
 
 
 @attrs.frozen
@@ -34,13 +35,29 @@ class Face:
 
 def find_faces(image: np.ndarray) -> list[Face]:
     """Faces in an HxWx3 float RGB image, in its pixels, largest first. The picture is letterboxed to
-    the model's square input: faces under about 5 % of its long side are not found."""
+    the model's square input: faces under about 5 % of its long side are not found. A face the frame
+    cuts at the top or a side (a close crop of a portrait) lacks the forehead or cheek the detector
+    looks for: where none is found, the search runs again on the picture with EDGE_PAD of it mirrored
+    above and to both sides, and keeps the faces centred inside the picture."""
     height, width = image.shape[:2]
+    faces = _detected(np.asarray(image, np.float32), 0)
+    if not faces:
+        pad = round(EDGE_PAD * min(height, width))
+        faces = [face for face in _detected(np.asarray(image, np.float32), pad)
+                 if 0 <= face.centre[0] < height and 0 <= face.centre[1] < width]
+    return sorted(faces, key=lambda f: (-f.size, f.row, f.col))
+
+
+def _detected(image: np.ndarray, pad: int) -> list[Face]:
+    """The detector's faces in `image` with `pad` px of it mirrored above and to both sides, in the
+    image's own pixels."""
+    padded = cv2.copyMakeBorder(image, pad, 0, pad, pad, cv2.BORDER_REFLECT) if pad else image
+    height, width = padded.shape[:2]
     side = max(height, width)
     rows, _ = MODEL.input_size
     top, left = (side - height) // 2, (side - width) // 2
-    square = cv2.copyMakeBorder(np.asarray(image, np.float32), top, side - height - top, left,
-                                side - width - left, cv2.BORDER_CONSTANT, value=(0.0, 0.0, 0.0))
+    square = cv2.copyMakeBorder(padded, top, side - height - top, left, side - width - left,
+                                cv2.BORDER_CONSTANT, value=(0.0, 0.0, 0.0))
     picture = cv2.resize(square, (rows, rows), interpolation=cv2.INTER_AREA)
     boxes, scores = MODEL.run(np.clip(picture, 0.0, 1.0) * 2.0 - 1.0)
     chance = 1.0 / (1.0 + np.exp(-np.clip(scores[:, 0], -80.0, 80.0)))
@@ -57,9 +74,10 @@ def find_faces(image: np.ndarray) -> list[Face]:
     faces = []
     for y0, x0, y1, x1 in kept:
         size = max(y1 - y0, x1 - x0) * side
-        row, col = (y0 + y1) / 2 * side - top - size / 2, (x0 + x1) / 2 * side - left - size / 2
+        row = (y0 + y1) / 2 * side - top - pad - size / 2
+        col = (x0 + x1) / 2 * side - left - pad - size / 2
         faces.append(Face(round(row), round(col), round(size)))
-    return sorted(faces, key=lambda f: (-f.size, f.row, f.col))
+    return faces
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:

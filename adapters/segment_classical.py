@@ -264,8 +264,9 @@ def _person(small: np.ndarray, face: Face, chance: np.ndarray) -> np.ndarray:
               slice(max(0, face.col + inner), face.col + face.size - inner))
     if chance[middle].size == 0 or (chance[middle] > 0.5).mean() < PERSON_FACE_SHARE:
         return _grabcut(small, person_seed(face, height, width))
-    seed = np.select([chance >= PERSON_SURE, chance >= 0.5, chance >= PERSON_SURELY_NOT],
-                     [cv2.GC_FGD, cv2.GC_PR_FGD, cv2.GC_PR_BGD], cv2.GC_BGD).astype(np.uint8)
+    body = person_seed(face, height, width)
+    seed = np.select([chance >= PERSON_SURE, chance >= 0.5, (chance < PERSON_SURELY_NOT) & (body == cv2.GC_BGD)],
+                     [cv2.GC_FGD, cv2.GC_PR_FGD, cv2.GC_BGD], cv2.GC_PR_BGD).astype(np.uint8)
     cut = _grabcut(small, seed)
     _, parts = cv2.connectedComponents(cut.astype(np.uint8), connectivity=8)
     found = np.bincount(parts[middle].ravel(), minlength=2)
