@@ -17,6 +17,7 @@ from rilievo.adapters.litert import LiteModel
 MODEL = LiteModel("face_detection_full_range_sparse.tflite")
 GRID = 48  # anchors across and down the model's input, one per cell
 MIN_SCORE = 0.6  # MediaPipe's own threshold for this model
+MIN_SCORE_MIRRORED = 0.75  # with the edges mirrored: mirrored objects make face-like symmetries (a red stapler at 0.64)
 MAX_OVERLAP = 0.3  # intersection over union above which two boxes are one face
 MIN_FACE_PX = 8  # at the model's input: smaller boxes are not faces it can tell
 EDGE_PAD = 0.25  # of the short side: how much of the picture is mirrored beyond its edges for a cut face
@@ -38,19 +39,19 @@ def find_faces(image: np.ndarray) -> list[Face]:
     the model's square input: faces under about 5 % of its long side are not found. A face the frame
     cuts at the top or a side (a close crop of a portrait) lacks the forehead or cheek the detector
     looks for: where none is found, the search runs again on the picture with EDGE_PAD of it mirrored
-    above and to both sides, and keeps the faces centred inside the picture."""
+    above and to both sides, and keeps the faces centred inside the picture that it is surer of."""
     height, width = image.shape[:2]
-    faces = _detected(np.asarray(image, np.float32), 0)
+    faces = _detected(np.asarray(image, np.float32), 0, MIN_SCORE)
     if not faces:
         pad = round(EDGE_PAD * min(height, width))
-        faces = [face for face in _detected(np.asarray(image, np.float32), pad)
+        faces = [face for face in _detected(np.asarray(image, np.float32), pad, MIN_SCORE_MIRRORED)
                  if 0 <= face.centre[0] < height and 0 <= face.centre[1] < width]
     return sorted(faces, key=lambda f: (-f.size, f.row, f.col))
 
 
-def _detected(image: np.ndarray, pad: int) -> list[Face]:
-    """The detector's faces in `image` with `pad` px of it mirrored above and to both sides, in the
-    image's own pixels."""
+def _detected(image: np.ndarray, pad: int, min_score: float) -> list[Face]:
+    """The detector's faces of at least `min_score` in `image` with `pad` px of it mirrored above and to
+    both sides, in the image's own pixels."""
     padded = cv2.copyMakeBorder(image, pad, 0, pad, pad, cv2.BORDER_REFLECT) if pad else image
     height, width = padded.shape[:2]
     side = max(height, width)
@@ -64,7 +65,7 @@ def _detected(image: np.ndarray, pad: int) -> list[Face]:
     cells = (np.arange(GRID * GRID) % GRID + 0.5) / GRID, (np.arange(GRID * GRID) // GRID + 0.5) / GRID
     kept: list[np.ndarray] = []
     for index in np.argsort(-chance, kind="stable"):
-        if chance[index] < MIN_SCORE:
+        if chance[index] < min_score:
             break
         centre_x, centre_y = boxes[index, 0] / rows + cells[0][index], boxes[index, 1] / rows + cells[1][index]
         box_w, box_h = boxes[index, 2] / rows, boxes[index, 3] / rows

@@ -3,8 +3,9 @@
 At a working size of about 512 px:
 
 1. SLIC superpixels (scikit-image), with their mean Lab colour, texture and the edges between them.
-2. Subjects. Each frontal face (scikit-image's LBP cascade, see adapters/faces.py) gives a person,
-   cut out by GrabCut from a body-shaped seed below the face. Without a face, the salient subject:
+2. Subjects. Each face (MediaPipe's BlazeFace, see adapters/faces.py) gives a person, cut out by
+   GrabCut seeded from MediaPipe's selfie segmentation model where it sees a person at the face
+   (adapters/person_mask.py), else from a body-shaped seed below the face. Without a face, the salient subject:
    superpixels weakly connected to the picture's border and unlike what surrounds them
    (boundary-connectivity saliency, Zhu et al., CVPR 2014), cut out by GrabCut seeded from it.
    Where a subject fills the frame (a cat's face) before a blurred scene, saliency fails: then the
@@ -255,23 +256,22 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
 
 
 def _person(small: np.ndarray, face: Face, chance: np.ndarray) -> np.ndarray:
-    """The person whose face this is, cut out by GrabCut. Where the selfie model sees a person at the
-    face, its answer seeds the cut (sure where it is sure, probable where it leans), and the part of
-    the cut holding the face is the person; else a body-shaped seed below the face."""
-    height, width = small.shape[:2]
+    """The person whose face this is, cut out by GrabCut seeded with the selfie model's answer (sure
+    where it is sure, probable where it leans, surely not where it and the body-shaped seed below the
+    face agree), the part of the cut holding the face; nothing where the model sees no person at the
+    face (a face the detector found in a pattern, or painted)."""
     inner = face.size // 4
     middle = (slice(max(0, face.row + inner), face.row + face.size - inner),
               slice(max(0, face.col + inner), face.col + face.size - inner))
     if chance[middle].size == 0 or (chance[middle] > 0.5).mean() < PERSON_FACE_SHARE:
-        return _grabcut(small, person_seed(face, height, width))
-    body = person_seed(face, height, width)
+        return np.zeros(small.shape[:2], bool)
+    body = person_seed(face, *small.shape[:2])
     seed = np.select([chance >= PERSON_SURE, chance >= 0.5, (chance < PERSON_SURELY_NOT) & (body == cv2.GC_BGD)],
                      [cv2.GC_FGD, cv2.GC_PR_FGD, cv2.GC_BGD], cv2.GC_PR_BGD).astype(np.uint8)
-    cut = _grabcut(small, seed)
-    _, parts = cv2.connectedComponents(cut.astype(np.uint8), connectivity=8)
+    _, parts = cv2.connectedComponents(_grabcut(small, seed).astype(np.uint8), connectivity=8)
     found = np.bincount(parts[middle].ravel(), minlength=2)
     found[0] = 0
-    return parts == int(np.argmax(found)) if found.any() else cut
+    return parts == int(np.argmax(found)) if found.any() else np.zeros(small.shape[:2], bool)
 
 
 def _drawn_subjects(lab: np.ndarray) -> list[np.ndarray]:

@@ -292,6 +292,18 @@ def test_the_helmet_the_astronaut_holds_is_hers_at_360_px_too(segmenter):
         assert at(20, 480) != person and at(300, 490) != person  # the backdrop beside and below the shuttle
 
 
+def test_a_face_found_where_the_person_model_sees_no_person_makes_no_person(monkeypatch):
+    # the face detector took a red stapler on a desk for a face (0.64); GrabCut from a body shape made a
+    # "person" of half the desk, and the office's depth order fell from 0.53 to 0.29
+    import rilievo.adapters.segment_classical as segment_classical
+
+    image, disc = disc_scene()
+    monkeypatch.setattr(segment_classical, "find_faces", lambda picture: [Face(row=30, col=40, size=40)])  # on the background
+    regions = segment_classical.ClassicalSegmenter().segment(image)
+    assert "person" not in regions.names
+    assert region_of(regions, disc)[1] > 0.9  # the disc is still found as the subject
+
+
 def test_a_pale_cap_on_a_persons_head_before_a_pale_wall_stays_with_the_person(segmenter):
     # A cap the colour of the wall behind it: GrabCut goes by colour and gave it to the wall, so the
     # cap went to the back pane (an officer's white-crowned cap). The top of the head is surely person.
@@ -312,6 +324,23 @@ def test_the_face_detector_finds_the_astronauts_face_and_no_cats(segmenter):
     row, col = faces[0].centre
     assert 90 < row < 150 and 190 < col < 250
     assert find_faces(skimage.data.chelsea().astype(np.float32) / 255.0) == []
+
+
+def test_the_face_model_ships_with_the_package_unchanged():
+    import hashlib
+
+    from rilievo.adapters.faces import MODEL
+
+    digest = hashlib.sha256(MODEL.path.read_bytes()).hexdigest()
+    assert digest == "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1"
+
+
+@pytest.mark.parametrize("picture", ["grey", "noise", "blocks"])
+def test_a_picture_without_a_face_gives_none(picture):
+    rng = np.random.default_rng(1)
+    image = {"grey": np.full((300, 400, 3), 0.5, np.float32), "noise": rng.random((300, 400, 3), dtype=np.float32),
+             "blocks": blocks(300, 400, 12, 4)}[picture]
+    assert find_faces(image) == []
 
 
 def test_a_face_the_frame_cuts_at_the_eyes_is_found_where_it_is():
