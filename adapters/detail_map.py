@@ -1,6 +1,6 @@
 """Where the eye goes: per pixel, 0..1, how much of the photo's detail a painter keeps there.
 
-Faces get 1: an ellipse around each box the LBP cascade finds (hair line, ears and chin included),
+Faces get 1: an ellipse around each box the face detector finds (hair line, ears and chin included),
 feathered at its rim. The subject the segmenter found (people, the main thing), where it is given,
 gets SUBJECT_DETAIL. Elsewhere the detail is the scene's: what is in focus (local contrast of the
 luminance's Laplacian against the sharpest tenth of the photo) times how near it is. Nearness counts

@@ -1,5 +1,10 @@
-"""Frontal faces with scikit-image's LBP cascade (shipped inside scikit-image, no download), and a
-body-shaped GrabCut seed for the person each face belongs to."""
+"""Faces with MediaPipe's full-range BlazeFace detector (shipped in adapters/weights, Apache-2.0, run on the
+CPU by LiteRT; no download), and a body-shaped GrabCut seed for the person each face belongs to.
+
+The detector finds faces turned to the side and up to about five metres away, in photos, in
+greyscale and in paintings; it is a single-shot detector with one anchor per cell of a 48 x 48 grid
+over its 192 x 192 input, decoded as MediaPipe's face detection graph does (box centre and size
+relative to the anchor, sigmoid score, overlapping boxes suppressed)."""
 
 from __future__ import annotations
 
@@ -7,17 +12,15 @@ import attrs
 import cv2
 import numpy as np
 
-DETECT_SIDE = 384
-MIN_FACE_PX = 20
-# The cascade fires on textures (leaves, bricks, wheels) with a few overlapping windows; a real face
-# gathers many. Skin colour rules out the rest.
-MIN_NEIGHBOURS = 10
-# A face the frame cuts at the top or a side (a close crop of a portrait) lacks the forehead or cheek
-# the cascade looks for: the search runs on the picture with its edge rows and columns repeated this
-# far (a share of its short side) above and to both sides.
-EDGE_PAD = 0.25
-MIN_SKIN_SHARE = 0.5
-SKIN_CR, SKIN_CB = (135, 180), (85, 135)  # YCrCb ranges of skin under ordinary light (Chai & Ngan, 1999)
+from rilievo.adapters.litert import LiteModel
+
+MODEL = LiteModel("face_detection_full_range_sparse.tflite")
+GRID = 48  # anchors across and down the model's input, one per cell
+MIN_SCORE = 0.6  # MediaPipe's own threshold for this model
+MIN_SCORE_MIRRORED = 0.75  # with the edges mirrored: mirrored objects make face-like symmetries (a red stapler at 0.64)
+MAX_OVERLAP = 0.3  # intersection over union above which two boxes are one face
+MIN_FACE_PX = 8  # at the model's input: smaller boxes are not faces it can tell
+EDGE_PAD = 0.25  # of the short side: how much of the picture is mirrored beyond its edges for a cut face
 
 
 @attrs.frozen
@@ -31,66 +34,60 @@ class Face:
         return self.row + self.size / 2, self.col + self.size / 2
 
 
-_cascade = None
-
-
-def _detector():
-    global _cascade
-    if _cascade is None:  # loading parses an XML file; once per process
-        import skimage.data
-        from skimage.feature import Cascade
-
-        _cascade = Cascade(skimage.data.lbp_frontal_face_cascade_filename())
-    return _cascade
-
-
 def find_faces(image: np.ndarray) -> list[Face]:
-    """Frontal faces in an HxWx3 float RGB image, in its pixels, largest first. The search runs at
-    DETECT_SIDE px at most: faces under MIN_FACE_PX there (about 5 % of the long side) are not found."""
-    scale = min(1.0, DETECT_SIDE / max(image.shape[:2]))
-    rgb = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    height, width = rgb.shape[:2]
-    if min(height, width) < 2 * MIN_FACE_PX:
-        return []
-    pad = round(EDGE_PAD * min(height, width))
-    padded = cv2.copyMakeBorder(rgb, pad, 0, pad, pad, cv2.BORDER_REPLICATE)
-    # in whole 8-bit steps, as a photo's own values are: the cascade compares neighbouring pixels,
-    # and float noise from a resize or a colour conversion would decide between equal ones
-    gray = np.round(cv2.cvtColor(padded, cv2.COLOR_RGB2GRAY) * 255.0).astype(np.float64)
-    found = _detector().detect_multi_scale(
-        img=gray, scale_factor=1.1, step_ratio=1, min_size=(MIN_FACE_PX, MIN_FACE_PX),
-        max_size=(min(height, width), min(height, width)), min_neighbor_number=MIN_NEIGHBOURS,
-    )
-    skin = _skin(padded)
-    faces: list[Face] = []
-    # one box per face, the tightest: the cascade's larger windows take in hair and wall, and a box a
-    # third too large seeds the wall as part of the person
-    for box in sorted(found, key=lambda box: box["width"]):
-        face = Face(int(box["r"]) - pad, int(box["c"]) - pad, int(box["width"]))
-        row, col = face.centre
-        if not (0 <= row < height and 0 <= col < width):
-            continue  # more of it in the repeated edge than in the picture
-        inner = face.size // 4  # the middle of the box: cheeks, nose, eyes; no hair or background
-        core = skin[pad + face.row + inner : pad + face.row + face.size - inner,
-                    pad + face.col + inner : pad + face.col + face.size - inner]
-        if core.size and core.mean() >= MIN_SKIN_SHARE and not any(_same_face(kept, face) for kept in faces):
-            faces.append(face)
-    return sorted((Face(round(f.row / scale), round(f.col / scale), round(f.size / scale)) for f in faces),
-                  key=lambda f: (-f.size, f.row, f.col))
+    """Faces in an HxWx3 float RGB image, in its pixels, largest first. The picture is letterboxed to
+    the model's square input: faces under about 5 % of its long side are not found. A face the frame
+    cuts at the top or a side (a close crop of a portrait) lacks the forehead or cheek the detector
+    looks for: where none is found, the search runs again on the picture with EDGE_PAD of it mirrored
+    above and to both sides, and keeps the faces centred inside the picture that it is surer of."""
+    height, width = image.shape[:2]
+    faces = _detected(np.asarray(image, np.float32), 0, MIN_SCORE)
+    if not faces:
+        pad = round(EDGE_PAD * min(height, width))
+        faces = [face for face in _detected(np.asarray(image, np.float32), pad, MIN_SCORE_MIRRORED)
+                 if 0 <= face.centre[0] < height and 0 <= face.centre[1] < width]
+    return sorted(faces, key=lambda f: (-f.size, f.row, f.col))
 
 
-def _same_face(a: Face, b: Face) -> bool:
-    """Two boxes around one face: each one's centre inside the other."""
-    def inside(point: tuple[float, float], box: Face) -> bool:
-        return box.row <= point[0] < box.row + box.size and box.col <= point[1] < box.col + box.size
+def _detected(image: np.ndarray, pad: int, min_score: float) -> list[Face]:
+    """The detector's faces of at least `min_score` in `image` with `pad` px of it mirrored above and to
+    both sides, in the image's own pixels."""
+    padded = cv2.copyMakeBorder(image, pad, 0, pad, pad, cv2.BORDER_REFLECT) if pad else image
+    height, width = padded.shape[:2]
+    side = max(height, width)
+    rows, _ = MODEL.input_size
+    top, left = (side - height) // 2, (side - width) // 2
+    square = cv2.copyMakeBorder(padded, top, side - height - top, left, side - width - left,
+                                cv2.BORDER_CONSTANT, value=(0.0, 0.0, 0.0))
+    picture = cv2.resize(square, (rows, rows), interpolation=cv2.INTER_AREA)
+    boxes, scores = MODEL.run(np.clip(picture, 0.0, 1.0) * 2.0 - 1.0)
+    chance = 1.0 / (1.0 + np.exp(-np.clip(scores[:, 0], -80.0, 80.0)))
+    cells = (np.arange(GRID * GRID) % GRID + 0.5) / GRID, (np.arange(GRID * GRID) // GRID + 0.5) / GRID
+    kept: list[np.ndarray] = []
+    for index in np.argsort(-chance, kind="stable"):
+        if chance[index] < min_score:
+            break
+        centre_x, centre_y = boxes[index, 0] / rows + cells[0][index], boxes[index, 1] / rows + cells[1][index]
+        box_w, box_h = boxes[index, 2] / rows, boxes[index, 3] / rows
+        box = np.array([centre_y - box_h / 2, centre_x - box_w / 2, centre_y + box_h / 2, centre_x + box_w / 2])
+        if min(box_w, box_h) * rows >= MIN_FACE_PX and all(_overlap(box, other) <= MAX_OVERLAP for other in kept):
+            kept.append(box)
+    faces = []
+    for y0, x0, y1, x1 in kept:
+        size = max(y1 - y0, x1 - x0) * side
+        row = (y0 + y1) / 2 * side - top - pad - size / 2
+        col = (x0 + x1) / 2 * side - left - pad - size / 2
+        faces.append(Face(round(row), round(col), round(size)))
+    return faces
 
-    return inside(a.centre, b) and inside(b.centre, a)
 
-
-def _skin(rgb: np.ndarray) -> np.ndarray:
-    ycc = cv2.cvtColor(np.round(rgb * 255).astype(np.uint8), cv2.COLOR_RGB2YCrCb)
-    cr, cb = ycc[..., 1], ycc[..., 2]
-    return (cr >= SKIN_CR[0]) & (cr <= SKIN_CR[1]) & (cb >= SKIN_CB[0]) & (cb <= SKIN_CB[1])
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two boxes (top, left, bottom, right)."""
+    rows = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    cols = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = rows * cols
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def person_seed(face: Face, height: int, width: int) -> np.ndarray:

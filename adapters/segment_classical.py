@@ -3,8 +3,9 @@
 At a working size of about 512 px:
 
 1. SLIC superpixels (scikit-image), with their mean Lab colour, texture and the edges between them.
-2. Subjects. Each frontal face (scikit-image's LBP cascade, see adapters/faces.py) gives a person,
-   cut out by GrabCut from a body-shaped seed below the face. Without a face, the salient subject:
+2. Subjects. Each face (MediaPipe's BlazeFace, see adapters/faces.py) gives a person, cut out by
+   GrabCut seeded from MediaPipe's selfie segmentation model where it sees a person at the face
+   (adapters/person_mask.py), else from a body-shaped seed below the face. Without a face, the salient subject:
    superpixels weakly connected to the picture's border and unlike what surrounds them
    (boundary-connectivity saliency, Zhu et al., CVPR 2014), cut out by GrabCut seeded from it.
    Where a subject fills the frame (a cat's face) before a blurred scene, saliency fails: then the
@@ -33,7 +34,8 @@ from scipy.sparse.csgraph import dijkstra
 from skimage.segmentation import find_boundaries, slic
 
 from rilievo.adapters.edge_blur import edge_blur
-from rilievo.adapters.faces import find_faces, person_seed
+from rilievo.adapters.faces import Face, find_faces, person_seed
+from rilievo.adapters.person_mask import person_chance
 from rilievo.adapters.guided import guided_upsample
 from rilievo.domain.regions import Regions
 
@@ -42,6 +44,8 @@ SUPERPIXELS = 500
 MIN_SUPERPIXEL_AREA = 300  # px: fewer superpixels in a small picture, as smaller ones measure only noise
 GRABCUT_SIDE = 256
 GRABCUT_ITERATIONS = 3
+PERSON_FACE_SHARE = 0.5  # of a face's middle the selfie model must call person for its answer to seed the cut
+PERSON_SURE, PERSON_SURELY_NOT = 0.9, 0.1  # the model's chances from which a pixel surely is, or is not, the person
 MIN_SIDE = 16  # below this a photo is one region
 
 # Boundary connectivity saliency (Zhu et al. 2014); Lab distances in Lab units.
@@ -228,10 +232,12 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
     the sharp part of a shallow depth of field."""
     people = []
     taken = np.zeros(small.shape[:2], bool)
-    for face in find_faces(small):
+    faces = find_faces(small)
+    chance = person_chance(small) if faces else None
+    for face in faces:
         if taken[int(face.centre[0]), int(face.centre[1])]:
             continue  # a second detection inside a person already cut out
-        person = _tidy(_grabcut(small, person_seed(face, *small.shape[:2])) & ~taken)
+        person = _tidy(_person(small, face, chance) & ~taken)
         if person.any():
             people.append(person)
             taken |= person
@@ -247,6 +253,25 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
     by_focus = bool(focused.any()) and inside >= 0.8 * subject.sum() and subject.sum() < 0.5 * focused.sum()
     parts = _parts(focused if by_focus else subject)
     return parts, ["subject"] * len(parts), by_focus
+
+
+def _person(small: np.ndarray, face: Face, chance: np.ndarray) -> np.ndarray:
+    """The person whose face this is, cut out by GrabCut seeded with the selfie model's answer (sure
+    where it is sure, probable where it leans, surely not where it and the body-shaped seed below the
+    face agree), the part of the cut holding the face; nothing where the model sees no person at the
+    face (a face the detector found in a pattern, or painted)."""
+    inner = face.size // 4
+    middle = (slice(max(0, face.row + inner), face.row + face.size - inner),
+              slice(max(0, face.col + inner), face.col + face.size - inner))
+    if chance[middle].size == 0 or (chance[middle] > 0.5).mean() < PERSON_FACE_SHARE:
+        return np.zeros(small.shape[:2], bool)
+    body = person_seed(face, *small.shape[:2])
+    seed = np.select([chance >= PERSON_SURE, chance >= 0.5, (chance < PERSON_SURELY_NOT) & (body == cv2.GC_BGD)],
+                     [cv2.GC_FGD, cv2.GC_PR_FGD, cv2.GC_BGD], cv2.GC_PR_BGD).astype(np.uint8)
+    _, parts = cv2.connectedComponents(_grabcut(small, seed).astype(np.uint8), connectivity=8)
+    found = np.bincount(parts[middle].ravel(), minlength=2)
+    found[0] = 0
+    return parts == int(np.argmax(found)) if found.any() else np.zeros(small.shape[:2], bool)
 
 
 def _drawn_subjects(lab: np.ndarray) -> list[np.ndarray]:

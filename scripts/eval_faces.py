@@ -5,7 +5,7 @@
 The portraits: skimage's astronaut, and PORTRAITS faces of skimage's Labeled Faces in the Wild subset
 (25 x 25 px gray crops) enlarged to 150 px, tinted a skin tone and set on a photographic background
 (skimage's coffee, brick, grass ... enlarged to 480 x 360), a head and shoulders in the upper middle.
-A face counts as kept when the LBP cascade finds one in the painting whose centre lies within a fifth
+A face counts as kept when the face detector (adapters/faces.py) finds one in the painting whose centre lies within a fifth
 of the photo's face box of that box's centre. At the default painterliness (0.5) the figures of
 scripts/eval_painter.py are given too, for the default style and every other: SSIM at 1/8 scale,
 mean absolute difference (/255) and the edge recall inside the face box. With --out each portrait's
@@ -28,7 +28,7 @@ from eval_painter import figures  # beside this script
 from eval_styles import STYLES
 
 PORTRAITS = 6
-LFW_FACES = (0, 1, 2, 3, 5, 6)  # faces of the subset the cascade finds once enlarged and tinted
+LFW_FACES = (0, 1, 2, 3, 5, 6)  # faces of the subset the LBP cascade (the detector until December 2026) found once enlarged and tinted
 BACKGROUNDS = ("coffee", "brick", "grass", "gravel", "rocket", "chelsea")
 SKIN = np.array([1.0, 0.78, 0.64], np.float32)
 FACE_PX, SIZE = 150, (360, 480)  # (width, height) of the portrait

@@ -279,6 +279,31 @@ def test_the_astronaut_is_one_region_named_person_from_her_face_to_her_suit(astr
     assert labels[250, 20] != face  # the flag
 
 
+def test_the_helmet_the_astronaut_holds_is_hers_at_360_px_too(segmenter):
+    # At 360 px GrabCut, which goes by colour, left her black helmet with the black backdrop behind
+    # it, and the helmet went to a pane of its own; the person model outlines her with what she holds.
+    for side in (512, 360):
+        picture = cv2.resize(skimage.data.astronaut(), (side, side), interpolation=cv2.INTER_AREA)
+        regions = segmenter.segment(picture.astype(np.float32) / 255.0)
+        at = lambda row, col: regions.labels[row * side // 512, col * side // 512]
+        person = at(120, 220)
+        assert regions.names[person] == "person"
+        assert at(430, 420) == person  # the helmet
+        assert at(20, 480) != person and at(300, 490) != person  # the backdrop beside and below the shuttle
+
+
+def test_a_face_found_where_the_person_model_sees_no_person_makes_no_person(monkeypatch):
+    # the face detector took a red stapler on a desk for a face (0.64); GrabCut from a body shape made a
+    # "person" of half the desk, and the office's depth order fell from 0.53 to 0.29
+    import rilievo.adapters.segment_classical as segment_classical
+
+    image, disc = disc_scene()
+    monkeypatch.setattr(segment_classical, "find_faces", lambda picture: [Face(row=30, col=40, size=40)])  # on the background
+    regions = segment_classical.ClassicalSegmenter().segment(image)
+    assert "person" not in regions.names
+    assert region_of(regions, disc)[1] > 0.9  # the disc is still found as the subject
+
+
 def test_a_pale_cap_on_a_persons_head_before_a_pale_wall_stays_with_the_person(segmenter):
     # A cap the colour of the wall behind it: GrabCut goes by colour and gave it to the wall, so the
     # cap went to the back pane (an officer's white-crowned cap). The top of the head is surely person.
@@ -301,23 +326,48 @@ def test_the_face_detector_finds_the_astronauts_face_and_no_cats(segmenter):
     assert find_faces(skimage.data.chelsea().astype(np.float32) / 255.0) == []
 
 
-def test_a_face_the_frame_cuts_at_the_top_is_found_where_it_is():
-    # a close crop of the astronaut that cuts her hair and forehead: the cascade looks for a forehead
+def test_the_face_model_ships_with_the_package_unchanged():
+    import hashlib
+
+    from rilievo.adapters.faces import MODEL
+
+    digest = hashlib.sha256(MODEL.path.read_bytes()).hexdigest()
+    assert digest == "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1"
+
+
+@pytest.mark.parametrize("picture", ["grey", "noise", "blocks"])
+def test_a_picture_without_a_face_gives_none(picture):
+    rng = np.random.default_rng(1)
+    image = {"grey": np.full((300, 400, 3), 0.5, np.float32), "noise": rng.random((300, 400, 3), dtype=np.float32),
+             "blocks": blocks(300, 400, 12, 4)}[picture]
+    assert find_faces(image) == []
+
+
+def test_a_face_the_frame_cuts_at_the_eyes_is_found_where_it_is():
+    # a close crop of the astronaut that cuts her hair and forehead off: the detector looks for a forehead
     astronaut = skimage.data.astronaut().astype(np.float32) / 255.0
     faces = find_faces(np.ascontiguousarray(astronaut[102:, 102:]))
     assert len(faces) == 1
     row, col = faces[0].centre
-    assert 0 < row < 40 and 100 < col < 140  # her face's centre (120, 220) in the crop
+    assert 0 < row < 40 and 100 < col < 145  # her face's centre (120, 225) in the crop
 
 
-def test_one_face_gives_one_box_the_tightest_the_cascade_found():
-    # enlarged 1.05x, the cascade finds her face twice, in a 130 px and a 92 px box (her face: ~105 px);
-    # the larger takes in hair and wall
+def test_one_face_gives_one_box_about_the_faces_size():
+    # enlarged 1.05x (her face: ~110 px): one box, not one per scale or window
     astronaut = skimage.data.astronaut().astype(np.float32) / 255.0
     enlarged = cv2.resize(astronaut, None, fx=1.05, fy=1.05, interpolation=cv2.INTER_LINEAR)[3:, 3:]
     faces = find_faces(np.ascontiguousarray(enlarged))
     assert len(faces) == 1
-    assert faces[0].size <= 100
+    assert 95 <= faces[0].size <= 125
+
+
+def test_a_face_in_profile_and_in_greyscale_is_found():
+    # the cameraman looks through his camera, his face turned to the side
+    camera = np.repeat(skimage.data.camera()[..., None], 3, axis=2).astype(np.float32) / 255.0
+    faces = find_faces(camera)
+    assert len(faces) == 1
+    row, col = faces[0].centre
+    assert 140 < row < 180 and 215 < col < 255
 
 
 def test_in_a_close_portrait_the_wall_beside_the_head_is_surely_not_the_person():
