@@ -52,6 +52,7 @@ CONTACT_MAX_SHARE = 0.3  # no contact cue for a region this large (of the pictur
 PERSON_PULL = 0.1  # people nearer still
 THING_RELIEF = 0.8  # share of its depth spread a subject or person the contact cue left keeps: one thing
 BACKDROP_GAP = 0.1  # a blurred backdrop stands at least this far behind the farthest part of the subjects
+BESIDE_NAMES = frozenset({"", "backdrop", "wall", "sky"})  # what a person stands before (see _beside)
 
 DEFOCUS_RAMP_PX = (1.0, 3.0)  # blur beyond the sharpest regions that counts as none .. full
 SMOOTH_RADIUS = 0.02  # of the long side
@@ -236,6 +237,28 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
     if things.any() and backdrop.any():
         behind = np.percentile(out[things], 90) + BACKDROP_GAP
         out[backdrop] = np.maximum(out[backdrop], behind)
+    for index, name in enumerate(regions.names):
+        if name == "person" and share[index]:
+            person = labels == index
+            beside = _beside(labels, person, regions.names)
+            if beside.any():
+                out[beside] = np.maximum(out[beside], np.percentile(out[person], 90) + BACKDROP_GAP)
+    return out
+
+
+def _beside(labels: np.ndarray, person: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """The regions a person stands before: those that border the person, are not named as a thing or a
+    surface things stand on, and reach no lower in the frame than the person (what reaches lower, a
+    floor or a table before a seated person, may be nearer)."""
+    lowest = int(np.flatnonzero(person.any(axis=1))[-1])
+    ring = cv2.dilate(person.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~person
+    out = np.zeros(labels.shape, bool)
+    for region in np.unique(labels[ring]):
+        if names[region] not in BESIDE_NAMES:
+            continue
+        inside = labels == region
+        if int(np.flatnonzero(inside.any(axis=1))[-1]) <= lowest:
+            out |= inside
     return out
 
 
