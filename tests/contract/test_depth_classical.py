@@ -229,6 +229,32 @@ def test_a_blurred_backdrop_low_in_the_frame_stands_behind_the_subject():
     assert depth[low_backdrop].min() > np.percentile(depth[subject], 75)
 
 
+@pytest.mark.parametrize("name", ["", "wall"])
+def test_what_a_person_stands_before_reaching_the_frames_bottom_beside_them_stands_behind_them(name):
+    # A portrait cut by the frame's bottom with a dark backdrop beside the shoulders, its own region down
+    # to the bottom: the position cue put it as near as the person (the black backdrop beside the
+    # astronaut went to the front pane, before her).
+    height, width = 300, 400
+    image = np.full((height, width, 3), 0.5, np.float32)
+    labels = np.zeros((height, width), np.int32)
+    labels[:, :250] = 2
+    labels[120:, 250:] = 1  # beside the person, from the shoulders down to the bottom
+    depth = ClassicalDepth(GivenRegions(labels, ("", name, "person"))).estimate(image)
+    rows, cols = np.indices(labels.shape)
+    person, low_beside = labels == 2, (rows > 200) & (cols > 280)
+    assert depth[low_beside].min() > np.percentile(depth[person], 75)
+
+
+def test_a_table_reaching_lower_than_a_seated_person_keeps_its_depth():
+    height, width = 300, 400
+    image = np.full((height, width, 3), 0.5, np.float32)
+    labels = np.zeros((height, width), np.int32)
+    labels[40:200, 120:280] = 2  # the person, down to the table's edge
+    labels[200:, :] = 1  # the table, down to the frame's bottom
+    depth = ClassicalDepth(GivenRegions(labels, ("", "", "person"))).estimate(image)
+    assert np.median(depth[labels == 1]) < np.median(depth[labels == 2])
+
+
 def test_the_classical_segmenter_is_used_by_default_and_pulls_a_drawn_figure_together(estimator):
     image, post = standing_scene()
     plain = ClassicalDepth(GivenRegions(np.zeros(post.shape), ("",))).estimate(image)
