@@ -169,7 +169,9 @@ def _checked(image, depth, post: PostSettings, seed: int) -> tuple[np.ndarray, n
     if depth.shape != (height, width):
         # A depth map from a smaller working size: its values only steer blur amounts, so bilinear is fine.
         depth = cv2.resize(depth, (width, height), interpolation=cv2.INTER_LINEAR)
-    return image, np.clip(depth, 0.0, 1.0)
+    # not clipped to 0..1 here: the softening's ramp, which reads it, clips within that range (a copy
+    # of a 12 MP depth held through the finish is 46 MiB)
+    return image, depth
 
 
 # --- 1. directional brush strokes -------------------------------------------------------------------
@@ -344,17 +346,15 @@ def soften_edges(image: np.ndarray, depth: np.ndarray, strength: float) -> None:
     radius = max(1, round(_SOFT_RADIUS * max(height, width)))
     ramp = np.clip((depth - _SOFT_NEAR) / (_SOFT_FAR - _SOFT_NEAR), 0.0, 1.0)
     amount = ramp * ramp * (3.0 - 2.0 * ramp) * (2.0 * strength)  # smoothstep, 0..2
-    del ramp  # a photo-size array: not to be held through the filtering
-    first = np.minimum(amount, 1.0)
-    second = np.maximum(amount - 1.0, 0.0, out=amount)
+    del ramp  # photo-size arrays, as each blur's share below: not to be held through the filtering
     for c in range(3):  # one channel at a time keeps a 12 MP image's temporaries small
         channel = np.ascontiguousarray(image[..., c])
         light = _self_guided(channel, radius, _SOFT_EPS[0])
         wide = _self_guided(channel, 3 * radius, _SOFT_EPS[1])
         wide -= light
-        wide *= second
+        wide *= np.maximum(amount - 1.0, 0.0)
         light -= channel
-        light *= first
+        light *= np.minimum(amount, 1.0)
         light += channel
         light += wide
         image[..., c] = np.clip(light, 0.0, 1.0, out=light)

@@ -1,5 +1,5 @@
-"""Wall time and peak memory of photo-mode print jobs, next to a plain libvips pipeline doing the same
-resize, sharpen, layer masks and 16-bit PNG encodes.
+"""Wall time and peak memory of print jobs (photo mode; painterly with --mode painterly), next to a
+plain libvips pipeline doing the same resize, sharpen, layer masks and 16-bit PNG encodes.
 
     .venv/bin/python scripts/bench_print.py [--cases 24x36@300 24x36@600] [--layers 4] [--repeat 3]
         [--format png16] [--photo PATH] [--size 741x497] [--own-size 4000x3000] [--learned]

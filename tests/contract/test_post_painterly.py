@@ -442,10 +442,11 @@ def test_the_print_finish_says_whether_it_makes_stroke_edges_crisp(out_size, cri
     assert PainterlyPostProcessor().sharpens_print(SOURCE_SIZE, out_size, post) is sharpens
 
 
-@pytest.mark.parametrize(("step", "images_at_most"), [("soften_edges", 6.3), ("harmonise", 8.1)])
+@pytest.mark.parametrize(("step", "images_at_most"), [("soften_edges", 6.2), ("harmonise", 8.3)])
 def test_a_step_works_in_the_finishs_own_copy_with_no_second_image_beside_it(step, images_at_most):
     """Measured on 400 x 600 (tracemalloc sees numpy's arrays): softening peaked at 7.0 images' worth and
-    harmonising at 8.8 when each made its result anew, 5.7 and 7.5 in place (at 12 MP an image is 137 MiB)."""
+    harmonising at 8.8 when each made its result anew, 5.3 and 7.5-7.8 in place (at 12 MP an image is
+    137 MiB)."""
     image = random_image(400, 600)
     tracemalloc.start()
     try:
