@@ -102,8 +102,6 @@ class PrintExport:
                 bottom = min(top + BAND_ROWS, self.height)
                 self.write_band(top, bottom, panes, files)
                 on_progress(bottom / self.height)
-            # the encoders finish the files now: the photo-size strokes (137 MiB at 12 MP) need not wait with them
-            self._painted_strokes = None
             for writer, _ in files.values():
                 writer.close()
         except BaseException:
@@ -157,6 +155,10 @@ class PrintExport:
         if margin and top == 0:
             self.write_marks_rows(0, margin, files)
         composite = self.composite_band(top, bottom)
+        if bottom == self.height:
+            # the files' encoders start with their last rows, from here on: the photo-size strokes (137 MiB
+            # at 12 MP), which the last composite rows were the last to need, do not wait with them
+            self._painted_strokes = None
         depth = self.depth_band(top, bottom, composite)
         for writer, feed in files.values():
             if feed == "composite":
