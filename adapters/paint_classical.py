@@ -366,28 +366,20 @@ class ClassicalStrokes:
         """The same strokes, each in the mean colour it shows in the painting (the finished one, at the
         photo's size) inside its outline, where it shows at all: the post-processing's colours, and
         chalk's mixed with the paper it lets through."""
-        width, height = self._photo_size
-        scale = np.array(self._photo_size) / np.array(self._work_size)
-        ids = np.zeros((height, width), np.int32)
-        first = 0
-        for batch in self._batches:  # opaque strokes (washes are not kept): the last drawn is the one seen
-            drawn = _stroke_ids(batch, (height, width), scale, 0.5 * scale - 0.5)
-            painted = drawn > 0
-            drawn += first
-            np.copyto(ids, drawn, where=painted)
-            first += len(batch.radii)
-        del drawn, painted
+        height = self._photo_size[1]
+        ids = self._photo_ids()
+        count = sum(len(batch.radii) for batch in self._batches)
         # summed a strip of rows at a time: the photo's inner pixels and their colours whole were 300 MiB at 12 MP
-        seen, sums = np.zeros(first + 1), np.zeros((3, first + 1))
+        seen, sums = np.zeros(count + 1), np.zeros((3, count + 1))
         for top in range(0, height, COLOURED_STRIP_ROWS):
             rows = slice(top, min(height, top + COLOURED_STRIP_ROWS))
             context = slice(max(0, top - 1), min(height, rows.stop + 1))  # the outline reads a row each way
             strip = ids[rows]
             inner = (strip > 0) & ~_outlines(ids[context])[rows.start - context.start :][: len(strip)]
             inside, pixels = strip[inner], np.asarray(painting[rows], np.float32)[inner]
-            seen += np.bincount(inside, minlength=first + 1)
+            seen += np.bincount(inside, minlength=count + 1)
             for channel in range(3):
-                sums[channel] += np.bincount(inside, weights=pixels[:, channel], minlength=first + 1)
+                sums[channel] += np.bincount(inside, weights=pixels[:, channel], minlength=count + 1)
         seen = seen[1:]
         means = sums[:, 1:].T / np.maximum(seen, 1)[:, None]
         batches, first = [], 0
@@ -399,6 +391,20 @@ class ClassicalStrokes:
             first += count
         return ClassicalStrokes(tuple(batches), self._ground, self._work_size, self._photo_size, self._antialias,
                                 self._texture)
+
+    def _photo_ids(self) -> np.ndarray:
+        """An id buffer of all the strokes at the photo's size (1 + their place in the painting's order)."""
+        width, height = self._photo_size
+        scale = np.array(self._photo_size) / np.array(self._work_size)
+        ids = np.zeros((height, width), np.int32)
+        first = 0
+        for batch in self._batches:  # opaque strokes (washes are not kept): the last drawn is the one seen
+            drawn = _stroke_ids(batch, (height, width), scale, 0.5 * scale - 0.5)
+            painted = drawn > 0
+            drawn += first
+            np.copyto(ids, drawn, where=painted)
+            first += len(batch.radii)
+        return ids
 
     def photo_flat(self) -> np.ndarray:
         return self._photo_flat(self._batches)
