@@ -135,6 +135,7 @@ PRINT_RAGGED_MM = 0.08  # the edge creeps along the paper's hollows and stops sh
 # the system maps and zeroes anew each time; in a print job, with its other threads' large arrays, it
 # did so for each of these at 1024 columns a tile (16 s of system time more over a 24x36 print)
 PRINT_TILE_PIXELS = 8192
+COLOURED_STRIP_ROWS = 256  # rows of the photo whose strokes' colours coloured_as sums at a time
 PRINT_FINEST = 2.5  # px: a coarse print's furrows and tooth no finer than its pixels can show (under 300 DPI)
 
 
@@ -211,6 +212,7 @@ class ClassicalPainter:
         shrink = depth.shape[0] * depth.shape[1] > work.shape[0] * work.shape[1]
         work_depth = cv2.resize(depth, (work.shape[1], work.shape[0]),
                                 interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        del rgb, depth  # the photo's size (183 MiB at 12 MP): not to be held beside the painting made from them
         plan = _Plan.from_request(request, long_side=max(work.shape[:2]))
         rng = np.random.default_rng(derive_seed(noise.seed, self.name))
         jitter = _Jitter(noise.field(work_depth, 4), noise.strength(work_depth))
@@ -366,19 +368,22 @@ class ClassicalStrokes:
         """The same strokes, each in the mean colour it shows in the painting (the finished one, at the
         photo's size) inside its outline, where it shows at all: the post-processing's colours, and
         chalk's mixed with the paper it lets through."""
-        width, height = self._photo_size
-        scale = np.array(self._photo_size) / np.array(self._work_size)
-        ids = np.zeros((height, width), np.int32)
-        first = 0
-        for batch in self._batches:  # opaque strokes (washes are not kept): the last drawn is the one seen
-            drawn = _stroke_ids(batch, (height, width), scale, 0.5 * scale - 0.5)
-            np.copyto(ids, drawn + first, where=drawn > 0)
-            first += len(batch.radii)
-        inner = (ids > 0) & ~_outlines(ids)  # the outline's pixels mix in the neighbours' colours
-        inside, pixels = ids[inner], np.asarray(painting, np.float32)[inner]
-        seen = np.bincount(inside, minlength=first + 1)[1:]
-        means = np.stack([np.bincount(inside, weights=pixels[:, channel], minlength=first + 1)[1:]
-                          for channel in range(3)], axis=1) / np.maximum(seen, 1)[:, None]
+        height = self._photo_size[1]
+        ids = self._photo_ids()
+        count = sum(len(batch.radii) for batch in self._batches)
+        # summed a strip of rows at a time: the photo's inner pixels and their colours whole were 300 MiB at 12 MP
+        seen, sums = np.zeros(count + 1), np.zeros((3, count + 1))
+        for top in range(0, height, COLOURED_STRIP_ROWS):
+            rows = slice(top, min(height, top + COLOURED_STRIP_ROWS))
+            context = slice(max(0, top - 1), min(height, rows.stop + 1))  # the outline reads a row each way
+            strip = ids[rows]
+            inner = (strip > 0) & ~_outlines(ids[context])[rows.start - context.start :][: len(strip)]
+            inside, pixels = strip[inner], np.asarray(painting[rows], np.float32)[inner]
+            seen += np.bincount(inside, minlength=count + 1)
+            for channel in range(3):
+                sums[channel] += np.bincount(inside, weights=pixels[:, channel], minlength=count + 1)
+        seen = seen[1:]
+        means = sums[:, 1:].T / np.maximum(seen, 1)[:, None]
         batches, first = [], 0
         for batch in self._batches:
             count = len(batch.radii)
@@ -388,6 +393,20 @@ class ClassicalStrokes:
             first += count
         return ClassicalStrokes(tuple(batches), self._ground, self._work_size, self._photo_size, self._antialias,
                                 self._texture)
+
+    def _photo_ids(self) -> np.ndarray:
+        """An id buffer of all the strokes at the photo's size (1 + their place in the painting's order)."""
+        width, height = self._photo_size
+        scale = np.array(self._photo_size) / np.array(self._work_size)
+        ids = np.zeros((height, width), np.int32)
+        first = 0
+        for batch in self._batches:  # opaque strokes (washes are not kept): the last drawn is the one seen
+            drawn = _stroke_ids(batch, (height, width), scale, 0.5 * scale - 0.5)
+            painted = drawn > 0
+            drawn += first
+            np.copyto(ids, drawn, where=painted)
+            first += len(batch.radii)
+        return ids
 
     def photo_flat(self) -> np.ndarray:
         return self._photo_flat(self._batches)
@@ -770,8 +789,7 @@ def _validated(image: np.ndarray, depth: np.ndarray, seed: int) -> tuple[np.ndar
         raise InvalidParameter("the image or its depth map contains NaN or infinite values")
     if seed < 0:
         raise InvalidParameter(f"seed must be a non-negative integer, got {seed}")
-    rgb = np.clip(image.astype(np.float32), 0.0, 1.0)
-    return rgb, np.clip(depth.astype(np.float32), 0.0, 1.0)
+    return np.clip(image, 0.0, 1.0, dtype=np.float32), np.clip(depth, 0.0, 1.0, dtype=np.float32)
 
 
 def _resized(image: np.ndarray, long_side: int) -> np.ndarray:

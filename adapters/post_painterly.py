@@ -83,16 +83,18 @@ class PainterlyPostProcessor:
     def finish(self, image: np.ndarray, depth: np.ndarray, post: PostSettings, seed: int,
                print_enlargement: float = 1.0) -> np.ndarray:
         image, depth = _checked(image, depth, post, seed)
+        # each step works in place on this copy: at 12 MP the image is 137 MiB, and a step that made
+        # its own would hold three beside the caller's
         out = image.copy()
         if post.stroke_texture > 0:
-            out = stroke_texture(out, post.stroke_texture, derive_seed(seed, "post", "strokes"))
+            stroke_texture(out, post.stroke_texture, derive_seed(seed, "post", "strokes"))
         if post.harmonise > 0:
-            out = harmonise(out, post.harmonise, derive_seed(seed, "post", "palette"))
+            harmonise(out, post.harmonise, derive_seed(seed, "post", "palette"))
         if post.soften_edges > 0:
-            out = soften_edges(out, depth, post.soften_edges)
+            soften_edges(out, depth, post.soften_edges)
         # enlarged to a print, the relief's threads would be enlarged too: finish_print_rows makes it there
         if post.texture_strength > 0 and print_enlargement <= _PRINT_RELIEF_FROM:
-            out = apply_texture(out, post.texture, post.texture_strength, derive_seed(seed, "post", "texture"))
+            apply_texture(out, post.texture, post.texture_strength, derive_seed(seed, "post", "texture"))
         return out
 
     def print_context_rows(self, source_size: tuple[int, int], out_size: tuple[int, int]) -> int:
@@ -123,7 +125,10 @@ class PainterlyPostProcessor:
             if strokes is not None:
                 rows = redrawn_edges(rows, strokes, radius)
             # the painting's edges where no strokes were redrawn are still the enlarged ones
-            out = rows + np.float32(post.print_crisp) * (crisp_edges(rows, radius) - rows)
+            out = crisp_edges(rows, radius)  # blended towards in place: these arrays are 22 MB a band at 300 DPI
+            out -= rows
+            out *= np.float32(post.print_crisp)
+            out += rows
             if texture is not None:
                 out += texture.redrawn
                 np.clip(out, 0.0, 1.0, out=out)
@@ -141,7 +146,7 @@ class PainterlyPostProcessor:
                 shading *= np.float32(_TEXTURE_AMPLITUDE * post.texture_strength)
                 grain += shading
                 del shading
-            out = _modulate(out, grain)
+            _modulate(out, grain)
         return np.ascontiguousarray(out)
 
 
@@ -164,14 +169,16 @@ def _checked(image, depth, post: PostSettings, seed: int) -> tuple[np.ndarray, n
     if depth.shape != (height, width):
         # A depth map from a smaller working size: its values only steer blur amounts, so bilinear is fine.
         depth = cv2.resize(depth, (width, height), interpolation=cv2.INTER_LINEAR)
-    return image, np.clip(depth, 0.0, 1.0)
+    # not clipped to 0..1 here: the softening's ramp, which reads it, clips within that range (a copy
+    # of a 12 MP depth held through the finish is 46 MiB)
+    return image, depth
 
 
 # --- 1. directional brush strokes -------------------------------------------------------------------
 
 
-def stroke_texture(image: np.ndarray, strength: float, seed: int) -> np.ndarray:
-    """Modulates luminance by streaks of seeded noise smeared along the edges' direction."""
+def stroke_texture(image: np.ndarray, strength: float, seed: int) -> None:
+    """Modulates luminance by streaks of seeded noise smeared along the edges' direction, in place."""
     height, width = image.shape[:2]
     rng = np.random.default_rng(seed)
     scale = min(1.0, _STROKE_WORK_SIDE / max(height, width))
@@ -188,7 +195,7 @@ def stroke_texture(image: np.ndarray, strength: float, seed: int) -> np.ndarray:
     streaks *= _STROKE_AMPLITUDE * strength / max(float(streaks.std()), 1e-6)
     if scale < 1.0:
         streaks = cv2.resize(streaks, (width, height), interpolation=cv2.INTER_LINEAR)
-    return _modulate(image, streaks)
+    _modulate(image, streaks)
 
 
 def _stroke_directions(luma: np.ndarray, px_per_unit: float, rng: np.random.Generator) -> np.ndarray:
@@ -257,8 +264,8 @@ def _line_integral(noise: np.ndarray, tangent: np.ndarray, step: float) -> np.nd
 # --- 2. colour harmonisation ------------------------------------------------------------------------
 
 
-def harmonise(image: np.ndarray, strength: float, seed: int) -> np.ndarray:
-    """Pulls each pixel's a/b towards the palette colours near it; L (lightness) is kept."""
+def harmonise(image: np.ndarray, strength: float, seed: int) -> None:
+    """Pulls each pixel's a/b towards the palette colours near it, in place; L (lightness) is kept."""
     height, width = image.shape[:2]
     rng = np.random.default_rng(seed)
     pixels = image.reshape(-1, 3)
@@ -267,7 +274,6 @@ def harmonise(image: np.ndarray, strength: float, seed: int) -> np.ndarray:
     sample_ab = cv2.cvtColor(pixels[picks][None], cv2.COLOR_RGB2Lab)[0, :, 1:]
     palette = _kmeans(sample_ab, _PALETTE_SIZE, rng)
     temperature = _palette_temperature(palette)
-    out = np.empty_like(image)
     rows = max(1, _BAND_PIXELS // width)
     for top in range(0, height, rows):
         lab = cv2.cvtColor(image[top : top + rows], cv2.COLOR_RGB2Lab)
@@ -276,8 +282,7 @@ def harmonise(image: np.ndarray, strength: float, seed: int) -> np.ndarray:
         lab[..., 1] = a + strength * (target_a - a)
         lab[..., 2] = b + strength * (target_b - b)
         band = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-        out[top : top + rows] = np.clip(band, 0.0, 1.0, out=band)
-    return out
+        image[top : top + rows] = np.clip(band, 0.0, 1.0, out=band)
 
 
 def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -334,28 +339,25 @@ def _soft_palette_colour(
 # --- 3. selective edge softening --------------------------------------------------------------------
 
 
-def soften_edges(image: np.ndarray, depth: np.ndarray, strength: float) -> np.ndarray:
-    """Blends towards an edge-aware blur that widens with depth: none up to _SOFT_NEAR, the light blur
-    half way to _SOFT_FAR, the wide one beyond, each times strength."""
+def soften_edges(image: np.ndarray, depth: np.ndarray, strength: float) -> None:
+    """Blends towards an edge-aware blur that widens with depth, in place: none up to _SOFT_NEAR, the
+    light blur half way to _SOFT_FAR, the wide one beyond, each times strength."""
     height, width = image.shape[:2]
     radius = max(1, round(_SOFT_RADIUS * max(height, width)))
     ramp = np.clip((depth - _SOFT_NEAR) / (_SOFT_FAR - _SOFT_NEAR), 0.0, 1.0)
     amount = ramp * ramp * (3.0 - 2.0 * ramp) * (2.0 * strength)  # smoothstep, 0..2
-    first = np.minimum(amount, 1.0)
-    second = np.maximum(amount - 1.0, 0.0, out=amount)
-    out = np.empty_like(image)
+    del ramp  # photo-size arrays, as each blur's share below: not to be held through the filtering
     for c in range(3):  # one channel at a time keeps a 12 MP image's temporaries small
         channel = np.ascontiguousarray(image[..., c])
         light = _self_guided(channel, radius, _SOFT_EPS[0])
         wide = _self_guided(channel, 3 * radius, _SOFT_EPS[1])
         wide -= light
-        wide *= second
+        wide *= np.maximum(amount - 1.0, 0.0)
         light -= channel
-        light *= first
+        light *= np.minimum(amount, 1.0)
         light += channel
         light += wide
-        out[..., c] = light
-    return np.clip(out, 0.0, 1.0, out=out)
+        image[..., c] = np.clip(light, 0.0, 1.0, out=light)
 
 
 def _self_guided(channel: np.ndarray, radius: int, eps: float) -> np.ndarray:
@@ -373,14 +375,14 @@ def _self_guided(channel: np.ndarray, radius: int, eps: float) -> np.ndarray:
 # --- 4. canvas and paper texture --------------------------------------------------------------------
 
 
-def apply_texture(image: np.ndarray, kind: str, strength: float, seed: int) -> np.ndarray:
-    """Multiplies luminance by the shading of a canvas or paper relief lit from the top left, its
-    threads or grain _THREAD_PERIOD of the long side apart (the painting's own size)."""
+def apply_texture(image: np.ndarray, kind: str, strength: float, seed: int) -> None:
+    """Multiplies luminance by the shading of a canvas or paper relief lit from the top left, in place,
+    its threads or grain _THREAD_PERIOD of the long side apart (the painting's own size)."""
     height, width = image.shape[:2]
     period = max(_MIN_THREAD_PERIOD, _THREAD_PERIOD * max(height, width))
     shading = texture_shading(kind, 0, height, width, period, seed)
     shading *= np.float32(_TEXTURE_AMPLITUDE * strength)
-    return _modulate(image, shading)
+    _modulate(image, shading)
 
 
 def texture_shading(kind: str, top: int, height: int, width: int, period: float, seed: int) -> np.ndarray:
@@ -626,7 +628,7 @@ def _smooth_noise(shape: tuple[int, int], cell: float, rng: np.random.Generator)
     return np.ascontiguousarray(full[:height, :width])
 
 
-def _modulate(image: np.ndarray, relative: np.ndarray) -> np.ndarray:
-    """Scales each pixel's three channels by 1 + relative: a brightness change that keeps the hue."""
-    out = image * (1.0 + relative)[..., None]
-    return np.clip(out, 0.0, 1.0, out=out)
+def _modulate(image: np.ndarray, relative: np.ndarray) -> None:
+    """Scales each pixel's three channels by 1 + relative, in place: a brightness change that keeps the hue."""
+    image *= (1.0 + relative)[..., None]
+    np.clip(image, 0.0, 1.0, out=image)

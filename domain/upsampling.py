@@ -16,6 +16,8 @@ Output rows can be made a band at a time: every row depends only on its own 2 x 
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 COLOUR_SIGMA = 0.1  # sRGB distance (0-1 per channel) at which a neighbour's weight falls to e^-0.5
@@ -28,34 +30,44 @@ def source_positions(indices: np.ndarray, source_length: int, target_length: int
     return (indices + 0.5) * (source_length / target_length) - 0.5
 
 
-def joint_bilateral_rows(values: np.ndarray, photo: np.ndarray, guide: np.ndarray, rows: np.ndarray,
+class MapRows(Protocol):
+    """A map whose rows are made when sliced (values[first:last]), so that it is never held whole as floats."""
+
+    shape: tuple[int, ...]
+
+    def __getitem__(self, rows: slice) -> np.ndarray: ...
+
+
+def joint_bilateral_rows(values: np.ndarray | MapRows, photo: np.ndarray, guide: np.ndarray, rows: np.ndarray,
                          out_size: tuple[int, int], colour_sigma: float = COLOUR_SIGMA) -> np.ndarray:
-    """Output rows `rows` (indices into out_size's height) of `values` (HxW) enlarged to out_size
-    (width, height), guided by `guide` (len(rows) x width x 3: those rows of the enlarged photo) and
-    `photo` (HxWx3, the photo at the values' size). Returns len(rows) x width float32."""
-    height, width = values.shape
+    """Output rows `rows` (indices into out_size's height) of `values` (HxW; only the rows these read are
+    taken from it) enlarged to out_size (width, height), guided by `guide` (len(rows) x width x 3: those
+    rows of the enlarged photo) and `photo` (HxWx3, the photo at the values' size). Returns len(rows) x
+    width float32."""
+    height, width = values.shape[:2]
     out_width, out_height = out_size
     if guide.shape[:2] != (len(rows), out_width):
         raise ValueError(f"the guide must be {len(rows)} x {out_width}, got {guide.shape[:2]}")
-    values = np.asarray(values, np.float32)
     ys = np.clip(source_positions(np.asarray(rows, np.float64), height, out_height), 0, height - 1)
     xs = np.clip(source_positions(np.arange(out_width, dtype=np.float64), width, out_width), 0, width - 1)
     y0 = np.floor(ys).astype(np.intp)
     x0 = np.floor(xs).astype(np.intp)
     y1, x1 = np.minimum(y0 + 1, height - 1), np.minimum(x0 + 1, width - 1)
     fy, fx = (ys - y0).astype(np.float32)[:, None], (xs - x0).astype(np.float32)[None, :]
-    upper, lower = values[y0], values[y1]
+    # the source rows these output rows read, from `first` on (made once a band)
+    first, last = (int(y0.min()), int(y0.max()) + 2) if y0.size else (0, 0)
+    near = np.asarray(values[first:last], np.float32)
+    upper, lower = near[y0 - first], near[y1 - first]
     column = upper + fy * (lower - upper)  # rows x source width
     out = column[:, x0] + fx * (column[:, x1] - column[:, x0])
-    # the 2 x 2 ranges of the source rows these output rows read, not of the whole (made once a band)
-    first, last = (int(y0.min()), int(y0.max()) + 2) if y0.size else (0, 0)
-    step = _cell_range(values[first:last])[y0[:, None] - first, x0[None, :]] > EDGE_STEP
+    # the 2 x 2 ranges of those rows, not of the whole
+    step = _cell_range(near)[y0[:, None] - first, x0[None, :]] > EDGE_STEP
     at_rows, at_columns = np.nonzero(step)
     if len(at_rows):
         out[at_rows, at_columns] = _bilateral(
-            values, photo, np.asarray(guide, np.float32)[at_rows, at_columns],
-            (y0[at_rows], y1[at_rows], fy[at_rows, 0]), (x0[at_columns], x1[at_columns], fx[0, at_columns]),
-            colour_sigma)
+            near, photo[first:last], np.asarray(guide, np.float32)[at_rows, at_columns],
+            (y0[at_rows] - first, y1[at_rows] - first, fy[at_rows, 0]),
+            (x0[at_columns], x1[at_columns], fx[0, at_columns]), colour_sigma)
     return out
 
 

@@ -155,6 +155,10 @@ class PrintExport:
         if margin and top == 0:
             self.write_marks_rows(0, margin, files)
         composite = self.composite_band(top, bottom)
+        if bottom == self.height:
+            # the files' encoders start with their last rows, from here on: the photo-size strokes (137 MiB
+            # at 12 MP), which the last composite rows were the last to need, do not wait with them
+            self._painted_strokes = None
         depth = self.depth_band(top, bottom, composite)
         for writer, feed in files.values():
             if feed == "composite":
@@ -215,7 +219,9 @@ class PrintExport:
                                                   self.pixel_mm)
             strokes -= self.resized(self.resampler, flat, (left, first, right, last))
             enlarged = self.resized(self.resampler, photo_texture, (left, first, right, last))
-            texture = PrintTexture(redrawn, 2.0 * enlarged - 1.0)
+            enlarged *= np.float32(2.0)  # back to the texture's -1..1, in place
+            enlarged -= np.float32(1.0)
+            texture = PrintTexture(redrawn, enlarged)
         return finish.post.finish_print_rows(rows, first, slice(top - first, bottom - first), source_size,
                                              out_size, finish.settings, finish.seed, self.plan.dpi, strokes, texture)
 
@@ -253,7 +259,7 @@ class PrintExport:
                 band[rows, self.placement_columns] = self.depth8[window[1] : window[3]] / np.float32(255.0)
             else:
                 band[rows, self.placement_columns] = joint_bilateral_rows(
-                    self.depth, self.source, composite[rows, self.placement_columns],
+                    _UnitRows(self.depth8), self.source, composite[rows, self.placement_columns],
                     np.arange(window[1], window[3]), (placement.width, placement.height))
         return band
 
@@ -320,11 +326,6 @@ class PrintExport:
             first, last = self.resampler.needed_source_rows((crop.width, crop.height),
                                                             (placement.width, placement.height), window)
         return last <= pane.alpha.rows.start or first >= pane.alpha.rows.stop
-
-    @cached_property
-    def depth(self) -> np.ndarray:
-        """The depth as floats in [0, 1], for the edge-aware enlargement."""
-        return self.depth8.astype(np.float32) / 255.0
 
     # -- geometry --------------------------------------------------------------------------------
     @property
@@ -448,6 +449,18 @@ class _TextureRows:
         rows *= np.float32(0.5)
         rows += np.float32(0.5)
         return rows
+
+
+class _UnitRows:
+    """Rows of an 8-bit map as floats in [0, 1], made when asked: the depth of a 12 MP photo as floats
+    is 46 MiB, held through every band."""
+
+    def __init__(self, map8: np.ndarray):
+        self.map8 = map8
+        self.shape = map8.shape
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        return self.map8[rows].astype(np.float32) / np.float32(255.0)
 
 
 class _AlphaAndFill:

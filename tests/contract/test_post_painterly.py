@@ -1,6 +1,8 @@
 """The painterly post-processor: each step does what it says on synthetic images built to show it, and
 the whole is deterministic, safe on tiny images and keeps to float32 in [0, 1]."""
 
+import tracemalloc
+
 import attrs
 import cv2
 import numpy as np
@@ -438,3 +440,18 @@ def test_print_finish_puts_the_paints_texture_made_at_print_size_in_place_of_the
 def test_the_print_finish_says_whether_it_makes_stroke_edges_crisp(out_size, crisp, sharpens):
     post = attrs.evolve(OFF, print_crisp=crisp)
     assert PainterlyPostProcessor().sharpens_print(SOURCE_SIZE, out_size, post) is sharpens
+
+
+@pytest.mark.parametrize(("step", "images_at_most"), [("soften_edges", 6.2), ("harmonise", 8.3)])
+def test_a_step_works_in_the_finishs_own_copy_with_no_second_image_beside_it(step, images_at_most):
+    """Measured on 400 x 600 (tracemalloc sees numpy's arrays): softening peaked at 7.0 images' worth and
+    harmonising at 8.8 when each made its result anew, 5.3 and 7.5-7.8 in place (at 12 MP an image is
+    137 MiB)."""
+    image = random_image(400, 600)
+    tracemalloc.start()
+    try:
+        finish(image, attrs.evolve(OFF, **{step: 1.0}), depth=np.ones((400, 600), np.float32))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < images_at_most * image.nbytes

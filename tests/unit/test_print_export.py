@@ -1,6 +1,7 @@
 """Print-size jobs against fakes: the files' sizes, the layers stacking to the composite at print size,
 pad borders, marks and white ink made band by band, and all-or-nothing files."""
 
+import weakref
 from pathlib import Path
 
 import attrs
@@ -216,6 +217,40 @@ def test_the_layers_stack_to_the_print_finished_composite():
     assert files["composite_full.png"].max() <= 0.5 + 1e-3  # the finish reached the composite
     layers = [files[f"{name}.png"] for name in LAYERS]
     np.testing.assert_allclose(stack_over(layers), files["composite_full.png"], atol=2 / 255)
+
+
+class TrackedPainter(FakePainter):
+    """Keeps a weak reference to the painting it returns (the photo's size: 137 MiB at 12 MP)."""
+
+    def paint(self, image, depth, request, noise, on_progress=None, subject=None):
+        result = super().paint(image, depth, request, noise, on_progress, subject)
+        self.painting = weakref.ref(result.image)
+        return result
+
+
+class CopyingPost(FakePost):
+    """A finish that makes the finished painting anew, as the real one does; records, for each band of
+    the print, whether the painter's own painting was still held then."""
+
+    def __init__(self, painter):
+        super().__init__()
+        self.painter, self.painting_held = painter, []
+
+    def finish(self, image, depth, post, seed, print_enlargement=1.0):
+        return super().finish(image, depth, post, seed, print_enlargement).copy()
+
+    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi, strokes=None,
+                          texture=None):
+        self.painting_held.append(self.painter.painting() is not None)
+        return super().finish_print_rows(rows, top, keep, source_size, out_size, post, seed, dpi, strokes, texture)
+
+
+def test_the_painters_own_painting_is_let_go_once_finished_not_held_through_the_print_files():
+    painter = TrackedPainter()
+    post = CopyingPost(painter)
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), painter=painter, post=post)
+    render(fakes, mode="painterly", **PRINT)
+    assert post.painting_held == [False, False, False]
 
 
 class FlatStrokes:

@@ -48,6 +48,31 @@ def test_a_band_of_rows_equals_the_same_rows_of_the_whole():
     np.testing.assert_array_equal(band, whole[37:61])
 
 
+class AskedRows:
+    """An 8-bit map whose rows are made floats when sliced, as the print export gives the depth;
+    records the rows asked for."""
+
+    def __init__(self, map8):
+        self.map8, self.shape, self.asked = map8, map8.shape, []
+
+    def __getitem__(self, rows):
+        self.asked.append((rows.start, rows.stop))
+        return self.map8[rows].astype(np.float32) / np.float32(255.0)
+
+
+def test_a_band_takes_only_the_map_rows_it_reads_and_equals_the_map_given_whole():
+    photo, depth, guide = edge_scene()
+    depth8 = np.random.default_rng(0).integers(0, 256, depth.shape, dtype=np.uint8)
+    out_size = (guide.shape[1], guide.shape[0])
+    asked = AskedRows(depth8)
+    band = joint_bilateral_rows(asked, photo, guide[37:61], np.arange(37, 61), out_size)
+    whole = joint_bilateral_rows(depth8.astype(np.float32) / np.float32(255.0), photo, guide[37:61],
+                                 np.arange(37, 61), out_size)
+    np.testing.assert_array_equal(band, whole)
+    # output rows 37-60 at 4x sit between the map's rows 8 and 15 (8.875 to 14.625)
+    assert asked.asked == [(8, 16)]
+
+
 @settings(max_examples=30, deadline=None)
 @given(arrays(np.float32, (6, 5), elements=st.floats(0, 1, width=32)),
        arrays(np.float32, (6, 5, 3), elements=st.floats(0, 1, width=32)),
