@@ -133,11 +133,20 @@ def serve(settings: Settings, *, host: str, port: int, log_level: str, with_work
         worker.start()
     url = f"http://{host}:{port}/"
     threading.Thread(target=announce_when_listening, args=(server, url), daemon=True).start()
+    # uvicorn shuts down gracefully on SIGTERM too, then raises it again: with the default handler the
+    # process died there, before stopping its worker (`systemctl stop`, `docker stop`, `kill` left the
+    # worker running alone). As an exception it unwinds through the `finally` below.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         server.run()
     except KeyboardInterrupt:
         pass  # uvicorn has shut down gracefully and re-raises the signal it caught
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if worker is not None:
             worker.stop()
-    print("Rilievo stopped.", flush=True)
+        print("Rilievo stopped.", flush=True)
+
+
+def _exit_on_sigterm(number: int, frame: object) -> None:
+    raise SystemExit(128 + number)

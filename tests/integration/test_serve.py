@@ -136,6 +136,22 @@ def test_serve_runs_the_app_and_a_worker_and_stops_both_on_ctrl_c(tmp_path, phot
     assert not alive(worker)
 
 
+def test_serve_stops_its_worker_on_sigterm_too(tmp_path):
+    # what `systemctl stop`, `docker stop` and `kill` send: uvicorn re-raised it after shutting down and
+    # the process died there, leaving its worker running alone
+    server = Server(tmp_path / "storage")
+    worker = server.worker_pid()
+    server.http.close()
+    server.process.send_signal(signal.SIGTERM)
+    output, _ = server.process.communicate(timeout=30)
+    assert server.process.returncode == 128 + signal.SIGTERM
+    assert "Rilievo stopped." in output
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and alive(worker):
+        time.sleep(0.2)
+    assert not alive(worker)
+
+
 def test_a_killed_worker_is_replaced_and_the_app_keeps_working(tmp_path, photo):
     server = Server(tmp_path / "storage")
     try:
