@@ -557,8 +557,12 @@ class ClassicalWashes(ClassicalStrokes):
         tooth = _print_tooth(top, bottom - top, width, max(PRINT_FINEST, PRINT_TOOTH_MM / pixel_mm), self._texture.seed)
         # the edge creeps along the paper's hollows and stops short of its ridges
         edge_wander = PRINT_RAGGED_MM / pixel_mm
-        ragged = (2.0 * tooth - 1.0) * np.float32(edge_wander)
-        granulation = np.float32(settings.edge_darkening * GRANULATION) * (tooth - 0.5)
+        ragged = tooth * 2.0
+        ragged -= 1.0
+        ragged *= np.float32(edge_wander)
+        granulation = tooth - 0.5
+        granulation *= np.float32(settings.edge_darkening * GRANULATION)
+        del tooth
         rise, rim_width = max(1.0, PRINT_WASH_EDGE_MM / pixel_mm), max(1.0, PRINT_RIM_MM / pixel_mm)
         washes = [_WashRows.read(batch, _bleed(settings, batch.brush_radius), self._work_size, scale, offset, top,
                                  bottom) for batch in self._batches]
@@ -571,15 +575,23 @@ class ClassicalWashes(ClassicalStrokes):
                 for wash, batch in zip(washes, self._batches):
                     if not wash.may_reach(tile, 0.5 * rise + edge_wander):
                         continue
-                    wetness, slope = wash.wetness(reads)
-                    inside = wetness / np.maximum(slope, 1e-6)  # print px from the edge, inside the wash
+                    # in place, as far as it goes: a tile's few arrays come and go some 200,000 times in a print
+                    inside, slope = wash.wetness(reads)
+                    np.maximum(slope, 1e-6, out=slope)
+                    inside /= slope  # print px from the edge, inside the wash
                     inside += ragged[:, tile]
-                    if not (inside > -0.5 * rise).any():
+                    if inside.max() <= -0.5 * rise:
                         continue
-                    cover = np.clip(inside / rise + 0.5, 0.0, 1.0) * np.float32(batch.opacity)
+                    cover = np.divide(inside, rise, out=slope)
+                    cover += 0.5
+                    np.clip(cover, 0.0, 1.0, out=cover)
+                    cover *= np.float32(batch.opacity)
                     colours = wash.colours(reads)
                     # the pigment pooled where the wash dried, as the painter pools it (see _render), and granulated
-                    pigment = np.exp(-np.maximum(inside, 0.0) / rim_width)
+                    pigment = np.maximum(inside, 0.0)
+                    np.negative(pigment, out=pigment)
+                    pigment /= rim_width
+                    np.exp(pigment, out=pigment)
                     pigment *= np.float32(settings.edge_darkening * POOLING)
                     pigment += granulation[:, tile]
                     absorbed = colours / paper
@@ -590,7 +602,8 @@ class ClassicalWashes(ClassicalStrokes):
                     np.divide(colours, absorbed, out=absorbed)
                     _laid(pooled[:, tile], absorbed, cover)
                     _laid(flat[:, tile], colours, cover)
-        flat, pooled = (cv2.GaussianBlur(image, (0, 0), self._antialias) for image in (flat, pooled))
+        for image in (flat, pooled):  # in place: OpenCV's arrays are not numpy's huge pages, each faulted in 4 kB at a time
+            cv2.GaussianBlur(image, (0, 0), self._antialias, dst=image)
         rows = slice(first - top, last - top)
         return np.clip(flat[rows], 0.0, 1.0), pooled[rows] - flat[rows]
 
@@ -602,9 +615,10 @@ class ClassicalWashes(ClassicalStrokes):
         for batch in batches:
             wash = _WashRows.read(batch, _bleed(self._texture.settings, batch.brush_radius), self._work_size,
                                   np.ones(2), np.zeros(2), 0, height)
-            wetness, _ = wash.wetness(np.arange(width))
+            reads = wash.reads(np.arange(width))
+            wetness, _ = wash.wetness(reads)
             cover = np.clip(wetness / WASH_SOFTNESS + 0.5, 0.0, 1.0) * np.float32(batch.opacity)
-            _laid(flat, wash.colours(np.arange(width)), cover)
+            _laid(flat, wash.colours(reads), cover)
         flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
         if (width, height) != self._photo_size:
             flat = cv2.resize(flat, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
@@ -779,7 +793,12 @@ def _print_tooth(top: int, height: int, width: int, cell: float, seed: int) -> n
     noise = lattice_noise(top, height, width, cell, derive_seed(seed, "tooth", "fine"))
     noise += 0.6 * lattice_noise(top, height, width, 3.75 * cell, derive_seed(seed, "tooth", "coarse"))
     noise *= np.float32(_tooth_scale(cell, seed))
-    return (0.5 * (1.0 + np.tanh(0.8 * noise))).astype(np.float32)
+    # in place: a band's arrays are the print's width (6 MB at 300 DPI), each a fresh mapping faulted in
+    noise *= 0.8
+    np.tanh(noise, out=noise)
+    noise += 1.0
+    noise *= 0.5
+    return noise
 
 
 @functools.lru_cache(maxsize=8)
