@@ -602,7 +602,7 @@ class ClassicalWashes(ClassicalStrokes):
                     np.divide(colours, absorbed, out=absorbed)
                     _laid(pooled[:, tile], absorbed, cover)
                     _laid(flat[:, tile], colours, cover)
-        for image in (flat, pooled):  # in place: OpenCV's arrays are not numpy's huge pages, each faulted in 4 kB at a time
+        for image in (flat, pooled):  # in place: each fresh band-sized array is memory mapped and faulted in anew
             cv2.GaussianBlur(image, (0, 0), self._antialias, dst=image)
         rows = slice(first - top, last - top)
         return np.clip(flat[rows], 0.0, 1.0), pooled[rows] - flat[rows]
@@ -663,8 +663,10 @@ class _WashRows:
         the working cells they read are all dry, so far from the edge that their wettest over the
         steepest slope (with a margin for rounding) is further."""
         reads = (np.array([columns.start, columns.stop - 1]) - self._placed[0]) / self._scale[0]
-        left, right = max(0, math.floor(reads[0]) - 1), min(self._work_size[0], math.floor(reads[1]) + 3)
-        wettest, steepest = float(self._wettest[left:right].max()), float(self._steepest[left:right].max())
+        # the cells either side of the first and last columns' reads, a cell more each way
+        left, right = np.clip(np.floor(reads).astype(int) + [-1, 2], 0, self._work_size[0] - 1)
+        cells = slice(left, right + 1)
+        wettest, steepest = float(self._wettest[cells].max()), float(self._steepest[cells].max())
         return wettest >= 0.0 or wettest / max(1.01 * steepest, 1e-6) > -beyond - 0.5
 
     def reads(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
