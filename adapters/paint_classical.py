@@ -52,9 +52,10 @@ one ignores it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from typing import Callable
+from typing import Callable, Iterator
 
 import attrs
 import cv2
@@ -555,37 +556,54 @@ class ClassicalWashes(ClassicalStrokes):
         paper = np.asarray(settings.paper, np.float32)
         tooth = _print_tooth(top, bottom - top, width, max(PRINT_FINEST, PRINT_TOOTH_MM / pixel_mm), self._texture.seed)
         # the edge creeps along the paper's hollows and stops short of its ridges
-        ragged = (2.0 * tooth - 1.0) * np.float32(PRINT_RAGGED_MM / pixel_mm)
-        granulation = np.float32(settings.edge_darkening * GRANULATION) * (tooth - 0.5)
+        edge_wander = PRINT_RAGGED_MM / pixel_mm
+        ragged = tooth * 2.0
+        ragged -= 1.0
+        ragged *= np.float32(edge_wander)
+        granulation = tooth - 0.5
+        granulation *= np.float32(settings.edge_darkening * GRANULATION)
+        del tooth
         rise, rim_width = max(1.0, PRINT_WASH_EDGE_MM / pixel_mm), max(1.0, PRINT_RIM_MM / pixel_mm)
         washes = [_WashRows.read(batch, _bleed(settings, batch.brush_radius), self._work_size, scale, offset, top,
                                  bottom) for batch in self._batches]
         # a tile of columns at a time: a wash that does not reach it is passed over, and its arrays are small
         tile_width = max(1, PRINT_TILE_PIXELS // (bottom - top))
-        for start in range(0, width, tile_width):
-            tile = slice(start, min(width, start + tile_width))
-            columns = np.arange(tile.start, tile.stop)
-            for wash, batch in zip(washes, self._batches):
-                wetness, slope = wash.wetness(columns)
-                inside = wetness / np.maximum(slope, 1e-6)  # print px from the edge, inside the wash
-                inside += ragged[:, tile]
-                if not (inside > -0.5 * rise).any():
-                    continue
-                cover = np.clip(inside / rise + 0.5, 0.0, 1.0) * np.float32(batch.opacity)
-                colours = wash.colours(columns)
-                # the pigment pooled where the wash dried, as the painter pools it (see _render), and granulated
-                pigment = np.exp(-np.maximum(inside, 0.0) / rim_width)
-                pigment *= np.float32(settings.edge_darkening * POOLING)
-                pigment += granulation[:, tile]
-                absorbed = colours / paper
-                np.subtract(1.0, absorbed, out=absorbed)
-                np.clip(absorbed, 0.0, 1.0, out=absorbed)
-                absorbed *= pigment[..., None]
-                absorbed += 1.0
-                np.divide(colours, absorbed, out=absorbed)
-                _laid(pooled[:, tile], absorbed, cover)
-                _laid(flat[:, tile], colours, cover)
-        flat, pooled = (cv2.GaussianBlur(image, (0, 0), self._antialias) for image in (flat, pooled))
+        with _opencv_alone():
+            for start in range(0, width, tile_width):
+                tile = slice(start, min(width, start + tile_width))
+                reads = washes[0].reads(np.arange(tile.start, tile.stop))  # every wash reads the same rows
+                for wash, batch in zip(washes, self._batches):
+                    if not wash.may_reach(tile, 0.5 * rise + edge_wander):
+                        continue
+                    # in place, as far as it goes: a tile's few arrays come and go some 200,000 times in a print
+                    inside, slope = wash.wetness(reads)
+                    np.maximum(slope, 1e-6, out=slope)
+                    inside /= slope  # print px from the edge, inside the wash
+                    inside += ragged[:, tile]
+                    if inside.max() <= -0.5 * rise:
+                        continue
+                    cover = np.divide(inside, rise, out=slope)
+                    cover += 0.5
+                    np.clip(cover, 0.0, 1.0, out=cover)
+                    cover *= np.float32(batch.opacity)
+                    colours = wash.colours(reads)
+                    # the pigment pooled where the wash dried, as the painter pools it (see _render), and granulated
+                    pigment = np.maximum(inside, 0.0)
+                    np.negative(pigment, out=pigment)
+                    pigment /= rim_width
+                    np.exp(pigment, out=pigment)
+                    pigment *= np.float32(settings.edge_darkening * POOLING)
+                    pigment += granulation[:, tile]
+                    absorbed = colours / paper
+                    np.subtract(1.0, absorbed, out=absorbed)
+                    np.clip(absorbed, 0.0, 1.0, out=absorbed)
+                    absorbed *= pigment[..., None]
+                    absorbed += 1.0
+                    np.divide(colours, absorbed, out=absorbed)
+                    _laid(pooled[:, tile], absorbed, cover)
+                    _laid(flat[:, tile], colours, cover)
+        for image in (flat, pooled):  # in place: each fresh band-sized array is memory mapped and faulted in anew
+            cv2.GaussianBlur(image, (0, 0), self._antialias, dst=image)
         rows = slice(first - top, last - top)
         return np.clip(flat[rows], 0.0, 1.0), pooled[rows] - flat[rows]
 
@@ -597,9 +615,10 @@ class ClassicalWashes(ClassicalStrokes):
         for batch in batches:
             wash = _WashRows.read(batch, _bleed(self._texture.settings, batch.brush_radius), self._work_size,
                                   np.ones(2), np.zeros(2), 0, height)
-            wetness, _ = wash.wetness(np.arange(width))
+            reads = wash.reads(np.arange(width))
+            wetness, _ = wash.wetness(reads)
             cover = np.clip(wetness / WASH_SOFTNESS + 0.5, 0.0, 1.0) * np.float32(batch.opacity)
-            _laid(flat, wash.colours(np.arange(width)), cover)
+            _laid(flat, wash.colours(reads), cover)
         flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
         if (width, height) != self._photo_size:
             flat = cv2.resize(flat, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
@@ -624,6 +643,9 @@ class _WashRows:
         self._batch, self._bleed, self._work_size, self._scale = batch, bleed, work_size, scale
         self._top, self._bottom, self._first, self._last, self._wet = top, bottom, first, last, wet
         self._placed = offset + np.array([0.0, first * scale[1]])  # the offset that draws these rows
+        # each working column's wettest and steepest, over these rows: what bounds how near the wash comes
+        self._wettest = wet[..., 0].max(axis=0)
+        self._steepest = np.hypot(np.abs(wet[..., 1]).max(axis=0) / scale[0], np.abs(wet[..., 2]).max(axis=0) / scale[1])
 
     @classmethod
     def read(cls, batch: _Batch, bleed: float, work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,
@@ -636,17 +658,31 @@ class _WashRows:
         wet = np.dstack([wetness, across, down])[first - lower : last - lower]
         return cls(batch, bleed, work_size, scale, offset, top, bottom, first, last, wet)
 
-    def wetness(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The wash's wetness in these columns (0 where it dried) and how steeply it changes there, per
+    def may_reach(self, columns: slice, beyond: float) -> bool:
+        """Whether the wash may come within beyond print px of these columns' pixels: false only where
+        the working cells they read are all dry, so far from the edge that their wettest over the
+        steepest slope (with a margin for rounding) is further."""
+        reads = (np.array([columns.start, columns.stop - 1]) - self._placed[0]) / self._scale[0]
+        # the cells either side of the first and last columns' reads, a cell more each way
+        left, right = np.clip(np.floor(reads).astype(int) + [-1, 2], 0, self._work_size[0] - 1)
+        cells = slice(left, right + 1)
+        wettest, steepest = float(self._wettest[cells].max()), float(self._steepest[cells].max())
+        return wettest >= 0.0 or wettest / max(1.01 * steepest, 1e-6) > -beyond - 0.5
+
+    def reads(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where these columns of the rows read these working rows (maps for cv2.remap)."""
+        rows_read = (self._work_size[0], self._last - self._first)
+        return _read_maps(rows_read, rows_read, self._scale, self._placed, columns, self._top, self._bottom)
+
+    def wetness(self, reads: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The wash's wetness where reads read (0 where it dried) and how steeply it changes there, per
         px drawn."""
-        wet = _resampled_rows(self._wet, (self._work_size[0], self._last - self._first), self._scale, self._placed,
-                              columns, self._top, self._bottom)
+        wet = _remapped(self._wet, reads)
         across, down = wet[..., 1] / np.float32(self._scale[0]), wet[..., 2] / np.float32(self._scale[1])
         return np.ascontiguousarray(wet[..., 0]), np.hypot(across, down, out=across)
 
-    def colours(self, columns: np.ndarray) -> np.ndarray:
-        return _resampled_rows(self._bled, (self._work_size[0], self._last - self._first), self._scale, self._placed,
-                               columns, self._top, self._bottom)
+    def colours(self, reads: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        return _remapped(self._bled, reads)
 
     @functools.cached_property
     def _bled(self) -> np.ndarray:
@@ -668,13 +704,36 @@ def _resampled_rows(image: np.ndarray, work_size: tuple[int, int], scale: np.nda
     """Columns of rows [top, bottom) of image (of the working size, or shrunk from it: the ground) drawn
     at scale and offset from the working size: interpolated bilinearly."""
     image_height, image_width = image.shape[:2]
-    shrink = np.array([image_width, image_height]) / np.array(work_size)
+    return _remapped(image, _read_maps((image_width, image_height), work_size, scale, offset, columns, top, bottom))
+
+
+def _read_maps(image_size: tuple[int, int], work_size: tuple[int, int], scale: np.ndarray, offset: np.ndarray,
+               columns: np.ndarray, top: int, bottom: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where columns of rows [top, bottom), drawn at scale and offset from the working size, read an
+    image of image_size (the working size, or shrunk from it): maps for cv2.remap."""
+    shrink = np.array(image_size) / np.array(work_size)
     read_columns = ((columns - offset[0]) / scale[0] + 0.5) * shrink[0] - 0.5
     rows = ((np.arange(top, bottom) - offset[1]) / scale[1] + 0.5) * shrink[1] - 0.5
     map_x = np.broadcast_to(read_columns.astype(np.float32), (bottom - top, len(columns)))
     map_y = np.broadcast_to(rows.astype(np.float32)[:, None], (bottom - top, len(columns)))
-    return cv2.remap(image, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y), cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(map_x), np.ascontiguousarray(map_y)
+
+
+def _remapped(image: np.ndarray, reads: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """image interpolated bilinearly where reads read."""
+    return cv2.remap(image, *reads, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+@contextlib.contextmanager
+def _opencv_alone() -> Iterator[None]:
+    """OpenCV on this thread alone: its calls on a few thousand pixels are too small to share, its
+    pool's threads would spin idle around each (CPU time spent for no time saved)."""
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def _laid(under: np.ndarray, colours: np.ndarray, alpha: np.ndarray) -> None:
@@ -736,7 +795,12 @@ def _print_tooth(top: int, height: int, width: int, cell: float, seed: int) -> n
     noise = lattice_noise(top, height, width, cell, derive_seed(seed, "tooth", "fine"))
     noise += 0.6 * lattice_noise(top, height, width, 3.75 * cell, derive_seed(seed, "tooth", "coarse"))
     noise *= np.float32(_tooth_scale(cell, seed))
-    return (0.5 * (1.0 + np.tanh(0.8 * noise))).astype(np.float32)
+    # in place: a band's arrays are the print's width (6 MB at 300 DPI), each a fresh mapping faulted in
+    noise *= 0.8
+    np.tanh(noise, out=noise)
+    noise += 1.0
+    noise *= 0.5
+    return noise
 
 
 @functools.lru_cache(maxsize=8)
