@@ -56,10 +56,13 @@ def _detected(image: np.ndarray, pad: int, min_score: float) -> list[Face]:
     height, width = padded.shape[:2]
     side = max(height, width)
     rows, _ = MODEL.input_size
-    top, left = (side - height) // 2, (side - width) // 2
-    square = cv2.copyMakeBorder(padded, top, side - height - top, left, side - width - left,
-                                cv2.BORDER_CONSTANT, value=(0.0, 0.0, 0.0))
-    picture = cv2.resize(square, (rows, rows), interpolation=cv2.INTER_AREA)
+    # shrunk first, then letterboxed: a photo-size square of black bars would be megabytes for nothing
+    fitted = cv2.resize(padded, (max(1, round(width * rows / side)), max(1, round(height * rows / side))),
+                        interpolation=cv2.INTER_AREA)
+    bar_rows, bar_cols = rows - fitted.shape[0], rows - fitted.shape[1]
+    picture = cv2.copyMakeBorder(fitted, bar_rows // 2, bar_rows - bar_rows // 2, bar_cols // 2,
+                                 bar_cols - bar_cols // 2, cv2.BORDER_CONSTANT, value=(0.0, 0.0, 0.0))
+    top, left = bar_rows // 2 * side / rows, bar_cols // 2 * side / rows  # the bars, in the padded picture's px
     boxes, scores = MODEL.run(np.clip(picture, 0.0, 1.0) * 2.0 - 1.0)
     chance = 1.0 / (1.0 + np.exp(-np.clip(scores[:, 0], -80.0, 80.0)))
     cells = (np.arange(GRID * GRID) % GRID + 0.5) / GRID, (np.arange(GRID * GRID) // GRID + 0.5) / GRID

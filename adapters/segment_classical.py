@@ -3,9 +3,9 @@
 At a working size of about 512 px:
 
 1. SLIC superpixels (scikit-image), with their mean Lab colour, texture and the edges between them.
-2. Subjects. Each face (MediaPipe's BlazeFace, see adapters/faces.py) gives a person, cut out by
-   GrabCut seeded from MediaPipe's selfie segmentation model where it sees a person at the face
-   (adapters/person_mask.py), else from a body-shaped seed below the face. Without a face, the salient subject:
+2. Subjects. Each face (MediaPipe's BlazeFace, see adapters/faces.py) where MediaPipe's selfie
+   segmentation model sees a person (adapters/person_mask.py) gives a person, cut out by GrabCut
+   seeded from the model's answer. Without a person, the salient subject:
    superpixels weakly connected to the picture's border and unlike what surrounds them
    (boundary-connectivity saliency, Zhu et al., CVPR 2014), cut out by GrabCut seeded from it.
    Where a subject fills the frame (a cat's face) before a blurred scene, saliency fails: then the
