@@ -52,7 +52,8 @@ CONTACT_MAX_SHARE = 0.3  # no contact cue for a region this large (of the pictur
 PERSON_PULL = 0.1  # people nearer still
 THING_RELIEF = 0.8  # share of its depth spread a subject or person the contact cue left keeps: one thing
 BACKDROP_GAP = 0.1  # a blurred backdrop stands at least this far behind the farthest part of the subjects
-BESIDE_NAMES = frozenset({"", "backdrop", "wall", "sky"})  # what a person stands before (see _beside)
+BESIDE_NAMES = frozenset({"", "backdrop", "wall", "sky"})  # what a thing stands before (see _beside)
+POCKET_SHARE = 0.9  # of a region's outline inside the frame that runs along a subject: seen past the subject
 
 DEFOCUS_RAMP_PX = (1.0, 3.0)  # blur beyond the sharpest regions that counts as none .. full
 SMOOTH_RADIUS = 0.02  # of the long side
@@ -241,27 +242,38 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
         behind = np.percentile(out[things], 90) + BACKDROP_GAP
         out[backdrop] = np.maximum(out[backdrop], behind)
     for index, name in enumerate(regions.names):
-        if name == "person" and share[index]:
-            person = labels == index
-            beside = _beside(labels, person, regions.names)
+        if name in ("subject", "person") and share[index]:
+            thing = labels == index
+            beside = _beside(labels, thing, regions.names, pockets_only=name == "subject")
             if beside.any():
-                out[beside] = np.maximum(out[beside], np.percentile(out[person], 90) + BACKDROP_GAP)
+                out[beside] = np.maximum(out[beside], np.percentile(out[thing], 90) + BACKDROP_GAP)
     return out
 
 
-def _beside(labels: np.ndarray, person: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """The regions a person stands before: those that border the person, are not named as a thing or a
-    surface things stand on, and reach no lower in the frame than the person (what reaches lower, a
-    floor or a table before a seated person, may be nearer)."""
-    lowest = int(np.flatnonzero(person.any(axis=1))[-1])
-    ring = cv2.dilate(person.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~person
+def _beside(labels: np.ndarray, thing: np.ndarray, names: tuple[str, ...], pockets_only: bool) -> np.ndarray:
+    """The regions a person or a subject stands before: those that border it, are not named as a thing
+    or a surface things stand on, and reach no lower in the frame than it (what reaches lower, a floor
+    or a table before a seated person, may be nearer). For a subject, only the pockets beside it:
+    regions that it and the frame alone enclose, with the subject more at their sides than above
+    them (the backdrop seen between a horse's legs, not the table's edge under a group of things);
+    what else borders a subject found by saliency may be a thing in front of it (the segmenter may
+    take a table of things for one subject)."""
+    lowest = int(np.flatnonzero(thing.any(axis=1))[-1])
+    ring = cv2.dilate(thing.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~thing
     out = np.zeros(labels.shape, bool)
     for region in np.unique(labels[ring]):
         if names[region] not in BESIDE_NAMES:
             continue
         inside = labels == region
-        if int(np.flatnonzero(inside.any(axis=1))[-1]) <= lowest:
-            out |= inside
+        if int(np.flatnonzero(inside.any(axis=1))[-1]) > lowest:
+            continue
+        if pockets_only:
+            outline = cv2.dilate(inside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~inside
+            under = (inside[1:] & thing[:-1]).sum()  # the thing just above: the ground before it
+            at_side = (inside[:, 1:] & thing[:, :-1]).sum() + (inside[:, :-1] & thing[:, 1:]).sum()
+            if thing[outline].mean() < POCKET_SHARE or at_side <= under:
+                continue
+        out |= inside
     return out
 
 

@@ -221,7 +221,7 @@ def test_a_blurred_backdrop_low_in_the_frame_stands_behind_the_subject():
     image = np.full((height, width, 3), 0.5, np.float32)
     labels = np.zeros((height, width), np.int32)
     labels[:, :260] = 1
-    plain = ClassicalDepth(GivenRegions(labels, ("", "subject"))).estimate(image)
+    plain = ClassicalDepth(GivenRegions(labels, ("", ""))).estimate(image)  # the position cue alone
     depth = ClassicalDepth(GivenRegions(labels, ("backdrop", "subject"))).estimate(image)
     rows, cols = np.indices(labels.shape)
     subject, low_backdrop = labels == 1, (rows > 200) & (cols > 280)  # clear of the smoothed outline
@@ -243,6 +243,37 @@ def test_what_a_person_stands_before_reaching_the_frames_bottom_beside_them_stan
     rows, cols = np.indices(labels.shape)
     person, low_beside = labels == 2, (rows > 200) & (cols > 280)
     assert depth[low_beside].min() > np.percentile(depth[person], 75)
+
+
+def test_the_backdrop_seen_between_a_subjects_legs_cut_by_the_frame_stands_behind_it():
+    # a horse's silhouette cut by the frame's bottom across its legs: the backdrop between and beside
+    # the legs is pieces of its own that only the horse and the frame enclose, which the position cue
+    # put as near as the legs (on the horse's pane, before the backdrop above)
+    height, width = 300, 400
+    image = np.full((height, width, 3), 0.9, np.float32)
+    labels = np.zeros((height, width), np.int32)
+    labels[60:180, 60:340] = 3  # the body
+    labels[:60, 290:340] = 3  # the neck, out of the frame's top
+    labels[180:, 60:110] = labels[180:, 290:340] = 3  # the legs, down to the frame's bottom
+    labels[180:, 110:290] = 1  # the backdrop between the legs ...
+    labels[:, 340:] = 2  # ... and before the chest and the front legs, out to the frame's right
+    depth = ClassicalDepth(GivenRegions(labels, ("", "", "", "subject"))).estimate(image)
+    horse = labels == 3
+    for pocket in (1, 2):
+        assert np.median(depth[labels == pocket]) > np.percentile(depth[horse], 75), pocket
+
+
+def test_the_table_under_a_group_of_things_reaching_the_frames_bottom_keeps_its_depth():
+    # the segmenter took a table of things for one subject that reaches the bottom on the right; the
+    # table's edge under it on the left is enclosed by the subject and the frame, but lies under it
+    height, width = 300, 400
+    image = np.full((height, width, 3), 0.5, np.float32)
+    labels = np.zeros((height, width), np.int32)
+    labels[80:250, :] = 2
+    labels[250:, 220:] = 2
+    labels[250:, :220] = 1  # the table's edge
+    depth = ClassicalDepth(GivenRegions(labels, ("", "", "subject"))).estimate(image)
+    assert np.median(depth[labels == 1]) < np.median(depth[labels == 2])
 
 
 def test_a_table_reaching_lower_than_a_seated_person_keeps_its_depth():
