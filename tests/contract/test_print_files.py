@@ -6,6 +6,7 @@ The CMYK tests need Ghostscript's SWOP profile (Debian package libgs-common, whi
 
 import gc
 import io
+import time
 
 import numpy as np
 import png
@@ -30,7 +31,7 @@ from rilievo.adapters.print_colour import (
     srgb_profile_bytes,
 )
 from rilievo.adapters.print_files import KINDS, needs_bigtiff, open_writer
-from rilievo.domain.errors import InvalidParameter
+from rilievo.domain.errors import InvalidParameter, StorageFull
 
 DPI = 600
 OTHER_RGB_PROFILE = DEFAULT_CMYK_PROFILE.with_name("default_rgb.icc")  # also from libgs-common
@@ -363,6 +364,32 @@ def test_a_writer_dropped_unclosed_leaves_no_file(tmp_path, kind):
     assert folder_contents(tmp_path) == []
 
 
+def test_the_file_is_encoded_while_its_rows_are_still_coming(tmp_path):
+    image = picture(2000, 1200, 4)
+    with open_writer(tmp_path / "print.png", 2000, 1200, 4, "png16", DPI) as writer:
+        for top in range(0, 600, 100):
+            writer.write_rows(image[top : top + 100])
+        deadline = time.monotonic() + 30
+        while not any(path.stat().st_size for path in tmp_path.glob(".print.png.partial-*")):
+            assert time.monotonic() < deadline, "nothing was encoded before the last row"
+            time.sleep(0.01)
+        writer.write_rows(image[600:])
+    values, _ = read_png_with_pypng(tmp_path / "print.png")
+    np.testing.assert_array_equal(values.reshape(image.shape), expected(image, 16))
+
+
+def test_an_encoder_that_fails_stops_the_writer_at_its_next_rows(tmp_path, monkeypatch):
+    def out_of_space(image, path, **options):
+        raise pyvips.Error("unable to write to target: No space left on device")
+
+    monkeypatch.setattr(print_files, "_png", out_of_space)
+    writer = open_writer(tmp_path / "print.png", 300, 6000, 3, "png16", DPI)
+    with pytest.raises(StorageFull):
+        for top in range(0, 6000, 100):  # far more rows than the writer holds for its encoder
+            writer.write_rows(picture(300, 100))
+    assert folder_contents(tmp_path) == []
+
+
 def one_sample(value: float) -> np.ndarray:
     strip = np.full((5, 300, 3), 0.5, np.float32)
     strip[3, 217, 1] = value
@@ -447,8 +474,9 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
 """
 
 
-def test_encoding_reads_the_spool_strip_by_strip_not_whole(tmp_path):
-    """libvips maps a raw file whole, so the process's memory grew by the file's size while encoding."""
+def test_encoding_holds_a_few_strips_not_the_whole_image(tmp_path):
+    """The writer waits for its encoder rather than holding rows it has not read; and libvips maps a raw
+    file whole, so the process's memory grew by the file's size while encoding a raw spool."""
     import subprocess
     import sys
 
