@@ -497,3 +497,30 @@ def test_samples_round_halves_to_even_and_clip_to_the_range(tmp_path, kind, bits
     values, _ = read_png_with_pypng(tmp_path / "print.png")
     want = np.rint(np.clip(image * np.float32(top), 0, top))  # the float32 product, as written
     np.testing.assert_array_equal(values.reshape(image.shape), want)
+
+
+@pytest.mark.parametrize("kind", ["png16", "tiff", "cmyk-tiff"])
+def test_files_opened_once_the_streaming_budget_is_taken_are_spooled_and_the_same(tmp_path, monkeypatch, kind):
+    image = picture(300, 200, 4 if kind != "cmyk-tiff" else 3)
+    streamed = write(tmp_path / "streamed", image, kind, heights=[64]).path.read_bytes()
+    held = print_files.LIBVIPS_ROWS_HELD * 300 * image.shape[2] * 2
+    monkeypatch.setattr(print_files, "_STREAMING", print_files._Budget(held))  # room for one stream
+    with open_writer(tmp_path / "first", 300, 200, image.shape[2], "png16", DPI) as first:
+        first.write_rows(image[:10])
+        spooled = write(tmp_path / "spooled", image, kind, heights=[64])
+        assert isinstance(spooled._store, print_files._Spool)
+        first.write_rows(image[10:])
+    assert spooled.path.read_bytes() == streamed
+    assert folder_contents(tmp_path) == ["first", "spooled", "streamed"]
+    again = write(tmp_path / "again", image, kind, heights=[64])  # the first stream gave its budget back
+    assert isinstance(again._store, print_files._Stream)
+
+
+def test_a_failed_spooled_writer_leaves_no_spool(tmp_path, monkeypatch):
+    monkeypatch.setattr(print_files, "_STREAMING", print_files._Budget(0))
+    writer = open_writer(tmp_path / "print.png", 300, 200, 3, "png16", DPI)
+    writer.write_rows(picture(300, 100))
+    assert [name for name in folder_contents(tmp_path) if ".spool-" in name]
+    with pytest.raises(ValueError):
+        writer.close()
+    assert folder_contents(tmp_path) == []
