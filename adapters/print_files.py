@@ -5,14 +5,18 @@ held in memory.
         for strip in strips:          # float32 rows x width x channels in [0, 1], top to bottom
             writer.write_rows(strip)
 
-Strips are stored as they come, as 8- or 16-bit samples, in a hidden spool (an uncompressed TIFF)
-beside `path`. Once the last row is in, libvips encodes the spool on a thread of its own (streaming,
-in bounded memory, on every core it is given), so the files of a job encode side by side while the
-caller closes them one by one. The encoded file is written under a hidden temporary name and renamed
-onto `path` only when the writer is closed with exactly `height` rows written. An error, too many
-rows, too few at close, or a writer dropped unclosed removes the spool and the temporary file: a
-file at `path` is always complete. The JPEG previews keep only block means of the rows as they come,
-in memory.
+Strips are quantised to 8- or 16-bit samples as they come and handed to libvips, which encodes them on
+a thread of its own while the caller makes the next ones: libvips reads them as an uncompressed TIFF
+streamed from memory (a custom source), so the files of a job encode side by side, on every core
+given, while their rows are made. A writer holds only the last strip written until its encoder has
+read it: write_rows waits for the encoder to read the one before, so memory stays bounded (libvips'
+own buffers hold about 900 rows per file). Once the files streaming at once would hold more than
+STREAMING_BUDGET_BYTES, a file opened next is spooled instead: the same TIFF, written to a hidden file
+beside `path` and encoded once its last row is in. The encoded file is written under a hidden temporary
+name and renamed onto `path` only when the writer is closed with exactly `height` rows written. An
+error, too many rows, too few at close, or a writer dropped unclosed stops the encoder and removes the
+temporary file: a file at `path` is always complete. The JPEG previews keep only block means of the
+rows as they come, in memory, and are encoded after the last.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import secrets
 import struct
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -52,7 +57,7 @@ TIFF_TILE = 256
 BIGTIFF_ABOVE_BYTES = 4_000_000_000
 MM_PER_INCH = 25.4
 
-Encode = Callable[[pyvips.Image, Path], object]  # the spooled image -> the file at the path; returns extras
+Encode = Callable[[pyvips.Image, Path], object]  # the streamed image -> the file at the path; returns extras
 
 
 class PrintFileFailed(RilievoError):
@@ -128,26 +133,29 @@ class AtomicStripWriter:
         self.summary: ProofSummary | None = None
         self._encode = encode
         self._state = "open"
-        token = secrets.token_hex(4)
-        self._temporary = path.with_name(f".{path.name}.partial-{token}")
-        self._spool_path = path.with_name(f".{path.name}.spool-{token}")
+        self._temporary = path.with_name(f".{path.name}.partial-{secrets.token_hex(4)}")
         self._encoding = _Encoding()
         # What a dropped writer must release. It holds no reference to the writer, so the writer can be
-        # collected, and the finalizer then waits for the encoder and removes the files.
-        self._cleanup = weakref.finalize(self, _release, self._encoding, self._spool_path, self._temporary)
+        # collected, and the finalizer then stops the encoder, waits for it and removes the file.
+        self._cleanup = weakref.finalize(self, _release, self._encoding, self._temporary)
         with self._failing_cleanly():
             if shrink:
-                self._store: _Spool | _Shrunk = _Shrunk(width, channels, self.dtype, shrink)
+                self._store: _Stream | _Spool | _Shrunk = _Shrunk(width, channels, self.dtype, shrink)
+            elif _STREAMING.take(held := LIBVIPS_ROWS_HELD * width * channels * np.dtype(self.dtype).itemsize):
+                self._store = _Stream(width, height, channels, self.dtype, held)
             else:
-                self._store = _Spool(self._spool_path, width, height, channels, self.dtype)
+                self._store = _Spool(path.with_name(f".{path.name}.spool-{secrets.token_hex(4)}"), width, height,
+                                     channels, self.dtype)
             self._encoding.store = self._store
+            if self._store.streams:
+                self._start_encoding()
 
     def write_rows(self, rows: np.ndarray) -> None:
         self._require("open")
         with self._failing_cleanly():
             self._check(rows)
             self._store.add(_quantized(rows, self.dtype))
-            if self.rows_written + len(rows) == self.height:
+            if self.rows_written + len(rows) == self.height and not self._store.streams:
                 self._start_encoding()
         self.rows_written += len(rows)
 
@@ -180,9 +188,9 @@ class AtomicStripWriter:
             if self.rows_written != self.height:
                 raise ValueError(f"{self.path.name}: closed after {self.rows_written} of {self.height} rows")
             self.summary = self._encoding.result()
+            self._store.close()
             with open(self._temporary, "rb+") as f:
                 os.fsync(f.fileno())
-            self._spool_path.unlink(missing_ok=True)
         self._state = "complete"
 
     def _publish(self) -> Path:
@@ -233,7 +241,7 @@ class _Encoding:
     """The encoder's thread: libvips releases the GIL, so files encode side by side."""
 
     def __init__(self) -> None:
-        self.store: _Spool | _Shrunk | None = None
+        self.store: _Stream | _Spool | _Shrunk | None = None
         self._thread: threading.Thread | None = None
         self._outcome: tuple[bool, object] | None = None
 
@@ -241,8 +249,9 @@ class _Encoding:
         def run() -> None:
             try:
                 self._outcome = (True, encode(image, path))
-            except BaseException as e:  # handed to the caller of result()
+            except BaseException as e:  # handed to the caller of result(), and to a writer waiting to add rows
                 self._outcome = (False, e)
+                self.store.stop(e)
 
         self._thread = threading.Thread(target=run, name=f"encode {path.name}", daemon=True)
         self._thread.start()
@@ -259,20 +268,132 @@ class _Encoding:
             self._thread.join()
 
 
-def _release(encoding: _Encoding, spool: Path, temporary: Path) -> None:
+def _release(encoding: _Encoding, temporary: Path) -> None:
     try:
         if encoding.store is not None:
             encoding.store.close()
         encoding.wait()
     finally:
-        spool.unlink(missing_ok=True)
         temporary.unlink(missing_ok=True)
 
 
+class _Stream:
+    """The samples as an uncompressed, stripped BigTIFF that libvips reads front to back (a custom
+    source) while the rows come: the header, then the samples as they were added. Only the header can
+    be read again; rows the encoder has read are let go."""
+
+    streams = True
+
+    def __init__(self, width: int, height: int, channels: int, dtype: type, held: int):
+        """held: what this stream took of the streaming budget, given back when it is closed."""
+        self._budget_held = held
+        self._header = _tiff_header(width, height, channels, np.dtype(dtype).itemsize)
+        row_bytes = width * channels * np.dtype(dtype).itemsize
+        self._size = len(self._header) + height * row_bytes
+        self._held: deque[memoryview] = deque()  # the samples added and not read yet, in order
+        self._held_from = self._added_to = len(self._header)  # the offsets the held samples span
+        self._position = 0  # the reader's
+        self._closed = False
+        self._error: BaseException | None = None  # the encoder's, once it failed
+        self._changed = threading.Condition()
+        self._source = pyvips.SourceCustom()
+        self._source.on_read(self._read)
+        self._source.on_seek(self._seek)
+
+    def add(self, values: np.ndarray) -> None:
+        """Waits until the encoder has read what was added before; raises its error if it failed."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._held or self._error)
+            if self._error is not None:
+                raise self._error
+            self._held.append(memoryview(values).cast("B"))
+            self._added_to += values.nbytes
+            self._changed.notify_all()
+
+    def image(self) -> tuple[pyvips.Image, int]:
+        return pyvips.Image.tiffload_source(self._source, access="sequential"), 1
+
+    def stop(self, error: BaseException) -> None:
+        """The encoder failed: a writer waiting to add rows gets its error."""
+        with self._changed:
+            self._error = error
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """The writer is done, or failed: then the encoder reads the end of the file (and fails, the file
+        cut short). Gives back the streaming budget."""
+        with self._changed:
+            self._closed = True
+            self._held.clear()
+            self._changed.notify_all()
+            _STREAMING.give(self._budget_held)
+            self._budget_held = 0
+
+    def _read(self, length: int) -> memoryview | bytes | None:
+        with self._changed:
+            if self._position < len(self._header):
+                piece = self._header[self._position : self._position + length]
+            else:
+                self._changed.wait_for(lambda: self._added_to > self._position or self._closed
+                                       or self._position >= self._size)
+                if self._closed or self._position >= self._size:
+                    return None
+                self._let_go_of_read()  # what came while it waited, before a forward seek's position
+                chunk = self._held[0]
+                start = self._position - self._held_from
+                piece = chunk[start : start + length]
+            self._position += len(piece)
+            self._let_go_of_read()
+            return piece
+
+    def _seek(self, offset: int, whence: int) -> int:
+        with self._changed:
+            position = offset + (0, self._position, self._size)[whence]
+            if len(self._header) <= position < self._held_from:
+                return -1  # samples read are let go of
+            self._position = position  # libtiff seeks to the end for the size, and back: let go of nothing here
+            return position
+
+    def _let_go_of_read(self) -> None:
+        while self._held and self._held_from + len(self._held[0]) <= self._position:
+            self._held_from += len(self._held.popleft())
+            self._changed.notify_all()
+
+
+STRIP_ROWS = 64
+# A libvips pipeline encoding a file while its rows come holds about 900 of its rows (its line cache and
+# the PNG writer's buffers: as much as one reading the file from disk). The files opened once this
+# budget is taken are spooled to disk and encoded after their last row: at 24x36 @ 600 with 5 layers the
+# job then peaks at 833 MiB, not 993-1,008, and at 300 DPI every file still streams.
+STREAMING_BUDGET_BYTES = 400 * 2**20
+LIBVIPS_ROWS_HELD = 900
+
+
+class _Budget:
+    def __init__(self, total: int):
+        self._left = total
+        self._lock = threading.Lock()
+
+    def take(self, amount: int) -> bool:
+        with self._lock:
+            if amount > self._left:
+                return False
+            self._left -= amount
+            return True
+
+    def give(self, amount: int) -> None:
+        with self._lock:
+            self._left += amount
+
+
+_STREAMING = _Budget(STREAMING_BUDGET_BYTES)
+
+
 class _Spool:
-    """The samples in an uncompressed, stripped BigTIFF, which libvips reads strip by strip once the last
-    row is in. Not a raw file: libvips maps a raw file whole, and its pages then count in the process's
-    memory, up to the file's size; it reads a TIFF through its own buffers."""
+    """The samples in the same uncompressed BigTIFF as a stream's, in a hidden file beside the print
+    file, which libvips reads strip by strip once the last row is in."""
+
+    streams = False
 
     def __init__(self, path: Path, width: int, height: int, channels: int, dtype: type):
         self.path = path
@@ -284,31 +405,34 @@ class _Spool:
 
     def image(self) -> tuple[pyvips.Image, int]:
         self._file.close()
-        return pyvips.Image.new_from_file(str(self.path), access="sequential"), 1
+        return pyvips.Image.tiffload(str(self.path), access="sequential"), 1
+
+    def stop(self, error: BaseException) -> None:
+        pass  # every row is in before the encoder starts
 
     def close(self) -> None:
         self._file.close()
+        self.path.unlink(missing_ok=True)
 
 
-SPOOL_STRIP_ROWS = 64
 _SHORT, _LONG, _LONG8 = 3, 4, 16  # TIFF field types
 
 
 def _tiff_header(width: int, height: int, channels: int, sample_bytes: int) -> bytes:
     """A little-endian BigTIFF header and its one directory, for pixels (interleaved, top to bottom) that
     follow it directly: whatever their size, strip offsets are known in advance."""
-    strips = -(-height // SPOOL_STRIP_ROWS)
+    strips = -(-height // STRIP_ROWS)
     row_bytes = width * channels * sample_bytes
     entries = [
         (256, _LONG, 1, width), (257, _LONG, 1, height), (258, _SHORT, channels, [8 * sample_bytes] * channels),
         (259, _SHORT, 1, 1), (262, _SHORT, 1, 1 if channels == 1 else 2), (273, _LONG8, strips, None),
-        (277, _SHORT, 1, channels), (278, _LONG, 1, SPOOL_STRIP_ROWS), (279, _LONG8, strips, None),
+        (277, _SHORT, 1, channels), (278, _LONG, 1, STRIP_ROWS), (279, _LONG8, strips, None),
         (284, _SHORT, 1, 1),
     ] + ([(338, _SHORT, 1, 2)] if channels == 4 else [])  # unassociated alpha
     directory_end = 16 + 8 + 20 * len(entries) + 8
     data = directory_end + 16 * strips  # after the offsets' and the byte counts' tables
-    offsets = [data + i * SPOOL_STRIP_ROWS * row_bytes for i in range(strips)]
-    counts = [min(SPOOL_STRIP_ROWS, height - i * SPOOL_STRIP_ROWS) * row_bytes for i in range(strips)]
+    offsets = [data + i * STRIP_ROWS * row_bytes for i in range(strips)]
+    counts = [min(STRIP_ROWS, height - i * STRIP_ROWS) * row_bytes for i in range(strips)]
     tables = {273: (directory_end, offsets), 279: (directory_end + 8 * strips, counts)}
     head = struct.pack("<2sHHHQ", b"II", 43, 8, 0, 16) + struct.pack("<Q", len(entries))
     for tag, kind, count, value in entries:
@@ -325,7 +449,9 @@ def _tiff_header(width: int, height: int, channels: int, sample_bytes: int) -> b
 class _Shrunk:
     """Block means of factor x factor pixels (libvips' shrink), made as the rows come: rows gather
     until they fill whole blocks, so the result does not depend on how the strips were cut. The last
-    block of rows (and of columns) may be narrower."""
+    block of rows (and of columns) may be narrower. Encoded once the last row is in."""
+
+    streams = False
 
     def __init__(self, width: int, channels: int, dtype: type, factor: int):
         self.width, self.channels, self.dtype, self.factor = width, channels, dtype, factor
@@ -352,6 +478,9 @@ class _Shrunk:
         if self.factor > 1:
             image = image.shrink(self.factor, self.factor, ceil=True)
         return np.ndarray((image.height, image.width, self.channels), self.dtype, image.write_to_memory())
+
+    def stop(self, error: BaseException) -> None:
+        pass  # every row is in before the encoder starts
 
     def close(self) -> None:
         self._parts.clear()

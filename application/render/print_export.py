@@ -1,7 +1,7 @@
 """The print files, made band by band at print size: the composite upscaled onto the print canvas, and
 every pane's files (the layer, its white-ink mask, its mirrored or marked print file) resampled to the
 same canvas, so they line up with the composite. Nothing the size of the print is held whole: a
-24 x 36 in print at 600 DPI is 311 megapixels, and each band is BAND_ROWS rows of it.
+24 x 36 in print at 600 DPI is 311 megapixels, and each band is band_rows rows of it.
 
 The panes are shaped at the photo's resolution (edges refined against the photo, small features merged,
 hidden parts filled) and come here as PaneSource. At print size a layer takes the upscaled composite's
@@ -37,7 +37,10 @@ from rilievo.domain.styles import PostSettings
 from ..ports import PaintedStrokes, PostProcessor, PrintFileSpec, PrintTexture, Resampler, StripWriter, Upscaler
 from .files import RunFiles
 
-BAND_ROWS = 128  # divides the TIFF tile height, so two bands fill a row of tiles
+BAND_ROWS = 128  # at most; a power of two, so bands fill the TIFF tiles' rows (256) whole
+# a band's pixels at most: 128 rows of a 24 x 36 in print at 300 DPI, 64 at 600. Each print file's
+# encoder holds a few hundred rows while the bands are made, so the rows a band holds are what give
+BAND_PIXELS = 128 * 10_800
 PAPER = 1.0  # white
 # how much of the paint's texture the finished painting holds: its detail within KEPT_DETAIL px (a feather
 # radius: a Gaussian of a third of it), compared over KEPT_AROUND px; KEPT_FLOOR is a texture's detail
@@ -98,8 +101,8 @@ class PrintExport:
         self.fills = [FilledColours(self.source, pane.filled, pane.fill) if pane.fill is not None else None
                       for pane in panes]
         try:
-            for top in range(0, self.height, BAND_ROWS):
-                bottom = min(top + BAND_ROWS, self.height)
+            for top in range(0, self.height, self.band_rows):
+                bottom = min(top + self.band_rows, self.height)
                 self.write_band(top, bottom, panes, files)
                 on_progress(bottom / self.height)
             for writer, _ in files.values():
@@ -143,6 +146,13 @@ class PrintExport:
                 writer.abort()
             raise
         return files
+
+    @cached_property
+    def band_rows(self) -> int:
+        rows = BAND_ROWS
+        while rows > 16 and rows * self.width > BAND_PIXELS:
+            rows //= 2
+        return rows
 
     @property
     def marks_margin(self) -> int:

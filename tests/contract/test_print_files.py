@@ -6,6 +6,7 @@ The CMYK tests need Ghostscript's SWOP profile (Debian package libgs-common, whi
 
 import gc
 import io
+import time
 
 import numpy as np
 import png
@@ -30,7 +31,7 @@ from rilievo.adapters.print_colour import (
     srgb_profile_bytes,
 )
 from rilievo.adapters.print_files import KINDS, needs_bigtiff, open_writer
-from rilievo.domain.errors import InvalidParameter
+from rilievo.domain.errors import InvalidParameter, StorageFull
 
 DPI = 600
 OTHER_RGB_PROFILE = DEFAULT_CMYK_PROFILE.with_name("default_rgb.icc")  # also from libgs-common
@@ -363,6 +364,32 @@ def test_a_writer_dropped_unclosed_leaves_no_file(tmp_path, kind):
     assert folder_contents(tmp_path) == []
 
 
+def test_the_file_is_encoded_while_its_rows_are_still_coming(tmp_path):
+    image = picture(2000, 1200, 4)
+    with open_writer(tmp_path / "print.png", 2000, 1200, 4, "png16", DPI) as writer:
+        for top in range(0, 600, 100):
+            writer.write_rows(image[top : top + 100])
+        deadline = time.monotonic() + 30
+        while not any(path.stat().st_size for path in tmp_path.glob(".print.png.partial-*")):
+            assert time.monotonic() < deadline, "nothing was encoded before the last row"
+            time.sleep(0.01)
+        writer.write_rows(image[600:])
+    values, _ = read_png_with_pypng(tmp_path / "print.png")
+    np.testing.assert_array_equal(values.reshape(image.shape), expected(image, 16))
+
+
+def test_an_encoder_that_fails_stops_the_writer_at_its_next_rows(tmp_path, monkeypatch):
+    def out_of_space(image, path, **options):
+        raise pyvips.Error("unable to write to target: No space left on device")
+
+    monkeypatch.setattr(print_files, "_png", out_of_space)
+    writer = open_writer(tmp_path / "print.png", 300, 6000, 3, "png16", DPI)
+    with pytest.raises(StorageFull):
+        for top in range(0, 6000, 100):  # far more rows than the writer holds for its encoder
+            writer.write_rows(picture(300, 100))
+    assert folder_contents(tmp_path) == []
+
+
 def one_sample(value: float) -> np.ndarray:
     strip = np.full((5, 300, 3), 0.5, np.float32)
     strip[3, 217, 1] = value
@@ -447,8 +474,9 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
 """
 
 
-def test_encoding_reads_the_spool_strip_by_strip_not_whole(tmp_path):
-    """libvips maps a raw file whole, so the process's memory grew by the file's size while encoding."""
+def test_encoding_holds_a_few_strips_not_the_whole_image(tmp_path):
+    """The writer waits for its encoder rather than holding rows it has not read; and libvips maps a raw
+    file whole, so the process's memory grew by the file's size while encoding a raw spool."""
     import subprocess
     import sys
 
@@ -469,3 +497,30 @@ def test_samples_round_halves_to_even_and_clip_to_the_range(tmp_path, kind, bits
     values, _ = read_png_with_pypng(tmp_path / "print.png")
     want = np.rint(np.clip(image * np.float32(top), 0, top))  # the float32 product, as written
     np.testing.assert_array_equal(values.reshape(image.shape), want)
+
+
+@pytest.mark.parametrize("kind", ["png16", "tiff", "cmyk-tiff"])
+def test_files_opened_once_the_streaming_budget_is_taken_are_spooled_and_the_same(tmp_path, monkeypatch, kind):
+    image = picture(300, 200, 4 if kind != "cmyk-tiff" else 3)
+    streamed = write(tmp_path / "streamed", image, kind, heights=[64]).path.read_bytes()
+    held = print_files.LIBVIPS_ROWS_HELD * 300 * image.shape[2] * 2
+    monkeypatch.setattr(print_files, "_STREAMING", print_files._Budget(held))  # room for one stream
+    with open_writer(tmp_path / "first", 300, 200, image.shape[2], "png16", DPI) as first:
+        first.write_rows(image[:10])
+        spooled = write(tmp_path / "spooled", image, kind, heights=[64])
+        assert isinstance(spooled._store, print_files._Spool)
+        first.write_rows(image[10:])
+    assert spooled.path.read_bytes() == streamed
+    assert folder_contents(tmp_path) == ["first", "spooled", "streamed"]
+    again = write(tmp_path / "again", image, kind, heights=[64])  # the first stream gave its budget back
+    assert isinstance(again._store, print_files._Stream)
+
+
+def test_a_failed_spooled_writer_leaves_no_spool(tmp_path, monkeypatch):
+    monkeypatch.setattr(print_files, "_STREAMING", print_files._Budget(0))
+    writer = open_writer(tmp_path / "print.png", 300, 200, 3, "png16", DPI)
+    writer.write_rows(picture(300, 100))
+    assert [name for name in folder_contents(tmp_path) if ".spool-" in name]
+    with pytest.raises(ValueError):
+        writer.close()
+    assert folder_contents(tmp_path) == []

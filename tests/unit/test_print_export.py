@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rilievo.application.render import panes as panes_module
+from rilievo.application.render import print_export
 from rilievo.application.render.pipeline import seeds_of
 from rilievo.application.render.print_export import BAND_ROWS, _texture_kept_in_strips, texture_kept
 from rilievo.domain.job import JobStatus
@@ -377,6 +378,27 @@ def test_panes_kept_in_their_boxes_make_the_same_print_files_as_panes_kept_whole
     assert len(layers) >= 4 and boxed.keys() == whole.keys()
     for name in layers + ["composite_full.png"]:
         np.testing.assert_array_equal(boxed[name], whole[name], err_msg=name)
+
+
+def test_a_print_wider_than_the_band_pixels_is_made_in_shorter_bands_with_the_same_files(monkeypatch):
+    """Each file's encoder holds its few hundred rows while the bands are made: a wide print's bands
+    hold fewer rows, and the files do not change with them."""
+    params = {**PRINT, "white_ink_choke": 2, "mirror": True, "marks": True}
+    tall = render(make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes())), **params)
+    monkeypatch.setattr(print_export, "BAND_PIXELS", 600 * 32)
+    write_band, made_in = print_export.PrintExport.write_band, []
+
+    def counted(export, top, bottom, *rest):
+        made_in.append(bottom - top)
+        write_band(export, top, bottom, *rest)
+
+    monkeypatch.setattr(print_export.PrintExport, "write_band", counted)
+    short = render(make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes())), **params)
+    assert made_in[:-1] == [32] * 9 and made_in[-1] == 300 - 9 * 32
+    names = [name for name in tall if name.endswith(".png")]
+    assert len(names) >= 10 and tall.keys() == short.keys()
+    for name in names:
+        np.testing.assert_array_equal(short[name], tall[name], err_msg=name)
 
 
 def test_the_share_of_the_paints_texture_kept_is_what_the_finished_painting_holds_of_it():
