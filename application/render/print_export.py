@@ -452,7 +452,7 @@ class _RowsAhead:
         self.strips: dict[int, np.ndarray] = {top: array[top : top + PASSED_STRIP_ROWS].copy()
                                               for top in range(0, len(array), PASSED_STRIP_ROWS)}
 
-    def __getitem__(self, rows: slice) -> np.ndarray:
+    def __getitem__(self, rows) -> np.ndarray:  # a slice of rows (strokes are drawn again only on enlarged prints)
         first, last, _ = rows.indices(self.shape[0])
         for top in [top for top in self.strips if top + PASSED_STRIP_ROWS <= first]:
             del self.strips[top]
