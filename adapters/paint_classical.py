@@ -629,7 +629,7 @@ class ClassicalWashes(ClassicalStrokes):
 
     def _lay_as_painted(self, flat: np.ndarray, batch: _Batch) -> None:
         """Lays a wash over flat (the working size), in place, up to where it dried as in the painting.
-        Its working-size arrays (some 50 MiB) go when it is laid, not held through the resize to the
+        Its working-size arrays (some 60 MiB) go when it is laid, not held through the resize to the
         photo's size."""
         width, height = self._work_size
         wash = _WashRows.read(batch, _bleed(self._texture.settings, batch.brush_radius), self._work_size,
