@@ -410,16 +410,30 @@ class ClassicalStrokes:
         return ids
 
     def photo_flat(self) -> np.ndarray:
-        return self._photo_flat(self._batches)
+        return self._photo_sized(self._work_flat(self._batches))
 
     def photo_texture(self) -> np.ndarray:
+        return self._photo_sized(self._texture.painting, less=self._work_flat(self._texture.batches))
+
+    def _photo_sized(self, image: np.ndarray, less: np.ndarray | None = None) -> np.ndarray:
+        """image, of the working size, resized to the photo's and clipped to 0..1, less `less` resized
+        alike: in half precision, made a channel at a time (cv2.resize makes each channel as it makes the
+        three), so that from a 12 MP photo no more than two channels in single precision (46 MiB each) are
+        held beside it, not two images (137 MiB each)."""
+        width, height = self._photo_size
+        sized = np.empty((height, width, 3), np.float16)
+        for channel in range(3):
+            values = self._channel_at_photo_size(image[..., channel])
+            if less is not None:
+                values -= self._channel_at_photo_size(less[..., channel])
+            sized[..., channel] = values
+        return sized
+
+    def _channel_at_photo_size(self, channel: np.ndarray) -> np.ndarray:
+        channel = np.ascontiguousarray(channel)  # a copy: clipped in place below
         if self._work_size != self._photo_size:
-            texture = cv2.resize(self._texture.painting, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
-        else:
-            texture = self._texture.painting.copy()
-        np.clip(texture, 0.0, 1.0, out=texture)
-        texture -= self._photo_flat(self._texture.batches)  # in place: at 12 MP these are 140 MB each
-        return texture
+            channel = cv2.resize(channel, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
+        return np.clip(channel, 0.0, 1.0, out=channel)
 
     def print_rows(self, crop: tuple[int, int, int, int], out_size: tuple[int, int], first: int, last: int,
                    pixel_mm: float) -> tuple[np.ndarray, np.ndarray]:
@@ -498,12 +512,10 @@ class ClassicalStrokes:
         scale = np.array(self._photo_size) / np.array(self._work_size) * enlargement
         return scale, 0.5 * scale - 0.5 - np.array([x, y]) * enlargement
 
-    def _photo_flat(self, batches: tuple[_Batch, ...]) -> np.ndarray:
+    def _work_flat(self, batches: tuple[_Batch, ...]) -> np.ndarray:
+        """The batches drawn flat at the working size, as the painting was."""
         width, height = self._work_size
-        flat = self._drawn(batches, np.ones(2), np.zeros(2), width, height, 0, height)
-        if (width, height) != self._photo_size:
-            flat = cv2.resize(flat, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
-        return np.clip(flat, 0.0, 1.0, out=flat)  # a fresh array: 140 MB from a 12 MP photo
+        return self._drawn(batches, np.ones(2), np.zeros(2), width, height, 0, height)
 
     def _drawn(self, batches: tuple[_Batch, ...], scale: np.ndarray, offset: np.ndarray, width: int, height: int,
                first: int, last: int) -> np.ndarray:
@@ -607,22 +619,25 @@ class ClassicalWashes(ClassicalStrokes):
         rows = slice(first - top, last - top)
         return np.clip(flat[rows], 0.0, 1.0), pooled[rows] - flat[rows]
 
-    def _photo_flat(self, batches: tuple[_Batch, ...]) -> np.ndarray:
-        """The washes at the working size, each up to where it dried as in the painting, resized to the
-        photo's."""
+    def _work_flat(self, batches: tuple[_Batch, ...]) -> np.ndarray:
+        """The washes at the working size, each up to where it dried as in the painting."""
         width, height = self._work_size
         flat = self._ground_rows(np.ones(2), np.zeros(2), width, 0, height)
         for batch in batches:
-            wash = _WashRows.read(batch, _bleed(self._texture.settings, batch.brush_radius), self._work_size,
-                                  np.ones(2), np.zeros(2), 0, height)
-            reads = wash.reads(np.arange(width))
-            wetness, _ = wash.wetness(reads)
-            cover = np.clip(wetness / WASH_SOFTNESS + 0.5, 0.0, 1.0) * np.float32(batch.opacity)
-            _laid(flat, wash.colours(reads), cover)
-        flat = cv2.GaussianBlur(flat, (0, 0), self._antialias)
-        if (width, height) != self._photo_size:
-            flat = cv2.resize(flat, self._photo_size, interpolation=cv2.INTER_LANCZOS4)
-        return np.clip(flat, 0.0, 1.0, out=flat)
+            self._lay_as_painted(flat, batch)
+        return cv2.GaussianBlur(flat, (0, 0), self._antialias)
+
+    def _lay_as_painted(self, flat: np.ndarray, batch: _Batch) -> None:
+        """Lays a wash over flat (the working size), in place, up to where it dried as in the painting.
+        Its working-size arrays (some 60 MiB) go when it is laid, not held through the resize to the
+        photo's size."""
+        width, height = self._work_size
+        wash = _WashRows.read(batch, _bleed(self._texture.settings, batch.brush_radius), self._work_size,
+                              np.ones(2), np.zeros(2), 0, height)
+        reads = wash.reads(np.arange(width))
+        wetness, _ = wash.wetness(reads)
+        cover = np.clip(wetness / WASH_SOFTNESS + 0.5, 0.0, 1.0) * np.float32(batch.opacity)
+        _laid(flat, wash.colours(reads), cover)
 
 
 def _read_rows(scale: np.ndarray, offset: np.ndarray, work_height: int, top: int, bottom: int) -> tuple[int, int]:

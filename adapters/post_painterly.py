@@ -120,8 +120,10 @@ class PainterlyPostProcessor:
             raise InvalidParameter(f"texture must be one of {', '.join(_TEXTURES)}, not {post.texture!r}")
         radius = _edge_radius(source_size, out_size)
         if self.sharpens_print(source_size, out_size, post):
+            # made in the arrays of strokes and texture, which are the caller's to give (22 MB each a band)
             if texture is not None:
-                rows = rows - texture.enlarged  # the paint's own texture, enlarged, is not to be sharpened
+                # the paint's own texture, enlarged, is not to be sharpened
+                rows = np.subtract(rows, texture.enlarged, out=texture.enlarged)
             if strokes is not None:
                 rows = redrawn_edges(rows, strokes, radius)
             # the painting's edges where no strokes were redrawn are still the enlarged ones
@@ -344,20 +346,30 @@ def soften_edges(image: np.ndarray, depth: np.ndarray, strength: float) -> None:
     light blur half way to _SOFT_FAR, the wide one beyond, each times strength."""
     height, width = image.shape[:2]
     radius = max(1, round(_SOFT_RADIUS * max(height, width)))
-    ramp = np.clip((depth - _SOFT_NEAR) / (_SOFT_FAR - _SOFT_NEAR), 0.0, 1.0)
-    amount = ramp * ramp * (3.0 - 2.0 * ramp) * (2.0 * strength)  # smoothstep, 0..2
-    del ramp  # photo-size arrays, as each blur's share below: not to be held through the filtering
+    rows = max(1, _BAND_PIXELS // width)
     for c in range(3):  # one channel at a time keeps a 12 MP image's temporaries small
         channel = np.ascontiguousarray(image[..., c])
         light = _self_guided(channel, radius, _SOFT_EPS[0])
         wide = _self_guided(channel, 3 * radius, _SOFT_EPS[1])
-        wide -= light
-        wide *= np.maximum(amount - 1.0, 0.0)
-        light -= channel
-        light *= np.minimum(amount, 1.0)
-        light += channel
-        light += wide
+        # blended a band of rows at a time, the blurs' shares made there: each photo-size array is 46 MiB
+        # at 12 MP, and the blurs already hold four
+        for top in range(0, height, rows):
+            band = slice(top, top + rows)
+            amount = _softening(depth[band], strength)
+            wide[band] -= light[band]
+            wide[band] *= np.maximum(amount - 1.0, 0.0)
+            light[band] -= channel[band]
+            light[band] *= np.minimum(amount, 1.0)
+            light[band] += channel[band]
+            light[band] += wide[band]
         image[..., c] = np.clip(light, 0.0, 1.0, out=light)
+
+
+def _softening(depth: np.ndarray, strength: float) -> np.ndarray:
+    """How far towards the blurs: 0 up to _SOFT_NEAR, 1 (the light one) half way to _SOFT_FAR, 2 (the
+    wide one) beyond, times strength (a smoothstep)."""
+    ramp = np.clip((depth - _SOFT_NEAR) / (_SOFT_FAR - _SOFT_NEAR), 0.0, 1.0)
+    return ramp * ramp * (3.0 - 2.0 * ramp) * (2.0 * strength)
 
 
 def _self_guided(channel: np.ndarray, radius: int, eps: float) -> np.ndarray:
@@ -562,7 +574,8 @@ def crisp_edges(image: np.ndarray, radius: int) -> np.ndarray:
     painter's pixels, enlarged, are not sharpened into jagged outlines. A ramp (a gradient in the sky)
     has no curvature and stays as it is."""
     base = _gaussian(image, _CRISP_SMOOTH * radius)
-    sharp = base - _gaussian(base, _CRISP_SIGMA * radius)
+    sharp = _gaussian(base, _CRISP_SIGMA * radius)
+    np.subtract(base, sharp, out=sharp)  # in place, as what follows: each array is a band's size
     sharp *= np.float32(_CRISP_GAIN)
     sharp += base
     reach = _CRISP_RANGE * radius
@@ -578,18 +591,22 @@ def redrawn_edges(rows: np.ndarray, strokes: np.ndarray, radius: int) -> np.ndar
     (over _CRISP_RANGE radii, channel by channel), so that where the painting's colours are not the
     strokes' own (the post-processing moved them, chalk lets the paper through) an edge still goes from
     one side's colour to the other's, with no halo. Each pixel's three channels are shortened alike, so
-    that no channel reaches its end before the others and tints the edge."""
+    that no channel reaches its end before the others and tints the edge. Made in the array of strokes."""
     reach = _CRISP_RANGE * radius
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1, 2 * reach + 1))
     held = rows + strokes
-    np.clip(held, cv2.erode(rows, kernel, borderType=cv2.BORDER_REFLECT),
-            cv2.dilate(rows, kernel, borderType=cv2.BORDER_REFLECT), out=held)
+    # one bound at a time: each of these arrays is a band's size (22 MB)
+    np.maximum(held, cv2.erode(rows, kernel, borderType=cv2.BORDER_REFLECT), out=held)
+    np.minimum(held, cv2.dilate(rows, kernel, borderType=cv2.BORDER_REFLECT), out=held)
     # the share of its step each channel kept; no step (0 / 0) has no say
     held -= rows
     with np.errstate(divide="ignore", invalid="ignore"):
         held /= strokes
     share = np.fmin(np.fmin(held[..., 0], held[..., 1]), held[..., 2])
-    return rows + np.nan_to_num(share, nan=1.0)[..., None] * strokes
+    del held
+    strokes *= np.nan_to_num(share, nan=1.0)[..., None]
+    strokes += rows
+    return strokes
 
 
 def _gaussian(image: np.ndarray, sigma: float) -> np.ndarray:

@@ -49,6 +49,9 @@ KEPT_DETAIL = 3
 KEPT_AROUND = 12
 KEPT_FLOOR = 1e-6
 KEPT_STRIP_ROWS = 256
+# the photo-size strokes are held in strips of this many rows, each let go once the bands are past it: a
+# strip is 6 MiB from a 12 MP photo, a memory mapping of its own (entrypoints.memory), given back when freed
+PASSED_STRIP_ROWS = 256
 
 
 @attrs.frozen
@@ -84,7 +87,7 @@ class PrintExport:
         self.plan, self.params, self.files = plan, params, files
         self.upscaler, self.resampler, self.finish = upscaler, resampler, finish
         self._carried: tuple[int, np.ndarray | None] = (0, None)  # the finish's context rows made last band
-        self._painted_strokes: tuple[PaintedStrokes, np.ndarray, _TextureRows] | None = None
+        self._painted_strokes: tuple[PaintedStrokes, _RowsAhead, _TextureRows] | None = None
         self.image = image
         self.source = image[plan.crop.slices]
         self.depth8 = depth8
@@ -235,17 +238,19 @@ class PrintExport:
         return finish.post.finish_print_rows(rows, first, slice(top - first, bottom - first), source_size,
                                              out_size, finish.settings, finish.seed, self.plan.dpi, strokes, texture)
 
-    def painted_strokes(self, strokes: PaintedStrokes) -> tuple[PaintedStrokes, np.ndarray, _TextureRows]:
+    def painted_strokes(self, strokes: PaintedStrokes) -> tuple[PaintedStrokes, _RowsAhead, _TextureRows]:
         """The strokes in the finished painting's colours, the print's crop of them drawn flat at the
         photo's size, and its crop of the paint's texture at the photo's size as the finished painting
         holds it (the finish softens the painting far away, and some of its texture with it: taking the
-        whole texture out there would leave its negative); made once."""
+        whole texture out there would leave its negative); made once, the photo-size rows let go as the
+        bands pass them."""
         if self._painted_strokes is None:
             painted, crop = strokes.coloured_as(self.image), self.plan.crop.slices
-            texture = strokes.photo_texture()[crop].astype(np.float16)
-            flat = painted.photo_flat()[crop].astype(np.float16)  # 70 MB from a 12 MP photo, not 140
+            texture, flat = strokes.photo_texture()[crop], painted.photo_flat()[crop]  # in half precision
             texture *= _texture_kept_in_strips(self.image[crop], flat, texture)
-            self._painted_strokes = painted, flat, _TextureRows(texture)
+            flat_rows = _RowsAhead(flat)
+            del flat  # its strips stand for it: the whole and the strips of both were 274 MiB at 12 MP
+            self._painted_strokes = painted, flat_rows, _TextureRows(_RowsAhead(texture))
         return self._painted_strokes
 
     def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
@@ -360,8 +365,9 @@ class PrintExport:
         window_bottom = min(placement.height, last - placement.y + extra)
         return slice(first - top, last - top), (0, window_top, placement.width, window_bottom)
 
-    def resized(self, upscaler: Upscaler | Resampler, source: np.ndarray | _AlphaAndFill | _TextureRows | FilledColours,
-                window: tuple) -> np.ndarray:
+    def resized(self, upscaler: Upscaler | Resampler,
+                source: np.ndarray | _AlphaAndFill | _TextureRows | _RowsAhead | FilledColours, window: tuple
+                ) -> np.ndarray:
         """window of the source (the crop, or a same-sized array) resized to the placement."""
         placement, crop = self.plan.placement, self.plan.crop
         out_size = (placement.width, placement.height)
@@ -445,12 +451,31 @@ def _texture_kept_in_strips(finished: np.ndarray, flat: np.ndarray, texture: np.
     return kept
 
 
+class _RowsAhead:
+    """The rows of an array that the bands have yet to read, in strips of PASSED_STRIP_ROWS: the bands
+    read it top to bottom, each from a row at or below the last one's first, so that a read lets go of
+    the strips wholly above its first row (the strokes' flat colours and texture from a 12 MP photo
+    are 137 MiB together: held whole, they were the print's peak)."""
+
+    def __init__(self, array: np.ndarray):
+        self.shape = array.shape
+        self.strips: dict[int, np.ndarray] = {top: array[top : top + PASSED_STRIP_ROWS].copy()
+                                              for top in range(0, len(array), PASSED_STRIP_ROWS)}
+
+    def __getitem__(self, rows) -> np.ndarray:  # a slice of rows (strokes are drawn again only on enlarged prints)
+        first, last, _ = rows.indices(self.shape[0])
+        for top in [top for top in self.strips if top + PASSED_STRIP_ROWS <= first]:
+            del self.strips[top]
+        strips = [strip[max(first - top, 0) : last - top] for top, strip in self.strips.items() if top < last]
+        return np.concatenate(strips) if len(strips) > 1 else strips[0]
+
+
 class _TextureRows:
     """Rows of the paint's texture as 0.5 + texture / 2, made on demand: the resampler keeps values
     within 0..1, a texture is within -1..1. Kept in half precision (within 0.0002 of the texture's
     strongest values, closer for the rest): from a 12 MP photo it is 70 MB, not 140."""
 
-    def __init__(self, texture: np.ndarray):
+    def __init__(self, texture: np.ndarray | _RowsAhead):
         self.texture = texture
         self.shape = texture.shape
 

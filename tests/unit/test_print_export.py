@@ -266,7 +266,7 @@ class FlatStrokes:
         return self
 
     def photo_flat(self):
-        return np.full((*self.painting.shape[:2], 3), 0.75, np.float32)
+        return np.full((*self.painting.shape[:2], 3), 0.75, np.float16)
 
     def print_rows(self, crop, out_size, first, last, pixel_mm):
         self.asked.append((crop, out_size, first, last, pixel_mm))
@@ -274,7 +274,7 @@ class FlatStrokes:
                 np.full((last - first, out_size[0], 3), 0.1, np.float32))
 
     def photo_texture(self):
-        return np.full((*self.painting.shape[:2], 3), -0.2, np.float32)
+        return np.full((*self.painting.shape[:2], 3), -0.2, np.float16)
 
 
 class StrokePainter(FakePainter):
@@ -323,6 +323,57 @@ def test_a_painting_not_enlarged_has_no_strokes_to_draw_again():
     fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), painter=painter, post=post)
     render(fakes, mode="painterly")
     assert painter.strokes.asked == [] and post.strokes_given == [None] and post.textures_given == [None]
+
+
+class HeldRows(np.ndarray):
+    """An array that keeps a weak reference to every array made from it (its copies, its rows' copies)."""
+
+    made: list = []
+
+    def __array_finalize__(self, obj):
+        HeldRows.made.append(weakref.ref(self))
+
+
+def photo_size_rows_held() -> int:
+    """Rows of the photo-size strokes (in half precision, as the print export keeps them) still held."""
+    arrays = (ref() for ref in HeldRows.made)
+    return sum(len(array) for array in arrays if array is not None and array.base is None
+               and array.dtype == np.float16)
+
+
+class HeldStrokes(FlatStrokes):
+    def photo_flat(self):
+        return super().photo_flat().view(HeldRows)
+
+    def photo_texture(self):
+        return super().photo_texture().view(HeldRows)
+
+
+class RowsHeldPost(FakePost):
+    """Records, at each band of the print, how many rows of the photo-size strokes are still held."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows_held = []
+
+    def finish_print_rows(self, rows, top, keep, source_size, out_size, post, seed, dpi, strokes=None,
+                          texture=None):
+        self.rows_held.append(photo_size_rows_held())
+        return super().finish_print_rows(rows, top, keep, source_size, out_size, post, seed, dpi, strokes, texture)
+
+
+def test_the_photo_size_strokes_are_let_go_as_the_bands_pass_them(monkeypatch):
+    """Their flat colours and texture, from a 12 MP photo, are 137 MiB: held to the print's end they were
+    its peak. In strips of 4 rows, the 30-row photo's rows above those the third band reads are let go."""
+    monkeypatch.setattr(print_export, "PASSED_STRIP_ROWS", 4, raising=False)
+    monkeypatch.setattr(HeldRows, "made", [])
+    painter, post = StrokePainter(), RowsHeldPost()
+    painter.strokes = HeldStrokes()
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), painter=painter, post=post)
+    render(fakes, mode="painterly", print_size="2x1.3in", dpi=300)  # 390 rows: bands of 128, 128, 128, 6
+    first, *_, last = post.rows_held
+    assert first == 2 * HEIGHT  # the flat colours and the texture, every row
+    assert post.rows_held == sorted(post.rows_held, reverse=True) and last <= 2 * 8
 
 
 class PlainPost(StrokesPost):
