@@ -195,7 +195,7 @@ class FilesystemJobFiles:
     def open_print_file(self, run_key: str, name: str, spec: PrintFileSpec) -> StripWriter:
         cmyk = _cmyk(spec) if spec.kind in ("cmyk-tiff", "proof-jpeg") else None
         return open_writer(self._folder(run_key) / name, spec.width, spec.height, spec.channels, spec.kind, spec.dpi,
-                           cmyk=cmyk)
+                           cmyk=cmyk, stream=spec.stream)
 
     def cmyk_profile_name(self, profile: str) -> str:
         return CmykConversion.from_profile(Path(profile) if profile else None).description

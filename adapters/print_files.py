@@ -80,12 +80,14 @@ def open_writer(
     cmyk: CmykConversion | None = None,
     preview_long_side: int = PREVIEW_LONG_SIDE,
     level: int = DEFLATE_LEVEL,
+    stream: bool = True,
 ) -> AtomicStripWriter:
     """A writer of one `kind` (see KINDS) for strips of `channels` (3 RGB, 4 RGBA) float values.
 
     icc_profile: the RGB profile embedded in png8, png16, tiff, tiff16 and preview-jpeg; default sRGB.
     cmyk: profile, intent and ink limit for cmyk-tiff and proof-jpeg; default the system's SWOP profile.
     level: zlib's deflate level 1-9 for PNG and TIFF.
+    stream: encode while the rows come where STREAMING_BUDGET_BYTES allows; False: spool and encode after.
     """
     if kind not in KINDS:
         raise InvalidParameter(f"print file kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -113,7 +115,7 @@ def open_writer(
         proof = conversion if kind == "proof-jpeg" else None
         encode = partial(_jpeg, icc=icc, proof=proof)
         return AtomicStripWriter(Path(path), width, height, channels, dpi, bits=bits, encode=encode, shrink=factor)
-    return AtomicStripWriter(Path(path), width, height, channels, dpi, bits=bits, encode=encode)
+    return AtomicStripWriter(Path(path), width, height, channels, dpi, bits=bits, encode=encode, stream=stream)
 
 
 class AtomicStripWriter:
@@ -125,8 +127,9 @@ class AtomicStripWriter:
     """
 
     def __init__(self, path: Path, width: int, height: int, channels: int, dpi: float, *, bits: int,
-                 encode: Encode, shrink: int = 0):
-        """shrink: keep only block means of shrink x shrink pixels, in memory (a preview), not a spool."""
+                 encode: Encode, shrink: int = 0, stream: bool = True):
+        """shrink: keep only block means of shrink x shrink pixels, in memory (a preview), not a spool.
+        stream: encode while the rows come where the streaming budget allows; False: spool."""
         self.path, self.width, self.height, self.channels, self.dpi = path, width, height, channels, dpi
         self.dtype = np.uint16 if bits == 16 else np.uint8
         self.rows_written = 0
@@ -141,7 +144,7 @@ class AtomicStripWriter:
         with self._failing_cleanly():
             if shrink:
                 self._store: _Stream | _Spool | _Shrunk = _Shrunk(width, channels, self.dtype, shrink)
-            elif _STREAMING.take(held := LIBVIPS_ROWS_HELD * width * channels * np.dtype(self.dtype).itemsize):
+            elif stream and _STREAMING.take(held := LIBVIPS_ROWS_HELD * width * channels * np.dtype(self.dtype).itemsize):
                 self._store = _Stream(width, height, channels, self.dtype, held)
             else:
                 self._store = _Spool(path.with_name(f".{path.name}.spool-{secrets.token_hex(4)}"), width, height,

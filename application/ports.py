@@ -256,6 +256,9 @@ class PrintFileSpec:
     cmyk_profile: str = ""  # "" = the system's default CMYK profile
     intent: str = "perceptual"
     ink_limit: int = 0  # percent; 0 = the profile's own
+    # encoded while its rows come, where the writers' memory budget allows; False: encoded after its
+    # last row (a job whose bands already hold much memory, the painterly finish)
+    stream: bool = True
 
 
 class LayerShaper(Protocol):

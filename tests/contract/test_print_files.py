@@ -516,6 +516,15 @@ def test_files_opened_once_the_streaming_budget_is_taken_are_spooled_and_the_sam
     assert isinstance(again._store, print_files._Stream)
 
 
+def test_a_file_asked_not_to_stream_is_spooled_with_the_budget_free_and_the_same(tmp_path):
+    image = picture(300, 200, 4)
+    streamed = write(tmp_path / "streamed", image, "png16", heights=[64]).path.read_bytes()
+    with open_writer(tmp_path / "spooled", 300, 200, 4, "png16", DPI, stream=False) as writer:
+        assert isinstance(writer._store, print_files._Spool)
+        writer.write_rows(image)
+    assert writer.path.read_bytes() == streamed
+
+
 def test_a_failed_spooled_writer_leaves_no_spool(tmp_path, monkeypatch):
     monkeypatch.setattr(print_files, "_STREAMING", print_files._Budget(0))
     writer = open_writer(tmp_path / "print.png", 300, 200, 3, "png16", DPI)

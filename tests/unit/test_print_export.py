@@ -189,6 +189,27 @@ class HalvingPost(FakePost):
                                          strokes, texture) * np.float32(0.5)
 
 
+class SpecRecordingFiles(InMemoryJobFiles):
+    def __init__(self):
+        super().__init__()
+        self.specs = {}
+
+    def open_print_file(self, job_id, name, spec):
+        self.specs[name] = spec
+        return super().open_print_file(job_id, name, spec)
+
+
+@pytest.mark.parametrize("mode, streamed", [("photo", True), ("painterly", False)])
+def test_a_painterly_print_asks_for_its_files_spooled_a_photo_print_streamed(mode, streamed):
+    # the painterly finish holds the photo-size strokes and its buffers through the bands; libvips'
+    # buffers for files streamed beside them took a watercolour print from 12 MP past 1 GB
+    files = SpecRecordingFiles()
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(three_planes()), files=files)
+    render(fakes, mode=mode, **PRINT)
+    assert len(files.specs) > 3
+    assert {spec.stream for spec in files.specs.values()} == {streamed}
+
+
 def test_in_painterly_mode_each_band_of_the_composite_is_finished_with_its_context_rows(fakes):
     render(fakes, mode="painterly", style="pastel-soft", seed=7, **PRINT)  # 300 rows: bands of 128, 128, 44
     calls = fakes.pipeline.post.print_calls
