@@ -38,8 +38,9 @@ from ..ports import PaintedStrokes, PostProcessor, PrintFileSpec, PrintTexture, 
 from .files import RunFiles
 
 BAND_ROWS = 128  # at most; a power of two, so bands fill the TIFF tiles' rows (256) whole
-# a band's pixels at most: 128 rows of a 24 x 36 in print at 300 DPI, 64 at 600. Each print file's
-# encoder holds a few hundred rows while the bands are made, so the rows a band holds are what give
+# a band's pixels at most: 128 rows of a 24 x 36 in print at 300 DPI, 64 at 600. Each streamed file's
+# encoder holds some 900 rows while the bands are made; fewer rows a band for a wide print keep the job
+# within its memory bound (40-75 MiB less at 600 DPI)
 BAND_PIXELS = 128 * 10_800
 PAPER = 1.0  # white
 # how much of the paint's texture the finished painting holds: its detail within KEPT_DETAIL px (a feather
