@@ -52,6 +52,7 @@ CONTACT_MAX_SHARE = 0.3  # no contact cue for a region this large (of the pictur
 PERSON_PULL = 0.1  # people nearer still
 THING_RELIEF = 0.8  # share of its depth spread a subject or person the contact cue left keeps: one thing
 BACKDROP_GAP = 0.1  # a blurred backdrop stands at least this far behind the farthest part of the subjects
+SKY_BEHIND = 99  # percentile: the sky is flat, as far as its own far part and the rest's
 BESIDE_NAMES = frozenset({"", "backdrop", "wall", "sky"})  # what a thing stands before (see _beside)
 POCKET_SHARE = 0.9  # of a region's outline inside the frame that runs along a subject: seen past the subject
 
@@ -202,6 +203,9 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
       (the haze, blur and pull the other cues gave it stay); fully under 20 % of the picture, fading
       to nothing at CONTACT_MAX_SHARE; only for a base in the lower part of the frame;
     * people are pulled nearer by PERSON_PULL;
+    * the sky is one far plane behind everything else (at the SKY_BEHIND percentile of its own depth
+      and of the rest's, the farther): the position cue made its lower part, by the horizon, as near
+      as the hills below it;
     * one thing, at about one depth: a subject or person the contact cue left alone (hanging high in
       the frame, or too large) keeps THING_RELIEF of its depth spread about its median, so that the
       haze cue on a net's white strands does not send half of it back;
@@ -237,6 +241,9 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
         relief = THING_RELIEF + (1.0 - THING_RELIEF) * contact / CONTACT_WEIGHT
         middle = np.median(out[inside])
         out[inside] = middle + relief * (out[inside] - middle)
+    sky = regions.named(("sky",))
+    if sky.any() and not sky.all():
+        out[sky] = max(np.percentile(out[sky], SKY_BEHIND), np.percentile(out[~sky], SKY_BEHIND))
     things, backdrop = regions.named(("subject", "person")), regions.named(("backdrop",))
     if things.any() and backdrop.any():
         behind = np.percentile(out[things], 90) + BACKDROP_GAP

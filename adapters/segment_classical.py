@@ -100,6 +100,12 @@ CUT_HUG_FRAME = 0.25  # ... the frame takes at most this share of its whole bord
 CUT_HUG_APART = 0.25  # ... and this share of its outline runs along other regions ...
 CUT_HUG_CONTRAST = 10.0  # ... that it differs from by this many Lab units
 
+SKY_ABOVE = 0.65  # of a sky-coloured region's upper outline that is sky (or the frame's top): it is sky too ...
+SKY_BORDER = 0.15  # ... and the sky this share of its whole outline, ...
+SKY_SOFT_EDGE = 8.0  # ... with a mean edge strength (Lab units per px) along it under this, ...
+SKY_MIN_SHARE = 0.003  # ... where this share of the picture shows of it ...
+SKY_MAX_ROW = 0.6  # ... and its centre is above this row
+
 MERGE_COST = 1.0  # greedy merging of background regions stops above this cost
 MIN_REGION_SHARE = 0.004  # smaller background regions are absorbed by their closest neighbour
 
@@ -801,13 +807,14 @@ def _background_names(graph: _Graph, covered: np.ndarray) -> list[str]:
     mean, spread = graph.mean, graph.spread
     chroma = np.hypot(mean[:, 1], mean[:, 2])
     names = [""] * count
-    for i in range(count):
-        if visible[i] < 0.03:
-            continue
-        row, _ = graph.centroid[i]
-        light, blue = mean[i, 0], mean[i, 2] < -5
-        if top[i] > 0.25 and row < 0.4 and spread[i] < 12 and light > 55 and (blue or chroma[i] < 12):
-            names[i] = "sky"
+    # plain and light in the upper part of the frame; where the sky begins, blue or grey too (what
+    # grows from it may be a sunset's or the sun's glow)
+    candidates = (spread < 12) & (mean[:, 0] > 55) & (visible >= SKY_MIN_SHARE) & (graph.centroid[:, 0] < SKY_MAX_ROW)
+    # the sky along the top of the frame, in one piece or several (clouds, gaps between palm fronds)
+    along_top = candidates & ((mean[:, 2] < -5) | (chroma < 12)) & (top > 0) & (graph.centroid[:, 0] < 0.4)
+    if top[along_top].sum() > 0.25 and visible[along_top].sum() >= 0.03:
+        names = ["sky" if at_top else name for at_top, name in zip(along_top, names)]
+    names = _sky_grown(graph, names, candidates)
     outdoors = "sky" in names
     for i in range(count):
         if names[i] or visible[i] < 0.03:
@@ -817,6 +824,43 @@ def _background_names(graph: _Graph, covered: np.ndarray) -> list[str]:
         elif not outdoors and visible[i] > 0.1 and spread[i] < 10 and graph.centroid[i, 0] < 0.6:
             names[i] = "wall"
     return names
+
+
+def _sky_grown(graph: _Graph, names: list[str], candidates: np.ndarray) -> list[str]:
+    """The names with "sky" for each candidate region (plain and light, in the upper part of the
+    frame) under the sky and fading into it: what lies just above its upper outline is sky, another
+    candidate (a cloud's lighter core above its rim) or the frame's top for SKY_ABOVE of it, the sky
+    takes SKY_BORDER of its outline, and the edge between them is soft (a cloud's, not a snowy peak's
+    or a white house's). The clouds of a sky are regions of their own, and
+    those that do not touch the top of the frame were taken for things before the horizon (the lower
+    sky cut into a band of its own)."""
+    if "sky" not in names:
+        return names
+    names, count = list(names), len(names)
+    labels = graph.labels
+    below, above = labels[1:].ravel(), labels[:-1].ravel()
+    differ = below != above
+    below, above = below[differ], above[differ]
+    frame_top = np.bincount(labels[0], minlength=count)
+    upper_outline = np.bincount(below, minlength=count) + frame_top
+    first, second = graph.pairs[:, 0], graph.pairs[:, 1]
+    outline = np.bincount(first, graph.length, count) + np.bincount(second, graph.length, count)
+
+    def along_sky(values: np.ndarray, sky: np.ndarray) -> np.ndarray:
+        return (np.bincount(first[sky[second]], values[sky[second]], count)
+                + np.bincount(second[sky[first]], values[sky[first]], count))
+
+    while True:
+        sky = np.array([name == "sky" for name in names])
+        bordering, edge = along_sky(graph.length, sky), along_sky(graph.edge_sum, sky)
+        under_sky = np.bincount(below[(sky | candidates)[above]], minlength=count) + frame_top
+        grown = (candidates & np.array([not name for name in names])
+                 & (under_sky >= SKY_ABOVE * np.maximum(upper_outline, 1))
+                 & (bordering >= SKY_BORDER * outline) & (edge < SKY_SOFT_EDGE * bordering))
+        if not grown.any():
+            return names
+        for i in np.flatnonzero(grown):
+            names[i] = "sky"
 
 
 def _backdrops(graph: _Graph, labels: np.ndarray, names: list[str], subjects: list[np.ndarray],

@@ -10,6 +10,7 @@ import pytest
 from rilievo.adapters.depth_classical import ClassicalDepth
 from rilievo.domain.errors import DepthEstimationFailed
 from rilievo.domain.regions import Regions
+from tests.scenes import cloudy_sky
 
 HAZE = np.array([0.75, 0.8, 0.9], np.float32)
 
@@ -313,3 +314,13 @@ def test_a_silhouette_covering_a_third_of_the_picture_gets_a_depth_with_it_neare
 
     assert inside.mean() >= share - 0.05
     assert np.median(depth[inside]) < np.median(depth[~inside])
+
+
+def test_the_sky_clouds_and_all_is_one_flat_plane_behind_everything_else(estimator):
+    # The position cue made the sky by the horizon as near as the hills below it.
+    image, _, _, ground = cloudy_sky()
+    depth = estimator.estimate(image)
+    sky = cv2.erode((~ground).astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)  # off the soft edge
+    low, high = np.percentile(depth[sky], (1, 99))
+    assert high - low < 0.05
+    assert low > np.percentile(depth[ground], 99)

@@ -8,6 +8,7 @@ import skimage.data
 from rilievo.adapters.faces import Face, find_faces, person_seed
 from rilievo.adapters.segment_classical import ClassicalSegmenter, _Graph, _backdrops, _completed, _edges, _focus
 from rilievo.domain.regions import Regions
+from tests.scenes import cloudy_sky
 
 
 def blocks(height, width, cell, seed):
@@ -569,3 +570,21 @@ def test_a_render_segments_its_working_image_once_for_the_depth_and_the_panes(mo
     monkeypatch.setattr(segment_classical, "_last_found", None)
     fresh = ClassicalSegmenter().segment(photo)
     assert fresh.names == regions.names and np.array_equal(fresh.labels, regions.labels)
+
+
+def test_clouds_low_in_the_sky_that_do_not_touch_the_frames_top_are_sky_too(segmenter):
+    # Each cloud is regions of its own (a soft rim, a lighter core); they were taken for things
+    # before the horizon and cut the lower sky into a band of its own.
+    image, clouds, _, ground = cloudy_sky()
+    regions = segmenter.segment(image)
+    sky = regions.named(("sky",))
+    assert sky[clouds].mean() > 0.95
+    assert sky[ground].mean() < 0.01
+
+
+def test_a_snowy_peak_with_a_hard_outline_under_the_sky_is_not_sky(segmenter):
+    image, clouds, snow, _ = cloudy_sky(peak=True)
+    regions = segmenter.segment(image)
+    sky = regions.named(("sky",))
+    assert sky[clouds & ~snow].mean() > 0.95
+    assert sky[snow].mean() < 0.05
