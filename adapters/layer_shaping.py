@@ -69,6 +69,7 @@ BLEED_PX = 2  # known pixels this close to a fillable one give no colour
 FILL_GAIN = 2.0  # a pyramid pixel with half of its footprint known counts as fully known
 RELAX_STEPS = 6  # Jacobi steps per pyramid level
 FILL_STRIP_ROWS = 256  # the full-size step works on strips this tall
+RELAX_STRIP_ROWS = 64  # the half-size levels' relaxation, in place, a strip this tall at a time
 PYRAMID_REACH = 4  # rows a strip of pyrDown's input reaches past the rows it gives (its filter reaches 2)
 _NEIGHBOURS = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32) / 4
 
@@ -447,14 +448,28 @@ def _halved(rgb: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def _relaxed(fixed: np.ndarray, free: np.ndarray, colour: np.ndarray) -> np.ndarray:
     """RELAX_STEPS Jacobi steps of colour = fixed + free * (mean of the four neighbours). A contiguous
-    colour array is worked on in place (the callers hand over one they no longer need)."""
+    colour array is worked on in place (the callers hand over one they no longer need), a strip of
+    RELAX_STRIP_ROWS at a time: each strip is filtered with the rows around it as they were before the
+    step (the one above kept aside, being written over already), so it comes out as filtered whole, and
+    no second colour array is made (34 MB at the half size of a 12 MP photo, at the job's peak)."""
     colour = np.ascontiguousarray(colour)
-    spare = np.empty_like(colour)
+    height = colour.shape[0]
+    window = np.empty((min(RELAX_STRIP_ROWS, height) + 2, *colour.shape[1:]), colour.dtype)
+    filtered = np.empty_like(window)
     for _ in range(RELAX_STEPS):
-        cv2.filter2D(colour, -1, _NEIGHBOURS, dst=spare, borderType=cv2.BORDER_REPLICATE)
-        per_pixel(np.multiply, spare, free, out=spare)
-        cv2.add(spare, fixed, dst=spare)
-        colour, spare = spare, colour
+        above = None  # the row above the next strip, as it was before this step
+        for top in range(0, height, RELAX_STRIP_ROWS):
+            bottom, first = min(top + RELAX_STRIP_ROWS, height), top if above is None else top - 1
+            last = min(bottom + 1, height)
+            if above is not None:
+                window[0] = above
+            window[top - first : last - first] = colour[top:last]
+            cv2.filter2D(window[: last - first], -1, _NEIGHBOURS, dst=filtered[: last - first],
+                         borderType=cv2.BORDER_REPLICATE)
+            above = window[bottom - 1 - first].copy()
+            strip = filtered[top - first : bottom - first]
+            per_pixel(np.multiply, strip, free[top:bottom], out=strip)
+            cv2.add(strip, fixed[top:bottom], dst=colour[top:bottom])
     return colour
 
 

@@ -10,9 +10,9 @@ a thread of its own while the caller makes the next ones: libvips reads them as 
 streamed from memory (a custom source), so the files of a job encode side by side, on every core
 given, while their rows are made. A writer holds only the last strip written until its encoder has
 read it: write_rows waits for the encoder to read the one before, so memory stays bounded (libvips'
-own buffers hold about LIBVIPS_ROWS_HELD rows per file, with its strip heights set lower below). Once the files streaming at once would hold more than
-STREAMING_BUDGET_BYTES, a file opened next is spooled instead: the same TIFF, written to a hidden file
-beside `path` and encoded once its last row is in. The encoded file is written under a hidden temporary
+own buffers hold some LIBVIPS_ROWS_HELD rows per file, its tile heights set lower below). Once the
+files streaming at once would hold more than STREAMING_BUDGET_BYTES, a file opened next is spooled
+instead: the same TIFF, written to a hidden file beside `path` and encoded once its last row is in. The encoded file is written under a hidden temporary
 name and renamed onto `path` only when the writer is closed with exactly `height` rows written. An
 error, too many rows, too few at close, or a writer dropped unclosed stops the encoder and removes the
 temporary file: a file at `path` is always complete. The JPEG previews keep only block means of the
@@ -366,13 +366,13 @@ class _Stream:
 
 STRIP_ROWS = 64
 # libvips sizes a pipeline's buffers by its tile height (128 rows by default): a file encoded while its
-# rows come held 790-1,090 of them by libvips' own count (the reader's line cache, 3 x 128, the writer's two buffers of 128,
-# the threads' strips). libvips takes these heights only as command-line options; set lower, a file
-# holds at most 360 rows (measured: 211-352 by libvips' own count, at widths of 1,000 to 14,400 px), the
-# bytes written are the same, and the upscaler's resize and sharpening take the same CPU time (16-row
-# tiles cost them 9 % more).
+# rows come held 790-1,090 of them by libvips' own count (the reader's line cache, 3 x 128, the writer's
+# two buffers of 128, the threads' strips). libvips takes these heights only as command-line options;
+# set lower, a file holds 211-280 rows by that count (widths of 1,000 to 14,400 px), the bytes written
+# are the same, and the upscaler's resize and sharpening take the same CPU time (16-row tiles cost them
+# 9 % more).
 LIBVIPS_TILE_HEIGHT = 32
-LIBVIPS_FATSTRIP_HEIGHT = 8
+LIBVIPS_FATSTRIP_HEIGHT = 4
 # The files opened once this budget is taken are spooled to disk and encoded after their last row.
 STREAMING_BUDGET_BYTES = 400 * 2**20
 
@@ -413,7 +413,7 @@ def _set_libvips_strip_heights(tile_height: int, fatstrip_height: int) -> bool:
 
 # How many of a streamed file's rows the budget counts for libvips' buffers; where the heights could not be
 # set, the 900 counted for its defaults.
-LIBVIPS_ROWS_HELD = 360 if _set_libvips_strip_heights(LIBVIPS_TILE_HEIGHT, LIBVIPS_FATSTRIP_HEIGHT) else 900
+LIBVIPS_ROWS_HELD = 300 if _set_libvips_strip_heights(LIBVIPS_TILE_HEIGHT, LIBVIPS_FATSTRIP_HEIGHT) else 900
 
 
 class _Budget:

@@ -93,8 +93,8 @@ class PaneMaker:
             layer_colours = self.image if colours is None else FilledColours(self.image, filled, colours)
             thumbnails.append(downsample_layer(layer_colours, alpha, self.factor))
             pane, source = self.pane_files(name, alpha, colours, filled, is_back=index == plan.count - 1)
-            del alpha, seen, colours, layer_colours
             layers.append({"filled_share": round(float(np.count_nonzero(filled) / filled.size), 6), **pane})
+            del alpha, seen, colours, layer_colours, filled  # the source keeps what it needs of them
             sources.append(source)
             on_progress((index + 1) / (plan.count + 1))
 
