@@ -38,6 +38,7 @@ fill_behind
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -68,8 +69,9 @@ MAX_MERGE_PASSES = 16  # the passes after the first only look near what moved
 BLEED_PX = 2  # known pixels this close to a fillable one give no colour
 FILL_GAIN = 2.0  # a pyramid pixel with half of its footprint known counts as fully known
 RELAX_STEPS = 6  # Jacobi steps per pyramid level
-FILL_STRIP_ROWS = 256  # the full-size step works on strips this tall
+FILL_STRIP_ROWS = 128  # the full-size step works on strips this tall
 RELAX_STRIP_ROWS = 64  # the half-size levels' relaxation, in place, a strip this tall at a time
+REACH_STRIP_ROWS = 512  # the fill's reach is worked out on strips this tall, and the rows within reach
 PYRAMID_REACH = 4  # rows a strip of pyrDown's input reaches past the rows it gives (its filter reaches 2)
 _NEIGHBOURS = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32) / 4
 
@@ -131,13 +133,11 @@ class OpenCVLayerShaper:
             return np.zeros((0, 3), np.float16), np.zeros_like(filled)
         sources = _sources(known, fillable)
         # The half-size fill needs only the sources: another thread makes it while this one works out
-        # which pixels the reach takes in (the distances, 48 MB at 12 MP, are not held during the fill).
+        # which pixels the reach takes in.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fill") as pool:
             half_size = pool.submit(_half_size_fill, rgb, sources)
             if reach_px is not None:
-                distances = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-                filled &= distances <= reach_px
-                del distances
+                filled &= _within_reach(known, reach_px)
             colour = half_size.result()
         if not filled.any():
             return np.zeros((0, 3), np.float16), filled
@@ -334,6 +334,23 @@ def _contacts(labels, printable, clusters, where, total, count) -> np.ndarray:
 
 
 # --- fill -------------------------------------------------------------------------------------
+
+
+def _within_reach(known: np.ndarray, reach_px: float) -> np.ndarray:
+    """The pixels within reach_px of a known one (the exact Euclidean distance), worked out a strip of
+    REACH_STRIP_ROWS at a time with the rows within reach either side: wherever a pixel is within reach
+    its nearest known pixel is among those rows, so its distance comes out as over the whole map, and
+    a pixel beyond reach stays beyond it. No photo-size map of distances is made (48 MB at 12 MP, with
+    the distance transform's own buffers beside it, while the half-size fill is made)."""
+    height = known.shape[0]
+    margin = math.floor(reach_px) + 1
+    within = np.empty(known.shape, bool)
+    for top in range(0, height, REACH_STRIP_ROWS):
+        bottom = min(top + REACH_STRIP_ROWS, height)
+        first, last = max(top - margin, 0), min(bottom + margin, height)
+        distances = cv2.distanceTransform((~known[first:last]).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        np.less_equal(distances[top - first : bottom - first], reach_px, out=within[top:bottom])
+    return within
 
 
 def _sources(known: np.ndarray, fillable: np.ndarray) -> np.ndarray:
