@@ -12,11 +12,12 @@ given, while their rows are made. A writer holds only the last strip written unt
 read it: write_rows waits for the encoder to read the one before, so memory stays bounded (libvips'
 own buffers hold some LIBVIPS_ROWS_HELD rows per file, its tile heights set lower below). Once the
 files streaming at once would hold more than STREAMING_BUDGET_BYTES, a file opened next is spooled
-instead: the same TIFF, written to a hidden file beside `path` and encoded once its last row is in. The encoded file is written under a hidden temporary
-name and renamed onto `path` only when the writer is closed with exactly `height` rows written. An
-error, too many rows, too few at close, or a writer dropped unclosed stops the encoder and removes the
-temporary file: a file at `path` is always complete. The JPEG previews keep only block means of the
-rows as they come, in memory, and are encoded after the last.
+instead: the same TIFF, written to a hidden file beside `path` and encoded once its last row is in.
+The encoded file is written under a hidden temporary name and renamed onto `path` only when the
+writer is closed with exactly `height` rows written. An error, too many rows, too few at close, or a
+writer dropped unclosed stops the encoder and removes the temporary file: a file at `path` is always
+complete. The JPEG previews keep only block means of the rows as they come, in memory, and are
+encoded after the last.
 """
 
 from __future__ import annotations
@@ -366,7 +367,7 @@ class _Stream:
 
 STRIP_ROWS = 64
 # libvips sizes a pipeline's buffers by its tile height (128 rows by default): a file encoded while its
-# rows come held 790-1,090 of them by libvips' own count (the reader's line cache, 3 x 128, the writer's
+# rows come held 790-1,120 of them by libvips' own count (the reader's line cache, 3 x 128, the writer's
 # two buffers of 128, the threads' strips). libvips takes these heights only as command-line options;
 # set lower, a file holds 211-280 rows by that count (widths of 1,000 to 14,400 px), the bytes written
 # are the same, and the upscaler's resize and sharpening take the same CPU time (16-row tiles cost them
