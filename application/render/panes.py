@@ -108,8 +108,7 @@ class PaneMaker:
 
     def write_previews(self, overlay: SeparationOverlay, outlined: np.ndarray, thumbnails: list[np.ndarray],
                        centres: list[float], guide: AssemblyGuide) -> None:
-        overlay.outline(outlined)
-        self.files.image(OVERLAY, overlay.pixels, 8)
+        self.files.image(OVERLAY, overlay.finished(outlined), 8)
         self.files.image(GUIDE, self.guide_drawer.draw(guide, thumbnails), 8)
         frames = parallax_frames_on_demand(thumbnails, centres)  # from copies of its own
         # the list is handed over: emptied, the thumbnails (37 MB at 12 MP) go before the frames are
