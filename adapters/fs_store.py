@@ -9,7 +9,7 @@ import os
 import shutil
 import uuid
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -171,7 +171,7 @@ class FilesystemJobFiles:
         with _writing(path):
             write_bytes_atomic(path, text.encode("utf-8"))
 
-    def write_animation(self, run_key: str, name: str, frames: Iterable[np.ndarray], frame_ms: int) -> None:
+    def write_animation(self, run_key: str, name: str, frames: Sequence[np.ndarray], frame_ms: int) -> None:
         suffix = Path(name).suffix.lower()
         if suffix not in ANIMATION_SUFFIXES:
             raise ValueError(f"an animation is written as .gif or .webp, not {name!r}")
@@ -241,40 +241,52 @@ def _remove_if_empty(folder: Path) -> None:
         pass  # not empty (another attempt's folder), or gone
 
 
-def _encode_animation(frames: Iterable[np.ndarray], frame_ms: int, suffix: str) -> bytes:
-    """RGB float frames -> a looping GIF or lossy WebP. Each frame is made 8-bit as it comes, so only
-    one float frame is held at a time."""
+def _encode_animation(frames: Sequence[np.ndarray], frame_ms: int, suffix: str) -> bytes:
+    """RGB float frames -> a looping GIF or lossy WebP. Each frame is made 8-bit as it is taken, so only
+    one float frame is held at a time; a GIF's frames take the palette of a few of them (taken first)
+    as they come, so only those few are held in RGB beside the palette's (a third the size)."""
     if isinstance(frame_ms, bool) or not isinstance(frame_ms, int) or frame_ms < 1:
         raise ValueError(f"frame_ms must be a whole number of milliseconds >= 1, got {frame_ms!r}")
-    images, shape = [], None
-    for frame in frames:
+    if not len(frames):
+        raise ValueError("an animation needs at least one frame")
+    shape = None  # the first frame's
+
+    def eight_bit(index: int) -> Image.Image:
+        nonlocal shape
+        frame = frames[index]
         shape = shape or frame.shape
         if len(shape) != 3 or shape[2] != 3 or frame.shape != shape:
             raise ValueError("animation frames must be HxWx3 RGB arrays of one size")
         # one saturating OpenCV pass, rounding halves to even as np.rint: no frame-size float temporaries
-        eight_bit = cv2.multiply(frame.reshape(shape[0], -1), 255.0, dtype=cv2.CV_8U).reshape(shape)
-        images.append(Image.fromarray(eight_bit, "RGB"))
-    if not images:
-        raise ValueError("an animation needs at least one frame")
+        return Image.fromarray(cv2.multiply(frame.reshape(shape[0], -1), 255.0, dtype=cv2.CV_8U).reshape(shape), "RGB")
+
     buffer = io.BytesIO()
     if suffix == ".gif":
         # One palette for every frame, without dithering: a per-frame palette or dither pattern makes
         # the still parts of a parallax loop shimmer.
-        palette = _shared_palette(images)
-        images = [image.quantize(palette=palette, dither=Image.Dither.NONE) for image in images]
+        picked = {index: eight_bit(index) for index in _palette_frames(len(frames))}
+        palette = _shared_palette(list(picked.values()))
+        images = [(picked.pop(index) if index in picked else eight_bit(index)).quantize(palette=palette,
+                                                                               dither=Image.Dither.NONE)
+                  for index in range(len(frames))]
         images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
                        duration=frame_ms, loop=0, optimize=False, disposal=1)
     else:
+        images = [eight_bit(index) for index in range(len(frames))]
         images[0].save(buffer, format="WEBP", save_all=True, append_images=images[1:],
                        duration=frame_ms, loop=0, quality=WEBP_QUALITY, lossless=False)
     return buffer.getvalue()
 
 
-def _shared_palette(images: list[Image.Image]) -> Image.Image:
+def _palette_frames(count: int) -> list[int]:
+    """The frames the shared palette is made from: four spread over the loop."""
+    return list(range(0, count, max(1, count // 4)))[:4]
+
+
+def _shared_palette(picks: list[Image.Image]) -> Image.Image:
     """A 256-colour palette (median cut) from a few frames side by side, of a large frame every
     PALETTE_STEP-th pixel across and down: a quarter of the pixels to sort, much the same colours (the
     12 MP photo's 848 x 565 frames: 0.27 s of CPU on the whole frames, 0.10 s on these)."""
-    picks = images[:: max(1, len(images) // 4)][:4]
     step = PALETTE_STEP if picks[0].width * picks[0].height > PALETTE_SUBSAMPLED_PX else 1
     sheet = np.concatenate([np.asarray(image)[::step, ::step] for image in picks], axis=1)
     return Image.fromarray(sheet, "RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,

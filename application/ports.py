@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Protocol, Sequence
 
 import attrs
 import numpy as np
@@ -330,9 +330,10 @@ class WorkFiles(Protocol):
     def write_text(self, run_key: str, name: str, text: str) -> None:
         """A text file (SVG, ...), UTF-8."""
 
-    def write_animation(self, run_key: str, name: str, frames: Iterable[np.ndarray], frame_ms: int) -> None:
+    def write_animation(self, run_key: str, name: str, frames: Sequence[np.ndarray], frame_ms: int) -> None:
         """RGB frames in [0, 1], looping forever; the format follows the name (.gif or .webp). The
-        frames may come one at a time (an iterator): they are taken once, in order."""
+        frames may be made when asked for (parallax_frames_on_demand): each is asked for once, a GIF's
+        palette frames first."""
 
     def write_zip(self, run_key: str, name: str, members: list[str]) -> None:
         """Bundle files the attempt already wrote into one zip."""

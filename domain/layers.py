@@ -275,23 +275,24 @@ def layer_alphas(membership: np.ndarray, count: int, feather_px: float) -> Itera
     The soft share of layer i is the blurred hard mask, s_i = blur(M_i); blur is linear, so the shares
     sum to 1 at every pixel. Stacking with "over" shows layer i with weight a_i * prod_{j<i}(1 - a_j);
     choosing a_i = s_i / sum_{j>=i} s_j makes that weight exactly s_i, and the back layer opaque.
-    With tail_i = blur(membership >= i) we have s_i = tail_i - tail_{i+1}: one blur per layer.
+    With tail_i = blur(membership >= i) we have s_i = tail_i - tail_{i+1}: two blurs per layer (tail_i is
+    made again rather than kept from the layer before: kept, it was a third photo-size map, 48 MB at
+    12 MP, beside the layer's alpha and visibility through its fill, at the job's peak; a blur takes
+    0.13 s of CPU there).
     """
     if count < 1:
         return
-    tail = np.ones(membership.shape, dtype=np.float32)
     for index in range(count - 1):
+        tail = np.ones(membership.shape, dtype=np.float32) if index == 0 else blur(membership > index - 1, feather_px)
         next_tail = blur(membership > index, feather_px)
         alpha = np.subtract(tail, next_tail)
         np.maximum(alpha, 0.0, out=alpha)
         np.divide(alpha, tail, out=alpha, where=tail > 1e-6)
         alpha[tail <= 1e-6] = 0.0
         np.clip(alpha, 0.0, 1.0, out=alpha)
-        tail = next_tail
-        del next_tail
+        del tail, next_tail  # neither held while the layer is worked on
         yield alpha
         del alpha  # not held while the next one is made
-    del tail  # not held while the back layer is worked on
     yield np.broadcast_to(np.float32(1.0), membership.shape)
 
 

@@ -9,7 +9,7 @@ along (edge replication), never wraps around.
 from __future__ import annotations
 
 import math
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -60,19 +60,20 @@ def parallax_frames(
     max_shift_px: float | None = None,
     pivot: str = "back",
 ) -> list[np.ndarray]:
-    """The frames of iter_parallax_frames, as a list."""
-    return list(iter_parallax_frames(layers_rgba_small, depth_centres, frames, max_shift_px, pivot))
+    """The frames of parallax_frames_on_demand, as a list."""
+    return list(parallax_frames_on_demand(layers_rgba_small, depth_centres, frames, max_shift_px, pivot))
 
 
-def iter_parallax_frames(
+def parallax_frames_on_demand(
     layers_rgba_small: list[np.ndarray],
     depth_centres: Sequence[float],
     frames: int = FRAMES,
     max_shift_px: float | None = None,
     pivot: str = "back",
-) -> Iterator[np.ndarray]:
-    """HxWx3 float32 frames, made one at a time as they are taken (the inputs are checked at once), of the layers (front to back, RGBA as layer_rgba makes them, at preview
-    size) shifted by layer_offsets and stacked with "over" onto the back layer.
+) -> ParallaxFrames:
+    """HxWx3 float32 frames, each made when it is asked for, in any order (the inputs are checked at
+    once), of the layers (front to back, RGBA as layer_rgba makes them, at preview size) shifted by
+    layer_offsets and stacked with "over" onto the back layer.
 
     max_shift_px defaults to MAX_SHIFT_FRACTION of the width. Shifts are sub-pixel: each layer is
     interpolated linearly, premultiplied, between its two nearest whole-pixel positions, so the slow
@@ -98,28 +99,41 @@ def iter_parallax_frames(
     premultiplied = [
         np.ascontiguousarray(_premultiplied(layer).transpose(2, 0, 1)) for layer in layers_rgba_small
     ]
-    return _frames(premultiplied, depth_centres, frames, max_shift_px, pivot)
+    return ParallaxFrames(premultiplied, depth_centres, frames, max_shift_px, pivot)
 
 
-def _frames(premultiplied: list[np.ndarray], depth_centres: Sequence[float], frames: int, shift: float,
-            pivot: str) -> Iterator[np.ndarray]:
-    """Each frame made through the same few buffers (a fresh array for every shifted layer costs page
-    faults over all of it); only the frame handed out is new."""
-    shape = premultiplied[0].shape
-    shifted, scratch = np.empty(shape, np.float32), np.empty(shape, np.float32)
-    stack, through = np.empty((3, *shape[1:]), np.float32), np.empty(shape[1:], np.float32)
-    for frame in range(frames):
-        offsets = layer_offsets(depth_centres, frame, frames, shift, pivot)
+class ParallaxFrames(Sequence[np.ndarray]):
+    """The frames, each made when asked for through the same few buffers (a fresh array for every
+    shifted layer costs page faults over all of it); only the frame handed out is new. It holds its own
+    premultiplied copies of the layers (channels first: every step runs over contiguous rows)."""
+
+    def __init__(self, premultiplied: list[np.ndarray], depth_centres: Sequence[float], frames: int, shift: float,
+                 pivot: str):
+        self.premultiplied, self.depth_centres, self.frames, self.shift, self.pivot = (
+            premultiplied, depth_centres, frames, shift, pivot)
+        shape = premultiplied[0].shape
+        self._shifted, self._scratch = np.empty(shape, np.float32), np.empty(shape, np.float32)
+        self._stack, self._through = np.empty((3, *shape[1:]), np.float32), np.empty(shape[1:], np.float32)
+
+    def __len__(self) -> int:
+        return self.frames
+
+    def __getitem__(self, frame):  # one frame by its index (Sequence's slices are not needed here)
+        if not -self.frames <= frame < self.frames:
+            raise IndexError(f"frame {frame} of {self.frames}")
+        frame %= self.frames
+        premultiplied, stack = self.premultiplied, self._stack
+        offsets = layer_offsets(self.depth_centres, frame, self.frames, self.shift, self.pivot)
         # back to front: the back layer, then each nearer one "over" it
         for index in reversed(range(len(premultiplied))):
-            layer = _shifted(premultiplied[index], offsets[index], shifted, scratch)
+            layer = _shifted(premultiplied[index], offsets[index], self._shifted, self._scratch)
             if index == len(premultiplied) - 1:
                 stack[...] = layer[:3]
             else:
-                stack *= np.subtract(1.0, layer[3], out=through)
+                stack *= np.subtract(1.0, layer[3], out=self._through)
                 stack += layer[:3]
         np.clip(stack, 0.0, 1.0, out=stack)
-        yield np.ascontiguousarray(stack.transpose(1, 2, 0))
+        return np.ascontiguousarray(stack.transpose(1, 2, 0))
 
 
 def downsample_layer(rgb: np.ndarray | FilledColours, alpha: np.ndarray, factor: int) -> np.ndarray:

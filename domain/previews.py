@@ -75,6 +75,15 @@ class SeparationOverlay:
         edge[1:, :] |= labels[1:, :] != labels[:-1, :]
         self.pixels[edge] = self.pixels[edge] * (1 - OUTLINE_STRENGTH) + np.float32(OUTLINE_SHADE) * OUTLINE_STRENGTH
 
+    def finished(self, labels: np.ndarray) -> np.ndarray:
+        """The overlay with the regions' outlines drawn (see outline). The overlay is done: it lets go
+        of its arrays (made in a thread beside the print files, the rest of the previews need them no
+        more)."""
+        self.outline(labels)
+        pixels = self.pixels
+        del self.pixels, self.image, self.uncovered
+        return pixels
+
 
 def downsample_labels(labels: np.ndarray, factor: int) -> np.ndarray:
     """Labels at downsample()'s size: one per block, its top-left one (labels cannot be averaged)."""

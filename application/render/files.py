@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Sequence
 
 import numpy as np
 
@@ -26,7 +26,7 @@ class RunFiles:
         self._files.write_text(self.run_key, name, text)
         self.names.append(name)
 
-    def animation(self, name: str, frames: Iterable[np.ndarray], frame_ms: int) -> None:
+    def animation(self, name: str, frames: Sequence[np.ndarray], frame_ms: int) -> None:
         self._files.write_animation(self.run_key, name, frames, frame_ms)
         self.names.append(name)
 

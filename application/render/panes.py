@@ -18,7 +18,7 @@ from rilievo.domain.layers import DEPTH_CONVENTION, LayerPlan, layer_alphas
 from rilievo.domain.region_plan import regions_by_pane
 from rilievo.domain.regions import Regions
 from rilievo.domain.outputs import GUIDE, OVERLAY, PARALLAX
-from rilievo.domain.parallax import FRAME_MS, downsample_layer, iter_parallax_frames
+from rilievo.domain.parallax import FRAME_MS, downsample_layer, parallax_frames_on_demand
 from rilievo.domain.params import RenderParams
 from rilievo.domain.previews import SeparationOverlay, downsample, downsample_labels
 from rilievo.domain.print_extras import marks_margin_px, mirrored
@@ -93,8 +93,8 @@ class PaneMaker:
             layer_colours = self.image if colours is None else FilledColours(self.image, filled, colours)
             thumbnails.append(downsample_layer(layer_colours, alpha, self.factor))
             pane, source = self.pane_files(name, alpha, colours, filled, is_back=index == plan.count - 1)
-            del alpha, seen, colours, layer_colours
             layers.append({"filled_share": round(float(np.count_nonzero(filled) / filled.size), 6), **pane})
+            del alpha, seen, colours, layer_colours, filled  # the source keeps what it needs of them
             sources.append(source)
             on_progress((index + 1) / (plan.count + 1))
 
@@ -108,10 +108,13 @@ class PaneMaker:
 
     def write_previews(self, overlay: SeparationOverlay, outlined: np.ndarray, thumbnails: list[np.ndarray],
                        centres: list[float], guide: AssemblyGuide) -> None:
-        overlay.outline(outlined)
-        self.files.image(OVERLAY, overlay.pixels, 8)
-        self.files.animation(PARALLAX, iter_parallax_frames(thumbnails, centres), FRAME_MS)
+        self.files.image(OVERLAY, overlay.finished(outlined), 8)
         self.files.image(GUIDE, self.guide_drawer.draw(guide, thumbnails), 8)
+        frames = parallax_frames_on_demand(thumbnails, centres)  # from copies of its own
+        # the list is handed over: emptied, the thumbnails (37 MB at 12 MP) go before the frames are
+        # made, beside the print's bands
+        thumbnails.clear()
+        self.files.animation(PARALLAX, frames, FRAME_MS)
 
     @property
     def min_feature_px(self) -> float:

@@ -487,6 +487,35 @@ def test_encoding_holds_a_few_strips_not_the_whole_image(tmp_path):
     assert (tmp_path / "print.png").is_file()
 
 
+LIBVIPS_ROWS_PROBE = r"""
+import ctypes, sys
+import numpy as np
+from pathlib import Path
+from rilievo.adapters import print_files
+
+width, height = 4243, 1200  # a 12 MP photo's width, RGB16
+rows = np.tile(np.linspace(0, 1, width, dtype=np.float32)[None, :, None], (100, 1, 3))
+with print_files.open_writer(Path(sys.argv[1]), width, height, 3, "png16", 300) as writer:
+    for top in range(0, height, 100):
+        writer.write_rows(rows)
+vips = print_files._libvips()
+vips.vips_tracked_get_mem_highwater.restype = ctypes.c_size_t
+print(vips.vips_tracked_get_mem_highwater() / (width * 3 * 2), print_files.LIBVIPS_ROWS_HELD)
+"""
+
+
+def test_libvips_holds_no_more_of_a_streamed_files_rows_than_the_budget_counts(tmp_path):
+    """libvips' tile heights are set lower (its own buffers held 1,090 rows of this file with its
+    defaults), and the streaming budget counts what it then holds, by libvips' own count."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", LIBVIPS_ROWS_PROBE, str(tmp_path / "print.png")],
+                          capture_output=True, text=True, check=True)
+    held, counted = map(float, done.stdout.split())
+    assert held <= counted <= 400, f"libvips held {held:.0f} rows; the budget counts {counted:.0f}"
+
+
 @pytest.mark.parametrize("kind, bits", [("png16", 16), ("png8", 8)])
 def test_samples_round_halves_to_even_and_clip_to_the_range(tmp_path, kind, bits):
     top = 2**bits - 1

@@ -51,3 +51,15 @@ def test_feathered_layers_blend_tints_with_weights_summing_to_one():
     np.testing.assert_allclose(green[[0, -1]], tints[:, 1], atol=1e-6)
     assert np.all(np.diff(green) >= -1e-6) and 0 < np.count_nonzero(np.diff(green)) < 39
     np.testing.assert_allclose(overlay.uncovered, 0, atol=1e-6)
+
+
+def test_a_finished_overlay_is_the_outlined_one_and_lets_go_of_its_arrays():
+    image = np.random.default_rng(2).random((6, 8, 3)).astype(np.float32)
+    labels = np.zeros((6, 8), np.int32)
+    labels[:, 4:] = 1
+    outlined, finished = SeparationOverlay(image), SeparationOverlay(image)
+    for overlay in (outlined, finished):
+        overlay.add(np.full((6, 8), 0.5, np.float32))
+    outlined.outline(labels)
+    np.testing.assert_array_equal(finished.finished(labels), outlined.pixels)
+    assert not any(hasattr(finished, name) for name in ("pixels", "image", "uncovered"))
