@@ -89,6 +89,7 @@ class PrintExport:
         self.upscaler, self.resampler, self.finish = upscaler, resampler, finish
         self._carried: tuple[int, np.ndarray | None] = (0, None)  # the finish's context rows made last band
         self._painted_strokes: tuple[PaintedStrokes, _RowsAhead, _TextureRows] | None = None
+        self._bands: dict[str, np.ndarray] = {}  # band_around's buffers, by name
         self.image = image
         self.source = image[plan.crop.slices]
         self.depth8 = depth8
@@ -116,6 +117,7 @@ class PrintExport:
                 writer.abort()
             raise
         finally:
+            self._bands.clear()
             self.upscaler.release()
             self.resampler.release()
 
@@ -203,7 +205,7 @@ class PrintExport:
         if inside is None:
             return np.full((bottom - top, self.width, 3), PAPER, np.float32)
         rows, window = inside
-        band = self.band_around(rows, bottom - top, 3, PAPER)
+        band = self.band_around(rows, bottom - top, 3, PAPER, reused="composite")
         band[rows, self.placement_columns] = self.finished(window, self.finish) if self.finish else self.resized(
             self.upscaler, self.source, window)
         return band
@@ -257,10 +259,15 @@ class PrintExport:
             self._painted_strokes = painted, flat_rows, _TextureRows(_RowsAhead(texture))
         return self._painted_strokes
 
-    def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
+    def band_around(self, rows: slice, height: int, channels: int, outside: float, *, reused: str) -> np.ndarray:
         """A band whose pixels outside the placement are `outside`; the placement's are left to fill
-        (each is written once: these bands are tens of MB)."""
-        band = np.empty((height, self.width, channels), np.float32)
+        (each is written once: these bands are tens of MB). Made in the buffer named `reused`, the same
+        memory band after band: a fresh band was a mapping of its own (entrypoints.memory), paid for in
+        page faults each time. It holds until the next band of that name is made."""
+        buffer = self._bands.get(reused)
+        if buffer is None or buffer.shape[2] != channels:
+            buffer = self._bands[reused] = np.empty((self.band_rows, self.width, channels), np.float32)
+        band = buffer[:height]
         columns = self.placement_columns
         band[: rows.start] = band[rows.stop :] = outside
         band[rows, : columns.start] = band[rows, columns.stop :] = outside
@@ -301,7 +308,7 @@ class PrintExport:
         count = rows.stop - rows.start
         extended, extended_filled = self.alpha_and_filled(pane, window)
         alpha, filled = extended[core][:count], extended_filled[core][:count]
-        band = self.band_around(rows, bottom - top, 4, outside)
+        band = self.band_around(rows, bottom - top, 4, outside, reused="layer")
         layer, rgb = band[rows, self.placement_columns], composite[rows, self.placement_columns]
         visible = alpha > 0  # no colour where the layer is clear
         per_pixel(np.multiply, rgb, visible, out=layer[..., :3])
