@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 
 from rilievo.domain.fill import Boxed, FilledColours
-from rilievo.domain.images import REC709_LUMA, per_pixel
+from rilievo.domain.images import REC709_LUMA, per_pixel, pixel_items
 from rilievo.domain.layers import smoothed
 from rilievo.domain.outputs import DEPTH_MAP, FORMAT_FILES, PREVIEW, PROOF, RESULT_STEM
 from rilievo.domain.params import RenderParams
@@ -313,7 +313,17 @@ class PrintExport:
         visible = alpha > 0  # no colour where the layer is clear
         per_pixel(np.multiply, rgb, visible, out=layer[..., :3])
         filled_columns = np.flatnonzero(filled.any(axis=0))
-        if fill is not None and filled_columns.size:  # the fill's colours only where the band has some
+        if fill is not None and filled_columns.size and self.at_photo_size:
+            # the fill's colours are the filled pixels' own: taken there alone, by the same steps as below
+            # (where nothing is filled those give the composite's colours, which the layer has already)
+            first = window[1] + core.start
+            under = pixel_items(rgb)[filled].view(np.float32).reshape(-1, 3)
+            colours = fill.colours_of_rows(first, first + count)
+            colours -= under
+            colours += under
+            per_pixel(np.multiply, colours, visible[filled], out=colours)
+            pixel_items(layer[..., :3])[filled] = pixel_items(colours)
+        elif fill is not None and filled_columns.size:  # the fill's colours only where the band has some
             span = slice(int(filled_columns[0]), int(filled_columns[-1]) + 1)
             colours = self.resized(self.resampler, fill,
                                    (span.start, window[1], span.stop, window[3]))[core][:count]
