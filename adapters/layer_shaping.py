@@ -46,6 +46,7 @@ import numpy as np
 
 from rilievo.adapters.guided import ColourGuide
 from rilievo.domain.errors import InvalidParameter, LayersFailed
+from rilievo.domain.fill import box_around
 from rilievo.domain.images import per_pixel, pixel_items
 
 # refine: how far a layer outline may be off: a share of the long side, at least MIN_BAND_PX and
@@ -137,7 +138,7 @@ class OpenCVLayerShaper:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fill") as pool:
             half_size = pool.submit(_half_size_fill, rgb, sources)
             if reach_px is not None:
-                filled &= _within_reach(known, reach_px)
+                filled = _within_reach(known, filled, reach_px)
             colour = half_size.result()
         if not filled.any():
             return np.zeros((0, 3), np.float16), filled
@@ -336,21 +337,26 @@ def _contacts(labels, printable, clusters, where, total, count) -> np.ndarray:
 # --- fill -------------------------------------------------------------------------------------
 
 
-def _within_reach(known: np.ndarray, reach_px: float) -> np.ndarray:
-    """The pixels within reach_px of a known one (the exact Euclidean distance), worked out a strip of
-    REACH_STRIP_ROWS at a time with the rows within reach either side: wherever a pixel is within reach
-    its nearest known pixel is among those rows, so its distance comes out as over the whole map, and
-    a pixel beyond reach stays beyond it. No photo-size map of distances is made (48 MB at 12 MP, with
-    the distance transform's own buffers beside it, while the half-size fill is made)."""
-    height = known.shape[0]
+def _within_reach(known: np.ndarray, wanted: np.ndarray, reach_px: float) -> np.ndarray:
+    """The wanted pixels within reach_px of a known one (the exact Euclidean distance), worked out in
+    the box around the wanted ones, a strip of REACH_STRIP_ROWS at a time, with the rows and columns
+    within reach around it: wherever a pixel is within reach its nearest known pixel is among those, so
+    its distance comes out as over the whole map, and a pixel beyond reach stays beyond it. No
+    photo-size map of distances is made (48 MB at 12 MP, with the distance transform's own buffers
+    beside it, while the half-size fill is made), nor one outside the wanted pixels' box."""
+    height, width = known.shape
     margin = math.floor(reach_px) + 1
-    within = np.empty(known.shape, bool)
-    for top in range(0, height, REACH_STRIP_ROWS):
-        bottom = min(top + REACH_STRIP_ROWS, height)
+    rows, columns = box_around(wanted)
+    left, right = max(columns.start - margin, 0), min(columns.stop + margin, width)
+    inner = slice(columns.start - left, columns.stop - left)
+    within = np.zeros(known.shape, bool)
+    for top in range(rows.start, rows.stop, REACH_STRIP_ROWS):
+        bottom = min(top + REACH_STRIP_ROWS, rows.stop)
         first, last = max(top - margin, 0), min(bottom + margin, height)
-        distances = cv2.distanceTransform((~known[first:last]).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-        np.less_equal(distances[top - first : bottom - first], reach_px, out=within[top:bottom])
-    return within
+        distances = cv2.distanceTransform((~known[first:last, left:right]).astype(np.uint8), cv2.DIST_L2,
+                                          cv2.DIST_MASK_PRECISE)
+        np.less_equal(distances[top - first : bottom - first, inner], reach_px, out=within[top:bottom, columns])
+    return np.logical_and(wanted, within, out=within)
 
 
 def _sources(known: np.ndarray, fillable: np.ndarray) -> np.ndarray:

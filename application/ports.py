@@ -236,7 +236,8 @@ class StripWriter(Protocol):
     has had every row, and abort() (or any failure) leaves nothing."""
 
     def write_rows(self, rows: np.ndarray) -> None:
-        """rows x width x channels float32 in [0, 1]."""
+        """rows x width x channels float32 in [0, 1], read before it returns: the caller makes its next
+        rows in the same memory."""
 
     def close(self) -> Path: ...
 

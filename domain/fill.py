@@ -66,6 +66,11 @@ class FilledColours:
         # where each row's filled pixels begin in colours
         self.starts = np.concatenate([[0], np.cumsum(per_row)])
 
+    def colours_of_rows(self, first: int, last: int) -> np.ndarray:
+        """The fill's colours of the filled pixels of rows first:last, in the order of image[first:last][filled]
+        (K x 3 float32, a new array)."""
+        return self.colours[self.starts[first] : self.starts[last]].astype(np.float32)
+
     def __getitem__(self, key) -> np.ndarray:
         rows, columns = key if isinstance(key, tuple) else (key, slice(None))
         first, last, step = rows.indices(self.shape[0])

@@ -298,12 +298,43 @@ def layer_alphas(membership: np.ndarray, count: int, feather_px: float) -> Itera
 
 def blur(mask: np.ndarray, feather_px: float) -> np.ndarray:
     """The mask smoothed over feather px (see smoothed), its plateaus snapped: alpha away from an edge
-    is exactly 0 or 1, as on the hard mask (the taps sum to 1 only up to rounding)."""
-    out = smoothed(mask, feather_px)
-    if feather_px > 0:
-        out[out > 1 - 1e-6] = 1.0
-        out[out < 1e-6] = 0.0
+    is exactly 0 or 1, as on the hard mask (the taps sum to 1 only up to rounding). A true/false mask is
+    smoothed only in the box around its edges, with the rows and columns the blur reaches: outside it
+    every pixel sees one value around it and takes what a uniform mask of that value gives."""
+    if feather_px <= 0 or mask.dtype != bool:
+        return _snapped(smoothed(mask, feather_px), feather_px)
+    radius = int(np.ceil(feather_px))
+    uniform_true = _snapped(smoothed(np.ones((1, 1), bool), feather_px), feather_px)[0, 0]
+    out = np.multiply(mask, uniform_true, dtype=np.float32)  # a uniform false mask gives 0
+    rows, columns = _around_edges(mask, radius)
+    if rows.stop > rows.start:
+        height, width = mask.shape
+        top, left = max(rows.start - radius, 0), max(columns.start - radius, 0)
+        reached = smoothed(mask[top : min(rows.stop + radius, height), left : min(columns.stop + radius, width)],
+                           feather_px)
+        out[rows, columns] = _snapped(reached[rows.start - top : rows.stop - top,
+                                              columns.start - left : columns.stop - left], feather_px)
     return out
+
+
+def _snapped(blurred: np.ndarray, feather_px: float) -> np.ndarray:
+    if feather_px > 0:
+        blurred[blurred > 1 - 1e-6] = 1.0
+        blurred[blurred < 1e-6] = 0.0
+    return blurred
+
+
+def _around_edges(mask: np.ndarray, reach: int) -> tuple[slice, slice]:
+    """The box of the pixels within reach (across or down) of two neighbours that differ: empty if
+    none do."""
+    across, down = mask[:, 1:] != mask[:, :-1], mask[1:] != mask[:-1]
+    rows = np.flatnonzero(across.any(axis=1) | np.pad(down.any(axis=1), (0, 1)) | np.pad(down.any(axis=1), (1, 0)))
+    columns = np.flatnonzero(down.any(axis=0) | np.pad(across.any(axis=0), (0, 1)) | np.pad(across.any(axis=0), (1, 0)))
+    if rows.size == 0:
+        return slice(0, 0), slice(0, 0)
+    height, width = mask.shape
+    return (slice(max(int(rows[0]) - reach, 0), min(int(rows[-1]) + 1 + reach, height)),
+            slice(max(int(columns[0]) - reach, 0), min(int(columns[-1]) + 1 + reach, width)))
 
 
 def smoothed(values: np.ndarray, feather_px: float) -> np.ndarray:

@@ -24,7 +24,7 @@ import attrs
 import numpy as np
 
 from rilievo.domain.fill import Boxed, FilledColours
-from rilievo.domain.images import REC709_LUMA, per_pixel
+from rilievo.domain.images import REC709_LUMA, per_pixel, pixel_items
 from rilievo.domain.layers import smoothed
 from rilievo.domain.outputs import DEPTH_MAP, FORMAT_FILES, PREVIEW, PROOF, RESULT_STEM
 from rilievo.domain.params import RenderParams
@@ -89,6 +89,7 @@ class PrintExport:
         self.upscaler, self.resampler, self.finish = upscaler, resampler, finish
         self._carried: tuple[int, np.ndarray | None] = (0, None)  # the finish's context rows made last band
         self._painted_strokes: tuple[PaintedStrokes, _RowsAhead, _TextureRows] | None = None
+        self._bands: dict[str, np.ndarray] = {}  # band_around's buffers, by name
         self.image = image
         self.source = image[plan.crop.slices]
         self.depth8 = depth8
@@ -116,6 +117,7 @@ class PrintExport:
                 writer.abort()
             raise
         finally:
+            self._bands.clear()
             self.upscaler.release()
             self.resampler.release()
 
@@ -203,7 +205,7 @@ class PrintExport:
         if inside is None:
             return np.full((bottom - top, self.width, 3), PAPER, np.float32)
         rows, window = inside
-        band = self.band_around(rows, bottom - top, 3, PAPER)
+        band = self.band_around(rows, bottom - top, 3, PAPER, reused="composite")
         band[rows, self.placement_columns] = self.finished(window, self.finish) if self.finish else self.resized(
             self.upscaler, self.source, window)
         return band
@@ -257,10 +259,15 @@ class PrintExport:
             self._painted_strokes = painted, flat_rows, _TextureRows(_RowsAhead(texture))
         return self._painted_strokes
 
-    def band_around(self, rows: slice, height: int, channels: int, outside: float) -> np.ndarray:
+    def band_around(self, rows: slice, height: int, channels: int, outside: float, *, reused: str) -> np.ndarray:
         """A band whose pixels outside the placement are `outside`; the placement's are left to fill
-        (each is written once: these bands are tens of MB)."""
-        band = np.empty((height, self.width, channels), np.float32)
+        (each is written once: these bands are tens of MB). Made in the buffer named `reused`, the same
+        memory band after band: a fresh band was a mapping of its own (entrypoints.memory), paid for in
+        page faults each time. It holds until the next band of that name is made."""
+        buffer = self._bands.get(reused)
+        if buffer is None or buffer.shape[2] != channels:
+            buffer = self._bands[reused] = np.empty((self.band_rows, self.width, channels), np.float32)
+        band = buffer[:height]
         columns = self.placement_columns
         band[: rows.start] = band[rows.stop :] = outside
         band[rows, : columns.start] = band[rows, columns.stop :] = outside
@@ -301,12 +308,22 @@ class PrintExport:
         count = rows.stop - rows.start
         extended, extended_filled = self.alpha_and_filled(pane, window)
         alpha, filled = extended[core][:count], extended_filled[core][:count]
-        band = self.band_around(rows, bottom - top, 4, outside)
+        band = self.band_around(rows, bottom - top, 4, outside, reused="layer")
         layer, rgb = band[rows, self.placement_columns], composite[rows, self.placement_columns]
         visible = alpha > 0  # no colour where the layer is clear
         per_pixel(np.multiply, rgb, visible, out=layer[..., :3])
         filled_columns = np.flatnonzero(filled.any(axis=0))
-        if fill is not None and filled_columns.size:  # the fill's colours only where the band has some
+        if fill is not None and filled_columns.size and self.at_photo_size:
+            # the fill's colours are the filled pixels' own: taken there alone, by the same steps as below
+            # (where nothing is filled those give the composite's colours, which the layer has already)
+            first = window[1] + core.start
+            under = pixel_items(rgb)[filled].view(np.float32).reshape(-1, 3)
+            colours = fill.colours_of_rows(first, first + count)
+            colours -= under
+            colours += under
+            per_pixel(np.multiply, colours, visible[filled], out=colours)
+            pixel_items(layer[..., :3])[filled] = pixel_items(colours)
+        elif fill is not None and filled_columns.size:  # the fill's colours only where the band has some
             span = slice(int(filled_columns[0]), int(filled_columns[-1]) + 1)
             colours = self.resized(self.resampler, fill,
                                    (span.start, window[1], span.stop, window[3]))[core][:count]

@@ -535,10 +535,24 @@ def known_blobs(height, width, seed, threshold=0.5):
 
 @pytest.mark.parametrize("reach", [0.0, 1.0, 7.5, 40.0, 1000.0])
 def test_the_reach_in_strips_takes_in_the_pixels_the_whole_distance_map_does(reach):
+    everywhere = np.ones((1300, 220), bool)
     for known in (known_blobs(1300, 220, 4), np.random.default_rng(5).random((1300, 220)) < 0.0005,
                   np.zeros((700, 90), bool)):
         whole = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= reach
-        np.testing.assert_array_equal(layer_shaping._within_reach(known, reach), whole)
+        np.testing.assert_array_equal(layer_shaping._within_reach(known, everywhere[: len(known), : known.shape[1]],
+                                                                  reach), whole)
+
+
+@pytest.mark.parametrize("reach", [0.0, 1.0, 7.5])
+def test_the_reach_in_the_wanted_pixels_box_takes_in_the_wanted_pixels_the_whole_distance_map_does(reach):
+    """Worked out only in the box around the wanted pixels (and the rows and columns within reach of
+    it): those the whole map takes in, and no others."""
+    known = known_blobs(1300, 600, 4)
+    wanted = ~known & known_blobs(1300, 600, 7, threshold=0.52)
+    wanted[:300] = wanted[:, :150] = wanted[:, 500:] = False  # a box within the picture
+    whole = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= reach
+    assert wanted.any() and (wanted & ~whole).any()
+    np.testing.assert_array_equal(layer_shaping._within_reach(known, wanted, reach), wanted & whole)
 
 
 def test_the_reach_makes_no_photo_size_distance_map():
@@ -547,8 +561,9 @@ def test_the_reach_makes_no_photo_size_distance_map():
     import tracemalloc
 
     known = known_blobs(3000, 1000, 6)
+    wanted = np.ones_like(known)
     tracemalloc.start()
-    layer_shaping._within_reach(known, 10.0)
+    layer_shaping._within_reach(known, wanted, 10.0)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     distances_nbytes = known.size * 4

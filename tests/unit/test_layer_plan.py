@@ -16,6 +16,7 @@ from rilievo.domain.layers import (
     layer_rgba,
     quantize_depth,
     shortfall,
+    smoothed,
     stack_over,
 )
 
@@ -225,3 +226,18 @@ def test_blur_keeps_constants_and_the_mean_range(mask, feather):
     blurred = blur(mask, feather)
     assert blurred.min() >= mask.min() - 1e-5 and blurred.max() <= mask.max() + 1e-5
     np.testing.assert_allclose(blur(np.ones_like(mask), feather), 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("feather", [0.5, 2, 2.5, 6])
+def test_a_true_false_mask_blurred_in_the_box_around_its_edges_is_the_whole_blur_to_the_bit(feather):
+    """Outside the box around the mask's edges the blur takes each pixel's plateau; inside, it is
+    worked out from the rows and columns the blur reaches: every pixel the same as blurring the whole."""
+    rng = np.random.default_rng(3)
+    half_plane, dot, blobs = (np.zeros((120, 200), bool) for _ in range(3))
+    half_plane[60:, :70] = True  # uniform but different values on either side of the edges' box
+    dot[40, 100] = True
+    blobs[30:90, 50:160] = rng.random((60, 110)) < 0.3
+    for mask in (half_plane, dot, ~dot, blobs, np.zeros((7, 9), bool), np.ones((7, 9), bool), np.eye(5, dtype=bool)):
+        whole = smoothed(mask, feather)
+        whole[whole > 1 - 1e-6], whole[whole < 1e-6] = 1.0, 0.0
+        np.testing.assert_array_equal(blur(mask, feather).view(np.uint32), whole.view(np.uint32))

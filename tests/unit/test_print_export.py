@@ -496,3 +496,17 @@ def test_the_share_of_the_texture_kept_made_in_strips_is_the_same_as_made_whole(
     whole = texture_kept(finished, flat, texture.astype(np.float16).astype(np.float32))
     strips = _texture_kept_in_strips(finished, flat, texture.astype(np.float16))
     np.testing.assert_allclose(strips.astype(np.float32), whole, atol=1e-3)  # half precision
+
+
+def test_at_the_photos_own_size_a_filled_layer_takes_the_fill_where_it_filled_and_the_composite_elsewhere(fakes):
+    """At the photo's own size the fill's colours are put on the filled pixels alone: there the back
+    layer shows them, everywhere else the composite's colours."""
+    files = render(fakes)
+    back, composite = files["Layer_3_back.png"], files["composite_full.png"]
+    assert back.shape[:2] == composite.shape[:2] == (HEIGHT, WIDTH)
+    fill = np.asarray(FakeShaper.FILL_COLOUR, np.float32)
+    is_fill = np.all(back[..., :3] == fill, axis=-1)
+    assert is_fill[:, 2:13].all()  # hidden behind the front pane (photo columns 0-19)
+    # the layer is 8-bit (so is the photo), the composite 16-bit
+    np.testing.assert_allclose(back[~is_fill][:, :3], composite[~is_fill], atol=0.5 / 255 + 1e-6, rtol=0)
+    assert not is_fill[:, 45:].any() and np.all(back[..., 3] == 1.0)  # the far third is seen
