@@ -830,10 +830,9 @@ def _sky_grown(graph: _Graph, names: list[str], candidates: np.ndarray) -> list[
     """The names with "sky" for each candidate region (plain and light, in the upper part of the
     frame) under the sky and fading into it: what lies just above its upper outline is sky, another
     candidate (a cloud's lighter core above its rim) or the frame's top for SKY_ABOVE of it, the sky
-    takes SKY_BORDER of its outline, and the edge between them is soft (a cloud's, not a snowy peak's
-    or a white house's). The clouds of a sky are regions of their own, and
-    those that do not touch the top of the frame were taken for things before the horizon (the lower
-    sky cut into a band of its own)."""
+    takes SKY_BORDER of its outline, and the edge between them is soft (a cloud's, not a snowy peak's).
+    The clouds of a sky are regions of their own, and those that do not touch the top of the frame
+    were taken for things before the horizon (the lower sky cut into a band of its own)."""
     if "sky" not in names:
         return names
     names, count = list(names), len(names)

@@ -315,7 +315,8 @@ class PrintExport:
         filled_columns = np.flatnonzero(filled.any(axis=0))
         if fill is not None and filled_columns.size and self.at_photo_size:
             # the fill's colours are the filled pixels' own: taken there alone, by the same steps as below
-            # (where nothing is filled those give the composite's colours, which the layer has already)
+            # (where nothing is filled those give the composite's colours, which the layer has already);
+            # (fill - under) + under, not the fill itself: the same float rounding as the blend below
             first = window[1] + core.start
             under = pixel_items(rgb)[filled].view(np.float32).reshape(-1, 3)
             colours = fill.colours_of_rows(first, first + count)
