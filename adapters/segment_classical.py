@@ -93,6 +93,8 @@ INK_MAX_HOLE = 0.05  # unmarked ground enclosed by a drawn thing and smaller tha
 SOLID_INK = 0.8  # share of a drawn thing that is ink, from which on it is solid, not strokes
 DRAWN_SUBJECT_AREA = (0.02, 0.8)
 
+SEEN_PAST_TOP = 0.2  # of a region's outline along the scene that reaches the frame's top, ...
+SEEN_PAST_ALIKE = 15.0  # ... looking like it to these Lab units: the scene seen past a subject, not a part of it
 HUG_SHARE = 0.25  # of a background region's outline that runs along a subject, for it to join
 HUG_ROUNDS = 5
 CUT_HUG_SHARE = 0.5  # a region the frame cuts joins if this much of its outline runs along the subject, ...
@@ -564,7 +566,8 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
                detail: np.ndarray, by_focus: bool):
     """Subjects grown by the regions GrabCut missed: background regions they enclose (the inside of
     a saucer's rim, the collar under a chin), that touch them and look like them, or that wrap
-    around them (a saucer under a cup), as long as those do not run out of the frame; parts whose
+    around them (a saucer under a cup), as long as those do not run out of the frame and are not the
+    scene seen past the subject (see _seen_past); parts whose
     convex hulls overlap are joined, and so are parts that take the same region. A subject found by
     its focus takes only what it encloses: beside it lies the blurred scene, pieces of which would hug
     it or look like it (the flowers of its bed)."""
@@ -594,15 +597,19 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     for subject, hull, name in joined:
         inside = np.bincount(background[hull & valid], minlength=count)
         enclosed = (inside >= 0.75 * area) & (on_border == 0) & (area > 0)
+        seen_past = _seen_past(background, lab, np.flatnonzero(enclosed))
+        enclosed[seen_past] = False
         ring = cv2.dilate(subject.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & valid
         touching = np.bincount(background[ring], minlength=count) > 0
         spread = np.sqrt(lab[subject].var(axis=0).sum())
         distance = np.linalg.norm((mean - lab[subject].mean(axis=0)) * (1.0, 1.5, 1.5), axis=1)
         alike = touching & (on_border == 0) & (distance < 14.0 + 0.5 * spread) & (not by_focus)
+        alike[seen_past] = False
         subject = subject | np.isin(background, np.flatnonzero(enclosed | alike))
         # what wraps around an object is its support (a saucer, a plate); around a person, the scene
         for _ in range(HUG_ROUNDS if name == "subject" and not by_focus else 0):
             hugged = _hugging(subject, background, outline, outline_length, on_border, area, mean, detail)
+            hugged[seen_past] = False
             if not hugged.any():
                 break
             subject = subject | np.isin(background, np.flatnonzero(hugged))
@@ -613,6 +620,28 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
         else:
             grown.append((subject, name))
     return [g for g, _ in grown], [n for _, n in grown]
+
+
+def _seen_past(background: np.ndarray, lab: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Those of the regions a subject's hull encloses that are the scene reaching the frame's top, seen
+    past the subject: they border it along SEEN_PAST_TOP of their outline and look like it there (within
+    SEEN_PAST_ALIKE Lab units): the lake between a pagoda and the trees, under the hazy shore. Not the
+    inside of a saucer's rim, nor a motorcycle's black seat under the shelves it stands before."""
+    reaching_top = np.isin(background, background[0][background[0] >= 0])
+    seen = []
+    for region in candidates:
+        inside = background == region
+        ring = _ring(inside)
+        along = ring & reaching_top
+        if along.sum() < SEEN_PAST_TOP * ring.sum():
+            continue
+        if np.linalg.norm(lab[inside].mean(axis=0) - lab[along].mean(axis=0)) < SEEN_PAST_ALIKE:
+            seen.append(region)
+    return np.array(seen, dtype=np.int64)
+
+
+def _ring(mask: np.ndarray) -> np.ndarray:
+    return cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~mask
 
 
 def _hugging(subject: np.ndarray, background: np.ndarray, outline: np.ndarray, outline_length: np.ndarray,
@@ -648,7 +677,7 @@ def _set_apart(region: np.ndarray, near: np.ndarray, background: np.ndarray, mea
     """Whether a region borders other background regions (away from the subject) along enough of its
     outline, and differs from them in colour (boundary-weighted), in light that shows its colour (not
     the shadow a thing casts)."""
-    ring = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~region & ~near
+    ring = _ring(region) & ~near
     neighbours = np.bincount(background[ring & (background >= 0)], minlength=len(mean))
     if neighbours.sum() < CUT_HUG_APART * outline_length:
         return False

@@ -1,5 +1,8 @@
 """Contract of the classical segmenter, on drawn scenes and scikit-image's sample photos."""
 
+import importlib.util
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -243,6 +246,21 @@ def test_ground_seen_between_a_tripods_legs_and_the_frame_does_not_join_the_subj
     regions = segmenter.segment(np.repeat(image[..., None], 3, axis=2))
     between_legs = (420, 210)
     assert regions.names[regions.labels[between_legs]] != "subject"
+
+
+def test_the_lake_seen_between_a_pagoda_and_the_trees_is_not_part_of_the_pagoda(segmenter):
+    # scikit-learn's china.jpg (640 x 427): the lake lies inside the hull of the pagoda and the trees
+    # below and right of it, and runs along them, but it runs up to the hazy far shore under the sky,
+    # which it looks like there: it is the scene seen past the pagoda, not its support
+    spec = importlib.util.find_spec("sklearn")  # located, not imported: importing is slow
+    path = Path(spec.origin).parent / "datasets" / "images" / "china.jpg"
+    photo = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+    regions = segmenter.segment(photo)
+    pagoda = regions.labels[200, 200]
+    assert regions.names[pagoda] == "subject"
+    assert regions.labels[250, 560] == pagoda  # the trees on the right, in front of the lake
+    for lake in ((240, 440), (230, 400), (260, 480)):
+        assert regions.labels[lake] != pagoda, lake
 
 
 def test_two_subject_parts_that_both_take_the_same_region_become_one_subject():
