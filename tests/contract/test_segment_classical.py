@@ -9,7 +9,15 @@ import pytest
 import skimage.data
 
 from rilievo.adapters.faces import Face, find_faces, person_seed
-from rilievo.adapters.segment_classical import ClassicalSegmenter, _Graph, _backdrops, _completed, _edges, _focus
+from rilievo.adapters.segment_classical import (
+    ClassicalSegmenter,
+    _Graph,
+    _backdrops,
+    _completed,
+    _edges,
+    _focus,
+    _sky_grown,
+)
 from rilievo.domain.regions import Regions
 from tests.scenes import cloudy_sky
 
@@ -598,6 +606,20 @@ def test_clouds_low_in_the_sky_that_do_not_touch_the_frames_top_are_sky_too(segm
     sky = regions.named(("sky",))
     assert sky[clouds].mean() > 0.95
     assert sky[ground].mean() < 0.01
+
+
+def test_a_cloud_half_of_whose_top_a_thing_in_front_hides_is_still_sky():
+    # the sunflowers' field: a head in front of a low white cloud takes the left half of what lies
+    # above the cloud; the sky lies above the rest, and the cloud fades into it
+    labels = np.full((100, 100), 0, np.int32)  # 0: sky
+    labels[40:60, 20:80] = 1  # the cloud
+    labels[25:40, 20:50] = 2  # a flower head just above its left half
+    labels[60:] = 3  # the field
+    lab = np.zeros((100, 100, 3), np.float32)
+    lab[..., 0] = np.where(labels == 1, 85.0, 70.0)
+    graph = _Graph(labels, lab, np.zeros((100, 100), np.float32))
+    candidates = np.array([True, True, False, False])
+    assert _sky_grown(graph, ["sky", "", "", ""], candidates)[1] == "sky"
 
 
 def test_a_snowy_peak_with_a_hard_outline_under_the_sky_is_not_sky(segmenter):
