@@ -57,6 +57,7 @@ FOCUS_WEIGHT = 6.0  # Lab units per doubling of fine detail
 
 SUBJECT_AREA = (0.004, 0.6)  # share of the picture a salient subject may cover
 MIN_SUBJECT_CONTRAST = 0.18  # mean saliency inside the subject minus outside it (clutter around an object spreads it)
+SPILL = 1.5  # a salient cut this much larger than the sharp part it holds spilled into the blurred scene
 MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient subject may touch ...
 MAX_CUT_TOP = 0.4  # ... or this share for a thing only the top edge cuts (a ball hanging in from it)
 
@@ -260,6 +261,10 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
     # Saliency picks out the eyes of a face filling the frame: the sharp whole wins over a small part of it
     inside = (subject & focused).sum()
     by_focus = bool(focused.any()) and inside >= 0.8 * subject.sum() and subject.sum() < 0.5 * focused.sum()
+    # ... and a cut from saliency that holds the sharp whole and as much again spilled into the blurred
+    # floor around it, coloured like the thing standing on it: only the sharp part is the subject
+    if not by_focus and focused.any() and inside >= 0.8 * focused.sum() and subject.sum() > SPILL * focused.sum():
+        subject = _tidy(subject & focused)
     parts = _parts(focused if by_focus else subject)
     return parts, ["subject"] * len(parts), by_focus
 
@@ -427,13 +432,16 @@ def _salient_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     contrast = score[subject].mean() - score[~subject].mean() if 0 < share < 1 else 0.0
     if not SUBJECT_AREA[0] < share < SUBJECT_AREA[1] or contrast < MIN_SUBJECT_CONTRAST:
         return np.zeros((height, width), bool)
-    # A subject stands in front of its background: one spread along the top or down both sides of
-    # the frame is more likely background taken for it (a row of trees, a sky, which run on to a side)
+    return subject if _stands_clear(subject) else np.zeros((height, width), bool)
+
+
+def _stands_clear(subject: np.ndarray) -> bool:
+    """Whether a subject stands clear of the frame's top and sides: one spread along the top or down
+    both sides of the frame is more likely background taken for it (a row of trees, a sky, which run
+    on to a side)."""
     only_top = not (subject[-1].any() or subject[:, 0].any() or subject[:, -1].any())
     top = MAX_CUT_TOP if only_top else MAX_SUBJECT_TOP
-    if subject[0].mean() > top or min(subject[:, 0].mean(), subject[:, -1].mean()) > MAX_SUBJECT_TOP:
-        return np.zeros((height, width), bool)
-    return subject
+    return subject[0].mean() <= top and min(subject[:, 0].mean(), subject[:, -1].mean()) <= MAX_SUBJECT_TOP
 
 
 def _focused_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.ndarray:
@@ -446,20 +454,27 @@ def _focused_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     subject: GrabCut seeded with the blurred superpixels as background and all that is not clearly
     blurred as probably subject. Focus is measured against the median superpixel's; where that finds
     nothing and the sharpest quarter stands out (a flower before its blurred bed, where the median
-    superpixel is itself out of focus), against the sharpest quarter's, with more of the picture blurred."""
+    superpixel is itself out of focus), against the sharpest quarter's, with more of the picture blurred.
+    Where that too finds nothing, the blur may be a plain dim wall reaching the top (an animal before
+    its pen's wall): the sharp part is still the subject if it stands clear of the frame's top and sides,
+    with only the sharpest superpixels sure (fur against the wall sharpens the superpixels above a head)."""
     subject = _sharp_before_blur(small, graph, focus, FOCUS_BLURRED_SHARE[1], FOCUS_SURE, FOCUS_MIN_SHAPES)
     sharp_quarter = _weighted_percentile(focus, graph.area, 0.75)
     if subject.any() or sharp_quarter < FOCUS_SHARP_QUARTER:
         return subject
-    return _sharp_before_blur(small, graph, focus - sharp_quarter, FOCUS_MOST_BLURRED_SHARE, 0.0,
-                              FOCUS_MIN_SHAPES_QUARTER)
+    relative = focus - sharp_quarter
+    subject = _sharp_before_blur(small, graph, relative, FOCUS_MOST_BLURRED_SHARE, 0.0, FOCUS_MIN_SHAPES_QUARTER)
+    if subject.any():
+        return subject
+    subject = _sharp_before_blur(small, graph, relative, FOCUS_MOST_BLURRED_SHARE, FOCUS_SURE, None)
+    return subject if _stands_clear(subject) else np.zeros(small.shape[:2], bool)
 
 
 def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most_blurred: float,
-                       sure: float, min_shapes: float) -> np.ndarray:
+                       sure: float, min_shapes: float | None) -> np.ndarray:
     """_focused_subject with focus measured against a reference superpixel's (0), at most `most_blurred`
-    of the picture blurred, with at least `min_shapes` of the sharp part's soft shapes; superpixels
-    sharper than `sure` are surely subject."""
+    of the picture blurred, with at least `min_shapes` of the sharp part's soft shapes and not along
+    the top (None: neither checked); superpixels sharper than `sure` are surely subject."""
     lightness = graph.mean[:, 0]
     # Shadows and blown highlights have no detail whatever the focus: they say nothing about blur.
     blurred = (focus < BLURRED) & (lightness > EXPOSED[0]) & (lightness < EXPOSED[1])
@@ -467,12 +482,15 @@ def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most
     if not FOCUS_BLURRED_SHARE[0] < blurred_share < most_blurred:
         return np.zeros(small.shape[:2], bool)
     blurred_row = np.average(graph.centroid[blurred, 0], weights=graph.area[blurred])
-    if blurred[graph.labels[0]].mean() > FOCUS_MAX_BLURRED_TOP or blurred_row > FOCUS_MAX_BLURRED_ROW:
+    if blurred_row > FOCUS_MAX_BLURRED_ROW:
         return np.zeros(small.shape[:2], bool)
-    # Blur takes the fine detail of a scene and keeps its soft shapes; a plain wall or floor has neither
-    shapes = _coarse_detail(graph)
-    if np.median(shapes[blurred]) < min_shapes * np.median(shapes[~blurred]):
-        return np.zeros(small.shape[:2], bool)
+    if min_shapes is not None:
+        if blurred[graph.labels[0]].mean() > FOCUS_MAX_BLURRED_TOP:
+            return np.zeros(small.shape[:2], bool)
+        # Blur takes the fine detail of a scene and keeps its soft shapes; a plain wall or floor has neither
+        shapes = _coarse_detail(graph)
+        if np.median(shapes[blurred]) < min_shapes * np.median(shapes[~blurred]):
+            return np.zeros(small.shape[:2], bool)
     seed = np.full(len(graph.area), cv2.GC_PR_BGD, np.uint8)
     seed[focus > -0.5] = cv2.GC_PR_FGD
     seed[focus > sure] = cv2.GC_FGD
@@ -489,7 +507,10 @@ def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most
     sharp = (focus > FOCUS_SHARP)[graph.labels]
     _, pieces = cv2.connectedComponents((sharp & ~subject).astype(np.uint8), connectivity=4)
     ring = cv2.dilate(subject.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    joined = _tidy(subject | np.isin(pieces, np.unique(pieces[ring & (pieces > 0)])))
+    touching = np.unique(pieces[ring & (pieces > 0)])
+    if min_shapes is None:  # a piece that runs to the top is the plain wall, sharpened by the fur against it
+        touching = np.setdiff1d(touching, pieces[0])
+    joined = _tidy(subject | np.isin(pieces, touching))
     return joined if joined.sum() <= FOCUS_MAX_JOIN * subject.sum() else subject
 
 

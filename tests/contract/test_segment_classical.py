@@ -197,6 +197,49 @@ def test_a_sharp_flower_before_a_bed_blurred_all_around_it_is_the_subject(segmen
     assert coverage > 0.95 and purity > 0.8
 
 
+def animal_before_a_plain_wall(height=300, width=450):
+    """A sharp furry animal standing from the bottom edge before a plain, dim wall that reaches the top
+    and a blurred floor; the animal mask."""
+    rows, cols = np.indices((height, width))
+    wall = np.float32([0.12, 0.3, 0.3]) * (1 + 0.08 * np.sin(cols / 7.0))[..., None]
+    floor = 0.2 * cv2.GaussianBlur(blocks(height, width, 12, 5), (0, 0), 5) + np.float32([0.62, 0.62, 0.6])
+    horizon = 0.5 * height + 0.03 * height * np.sin(cols / 40.0)
+    image = np.where((rows < horizon)[..., None], cv2.GaussianBlur(wall, (0, 0), 3), floor)
+    head = np.hypot((rows - 0.3 * height) / 0.19, (cols - 0.32 * width) / 0.15 * height / width) < height
+    body = np.hypot((rows - 0.8 * height) / 0.42, (cols - 0.34 * width) / 0.17 * height / width) < height
+    animal = head | body
+    fur = fine_texture(height, width, (0.55, 0.55, 0.55), seed=12)
+    return np.where(animal[..., None], fur, image).astype(np.float32), animal
+
+
+def test_a_sharp_animal_before_a_plain_dim_wall_reaching_the_top_is_the_subject(segmenter):
+    # The blur along the top may be a plain wall rather than sky or paper (a quokka before its pen's
+    # wall): the sharp part is the subject, standing clear of the frame's top and sides.
+    image, animal = animal_before_a_plain_wall()
+    regions = segmenter.segment(image)
+    index, coverage, purity = region_of(regions, animal)
+    assert regions.names[index] == "subject"
+    assert coverage > 0.95 and purity > 0.95
+
+
+def test_a_salient_cut_spilled_into_the_blurred_floor_keeps_only_the_sharp_thing(monkeypatch):
+    # GrabCut from saliency goes by colour and took the floor, grey like the quokka's fur, with her
+    import rilievo.adapters.segment_classical as segment_classical
+
+    image, animal = animal_before_a_plain_wall()
+    spilled = animal.copy()
+    spilled[200:, :] = True
+    monkeypatch.setattr(segment_classical, "_salient_subject", lambda small, graph, focus: spilled)
+    monkeypatch.setattr(segment_classical, "_focused_subject", lambda small, graph, focus: animal)
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
+    labels = np.arange(image.shape[0] * image.shape[1] // 100).reshape(image.shape[0] // 10, -1)
+    graph = _Graph(cv2.resize(labels.astype(np.int32), image.shape[1::-1], interpolation=cv2.INTER_NEAREST),
+                   lab, _edges(lab))
+    subjects, names, by_focus = segment_classical._subjects(image, graph, _focus(graph))
+    assert names == ["subject"]
+    assert (subjects[0] == animal).mean() > 0.99
+
+
 def test_chelsea_the_cat_is_one_subject_and_the_blurred_room_beside_her_a_backdrop(segmenter):
     # scikit-image's chelsea (451 x 300): her face fills the frame; a blurred room shows on the right
     regions = segmenter.segment(skimage.data.chelsea().astype(np.float32) / 255.0)
