@@ -94,6 +94,7 @@ INK_MAX_HOLE = 0.05  # unmarked ground enclosed by a drawn thing and smaller tha
 SOLID_INK = 0.8  # share of a drawn thing that is ink, from which on it is solid, not strokes
 DRAWN_SUBJECT_AREA = (0.02, 0.8)
 
+SURROUNDED_SHARE = 0.75  # of a region's outline along a person, for the person to take it
 SEEN_PAST_TOP = 0.2  # of a region's outline along the scene that reaches the frame's top, ...
 SEEN_PAST_ALIKE = 15.0  # ... looking like it to these Lab units: the scene seen past a subject, not a part of it
 HUG_SHARE = 0.25  # of a background region's outline that runs along a subject, for it to join
@@ -627,6 +628,12 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
         distance = np.linalg.norm((mean - lab[subject].mean(axis=0)) * (1.0, 1.5, 1.5), axis=1)
         alike = touching & (on_border == 0) & (distance < 14.0 + 0.5 * spread) & (not by_focus)
         alike[seen_past] = False
+        if name == "person":
+            # a person's hull holds the scene beside the head and between the arms and legs (a flag, the
+            # grass between a tripod's legs); a person takes only what it surrounds
+            surrounded = np.isin(np.arange(count), _surrounded(subject, background, np.flatnonzero(enclosed | alike)))
+            enclosed &= surrounded
+            alike &= surrounded
         subject = subject | np.isin(background, np.flatnonzero(enclosed | alike))
         # what wraps around an object is its support (a saucer, a plate); around a person, the scene
         for _ in range(HUG_ROUNDS if name == "subject" and not by_focus else 0):
@@ -642,6 +649,13 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
         else:
             grown.append((subject, name))
     return [g for g, _ in grown], [n for _, n in grown]
+
+
+def _surrounded(subject: np.ndarray, background: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Those of the candidate regions that run along the subject for SURROUNDED_SHARE of their outline."""
+    kept = [region for region in candidates
+            if (ring := _ring(background == region))[subject].sum() >= SURROUNDED_SHARE * ring.sum()]
+    return np.array(kept, dtype=np.int64)
 
 
 def _seen_past(background: np.ndarray, lab: np.ndarray, candidates: np.ndarray) -> np.ndarray:

@@ -354,6 +354,20 @@ def test_a_plain_mottled_carpet_around_a_sharp_scene_is_not_taken_for_a_blurred_
     assert "subject" not in regions.names and "backdrop" not in regions.names
 
 
+def test_the_scene_inside_a_persons_outline_hull_but_not_surrounded_by_her_stays_out_of_the_person(segmenter, astronaut_regions):
+    # The hull of a person's outline holds the scene beside the head and between the arms and legs; it
+    # had taken a flag's stripes beside an officer's head to her pane (shared photo of Grace Hopper).
+    labels = astronaut_regions.labels
+    person = labels[120, 220]
+    assert labels[200, 75] != person  # the flag beside her shoulder
+    assert labels[260, 380] != person  # the shuttle model's base beside her arm
+    camera = skimage.data.camera().astype(np.float32) / 255.0
+    regions = segmenter.segment(np.repeat(camera[..., None], 3, axis=2))
+    cameraman = regions.labels[100, 240]
+    assert regions.names[cameraman] == "person"
+    assert regions.labels[450, 276] != cameraman  # the grass between his legs and the tripod's
+
+
 def test_the_astronaut_is_one_region_named_person_from_her_face_to_her_suit(astronaut_regions):
     labels = astronaut_regions.labels
     face, hair, suit, badge = labels[120, 220], labels[55, 200], labels[420, 100], labels[420, 180]
