@@ -2,8 +2,10 @@
 
 Usage: python scripts/make_subject_masks.py OUT_DIR [--check] [--crops] [--variants] [--only NAME ...]
 
-The photos come from installed packages (scikit-image's and scikit-learn's sample images) or are drawn
-here; they are not kept in the repository, this script makes them again. Each mask is `<name>_mask.png`
+The photos come from installed packages (scikit-image's and scikit-learn's sample images), from the
+sample data inside three more packages' wheels, fetched with `pip download` into OUT_DIR/wheels (needs
+the package index once), or are drawn here; they are not kept in the repository, this script makes
+them again. Each mask is `<name>_mask.png`
 beside `<name>.png`, photo-sized: 255 subject, 0 background, 128 don't care (a band around the outline,
 and parts that are neither, such as foreground trees in front of a building). The recipe of each mask
 (GrabCut rectangle, hints that are surely subject or surely background, don't-care polygons) is data
@@ -16,7 +18,9 @@ yellow), to look at again after any change.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import cv2
@@ -111,6 +115,31 @@ RECIPES: dict[str, dict] = {
         "outline": [[(40, 0), (395, 0), (380, 40), (355, 90), (362, 150), (340, 200), (312, 228), (305, 300),
                      (0, 300), (0, 118), (25, 100)]],
     },
+    "quokka": {  # a quokka before its pen's wall, on a blurred floor; drawn by hand round its fur
+        "source": "wheel:imgaug==0.4.0:imgaug/quokka.jpg",
+        "outline": [[(150, 75), (185, 58), (230, 62), (280, 52), (300, 42), (350, 45), (400, 50), (432, 55),
+                     (445, 80), (440, 150), (448, 230), (470, 300), (500, 380), (530, 450), (545, 520),
+                     (552, 643), (215, 643), (200, 560), (172, 420), (150, 330), (142, 280), (148, 200),
+                     (140, 150)]],
+        "band": 8,
+    },
+    "grace_hopper": {  # the officer in her cap before a flag and a blue backdrop
+        "source": "wheel:matplotlib==3.11.2:matplotlib/mpl-data/sample_data/grace_hopper.jpg",
+        "grabcut": (0, 10, 512, 600),
+        "fg": [rect(190, 140, 330, 330), rect(60, 430, 470, 600), rect(160, 60, 350, 120)],
+        "bg": [rect(0, 0, 110, 280), rect(400, 0, 512, 300), rect(0, 0, 512, 8),
+               [(0, 280), (110, 280), (140, 300), (40, 385), (0, 430)],  # the flag's stripes by her shoulder,
+               [(100, 40), (140, 40), (148, 140), (155, 250), (178, 300), (172, 335), (100, 335)],  # by her head
+               [(0, 440), (14, 440), (8, 600), (0, 600)]],
+        "band": 4,
+    },
+    "luispedro": {  # a man's head and shoulders before a glass facade, drawn by hand round his hair
+        "source": "wheel:mahotas==1.4.19:mahotas/demos/data/luispedro.jpg",
+        "outline": [[(95, 30), (150, 18), (200, 22), (245, 45), (265, 90), (270, 150), (272, 185), (278, 200),
+                     (272, 240), (252, 270), (245, 300), (265, 345), (300, 352), (300, 377), (0, 377),
+                     (0, 362), (40, 342), (55, 320), (45, 250), (40, 180), (45, 110), (60, 60)]],
+        "band": 6,
+    },
     "horse": {  # a black silhouette on white
         "source": "skimage:horse",
         "threshold": "dark",
@@ -165,9 +194,24 @@ def drawn(name: str) -> tuple[np.ndarray, np.ndarray]:
     return (image * 255).round().astype(np.uint8), subject
 
 
-def load(source: str) -> np.ndarray:
+def from_wheel(requirement: str, member: str, wheels: Path) -> np.ndarray:
+    """A sample photo inside a package's wheel, downloaded once into `wheels` (not installed)."""
+    package = requirement.split("==")[0]
+    found = sorted(wheels.glob(f"{package}-*.whl"))
+    if not found:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(wheels),
+                        requirement], check=True)
+        found = sorted(wheels.glob(f"{package}-*.whl"))
+    with zipfile.ZipFile(found[-1]) as wheel:
+        data = np.frombuffer(wheel.read(member), np.uint8)
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def load(source: str, wheels: Path) -> np.ndarray:
     """The photo as RGB uint8."""
-    package, name = source.split(":")
+    package, name = source.split(":", 1)
+    if package == "wheel":
+        return from_wheel(*name.split(":"), wheels)
     if package == "skimage":
         import skimage.data
 
@@ -223,13 +267,13 @@ def convex_parts(subject: np.ndarray) -> np.ndarray:
     return out.astype(bool)
 
 
-def subject_mask(name: str, recipe: dict) -> tuple[np.ndarray, np.ndarray]:
+def subject_mask(name: str, recipe: dict, wheels: Path) -> tuple[np.ndarray, np.ndarray]:
     """(photo, mask with 255 / 0 / 128)."""
     source = recipe["source"]
     if source.startswith("drawn:"):
         image, subject = drawn(source.split(":")[1])
     else:
-        image = load(source)
+        image = load(source, wheels)
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         if "outline" in recipe:
             subject = np.zeros(gray.shape, np.uint8)
@@ -285,7 +329,7 @@ def check_picture(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 # Subjects before a background, framed again for --crops: a close crop cuts a face at the frame's
 # edge, a saucer runs out of the picture, a subject fills more of it.
 CROPPED = ("astronaut", "cameraman", "horse", "figure_on_floor", "dahlia", "coffee", "clock", "ball_high",
-           "chelsea")
+           "chelsea", "quokka", "grace_hopper", "luispedro")
 
 
 def framings(height: int, width: int) -> dict[str, tuple[slice, slice]]:
@@ -334,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, recipe in RECIPES.items():
         if args.only and name not in args.only:
             continue
-        image, mask = subject_mask(name, recipe)
+        image, mask = subject_mask(name, recipe, args.out_dir / "wheels")
         cv2.imwrite(str(args.out_dir / f"{name}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         cv2.imwrite(str(args.out_dir / f"{name}_mask.png"), mask)
         if name == "motorcycle":
