@@ -436,12 +436,12 @@ def _salient_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     return subject if _stands_clear(subject) else np.zeros((height, width), bool)
 
 
-def _stands_clear(subject: np.ndarray) -> bool:
+def _stands_clear(subject: np.ndarray, cut_top: bool = False) -> bool:
     """Whether a subject stands clear of the frame's top and sides: one spread along the top or down
     both sides of the frame is more likely background taken for it (a row of trees, a sky, which run
-    on to a side)."""
+    on to a side). `cut_top`: MAX_CUT_TOP of the top whatever other edges it touches."""
     only_top = not (subject[-1].any() or subject[:, 0].any() or subject[:, -1].any())
-    top = MAX_CUT_TOP if only_top else MAX_SUBJECT_TOP
+    top = MAX_CUT_TOP if only_top or cut_top else MAX_SUBJECT_TOP
     return subject[0].mean() <= top and min(subject[:, 0].mean(), subject[:, -1].mean()) <= MAX_SUBJECT_TOP
 
 
@@ -468,7 +468,7 @@ def _focused_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     if subject.any():
         return subject
     subject = _sharp_before_blur(small, graph, relative, FOCUS_MOST_BLURRED_SHARE, FOCUS_SURE, None)
-    return subject if _stands_clear(subject) else np.zeros(small.shape[:2], bool)
+    return subject if _stands_clear(subject, cut_top=True) else np.zeros(small.shape[:2], bool)
 
 
 def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most_blurred: float,
@@ -482,7 +482,9 @@ def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most
     blurred_share = graph.area[blurred].sum() / graph.area.sum()
     if not FOCUS_BLURRED_SHARE[0] < blurred_share < most_blurred:
         return np.zeros(small.shape[:2], bool)
-    blurred_row = np.average(graph.centroid[blurred, 0], weights=graph.area[blurred])
+    # where the blur lies: a plain wall in deep shadow counts here, as what is not the sharp thing
+    smooth = focus < BLURRED if min_shapes is None else blurred
+    blurred_row = np.average(graph.centroid[smooth, 0], weights=graph.area[smooth])
     if blurred_row > FOCUS_MAX_BLURRED_ROW:
         return np.zeros(small.shape[:2], bool)
     if min_shapes is not None:

@@ -222,6 +222,31 @@ def test_a_sharp_animal_before_a_plain_dim_wall_reaching_the_top_is_the_subject(
     assert coverage > 0.95 and purity > 0.95
 
 
+def test_a_sharp_animal_before_a_wall_in_deep_shadow_is_the_subject(segmenter):
+    # A shadow has no fine detail whatever the focus, so it is not counted as blur; what blur is left is
+    # the floor, low in the frame, and a floor under a sharp scene is no backdrop. Where the wall may
+    # be plain, the shadow counts as what is not the sharp thing (the quokka, darker).
+    image, animal = animal_before_a_plain_wall()
+    wall = ~animal & (np.indices(animal.shape)[0] < 0.5 * animal.shape[0])
+    image[wall] *= 0.35
+    regions = segmenter.segment(image)
+    index, coverage, purity = region_of(regions, animal)
+    assert regions.names[index] == "subject"
+    assert coverage > 0.95 and purity > 0.95
+
+
+def test_a_sharp_animal_the_frame_cuts_at_its_head_and_side_is_the_subject(segmenter):
+    # Cut by the top over a third of its width and by a side (the quokka framed at the bottom right):
+    # against a plain wall, a thing may run out of the top as far as a ball hanging into the frame does
+    image, animal = animal_before_a_plain_wall()
+    image, animal = np.ascontiguousarray(image[80:, 100:]), animal[80:, 100:]
+    assert animal[0].mean() > 0.3 and animal[:, 0].mean() > 0.5
+    regions = segmenter.segment(image)
+    index, coverage, purity = region_of(regions, animal)
+    assert regions.names[index] == "subject"
+    assert coverage > 0.95 and purity > 0.95
+
+
 def test_a_salient_cut_spilled_into_the_blurred_floor_keeps_only_the_sharp_thing(monkeypatch):
     # GrabCut from saliency goes by colour and took the floor, grey like the quokka's fur, with her
     import rilievo.adapters.segment_classical as segment_classical
