@@ -263,9 +263,11 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
     inside = (subject & focused).sum()
     by_focus = bool(focused.any()) and inside >= 0.8 * subject.sum() and subject.sum() < 0.5 * focused.sum()
     # ... and a cut from saliency that holds the sharp whole and as much again spilled into the blurred
-    # floor around it, coloured like the thing standing on it: only the sharp part is the subject
+    # floor around it, coloured like the thing standing on it: what of it is blurred is not the subject
+    # (GrabCut from focus, by colour too, may have lost fur of the floor's colour that saliency kept)
     if not by_focus and focused.any() and inside >= 0.8 * focused.sum() and subject.sum() > SPILL * focused.sum():
-        subject = _tidy(subject & focused)
+        detail = focus[graph.labels]
+        subject = _tidy(subject & (detail > np.median(detail[focused]) - BACKDROP_DETAIL_GAP))
     parts = _parts(focused if by_focus else subject)
     return parts, ["subject"] * len(parts), by_focus
 

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
+from skimage.segmentation import slic
 
 from rilievo.adapters.faces import Face, find_faces, person_seed
 from rilievo.adapters.segment_classical import (
@@ -248,21 +249,26 @@ def test_a_sharp_animal_the_frame_cuts_at_its_head_and_side_is_the_subject(segme
 
 
 def test_a_salient_cut_spilled_into_the_blurred_floor_keeps_only_the_sharp_thing(monkeypatch):
-    # GrabCut from saliency goes by colour and took the floor, grey like the quokka's fur, with her
+    # GrabCut from saliency goes by colour and took the floor, grey like the quokka's fur, with her;
+    # GrabCut from focus, by colour too, lost the fur at her lower left that is the floor's colour
     import rilievo.adapters.segment_classical as segment_classical
 
     image, animal = animal_before_a_plain_wall()
-    spilled = animal.copy()
-    spilled[200:, :] = True
+    rows, cols = np.indices(animal.shape)
+    lost_fur = animal & (rows > 200) & (cols < 110)
+    spilled = animal | (rows >= 200)
     monkeypatch.setattr(segment_classical, "_salient_subject", lambda small, graph, focus: spilled)
-    monkeypatch.setattr(segment_classical, "_focused_subject", lambda small, graph, focus: animal)
+    monkeypatch.setattr(segment_classical, "_focused_subject", lambda small, graph, focus: animal & ~lost_fur)
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
-    labels = np.arange(image.shape[0] * image.shape[1] // 100).reshape(image.shape[0] // 10, -1)
-    graph = _Graph(cv2.resize(labels.astype(np.int32), image.shape[1::-1], interpolation=cv2.INTER_NEAREST),
-                   lab, _edges(lab))
+    superpixels = slic(image, n_segments=400, compactness=10, start_label=0, convert2lab=True).astype(np.int32)
+    graph = _Graph(superpixels, lab, _edges(lab))
     subjects, names, by_focus = segment_classical._subjects(image, graph, _focus(graph))
     assert names == ["subject"]
-    assert (subjects[0] == animal).mean() > 0.99
+    floor = spilled & ~animal
+    assert (subjects[0] & lost_fur).sum() > 0.9 * lost_fur.sum()
+    assert (subjects[0] & animal).sum() > 0.97 * animal.sum()
+    # the floor is dropped but for superpixels across the outline, partly fur
+    assert (subjects[0] & floor).sum() < 0.15 * floor.sum()
 
 
 def test_chelsea_the_cat_is_one_subject_and_the_blurred_room_beside_her_a_backdrop(segmenter):
