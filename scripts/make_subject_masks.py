@@ -140,6 +140,24 @@ RECIPES: dict[str, dict] = {
                      (0, 362), (40, 342), (55, 320), (45, 250), (40, 180), (45, 110), (60, 60)]],
         "band": 6,
     },
+    "monarch": {  # a monarch butterfly on pink flowers before a blurred brown ground
+        "source": "wheel:sporco==0.2.2.post1:sporco/data/monarch.png",
+        "grabcut": (230, 95, 680, 425),
+        "fg": [rect(340, 180, 520, 290), rect(285, 170, 330, 250)],
+        "bg": [rect(0, 0, 200, 512), rect(0, 0, 768, 80), rect(690, 0, 768, 512), rect(300, 440, 768, 512),
+               [(250, 80), (690, 80), (690, 175), (620, 158), (450, 143), (280, 138)]],  # the ground above it
+        "band": 4,
+    },
+    "barbara": {  # a woman in a striped scarf sitting before a wicker chair, a table of toys beside her
+        "source": "wheel:sporco==0.2.2.post1:sporco/data/barbara.png",
+        "grabcut": (300, 40, 695, 574),
+        "fg": [rect(440, 90, 520, 200), rect(350, 320, 600, 540), rect(470, 230, 560, 300), rect(390, 215, 440, 255),
+               rect(632, 330, 668, 400)],
+        "bg": [rect(0, 0, 298, 574), rect(590, 0, 702, 150), rect(395, 0, 430, 210), rect(300, 0, 702, 35),
+               rect(640, 160, 702, 300), rect(608, 110, 640, 200),
+               [(690, 300), (702, 300), (702, 574), (615, 574), (645, 430)]],  # the floor right of her
+        "band": 4,
+    },
     "horse": {  # a black silhouette on white
         "source": "skimage:horse",
         "threshold": "dark",
@@ -329,7 +347,7 @@ def check_picture(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 # Subjects before a background, framed again for --crops: a close crop cuts a face at the frame's
 # edge, a saucer runs out of the picture, a subject fills more of it.
 CROPPED = ("astronaut", "cameraman", "horse", "figure_on_floor", "dahlia", "coffee", "clock", "ball_high",
-           "chelsea", "quokka", "grace_hopper", "luispedro")
+           "chelsea", "quokka", "grace_hopper", "luispedro", "monarch", "barbara")
 
 
 def framings(height: int, width: int) -> dict[str, tuple[slice, slice]]:
