@@ -687,13 +687,14 @@ def _ring(mask: np.ndarray) -> np.ndarray:
 def _hugging(subject: np.ndarray, background: np.ndarray, outline: np.ndarray, outline_length: np.ndarray,
              on_border: np.ndarray, area: np.ndarray, mean: np.ndarray, detail: np.ndarray) -> np.ndarray:
     """Per background region, whether it wraps around the subject: a good part of its outline runs
-    along the subject (a saucer's rim on both sides of a cup), and it is smaller than the subject.
+    along the subject (a saucer's rim on both sides of a cup), it is smaller than the subject and
+    nearly as sharp (`detail`: log2 fine detail per pixel; a support lies in the thing's focus, and the
+    blurred scene beside a butterfly's wing, once the wing's rim has joined, runs along it too).
     Where the frame cuts it (a saucer cropped by the picture's edge), most of its outline must run
     along the subject and little of its border along the frame, its centre must lie lower than the
-    subject's, it must be nearly as sharp (`detail`: log2 fine detail per pixel), and it must be set
-    apart from the scene around it: a support lies under and around a thing, in its focus, and has its
-    own rim; what the subject and the frame alone enclose (the ground between a tripod's legs), the
-    blurred scene beside it, or what looks like its neighbours is the scene seen past the subject."""
+    subject's, and it must be set apart from the scene around it: a support has its own rim; what
+    the subject and the frame alone enclose (the ground between a tripod's legs), the blurred scene
+    beside it, or what looks like its neighbours is the scene seen past the subject."""
     near = cv2.dilate(subject.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     against = np.bincount(background[outline & near & ~subject], minlength=len(area))
     length = np.maximum(outline_length, 1)
@@ -705,11 +706,13 @@ def _hugging(subject: np.ndarray, background: np.ndarray, outline: np.ndarray, o
     cut = ((against >= CUT_HUG_SHARE * length) & (on_border > 0) & (centre_row > rows[subject].mean())
            & (on_border <= CUT_HUG_FRAME * (length + on_border)) & eligible)
     subject_detail = np.median(detail[subject])
-    for region in np.flatnonzero(cut):
+    hugging = (uncut | cut) & eligible
+    for region in np.flatnonzero(hugging):
         mask = background == region
-        cut[region] = (np.median(detail[mask]) >= subject_detail - BACKDROP_DETAIL_GAP
-                       and _set_apart(mask, near, background, mean, region, outline_length[region]))
-    return (uncut | cut) & eligible
+        hugging[region] = (np.median(detail[mask]) >= subject_detail - BACKDROP_DETAIL_GAP
+                           and (not cut[region] or _set_apart(mask, near, background, mean, region,
+                                                              outline_length[region])))
+    return hugging
 
 
 def _set_apart(region: np.ndarray, near: np.ndarray, background: np.ndarray, mean: np.ndarray, index: int,

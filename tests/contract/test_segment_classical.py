@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
-from skimage.segmentation import slic
+from skimage.segmentation import find_boundaries, slic
 
 from rilievo.adapters.faces import Face, find_faces, person_seed
 from rilievo.adapters.segment_classical import (
@@ -17,6 +17,7 @@ from rilievo.adapters.segment_classical import (
     _completed,
     _edges,
     _focus,
+    _hugging,
     _sky_grown,
 )
 from rilievo.domain.regions import Regions
@@ -310,6 +311,29 @@ def test_a_saucer_the_frame_cuts_with_its_cup_still_joins_the_cup(segmenter):
     assert regions.names[cup] == "subject"
     assert regions.labels[saucer_right] == cup
     assert regions.labels[10, 580] != cup  # the table behind
+
+
+def test_a_blurred_region_along_a_subject_is_no_support_that_wraps_it():
+    # A butterfly's wing rim joined it as a support wraps a cup; the blurred ground above the wing then
+    # ran along the grown subject as the rim had, and joined it too. A support is in the thing's focus.
+    rows, cols = np.indices((100, 100))
+    radius = np.hypot(rows - 50, cols - 50)
+    subject = radius < 20
+    background = np.where(subject, -1, 0)
+    rim = (radius >= 20) & (radius < 26)
+    background[rim & (rows < 50)] = 1  # sharp, like the subject
+    background[rim & (rows >= 50)] = 2  # blurred
+    detail = np.where(background == 2, -1.5, 0.0) + np.where(subject | (background == 1), 2.0, 0.0)
+    valid = background >= 0
+    outline = find_boundaries(background, connectivity=1, mode="thick") & valid
+    border = np.zeros(subject.shape, bool)
+    border[0], border[-1], border[:, 0], border[:, -1] = True, True, True, True
+    area = np.bincount(background[valid], minlength=3)
+    on_border = np.bincount(background[border & valid], minlength=3)
+    mean = np.zeros((3, 3))
+    hugging = _hugging(subject, background, outline, np.bincount(background[outline], minlength=3), on_border,
+                       area, mean, detail)
+    assert hugging[1] and not hugging[2]
 
 
 def test_ground_seen_between_a_tripods_legs_and_the_frame_does_not_join_the_subject(segmenter):
