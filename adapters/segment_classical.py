@@ -94,7 +94,7 @@ INK_MAX_HOLE = 0.05  # unmarked ground enclosed by a drawn thing and smaller tha
 SOLID_INK = 0.8  # share of a drawn thing that is ink, from which on it is solid, not strokes
 DRAWN_SUBJECT_AREA = (0.02, 0.8)
 
-SURROUNDED_SHARE = 0.75  # of a region's outline along a person, for the person to take it
+SURROUNDED_SHARE = 0.75  # of a region's outline along a person (or a subject in focus), for it to take it
 SEEN_PAST_TOP = 0.2  # of a region's outline along the scene that reaches the frame's top, ...
 SEEN_PAST_ALIKE = 15.0  # ... looking like it to these Lab units: the scene seen past a subject, not a part of it
 HUG_SHARE = 0.25  # of a background region's outline that runs along a subject, for it to join
@@ -595,9 +595,10 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     a saucer's rim, the collar under a chin), that touch them and look like them, or that wrap
     around them (a saucer under a cup), as long as those do not run out of the frame and are not the
     scene seen past the subject (see _seen_past); parts whose
-    convex hulls overlap are joined, and so are parts that take the same region. A subject found by
-    its focus takes only what it encloses: beside it lies the blurred scene, pieces of which would hug
-    it or look like it (the flowers of its bed)."""
+    convex hulls overlap are joined, and so are parts that take the same region. A person, or a
+    subject found by its focus, takes only what it surrounds (SURROUNDED_SHARE of the region's outline
+    along it): a hull holds the scene beside a head or a trunk, and beside a subject in focus lies the
+    blurred scene, pieces of which would hug it or look like it (the flowers of its bed)."""
     if not subjects:
         return subjects, names
     height, width = background.shape
@@ -632,9 +633,10 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
         distance = np.linalg.norm((mean - lab[subject].mean(axis=0)) * (1.0, 1.5, 1.5), axis=1)
         alike = touching & (on_border == 0) & (distance < 14.0 + 0.5 * spread) & (not by_focus)
         alike[seen_past] = False
-        if name == "person":
+        if name == "person" or by_focus:
             # a person's hull holds the scene beside the head and between the arms and legs (a flag, the
-            # grass between a tripod's legs); a person takes only what it surrounds
+            # grass between a tripod's legs), and the hull of a sharp tree on its bank the lake and the
+            # mountain behind it; such a subject takes only what it surrounds
             surrounded = np.isin(np.arange(count), _surrounded(subject, background, np.flatnonzero(enclosed | alike)))
             enclosed &= surrounded
             alike &= surrounded

@@ -376,6 +376,26 @@ def test_two_subject_parts_that_both_take_the_same_region_become_one_subject():
     assert (subjects[0] == (left | gap | right)).all()
 
 
+def test_a_subject_found_by_its_focus_takes_only_the_scene_it_surrounds():
+    # The hull of a sharp tree on its bank held the lake beside the trunk (the painted lake landscape),
+    # and the lake went on the tree's card; a hole in the tree's crown is still the tree's
+    height, width = 90, 120
+    rows, cols = np.indices((height, width))
+    tree = ((cols >= 80) & (cols < 95) & (rows >= 10)) | ((rows >= 75) & (cols >= 20))  # a trunk on its bank
+    lake = (rows >= 55) & (rows < 75) & (cols >= 50) & (cols < 80)
+    hole = (rows >= 30) & (rows < 40) & (cols >= 85) & (cols < 90)
+    tree &= ~hole
+    background = np.zeros((height, width), np.int32)
+    background[lake], background[hole], background[tree] = 1, 2, -1
+    lab = np.zeros((height, width, 3), np.float32)
+    lab[..., 0] = 70.0
+    lab[tree | hole] = (40.0, 30.0, 40.0)
+    lab[lake] = (50.0, -10.0, -30.0)
+    subjects, names = _completed([tree], ["subject"], background, lab, np.zeros((height, width)), True)
+    assert subjects[0][hole].all()
+    assert not subjects[0][lake].any()
+
+
 def test_a_floor_out_of_focus_under_a_sharp_scene_makes_no_subject_of_the_rest(segmenter):
     # the smooth floor of a garage is low in the frame: no shallow depth of field, the rest is no one subject
     height, width = 300, 400
