@@ -469,15 +469,17 @@ def _focused_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     subject = _sharp_before_blur(small, graph, relative, FOCUS_MOST_BLURRED_SHARE, 0.0, FOCUS_MIN_SHAPES_QUARTER)
     if subject.any():
         return subject
-    subject = _sharp_before_blur(small, graph, relative, FOCUS_MOST_BLURRED_SHARE, FOCUS_SURE, None)
+    subject = _sharp_before_blur(small, graph, relative, FOCUS_MOST_BLURRED_SHARE, FOCUS_SURE, 0.0, plain_wall=True)
     return subject if _stands_clear(subject, cut_top=True) else np.zeros(small.shape[:2], bool)
 
 
 def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most_blurred: float,
-                       sure: float, min_shapes: float | None) -> np.ndarray:
+                       sure: float, min_shapes: float, plain_wall: bool = False) -> np.ndarray:
     """_focused_subject with focus measured against a reference superpixel's (0), at most `most_blurred`
     of the picture blurred, with at least `min_shapes` of the sharp part's soft shapes and not along
-    the top (None: neither checked); superpixels sharper than `sure` are surely subject."""
+    the top; superpixels sharper than `sure` are surely subject. `plain_wall`: the blur may be a plain
+    wall reaching the top, so neither the soft shapes nor the top are checked, a wall in deep shadow
+    counts where the blur lies, and no sharp piece running to the top joins."""
     lightness = graph.mean[:, 0]
     # Shadows and blown highlights have no detail whatever the focus: they say nothing about blur.
     blurred = (focus < BLURRED) & (lightness > EXPOSED[0]) & (lightness < EXPOSED[1])
@@ -485,11 +487,11 @@ def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most
     if not FOCUS_BLURRED_SHARE[0] < blurred_share < most_blurred:
         return np.zeros(small.shape[:2], bool)
     # where the blur lies: a plain wall in deep shadow counts here, as what is not the sharp thing
-    smooth = focus < BLURRED if min_shapes is None else blurred
+    smooth = focus < BLURRED if plain_wall else blurred
     blurred_row = np.average(graph.centroid[smooth, 0], weights=graph.area[smooth])
     if blurred_row > FOCUS_MAX_BLURRED_ROW:
         return np.zeros(small.shape[:2], bool)
-    if min_shapes is not None:
+    if not plain_wall:
         if blurred[graph.labels[0]].mean() > FOCUS_MAX_BLURRED_TOP:
             return np.zeros(small.shape[:2], bool)
         # Blur takes the fine detail of a scene and keeps its soft shapes; a plain wall or floor has neither
@@ -511,9 +513,8 @@ def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most
     # still subject where it joins the rest; a join that swallows much more is the scene, not a cheek
     sharp = (focus > FOCUS_SHARP)[graph.labels]
     _, pieces = cv2.connectedComponents((sharp & ~subject).astype(np.uint8), connectivity=4)
-    ring = cv2.dilate(subject.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    touching = np.unique(pieces[ring & (pieces > 0)])
-    if min_shapes is None:  # a piece that runs to the top is the plain wall, sharpened by the fur against it
+    touching = np.unique(pieces[_ring(subject) & (pieces > 0)])
+    if plain_wall:  # a piece that runs to the top is the plain wall, sharpened by the fur against it
         touching = np.setdiff1d(touching, pieces[0])
     joined = _tidy(subject | np.isin(pieces, touching))
     return joined if joined.sum() <= FOCUS_MAX_JOIN * subject.sum() else subject
@@ -627,8 +628,7 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
         enclosed = (inside >= 0.75 * area) & (on_border == 0) & (area > 0)
         seen_past = _seen_past(background, lab, np.flatnonzero(enclosed))
         enclosed[seen_past] = False
-        ring = cv2.dilate(subject.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & valid
-        touching = np.bincount(background[ring], minlength=count) > 0
+        touching = np.bincount(background[_ring(subject) & valid], minlength=count) > 0
         spread = np.sqrt(lab[subject].var(axis=0).sum())
         distance = np.linalg.norm((mean - lab[subject].mean(axis=0)) * (1.0, 1.5, 1.5), axis=1)
         alike = touching & (on_border == 0) & (distance < 14.0 + 0.5 * spread) & (not by_focus)

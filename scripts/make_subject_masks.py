@@ -3,7 +3,7 @@
 Usage: python scripts/make_subject_masks.py OUT_DIR [--check] [--crops] [--variants] [--only NAME ...]
 
 The photos come from installed packages (scikit-image's and scikit-learn's sample images), from the
-sample data inside three more packages' wheels, fetched with `pip download` into OUT_DIR/wheels (needs
+sample data inside four more packages' wheels (imgaug, matplotlib, mahotas, sporco), fetched with `pip download` into OUT_DIR/wheels (needs
 the package index once), or are drawn here; they are not kept in the repository, this script makes
 them again. Each mask is `<name>_mask.png`
 beside `<name>.png`, photo-sized: 255 subject, 0 background, 128 don't care (a band around the outline,
