@@ -88,6 +88,8 @@ PAPER_DELTA = 8.0  # Lab units from the fitted ground colour that are still the 
 INK_DELTA = 9.0  # ... and from which on a pixel is drawn (a line, a wash, a thing on a backdrop)
 PAPER_MIN_BAND = 0.85  # share of the band, ...
 PAPER_MIN_SHARE = 0.6  # ... and of the whole picture, that is the plain ground
+PAPER_MAX_SHAPES = 0.5  # Lab units: the median soft shapes (see _soft_shapes) of the ground ...
+PAPER_CLEARANCE = 24  # ... this many px from anything else, past the reach of a stroke's own contrast
 INK_WINDOW = 0.03  # of the long side: the window in which strokes make up a drawn thing ...
 INK_DENSITY = 0.08  # ... when they cover this share of it
 INK_MAX_HOLE = 0.05  # unmarked ground enclosed by a drawn thing and smaller than this share is part of it
@@ -303,7 +305,13 @@ def _drawn_subjects(lab: np.ndarray) -> list[np.ndarray]:
     if distance is None:
         return []
     height, width = distance.shape
-    if (distance[band] < PAPER_DELTA).mean() < PAPER_MIN_BAND or (distance < PAPER_DELTA).mean() < PAPER_MIN_SHARE:
+    ground = distance < PAPER_DELTA
+    if ground[band].mean() < PAPER_MIN_BAND or ground.mean() < PAPER_MIN_SHARE:
+        return []
+    # Paper and a studio backdrop are plain away from the strokes; a ground streaked by a blur (a
+    # cheetah running past) keeps the scene's soft shapes, and its dark streaks are no drawing
+    clear = cv2.erode(ground.astype(np.uint8), np.ones((2 * PAPER_CLEARANCE + 1,) * 2, np.uint8)) > 0
+    if clear.any() and np.median(_soft_shapes(lab[..., 0])[clear]) > PAPER_MAX_SHAPES:
         return []
     window = max(3, round(INK_WINDOW * max(height, width)))
     ink = distance > INK_DELTA
@@ -459,27 +467,34 @@ def _focused_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     nothing and the sharpest quarter stands out (a flower before its blurred bed, where the median
     superpixel is itself out of focus), against the sharpest quarter's, with more of the picture blurred.
     Where that too finds nothing, the blur may be a plain dim wall reaching the top (an animal before
-    its pen's wall): the sharp part is still the subject if it stands clear of the frame's top and sides,
-    with only the sharpest superpixels sure (fur against the wall sharpens the superpixels above a head)."""
+    its pen's wall, or behind a head filling the frame): the sharp part is still the subject if it stands
+    clear of the frame's top and sides, with only the sharpest superpixels sure (fur against the wall
+    sharpens the superpixels above a head)."""
     subject = _sharp_before_blur(small, graph, focus, FOCUS_BLURRED_SHARE[1], FOCUS_SURE, FOCUS_MIN_SHAPES)
-    sharp_quarter = _weighted_percentile(focus, graph.area, 0.75)
-    if subject.any() or sharp_quarter < FOCUS_SHARP_QUARTER:
-        return subject
-    relative = focus - sharp_quarter
-    subject = _sharp_before_blur(small, graph, relative, FOCUS_MOST_BLURRED_SHARE, 0.0, FOCUS_MIN_SHAPES_QUARTER)
     if subject.any():
         return subject
-    subject = _sharp_before_blur(small, graph, relative, FOCUS_MOST_BLURRED_SHARE, FOCUS_SURE, 0.0, plain_wall=True)
+    sharp_quarter = _weighted_percentile(focus, graph.area, 0.75)
+    reference = focus
+    if sharp_quarter >= FOCUS_SHARP_QUARTER:
+        reference = focus - sharp_quarter
+        subject = _sharp_before_blur(small, graph, reference, FOCUS_MOST_BLURRED_SHARE, 0.0, FOCUS_MIN_SHAPES_QUARTER)
+        if subject.any():
+            return subject
+    # Against the median superpixel, the subject is most of the picture and its fur is that superpixel:
+    # the wall along it, sharpened by the hairs, passes for sharp, so no sharp piece joins
+    subject = _sharp_before_blur(small, graph, reference, FOCUS_MOST_BLURRED_SHARE, FOCUS_SURE, 0.0,
+                                 plain_wall=True, joins=reference is not focus)
     return subject if _stands_clear(subject, cut_top=True) else np.zeros(small.shape[:2], bool)
 
 
 def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most_blurred: float,
-                       sure: float, min_shapes: float, plain_wall: bool = False) -> np.ndarray:
+                       sure: float, min_shapes: float, plain_wall: bool = False, joins: bool = True) -> np.ndarray:
     """_focused_subject with focus measured against a reference superpixel's (0), at most `most_blurred`
     of the picture blurred, with at least `min_shapes` of the sharp part's soft shapes and not along
     the top; superpixels sharper than `sure` are surely subject. `plain_wall`: the blur may be a plain
     wall reaching the top, so neither the soft shapes nor the top are checked, a wall in deep shadow
-    counts where the blur lies, and no sharp piece running to the top joins."""
+    counts where the blur lies, and no sharp piece running to the top joins. `joins`: whether sharp
+    pieces touching the cut join it."""
     lightness = graph.mean[:, 0]
     # Shadows and blown highlights have no detail whatever the focus: they say nothing about blur.
     blurred = (focus < BLURRED) & (lightness > EXPOSED[0]) & (lightness < EXPOSED[1])
@@ -509,6 +524,8 @@ def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most
     per_pixel = focus[graph.labels]
     if per_pixel[subject].mean() - per_pixel[~subject].mean() < FOCUS_MIN_CONTRAST:
         return np.zeros(small.shape[:2], bool)
+    if not joins:
+        return subject
     # GrabCut goes by colour: the in-focus fur of a far cheek, coloured like the room behind, is
     # still subject where it joins the rest; a join that swallows much more is the scene, not a cheek
     sharp = (focus > FOCUS_SHARP)[graph.labels]
@@ -527,11 +544,14 @@ def _weighted_percentile(values: np.ndarray, weights: np.ndarray, share: float) 
 
 
 def _coarse_detail(graph: _Graph) -> np.ndarray:
-    """Per superpixel, the mean band-pass of L between 2 and 8 px: shapes that survive a blur."""
-    lightness = graph.lab_image[..., 0]
-    band = np.abs(cv2.GaussianBlur(lightness, (0, 0), 2.0) - cv2.GaussianBlur(lightness, (0, 0), 8.0))
-    band = cv2.GaussianBlur(band, (0, 0), 4.0)
+    """Per superpixel, the mean of _soft_shapes."""
+    band = cv2.GaussianBlur(_soft_shapes(graph.lab_image[..., 0]), (0, 0), 4.0)
     return np.bincount(graph.labels.ravel(), band.ravel(), len(graph.area)) / graph.area
+
+
+def _soft_shapes(lightness: np.ndarray) -> np.ndarray:
+    """Per pixel, the band-pass of L between 2 and 8 px: shapes that survive a blur."""
+    return np.abs(cv2.GaussianBlur(lightness, (0, 0), 2.0) - cv2.GaussianBlur(lightness, (0, 0), 8.0))
 
 
 def _grabcut(small: np.ndarray, seed: np.ndarray) -> np.ndarray:

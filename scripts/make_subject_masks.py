@@ -3,7 +3,7 @@
 Usage: python scripts/make_subject_masks.py OUT_DIR [--check] [--crops] [--variants] [--only NAME ...]
 
 The photos come from installed packages (scikit-image's and scikit-learn's sample images), from the
-sample data inside four more packages' wheels (imgaug, matplotlib, mahotas, sporco), fetched with `pip download` into OUT_DIR/wheels (needs
+sample data inside six more packages' wheels (imgaug, matplotlib, mahotas, sporco, gradio, ultralytics), fetched with `pip download` into OUT_DIR/wheels (needs
 the package index once), or are drawn here; they are not kept in the repository, this script makes
 them again. Each mask is `<name>_mask.png`
 beside `<name>.png`, photo-sized: 255 subject, 0 background, 128 don't care (a band around the outline,
@@ -157,6 +157,38 @@ RECIPES: dict[str, dict] = {
                rect(640, 160, 702, 300), rect(608, 110, 640, 200),
                [(690, 300), (702, 300), (702, 574), (615, 574), (645, 430)]],  # the floor right of her
         "band": 4,
+    },
+    "cheetah": {  # a cheetah running before a ground streaked by the panning camera
+        "source": "wheel:gradio==6.31.0:gradio/media_assets/images/cheetah.jpg",
+        "grabcut": (75, 105, 390, 240),
+        "fg": [rect(210, 130, 330, 175), rect(335, 130, 366, 150), rect(250, 175, 290, 205)],
+        "bg": [rect(0, 0, 502, 100), rect(0, 245, 502, 343), rect(150, 180, 210, 240), rect(100, 100, 190, 130)],
+        "band": 3,
+    },
+    "cheetah_face": {  # a cheetah's head and chest filling the frame before a blurred dim ground
+        "source": "wheel:gradio==6.31.0:gradio/media_assets/images/cheetah1.jpg",
+        "grabcut": (10, 20, 250, 256),
+        "fg": [rect(60, 60, 215, 256), rect(30, 40, 60, 80), rect(185, 45, 215, 70)],
+        "bg": [rect(0, 0, 256, 14), rect(0, 0, 14, 256), rect(243, 0, 256, 180), rect(70, 0, 175, 26)],
+        "band": 3,
+    },
+    "lion": {  # a lion lying on a rock, a lioness behind him; the rock he lies on (and his paw on it) is neither
+        "source": "wheel:gradio==6.31.0:gradio/media_assets/images/lion.jpg",
+        "grabcut": (0, 0, 192, 256),
+        "fg": [rect(70, 25, 165, 150), rect(60, 150, 170, 172), rect(95, 175, 118, 212), rect(8, 200, 22, 245)],
+        "bg": [rect(195, 30, 256, 160), rect(0, 0, 40, 110), rect(150, 0, 256, 22), rect(30, 175, 85, 200),
+               rect(125, 195, 256, 256), rect(30, 225, 95, 256)],
+        "dontcare": [[(0, 185), (35, 172), (90, 172), (180, 160), (256, 150), (256, 256), (0, 256)]],
+        "band": 3,
+    },
+    "coaches": {  # two football coaches before a blurred crowd, one pointing
+        "source": "wheel:ultralytics==8.4.190:ultralytics/assets/zidane.jpg",
+        "grabcut": (110, 30, 1170, 720),
+        "fg": [rect(250, 350, 650, 700), rect(500, 220, 640, 400), rect(910, 70, 1050, 280), rect(800, 330, 1080, 700),
+               rect(890, 265, 1000, 330), rect(700, 430, 950, 500), rect(960, 410, 1140, 470)],
+        "bg": [rect(0, 0, 1280, 30), rect(0, 0, 100, 720), rect(1180, 0, 1280, 720), rect(300, 0, 850, 180),
+               rect(680, 180, 740, 300), rect(1100, 200, 1180, 380), rect(735, 200, 770, 265), rect(672, 540, 745, 720)],
+        "band": 6,
     },
     "horse": {  # a black silhouette on white
         "source": "skimage:horse",
@@ -347,7 +379,8 @@ def check_picture(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 # Subjects before a background, framed again for --crops: a close crop cuts a face at the frame's
 # edge, a saucer runs out of the picture, a subject fills more of it.
 CROPPED = ("astronaut", "cameraman", "horse", "figure_on_floor", "dahlia", "coffee", "clock", "ball_high",
-           "chelsea", "quokka", "grace_hopper", "luispedro", "monarch", "barbara")
+           "chelsea", "quokka", "grace_hopper", "luispedro", "monarch", "barbara", "cheetah", "cheetah_face",
+           "lion", "coaches")
 
 
 def framings(height: int, width: int) -> dict[str, tuple[slice, slice]]:
