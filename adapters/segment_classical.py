@@ -474,16 +474,16 @@ def _focused_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     if subject.any():
         return subject
     sharp_quarter = _weighted_percentile(focus, graph.area, 0.75)
-    reference = focus
-    if sharp_quarter >= FOCUS_SHARP_QUARTER:
-        reference = focus - sharp_quarter
+    against_quarter = sharp_quarter >= FOCUS_SHARP_QUARTER
+    reference = focus - sharp_quarter if against_quarter else focus
+    if against_quarter:
         subject = _sharp_before_blur(small, graph, reference, FOCUS_MOST_BLURRED_SHARE, 0.0, FOCUS_MIN_SHAPES_QUARTER)
         if subject.any():
             return subject
     # Against the median superpixel, the subject is most of the picture and its fur is that superpixel:
     # the wall along it, sharpened by the hairs, passes for sharp, so no sharp piece joins
     subject = _sharp_before_blur(small, graph, reference, FOCUS_MOST_BLURRED_SHARE, FOCUS_SURE, 0.0,
-                                 plain_wall=True, joins=reference is not focus)
+                                 plain_wall=True, joins=against_quarter)
     return subject if _stands_clear(subject, cut_top=True) else np.zeros(small.shape[:2], bool)
 
 

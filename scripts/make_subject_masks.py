@@ -3,9 +3,9 @@
 Usage: python scripts/make_subject_masks.py OUT_DIR [--check] [--crops] [--variants] [--only NAME ...]
 
 The photos come from installed packages (scikit-image's and scikit-learn's sample images), from the
-sample data inside six more packages' wheels (imgaug, matplotlib, mahotas, sporco, gradio, ultralytics), fetched with `pip download` into OUT_DIR/wheels (needs
-the package index once), or are drawn here; they are not kept in the repository, this script makes
-them again. Each mask is `<name>_mask.png`
+sample data inside six more packages' wheels (imgaug, matplotlib, mahotas, sporco, gradio,
+ultralytics), fetched with `pip download` into OUT_DIR/wheels (needs the package index once), or are
+drawn here; they are not kept in the repository, this script makes them again. Each mask is `<name>_mask.png`
 beside `<name>.png`, photo-sized: 255 subject, 0 background, 128 don't care (a band around the outline,
 and parts that are neither, such as foreground trees in front of a building). The recipe of each mask
 (GrabCut rectangle, hints that are surely subject or surely background, don't-care polygons) is data
