@@ -15,7 +15,9 @@ The photo is shrunk to a working size (~512 px long side) and four cues are comp
 
 Then the regions of a segmenter (the classical one unless another is given) refine it: each subject
 and person found stands as far as its base (contact), people come a little nearer, and a blurred
-backdrop, or what a person stands before, goes behind; see _region_cues.
+backdrop, or what a person stands before, goes behind; see _region_cues. A photo looking down on many
+things laid out on a plain ground (coins on a cloth) is the exception: there lower is not nearer, and
+its depth is its regions alone, the things at one depth before the ground (ground_seen_from_above).
 
 The cues are summed with fixed weights, smoothed with a guided filter so that depth edges follow
 image edges, stretched to span 0 (nearest) .. 1 (farthest) by percentiles, and brought back to
@@ -56,6 +58,13 @@ SKY_BEHIND = 99  # percentile: the sky is flat, as far as its own far part and t
 BESIDE_NAMES = frozenset({"", "backdrop", "wall", "sky"})  # what a thing stands before (see _beside)
 POCKET_SHARE = 0.9  # of a region's outline inside the frame that runs along a subject: seen past the subject
 
+# A ground seen from above (see ground_seen_from_above)
+THING_NAMES = ("subject", "person")
+FLAT_MAX_GROUND_REGIONS = 4
+FLAT_MIN_THINGS = 8
+FLAT_MIN_THING_SHARE = 0.002
+FLAT_MIN_SIZE_RATIO = 0.5
+
 DEFOCUS_RAMP_PX = (1.0, 3.0)  # blur beyond the sharpest regions that counts as none .. full
 SMOOTH_RADIUS = 0.02  # of the long side
 SMOOTH_EPS = 1e-2  # guided-filter regularisation: larger = less image texture copied into depth
@@ -76,12 +85,18 @@ class ClassicalDepth:
         rgb = checked_rgb(image, DepthEstimationFailed, "depth")
         small = _downscale(rgb, WORK_SIDE)
         gray_small = _gray(small)
-        depth = _combine_cues(small, gray_small)
-        if min(small.shape[:2]) >= REGION_MIN_SIDE:
-            depth = _region_cues(depth, self._regions(small))
-        radius = _scaled(small, SMOOTH_RADIUS)
-        depth = guided_filter(gray_small, depth, radius=radius, eps=SMOOTH_EPS)
-        depth = _stretch(depth)
+        regions = self._regions(small) if min(small.shape[:2]) >= REGION_MIN_SIDE else None
+        ground = None if regions is None else ground_seen_from_above(regions)
+        if ground is not None:
+            # things laid on it lie at one height just before it: no cue applies, and the regions'
+            # outlines already follow the photo's edges
+            depth = ground.astype(np.float32)
+        else:
+            depth = _combine_cues(small, gray_small)
+            if regions is not None:
+                depth = _region_cues(depth, regions)
+            depth = guided_filter(gray_small, depth, radius=_scaled(small, SMOOTH_RADIUS), eps=SMOOTH_EPS)
+            depth = _stretch(depth)
         return _upsampled(gray_small, depth, _gray(rgb))
 
     def _regions(self, small: np.ndarray) -> Regions:
@@ -227,7 +242,7 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
     prior = _position_prior(*labels.shape)
     share = np.bincount(labels.ravel(), minlength=regions.count) / labels.size
     for index, name in enumerate(regions.names):
-        if name not in ("subject", "person") or share[index] == 0:
+        if name not in THING_NAMES or share[index] == 0:
             continue
         inside = labels == index
         lowest = int(np.flatnonzero(inside.any(axis=1))[-1])
@@ -244,17 +259,44 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
     sky = regions.named(("sky",))
     if sky.any() and not sky.all():
         out[sky] = max(np.percentile(out[sky], SKY_BEHIND), np.percentile(out[~sky], SKY_BEHIND))
-    things, backdrop = regions.named(("subject", "person")), regions.named(("backdrop",))
+    things, backdrop = regions.named(THING_NAMES), regions.named(("backdrop",))
     if things.any() and backdrop.any():
         behind = np.percentile(out[things], 90) + BACKDROP_GAP
         out[backdrop] = np.maximum(out[backdrop], behind)
     for index, name in enumerate(regions.names):
-        if name in ("subject", "person") and share[index]:
+        if name in THING_NAMES and share[index]:
             thing = labels == index
             beside = _beside(labels, thing, regions.names, pockets_only=name == "subject")
             if beside.any():
                 out[beside] = np.maximum(out[beside], np.percentile(out[thing], 90) + BACKDROP_GAP)
     return out
+
+
+def ground_seen_from_above(regions: Regions) -> np.ndarray | None:
+    """The ground of a picture looking down on things laid out on it (coins on a cloth, a flat lay of
+    objects on a table, pictures hung on a wall), as a bool mask; None where the picture is not one.
+
+    There lower in the frame is not nearer, and the position cue would cut the ground and its things
+    into bands. The picture is one where the frame's border is all ground, held by at most
+    FLAT_MAX_GROUND_REGIONS regions named as no thing (a plain ground that its light divides), and the
+    ground holds at least FLAT_MIN_THINGS separate things, each FLAT_MIN_THING_SHARE of the picture
+    or more, as large in the upper half of the frame as in the lower (FLAT_MIN_SIZE_RATIO: a scene
+    receding from the viewer, a crowd or a field of flowers, shrinks its things towards the top)."""
+    labels = regions.labels
+    ring = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
+    held = np.unique(ring)
+    if held.size > FLAT_MAX_GROUND_REGIONS or any(regions.names[region] in THING_NAMES for region in held):
+        return None
+    ground = np.isin(labels, held)
+    count, parts, stats, centroids = cv2.connectedComponentsWithStats((~ground).astype(np.uint8), connectivity=8)
+    things = stats[1:, cv2.CC_STAT_AREA] >= FLAT_MIN_THING_SHARE * labels.size
+    if things.sum() < FLAT_MIN_THINGS:
+        return None
+    sizes, rows = stats[1:, cv2.CC_STAT_AREA][things], centroids[1:, 1][things]
+    upper, lower = sizes[rows < labels.shape[0] / 2], sizes[rows >= labels.shape[0] / 2]
+    if upper.size == 0 or lower.size == 0 or np.median(upper) < FLAT_MIN_SIZE_RATIO * np.median(lower):
+        return None
+    return ground
 
 
 def _beside(labels: np.ndarray, thing: np.ndarray, names: tuple[str, ...], pockets_only: bool) -> np.ndarray:

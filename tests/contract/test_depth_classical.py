@@ -287,6 +287,45 @@ def test_a_table_reaching_lower_than_a_seated_person_keeps_its_depth():
     assert np.median(depth[labels == 1]) < np.median(depth[labels == 2])
 
 
+def laid_out_scene(upper_radius, height=300, width=400):
+    """Discs laid out in three rows on a grey cloth lit from the top left, seen from above: the cloth
+    is two regions split by its light ("wall" and unnamed), each disc one region; the upper row's discs
+    of `upper_radius`, the others of radius 20. The image, the labels and their names."""
+    rows, cols = np.indices((height, width))
+    shade = (0.75 - 0.3 * (rows / height + cols / width) / 2).astype(np.float32)
+    image = np.repeat(shade[..., None], 3, axis=2)
+    labels = np.where(rows + cols < (height + width) / 2, 0, 1).astype(np.int32)
+    names = ["wall", ""]
+    for row, radius in ((60, upper_radius), (150, 20), (240, 20)):
+        for col in (60, 150, 250, 340):
+            disc = (rows - row) ** 2 + (cols - col) ** 2 <= radius**2
+            image[disc] = (0.8, 0.6, 0.3)
+            labels[disc] = len(names)
+            names.append("subject" if col == 150 else "")
+    return image, labels, tuple(names)
+
+
+def test_things_laid_out_on_a_plain_ground_seen_from_above_lie_at_one_depth_before_it():
+    # coins on a cloth: lower in the frame is not nearer there, and the position cue cut the coins and
+    # the cloth into bands, one row of coins per pane
+    image, labels, names = laid_out_scene(upper_radius=20)
+    depth = ClassicalDepth(GivenRegions(labels, names)).estimate(image)
+    things = labels >= 2
+    inner = cv2.erode(things.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    cloth = cv2.erode((~things).astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    medians = [np.median(depth[labels == thing]) for thing in range(2, labels.max() + 1)]
+    assert np.ptp(medians) < 0.01
+    assert depth[inner].max() < depth[cloth].min() - 0.5
+
+
+def test_things_that_shrink_towards_the_top_recede_as_the_position_cue_says():
+    # a crowd or a field of flowers seen across, not down: the things far up the frame are smaller
+    image, labels, names = laid_out_scene(upper_radius=11)
+    depth = ClassicalDepth(GivenRegions(labels, names)).estimate(image)
+    upper_row, lower_row = np.median(depth[labels == 3]), np.median(depth[labels == 11])
+    assert upper_row > lower_row + 0.3
+
+
 def test_the_classical_segmenter_is_used_by_default_and_pulls_a_drawn_figure_together(estimator):
     image, post = standing_scene()
     plain = ClassicalDepth(GivenRegions(np.zeros(post.shape), ("",))).estimate(image)

@@ -74,3 +74,20 @@ def test_with_the_built_in_engines_the_motorcycle_in_a_cluttered_garage_sits_who
     (motorcycle,) = json.loads(result.stdout)["photos"]
     assert motorcycle["integrity"] >= 0.95
     assert motorcycle["subject_in_front"]
+
+
+@pytest.mark.slow
+def test_with_the_built_in_engines_coins_laid_out_on_a_cloth_lie_together_on_the_front_pane_before_it(tmp_path):
+    # seen from above, lower in the frame is not nearer: the position cue put each row of coins on a pane
+    # of its own with the band of cloth around it
+    photos = tmp_path / "photos"
+    made = run("make_subject_masks.py", photos, "--only", "coins")
+    assert made.returncode == 0, made.stderr
+
+    result = run("eval_layers.py", photos, "--out", tmp_path / "sheets", "--json")
+
+    assert result.returncode == 0, result.stderr
+    (coins,) = json.loads(result.stdout)["photos"]
+    assert coins["panes"] == 2
+    assert coins["integrity"] >= 0.95
+    assert coins["separation"] >= 0.95 and coins["subject_in_front"]
