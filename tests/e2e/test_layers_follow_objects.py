@@ -20,6 +20,16 @@ def run(script: str, *args: str | Path) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
+def built_in_scores(tmp_path: Path, *names: str) -> dict[str, dict]:
+    """eval_layers.py's scores of these photos of make_subject_masks.py, with the built-in engines."""
+    photos = tmp_path / "photos"
+    made = run("make_subject_masks.py", photos, "--only", *names)
+    assert made.returncode == 0, made.stderr
+    result = run("eval_layers.py", photos, "--out", tmp_path / "sheets", "--json")
+    assert result.returncode == 0, result.stderr
+    return {photo["name"]: photo for photo in json.loads(result.stdout)["photos"]}
+
+
 @pytest.mark.slow
 def test_auto_layers_put_the_astronaut_whole_on_a_pane_in_front_of_her_backdrop(tmp_path):
     photos = tmp_path / "photos"
@@ -45,14 +55,7 @@ def test_with_the_built_in_engines_the_astronaut_the_cup_on_its_saucer_and_the_c
         tmp_path):
     # no depth map given: the built-in depth and segmenter; a person, an object with its support and an
     # animal whose face fills the frame before a blurred room
-    photos = tmp_path / "photos"
-    made = run("make_subject_masks.py", photos, "--only", "astronaut", "coffee", "chelsea")
-    assert made.returncode == 0, made.stderr
-
-    result = run("eval_layers.py", photos, "--out", tmp_path / "sheets", "--json")
-
-    assert result.returncode == 0, result.stderr
-    scores = {photo["name"]: photo for photo in json.loads(result.stdout)["photos"]}
+    scores = built_in_scores(tmp_path, "astronaut", "coffee", "chelsea")
     assert set(scores) == {"astronaut", "coffee", "chelsea"}
     for name, score in scores.items():
         assert score["integrity"] >= 0.95, name
@@ -64,14 +67,7 @@ def test_with_the_built_in_engines_the_motorcycle_in_a_cluttered_garage_sits_who
     # shelves, boxes and a bench all around it spread the saliency, so the bike stands out less
     # than a subject before a plain background; its separation is not asserted: the floor in front
     # of it goes on its pane, as a surface goes with the thing standing on it
-    photos = tmp_path / "photos"
-    made = run("make_subject_masks.py", photos, "--only", "motorcycle")
-    assert made.returncode == 0, made.stderr
-
-    result = run("eval_layers.py", photos, "--out", tmp_path / "sheets", "--json")
-
-    assert result.returncode == 0, result.stderr
-    (motorcycle,) = json.loads(result.stdout)["photos"]
+    motorcycle = built_in_scores(tmp_path, "motorcycle")["motorcycle"]
     assert motorcycle["integrity"] >= 0.95
     assert motorcycle["subject_in_front"]
 
@@ -80,14 +76,7 @@ def test_with_the_built_in_engines_the_motorcycle_in_a_cluttered_garage_sits_who
 def test_with_the_built_in_engines_coins_laid_out_on_a_cloth_lie_together_on_the_front_pane_before_it(tmp_path):
     # seen from above, lower in the frame is not nearer: the position cue put each row of coins on a pane
     # of its own with the band of cloth around it
-    photos = tmp_path / "photos"
-    made = run("make_subject_masks.py", photos, "--only", "coins")
-    assert made.returncode == 0, made.stderr
-
-    result = run("eval_layers.py", photos, "--out", tmp_path / "sheets", "--json")
-
-    assert result.returncode == 0, result.stderr
-    (coins,) = json.loads(result.stdout)["photos"]
+    coins = built_in_scores(tmp_path, "coins")["coins"]
     assert coins["panes"] == 2
     assert coins["integrity"] >= 0.95
     assert coins["separation"] >= 0.95 and coins["subject_in_front"]
