@@ -190,6 +190,47 @@ RECIPES: dict[str, dict] = {
                rect(680, 180, 740, 300), rect(1100, 200, 1180, 380), rect(735, 200, 770, 265), rect(672, 540, 745, 720)],
         "band": 6,
     },
+    "parrots": {  # two macaws side by side before blurred leaves
+        "source": "wheel:sporco==0.2.2.post1:sporco/data/kodim23.png",
+        "grabcut": (55, 95, 768, 512),
+        "fg": [rect(160, 200, 230, 300), rect(160, 330, 280, 500), rect(290, 400, 360, 500),
+               rect(470, 150, 640, 240), rect(490, 300, 640, 500), rect(660, 300, 750, 500)],
+        "bg": [rect(0, 0, 768, 95), rect(0, 0, 60, 512), rect(60, 95, 300, 168), rect(315, 60, 395, 300),
+               [(310, 335), (468, 335), (468, 512), (405, 512), (380, 450), (330, 380)],
+               [(580, 95), (768, 95), (768, 260), (720, 260), (660, 160)]],
+        "band": 4,
+    },
+    "tower": {  # the Eiffel tower lit against a blue evening sky; bare branches before it at the top right
+        "source": "wheel:gradio==6.31.0:gradio/media_assets/images/tower.jpg",
+        "grabcut": (30, 50, 377, 600),
+        "fg": [rect(200, 120, 225, 300), [(235, 300), (266, 300), (288, 384), (235, 384)], rect(160, 330, 260, 400), rect(110, 420, 320, 520)],
+        "bg": [rect(0, 0, 130, 350), rect(0, 0, 377, 45), rect(255, 300, 377, 380)],
+        "dontcare": [rect(130, 0, 240, 62), rect(130, 0, 190, 110), [(240, 0), (377, 0), (377, 285), (300, 285), (300, 200), (262, 110), (245, 60)]],
+        "band": 3,
+    },
+    "groot": {  # a carved wooden face filling the frame before a blurred blue cliff
+        "source": "wheel:gradio==6.31.0:gradio/media_assets/images/groot.jpeg",
+        "grabcut": (0, 0, 910, 512),
+        "fg": [rect(300, 50, 560, 350), rect(240, 40, 300, 150), rect(300, 350, 560, 512), rect(150, 430, 850, 512)],
+        "bg": [[(0, 0), (178, 0), (205, 100), (258, 200), (282, 300), (298, 372), (160, 405), (0, 368)],
+               [(0, 372), (150, 412), (100, 460), (40, 512), (0, 512)],
+               [(600, 0), (910, 0), (910, 405), (850, 392), (760, 392), (700, 358), (592, 338), (588, 150)]],
+        "band": 5,
+    },
+    "walkers": {  # two men walking before a blue bus in a street, drawn by hand; passers-by the frame cuts are neither
+        "source": "wheel:ultralytics==8.4.190:ultralytics/assets/bus.jpg",
+        "outline": [[(100, 415), (110, 402), (135, 400), (155, 415), (160, 435), (150, 455), (145, 468), (165, 475),
+                     (185, 495), (200, 550), (200, 595), (195, 620), (190, 670), (192, 685), (165, 700), (175, 710),
+                     (190, 800), (200, 850), (240, 875), (240, 890), (185, 895), (170, 860), (150, 760), (140, 712),
+                     (130, 760), (118, 860), (105, 875), (100, 895), (60, 890), (55, 860), (58, 850), (62, 780),
+                     (72, 710), (58, 700), (58, 630), (60, 530), (70, 490), (95, 460), (105, 455), (105, 440)],
+                    [(262, 420), (265, 408), (290, 405), (305, 420), (310, 445), (300, 465), (320, 480), (335, 495),
+                     (343, 550), (338, 620), (336, 700), (330, 712), (315, 750), (300, 780), (292, 810), (292, 850),
+                     (285, 855), (255, 855), (250, 840), (245, 800), (240, 712), (228, 700), (228, 640), (230, 530),
+                     (240, 490), (255, 475), (265, 470), (268, 450)]],
+        "dontcare": [rect(0, 540, 78, 880), rect(660, 380, 810, 900)],
+        "band": 5,
+    },
     "horse": {  # a black silhouette on white
         "source": "skimage:horse",
         "threshold": "dark",
@@ -380,7 +421,7 @@ def check_picture(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 # edge, a saucer runs out of the picture, a subject fills more of it.
 CROPPED = ("astronaut", "cameraman", "horse", "figure_on_floor", "dahlia", "coffee", "clock", "ball_high",
            "chelsea", "quokka", "grace_hopper", "luispedro", "monarch", "barbara", "cheetah", "cheetah_face",
-           "lion", "coaches")
+           "lion", "coaches", "parrots", "tower", "groot", "walkers")
 
 
 def framings(height: int, width: int) -> dict[str, tuple[slice, slice]]:
