@@ -67,7 +67,8 @@ FOCUS_BLURRED_SHARE = (0.1, 0.6)
 FOCUS_SHARP_QUARTER = 1.0  # the sharpest quarter this far above the median: focus measured against it ...
 FOCUS_MOST_BLURRED_SHARE = 0.75  # ... and all but it may be blurred
 FOCUS_SURE = 1.0  # twice the median superpixel's detail: surely the subject (the sharpest quarter's, against it)
-FOCUS_MAX_BLURRED_TOP = 0.5  # a blurred band along the top is sky, mist or paper, not a backdrop ...
+FOCUS_MAX_BLURRED_TOP = 0.5  # a blurred band along the top that nothing as detailed as the reference
+# breaks (a head the top cuts does) is sky, mist or paper ...
 FOCUS_MAX_BLURRED_ROW = 0.65  # ... and a smooth part low in the frame a floor or a table (its centre's row)
 EXPOSED = (20.0, 90.0)  # L* range where a lack of fine detail means blur
 FOCUS_SUBJECT_AREA = (0.1, 0.9)
@@ -507,7 +508,9 @@ def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most
     if blurred_row > FOCUS_MAX_BLURRED_ROW:
         return np.zeros(small.shape[:2], bool)
     if not plain_wall:
-        if blurred[graph.labels[0]].mean() > FOCUS_MAX_BLURRED_TOP:
+        top = graph.labels[0]
+        if (blurred[top].mean() > FOCUS_MAX_BLURRED_TOP
+                and _longest_run(focus[top] < 0.0) > FOCUS_MAX_BLURRED_TOP):
             return np.zeros(small.shape[:2], bool)
         # Blur takes the fine detail of a scene and keeps its soft shapes; a plain wall or floor has neither
         shapes = _coarse_detail(graph)
@@ -535,6 +538,13 @@ def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most
         touching = np.setdiff1d(touching, pieces[0])
     joined = _tidy(subject | np.isin(pieces, touching))
     return joined if joined.sum() <= FOCUS_MAX_JOIN * subject.sum() else subject
+
+
+def _longest_run(line: np.ndarray) -> float:
+    """The longest unbroken run of True in a bool line, as a share of its length."""
+    padded = np.concatenate([[False], line, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return float((edges[1::2] - edges[::2]).max() / line.size) if edges.size else 0.0
 
 
 def _weighted_percentile(values: np.ndarray, weights: np.ndarray, share: float) -> float:
