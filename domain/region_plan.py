@@ -24,7 +24,9 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
 2. The depth step across each boundary between two regions is measured STEP_BAND_FRACTION of the
    picture either side of it (estimated depth is soft at edges). Adjacent regions with a step under
    SAME_STEP levels and medians within SAME_SPREAD belong together and are merged into one group,
-   weakest steps first: the parts of one object. Regions cut by depth are never merged.
+   weakest steps first: the parts of one object. So do the parts of one named thing that the segmenter
+   found apart (two macaws side by side, each a part of the subject) whose medians are within
+   SAME_SPREAD. Regions cut by depth are never merged.
 3. Each group is one atom at its median depth, weighing its pixel count; each mixed region adds its
    pixels' depths. The split of the atoms' depths into panes is the multi-level Otsu of
    layers._plan / layers._auto_plan on that histogram, so the cuts fall in the gaps between groups and
@@ -191,6 +193,18 @@ class _RegionFacts:
             keep, gone = (ra, rb) if self.named[ra] or (not self.named[rb] and ra < rb) else (rb, ra)
             parent[gone] = keep
             histograms[keep] += histograms[gone]
+        if same_step:
+            # Parts of one thing the segmenter found apart (two macaws side by side, each its own part of
+            # the subject) at about one depth are one group, nearest first, each joining the group before
+            # it where their medians are within SAME_SPREAD
+            things = sorted({root(region) for region in np.flatnonzero(self.named & ~self.by_depth)},
+                            key=lambda group: (self.names[group], _median(histograms[group])))
+            for before, after in zip(things, things[1:]):
+                ra, rb = root(before), root(after)
+                if (self.names[ra] == self.names[rb]
+                        and abs(_median(histograms[ra]) - _median(histograms[rb])) <= SAME_SPREAD):
+                    parent[rb] = ra
+                    histograms[ra] += histograms[rb]
         return np.array([root(region) for region in range(self.count)])
 
     def joinable(self, ra: int, rb: int) -> bool:

@@ -309,6 +309,23 @@ def test_the_named_subject_gets_a_pane_of_its_own_and_is_not_joined_to_its_backd
     assert plan.region_panes[2] < person < plan.region_panes[0]  # the table in front, the wall behind
 
 
+def test_two_parts_of_the_subject_apart_at_about_one_depth_share_its_card_and_parts_far_apart_do_not():
+    """Two macaws side by side before blurred leaves: the segmenter found the subject as two parts that
+    do not touch, the larger a little farther (its depth kept more of the position cue). The largest
+    part's own card had put the other on a pane of its own in front; one far back stays apart."""
+    labels = np.zeros((90, 160), np.int32)  # the leaves, receding upwards
+    labels[30:, 20:70] = 1  # the nearer macaw
+    labels[20:, 90:150] = 2  # the larger, a little farther
+    labels[5:20, 75:85] = 3  # a third part of the subject, far back
+    rows = np.arange(90, dtype=float)[:, None] * np.ones((1, 160))
+    depth8 = np.clip(250 - rows, 0, 255).astype(np.uint8)
+    depth8[labels == 1], depth8[labels == 2], depth8[labels == 3] = 34, 44, 200
+    plan = plan_regions(depth8, Regions(labels, ("", "subject", "subject", "subject")))
+    assert plan.region_panes[1] == plan.region_panes[2]
+    assert plan.region_panes[3] != plan.region_panes[1]
+    assert plan.region_panes[0] > plan.region_panes[1]  # the leaves behind
+
+
 def test_a_region_cut_by_depth_puts_nothing_on_the_main_things_card():
     """A wall joined by the segmenter across a depth step, whose depth bleeds from the person into it
     next to her: the bled edge goes on the pane behind hers, not on her card."""
