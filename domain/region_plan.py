@@ -197,7 +197,7 @@ class _RegionFacts:
             # Parts of one thing the segmenter found apart (two macaws side by side, each its own part of
             # the subject) at about one depth are one group, nearest first, each joining the group before
             # it where their medians are within SAME_SPREAD
-            things = sorted({root(region) for region in np.flatnonzero(self.named & ~self.by_depth)},
+            things = sorted({root(int(region)) for region in np.flatnonzero(self.named & ~self.by_depth)},
                             key=lambda group: (self.names[group], _median(histograms[group])))
             for before, after in zip(things, things[1:]):
                 ra, rb = root(before), root(after)
