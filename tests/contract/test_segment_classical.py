@@ -250,9 +250,16 @@ def head_filling_the_frame(height=300, width=300):
     rows, cols = np.indices((height, width))
     head = np.hypot((rows - 0.55 * height) / 0.45, (cols - 0.5 * width) / 0.33) < height
     chest = (rows > 0.6 * height) & (np.abs(cols - 0.5 * width) < 0.36 * width)
-    ground = 0.35 * cv2.GaussianBlur(blocks(height, width, 30, 9), (0, 0), 9) + np.float32([0.25, 0.22, 0.2])
-    fur = fine_texture(height, width, (0.75, 0.6, 0.42), seed=13)
-    return np.where((head | chest)[..., None], fur, ground).astype(np.float32), head | chest
+    return sharp_before_a_blurred_ground(head | chest, (0.75, 0.6, 0.42), 13, (0.25, 0.22, 0.2), 0.35)
+
+
+def sharp_before_a_blurred_ground(thing, colour, seed, ground_colour, ground_contrast):
+    """A sharp fine texture of `colour` in `thing`, before a blurred many-coloured ground; the image and
+    `thing`."""
+    height, width = thing.shape
+    ground = ground_contrast * cv2.GaussianBlur(blocks(height, width, 30, 9), (0, 0), 9) + np.float32(ground_colour)
+    texture = fine_texture(height, width, colour, seed=seed)
+    return np.where(thing[..., None], texture, ground).astype(np.float32), thing
 
 
 def test_a_head_filling_the_frame_before_a_blurred_ground_reaching_the_top_is_the_subject(segmenter):
@@ -269,9 +276,7 @@ def wide_head_reaching_the_top(height=300, width=900):
     rows, cols = np.indices((height, width))
     head = np.hypot((rows - 0.42 * height) / 0.6, (cols - 0.5 * width) / 0.41 * height / 640) < height
     shoulders = rows > 0.78 * height
-    ground = 0.3 * cv2.GaussianBlur(blocks(height, width, 30, 9), (0, 0), 9) + np.float32([0.35, 0.45, 0.5])
-    bark = fine_texture(height, width, (0.55, 0.4, 0.28), seed=14)
-    return np.where((head | shoulders)[..., None], bark, ground).astype(np.float32), head | shoulders
+    return sharp_before_a_blurred_ground(head | shoulders, (0.55, 0.4, 0.28), 14, (0.35, 0.45, 0.5), 0.3)
 
 
 def test_a_blurred_ground_the_head_parts_along_the_top_is_no_band_of_sky(segmenter):
