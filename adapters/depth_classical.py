@@ -288,7 +288,7 @@ def ground_seen_from_above(regions: Regions) -> np.ndarray | None:
     if held.size > FLAT_MAX_GROUND_REGIONS or any(regions.names[region] in THING_NAMES for region in held):
         return None
     ground = np.isin(labels, held)
-    count, parts, stats, centroids = cv2.connectedComponentsWithStats((~ground).astype(np.uint8), connectivity=8)
+    _, _, stats, centroids = cv2.connectedComponentsWithStats((~ground).astype(np.uint8), connectivity=8)
     things = stats[1:, cv2.CC_STAT_AREA] >= FLAT_MIN_THING_SHARE * labels.size
     if things.sum() < FLAT_MIN_THINGS:
         return None
