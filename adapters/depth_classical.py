@@ -34,7 +34,7 @@ from rilievo.adapters.photo_input import checked_rgb
 from rilievo.adapters.guided import guided_filter, guided_upsample
 from rilievo.application.ports import Segmenter
 from rilievo.domain.errors import DepthEstimationFailed
-from rilievo.domain.regions import Regions
+from rilievo.domain.regions import SUBJECT_NAMES, Regions, frame_border
 
 WORK_SIDE = 512
 SUBJECT_SIDE = 256  # GrabCut is the slowest step; a coarse mask is enough before guided smoothing
@@ -59,7 +59,6 @@ BESIDE_NAMES = frozenset({"", "backdrop", "wall", "sky"})  # what a thing stands
 POCKET_SHARE = 0.9  # of a region's outline inside the frame that runs along a subject: seen past the subject
 
 # A ground seen from above (see ground_seen_from_above)
-THING_NAMES = ("subject", "person")
 FLAT_MAX_GROUND_REGIONS = 4
 FLAT_MIN_THINGS = 8
 FLAT_MIN_THING_SHARE = 0.002
@@ -242,7 +241,7 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
     prior = _position_prior(*labels.shape)
     share = np.bincount(labels.ravel(), minlength=regions.count) / labels.size
     for index, name in enumerate(regions.names):
-        if name not in THING_NAMES or share[index] == 0:
+        if name not in SUBJECT_NAMES or share[index] == 0:
             continue
         inside = labels == index
         lowest = int(np.flatnonzero(inside.any(axis=1))[-1])
@@ -259,12 +258,12 @@ def _region_cues(depth: np.ndarray, regions: Regions) -> np.ndarray:
     sky = regions.named(("sky",))
     if sky.any() and not sky.all():
         out[sky] = max(np.percentile(out[sky], SKY_BEHIND), np.percentile(out[~sky], SKY_BEHIND))
-    things, backdrop = regions.named(THING_NAMES), regions.named(("backdrop",))
+    things, backdrop = regions.named(SUBJECT_NAMES), regions.named(("backdrop",))
     if things.any() and backdrop.any():
         behind = np.percentile(out[things], 90) + BACKDROP_GAP
         out[backdrop] = np.maximum(out[backdrop], behind)
     for index, name in enumerate(regions.names):
-        if name in THING_NAMES and share[index]:
+        if name in SUBJECT_NAMES and share[index]:
             thing = labels == index
             beside = _beside(labels, thing, regions.names, pockets_only=name == "subject")
             if beside.any():
@@ -283,9 +282,8 @@ def ground_seen_from_above(regions: Regions) -> np.ndarray | None:
     or more, as large in the upper half of the frame as in the lower (FLAT_MIN_SIZE_RATIO: a scene
     receding from the viewer, a crowd or a field of flowers, shrinks its things towards the top)."""
     labels = regions.labels
-    ring = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
-    held = np.unique(ring)
-    if held.size > FLAT_MAX_GROUND_REGIONS or any(regions.names[region] in THING_NAMES for region in held):
+    held = np.unique(frame_border(labels))
+    if held.size > FLAT_MAX_GROUND_REGIONS or any(regions.names[region] in SUBJECT_NAMES for region in held):
         return None
     ground = np.isin(labels, held)
     _, _, stats, centroids = cv2.connectedComponentsWithStats((~ground).astype(np.uint8), connectivity=8)

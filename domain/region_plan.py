@@ -63,7 +63,7 @@ from .layers import (
     _plan,
 )
 from .params import LAYER_COUNTS
-from .regions import Regions
+from .regions import Regions, frame_border
 
 WORK_PIXELS = 300_000  # fits and boundary steps on a regular sample of about this many pixels
 RECEDING_FIT = 0.8  # share of a region's depth variance a plane must explain
@@ -357,8 +357,7 @@ def _running_out_nearer(labels: np.ndarray, depth: np.ndarray, count: int, mean_
     cup, but it still meets a side of the frame at its nearer depths). A thing wider than tall whose
     depth the estimator made a gradient ends inside the frame (a car), or is cut by the frame only
     where it is far (a ball cut by the top of the frame)."""
-    edge = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
-    edge_depth = np.concatenate([depth[0], depth[-1], depth[1:-1, 0], depth[1:-1, -1]])
+    edge, edge_depth = frame_border(labels), frame_border(depth)
     nearest_on_edge = np.full(count, np.inf)
     np.minimum.at(nearest_on_edge, edge, edge_depth)
     return nearest_on_edge <= mean_depth

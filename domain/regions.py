@@ -43,3 +43,9 @@ class Regions:
             return self
         renumbered = np.cumsum(present, dtype=np.int32) - 1
         return Regions(renumbered[labels], tuple(name for name, kept in zip(self.names, present) if kept))
+
+
+def frame_border(array: np.ndarray) -> np.ndarray:
+    """The values along the frame's border of a 2-D array, each pixel once: the top and bottom rows,
+    then the left and right columns between them."""
+    return np.concatenate([array[0], array[-1], array[1:-1, 0], array[1:-1, -1]])

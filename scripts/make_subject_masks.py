@@ -203,9 +203,11 @@ RECIPES: dict[str, dict] = {
     "tower": {  # the Eiffel tower lit against a blue evening sky; bare branches before it at the top right
         "source": "wheel:gradio==6.31.0:gradio/media_assets/images/tower.jpg",
         "grabcut": (30, 50, 377, 600),
-        "fg": [rect(200, 120, 225, 300), [(235, 300), (266, 300), (288, 384), (235, 384)], rect(160, 330, 260, 400), rect(110, 420, 320, 520)],
+        "fg": [rect(200, 120, 225, 300), [(235, 300), (266, 300), (288, 384), (235, 384)], rect(160, 330, 260, 400),
+               rect(110, 420, 320, 520)],
         "bg": [rect(0, 0, 130, 350), rect(0, 0, 377, 45), rect(255, 300, 377, 380)],
-        "dontcare": [rect(130, 0, 240, 62), rect(130, 0, 190, 110), [(240, 0), (377, 0), (377, 285), (300, 285), (300, 200), (262, 110), (245, 60)]],
+        "dontcare": [rect(130, 0, 240, 62), rect(130, 0, 190, 110),
+                     [(240, 0), (377, 0), (377, 285), (300, 285), (300, 200), (262, 110), (245, 60)]],
         "band": 3,
     },
     "groot": {  # a carved wooden face filling the frame before a blurred blue cliff
