@@ -10,6 +10,8 @@ At a working size of about 512 px:
    (boundary-connectivity saliency, Zhu et al., CVPR 2014), cut out by GrabCut seeded from it.
    Where a subject fills the frame (a cat's face) before a blurred scene, saliency fails: then the
    sharp part of a picture with a clear blurred share is the subject (shallow depth of field).
+   Where what either found is part of a whole set apart from the scene by its colour (a tuft on a
+   bear's back, a cub's sharp face above its soft chest), the whole is the subject.
    Before both: on a plain ground (paper, a backdrop, an empty sky) each dense cluster of strokes,
    with the ground it encloses, is a subject (a dog drawn in pale fur on paper).
 3. The background: superpixels merged greedily by colour, texture and the edge between them, and
@@ -57,6 +59,13 @@ FOCUS_WEIGHT = 6.0  # Lab units per doubling of fine detail
 
 SUBJECT_AREA = (0.004, 0.6)  # share of the picture a salient subject may cover
 MIN_SUBJECT_CONTRAST = 0.18  # mean saliency inside the subject minus outside it (clutter around an object spreads it)
+# The whole of a subject found in part, set apart by its colour (_coloured_whole)
+WHOLE_HOLDS = 0.8  # share of the part found that it holds ...
+WHOLE_MIN_GROWTH = 1.25  # ... and how much larger than it it is at least
+WHOLE_FROM_BORDER = 30.0  # Lab units between its mean colour and the frame's upper border's ...
+WHOLE_FROM_RING = 25.0  # ... and the ring just around it
+WHOLE_ADDED_LIKE = 0.6  # what it adds is at most this share as far in colour from the part found as from the scene
+WHOLE_MAX_AREA = 0.85  # share of the picture
 SPILL = 1.5  # a salient cut this much larger than the sharp part it holds spilled into the blurred scene
 MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient subject may touch ...
 MAX_CUT_TOP = 0.4  # ... or this share for a thing only the top edge cuts (a ball hanging in from it)
@@ -271,8 +280,51 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
     if not by_focus and focused.any() and inside >= 0.8 * focused.sum() and subject.sum() > SPILL * focused.sum():
         detail = focus[graph.labels]
         subject = _tidy(subject & (detail > np.median(detail[focused]) - BACKDROP_DETAIL_GAP))
-    parts = _parts(focused if by_focus else subject)
+    found = focused if by_focus else subject
+    whole = _coloured_whole(small, graph, found)
+    if whole is not None:
+        found, by_focus = whole, False
+    parts = _parts(found)
     return parts, ["subject"] * len(parts), by_focus
+
+
+def _coloured_whole(small: np.ndarray, graph: _Graph, found: np.ndarray) -> np.ndarray | None:
+    """The whole of a subject of which saliency or focus found a part (a tuft on a bear's back that
+    stands out of its fur, a cub's sharp face above its soft ears and chest), where the whole is set
+    apart from the scene by its colour: the largest part of a GrabCut seeded with the superpixels along
+    the frame's top and the upper halves of its sides as background (but the part's own), those along
+    the rest of the frame as probably background and all else as probably subject. None where that
+    cut holds too little of the part, adds too little to it or adds what looks like the scene more
+    than like the part, is not set apart in colour from the frame's upper border and from the ring
+    just around it, or does not stand clear of the frame."""
+    if not found.any():
+        return None
+    labels = graph.labels
+    half = labels.shape[0] // 2
+    border = np.setdiff1d(np.concatenate([labels[0], labels[:half, 0], labels[:half, -1]]), labels[found])
+    seed = np.full(len(graph.area), cv2.GC_PR_FGD, np.uint8)
+    seed[np.concatenate([labels[-1], labels[:, 0], labels[:, -1]])] = cv2.GC_PR_BGD
+    seed[border] = cv2.GC_BGD
+    cut = _tidy(_grabcut(small, seed[labels]))
+    count, parts, stats, _ = cv2.connectedComponentsWithStats(cut.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return None
+    whole = parts == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    if (whole & found).sum() < WHOLE_HOLDS * found.sum() or whole.sum() < WHOLE_MIN_GROWTH * found.sum():
+        return None
+    lab = graph.lab_image
+    scene = np.isin(labels, border) & ~whole
+    ring = cv2.dilate(whole.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~whole
+    if not scene.any() or not ring.any():
+        return None
+    colour, scene_colour = lab[whole].mean(axis=0), lab[scene].mean(axis=0)
+    set_apart = (np.linalg.norm(colour - scene_colour) >= WHOLE_FROM_BORDER
+                 and np.linalg.norm(colour - lab[ring].mean(axis=0)) >= WHOLE_FROM_RING)
+    added = lab[whole & ~found].mean(axis=0)  # the rest of the thing looks like the part found
+    like_the_part = (np.linalg.norm(added - lab[found].mean(axis=0))
+                     <= WHOLE_ADDED_LIKE * np.linalg.norm(added - scene_colour))
+    sized = SUBJECT_AREA[0] < whole.mean() < WHOLE_MAX_AREA
+    return whole if set_apart and like_the_part and sized and _stands_clear(whole) else None
 
 
 def _person(small: np.ndarray, face: Face, chance: np.ndarray) -> np.ndarray:

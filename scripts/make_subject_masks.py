@@ -233,6 +233,24 @@ RECIPES: dict[str, dict] = {
         "dontcare": [rect(0, 540, 78, 880), rect(660, 380, 810, 900)],
         "band": 5,
     },
+    "grizzly": {  # a brown bear walking towards the camera through green grass, filling the frame
+        "source": "wheel:fastbook==0.0.29:fastbook/images/grizzly.jpg",
+        "grabcut": (50, 5, 846, 1000),
+        "fg": [rect(150, 150, 750, 600), rect(170, 600, 340, 900), rect(620, 650, 800, 900), rect(400, 40, 600, 100),
+               rect(440, 760, 530, 880)],  # the hind leg seen between the front legs
+        "bg": [[(0, 0), (330, 0), (200, 100), (90, 250), (50, 400), (0, 400)],
+               [(640, 0), (846, 0), (846, 420), (800, 260), (790, 150), (720, 100), (640, 60)],
+               rect(0, 550, 110, 1000)],
+        "band": 5,
+    },
+    "cheetah_cub": {  # a cheetah cub's head and chest on the grey and white checks of a picture's missing background
+        "source": "wheel:gradio==6.31.0:gradio/test_data/cheetah2.jpg",
+        "grabcut": (20, 70, 725, 770),
+        "fg": [rect(200, 150, 600, 600), rect(180, 600, 680, 750), rect(60, 170, 150, 330), rect(600, 120, 690, 260)],
+        "bg": [rect(0, 0, 762, 70), rect(0, 0, 25, 787), rect(730, 0, 762, 787), rect(0, 770, 762, 787),
+               [(0, 480), (150, 560), (140, 787), (0, 787)], [(700, 500), (762, 500), (762, 787), (725, 787)]],
+        "band": 4,
+    },
     "horse": {  # a black silhouette on white
         "source": "skimage:horse",
         "threshold": "dark",
@@ -423,7 +441,8 @@ def check_picture(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 # edge, a saucer runs out of the picture, a subject fills more of it.
 CROPPED = ("astronaut", "cameraman", "horse", "figure_on_floor", "dahlia", "coffee", "clock", "ball_high",
            "chelsea", "quokka", "grace_hopper", "luispedro", "monarch", "barbara", "cheetah", "cheetah_face",
-           "lion", "coaches", "parrots", "tower", "groot", "walkers")
+           "lion", "coaches", "parrots", "tower", "groot", "walkers", "grizzly",
+           "cheetah_cub")
 
 
 def framings(height: int, width: int) -> dict[str, tuple[slice, slice]]:

@@ -333,6 +333,61 @@ def test_a_salient_cut_spilled_into_the_blurred_floor_keeps_only_the_sharp_thing
     assert (subjects[0] & floor).sum() < 0.15 * floor.sum()
 
 
+def bear_in_grass(height=300, width=260):
+    """A brown furry animal filling most of the frame, its legs cut by the bottom and its flank by the
+    right side, in green grass; its mask."""
+    rows, cols = np.indices((height, width))
+    body = ((rows - 0.42 * height) / (0.36 * height)) ** 2 + ((cols - 0.6 * width) / (0.44 * width)) ** 2 < 1
+    legs = (rows > 0.5 * height) & (((cols > 0.25 * width) & (cols < 0.45 * width))
+                                    | ((cols > 0.7 * width) & (cols < 0.9 * width)))
+    animal = body | legs
+    grass = fine_texture(height, width, (0.35, 0.6, 0.25), seed=21)
+    fur = fine_texture(height, width, (0.5, 0.33, 0.2), seed=22)
+    return np.where(animal[..., None], fur, grass).astype(np.float32), animal
+
+
+def subjects_when_found(image, salient, focused, monkeypatch):
+    """The segmenter's subjects of `image` where saliency finds `salient` and focus `focused`."""
+    import rilievo.adapters.segment_classical as segment_classical
+
+    monkeypatch.setattr(segment_classical, "_salient_subject", lambda small, graph, focus: salient)
+    monkeypatch.setattr(segment_classical, "_focused_subject", lambda small, graph, focus: focused)
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
+    superpixels = slic(image, n_segments=400, compactness=10, start_label=0, convert2lab=True).astype(np.int32)
+    graph = _Graph(superpixels, lab, _edges(lab))
+    return segment_classical._subjects(image, graph, _focus(graph))
+
+
+def test_a_thing_of_which_saliency_found_a_tuft_on_its_back_is_found_whole_by_its_colour(monkeypatch):
+    # a bear filling the frame runs out of its bottom and side: boundary connectivity takes its fur for
+    # background, and the salient cut is a tuft on its back that stands out of the fur
+    image, animal = bear_in_grass()
+    rows, _ = np.indices(animal.shape)
+    top = np.flatnonzero(animal.any(axis=1))[0]
+    tuft = animal & (rows < top + 12)
+    subjects, names, by_focus = subjects_when_found(image, tuft, np.zeros_like(animal), monkeypatch)
+    assert names == ["subject"] and not by_focus
+    assert (subjects[0] & animal).sum() > 0.95 * animal.sum()
+    assert (subjects[0] & ~animal).sum() < 0.03 * (~animal).sum()
+
+
+def test_a_sharp_face_found_by_focus_grows_to_its_soft_ears_and_chest_of_the_same_colour(monkeypatch):
+    # a cub's face is in focus and its ears and chest are not: the sharp part alone was the subject
+    image, animal = bear_in_grass()
+    rows, cols = np.indices(animal.shape)
+    face = animal & (rows > 60) & (rows < 170) & (cols > 100) & (cols < 220)
+    subjects, _, by_focus = subjects_when_found(image, face & (rows < 90), face, monkeypatch)
+    assert (subjects[0] & animal).sum() > 0.95 * animal.sum() and not by_focus
+
+
+def test_a_speck_saliency_found_in_the_grass_beside_a_thing_does_not_become_the_thing(monkeypatch):
+    image, animal = bear_in_grass()
+    rows, cols = np.indices(animal.shape)
+    speck = ~animal & (rows > 250) & (cols < 40)
+    subjects, _, _ = subjects_when_found(image, speck, np.zeros_like(animal), monkeypatch)
+    assert not any((subject & animal).any() for subject in subjects)
+
+
 def test_chelsea_the_cat_is_one_subject_and_the_blurred_room_beside_her_a_backdrop(segmenter):
     # scikit-image's chelsea (451 x 300): her face fills the frame; a blurred room shows on the right
     regions = segmenter.segment(skimage.data.chelsea().astype(np.float32) / 255.0)
