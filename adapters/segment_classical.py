@@ -305,11 +305,10 @@ def _coloured_whole(small: np.ndarray, graph: _Graph, found: np.ndarray) -> np.n
     seed = np.full(len(graph.area), cv2.GC_PR_FGD, np.uint8)
     seed[np.concatenate([labels[-1], labels[:, 0], labels[:, -1]])] = cv2.GC_PR_BGD
     seed[border] = cv2.GC_BGD
-    cut = _tidy(_grabcut(small, seed[labels]))
-    count, parts, stats, _ = cv2.connectedComponentsWithStats(cut.astype(np.uint8), connectivity=8)
-    if count <= 1:
+    parts = _parts(_tidy(_grabcut(small, seed[labels])))
+    if not parts:
         return None
-    whole = parts == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    whole = parts[0]
     if (whole & found).sum() < WHOLE_HOLDS * found.sum() or whole.sum() < WHOLE_MIN_GROWTH * found.sum():
         return None
     lab = graph.lab_image
