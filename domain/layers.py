@@ -166,9 +166,9 @@ def layer_name(order: int, count: int) -> str:
     return f"Layer_{order}_{layer_position(order, count)}"
 
 
-def _auto_plan(histogram: np.ndarray, alone: int | None = None) -> LayerPlan:
+def _auto_plan(histogram: np.ndarray, alone: int | None = None, scraps: float = 0.0) -> LayerPlan:
     total_spread = _spread(histogram, 0, DEPTH_LEVELS - 1)
-    plans = [_plan(histogram, count, alone) for count in LAYER_COUNTS]
+    plans = [_plan(histogram, count, alone, scraps) for count in LAYER_COUNTS]
     usable = [plan for plan in plans if plan is not None and min(plan.coverage) >= AUTO_MIN_COVERAGE]
     if not usable:
         return LayerPlan.single()
@@ -200,10 +200,11 @@ def _spread(histogram: np.ndarray, lo: int, hi: int) -> float:
     return float((weights * (levels - mean) ** 2).sum())
 
 
-def _plan(histogram: np.ndarray, count: int, alone: int | None = None) -> LayerPlan | None:
+def _plan(histogram: np.ndarray, count: int, alone: int | None = None, scraps: float = 0.0) -> LayerPlan | None:
     """The best split into `count` ranges; with `alone`, one whose range holding that level holds no
-    other occupied level (None where there is none)."""
-    ends, cost = _optimal_ends(histogram, count, alone)
+    other occupied level but scraps, levels holding at most that share of the histogram (None where
+    there is none)."""
+    ends, cost = _optimal_ends(histogram, count, alone, scraps)
     if not np.isfinite(cost):
         return None
     ends = _centre_in_gaps(histogram, ends)
@@ -216,13 +217,16 @@ def _plan(histogram: np.ndarray, count: int, alone: int | None = None) -> LayerP
     return LayerPlan(ranges=ranges, coverage=coverage)
 
 
-def _optimal_ends(histogram: np.ndarray, count: int, alone: int | None = None) -> tuple[list[int], float]:
+def _optimal_ends(histogram: np.ndarray, count: int, alone: int | None = None, scraps: float = 0.0
+                  ) -> tuple[list[int], float]:
     """Multi-level Otsu by dynamic programming: the split of 0..255 into `count` non-empty runs of
-    levels with the least within-run squared deviation (no run holding `alone` and another occupied
-    level). Returns the last level of each run, and the split's cost (inf: no such split)."""
+    levels with the least within-run squared deviation (no run holding `alone` and another level
+    holding more than `scraps` of the histogram). Returns the last level of each run, and the split's
+    cost (inf: no such split)."""
     cost = _run_costs(histogram)  # cost[a, b]: spread of the run a..b (inf where a > b)
     if alone is not None:
-        occupied = np.concatenate([[0], np.cumsum(histogram > 0)])
+        counted = (histogram > scraps * histogram.sum()) | (np.arange(DEPTH_LEVELS) == alone)
+        occupied = np.concatenate([[0], np.cumsum(counted)])
         start, end = np.meshgrid(np.arange(DEPTH_LEVELS), np.arange(DEPTH_LEVELS), indexing="ij")
         shared = (start <= alone) & (alone <= end) & (occupied[end + 1] - occupied[start] > 1)
         cost = np.where(shared, np.inf, cost)

@@ -43,7 +43,9 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    is never a surface, never cut for a depth step inside it short of a cliff (NAMED_MIXED_STEP, which
    no thing holds: there the segmenter took two things for one), never joined to a region of another
    name, and the largest one gets a pane to itself where a split can give it one: the maker's card for the
-   subject, with its surroundings on the panes around it. (What belongs to the subject but is not in
+   subject, with its surroundings on the panes around it. Where no split can, because a scrap too
+   small for a pane of its own (SCRAPS: a strip of floor at the frame's bottom) is nearer than the
+   subject, such scraps may share its card. (What belongs to the subject but is not in
    its region, a helmet held beside a person, goes by its own depth.) A region cut for a depth step
    inside it puts nothing on that card: what its depth would put there goes on the pane behind (the
    depth map bleeds from a person into the wall beside her).
@@ -56,6 +58,7 @@ import numpy as np
 
 from .errors import InvalidParameter
 from .layers import (
+    AUTO_MIN_COVERAGE,
     DEPTH_LEVELS,
     CUT_BY_DEPTH,
     LayerPlan,
@@ -86,6 +89,7 @@ NAMED_MIXED_STEP = 96
 CONTACT_STEP = 16  # levels: a thing stands on the surface below it when their depths meet this closely ...
 STANDING_BASE = 0.25  # ... along its base: the lowest quarter of its height
 MIXED_LINE = 0.25
+SCRAPS = AUTO_MIN_COVERAGE  # of the atoms' pixels: too small for a pane of its own in auto
 
 
 def plan_regions(depth8: np.ndarray, regions: Regions, count: int | None = None) -> LayerPlan:
@@ -129,14 +133,20 @@ def _split(histogram: np.ndarray, count: int | None) -> LayerPlan:
 
 
 def _split_around(histogram: np.ndarray, count: int | None, alone: int | None) -> LayerPlan | None:
-    """As _split, with the depth `alone` on a pane of its own; None where no split gives it one."""
+    """As _split, with the depth `alone` on a pane of its own; None where no split gives it one. Where
+    none does, scraps too small for a pane (a strip of floor at the frame's bottom) may share it."""
     depths = int(np.count_nonzero(histogram))
     if alone is None or depths <= 1:
         return None
-    if count is None:
-        plan = _auto_plan(histogram, alone)
-        return plan if plan.count > 1 else None
-    return _plan(histogram, min(count, depths), alone)
+    for scraps in (0.0, SCRAPS):
+        if count is None:
+            plan = _auto_plan(histogram, alone, scraps)
+            plan = plan if plan.count > 1 else None
+        else:
+            plan = _plan(histogram, min(count, depths), alone, scraps)
+        if plan is not None:
+            return plan
+    return None
 
 
 class _RegionFacts:

@@ -309,6 +309,24 @@ def test_the_named_subject_gets_a_pane_of_its_own_and_is_not_joined_to_its_backd
     assert plan.region_panes[2] < person < plan.region_panes[0]  # the table in front, the wall behind
 
 
+def test_the_subject_keeps_its_card_when_a_scrap_too_small_for_a_pane_lies_nearer():
+    """Two men walking before a bus: a strip of pavement at the frame's bottom, 1 % of the picture, is
+    nearer than the men, and the pavement in front of them a little farther. No pane may be that
+    small, so no plan gave the men a card of their own and they shared one with the pavement; the
+    strip shares theirs instead, and the pavement goes behind them."""
+    labels = np.zeros((100, 100), np.int32)  # the bus and the buildings
+    labels[60:90, :] = 1  # the pavement in front of the men
+    labels[20:85, 30:60] = 2  # the men
+    labels[90:, :] = 3  # a strip at the bottom, nearer still
+    labels[90:, 10:] = 1
+    depth8 = np.full(labels.shape, 200, np.uint8)
+    depth8[labels == 1], depth8[labels == 2], depth8[labels == 3] = 51, 43, 36
+    plan = plan_regions(depth8, Regions(labels, ("", "floor", "person", "")))
+    men = plan.region_panes[2]
+    assert men not in (plan.region_panes[0], plan.region_panes[1])
+    assert plan.region_panes[1] > men and plan.region_panes[0] > men
+
+
 def test_two_parts_of_the_subject_apart_at_about_one_depth_share_its_card_and_parts_far_apart_do_not():
     """Two macaws side by side before blurred leaves: the segmenter found the subject as two parts that
     do not touch, the larger a little farther (its depth kept more of the position cue). The largest
