@@ -46,7 +46,8 @@ SUPERPIXELS = 500
 MIN_SUPERPIXEL_AREA = 300  # px: fewer superpixels in a small picture, as smaller ones measure only noise
 GRABCUT_SIDE = 256
 GRABCUT_ITERATIONS = 3
-PERSON_FACE_SHARE = 0.5  # of a face's middle the selfie model must call person for its answer to seed the cut
+PERSON_FACE_SHARE = 0.5  # of a face's middle the selfie model must lean to call person (over
+PERSON_FACE_CHANCE = 0.2  # this chance) for its answer to seed the cut: a painted face scores 0
 PERSON_SURE, PERSON_SURELY_NOT = 0.9, 0.1  # the model's chances from which a pixel surely is, or is not, the person
 MIN_SIDE = 16  # below this a photo is one region
 
@@ -328,17 +329,21 @@ def _coloured_whole(small: np.ndarray, graph: _Graph, found: np.ndarray) -> np.n
 
 def _person(small: np.ndarray, face: Face, chance: np.ndarray) -> np.ndarray:
     """The person whose face this is, cut out by GrabCut seeded with the selfie model's answer (sure
-    where it is sure, probable where it leans, surely not where it and the body-shaped seed below the
-    face agree), the part of the cut holding the face; nothing where the model sees no person at the
-    face (a face the detector found in a pattern, or painted)."""
+    where it is sure and at the face's middle, probable where it leans, surely not where it and the
+    body-shaped seed below the face agree), the part of the cut holding the face; nothing where the
+    model sees no person at the face (a face the detector found in a pattern, or painted)."""
     inner = face.size // 4
     middle = (slice(max(0, face.row + inner), face.row + face.size - inner),
               slice(max(0, face.col + inner), face.col + face.size - inner))
-    if chance[middle].size == 0 or (chance[middle] > 0.5).mean() < PERSON_FACE_SHARE:
+    if chance[middle].size == 0 or (chance[middle] > PERSON_FACE_CHANCE).mean() < PERSON_FACE_SHARE:
         return np.zeros(small.shape[:2], bool)
     body = person_seed(face, *small.shape[:2])
-    seed = np.select([chance >= PERSON_SURE, chance >= 0.5, (chance < PERSON_SURELY_NOT) & (body == cv2.GC_BGD)],
+    # the model is surer of some people than of others (of one close to the camera than of one of a
+    # group): it leans to this one where it gives at least half of what it gives the face
+    leaning = 0.5 * min(1.0, float(chance[middle].mean()) / PERSON_SURE)
+    seed = np.select([chance >= PERSON_SURE, chance >= leaning, (chance < PERSON_SURELY_NOT) & (body == cv2.GC_BGD)],
                      [cv2.GC_FGD, cv2.GC_PR_FGD, cv2.GC_BGD], cv2.GC_PR_BGD).astype(np.uint8)
+    seed[middle] = cv2.GC_FGD  # the detector's face, which the model leans to
     _, parts = cv2.connectedComponents(_grabcut(small, seed).astype(np.uint8), connectivity=8)
     found = np.bincount(parts[middle].ravel(), minlength=2)
     found[0] = 0

@@ -3,9 +3,10 @@
 Usage: python scripts/make_subject_masks.py OUT_DIR [--check] [--crops] [--variants] [--only NAME ...]
 
 The photos come from installed packages (scikit-image's and scikit-learn's sample images), from the
-sample data inside six more packages' wheels (imgaug, matplotlib, mahotas, sporco, gradio,
-ultralytics), fetched with `pip download` into OUT_DIR/wheels (needs the package index once), or are
-drawn here; they are not kept in the repository, this script makes them again. Each mask is `<name>_mask.png`
+sample data inside seven more packages' wheels (imgaug, matplotlib, mahotas, sporco, gradio,
+ultralytics, fastbook), fetched with `pip download` into OUT_DIR/wheels, and one npm package's demo
+photos (@vladmandic/face-api), fetched with `npm pack` into the same folder (each needs its package
+index once), or are drawn here; they are not kept in the repository, this script makes them again. Each mask is `<name>_mask.png`
 beside `<name>.png`, photo-sized: 255 subject, 0 background, 128 don't care (a band around the outline,
 and parts that are neither, such as foreground trees in front of a building). The recipe of each mask
 (GrabCut rectangle, hints that are surely subject or surely background, don't-care polygons) is data
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -251,6 +253,14 @@ RECIPES: dict[str, dict] = {
                [(0, 480), (150, 560), (140, 787), (0, 787)], [(700, 500), (762, 500), (762, 787), (725, 787)]],
         "band": 4,
     },
+    "staircase_group": {  # five women sitting on a staircase, the nearest at the frame's bottom left corner
+        "source": "npm:@vladmandic/face-api@1.7.15:package/demo/sample5.jpg",
+        "grabcut": (60, 40, 1850, 1398),
+        "fg": [rect(1450, 350, 1750, 1150), rect(790, 80, 920, 230), rect(1130, 200, 1260, 380),
+               rect(600, 400, 1300, 1200), rect(250, 900, 500, 1300), rect(450, 500, 700, 900)],
+        "bg": [rect(0, 0, 380, 700), rect(1850, 0, 1920, 1398), rect(0, 0, 1920, 40), rect(1290, 0, 1380, 250),
+               rect(540, 60, 740, 200), rect(1420, 1240, 1750, 1398)],  # the railing, the walls, the stairs, a seat
+    },
     "horse": {  # a black silhouette on white
         "source": "skimage:horse",
         "threshold": "dark",
@@ -318,11 +328,28 @@ def from_wheel(requirement: str, member: str, wheels: Path) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
+def from_npm(spec: str, member: str, folder: Path) -> np.ndarray:
+    """A sample photo inside an npm package's tarball, fetched once with `npm pack` into `folder`."""
+    name, version = spec.rsplit("@", 1)
+    tarball = folder / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+    if not tarball.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "pack", "--silent", spec], cwd=folder, check=True, capture_output=True)
+    with tarfile.open(tarball) as archive:
+        member_file = archive.extractfile(member)
+        if member_file is None:
+            raise ValueError(f"{member} is not a file in {tarball.name}")
+        data = np.frombuffer(member_file.read(), np.uint8)
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
 def load(source: str, wheels: Path) -> np.ndarray:
     """The photo as RGB uint8."""
     package, name = source.split(":", 1)
     if package == "wheel":
         return from_wheel(*name.split(":"), wheels)
+    if package == "npm":
+        return from_npm(*name.split(":"), wheels)
     if package == "skimage":
         import skimage.data
 
