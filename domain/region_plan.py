@@ -139,12 +139,9 @@ def _split_around(histogram: np.ndarray, count: int | None, alone: int | None) -
     if alone is None or depths <= 1:
         return None
     for scraps in (0.0, SCRAPS):
-        if count is None:
-            plan = _auto_plan(histogram, alone, scraps)
-            plan = plan if plan.count > 1 else None
-        else:
-            plan = _plan(histogram, min(count, depths), alone, scraps)
-        if plan is not None:
+        plan = (_auto_plan(histogram, alone, scraps) if count is None
+                else _plan(histogram, min(count, depths), alone, scraps))
+        if plan is not None and plan.count > 1:
             return plan
     return None
 
