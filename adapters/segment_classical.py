@@ -46,8 +46,8 @@ SUPERPIXELS = 500
 MIN_SUPERPIXEL_AREA = 300  # px: fewer superpixels in a small picture, as smaller ones measure only noise
 GRABCUT_SIDE = 256
 GRABCUT_ITERATIONS = 3
-PERSON_FACE_SHARE = 0.5  # of a face's middle the selfie model must lean to call person (over
-PERSON_FACE_CHANCE = 0.2  # this chance) for its answer to seed the cut: a painted face scores 0
+PERSON_FACE_CHANCE = 0.2  # the selfie model's answer seeds a person's cut where it gives this chance ...
+PERSON_FACE_SHARE = 0.5  # ... to this share of the face's middle (a painted face scores 0 there)
 PERSON_SURE, PERSON_SURELY_NOT = 0.9, 0.1  # the model's chances from which a pixel surely is, or is not, the person
 MIN_SIDE = 16  # below this a photo is one region
 
