@@ -314,7 +314,7 @@ def _coloured_whole(small: np.ndarray, graph: _Graph, found: np.ndarray) -> np.n
         return None
     lab = graph.lab_image
     scene = np.isin(labels, border) & ~whole
-    ring = cv2.dilate(whole.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~whole
+    ring = _ring(whole, 4)
     if not scene.any() or not ring.any():
         return None
     colour, scene_colour = lab[whole].mean(axis=0), lab[scene].mean(axis=0)
@@ -768,8 +768,10 @@ def _seen_past(background: np.ndarray, lab: np.ndarray, candidates: np.ndarray) 
     return np.array(seen, dtype=np.int64)
 
 
-def _ring(mask: np.ndarray) -> np.ndarray:
-    return cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~mask
+def _ring(mask: np.ndarray, width: int = 1) -> np.ndarray:
+    """The pixels within `width` (across or diagonally) of the mask, outside it."""
+    side = 2 * width + 1
+    return cv2.dilate(mask.astype(np.uint8), np.ones((side, side), np.uint8)).astype(bool) & ~mask
 
 
 def _hugging(subject: np.ndarray, background: np.ndarray, outline: np.ndarray, outline_length: np.ndarray,

@@ -315,6 +315,11 @@ def drawn(name: str) -> tuple[np.ndarray, np.ndarray]:
     return (image * 255).round().astype(np.uint8), subject
 
 
+def decoded(data: np.ndarray) -> np.ndarray:
+    """An encoded photo's bytes as RGB uint8."""
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
 def from_wheel(requirement: str, member: str, wheels: Path) -> np.ndarray:
     """A sample photo inside a package's wheel, downloaded once into `wheels` (not installed)."""
     package = requirement.split("==")[0]
@@ -325,7 +330,7 @@ def from_wheel(requirement: str, member: str, wheels: Path) -> np.ndarray:
         found = sorted(wheels.glob(f"{package}-*.whl"))
     with zipfile.ZipFile(found[-1]) as wheel:
         data = np.frombuffer(wheel.read(member), np.uint8)
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return decoded(data)
 
 
 def from_npm(spec: str, member: str, folder: Path) -> np.ndarray:
@@ -340,7 +345,7 @@ def from_npm(spec: str, member: str, folder: Path) -> np.ndarray:
         if member_file is None:
             raise ValueError(f"{member} is not a file in {tarball.name}")
         data = np.frombuffer(member_file.read(), np.uint8)
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return decoded(data)
 
 
 def load(source: str, wheels: Path) -> np.ndarray:
