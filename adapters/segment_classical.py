@@ -65,7 +65,7 @@ WHOLE_HOLDS = 0.8  # share of the part found that it holds ...
 WHOLE_MIN_GROWTH = 1.25  # ... and how much larger than it it is at least
 WHOLE_FROM_BORDER = 30.0  # Lab units between its mean colour and the frame's upper border's ...
 WHOLE_FROM_RING = 25.0  # ... and the ring just around it
-WHOLE_ADDED_LIKE = 0.6  # what it adds is at most this share as far in colour from the part found as from the scene
+WHOLE_ADDED_LIKE = 0.7  # what it adds is at most this share as far in colour from the part found as from the scene
 WHOLE_MAX_AREA = 0.85  # share of the picture
 SPILL = 1.5  # a salient cut this much larger than the sharp part it holds spilled into the blurred scene
 MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient subject may touch ...
@@ -294,18 +294,25 @@ def _coloured_whole(small: np.ndarray, graph: _Graph, found: np.ndarray) -> np.n
     stands out of its fur, a cub's sharp face above its soft ears and chest), where the whole is set
     apart from the scene by its colour: the largest part of a GrabCut seeded with the superpixels along
     the frame's top and the upper halves of its sides as background (but the part's own), those along
-    the rest of the frame as probably background and all else as probably subject. None where that
-    cut holds too little of the part, adds too little to it or adds what looks like the scene more
-    than like the part, is not set apart in colour from the frame's upper border and from the ring
-    just around it, or does not stand clear of the frame."""
+    the rest of the frame as probably background, or as background where they look more like one along
+    the top than like the part (the grass a bear stands in, beside its legs), and all else as probably
+    subject. None where that cut holds too little of the part, adds too little to it or adds what looks
+    like the scene more than like the part, is not set apart in colour from the frame's upper border
+    and from the ring just around it, or does not stand clear of the frame."""
     if not found.any():
         return None
     labels = graph.labels
     half = labels.shape[0] // 2
     border = np.setdiff1d(np.concatenate([labels[0], labels[:half, 0], labels[:half, -1]]), labels[found])
+    lower = np.setdiff1d(np.concatenate([labels[-1], labels[half:, 0], labels[half:, -1]]), labels[found])
     seed = np.full(len(graph.area), cv2.GC_PR_FGD, np.uint8)
     seed[np.concatenate([labels[-1], labels[:, 0], labels[:, -1]])] = cv2.GC_PR_BGD
     seed[border] = cv2.GC_BGD
+    top = np.setdiff1d(labels[0], labels[found])
+    if top.size and lower.size:
+        from_scene = _nearest_colour(graph.mean[lower], graph.mean[top])
+        from_part = _nearest_colour(graph.mean[lower], graph.mean[np.unique(labels[found])])
+        seed[lower[(from_scene < SEEN_PAST_ALIKE) & (from_scene < from_part)]] = cv2.GC_BGD
     parts = _parts(_tidy(_grabcut(small, seed[labels])))
     if not parts:
         return None
@@ -325,6 +332,11 @@ def _coloured_whole(small: np.ndarray, graph: _Graph, found: np.ndarray) -> np.n
                      <= WHOLE_ADDED_LIKE * np.linalg.norm(added - scene_colour))
     sized = SUBJECT_AREA[0] < whole.mean() < WHOLE_MAX_AREA
     return whole if set_apart and like_the_part and sized and _stands_clear(whole) else None
+
+
+def _nearest_colour(colours: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Per colour, its Lab distance to the nearest of `among`."""
+    return np.linalg.norm(colours[:, None] - among[None], axis=2).min(axis=1)
 
 
 def _person(small: np.ndarray, face: Face, chance: np.ndarray) -> np.ndarray:

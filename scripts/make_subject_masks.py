@@ -4,9 +4,10 @@ Usage: python scripts/make_subject_masks.py OUT_DIR [--check] [--crops] [--varia
 
 The photos come from installed packages (scikit-image's and scikit-learn's sample images), from the
 sample data inside seven more packages' wheels (imgaug, matplotlib, mahotas, sporco, gradio,
-ultralytics, fastbook), fetched with `pip download` into OUT_DIR/wheels, and one npm package's demo
-photos (@vladmandic/face-api), fetched with `npm pack` into the same folder (each needs its package
-index once), or are drawn here; they are not kept in the repository, this script makes them again. Each mask is `<name>_mask.png`
+ultralytics, fastbook), fetched with `pip download` into OUT_DIR/wheels, one npm package's demo
+photos (@vladmandic/face-api), fetched with `npm pack` into the same folder, and one Debian package's
+sample photos (opencv-doc), fetched with `apt-get download` there too (each needs its package index
+once), or are drawn here; they are not kept in the repository, this script makes them again. Each mask is `<name>_mask.png`
 beside `<name>.png`, photo-sized: 255 subject, 0 background, 128 don't care (a band around the outline,
 and parts that are neither, such as foreground trees in front of a building). The recipe of each mask
 (GrabCut rectangle, hints that are surely subject or surely background, don't-care polygons) is data
@@ -19,6 +20,7 @@ yellow), to look at again after any change.
 from __future__ import annotations
 
 import argparse
+import io
 import subprocess
 import sys
 import tarfile
@@ -261,6 +263,74 @@ RECIPES: dict[str, dict] = {
         "bg": [rect(0, 0, 380, 700), rect(1850, 0, 1920, 1398), rect(0, 0, 1920, 40), rect(1290, 0, 1380, 250),
                rect(540, 60, 740, 200), rect(1420, 1240, 1750, 1398)],  # the railing, the walls, the stairs, a seat
     },
+    # seven sample photos of Debian's opencv-doc package (its examples/data), scored before any rule for them
+    "robin": {  # a robin on a post before a blurred garden; the post it stands on neither
+        "source": "deb:opencv-doc=4.6.0+dfsg-12:./usr/share/doc/opencv-doc/examples/hfs/data/000.jpg",
+        "grabcut": (60, 0, 320, 222),
+        "fg": [circle(125, 80, 35), circle(160, 135, 30), circle(200, 120, 12), circle(240, 168, 5),
+               circle(158, 52, 6), [(250, 152), (300, 168), (298, 173), (248, 158)]],
+        "bg": [rect(0, 0, 66, 200), [(168, 0), (380, 0), (380, 150), (315, 150), (245, 110), (205, 72), (172, 40)],
+               rect(0, 0, 380, 4), [(250, 175), (330, 185), (330, 205), (240, 205), (215, 190), (250, 190)],
+               rect(170, 184, 236, 204)],  # the garden, and the gap under its belly
+        "dontcare": [[(40, 212), (350, 205), (350, 254), (40, 254)]],
+    },
+    "squirrel": {  # a red squirrel on a branch before sunlit leaves; the branch and the nut it holds neither
+        "source": "deb:opencv-doc=4.6.0+dfsg-12:./usr/share/doc/opencv-doc/examples/data/squirrel_cls.jpg",
+        "grabcut": (125, 100, 365, 365),
+        "fg": [circle(305, 172, 28), circle(230, 290, 38), circle(190, 225, 22), circle(165, 300, 12),
+               circle(215, 150, 12), circle(228, 122, 10), circle(238, 112, 5), circle(205, 160, 10)],
+        "bg": [rect(0, 0, 118, 426), rect(0, 0, 535, 96), rect(365, 96, 535, 160), rect(0, 370, 170, 426),
+               rect(255, 96, 300, 118)],
+        "dontcare": [[(170, 426), (270, 335), (285, 258), (350, 248), (535, 150), (535, 300), (330, 426)],
+                     circle(362, 238, 28)],
+    },
+    "messi5": {  # a footballer kicking, before a blurred crowd; the ball neither
+        "source": "deb:opencv-doc=4.6.0+dfsg-12:./usr/share/doc/opencv-doc/examples/data/messi5.jpg",
+        "grabcut": (65, 56, 462, 338),
+        "fg": [circle(235, 92, 16), circle(230, 175, 38), circle(285, 245, 20), circle(262, 305, 10),
+               circle(398, 258, 8), [(100, 95), (160, 115), (158, 122), (98, 101)],
+               [(300, 140), (350, 158), (348, 164), (298, 148)]],
+        "bg": [rect(0, 0, 548, 52), rect(0, 0, 62, 342), rect(465, 0, 548, 342), rect(0, 322, 238, 342),
+               rect(95, 130, 158, 250), rect(310, 52, 462, 128), rect(335, 178, 462, 228), rect(65, 250, 220, 300),
+               [(298, 290), (335, 276), (410, 290), (445, 300), (445, 330), (305, 332)]],  # the grass under his leg
+        "dontcare": [circle(362, 312, 28)],
+    },
+    "apple": {  # a red apple on a table before a green wall
+        "source": "deb:opencv-doc=4.6.0+dfsg-12:./usr/share/doc/opencv-doc/examples/data/apple.jpg",
+        "grabcut": (30, 10, 475, 505),
+        "fg": [circle(250, 280, 185), rect(212, 22, 224, 55)],
+        "bg": [rect(0, 0, 512, 8), rect(0, 0, 30, 512), rect(480, 0, 512, 512), [(0, 0), (150, 0), (60, 100), (0, 200)],
+               [(300, 0), (512, 0), (512, 250), (430, 100)], rect(0, 0, 195, 40), rect(245, 0, 512, 45),
+               rect(0, 428, 92, 480), rect(430, 430, 512, 480)],
+    },
+    "butterfly": {  # a swallowtail, wings open, on a striped leaf; its antennae neither
+        "source": "deb:opencv-doc=4.6.0+dfsg-12:./usr/share/doc/opencv-doc/examples/data/butterfly.jpg",
+        "grabcut": (3, 70, 482, 318),
+        "fg": [circle(235, 180, 35), circle(110, 200, 30), circle(370, 170, 35), circle(300, 270, 12),
+               circle(180, 262, 12)],
+        "bg": [rect(0, 0, 493, 68), rect(0, 322, 493, 356), rect(0, 272, 105, 356), rect(385, 262, 493, 356),
+               [(0, 60), (200, 60), (200, 95), (30, 165), (0, 200)],
+               [(275, 60), (493, 60), (493, 180), (455, 140), (275, 95)]],
+        "dontcare": [[(155, 20), (230, 80), (242, 80), (165, 20)], [(300, 10), (238, 82), (252, 82), (312, 10)]],
+    },
+    "orange": {  # an orange on a table, its shaded side as dark as its shadow on the wall
+        "source": "deb:opencv-doc=4.6.0+dfsg-12:./usr/share/doc/opencv-doc/examples/data/orange.jpg",
+        "grabcut": (20, 40, 480, 505),
+        "fg": [circle(250, 270, 195)],
+        "bg": [rect(0, 0, 512, 40), rect(0, 0, 22, 512), rect(480, 0, 512, 512), [(0, 0), (170, 0), (60, 120), (0, 260)],
+               [(350, 0), (512, 0), (512, 260), (450, 130)], [(0, 330), (55, 400), (140, 480), (140, 512), (0, 512)],
+               [(512, 330), (455, 400), (370, 480), (370, 512), (512, 512)], rect(0, 502, 512, 512)],
+    },
+    "chicky": {  # a small dog filling the frame, lying on a blue blanket in a car; its dark right ear neither
+        "source": "deb:opencv-doc=4.6.0+dfsg-12:./usr/share/doc/opencv-doc/examples/data/chicky_512.png",
+        "grabcut": (0, 28, 500, 512),
+        "fg": [circle(250, 200, 105), circle(210, 400, 70), circle(55, 200, 35), circle(440, 200, 18),
+               circle(160, 70, 15), circle(330, 60, 15)],
+        "bg": [rect(0, 0, 512, 26), rect(0, 0, 130, 85), [(395, 0), (512, 0), (512, 330), (498, 300), (495, 150), (430, 70)],
+               [(0, 468), (60, 458), (120, 472), (130, 512), (0, 512)],
+               [(345, 470), (420, 445), (512, 432), (512, 512), (335, 512)], rect(490, 300, 512, 440)],
+        "dontcare": [[(440, 95), (500, 115), (500, 310), (440, 310)]],
+    },
     "horse": {  # a black silhouette on white
         "source": "skimage:horse",
         "threshold": "dark",
@@ -348,6 +418,34 @@ def from_npm(spec: str, member: str, folder: Path) -> np.ndarray:
     return decoded(data)
 
 
+def deb_member(deb: bytes, prefix: str) -> bytes:
+    """The first member of a Debian package (an ar archive) whose name starts with `prefix`."""
+    if not deb.startswith(b"!<arch>\n"):
+        raise ValueError("not a Debian package")
+    at = 8
+    while at + 60 <= len(deb):
+        name, size = deb[at:at + 16].decode().strip().rstrip("/"), int(deb[at + 48:at + 58])
+        if name.startswith(prefix):
+            return deb[at + 60:at + 60 + size]
+        at += 60 + size + size % 2
+    raise KeyError(f"no {prefix}* in the package")
+
+
+def from_deb(spec: str, member: str, folder: Path) -> np.ndarray:
+    """A sample photo inside a Debian package, fetched once with `apt-get download` into `folder`."""
+    name, version = spec.split("=", 1)
+    package = folder / f"{name}_{version.replace(':', '%3a')}_all.deb"
+    if not package.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["apt-get", "download", "-q", spec], cwd=folder, check=True, capture_output=True)
+    with tarfile.open(fileobj=io.BytesIO(deb_member(package.read_bytes(), "data.tar"))) as archive:
+        member_file = archive.extractfile(member)
+        if member_file is None:
+            raise ValueError(f"{member} is not a file in {package.name}")
+        data = np.frombuffer(member_file.read(), np.uint8)
+    return decoded(data)
+
+
 def load(source: str, wheels: Path) -> np.ndarray:
     """The photo as RGB uint8."""
     package, name = source.split(":", 1)
@@ -355,6 +453,8 @@ def load(source: str, wheels: Path) -> np.ndarray:
         return from_wheel(*name.split(":"), wheels)
     if package == "npm":
         return from_npm(*name.split(":"), wheels)
+    if package == "deb":
+        return from_deb(*name.split(":"), wheels)
     if package == "skimage":
         import skimage.data
 

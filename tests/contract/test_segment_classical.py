@@ -371,6 +371,26 @@ def test_a_thing_of_which_saliency_found_a_tuft_on_its_back_is_found_whole_by_it
     assert (subjects[0] & ~animal).sum() < 0.03 * (~animal).sum()
 
 
+def test_the_grass_beside_a_things_legs_along_the_frame_is_surely_scene_in_its_cut_by_colour(monkeypatch):
+    # GrabCut's colour model of the thing starts from all that is not along the frame: the grass beside
+    # a bear's legs, along the bottom, stayed with the bear where it was only probably background
+    import rilievo.adapters.segment_classical as segment_classical
+
+    image, animal = bear_in_grass()
+    rows, cols = np.indices(animal.shape)
+    top = np.flatnonzero(animal.any(axis=1))[0]
+    seeds = []
+    cut = segment_classical._grabcut
+    monkeypatch.setattr(segment_classical, "_grabcut", lambda small, seed: seeds.append(seed) or cut(small, seed))
+    subjects_when_found(image, animal & (rows < top + 12), np.zeros_like(animal), monkeypatch)
+    seed = seeds[-1]  # the cut by colour comes last
+    lower_frame = (rows >= image.shape[0] - 2) | ((rows > image.shape[0] // 2) & ((cols < 2) | (cols >= image.shape[1] - 2)))
+    grass = lower_frame & ~animal
+    legs = (rows >= image.shape[0] - 2) & (cv2.erode(animal.astype(np.uint8), np.ones((15, 15))) > 0)
+    assert (seed[grass] == cv2.GC_BGD).mean() > 0.8
+    assert not (seed[legs] == cv2.GC_BGD).any()
+
+
 def test_a_sharp_face_found_by_focus_grows_to_its_soft_ears_and_chest_of_the_same_colour(monkeypatch):
     # a cub's face is in focus and its ears and chest are not: the sharp part alone was the subject
     image, animal = bear_in_grass()
