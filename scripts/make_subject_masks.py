@@ -403,19 +403,28 @@ def from_wheel(requirement: str, member: str, wheels: Path) -> np.ndarray:
     return decoded(data)
 
 
+def fetched_once(path: Path, command: list[str]) -> Path:
+    """`path`, made by running `command` in its folder where it is not there yet."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(command, cwd=path.parent, check=True, capture_output=True)
+    return path
+
+
+def photo_in(archive: tarfile.TarFile, member: str, source: str) -> np.ndarray:
+    """A photo inside a tar archive, as RGB uint8."""
+    member_file = archive.extractfile(member)
+    if member_file is None:
+        raise ValueError(f"{member} is not a file in {source}")
+    return decoded(np.frombuffer(member_file.read(), np.uint8))
+
+
 def from_npm(spec: str, member: str, folder: Path) -> np.ndarray:
     """A sample photo inside an npm package's tarball, fetched once with `npm pack` into `folder`."""
     name, version = spec.rsplit("@", 1)
     tarball = folder / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
-    if not tarball.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "pack", "--silent", spec], cwd=folder, check=True, capture_output=True)
-    with tarfile.open(tarball) as archive:
-        member_file = archive.extractfile(member)
-        if member_file is None:
-            raise ValueError(f"{member} is not a file in {tarball.name}")
-        data = np.frombuffer(member_file.read(), np.uint8)
-    return decoded(data)
+    with tarfile.open(fetched_once(tarball, ["npm", "pack", "--silent", spec])) as archive:
+        return photo_in(archive, member, tarball.name)
 
 
 def deb_member(deb: bytes, prefix: str) -> bytes:
@@ -434,16 +443,10 @@ def deb_member(deb: bytes, prefix: str) -> bytes:
 def from_deb(spec: str, member: str, folder: Path) -> np.ndarray:
     """A sample photo inside a Debian package, fetched once with `apt-get download` into `folder`."""
     name, version = spec.split("=", 1)
-    package = folder / f"{name}_{version.replace(':', '%3a')}_all.deb"
-    if not package.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["apt-get", "download", "-q", spec], cwd=folder, check=True, capture_output=True)
+    package = fetched_once(folder / f"{name}_{version.replace(':', '%3a')}_all.deb",
+                           ["apt-get", "download", "-q", spec])
     with tarfile.open(fileobj=io.BytesIO(deb_member(package.read_bytes(), "data.tar"))) as archive:
-        member_file = archive.extractfile(member)
-        if member_file is None:
-            raise ValueError(f"{member} is not a file in {package.name}")
-        data = np.frombuffer(member_file.read(), np.uint8)
-    return decoded(data)
+        return photo_in(archive, member, package.name)
 
 
 def load(source: str, wheels: Path) -> np.ndarray:
