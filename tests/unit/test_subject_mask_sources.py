@@ -11,12 +11,16 @@ import pytest
 from scripts.make_subject_masks import from_deb, from_npm
 
 
+def add_members(archive: tarfile.TarFile, members: dict[str, bytes]) -> None:
+    for name, data in members.items():
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+
+
 def packed(folder, members: dict[str, bytes]) -> None:
     with tarfile.open(folder / "vladmandic-face-api-1.7.15.tgz", "w:gz") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
+        add_members(archive, members)
 
 
 def test_a_photo_inside_an_npm_tarball_fetched_before_is_read_as_rgb(tmp_path):
@@ -37,10 +41,7 @@ def debian_package(folder, members: dict[str, bytes]) -> None:
     """A Debian package as apt-get downloads it: an ar archive of debian-binary, control and data tarballs."""
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w:xz") as archive:
-        for name, content in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            archive.addfile(info, io.BytesIO(content))
+        add_members(archive, members)
     parts = {"debian-binary": b"2.0\n", "control.tar.xz": b"odd", "data.tar.xz": data.getvalue()}
     deb = b"!<arch>\n"
     for name, content in parts.items():
