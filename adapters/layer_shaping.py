@@ -15,9 +15,14 @@ refine_membership
     BAND_PER_UPSCALE of its pixels, so the same step is the edge-aware upsampling.
 merge_small_features
     What can be printed and cut of a layer is its opening by a disc of the minimum feature size:
-    the part a disc of that diameter can sweep without leaving the layer. Each connected cluster of
-    the rest (islands, slivers, spikes) goes whole to the other layer it shares the longest border
-    with, and the check runs again near what moved, until nothing improves. Distance transforms
+    the part a disc of that diameter can sweep without leaving the layer. A maker keeps a part of a
+    thing too thin to cut alone (a cheetah's rump and leg on a small print, a tail) and cuts around it
+    with a margin of what lies behind: so first, each layer's unprintable part that is attached to
+    the layer's printable body, borders a layer behind it and covers at least a disc's square takes
+    the pixels of the layers behind it within a disc's radius (a dilation by the disc is a shape
+    the disc sweeps). Then each connected cluster of the rest (islands, slivers, spikes, and what
+    the margins left too thin) goes whole to the other layer it shares the longest border with, and
+    the check runs again near what moved, until nothing improves. Distance transforms
     make the cost the same for any disc size. Left over at the end: a few pixels at the points
     where three regions meet (or two and the picture's edge, or two at a saddle), where some
     region must have a corner that no disc fills. The picture's edge is not another layer: only
@@ -101,6 +106,8 @@ class OpenCVLayerShaper:
         if min_feature_px == 0:
             return labels
         printable = _printable(labels, min_feature_px)
+        grown = _thickened(labels, printable, count, min_feature_px)
+        _update_printable(labels, printable, grown, min_feature_px)
         unprintable = int((~printable).sum())
         for _ in range(MAX_MERGE_PASSES):
             if unprintable == 0:
@@ -289,6 +296,41 @@ def _update_printable(labels: np.ndarray, printable: np.ndarray, changed: np.nda
         window = _printable(labels[y0 : min(bottom + margin, height), x0 : min(right + margin, width)],
                             min_feature_px)
         printable[top:bottom, left:right] = window[top - y0 : bottom - y0, left - x0 : right - x0]
+
+
+def _thickened(labels: np.ndarray, printable: np.ndarray, count: int, min_feature_px: float) -> np.ndarray:
+    """Keep, in place, the parts of a thing too thin to cut alone on their layer, with a margin of the
+    layers behind them: within each cluster of unprintable pixels, a layer's pixels that border its
+    printable body and a printable layer behind it, and that cover at least min_feature_px squared,
+    take every pixel of a layer behind them within the disc's radius. Returns the flat indices
+    that changed layer."""
+    small = ~printable
+    total, clusters = cv2.connectedComponents(small.astype(np.uint8), connectivity=8)
+    where = np.flatnonzero(small)
+    pieces = clusters.ravel()[where].astype(np.int64) * count + labels.ravel()[where]
+    size = np.bincount(pieces, minlength=total * count).reshape(total, count)
+    contacts = _contacts(labels, printable, clusters, where, total, count)
+    behind = np.flip(np.cumsum(np.flip(contacts, axis=1), axis=1), axis=1) - contacts  # of the layers behind
+    kept = (size >= min_feature_px**2) & (contacts > 0) & (behind > 0)
+    if not kept.any():
+        return np.zeros(0, np.int64)
+    radius = min_feature_px / 2.0
+    flat, changed = labels.ravel(), []
+    for own in np.flatnonzero(kept.any(axis=0)):  # front to back: a nearer layer's margin comes first
+        keep = where[kept.ravel()[pieces] & (labels.ravel()[where] == own)]
+        rows, columns = np.divmod(keep, labels.shape[1])
+        reach = int(np.ceil(radius)) + 1
+        top, left = max(rows.min() - reach, 0), max(columns.min() - reach, 0)
+        bottom, right = min(rows.max() + reach + 1, labels.shape[0]), min(columns.max() + reach + 1, labels.shape[1])
+        away = np.ones((bottom - top, right - left), np.uint8)
+        away[rows - top, columns - left] = 0
+        margin = cv2.distanceTransform(away, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= radius
+        margin &= labels[top:bottom, left:right] > own
+        margin_rows, margin_columns = np.nonzero(margin)
+        taken = (margin_rows + top) * labels.shape[1] + margin_columns + left
+        flat[taken] = own
+        changed.append(taken)
+    return np.concatenate(changed)
 
 
 def _merge_pieces(labels: np.ndarray, printable: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:

@@ -276,8 +276,9 @@ class LayerShaper(Protocol):
         Returns a membership at the image's size."""
 
     def merge_small_features(self, membership: np.ndarray, count: int, min_feature_px: float) -> np.ndarray:
-        """Merge every island or sliver of a layer narrower than min_feature_px into the layer it
-        touches most; 0 changes nothing."""
+        """Make every layer's shapes at least min_feature_px wide: a part of a thing too thin to cut
+        alone keeps its layer with a margin taken from the layers behind it; every other island or
+        sliver narrower than that goes to the layer it touches most. 0 changes nothing."""
 
     def fill_behind(
         self, image: np.ndarray, known: np.ndarray, fillable: np.ndarray, reach_px: float | None
