@@ -16,13 +16,14 @@ refine_membership
 merge_small_features
     What can be printed and cut of a layer is its opening by a disc of the minimum feature size:
     the part a disc of that diameter can sweep without leaving the layer. A maker keeps a part of a
-    thing too thin to cut alone (a cheetah's rump and leg on a small print, a tail) and cuts around it
-    with a margin of what lies behind: so first, each layer's unprintable part that is attached to
-    the layer's printable body, borders a layer behind it and covers at least a disc's square takes
-    the pixels of the layers behind it within a disc's radius (a dilation by the disc is a shape
-    the disc sweeps). Then each connected cluster of the rest (islands, slivers, spikes, and what
-    the margins left too thin) goes whole to the other layer it shares the longest border with, and
-    the check runs again near what moved, until nothing improves. Distance transforms
+    thing too thin to cut alone (a horse's legs or a cheetah's rump on a small print, a tail) and cuts
+    around it with a margin of what lies behind: so first, each layer's unprintable part that is
+    mostly of the things the picture is of, is attached to the layer's printable body, borders a
+    layer behind it and covers at least a disc's square takes the pixels of the layers behind it
+    within a disc's radius (a dilation by the disc is a shape the disc sweeps). Then each connected
+    cluster of the rest (islands, slivers, spikes, the scene's twigs, and what the margins left too
+    thin) goes whole to the other layer it shares the longest border with, and the check runs again
+    near what moved, until nothing improves. Distance transforms
     make the cost the same for any disc size. Left over at the end: a few pixels at the points
     where three regions meet (or two and the picture's edge, or two at a saddle), where some
     region must have a corner that no disc fills. The picture's edge is not another layer: only
@@ -99,15 +100,19 @@ class OpenCVLayerShaper:
             _refine_band(rgb, labels, count, max(MIN_BAND_PX, share * band_px))
         return labels
 
-    def merge_small_features(self, membership: np.ndarray, count: int, min_feature_px: float) -> np.ndarray:
+    def merge_small_features(self, membership: np.ndarray, count: int, min_feature_px: float,
+                             things: np.ndarray | None = None) -> np.ndarray:
         labels = _checked_membership(membership, count, np.shape(membership)).copy()
+        if things is not None and np.shape(things) != labels.shape:
+            raise LayersFailed(f"things of {np.shape(things)} for a layer map of {labels.shape}")
         if not np.isfinite(min_feature_px) or min_feature_px < 0:
             raise InvalidParameter(f"the minimum feature must be a size in px >= 0, got {min_feature_px}")
         if min_feature_px == 0:
             return labels
         printable = _printable(labels, min_feature_px)
-        grown = _thickened(labels, printable, count, min_feature_px)
-        _update_printable(labels, printable, grown, min_feature_px)
+        if things is not None:
+            grown = _thickened(labels, printable, count, min_feature_px, things.astype(bool, copy=False))
+            _update_printable(labels, printable, grown, min_feature_px)
         unprintable = int((~printable).sum())
         for _ in range(MAX_MERGE_PASSES):
             if unprintable == 0:
@@ -298,12 +303,14 @@ def _update_printable(labels: np.ndarray, printable: np.ndarray, changed: np.nda
         printable[top:bottom, left:right] = window[top - y0 : bottom - y0, left - x0 : right - x0]
 
 
-def _thickened(labels: np.ndarray, printable: np.ndarray, count: int, min_feature_px: float) -> np.ndarray:
+def _thickened(labels: np.ndarray, printable: np.ndarray, count: int, min_feature_px: float,
+               things: np.ndarray) -> np.ndarray:
     """Keep, in place, the parts of a thing too thin to cut alone on their layer, with a margin of the
-    layers behind them: within each cluster of unprintable pixels, a layer's pixels that border its
-    printable body and a printable layer behind it, and that cover at least min_feature_px squared,
-    take every pixel of a layer behind them within the disc's radius. Returns the flat indices
-    that changed layer."""
+    layers behind them: within each cluster of unprintable pixels, a layer's pixels that are mostly
+    of things, border the layer's printable body and a printable layer behind it, and cover at least
+    min_feature_px squared take every pixel of a layer behind them within the disc's radius (the
+    scene's own slivers, a twig against the sky, merge as before). Returns the flat indices that
+    changed layer."""
     small = ~printable
     total, clusters = cv2.connectedComponents(small.astype(np.uint8), connectivity=8)
     where = np.flatnonzero(small)
@@ -311,7 +318,8 @@ def _thickened(labels: np.ndarray, printable: np.ndarray, count: int, min_featur
     size = np.bincount(pieces, minlength=total * count).reshape(total, count)
     contacts = _contacts(labels, printable, clusters, where, total, count)
     behind = np.flip(np.cumsum(np.flip(contacts, axis=1), axis=1), axis=1) - contacts  # of the layers behind
-    kept = (size >= min_feature_px**2) & (contacts > 0) & (behind > 0)
+    of_things = np.bincount(pieces, things.ravel()[where], minlength=total * count).reshape(total, count)
+    kept = (size >= min_feature_px**2) & (2 * of_things >= size) & (contacts > 0) & (behind > 0)
     if not kept.any():
         return np.zeros(0, np.int64)
     radius = min_feature_px / 2.0

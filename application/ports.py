@@ -275,10 +275,12 @@ class LayerShaper(Protocol):
         (a depth map from a smaller working size): it is then upsampled edge-aware, never bilinearly.
         Returns a membership at the image's size."""
 
-    def merge_small_features(self, membership: np.ndarray, count: int, min_feature_px: float) -> np.ndarray:
-        """Make every layer's shapes at least min_feature_px wide: a part of a thing too thin to cut
-        alone keeps its layer with a margin taken from the layers behind it; every other island or
-        sliver narrower than that goes to the layer it touches most. 0 changes nothing."""
+    def merge_small_features(self, membership: np.ndarray, count: int, min_feature_px: float,
+                             things: np.ndarray | None = None) -> np.ndarray:
+        """Make every layer's shapes at least min_feature_px wide: a part of a thing (things: HxW bool,
+        the pixels of what the picture is of; None: nothing is) too thin to cut alone keeps its layer
+        with a margin taken from the layers behind it; every other island or sliver narrower than that
+        goes to the layer it touches most. 0 changes nothing."""
 
     def fill_behind(
         self, image: np.ndarray, known: np.ndarray, fillable: np.ndarray, reach_px: float | None

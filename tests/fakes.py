@@ -157,8 +157,9 @@ class FakeShaper:
         self.calls.append(("refine", count))
         return membership
 
-    def merge_small_features(self, membership: np.ndarray, count: int, min_feature_px: float) -> np.ndarray:
-        self.calls.append(("merge", count, min_feature_px))
+    def merge_small_features(self, membership: np.ndarray, count: int, min_feature_px: float,
+                             things: np.ndarray | None = None) -> np.ndarray:
+        self.calls.append(("merge", count, min_feature_px, things))
         return membership
 
     def fill_behind(self, image, known, fillable, reach_px):

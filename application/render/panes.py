@@ -16,7 +16,7 @@ from rilievo.domain.fill import (VIEW_ANGLE_DEG, Boxed, FilledColours, box_aroun
                                  visibility)
 from rilievo.domain.layers import DEPTH_CONVENTION, LayerPlan, layer_alphas
 from rilievo.domain.region_plan import regions_by_pane
-from rilievo.domain.regions import Regions
+from rilievo.domain.regions import SUBJECT_NAMES, Regions
 from rilievo.domain.outputs import GUIDE, OVERLAY, PARALLAX
 from rilievo.domain.parallax import FRAME_MS, downsample_layer, parallax_frames_on_demand
 from rilievo.domain.params import RenderParams
@@ -66,7 +66,8 @@ class PaneMaker:
             membership = shaper.refine_membership(self.image, membership, plan.count)
             edges = shaper.name
         if self.min_feature_px > 0:
-            membership = shaper.merge_small_features(membership, plan.count, self.min_feature_px)
+            membership = shaper.merge_small_features(membership, plan.count, self.min_feature_px,
+                                                     things=regions.named(SUBJECT_NAMES))
         coverage = np.bincount(membership.ravel(), minlength=plan.count) / membership.size
         plan = attrs.evolve(plan, coverage=tuple(float(share) for share in coverage))
         found = regions_by_pane(membership, regions, plan)

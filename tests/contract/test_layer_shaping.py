@@ -228,12 +228,17 @@ def test_specks_vanish_into_the_layer_around_them(shaper):
     np.testing.assert_array_equal(merged, expected)
 
 
-def test_a_part_too_thin_to_cut_alone_keeps_its_layer_with_a_margin_of_the_layers_behind(shaper):
+def leg_through_two_layers() -> np.ndarray:
     membership = np.full((120, 200), 2, np.uint8)
     membership[:, 100:] = 1
     membership[40:80, 20:60] = 0  # a body of the front layer
-    membership[59:61, 60:180] = 0  # a 2 px leg from it, through layers 2 and 1
-    merged = shaper.merge_small_features(membership, 3, 8)
+    membership[59:61, 60:180] = 0  # a 2 px leg (or sliver) from it, through layers 2 and 1
+    return membership
+
+
+def test_a_part_of_a_thing_too_thin_to_cut_alone_keeps_its_layer_with_a_margin_of_the_layers_behind(shaper):
+    membership = leg_through_two_layers()
+    merged = shaper.merge_small_features(membership, 3, 8, things=membership == 0)
     assert (merged[40:80, 20:60] == 0).all() and (merged[59:61, 60:180] == 0).all()  # body and leg stay
     assert (merged[55:65, 61:180] == 0).all()  # the leg with 4 px (the disc's radius) of margin either side
     np.testing.assert_array_equal(merged[:54], membership[:54])  # nothing farther off changes
@@ -241,11 +246,20 @@ def test_a_part_too_thin_to_cut_alone_keeps_its_layer_with_a_margin_of_the_layer
     assert unprintable(merged, 3, 8).sum() <= 2  # bar a pixel in each notch where the margin meets the body
 
 
-def test_a_spike_too_small_to_matter_goes_to_the_layer_behind_it(shaper):
+def test_a_sliver_of_the_scene_goes_to_the_layer_it_runs_through_and_the_body_stays(shaper):
+    membership = leg_through_two_layers()
+    merged = shaper.merge_small_features(membership, 3, 8, things=np.zeros(membership.shape, bool))
+    assert (merged[40:80, 24:56] == 0).all()  # the body, bar its corners, is untouched
+    assert (merged == 0).sum() >= 0.97 * 40 * 40
+    assert (merged[59:61, 100:180] == 1).all() and (merged[59:61, 64:96] == 2).all()
+    np.testing.assert_array_equal(shaper.merge_small_features(membership, 3, 8), merged)  # no things known
+
+
+def test_a_spike_of_a_thing_too_small_to_matter_goes_to_the_layer_behind_it(shaper):
     membership = np.full((100, 100), 1, np.uint8)
     membership[30:70, 20:60] = 0
     membership[49:51, 60:66] = 0  # 12 px, less than the disc's square (64)
-    merged = shaper.merge_small_features(membership, 2, 8)
+    merged = shaper.merge_small_features(membership, 2, 8, things=membership == 0)
     assert (merged[49:51, 61:66] == 1).all()
     assert (merged[30:70, 24:56] == 0).all()
 
@@ -254,8 +268,13 @@ def test_a_thin_part_of_a_layer_behind_goes_to_the_layer_in_front_it_runs_throug
     membership = np.full((120, 200), 0, np.uint8)
     membership[40:80, 20:60] = 1  # a body of the back layer in the front one
     membership[59:61, 60:180] = 1  # a 2 px sliver from it: nothing lies behind it to take as a margin
-    merged = shaper.merge_small_features(membership, 2, 8)
+    merged = shaper.merge_small_features(membership, 2, 8, things=membership == 1)
     assert (merged[59:61, 64:180] == 0).all() and (merged[40:80, 24:56] == 1).all()
+
+
+def test_things_of_another_size_than_the_layer_map_are_refused(shaper):
+    with pytest.raises(LayersFailed, match="things"):
+        shaper.merge_small_features(np.zeros((40, 40), np.uint8), 2, 8, things=np.zeros((40, 41), bool))
 
 
 def test_a_thin_gap_between_two_parts_of_a_layer_closes(shaper):

@@ -116,3 +116,13 @@ def test_without_layers_the_painter_still_gets_the_subject():
     fakes.render_now.render(Path("photo.png"), RenderParams(mode="painterly", layers="off"))
     (subject,) = painter.subjects
     assert subject[labels == 1].all() and not subject[labels != 1].any()
+
+
+def test_the_small_feature_merge_is_told_which_pixels_are_the_things_the_picture_is_of():
+    depth, labels = scene()
+    pixels = np.random.default_rng(2).random((HEIGHT, WIDTH, 3), dtype=np.float32)
+    fakes = make_fakes({"photo.png": decoded(pixels)}, depth=FakeDepth(depth),
+                       segmenter=FakeSegmenter(labels, ("wall", "person", "")))
+    fakes.render_now.render(Path("photo.png"), RenderParams(min_feature_mm=1.5))
+    (merge,) = [call for call in fakes.pipeline.shaper.calls if call[0] == "merge"]
+    np.testing.assert_array_equal(merge[3], labels == 1)  # the person; not the wall, nor the unnamed box
