@@ -23,12 +23,11 @@ merge_small_features
     within a disc's radius (a dilation by the disc is a shape the disc sweeps). Then each connected
     cluster of the rest (islands, slivers, spikes, the scene's twigs, and what the margins left too
     thin) goes whole to the other layer it shares the longest border with, and the check runs again
-    near what moved, until nothing improves. Distance transforms
-    make the cost the same for any disc size. Left over at the end: a few pixels at the points
-    where three regions meet (or two and the picture's edge, or two at a saddle), where some
-    region must have a corner that no disc fills. The picture's edge is not another layer: only
-    other layers bound a disc, so a strip along the edge counts about twice its width, as if
-    mirrored there (the frame covers the edge).
+    near what moved, until nothing improves. Distance transforms make the cost the same for any
+    disc size. Left over at the end: a few pixels at the points where three regions meet (or two
+    and the picture's edge, or two at a saddle), where some region must have a corner that no disc
+    fills. The picture's edge is not another layer: only other layers bound a disc, so a strip along
+    the edge counts about twice its width, as if mirrored there (the frame covers the edge).
 fill_behind
     Push-pull (Gortler et al., 1996) on a Gaussian pyramid: colour x weight and weight are halved in
     size until every pixel has some weight, then the normalised colours come back from coarse to
@@ -323,11 +322,11 @@ def _thickened(labels: np.ndarray, printable: np.ndarray, count: int, min_featur
     if not kept.any():
         return np.zeros(0, np.int64)
     radius = min_feature_px / 2.0
+    reach = int(np.ceil(radius)) + 1
     flat, changed = labels.ravel(), []
     for own in np.flatnonzero(kept.any(axis=0)):  # front to back: a nearer layer's margin comes first
         keep = where[kept.ravel()[pieces] & (labels.ravel()[where] == own)]
         rows, columns = np.divmod(keep, labels.shape[1])
-        reach = int(np.ceil(radius)) + 1
         top, left = max(rows.min() - reach, 0), max(columns.min() - reach, 0)
         bottom, right = min(rows.max() + reach + 1, labels.shape[0]), min(columns.max() + reach + 1, labels.shape[1])
         away = np.ones((bottom - top, right - left), np.uint8)
