@@ -109,7 +109,7 @@ class OpenCVLayerShaper:
         if min_feature_px == 0:
             return labels
         printable = _printable(labels, min_feature_px)
-        if things is not None:
+        if things is not None and things.any():
             grown = _thickened(labels, printable, count, min_feature_px, things.astype(bool, copy=False))
             _update_printable(labels, printable, grown, min_feature_px)
         unprintable = int((~printable).sum())
@@ -310,12 +310,9 @@ def _thickened(labels: np.ndarray, printable: np.ndarray, count: int, min_featur
     min_feature_px squared take every pixel of a layer behind them within the disc's radius (the
     scene's own slivers, a twig against the sky, merge as before). Returns the flat indices that
     changed layer."""
-    small = ~printable
-    total, clusters = cv2.connectedComponents(small.astype(np.uint8), connectivity=8)
-    where = np.flatnonzero(small)
+    total, clusters, where, contacts = _unprintable_clusters(labels, printable, count)
     pieces = clusters.ravel()[where].astype(np.int64) * count + labels.ravel()[where]
     size = np.bincount(pieces, minlength=total * count).reshape(total, count)
-    contacts = _contacts(labels, printable, clusters, where, total, count)
     behind = np.flip(np.cumsum(np.flip(contacts, axis=1), axis=1), axis=1) - contacts  # of the layers behind
     of_things = np.bincount(pieces, things.ravel()[where], minlength=total * count).reshape(total, count)
     kept = (size >= min_feature_px**2) & (2 * of_things >= size) & (contacts > 0) & (behind > 0)
@@ -349,14 +346,11 @@ def _merge_pieces(labels: np.ndarray, printable: np.ndarray, count: int) -> tupl
     interleaved) goes whole to whichever printable layer surrounds it most: moving its parts one
     by one would only swap them.
     """
-    small = ~printable
-    total, clusters = cv2.connectedComponents(small.astype(np.uint8), connectivity=8)
-    where = np.flatnonzero(small)
+    total, clusters, where, contacts = _unprintable_clusters(labels, printable, count)
     cluster, layer = clusters.ravel()[where], labels.ravel()[where]
     lowest, highest = np.full(total, 255, np.uint8), np.zeros(total, np.uint8)
     np.minimum.at(lowest, cluster, layer)
     np.maximum.at(highest, cluster, layer)
-    contacts = _contacts(labels, printable, clusters, where, total, count)
     single = lowest == highest
     contacts[np.flatnonzero(single), lowest[single]] = 0  # a piece of one layer leaves it
     target = np.where(contacts.any(axis=1), contacts.argmax(axis=1), -1)
@@ -364,6 +358,15 @@ def _merge_pieces(labels: np.ndarray, printable: np.ndarray, count: int) -> tupl
     moved = (new >= 0) & (new != layer)
     labels.ravel()[where[moved]] = new[moved]
     return where[moved], layer[moved]
+
+
+def _unprintable_clusters(labels: np.ndarray, printable: np.ndarray, count: int):
+    """The connected clusters of unprintable pixels (8-way; 0 is the printable pixels): their count
+    with 0, the cluster map, the flat indices of the unprintable pixels and the contacts (_contacts)."""
+    small = ~printable
+    total, clusters = cv2.connectedComponents(small.astype(np.uint8), connectivity=8)
+    where = np.flatnonzero(small)
+    return total, clusters, where, _contacts(labels, printable, clusters, where, total, count)
 
 
 def _contacts(labels, printable, clusters, where, total, count) -> np.ndarray:
