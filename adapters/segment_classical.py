@@ -62,10 +62,11 @@ SUBJECT_AREA = (0.004, 0.6)  # share of the picture a salient subject may cover
 MIN_SUBJECT_CONTRAST = 0.18  # mean saliency inside the subject minus outside it (clutter around an object spreads it)
 # The whole of a subject found in part, set apart by its colour (_coloured_whole)
 WHOLE_HOLDS = 0.8  # share of the part found that it holds ...
-WHOLE_MIN_GROWTH = 1.25  # ... and how much larger than it it is at least
+WHOLE_MIN_GROWTH = 1.1  # ... and how much larger than it it is at least
 WHOLE_FROM_BORDER = 30.0  # Lab units between its mean colour and the frame's upper border's ...
-WHOLE_FROM_RING = 25.0  # ... and the ring just around it
-WHOLE_ADDED_LIKE = 0.7  # what it adds is at most this share as far in colour from the part found as from the scene
+WHOLE_FROM_RING = 20.0  # ... and the ring just around it
+WHOLE_ADDED_LIKE = 0.7  # what it adds is at most this share as far in colour from the part found as from the scene,
+# or as far from the scene as the whole must be (a fruit's dark side, of which saliency found the lit side)
 WHOLE_MAX_AREA = 0.85  # share of the picture
 SPILL = 1.5  # a salient cut this much larger than the sharp part it holds spilled into the blurred scene
 MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient subject may touch ...
@@ -327,9 +328,10 @@ def _coloured_whole(small: np.ndarray, graph: _Graph, found: np.ndarray) -> np.n
     colour, scene_colour = lab[whole].mean(axis=0), lab[scene].mean(axis=0)
     set_apart = (np.linalg.norm(colour - scene_colour) >= WHOLE_FROM_BORDER
                  and np.linalg.norm(colour - lab[ring].mean(axis=0)) >= WHOLE_FROM_RING)
-    added = lab[whole & ~found].mean(axis=0)  # the rest of the thing looks like the part found
-    like_the_part = (np.linalg.norm(added - lab[found].mean(axis=0))
-                     <= WHOLE_ADDED_LIKE * np.linalg.norm(added - scene_colour))
+    added = lab[whole & ~found].mean(axis=0)  # the rest of the thing looks like the part found ...
+    added_from_scene = np.linalg.norm(added - scene_colour)
+    like_the_part = (np.linalg.norm(added - lab[found].mean(axis=0)) <= WHOLE_ADDED_LIKE * added_from_scene
+                     or added_from_scene >= WHOLE_FROM_BORDER)  # ... or is plainly not the scene
     sized = SUBJECT_AREA[0] < whole.mean() < WHOLE_MAX_AREA
     return whole if set_apart and like_the_part and sized and _stands_clear(whole) else None
 

@@ -408,6 +408,35 @@ def test_a_speck_saliency_found_in_the_grass_beside_a_thing_does_not_become_the_
     assert not any((subject & animal).any() for subject in subjects)
 
 
+def test_a_fruit_of_which_saliency_found_the_lit_side_is_found_whole_with_its_dark_side(monkeypatch):
+    # an apple filling the frame before a green wall: saliency finds its pale lit side, and the rest of
+    # it, dark red, is nearer the wall's colour than the lit side's in lightness, but plainly not the wall
+    height, width = 300, 280
+    rows, cols = np.indices((height, width))
+    fruit = ((rows - 150) / 125.0) ** 2 + ((cols - 140) / 115.0) ** 2 < 1
+    lit = fruit & (cols < 95)
+    wall = fine_texture(height, width, (0.45, 0.55, 0.25), seed=31)
+    skin = np.where(lit[..., None], fine_texture(height, width, (0.95, 0.7, 0.35), seed=32),
+                    fine_texture(height, width, (0.45, 0.12, 0.05), seed=33))
+    image = np.clip(np.where(fruit[..., None], skin, wall), 0.0, 1.0).astype(np.float32)
+    subjects, names, _ = subjects_when_found(image, lit, np.zeros_like(fruit), monkeypatch)
+    assert names == ["subject"]
+    assert (subjects[0] & fruit).sum() > 0.95 * fruit.sum()
+    assert (subjects[0] & ~fruit).sum() < 0.03 * (~fruit).sum()
+
+
+def test_a_face_found_by_focus_without_only_its_soft_ears_grows_to_them(monkeypatch):
+    # a cub's face in focus fills most of the frame; only its ears, a tenth of it, are soft (the whole
+    # grows what focus found by under a quarter)
+    image, animal = bear_in_grass()
+    rows, _ = np.indices(animal.shape)
+    top = np.flatnonzero(animal.any(axis=1))[0]
+    ears = animal & (rows < top + 40)
+    assert 0.1 < ears.sum() / animal.sum() < 0.2
+    subjects, _, by_focus = subjects_when_found(image, np.zeros_like(animal), animal & ~ears, monkeypatch)
+    assert (subjects[0] & ears).sum() > 0.9 * ears.sum() and not by_focus
+
+
 def test_chelsea_the_cat_is_one_subject_and_the_blurred_room_beside_her_a_backdrop(segmenter):
     # scikit-image's chelsea (451 x 300): her face fills the frame; a blurred room shows on the right
     regions = segmenter.segment(skimage.data.chelsea().astype(np.float32) / 255.0)
