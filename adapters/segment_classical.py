@@ -298,8 +298,9 @@ def _coloured_whole(small: np.ndarray, graph: _Graph, found: np.ndarray) -> np.n
     the rest of the frame as probably background, or as background where they look more like one along
     the top than like the part (the grass a bear stands in, beside its legs), and all else as probably
     subject. None where that cut holds too little of the part, adds too little to it or adds what looks
-    like the scene more than like the part, is not set apart in colour from the frame's upper border
-    and from the ring just around it, or does not stand clear of the frame."""
+    like the scene more than like the part without being plainly unlike the scene (a fruit's dark side
+    is far from its lit side and from the wall), is not set apart in colour from the frame's upper
+    border and from the ring just around it, or does not stand clear of the frame."""
     if not found.any():
         return None
     labels = graph.labels
