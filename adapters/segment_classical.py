@@ -68,6 +68,10 @@ WHOLE_FROM_RING = 20.0  # ... and the ring just around it
 WHOLE_ADDED_LIKE = 0.7  # what it adds is at most this share as far in colour from the part found as from the scene,
 # or as far from the scene as the whole must be (a fruit's dark side, of which saliency found the lit side)
 WHOLE_MAX_AREA = 0.85  # share of the picture
+FILLING_AREA = (0.3, 0.9)  # share of the picture a subject filling the frame covers, ...
+FILLING_FROM_REST = 25.0  # ... Lab units between its mean colour and the rest's ...
+FILLING_FROM_RING = 15.0  # ... and the ring just around it ...
+FILLING_MAX_TOP = 0.85  # ... and the share of the top edge it may take (the rest must show above it)
 SPILL = 1.5  # a salient cut this much larger than the sharp part it holds spilled into the blurred scene
 MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient subject may touch ...
 MAX_CUT_TOP = 0.4  # ... or this share for a thing only the top edge cuts (a ball hanging in from it)
@@ -283,7 +287,7 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
         detail = focus[graph.labels]
         subject = _tidy(subject & (detail > np.median(detail[focused]) - BACKDROP_DETAIL_GAP))
     found = focused if by_focus else subject
-    whole = _coloured_whole(small, graph, found)
+    whole = _coloured_whole(small, graph, found) if found.any() else _filling_the_frame(small, graph)
     if whole is not None:
         found, by_focus = whole, False
     parts = _parts(found)
@@ -301,8 +305,6 @@ def _coloured_whole(small: np.ndarray, graph: _Graph, found: np.ndarray) -> np.n
     like the scene more than like the part without being plainly unlike the scene (a fruit's dark side
     is far from its lit side and from the wall), is not set apart in colour from the frame's upper
     border and from the ring just around it, or does not stand clear of the frame."""
-    if not found.any():
-        return None
     labels = graph.labels
     half = labels.shape[0] // 2
     border = np.setdiff1d(np.concatenate([labels[0], labels[:half, 0], labels[:half, -1]]), labels[found])
@@ -335,6 +337,30 @@ def _coloured_whole(small: np.ndarray, graph: _Graph, found: np.ndarray) -> np.n
                      or added_from_scene >= WHOLE_FROM_BORDER)  # ... or is plainly not the scene
     sized = SUBJECT_AREA[0] < whole.mean() < WHOLE_MAX_AREA
     return whole if set_apart and like_the_part and sized and _stands_clear(whole) else None
+
+
+def _filling_the_frame(small: np.ndarray, graph: _Graph) -> np.ndarray | None:
+    """A subject filling most of the frame, where neither saliency nor focus found any of it (a bear
+    seen close, a horse's silhouette cropped by the frame): boundary connectivity takes what touches
+    the frame this much for background. The largest part of a GrabCut seeded with the superpixels along
+    the frame as probably background and all else as probably subject, where it covers a large share
+    of the picture but not all of it, is set apart in colour from the rest and from the ring just
+    around it, and leaves the rest showing along the top and down one side (a cut across the whole top
+    with a floor left below is the room, and one down both sides is the floor). None otherwise."""
+    labels = graph.labels
+    seed = np.full(len(graph.area), cv2.GC_PR_FGD, np.uint8)
+    seed[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = cv2.GC_PR_BGD
+    parts = _parts(_tidy(_grabcut(small, seed[labels])))
+    if not parts:
+        return None
+    whole = parts[0]
+    lab = graph.lab_image
+    colour = lab[whole].mean(axis=0)
+    sized = FILLING_AREA[0] < whole.mean() < FILLING_AREA[1]
+    set_apart = (sized and np.linalg.norm(colour - lab[~whole].mean(axis=0)) >= FILLING_FROM_REST
+                 and np.linalg.norm(colour - lab[_ring(whole, 4)].mean(axis=0)) >= FILLING_FROM_RING)
+    clear = whole[0].mean() <= FILLING_MAX_TOP and min(whole[:, 0].mean(), whole[:, -1].mean()) <= MAX_SUBJECT_TOP
+    return whole if set_apart and clear else None
 
 
 def _nearest_colour(colours: np.ndarray, among: np.ndarray) -> np.ndarray:

@@ -391,6 +391,28 @@ def test_the_grass_beside_a_things_legs_along_the_frame_is_surely_scene_in_its_c
     assert not (seed[legs] == cv2.GC_BGD).any()
 
 
+def test_a_thing_filling_the_frame_of_which_neither_saliency_nor_focus_found_any_is_found_by_its_colour(monkeypatch):
+    # a bear seen close touches the frame along most of its outline: boundary connectivity takes all of
+    # it for background, and nothing in the picture is out of focus
+    image, animal = bear_in_grass()
+    nothing = np.zeros_like(animal)
+    subjects, names, by_focus = subjects_when_found(image, nothing, nothing, monkeypatch)
+    assert names == ["subject"] and not by_focus
+    assert (subjects[0] & animal).sum() > 0.95 * animal.sum()
+    assert (subjects[0] & ~animal).sum() < 0.05 * (~animal).sum()
+
+
+def test_a_floor_running_down_both_sides_of_the_frame_below_a_wall_is_not_taken_for_a_thing_filling_it(monkeypatch):
+    height, width = 300, 400
+    rows, _ = np.indices((height, width))
+    floor = rows > 0.3 * height
+    image = np.where(floor[..., None], fine_texture(height, width, (0.45, 0.3, 0.2), seed=41),
+                     fine_texture(height, width, (0.55, 0.6, 0.8), seed=42)).astype(np.float32)
+    nothing = np.zeros_like(floor)
+    subjects, _, _ = subjects_when_found(image, nothing, nothing, monkeypatch)
+    assert subjects == []
+
+
 def test_a_sharp_face_found_by_focus_grows_to_its_soft_ears_and_chest_of_the_same_colour(monkeypatch):
     # a cub's face is in focus and its ears and chest are not: the sharp part alone was the subject
     image, animal = bear_in_grass()
