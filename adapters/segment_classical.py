@@ -346,7 +346,8 @@ def _filling_the_frame(small: np.ndarray, graph: _Graph) -> np.ndarray | None:
     the frame as probably background and all else as probably subject, where it covers a large share
     of the picture but not all of it, is set apart in colour from the rest and from the ring just
     around it, and leaves the rest showing along the top and down one side (a cut across the whole top
-    with a floor left below is the room, and one down both sides is the floor). None otherwise."""
+    with a floor left below is the room, and one down both sides is the floor), and what it leaves is
+    one scene (see _one_scene). None otherwise."""
     labels = graph.labels
     seed = np.full(len(graph.area), cv2.GC_PR_FGD, np.uint8)
     seed[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = cv2.GC_PR_BGD
@@ -360,7 +361,19 @@ def _filling_the_frame(small: np.ndarray, graph: _Graph) -> np.ndarray | None:
     set_apart = (sized and np.linalg.norm(colour - lab[~whole].mean(axis=0)) >= FILLING_FROM_REST
                  and np.linalg.norm(colour - lab[_ring(whole, 4)].mean(axis=0)) >= FILLING_FROM_RING)
     clear = whole[0].mean() <= FILLING_MAX_TOP and min(whole[:, 0].mean(), whole[:, -1].mean()) <= MAX_SUBJECT_TOP
-    return whole if set_apart and clear else None
+    return whole if set_apart and clear and _one_scene(lab, ~whole, colour) else None
+
+
+def _one_scene(lab: np.ndarray, rest: np.ndarray, colour: np.ndarray) -> bool:
+    """Whether the pieces the rest of the picture falls into look more like each other than like a
+    thing of `colour` between them: the scene seen around one thing, not two things beside a third."""
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats(rest.astype(np.uint8), connectivity=8)
+    large = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 0.01 * rest.size]
+    means = np.array([lab[pieces == i].mean(axis=0) for i in large])
+    if len(means) < 2:
+        return True
+    apart = np.linalg.norm(means[:, None] - means[None], axis=2).max()
+    return apart < np.linalg.norm(colour - lab[rest].mean(axis=0))
 
 
 def _nearest_colour(colours: np.ndarray, among: np.ndarray) -> np.ndarray:

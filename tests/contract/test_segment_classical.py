@@ -413,6 +413,19 @@ def test_a_floor_running_down_both_sides_of_the_frame_below_a_wall_is_not_taken_
     assert subjects == []
 
 
+def test_a_column_between_two_others_of_other_colours_is_not_taken_for_a_thing_filling_the_frame(monkeypatch):
+    # three flat columns side by side (the tests' three-plane scene): what the middle one leaves is two
+    # things, not the scene seen around one
+    height, width = 240, 360
+    rows, cols = np.indices((height, width))
+    image = np.select([(cols < 120)[..., None], (cols < 240)[..., None]],
+                      [fine_texture(height, width, (0.8, 0.2, 0.1), seed=43), fine_texture(height, width, (0.2, 0.6, 0.2), seed=44)],
+                      fine_texture(height, width, (0.1, 0.3, 0.8), seed=45)).astype(np.float32)
+    nothing = np.zeros((height, width), bool)
+    subjects, _, _ = subjects_when_found(image, nothing, nothing, monkeypatch)
+    assert subjects == []
+
+
 def test_a_sharp_face_found_by_focus_grows_to_its_soft_ears_and_chest_of_the_same_colour(monkeypatch):
     # a cub's face is in focus and its ears and chest are not: the sharp part alone was the subject
     image, animal = bear_in_grass()
