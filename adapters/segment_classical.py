@@ -1082,18 +1082,21 @@ def _backdrops(graph: _Graph, labels: np.ndarray, names: list[str], subjects: li
                focus: np.ndarray, by_focus: bool) -> list[str]:
     """The names with 'backdrop' for each background region but the sky that is out of focus behind
     the subjects. Where they were found as the sharp part of a shallow depth of field, that is a
-    region mostly blurred against the median superpixel. Else (a subject found by its colour, a
-    person) a region whose fine detail is a quarter or less of the subjects' sharp part (their 75th
-    percentile), that keeps a share of their soft shapes (a plain wall or floor has neither) and whose
-    own edges, away from the subjects, are blurred more than theirs, or hardly there: fine detail alone
-    takes a plain shaded surface, such as a chair's back, for blur, but its outline is sharp. The sharp
-    subject is taken to be in front: blur beyond the focal plane is by far the commoner in photos."""
+    region mostly blurred against the median superpixel or 2 log2 units of fine detail below the
+    subjects' sharp part (their 75th percentile: where the median superpixel is itself out of focus,
+    nothing is blurred against it). Else (a subject found by its colour, a person) a region whose fine
+    detail is a quarter or less of the subjects' sharp part, that keeps a share of their soft shapes
+    (a plain wall or floor has neither) and whose own edges, away from the subjects, are blurred more
+    than theirs, or hardly there: fine detail alone takes a plain shaded surface, such as a chair's
+    back, for blur, but its outline is sharp. The sharp subject is taken to be in front: blur beyond
+    the focal plane is by far the commoner in photos."""
     if not subjects:
         return names
     subject = _union(subjects, labels.shape)
     detail = focus[graph.labels]
     if by_focus:
-        blurred = np.bincount(labels[~subject & (detail < BLURRED)], minlength=len(names))
+        soft = (detail < BLURRED) | (detail < np.percentile(detail[subject], 75) - BACKDROP_DETAIL_GAP)
+        blurred = np.bincount(labels[~subject & soft], minlength=len(names))
         area = np.bincount(labels[~subject], minlength=len(names))
         return ["backdrop" if name != "sky" and area[i] and blurred[i] >= BACKDROP_MIN_BLURRED * area[i] else name
                 for i, name in enumerate(names)]
