@@ -355,25 +355,27 @@ def _filling_the_frame(small: np.ndarray, graph: _Graph) -> np.ndarray | None:
     if not parts:
         return None
     whole = parts[0]
+    if not FILLING_AREA[0] < whole.mean() < FILLING_AREA[1]:
+        return None
     lab = graph.lab_image
     colour = lab[whole].mean(axis=0)
-    sized = FILLING_AREA[0] < whole.mean() < FILLING_AREA[1]
-    set_apart = (sized and np.linalg.norm(colour - lab[~whole].mean(axis=0)) >= FILLING_FROM_REST
+    from_rest = float(np.linalg.norm(colour - lab[~whole].mean(axis=0)))
+    set_apart = (from_rest >= FILLING_FROM_REST
                  and np.linalg.norm(colour - lab[_ring(whole, 4)].mean(axis=0)) >= FILLING_FROM_RING)
     clear = whole[0].mean() <= FILLING_MAX_TOP and min(whole[:, 0].mean(), whole[:, -1].mean()) <= MAX_SUBJECT_TOP
-    return whole if set_apart and clear and _one_scene(lab, ~whole, colour) else None
+    return whole if set_apart and clear and _one_scene(lab, ~whole, from_rest) else None
 
 
-def _one_scene(lab: np.ndarray, rest: np.ndarray, colour: np.ndarray) -> bool:
-    """Whether the pieces the rest of the picture falls into look more like each other than like a
-    thing of `colour` between them: the scene seen around one thing, not two things beside a third."""
+def _one_scene(lab: np.ndarray, rest: np.ndarray, thing_from_rest: float) -> bool:
+    """Whether the pieces the rest of the picture falls into are nearer each other in colour than the
+    thing between them is to the rest (`thing_from_rest`, Lab units): the scene seen around one thing,
+    not two things beside a third."""
     count, pieces, stats, _ = cv2.connectedComponentsWithStats(rest.astype(np.uint8), connectivity=8)
     large = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 0.01 * rest.size]
     means = np.array([lab[pieces == i].mean(axis=0) for i in large])
     if len(means) < 2:
         return True
-    apart = np.linalg.norm(means[:, None] - means[None], axis=2).max()
-    return apart < np.linalg.norm(colour - lab[rest].mean(axis=0))
+    return np.linalg.norm(means[:, None] - means[None], axis=2).max() < thing_from_rest
 
 
 def _nearest_colour(colours: np.ndarray, among: np.ndarray) -> np.ndarray:
