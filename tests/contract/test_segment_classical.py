@@ -709,6 +709,30 @@ def test_a_person_the_person_model_is_less_sure_of_is_still_cut_out_whole(monkey
     assert regions.labels[20, 480] != person and regions.labels[300, 490] != person
 
 
+def test_a_blurred_crowd_the_person_model_takes_for_people_stays_out_of_the_sharp_person(monkeypatch):
+    # The selfie model took the blurred crowd behind two sharp coaches for people, and the crowd beside
+    # them shared their card. Here it is as sure of a blurred crowd beside the astronaut as of her.
+    import rilievo.adapters.segment_classical as segment_classical
+
+    image = skimage.data.astronaut().astype(np.float32) / 255.0
+    crowd = (slice(0, 260), slice(300, 512))  # beside her head, down to her shoulder
+    people = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)  # people like her, far off
+    image[crowd] = cv2.GaussianBlur(np.tile(people, (5, 4, 1)), (0, 0), 6)[:260, :212]  # and out of focus
+    sure = segment_classical.person_chance
+
+    def taken_for_people(picture):
+        chance = sure(picture).copy()
+        chance[crowd] = 1.0
+        return chance
+
+    monkeypatch.setattr(segment_classical, "person_chance", taken_for_people)
+    regions = segment_classical.ClassicalSegmenter().segment(image)
+    person = regions.labels[120, 220]
+    assert regions.names[person] == "person"
+    assert regions.labels[300, 200] == person  # her suit
+    assert (regions.labels[crowd] == person).mean() < 0.25
+
+
 def test_a_pale_cap_on_a_persons_head_before_a_pale_wall_stays_with_the_person(segmenter):
     # A cap the colour of the wall behind it: GrabCut goes by colour and gave it to the wall, so the
     # cap went to the back pane (an officer's white-crowned cap). The top of the head is surely person.
