@@ -34,7 +34,9 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
 4. A receding surface follows the things standing on it: it is cut at its contact depth with the
    largest thing of each pane standing on it (the depth of the surface just below that thing), so the
    surface in front of a thing is on the thing's pane and each cut hides behind a thing; the surface
-   behind the last thing goes on the pane of its own depth there, at least one further back.
+   behind the last thing goes on the pane of its own depth there, at least one further back. The main
+   thing's card (see 6.) is the exception where a pane lies in front of it: the surface before the
+   subject goes there, a foreground before its card.
 5. Fewer panes than wanted (the count asked, 2 for auto): the merges of 2. are undone, weakest first
    (SAME_STEP halved, then 0); when even that falls short (a subject on the backdrop it stands on),
    the receding surfaces count as regions of their own, placed whole, and the same again. The plan
@@ -263,7 +265,7 @@ class _RegionFacts:
             if not self.receding[region]:
                 cuts[region] = _skipping(tuple(r.hi for r in plan.ranges[:-1]), None if main is None else panes[main])
             elif (surface := self.surface_cuts(region, lookup, panes)) is not None:
-                cuts[region] = surface
+                cuts[region] = _in_front_of(surface, None if main is None else panes[main])
             else:
                 panes[region] = int(lookup[_median(self.histograms[region])])
         placed = LayerPlan(ranges=plan.ranges, coverage=plan.coverage, region_panes=tuple(panes),
@@ -314,6 +316,17 @@ def _skipping(cuts: tuple[int, ...], pane: int | None) -> tuple[int, ...]:
     skipped = list(cuts)
     skipped[pane] = skipped[pane - 1] if pane > 0 else -1
     return tuple(skipped)
+
+
+def _in_front_of(cuts: tuple[int, ...], pane: int | None) -> tuple[int, ...]:
+    """A receding surface's cuts with nothing of it on `pane` (the main thing's card) where a pane lies
+    in front: the floor before the subject's feet goes on that pane, a foreground before the subject's
+    card, and the subject's card holds the subject alone."""
+    if pane is None or pane == 0 or pane >= len(cuts):
+        return cuts
+    moved = list(cuts)
+    moved[pane - 1] = max(moved[pane - 1], moved[pane])
+    return tuple(moved)
 
 
 def _median(histogram: np.ndarray) -> int:

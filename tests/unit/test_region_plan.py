@@ -143,6 +143,23 @@ def test_a_receding_floor_is_cut_at_the_depth_where_an_object_stands_on_it():
     assert membership[99, 40] > plan.region_panes[box]
 
 
+def test_the_floor_before_the_subject_goes_on_the_pane_in_front_of_its_card():
+    """The subject stands on a floor behind a nearer thing: the floor before the subject's feet goes on
+    the nearer thing's pane, a foreground before the subject's card, which holds the subject alone."""
+    depth8, regions, contact = floor_scene()
+    labels = regions.labels.copy()
+    labels[60:, 5:25], depth8[60:, 5:25] = 3, 15  # a post nearer than the subject
+    regions = Regions(labels, ("", "", "subject", ""))
+    plan = plan_regions(depth8, regions, 3)
+    floor, subject, post = 0, 2, 3
+    assert plan.cut_by_depth == (floor,)
+    assert plan.region_panes[post] == 0 and plan.region_panes[subject] == 1
+    membership = plan.membership(depth8, labels)
+    assert membership[110, 80] == membership[101, 80] == 0  # the floor before the subject's feet
+    assert not (membership[labels == floor] == 1).any()
+    assert membership[99, 40] == 2  # the floor behind the subject
+
+
 def test_a_smooth_region_cut_by_depth_is_a_receding_surface_wider_across_its_slope():
     """A subject whose estimated depth is a top-to-bottom gradient (taller than wide) stays whole;
     the floor it stands on, with the same gradient but wider than tall, is cut by depth."""
