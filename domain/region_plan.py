@@ -35,8 +35,9 @@ behind the object. The plan does the same with the photo's regions and its 8-bit
    largest thing of each pane standing on it (the depth of the surface just below that thing), so the
    surface in front of a thing is on the thing's pane and each cut hides behind a thing; the surface
    behind the last thing goes on the pane of its own depth there, at least one further back. The main
-   thing's card (see 6.) is the exception where a pane lies in front of it: the surface before the
-   subject goes there, a foreground before its card.
+   thing's card (see 6.) is the exception: the surface before the main thing (nearer than their contact)
+   is one more atom of 3., a foreground, so that the split puts it on a pane before the card where it
+   can (the maker's three cards of a thing on a floor: the floor before it, the thing, the rest).
 5. Fewer panes than wanted (the count asked, 2 for auto): the merges of 2. are undone, weakest first
    (SAME_STEP halved, then 0); when even that falls short (a subject on the backdrop it stands on),
    the receding surfaces count as regions of their own, placed whole, and the same again. The plan
@@ -242,7 +243,28 @@ class _RegionFacts:
         for group in np.unique(groups[~self.by_depth]):
             members = (groups == group) & ~self.by_depth
             histogram[_median(self.histograms[members].sum(axis=0))] += self.sizes[members].sum()
+        for level, size in self.foregrounds(groups).values():
+            histogram[level] += size
         return histogram
+
+    def foregrounds(self, groups: np.ndarray) -> dict[int, tuple[int, int]]:
+        """Per receding surface the main thing stands on, the part of it before the thing (nearer than
+        their contact) as one more atom, its median depth and its size: a foreground of its own, which the
+        split puts before the main thing's card where it can."""
+        main = self.main_thing()
+        if main is None:
+            return {}
+        contacts: dict[int, tuple[int, float]] = {}
+        for (thing, under), (contact, length) in self.contacts.items():
+            if groups[thing] == groups[main] and self.receding[under] and length > contacts.get(under, (0, 0.0))[0]:
+                contacts[under] = (length, contact)
+        parts = {}
+        for under, (_, contact) in contacts.items():
+            before = self.histograms[under].copy()
+            before[int(contact):] = 0
+            if before.any():
+                parts[under] = (_median(before), int(before.sum()))
+        return parts
 
     def placed(self, plan: LayerPlan, groups: np.ndarray) -> LayerPlan:
         """The plan with every region on the pane of its group's depth; mixed regions cut at the plan's
@@ -257,6 +279,7 @@ class _RegionFacts:
                     panes[member] = pane
         cuts: list[tuple[int, ...]] = [()] * self.count
         main = self.main_thing()
+        foregrounds = self.foregrounds(groups)
         if main is not None and panes[main] + 1 < plan.count:
             # a wall, the sky or a backdrop stands behind the subject, whatever the depth map's gradient says
             for region in map(int, np.flatnonzero(self.upright & ~self.by_depth)):
@@ -265,7 +288,8 @@ class _RegionFacts:
             if not self.receding[region]:
                 cuts[region] = _skipping(tuple(r.hi for r in plan.ranges[:-1]), None if main is None else panes[main])
             elif (surface := self.surface_cuts(region, lookup, panes)) is not None:
-                cuts[region] = _in_front_of(surface, None if main is None else panes[main])
+                front = int(lookup[foregrounds[region][0]]) if region in foregrounds else None
+                cuts[region] = surface if main is None else _in_front_of(surface, panes[main], front)
             else:
                 panes[region] = int(lookup[_median(self.histograms[region])])
         placed = LayerPlan(ranges=plan.ranges, coverage=plan.coverage, region_panes=tuple(panes),
@@ -318,14 +342,16 @@ def _skipping(cuts: tuple[int, ...], pane: int | None) -> tuple[int, ...]:
     return tuple(skipped)
 
 
-def _in_front_of(cuts: tuple[int, ...], pane: int | None) -> tuple[int, ...]:
+def _in_front_of(cuts: tuple[int, ...], pane: int, front: int | None) -> tuple[int, ...]:
     """A receding surface's cuts with nothing of it on `pane` (the main thing's card) where a pane lies
-    in front: the floor before the subject's feet goes on that pane, a foreground before the subject's
-    card, and the subject's card holds the subject alone."""
-    if pane is None or pane == 0 or pane >= len(cuts):
+    in front: what of it the cuts put there goes on the pane `front` (of the depth of the surface before
+    the thing; None: the pane just in front) and those up to the card, a foreground before the card,
+    which holds the thing alone."""
+    if pane == 0 or pane >= len(cuts):
         return cuts
     moved = list(cuts)
-    moved[pane - 1] = max(moved[pane - 1], moved[pane])
+    for before in range(pane - 1 if front is None else min(front, pane - 1), pane):
+        moved[before] = max(moved[before], moved[pane])
     return tuple(moved)
 
 

@@ -160,6 +160,21 @@ def test_the_floor_before_the_subject_goes_on_the_pane_in_front_of_its_card():
     assert membership[99, 40] == 2  # the floor behind the subject
 
 
+def test_with_auto_the_floor_before_a_subject_on_the_front_card_gets_a_pane_of_its_own_in_front():
+    """The maker's three cards of a thing standing on a floor: the floor before it, the thing alone, the
+    floor behind it with the wall."""
+    depth8, regions, contact = floor_scene()
+    regions = Regions(regions.labels, ("", "", "subject"))
+    plan = plan_regions(depth8, regions)
+    floor, subject = 0, 2
+    assert plan.count == 3 and plan.region_panes[subject] == 1
+    membership = plan.membership(depth8, regions.labels)
+    assert membership[110, 80] == membership[101, 80] == 0
+    assert (membership[regions.labels == subject] == 1).all()
+    assert not (membership[regions.labels == floor] == 1).any()
+    assert membership[99, 40] == membership[10, 10] == 2
+
+
 def test_a_smooth_region_cut_by_depth_is_a_receding_surface_wider_across_its_slope():
     """A subject whose estimated depth is a top-to-bottom gradient (taller than wide) stays whole;
     the floor it stands on, with the same gradient but wider than tall, is cut by depth."""
