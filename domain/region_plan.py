@@ -294,8 +294,10 @@ class _RegionFacts:
                 panes[region] = int(lookup[_median(self.histograms[region])])
         placed = LayerPlan(ranges=plan.ranges, coverage=plan.coverage, region_panes=tuple(panes),
                            region_cuts=tuple(cuts))
+        occupied = np.bincount(placed.membership(self.depth8, self.labels).ravel(), minlength=plan.count)
+        placed = placed.without_empty(occupied[: plan.count] > 0)  # a wall sent behind may empty its pane
         membership = placed.membership(self.depth8, self.labels)
-        coverage = np.bincount(membership.ravel(), minlength=plan.count)[: plan.count] / membership.size
+        coverage = np.bincount(membership.ravel(), minlength=placed.count)[: placed.count] / membership.size
         return attrs.evolve(placed, coverage=tuple(float(share) for share in coverage))
 
     def surface_cuts(self, surface: int, lookup: np.ndarray, panes: list[int]) -> tuple[int, ...] | None:

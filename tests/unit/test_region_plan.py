@@ -63,6 +63,17 @@ def test_every_pixel_is_on_exactly_one_pane_and_coverage_counts_them(scene, coun
     np.testing.assert_allclose(plan.coverage, np.bincount(membership.ravel(), minlength=plan.count) / depth8.size)
 
 
+@settings(max_examples=300, deadline=None)
+@given(scenes(), counts)
+def test_every_pane_holds_at_least_one_pixel(scene, count):
+    """No blank pane of glass: a wall sent behind the subject, or a floor sent before it, may empty the
+    pane its depth gave it, and such a pane is dropped."""
+    depth8, regions = scene
+    plan = plan_regions(depth8, regions, count)
+    membership = plan.membership(depth8, regions.labels if plan.region_panes else None)
+    assert (np.bincount(membership.ravel(), minlength=plan.count) > 0).all()
+
+
 @settings(max_examples=60, deadline=None)
 @given(scenes(), counts)
 def test_a_region_that_is_not_cut_by_depth_is_never_split_across_panes(scene, count):
