@@ -389,8 +389,8 @@ def _person(small: np.ndarray, face: Face, chance: np.ndarray, graph: _Graph, fo
     where it is sure and at the face's middle, probable where it leans, surely not where it and the
     body-shaped seed below the face agree, or where the scene is blurred against the face, beside and
     below the head: see _blurred_against; a plain cap filling a box above the face may pass for blur),
-    the part of the cut holding the face; nothing where the model sees no person at
-    the face (a face the detector found in a pattern, or painted)."""
+    the part of the cut holding the face; nothing where the model sees no person at the face (a face
+    the detector found in a pattern, or painted)."""
     inner = face.size // 4
     middle = (slice(max(0, face.row + inner), face.row + face.size - inner),
               slice(max(0, face.col + inner), face.col + face.size - inner))
