@@ -26,6 +26,7 @@ import ctypes
 import errno
 import os
 import secrets
+import shutil
 import struct
 import threading
 import weakref
@@ -57,6 +58,7 @@ TIFF_TILE = 256
 # Classic TIFF addresses 4 GiB; switch to BigTIFF with room left for deflate's worst-case growth
 # (incompressible data grows by well under 1%) and the tile tables.
 BIGTIFF_ABOVE_BYTES = 4_000_000_000
+NEARLY_FULL_BYTES = 1 << 20  # a write that fails with less room than this left failed for want of room
 MM_PER_INCH = 25.4
 
 Encode = Callable[[pyvips.Image, Path], object]  # the streamed image -> the file at the path; returns extras
@@ -215,13 +217,14 @@ class AtomicStripWriter:
         try:
             yield
         except BaseException as e:
+            full = isinstance(e, Exception) and _out_of_space(e, self.path.parent)  # before the partial file goes
             self._fail()
             if isinstance(e, (RilievoError, ValueError)) or not isinstance(e, Exception):
                 raise
-            if isinstance(e, OSError) and e.errno == errno.ENOSPC or "No space left" in str(e):
+            if full:
                 raise StorageFull(f"the disk is full: writing {self.path} failed") from e
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e).strip() or type(e).__name__
-            raise PrintFileFailed(f"writing {self.path.name} failed: {reason}") from e
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())
+            raise PrintFileFailed(f"writing {self.path.name} failed: {reason or type(e).__name__}") from e
 
     def _require(self, state: str) -> None:
         if self._state != state:
@@ -240,6 +243,20 @@ class AtomicStripWriter:
             raise ValueError(
                 f"{self.path.name}: {self.rows_written} + {len(rows)} rows is more than the image's {self.height}"
             )
+
+
+def _out_of_space(error: Exception, folder: Path) -> bool:
+    """libvips keeps one error text for all its threads, and an encoder failing beside another may get
+    its error without the system's reason: a write that failed while the folder has next to no room left
+    is taken for a full disk too."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC or "No space left" in str(error):
+        return True
+    if not isinstance(error, pyvips.Error):
+        return False
+    try:
+        return shutil.disk_usage(folder).free < NEARLY_FULL_BYTES
+    except OSError:
+        return False
 
 
 class _Encoding:

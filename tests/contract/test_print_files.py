@@ -7,6 +7,7 @@ The CMYK tests need Ghostscript's SWOP profile (Debian package libgs-common, whi
 import gc
 import io
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import png
@@ -387,6 +388,35 @@ def test_an_encoder_that_fails_stops_the_writer_at_its_next_rows(tmp_path, monke
     with pytest.raises(StorageFull):
         for top in range(0, 6000, 100):  # far more rows than the writer holds for its encoder
             writer.write_rows(picture(300, 100))
+    assert folder_contents(tmp_path) == []
+
+
+VIPS_WRITE_FAILED = "unable to call pngsave\n  vips2png: unable to write to target /x/.print.png.partial\n"
+
+
+def failing_png_writer(tmp_path, monkeypatch, free_bytes: int):
+    """A png encoder whose libvips error lost the system's reason, in a folder with free_bytes left."""
+    def failed(image, path, **options):
+        raise pyvips.Error(VIPS_WRITE_FAILED)
+
+    monkeypatch.setattr(print_files, "_png", failed)
+    monkeypatch.setattr(print_files.shutil, "disk_usage", lambda folder: SimpleNamespace(free=free_bytes))
+    return open_writer(tmp_path / "print.png", 300, 100, 3, "png16", DPI)
+
+
+def test_a_vips_write_that_fails_with_the_folder_nearly_full_is_a_full_disk(tmp_path, monkeypatch):
+    with pytest.raises(StorageFull, match="^the disk is full: writing .*print.png failed$"):
+        with failing_png_writer(tmp_path, monkeypatch, free_bytes=4096) as writer:
+            writer.write_rows(picture(300, 100))
+    assert folder_contents(tmp_path) == []
+
+
+def test_a_vips_write_that_fails_with_room_left_fails_in_one_line(tmp_path, monkeypatch):
+    with pytest.raises(print_files.PrintFileFailed) as failed:
+        with failing_png_writer(tmp_path, monkeypatch, free_bytes=1 << 30) as writer:
+            writer.write_rows(picture(300, 100))
+    assert str(failed.value) == ("writing print.png failed: unable to call pngsave vips2png: unable to write to "
+                                 "target /x/.print.png.partial")
     assert folder_contents(tmp_path) == []
 
 
