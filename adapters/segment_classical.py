@@ -93,6 +93,7 @@ FOCUS_SHARP = -0.5  # superpixels nearly as detailed as the median one, touching
 FOCUS_MAX_JOIN = 1.25  # ... unless they would grow it by more than a quarter
 FOCUS_MIN_SHAPES = 0.3  # the blurred part's soft shapes against the sharp part's (see _coarse_detail) ...
 FOCUS_MIN_SHAPES_QUARTER = 0.4  # ... against the sharpest quarter, where plain surfaces pass for blur
+SCENE_MIN_SHAPES = 0.8  # of the sure part's soft shapes: blurred scene in a cut from focus, not the subject's soft fur
 BACKDROP_MIN_BLURRED = 0.6  # share of a background region that must be blurred, in a shallow depth of field
 # A backdrop behind a subject found otherwise:
 BACKDROP_DETAIL_GAP = 2.0  # log2 units of fine detail below the subject's sharp part: a backdrop ...
@@ -650,7 +651,7 @@ def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most
     seed[focus > -0.5] = cv2.GC_PR_FGD
     seed[focus > sure] = cv2.GC_FGD
     seed[blurred & (focus < 1.5 * BLURRED)] = cv2.GC_BGD
-    subject = _tidy(_grabcut(small, seed[graph.labels]))
+    subject = _without_blurred_scene(graph, focus, _tidy(_grabcut(small, seed[graph.labels])), sure)
     share = subject.mean()
     if not FOCUS_SUBJECT_AREA[0] < share < FOCUS_SUBJECT_AREA[1]:
         return np.zeros(small.shape[:2], bool)
@@ -668,6 +669,23 @@ def _sharp_before_blur(small: np.ndarray, graph: _Graph, focus: np.ndarray, most
         touching = np.setdiff1d(touching, pieces[0])
     joined = _tidy(subject | np.isin(pieces, touching))
     return joined if joined.sum() <= FOCUS_MAX_JOIN * subject.sum() else subject
+
+
+def _without_blurred_scene(graph: _Graph, focus: np.ndarray, subject: np.ndarray, sure: float) -> np.ndarray:
+    """The cut less the blurred scene GrabCut took with it by colour (the leaves below a squirrel on its
+    branch): superpixels BACKDROP_DETAIL_GAP of fine detail below the cut's sure part, keeping
+    SCENE_MIN_SHAPES of its soft shapes (blur keeps the leaves' light and dark shapes; the subject's own
+    fur out of focus is smooth) and coloured more like the scene outside the cut than like its sure part."""
+    inside = np.bincount(graph.labels[subject], minlength=len(graph.area)) > 0.5 * graph.area
+    sharp = inside & (focus > sure)
+    if not sharp.any() or inside.all():
+        return subject
+    blurred = (focus < np.median(focus[sharp]) - BACKDROP_DETAIL_GAP) & (graph.mean[:, 0] > EXPOSED[0])
+    shapes = _coarse_detail(graph)
+    indices = np.flatnonzero(inside & blurred & (shapes >= SCENE_MIN_SHAPES * np.median(shapes[sharp])))
+    colours = graph.mean[indices]
+    nearer_scene = _nearest_colour(colours, graph.mean[~inside]) < _nearest_colour(colours, graph.mean[sharp])
+    return _tidy(subject & ~np.isin(graph.labels, indices[nearer_scene]))
 
 
 def _longest_run(line: np.ndarray) -> float:

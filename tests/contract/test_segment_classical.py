@@ -11,6 +11,7 @@ from skimage.segmentation import find_boundaries, slic
 
 from rilievo.adapters.faces import Face, find_faces, person_seed
 from rilievo.adapters.segment_classical import (
+    FOCUS_SURE,
     ClassicalSegmenter,
     _Graph,
     _backdrops,
@@ -19,6 +20,7 @@ from rilievo.adapters.segment_classical import (
     _focus,
     _hugging,
     _sky_grown,
+    _without_blurred_scene,
 )
 from rilievo.domain.regions import Regions
 from tests.scenes import cloudy_sky
@@ -620,6 +622,27 @@ def test_a_subject_found_by_its_focus_takes_only_the_scene_it_surrounds():
     subjects, names = _completed([tree], ["subject"], background, lab, np.zeros((height, width)), True)
     assert subjects[0][hole].all()
     assert not subjects[0][lake].any()
+
+
+def test_blurred_leaves_a_cut_by_colour_took_with_a_sharp_animal_leave_it_but_its_own_soft_fur_stays():
+    # GrabCut from focus goes by colour: it took the blurred leaves below a sharp squirrel on its branch
+    # with it, and the leaves went on the squirrel's card. Blur keeps the leaves' light and dark shapes;
+    # the animal's own fur out of focus is smooth, and stays.
+    height, width = 240, 320
+    rows, cols = np.indices((height, width))
+    animal = ((rows - 0.45 * height) / (0.3 * height)) ** 2 + ((cols - 0.5 * width) / (0.2 * width)) ** 2 < 1
+    soft_fur = animal & (rows > 0.6 * height)
+    leaves = 0.6 * cv2.GaussianBlur(blocks(height, width, 20, 4), (0, 0), 5) + 0.3 * np.float32([0.4, 0.5, 0.2])
+    image = np.where(animal[..., None], fine_texture(height, width, (0.5, 0.33, 0.2), seed=22), leaves)
+    image[soft_fur] = np.float32([0.42, 0.28, 0.17])
+    image = np.clip(image, 0, 1).astype(np.float32)
+    taken = (rows > 0.78 * height) & (cols > 0.25 * width) & (cols < 0.75 * width) & ~animal
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
+    superpixels = slic(image, n_segments=400, compactness=10, start_label=0, convert2lab=True).astype(np.int32)
+    graph = _Graph(superpixels, lab, _edges(lab))
+    cut = _without_blurred_scene(graph, _focus(graph), animal | taken, FOCUS_SURE)
+    assert (cut & taken).sum() < 0.3 * taken.sum()  # smooth or sharp patches of leaves stay, not blurred scene
+    assert (cut & animal).sum() > 0.97 * animal.sum() and (cut & soft_fur).sum() > 0.95 * soft_fur.sum()
 
 
 def test_a_floor_out_of_focus_under_a_sharp_scene_makes_no_subject_of_the_rest(segmenter):
