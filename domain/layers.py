@@ -106,14 +106,22 @@ class LayerPlan:
         keep = [int(pane) for pane in np.flatnonzero(occupied)]
         if len(keep) == self.count or not keep:
             return self
-        new_index = {old: new for new, old in enumerate(keep)}
+        new_index = np.maximum(np.cumsum(occupied) - 1, 0)  # a removed pane's regions go where its depths go
         ends = [self.ranges[after].lo - 1 for after in keep[1:]] + [DEPTH_LEVELS - 1]
         ranges = tuple(DepthRange(0 if new == 0 else self.ranges[old].lo, end)
                        for new, (old, end) in enumerate(zip(keep, ends)))
-        panes = tuple(pane if pane == CUT_BY_DEPTH else new_index[pane] for pane in self.region_panes)
+        panes = tuple(pane if pane == CUT_BY_DEPTH else int(new_index[pane]) for pane in self.region_panes)
         cuts = tuple(tuple(cut[old] for old in keep[:-1]) if cut else cut for cut in self.region_cuts)
         return LayerPlan(ranges=ranges, coverage=tuple(self.coverage[old] for old in keep), region_panes=panes,
                          region_cuts=cuts)
+
+    def without_empty_panes(self, membership: np.ndarray) -> tuple[LayerPlan, np.ndarray]:
+        """The plan without the panes no pixel of `membership` (each pixel's pane) is on, and the
+        membership renumbered to match (see without_empty)."""
+        occupied = np.bincount(membership.ravel(), minlength=self.count)[: self.count] > 0
+        if occupied.all():
+            return self, membership
+        return self.without_empty(occupied), (np.cumsum(occupied) - 1).astype(membership.dtype)[membership]
 
     @property
     def cut_by_depth(self) -> tuple[int, ...]:

@@ -294,11 +294,8 @@ class _RegionFacts:
                 panes[region] = int(lookup[_median(self.histograms[region])])
         placed = LayerPlan(ranges=plan.ranges, coverage=plan.coverage, region_panes=tuple(panes),
                            region_cuts=tuple(cuts))
-        membership = placed.membership(self.depth8, self.labels)
-        occupied = np.bincount(membership.ravel(), minlength=plan.count)[: plan.count] > 0
-        if not occupied.all():  # a wall sent behind the subject may empty the pane its depth gave it
-            placed = placed.without_empty(occupied)
-            membership = (np.cumsum(occupied) - 1).astype(np.uint8)[membership]
+        # a wall sent behind the subject may empty the pane its depth gave it
+        placed, membership = placed.without_empty_panes(placed.membership(self.depth8, self.labels))
         coverage = np.bincount(membership.ravel(), minlength=placed.count)[: placed.count] / membership.size
         return attrs.evolve(placed, coverage=tuple(float(share) for share in coverage))
 

@@ -36,6 +36,7 @@ class Panes:
     # the previews (overlay, parallax, guide), written in a thread of their own while the print files
     # are made: the print stage keeps one core busy, the previews' quantising and encoding the other
     previews: Future[None]
+    warning: str | None = None  # why there are fewer panes than planned
 
 
 class PaneMaker:
@@ -68,6 +69,12 @@ class PaneMaker:
         if self.min_feature_px > 0:
             membership = shaper.merge_small_features(membership, plan.count, self.min_feature_px,
                                                      things=regions.named(SUBJECT_NAMES))
+        planned = plan.count
+        plan, membership = plan.without_empty_panes(membership)
+        warning = None
+        if plan.count < planned:
+            warning = (f"{planned - plan.count} of the {planned} planned panes would hold no pixel (a blank pane is "
+                       f"nothing to cut), so it is {plan.count} layers")
         coverage = np.bincount(membership.ravel(), minlength=plan.count) / membership.size
         plan = attrs.evolve(plan, coverage=tuple(float(share) for share in coverage))
         found = regions_by_pane(membership, regions, plan)
@@ -105,7 +112,8 @@ class PaneMaker:
         previews.shutdown(wait=False)  # its thread ends once the previews are written
         for layer, listed in zip(layers, found):
             layer["regions"] = listed
-        return Panes(self.manifest(job_id, plan, layers, *self.print_px, guide, edges), sources, edges, written)
+        return Panes(self.manifest(job_id, plan, layers, *self.print_px, guide, edges), sources, edges, written,
+                     warning)
 
     def write_previews(self, overlay: SeparationOverlay, outlined: np.ndarray, thumbnails: list[np.ndarray],
                        centres: list[float], guide: AssemblyGuide) -> None:

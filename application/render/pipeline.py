@@ -145,6 +145,7 @@ class RenderPipeline:
                           print_px=plan.canvas_px, print_pixel_mm=print_pixel_mm)
         del regions  # the pane maker lets go of them once the panes are planned
         panes = maker.make(job.id, depth8, layer_plan, lambda within: progress("layers", within, engines))
+        warnings += filter(None, [panes.warning])
         try:
             if panes.edges_engine:
                 engines["edges"] = panes.edges_engine

@@ -120,6 +120,31 @@ def test_without_feather_each_pixel_is_visible_in_its_own_layer_only(depth8, cou
         np.testing.assert_array_equal(alpha, (membership == index).astype(np.float32))
 
 
+@given(depth_maps, counts, st.lists(st.integers(0, 4), min_size=1, max_size=4), st.integers(0, 2**32 - 1))
+def test_dropping_the_panes_no_pixel_is_on_keeps_every_pixel_and_region_in_front_to_back_order(
+        depth8, count, emptied, seed):
+    """Whatever panes a later step empties, the plan without them has one pane per pane still used, each
+    pixel on the same pane as before counted among them, and every region placed whole on a pane it has."""
+    plan = LayerPlan.from_depth(depth8, count)
+    membership = plan.membership(depth8)
+    plan = LayerPlan(ranges=plan.ranges, coverage=plan.coverage,
+                     region_panes=tuple(np.random.default_rng(seed).integers(0, plan.count, 6).tolist()),
+                     region_cuts=((),) * 6)
+    emptied = [pane for pane in emptied if pane < plan.count]
+    used_elsewhere = np.isin(membership, emptied)
+    remaining = [pane for pane in range(plan.count) if pane not in emptied and (membership == pane).any()]
+    if not remaining:
+        return
+    membership[used_elsewhere] = remaining[0]  # a merge moved them to a pane still in use
+    kept, renumbered = plan.without_empty_panes(membership)
+    used = np.unique(membership)
+    assert kept.count == used.size and np.array_equal(np.unique(renumbered), np.arange(kept.count))
+    assert np.array_equal(renumbered, np.searchsorted(used, membership))
+    assert kept.ranges[0].lo == 0 and kept.ranges[-1].hi == 255
+    assert all(after.lo == before.hi + 1 for before, after in zip(kept.ranges, kept.ranges[1:]))
+    assert all(0 <= pane < kept.count for pane in kept.region_panes)
+
+
 def test_three_separated_depth_clusters_give_three_layers_split_in_the_valleys():
     depth8 = clustered_depth([30, 128, 220])
     plan = LayerPlan.from_depth(depth8)

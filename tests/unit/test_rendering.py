@@ -150,12 +150,26 @@ def test_the_planned_layers_isolate_objects_at_three_depths(fakes):
         assert (alpha[:, columns] == 1).all() and alpha.sum() == HEIGHT * 20
 
 
-def test_a_user_layer_count_is_honoured_and_off_writes_no_layers(fakes):
-    fakes.render_now.render(Path("photo.png"), RenderParams(layers=5))
-    assert published(fakes)["layer_manifest.json"]["layer_count"] == 5
+def five_planes() -> np.ndarray:
+    """A depth map of five bands across, nearest on the left."""
+    return np.repeat(np.linspace(0.1, 0.9, 5, dtype=np.float32), WIDTH // 5)[None].repeat(HEIGHT, axis=0)
+
+
+def test_a_user_layer_count_is_honoured_and_off_writes_no_layers():
+    fakes = make_fakes({"photo.png": decoded(photo())}, depth=FakeDepth(five_planes()))
+    job = fakes.render_now.render(Path("photo.png"), RenderParams(layers=5))
+    assert published(fakes)["layer_manifest.json"]["layer_count"] == 5 and job.warnings == ()
     fakes.files.published.clear()
     fakes.render_now.render(Path("photo.png"), RenderParams(layers="off"))
     assert not any(name.startswith("Layer_") for name in published(fakes))
+
+
+def test_more_layers_asked_than_the_scene_has_depths_cut_no_blank_pane_and_say_so(fakes):
+    job = fakes.render_now.render(Path("photo.png"), RenderParams(layers=5))
+    manifest = published(fakes)["layer_manifest.json"]
+    assert manifest["layer_count"] == 3 and all(layer["coverage"] > 0 for layer in manifest["layers"])
+    assert job.warnings == ("2 of the 5 planned panes would hold no pixel (a blank pane is nothing to cut), so "
+                            "it is 3 layers",)
 
 
 def test_progress_goes_through_the_stages_in_order(fakes):
