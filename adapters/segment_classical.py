@@ -36,7 +36,7 @@ from scipy.sparse.csgraph import dijkstra
 from skimage.segmentation import find_boundaries, slic
 
 from rilievo.adapters.edge_blur import edge_blur
-from rilievo.adapters.faces import Face, find_faces, person_seed
+from rilievo.adapters.faces import Face, find_faces, head_of, person_seed
 from rilievo.adapters.person_mask import person_chance
 from rilievo.adapters.guided import guided_upsample
 from rilievo.domain.regions import Regions
@@ -266,12 +266,17 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
     faces = find_faces(small)
     chance = person_chance(small) if faces else None
     for face in faces:
-        if taken[int(face.centre[0]), int(face.centre[1])]:
-            continue  # a second detection inside a person already cut out
+        centre = int(face.centre[0]), int(face.centre[1])
+        # a face inside a person already cut out (one of a group the first cut took whole) adds what its
+        # own cut holds of its head and hair to that person
+        holder = next((index for index, person in enumerate(people) if person[centre]), None)
         person = _tidy(_person(small, face, chance, graph, focus) & ~taken)
-        if person.any():
+        if holder is not None:
+            person &= head_of(face, *small.shape[:2])
+            people[holder] |= person
+        elif person.any():
             people.append(person)
-            taken |= person
+        taken |= person
     if people:
         return people, ["person"] * len(people), False
     drawn = _drawn_subjects(graph.lab_image)

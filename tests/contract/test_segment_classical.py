@@ -756,6 +756,30 @@ def test_a_blurred_crowd_the_person_model_takes_for_people_stays_out_of_the_shar
     assert (regions.labels[crowd] == person).mean() < 0.25
 
 
+def test_a_face_inside_a_group_cut_out_whole_adds_its_own_hair_but_nothing_beyond_its_head(monkeypatch):
+    # Five women on a staircase: the first face's cut took the group but for the hair of the two at the
+    # back, whose heads went to the panes behind with the wall. Each face's own cut adds its head.
+    import rilievo.adapters.segment_classical as segment_classical
+
+    height, width = 200, 300
+    rows, cols = np.indices((height, width))
+    front, back = Face(row=120, col=60, size=30), Face(row=40, col=180, size=30)
+    group = (rows >= 50) & (cols >= 40) & (cols < 230)  # both bodies and the back one's face, not her hair
+    hair = (rows >= 28) & (rows < 50) & (cols >= 175) & (cols < 215)
+    stray = (rows >= 10) & (rows < 40) & (cols >= 250)  # wall the back face's own cut took, far from her head
+    cuts = {front: group, back: group | hair | stray}
+    monkeypatch.setattr(segment_classical, "find_faces", lambda picture: [front, back])
+    monkeypatch.setattr(segment_classical, "person_chance", lambda picture: np.zeros(picture.shape[:2]))
+    monkeypatch.setattr(segment_classical, "_person", lambda small, face, *rest: cuts[face].copy())
+    image = blocks(height, width, 10, 1)
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
+    superpixels = slic(image, n_segments=200, compactness=10, start_label=0, convert2lab=True).astype(np.int32)
+    graph = _Graph(superpixels, lab, _edges(lab))
+    people, names, _ = segment_classical._subjects(image, graph, _focus(graph))
+    assert names == ["person"]
+    assert people[0][group].all() and people[0][hair].all() and not people[0][stray].any()
+
+
 def test_a_pale_cap_on_a_persons_head_before_a_pale_wall_stays_with_the_person(segmenter):
     # A cap the colour of the wall behind it: GrabCut goes by colour and gave it to the wall, so the
     # cap went to the back pane (an officer's white-crowned cap). The top of the head is surely person.
