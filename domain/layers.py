@@ -99,29 +99,24 @@ class LayerPlan:
             membership[where] = np.searchsorted(np.asarray(self.region_cuts[region], np.int16), depth8[where])
         return membership.astype(np.uint8)
 
-    def without_empty(self, occupied: np.ndarray) -> LayerPlan:
-        """The plan without the panes no pixel is on (`occupied`: per pane, whether one is): a blank pane
-        of glass is nothing a maker would cut. Each removed pane's depths go to the kept pane before it
-        (the first kept pane takes those in front of it); the pixels keep their order."""
+    def without_empty_panes(self, membership: np.ndarray) -> tuple[LayerPlan, np.ndarray]:
+        """The plan without the panes no pixel of `membership` (each pixel's pane) is on, and the
+        membership renumbered to match: a blank pane of glass is nothing a maker would cut. Each removed
+        pane's depths, and the regions placed whole on it, go to the kept pane before it (the first kept
+        pane takes those in front of it); the pixels keep their order."""
+        occupied = np.bincount(membership.ravel(), minlength=self.count)[: self.count] > 0
         keep = [int(pane) for pane in np.flatnonzero(occupied)]
         if len(keep) == self.count or not keep:
-            return self
-        new_index = np.maximum(np.cumsum(occupied) - 1, 0)  # a removed pane's regions go where its depths go
+            return self, membership
+        new_index = np.maximum(np.cumsum(occupied) - 1, 0)
         ends = [self.ranges[after].lo - 1 for after in keep[1:]] + [DEPTH_LEVELS - 1]
         ranges = tuple(DepthRange(0 if new == 0 else self.ranges[old].lo, end)
                        for new, (old, end) in enumerate(zip(keep, ends)))
         panes = tuple(pane if pane == CUT_BY_DEPTH else int(new_index[pane]) for pane in self.region_panes)
         cuts = tuple(tuple(cut[old] for old in keep[:-1]) if cut else cut for cut in self.region_cuts)
-        return LayerPlan(ranges=ranges, coverage=tuple(self.coverage[old] for old in keep), region_panes=panes,
+        kept = LayerPlan(ranges=ranges, coverage=tuple(self.coverage[old] for old in keep), region_panes=panes,
                          region_cuts=cuts)
-
-    def without_empty_panes(self, membership: np.ndarray) -> tuple[LayerPlan, np.ndarray]:
-        """The plan without the panes no pixel of `membership` (each pixel's pane) is on, and the
-        membership renumbered to match (see without_empty)."""
-        occupied = np.bincount(membership.ravel(), minlength=self.count)[: self.count] > 0
-        if occupied.all():
-            return self, membership
-        return self.without_empty(occupied), (np.cumsum(occupied) - 1).astype(membership.dtype)[membership]
+        return kept, new_index.astype(membership.dtype)[membership]
 
     @property
     def cut_by_depth(self) -> tuple[int, ...]:
