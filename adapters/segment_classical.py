@@ -32,7 +32,7 @@ import threading
 import cv2
 import numpy as np
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 from skimage.segmentation import find_boundaries, slic
 
 from rilievo.adapters.edge_blur import edge_blur
@@ -48,7 +48,10 @@ GRABCUT_SIDE = 256
 GRABCUT_ITERATIONS = 3
 PERSON_FACE_CHANCE = 0.2  # the selfie model's answer seeds a person's cut where it gives this chance ...
 PERSON_FACE_SHARE = 0.5  # ... to this share of the face's middle (a painted face scores 0 there)
-PERSON_BLURRED_GAP = 2.5  # log2 units of fine detail below the face's: the scene blurred behind a person
+PERSON_BLURRED_GAP = 2.5  # log2 units of fine detail below the face's: the scene blurred behind a person ...
+PERSON_BLURRED_GAP_NEAR = 1.5  # ... and this many where it joins such scene, ...
+NEAR_EXPOSED = (10.0, 95.0)  # ... in this L* range ...
+NEAR_SOFT_EDGE = 4.0  # ... and joins it across boundaries this soft (Lab units per px)
 PERSON_SURE, PERSON_SURELY_NOT = 0.9, 0.1  # the model's chances from which a pixel surely is, or is not, the person
 MIN_SIDE = 16  # below this a photo is one region
 
@@ -393,10 +396,10 @@ def _nearest_colour(colours: np.ndarray, among: np.ndarray) -> np.ndarray:
 def _person(small: np.ndarray, face: Face, chance: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.ndarray:
     """The person whose face this is, cut out by GrabCut seeded with the selfie model's answer (sure
     where it is sure and at the face's middle, probable where it leans, surely not where it and the
-    body-shaped seed below the face agree, or where the scene is blurred against the face, beside and
-    below the head: see _blurred_against; a plain cap filling a box above the face may pass for blur),
-    the part of the cut holding the face; nothing where the model sees no person at the face (a face
-    the detector found in a pattern, or painted)."""
+    body-shaped seed below the face agree, or where the scene is surely blurred against the face,
+    beside and below the head: see _blurred_against; a plain cap filling a box above the face may pass
+    for blur), less the scene joined to that blur, the part of the cut holding the face; nothing where
+    the model sees no person at the face (a face the detector found in a pattern, or painted)."""
     inner = face.size // 4
     middle = (slice(max(0, face.row + inner), face.row + face.size - inner),
               slice(max(0, face.col + inner), face.col + face.size - inner))
@@ -408,26 +411,43 @@ def _person(small: np.ndarray, face: Face, chance: np.ndarray, graph: _Graph, fo
     leaning = 0.5 * min(1.0, float(chance[middle].mean()) / PERSON_SURE)
     seed = np.select([chance >= PERSON_SURE, chance >= leaning, (chance < PERSON_SURELY_NOT) & (body == cv2.GC_BGD)],
                      [cv2.GC_FGD, cv2.GC_PR_FGD, cv2.GC_BGD], cv2.GC_PR_BGD).astype(np.uint8)
-    blurred = _blurred_against(graph, focus, middle)
-    blurred[max(0, face.row - face.size):face.row + face.size, max(0, face.col):face.col + face.size] = False
+    blurred, spread = _blurred_against(graph, focus, middle)
+    head = (slice(max(0, face.row - face.size), face.row + face.size), slice(max(0, face.col), face.col + face.size))
+    blurred[head] = spread[head] = False
     seed[blurred] = cv2.GC_BGD
     seed[middle] = cv2.GC_FGD  # the detector's face, which the model leans to
-    _, parts = cv2.connectedComponents(_grabcut(small, seed).astype(np.uint8), connectivity=8)
+    _, parts = cv2.connectedComponents((_grabcut(small, seed) & ~spread).astype(np.uint8), connectivity=8)
     found = np.bincount(parts[middle].ravel(), minlength=2)
     found[0] = 0
     return parts == int(np.argmax(found)) if found.any() else np.zeros(small.shape[:2], bool)
 
 
-def _blurred_against(graph: _Graph, focus: np.ndarray, face: tuple[slice, slice]) -> np.ndarray:
-    """Per pixel, whether it is blurred against the face's middle: PERSON_BLURRED_GAP log2 units of
-    fine detail below it, in light that shows detail, keeping BACKDROP_MIN_SHAPES of its soft shapes
-    (a plain shirt has neither fine detail nor soft shapes; a blurred crowd keeps its shapes). The
-    selfie model takes a crowd behind a sharp coach for people: it is no part of him."""
+def _blurred_against(graph: _Graph, focus: np.ndarray, face: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, whether it is surely blurred against the face's middle: PERSON_BLURRED_GAP log2
+    units of fine detail below it, in light that shows detail, keeping BACKDROP_MIN_SHAPES of its soft
+    shapes (a plain shirt has neither fine detail nor soft shapes; a blurred crowd keeps its shapes);
+    and whether it is that or scene joined to it: PERSON_BLURRED_GAP_NEAR units below, across soft
+    boundaries (the crowd's darker, smoother parts). The selfie model takes a crowd behind a sharp
+    coach for people: it is no part of him."""
     lightness = graph.mean[:, 0]
-    exposed = ((lightness > EXPOSED[0]) & (lightness < EXPOSED[1]))[graph.labels]
-    detail, shapes = focus[graph.labels], _coarse_detail(graph)[graph.labels]
-    return (exposed & (detail < np.median(detail[face]) - PERSON_BLURRED_GAP)
-            & (shapes >= BACKDROP_MIN_SHAPES * np.median(shapes[face])))
+    detail, shapes = focus[graph.labels], _coarse_detail(graph)
+    gap, face_shapes = np.median(detail[face]) - focus, np.median(shapes[graph.labels][face])
+    sure = ((lightness > EXPOSED[0]) & (lightness < EXPOSED[1]) & (gap > PERSON_BLURRED_GAP)
+            & (shapes >= BACKDROP_MIN_SHAPES * face_shapes))
+    near = (lightness > NEAR_EXPOSED[0]) & (lightness < NEAR_EXPOSED[1]) & (gap > PERSON_BLURRED_GAP_NEAR)
+    return sure[graph.labels], _grown(graph, sure, near)[graph.labels]
+
+
+def _grown(graph: _Graph, sure: np.ndarray, near: np.ndarray) -> np.ndarray:
+    """Per superpixel, `sure` and the `near` ones joined to it through `near` ones across soft
+    boundaries (a blurred scene's; the sharp outline of a dark suit against it stops it)."""
+    a, b = graph.pairs.T
+    either = sure | near
+    joined = (graph.edge_sum / graph.length < NEAR_SOFT_EDGE) & either[a] & either[b]
+    count = len(graph.area)
+    _, component = connected_components(coo_matrix((np.ones(joined.sum()), (a[joined], b[joined])),
+                                                   shape=(count, count)), directed=False)
+    return either & np.isin(component, component[sure])
 
 
 def _drawn_subjects(lab: np.ndarray) -> list[np.ndarray]:

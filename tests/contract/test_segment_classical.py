@@ -732,20 +732,23 @@ def test_a_person_the_person_model_is_less_sure_of_is_still_cut_out_whole(monkey
     assert regions.labels[20, 480] != person and regions.labels[300, 490] != person
 
 
-def test_a_blurred_crowd_the_person_model_takes_for_people_stays_out_of_the_sharp_person(monkeypatch):
-    # The selfie model took the blurred crowd behind two sharp coaches for people, and the crowd beside
-    # them shared their card. Here it is as sure of a blurred crowd beside the astronaut as of her.
+CROWD = (slice(0, 260), slice(300, 512))
+
+
+def astronaut_beside_a_crowd(monkeypatch, crowd_seen) -> tuple[Regions, int]:
+    """The astronaut with a blurred crowd beside her head, down to her shoulder, of people like her far
+    off, `crowd_seen` turning it into what the camera saw; the person model is as sure of the crowd as of
+    her. Her regions and her person label, which is checked to be a person's."""
     import rilievo.adapters.segment_classical as segment_classical
 
     image = skimage.data.astronaut().astype(np.float32) / 255.0
-    crowd = (slice(0, 260), slice(300, 512))  # beside her head, down to her shoulder
-    people = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)  # people like her, far off
-    image[crowd] = cv2.GaussianBlur(np.tile(people, (5, 4, 1)), (0, 0), 6)[:260, :212]  # and out of focus
+    people = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)
+    image[CROWD] = crowd_seen(cv2.GaussianBlur(np.tile(people, (5, 4, 1)), (0, 0), 6)[:260, :212])
     sure = segment_classical.person_chance
 
     def taken_for_people(picture):
         chance = sure(picture).copy()
-        chance[crowd] = 1.0
+        chance[CROWD] = 1.0
         return chance
 
     monkeypatch.setattr(segment_classical, "person_chance", taken_for_people)
@@ -753,7 +756,25 @@ def test_a_blurred_crowd_the_person_model_takes_for_people_stays_out_of_the_shar
     person = regions.labels[120, 220]
     assert regions.names[person] == "person"
     assert regions.labels[300, 200] == person  # her suit
-    assert (regions.labels[crowd] == person).mean() < 0.25
+    return regions, person
+
+
+def test_a_blurred_crowd_the_person_model_takes_for_people_stays_out_of_the_sharp_person(monkeypatch):
+    # The selfie model took the blurred crowd behind two sharp coaches for people, and the crowd beside
+    # them shared their card.
+    regions, person = astronaut_beside_a_crowd(monkeypatch, lambda crowd: crowd)
+    assert (regions.labels[CROWD] == person).mean() < 0.25
+
+
+def test_the_darker_smoother_part_of_a_blurred_crowd_joined_to_it_stays_out_of_the_sharp_person(monkeypatch):
+    # Behind the coaches the crowd darkens towards the bottom right and blurs further: too dark and
+    # smooth there to pass for blur on its own (a plain dark suit is as smooth), it shared their card.
+    def darker_and_smoother_below(crowd):
+        below = np.clip((np.arange(260) - 120) / 80, 0, 1)[:, None, None]  # from row 120 to 200
+        return ((1 - below) * crowd + below * cv2.GaussianBlur(crowd, (0, 0), 12)) * (1 - 0.65 * below)
+
+    regions, person = astronaut_beside_a_crowd(monkeypatch, darker_and_smoother_below)
+    assert (regions.labels[200:260, 360:512] == person).mean() < 0.25
 
 
 def test_a_face_inside_a_group_cut_out_whole_adds_its_own_hair_but_nothing_beyond_its_head(monkeypatch):
