@@ -801,8 +801,9 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     scene seen past the subject (see _seen_past); parts whose
     convex hulls overlap are joined, and so are parts that take the same region. A person, or a
     subject found by its focus, takes only what it surrounds (SURROUNDED_SHARE of the region's outline
-    along it): a hull holds the scene beside a head or a trunk, and beside a subject in focus lies the
-    blurred scene, pieces of which would hug it or look like it (the flowers of its bed)."""
+    along it) and is not blurred against it (BACKDROP_DETAIL_GAP below its median detail): a hull holds
+    the scene beside a head or a trunk, and beside a subject in focus lies the blurred scene, pieces of
+    which would hug it or look like it (the flowers of its bed) or show between it and its branch."""
     if not subjects:
         return subjects, names
     height, width = background.shape
@@ -841,6 +842,9 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
             # grass between a tripod's legs), and the hull of a sharp tree on its bank the lake and the
             # mountain behind it; such a subject takes only what it surrounds
             surrounded = np.isin(np.arange(count), _surrounded(subject, background, np.flatnonzero(enclosed | alike)))
+            subject_detail = np.median(detail[subject])
+            for region in np.flatnonzero(surrounded):
+                surrounded[region] = _nearly_as_sharp(detail[background == region], subject_detail)
             enclosed &= surrounded
             alike &= surrounded
         subject = subject | np.isin(background, np.flatnonzero(enclosed | alike))
@@ -916,10 +920,16 @@ def _hugging(subject: np.ndarray, background: np.ndarray, outline: np.ndarray, o
     hugging = (uncut | cut) & eligible
     for region in np.flatnonzero(hugging):
         mask = background == region
-        hugging[region] = (np.median(detail[mask]) >= subject_detail - BACKDROP_DETAIL_GAP
+        hugging[region] = (_nearly_as_sharp(detail[mask], subject_detail)
                            and (not cut[region] or _set_apart(mask, near, background, mean, region,
                                                               outline_length[region])))
     return hugging
+
+
+def _nearly_as_sharp(region_detail: np.ndarray, subject_detail: float) -> bool:
+    """Whether a region's median fine detail is within BACKDROP_DETAIL_GAP of the subject's: not the
+    blurred scene."""
+    return bool(np.median(region_detail) >= subject_detail - BACKDROP_DETAIL_GAP)
 
 
 def _set_apart(region: np.ndarray, near: np.ndarray, background: np.ndarray, mean: np.ndarray, index: int,

@@ -624,6 +624,26 @@ def test_a_subject_found_by_its_focus_takes_only_the_scene_it_surrounds():
     assert not subjects[0][lake].any()
 
 
+def test_a_subject_found_by_its_focus_does_not_take_blurred_scene_it_surrounds():
+    # Between a sharp squirrel and its branch the blurred leaves behind show through: surrounded by the
+    # squirrel, they joined it and went on its card. A hole in a thing as sharp as the thing is its own.
+    height, width = 90, 120
+    rows, cols = np.indices((height, width))
+    thing = (rows >= 20) & (rows < 70) & (cols >= 30) & (cols < 90)
+    sharp_hole = (rows >= 30) & (rows < 40) & (cols >= 40) & (cols < 50)
+    blurred_hole = (rows >= 45) & (rows < 60) & (cols >= 60) & (cols < 80)
+    thing &= ~(sharp_hole | blurred_hole)
+    background = np.zeros((height, width), np.int32)
+    background[sharp_hole], background[blurred_hole], background[thing] = 1, 2, -1
+    lab = np.zeros((height, width, 3), np.float32)
+    lab[..., 0] = 70.0
+    lab[thing | sharp_hole | blurred_hole] = (40.0, 30.0, 40.0)
+    detail = np.where(blurred_hole | ~(thing | sharp_hole), -2.5, 0.5)  # log2 fine detail: the scene is blurred
+    subjects, _ = _completed([thing], ["subject"], background, lab, detail, True)
+    assert subjects[0][sharp_hole].all()
+    assert not subjects[0][blurred_hole].any()
+
+
 def test_blurred_leaves_a_cut_by_colour_took_with_a_sharp_animal_leave_it_but_its_own_soft_fur_stays():
     # GrabCut from focus goes by colour: it took the blurred leaves below a sharp squirrel on its branch
     # with it, and the leaves went on the squirrel's card. Blur keeps the leaves' light and dark shapes;
