@@ -412,8 +412,9 @@ def _person(small: np.ndarray, face: Face, chance: np.ndarray, graph: _Graph, fo
     seed = np.select([chance >= PERSON_SURE, chance >= leaning, (chance < PERSON_SURELY_NOT) & (body == cv2.GC_BGD)],
                      [cv2.GC_FGD, cv2.GC_PR_FGD, cv2.GC_BGD], cv2.GC_PR_BGD).astype(np.uint8)
     blurred, spread = _blurred_against(graph, focus, middle)
-    head = (slice(max(0, face.row - face.size), face.row + face.size), slice(max(0, face.col), face.col + face.size))
-    blurred[head] = spread[head] = False
+    cap_and_face = (slice(max(0, face.row - face.size), face.row + face.size),
+                    slice(max(0, face.col), face.col + face.size))
+    blurred[cap_and_face] = spread[cap_and_face] = False
     seed[blurred] = cv2.GC_BGD
     seed[middle] = cv2.GC_FGD  # the detector's face, which the model leans to
     _, parts = cv2.connectedComponents((_grabcut(small, seed) & ~spread).astype(np.uint8), connectivity=8)
@@ -429,9 +430,8 @@ def _blurred_against(graph: _Graph, focus: np.ndarray, face: tuple[slice, slice]
     and whether it is that or scene joined to it: PERSON_BLURRED_GAP_NEAR units below, across soft
     boundaries (the crowd's darker, smoother parts). The selfie model takes a crowd behind a sharp
     coach for people: it is no part of him."""
-    lightness = graph.mean[:, 0]
-    detail, shapes = focus[graph.labels], _coarse_detail(graph)
-    gap, face_shapes = np.median(detail[face]) - focus, np.median(shapes[graph.labels][face])
+    lightness, shapes, on_face = graph.mean[:, 0], _coarse_detail(graph), graph.labels[face]
+    gap, face_shapes = np.median(focus[on_face]) - focus, np.median(shapes[on_face])
     sure = ((lightness > EXPOSED[0]) & (lightness < EXPOSED[1]) & (gap > PERSON_BLURRED_GAP)
             & (shapes >= BACKDROP_MIN_SHAPES * face_shapes))
     near = (lightness > NEAR_EXPOSED[0]) & (lightness < NEAR_EXPOSED[1]) & (gap > PERSON_BLURRED_GAP_NEAR)
