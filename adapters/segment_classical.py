@@ -5,7 +5,8 @@ At a working size of about 512 px:
 1. SLIC superpixels (scikit-image), with their mean Lab colour, texture and the edges between them.
 2. Subjects. Each face (MediaPipe's BlazeFace, see adapters/faces.py) where MediaPipe's selfie
    segmentation model sees a person (adapters/person_mask.py) gives a person, cut out by GrabCut
-   seeded from the model's answer. Without a person, the salient subject:
+   seeded from the model's answer and from the pose model's outline of the body below the face.
+   Without a person, the salient subject:
    superpixels weakly connected to the picture's border and unlike what surrounds them
    (boundary-connectivity saliency, Zhu et al., CVPR 2014), cut out by GrabCut seeded from it.
    Where a subject fills the frame (a cat's face) before a blurred scene, saliency fails: then the
@@ -37,7 +38,7 @@ from skimage.segmentation import find_boundaries, slic
 
 from rilievo.adapters.edge_blur import edge_blur
 from rilievo.adapters.faces import Face, find_faces, head_of, person_seed
-from rilievo.adapters.person_mask import person_chance
+from rilievo.adapters.person_mask import body_chance, person_chance
 from rilievo.adapters.guided import guided_upsample
 from rilievo.domain.regions import Regions
 
@@ -399,12 +400,16 @@ def _person(small: np.ndarray, face: Face, chance: np.ndarray, graph: _Graph, fo
     body-shaped seed below the face agree, or where the scene is surely blurred against the face,
     beside and below the head: see _blurred_against; a plain cap filling a box above the face may pass
     for blur), less the scene joined to that blur, the part of the cut holding the face; nothing where
-    the model sees no person at the face (a face the detector found in a pattern, or painted)."""
+    the model sees no person at the face (a face the detector found in a pattern, or painted). Where the
+    selfie model sees any person at all, its answer is raised to the pose model's outline of this one:
+    the legs and shoes it fades out on stay with the person, and the legs the pose model draws in the
+    grass below a person the frame cuts do not."""
     inner = face.size // 4
     middle = (slice(max(0, face.row + inner), face.row + face.size - inner),
               slice(max(0, face.col + inner), face.col + face.size - inner))
     if chance[middle].size == 0 or (chance[middle] > PERSON_FACE_CHANCE).mean() < PERSON_FACE_SHARE:
         return np.zeros(small.shape[:2], bool)
+    chance = np.maximum(chance, np.where(chance >= PERSON_SURELY_NOT, body_chance(small, face), 0.0))
     body = person_seed(face, *small.shape[:2])
     # the model is surer of some people than of others (of one close to the camera than of one of a
     # group): it leans to this one where it gives at least half of what it gives the face

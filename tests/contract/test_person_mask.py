@@ -1,4 +1,5 @@
-"""Contract of the shipped person segmentation model (adapters/person_mask.py), on scikit-image's astronaut."""
+"""Contract of the shipped person models (adapters/person_mask.py): the selfie segmentation model on
+scikit-image's astronaut, the pose model on its cameraman."""
 
 import hashlib
 import subprocess
@@ -8,7 +9,8 @@ import numpy as np
 import pytest
 import skimage.data
 
-from rilievo.adapters.person_mask import MODEL, person_chance
+from rilievo.adapters.faces import Face
+from rilievo.adapters.person_mask import POSE, SELFIE, body_chance, person_chance
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +18,20 @@ def astronaut_chance():
     return person_chance(skimage.data.astronaut().astype(np.float32) / 255.0)
 
 
-def test_the_model_ships_with_the_package_unchanged():
-    digest = hashlib.sha256(MODEL.path.read_bytes()).hexdigest()
-    assert digest == "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"
+@pytest.fixture(scope="module")
+def cameraman():
+    return np.repeat(skimage.data.camera()[..., None], 3, axis=2).astype(np.float32) / 255.0
+
+
+CAMERAMAN_FACE = Face(row=120, col=196, size=81)  # what adapters/faces.py finds
+
+
+@pytest.mark.parametrize(("model", "digest"), [
+    (SELFIE, "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"),
+    (POSE, "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f"),
+])
+def test_the_models_ship_with_the_package_unchanged(model, digest):
+    assert hashlib.sha256(model.path.read_bytes()).hexdigest() == digest
 
 
 def test_the_astronaut_her_suit_and_the_helmet_she_holds_are_a_person(astronaut_chance):
@@ -51,3 +64,28 @@ def test_loading_the_model_prints_nothing():
     code = "import numpy as np; from rilievo.adapters.person_mask import person_chance; person_chance(np.zeros((8, 8, 3), np.float32))"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout == "" and run.stderr == ""
+
+
+def test_the_pose_model_outlines_the_cameraman_from_his_hair_down_to_his_trousers(cameraman):
+    body = body_chance(cameraman, CAMERAMAN_FACE)
+    for row, col in ((75, 210), (150, 230), (250, 150), (470, 120)):  # hair, face, coat, trousers
+        assert body[row, col] > 0.5
+
+
+def test_the_pose_model_leaves_out_the_sky_the_grass_and_his_tripod(cameraman):
+    body = body_chance(cameraman, CAMERAMAN_FACE)
+    for row, col in ((50, 420), (470, 400), (350, 330), (480, 290)):  # sky, grass, tripod's head and leg
+        assert body[row, col] < 0.5
+
+
+def test_the_pose_model_sees_no_person_at_a_face_put_on_a_cat():
+    cat = skimage.data.chelsea().astype(np.float32) / 255.0
+    assert not body_chance(cat, Face(row=100, col=200, size=60)).any()
+
+
+@pytest.mark.parametrize("face", [Face(row=0, col=0, size=4), Face(row=-30, col=250, size=200), Face(row=60, col=100, size=40)])
+def test_the_pose_models_answer_has_the_pictures_size_and_lies_in_zero_to_one(face):
+    picture = np.random.default_rng(1).random((200, 300, 3), dtype=np.float32)
+    body = body_chance(picture, face)
+    assert body.shape == (200, 300) and body.dtype == np.float32
+    assert 0.0 <= body.min() and body.max() <= 1.0

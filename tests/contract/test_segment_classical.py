@@ -752,6 +752,50 @@ def test_a_person_the_person_model_is_less_sure_of_is_still_cut_out_whole(monkey
     assert regions.labels[20, 480] != person and regions.labels[300, 490] != person
 
 
+def cameraman_seen_whole(monkeypatch, pose_outline) -> tuple[Regions, int, np.ndarray]:
+    """The cameraman with trousers unlike anything else in the picture, below which the selfie model
+    leans only a little (0.3 of its answer, as on the legs of a person seen whole), and the pose model
+    answering `pose_outline(outline)`, given the selfie model's outline of him. His regions, his person
+    label and his trousers."""
+    import rilievo.adapters.segment_classical as segment_classical
+
+    image = np.repeat(skimage.data.camera()[..., None], 3, axis=2).astype(np.float32) / 255.0
+    sure = segment_classical.person_chance
+    outline = (sure(image) > 0.5).astype(np.float32)
+    trousers = outline > 0
+    trousers[:420] = False
+    image[trousers] = (0.85, 0.1, 0.1)
+
+    def fading_down_the_legs(picture):
+        chance = sure(picture).copy()
+        chance[400:] *= 0.3
+        return chance
+
+    monkeypatch.setattr(segment_classical, "person_chance", fading_down_the_legs)
+    monkeypatch.setattr(segment_classical, "body_chance", lambda picture, face: pose_outline(outline))
+    monkeypatch.setattr(segment_classical, "_last_found", None)  # the same picture, segmented anew
+    regions = segment_classical.ClassicalSegmenter().segment(image)
+    person = regions.labels[150, 230]
+    assert regions.names[person] == "person"
+    return regions, person, trousers
+
+
+def test_the_legs_the_selfie_model_fades_out_on_stay_with_the_person_the_pose_model_outlines(monkeypatch):
+    # Of two walkers before a bus the selfie model gave their shoes 0.15-0.46, and GrabCut left the
+    # shoes, unlike their coats, to the pavement and its pane.
+    regions, person, trousers = cameraman_seen_whole(monkeypatch, lambda outline: outline)
+    assert (regions.labels[trousers] == person).mean() > 0.95
+
+
+def test_where_the_selfie_model_sees_no_person_the_pose_models_outline_adds_nothing(monkeypatch):
+    # The pose model outlines a whole body even where the frame or the grass hides it: below a
+    # cameraman cut at the knees it drew legs in the grass.
+    ghost = np.zeros((512, 512), bool)
+    ghost[380:500, 300:420] = True
+    regions, person, _ = cameraman_seen_whole(monkeypatch, lambda outline: np.maximum(outline, ghost))
+    assert (regions.labels[ghost] == person).mean() < 0.05
+
+
 CROWD = (slice(0, 260), slice(300, 512))
 
 
