@@ -11,6 +11,7 @@ from __future__ import annotations
 import attrs
 import cv2
 import numpy as np
+from scipy.special import expit
 
 from rilievo.adapters.litert import LiteModel
 
@@ -64,7 +65,7 @@ def _detected(image: np.ndarray, pad: int, min_score: float) -> list[Face]:
                                  bar_cols - bar_cols // 2, cv2.BORDER_CONSTANT, value=(0.0, 0.0, 0.0))
     top, left = bar_rows // 2 * side / rows, bar_cols // 2 * side / rows  # the bars, in the padded picture's px
     boxes, scores = MODEL.run(np.clip(picture, 0.0, 1.0) * 2.0 - 1.0)
-    chance = 1.0 / (1.0 + np.exp(-np.clip(scores[:, 0], -80.0, 80.0)))
+    chance = expit(scores[:, 0])
     cells = (np.arange(GRID * GRID) % GRID + 0.5) / GRID, (np.arange(GRID * GRID) // GRID + 0.5) / GRID
     kept: list[np.ndarray] = []
     for index in np.argsort(-chance, kind="stable"):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.special import expit
 
 from rilievo.adapters.faces import Face
 from rilievo.adapters.litert import LiteModel
@@ -49,13 +50,12 @@ def body_chance(image: np.ndarray, face: Face) -> np.ndarray:
     # shrunk first with area averaging (an affine warp samples and would alias), then shifted into the square
     shrunk = cv2.resize(picture, (max(1, round(width * scale)), max(1, round(height * scale))),
                         interpolation=cv2.INTER_AREA)
-    square = cv2.warpAffine(shrunk, np.float32([[1, 0, -left * scale], [0, 1, -top * scale]]), (side, side),
-                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    shift = np.float32([[1, 0, to_square[0, 2]], [0, 1, to_square[1, 2]]])
+    square = cv2.warpAffine(shrunk, shift, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     outputs = POSE.run(square)
     present = next(output for output in outputs if output.size == 1)
     if float(present.ravel()[0]) < POSE_PRESENT:
         return np.zeros((height, width), np.float32)
     logits = next(output for output in outputs if output.shape[:2] == (side, side))[..., 0]
-    outline = 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
-    return cv2.warpAffine(outline.astype(np.float32), to_square, (width, height),
+    return cv2.warpAffine(expit(logits).astype(np.float32), to_square, (width, height),
                           flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
