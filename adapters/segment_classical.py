@@ -39,6 +39,7 @@ from skimage.segmentation import find_boundaries, slic
 from rilievo.adapters.edge_blur import edge_blur
 from rilievo.adapters.faces import Face, find_faces, head_of, person_seed
 from rilievo.adapters.person_mask import body_chance, person_chance
+from rilievo.adapters.salient_object import salient_chance
 from rilievo.adapters.guided import guided_upsample
 from rilievo.domain.regions import Regions
 
@@ -77,6 +78,14 @@ FILLING_AREA = (0.3, 0.9)  # share of the picture a subject filling the frame co
 FILLING_FROM_REST = 25.0  # ... Lab units between its mean colour and the rest's ...
 FILLING_FROM_RING = 15.0  # ... and the ring just around it ...
 FILLING_MAX_TOP = 0.85  # ... and the share of the top edge it may take (the rest must show above it)
+LEARNED_SEEDS = (0.1, 0.5, 0.9)  # the salient-object model's chance: surely not, probably not, probably, surely
+LEARNED_REACH = 0.2  # GrabCut from its answer keeps only where it gives at least this ...
+LEARNED_MIN_CONTRAST = 0.3  # ... and a cut this much surer inside than outside is a subject
+LEARNED_HELD = 0.8  # share of the model's subject that a cut from colour and focus holds to stand, ...
+LEARNED_SPECK = 0.1  # ... where the model's subject is under this share of it ...
+LEARNED_ADDED_SEEN = 0.6  # ... or the model sees this share of what it adds ...
+UNSEEN = 0.05  # ... giving it at least this chance
+DENIED = 0.2  # the model's mean chance over a region under which it denies the region is the subject's
 SPILL = 1.5  # a salient cut this much larger than the sharp part it holds spilled into the blurred scene
 MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient subject may touch ...
 MAX_CUT_TOP = 0.4  # ... or this share for a thing only the top edge cuts (a ball hanging in from it)
@@ -187,9 +196,10 @@ def _found(small: np.ndarray) -> tuple[np.ndarray, list[str], list[np.ndarray]] 
     lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab)
     graph = _Graph(superpixels, lab, _edges(lab))
     focus = _focus(graph)
-    subjects, names, by_focus = _subjects(small, graph, focus)
+    subject_chance = salient_chance(small)
+    subjects, names, by_focus = _subjects(small, graph, focus, subject_chance)
     merged = _background(graph, subjects)
-    subjects, names = _completed(subjects, names, merged, lab, focus[graph.labels], by_focus)
+    subjects, names = _completed(subjects, names, merged, lab, focus[graph.labels], by_focus, subject_chance)
     labels, background_names = _named_background(graph, merged, subjects)
     background_names = _backdrops(graph, labels, background_names, subjects, focus, by_focus)
     labels, names = _with_subjects(labels, background_names, subjects, names)
@@ -262,9 +272,10 @@ def _edges(lab: np.ndarray) -> np.ndarray:
 # --- subjects ---------------------------------------------------------------------------------
 
 
-def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list[np.ndarray], list[str], bool]:
+def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray,
+              subject_chance: np.ndarray) -> tuple[list[np.ndarray], list[str], bool]:
     """Bool masks at the working size, disjoint, with their names, and whether they were found as
-    the sharp part of a shallow depth of field."""
+    the sharp part of a shallow depth of field. `subject_chance`: the salient-object model's answer."""
     people = []
     taken = np.zeros(small.shape[:2], bool)
     faces = find_faces(small)
@@ -301,6 +312,13 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> tuple[list
     whole = _coloured_whole(small, graph, found) if found.any() else _filling_the_frame(small, graph)
     if whole is not None:
         found, by_focus = whole, False
+    # The salient-object model outlines an animal or a thing whole where colour and focus split it or
+    # join it to its background. The cut from them stands where it holds the model's subject and either
+    # that is a speck of it (the eyes of a cat's face filling the frame) or the model sees most of what
+    # it adds (the shaded foot of a tower, a cat's cheek), if only faintly
+    learned = _learned_subject(small, subject_chance)
+    if learned.any() and not _holds(found, learned, subject_chance):
+        found = learned
     parts = _parts(found)
     return parts, ["subject"] * len(parts), by_focus
 
@@ -608,6 +626,33 @@ def _salient_subject(small: np.ndarray, graph: _Graph, focus: np.ndarray) -> np.
     return subject if _stands_clear(subject) else np.zeros((height, width), bool)
 
 
+def _holds(cut: np.ndarray, learned: np.ndarray, chance: np.ndarray) -> bool:
+    """Whether a cut from colour and focus holds the model's subject and adds to it only what the model
+    sees (see _subjects)."""
+    if (learned & cut).sum() < LEARNED_HELD * learned.sum():
+        return False
+    added = cut & ~learned
+    return (learned.sum() < LEARNED_SPECK * cut.sum() or not added.any()
+            or (chance[added] >= UNSEEN).mean() >= LEARNED_ADDED_SEEN)
+
+
+def _learned_subject(small: np.ndarray, chance: np.ndarray) -> np.ndarray:
+    """The salient-object model's subject as a bool mask at the working size, cut out by GrabCut seeded
+    from its answer (the model sees the picture at 320 px: GrabCut puts its outline on the edges), no
+    farther than it reaches; all False where it sees no subject or nearly everything."""
+    surely_not, probably_not, surely = LEARNED_SEEDS
+    if not (chance >= probably_not).any():
+        return np.zeros(small.shape[:2], bool)
+    seed = np.select([chance < surely_not, chance < probably_not, chance < surely],
+                     [cv2.GC_BGD, cv2.GC_PR_BGD, cv2.GC_PR_FGD], cv2.GC_FGD).astype(np.uint8)
+    subject = _tidy(_grabcut(small, seed) & (chance >= LEARNED_REACH))
+    share = subject.mean()
+    if not SUBJECT_AREA[0] < share < FILLING_AREA[1]:
+        return np.zeros(small.shape[:2], bool)
+    contrast = chance[subject].mean() - chance[~subject].mean()
+    return subject if contrast >= LEARNED_MIN_CONTRAST else np.zeros(small.shape[:2], bool)
+
+
 def _stands_clear(subject: np.ndarray, cut_top: bool = False) -> bool:
     """Whether a subject stands clear of the frame's top and sides: one spread along the top or down
     both sides of the frame is more likely background taken for it (a row of trees, a sky, which run
@@ -799,7 +844,7 @@ def _background(graph: _Graph, subjects: list[np.ndarray]) -> np.ndarray:
 
 
 def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndarray, lab: np.ndarray,
-               detail: np.ndarray, by_focus: bool):
+               detail: np.ndarray, by_focus: bool, subject_chance: np.ndarray):
     """Subjects grown by the regions GrabCut missed: background regions they enclose (the inside of
     a saucer's rim, the collar under a chin), that touch them and look like them, or that wrap
     around them (a saucer under a cup), as long as those do not run out of the frame and are not the
@@ -808,7 +853,9 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     subject found by its focus, takes only what it surrounds (SURROUNDED_SHARE of the region's outline
     along it) and is not blurred against it (BACKDROP_DETAIL_GAP below its median detail): a hull holds
     the scene beside a head or a trunk, and beside a subject in focus lies the blurred scene, pieces of
-    which would hug it or look like it (the flowers of its bed) or show between it and its branch."""
+    which would hug it or look like it (the flowers of its bed) or show between it and its branch.
+    No region the salient-object model denies (`subject_chance`, DENIED) joins a subject that is not a person:
+    the garage floor between a motorcycle's wheels, the leaves between two macaws."""
     if not subjects:
         return subjects, names
     height, width = background.shape
@@ -831,6 +878,7 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     mean /= np.maximum(area, 1)[:, None]
     outline = find_boundaries(background, connectivity=1, mode="thick") & valid  # a 4-neighbour of another label
     outline_length = np.bincount(background[outline], minlength=count)
+    denied = np.bincount(background[valid], subject_chance[valid], minlength=count) < DENIED * np.maximum(area, 1)
     grown = []
     for subject, hull, name in joined:
         inside = np.bincount(background[hull & valid], minlength=count)
@@ -842,6 +890,9 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
         distance = np.linalg.norm((mean - lab[subject].mean(axis=0)) * (1.0, 1.5, 1.5), axis=1)
         alike = touching & (on_border == 0) & (distance < 14.0 + 0.5 * spread) & (not by_focus)
         alike[seen_past] = False
+        if name != "person":
+            enclosed &= ~denied
+            alike &= ~denied
         if name == "person" or by_focus:
             # a person's hull holds the scene beside the head and between the arms and legs (a flag, the
             # grass between a tripod's legs), and the hull of a sharp tree on its bank the lake and the
@@ -857,6 +908,7 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
         for _ in range(HUG_ROUNDS if name == "subject" and not by_focus else 0):
             hugged = _hugging(subject, background, outline, outline_length, on_border, area, mean, detail)
             hugged[seen_past] = False
+            hugged &= ~denied
             if not hugged.any():
                 break
             subject = subject | np.isin(background, np.flatnonzero(hugged))
