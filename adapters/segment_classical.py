@@ -15,8 +15,12 @@ At a working size of about 512 px:
    bear's back, a cub's sharp face above its soft chest), the whole is the subject.
    Before both: on a plain ground (paper, a backdrop, an empty sky) each dense cluster of strokes,
    with the ground it encloses, is a subject (a dog drawn in pale fur on paper).
+   U²-Net's small salient-object model (adapters/salient_object.py) outlines an animal or a thing
+   whole; its cut, by GrabCut seeded from its answer, replaces the one from colour and focus unless
+   that holds it and adds only what the model sees (see _holds).
 3. The background: superpixels merged greedily by colour, texture and the edge between them, and
-   regions too small to matter absorbed by their closest neighbour. A region is named "sky",
+   regions too small to matter absorbed by their closest neighbour; no region the salient-object model
+   denies joins a subject that is not a person. A region is named "sky",
    "ground"/"floor" or "wall" where its place, brightness and texture say so, and "backdrop" where
    it is mostly out of focus behind a subject.
 
@@ -315,10 +319,11 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray,
     # The salient-object model outlines an animal or a thing whole where colour and focus split it or
     # join it to its background. The cut from them stands where it holds the model's subject and either
     # that is a speck of it (the eyes of a cat's face filling the frame) or the model sees most of what
-    # it adds (the shaded foot of a tower, a cat's cheek), if only faintly
+    # it adds (the shaded foot of a tower, a cat's cheek), if only faintly; else the model's subject,
+    # with what of that cut the model sees (a macaw's body below its head, which it sees faintly)
     learned = _learned_subject(small, subject_chance)
     if learned.any() and not _holds(found, learned, subject_chance):
-        found = learned
+        found = learned | (found & (subject_chance >= UNSEEN))
     parts = _parts(found)
     return parts, ["subject"] * len(parts), by_focus
 
