@@ -84,7 +84,8 @@ FILLING_FROM_RING = 15.0  # ... and the ring just around it ...
 FILLING_MAX_TOP = 0.85  # ... and the share of the top edge it may take (the rest must show above it)
 LEARNED_SEEDS = (0.1, 0.5, 0.9)  # the salient-object model's chance: surely not, probably not, probably, surely
 LEARNED_REACH = 0.2  # GrabCut from its answer keeps only where it gives at least this ...
-LEARNED_MIN_CONTRAST = 0.3  # ... and a cut this much surer inside than outside is a subject
+LEARNED_MIN_CONTRAST = 0.3  # ... and a cut this much surer inside than outside is a subject, ...
+LEARNED_SURE = 0.25  # ... where the model is sure of this share of it (a desk in a cluttered office: none)
 LEARNED_HELD = 0.8  # share of the model's subject that a cut from colour and focus holds to stand, ...
 LEARNED_SPECK = 0.1  # ... where the model's subject is under this share of it ...
 LEARNED_ADDED_SEEN = 0.6  # ... or the model sees this share of what it adds ...
@@ -644,7 +645,8 @@ def _holds(cut: np.ndarray, learned: np.ndarray, chance: np.ndarray) -> bool:
 def _learned_subject(small: np.ndarray, chance: np.ndarray) -> np.ndarray:
     """The salient-object model's subject as a bool mask at the working size, cut out by GrabCut seeded
     from its answer (the model sees the picture at 320 px: GrabCut puts its outline on the edges), no
-    farther than it reaches; all False where it sees no subject or nearly everything."""
+    farther than it reaches; all False where it sees no subject, is sure of too little of it, or sees
+    nearly everything."""
     surely_not, probably_not, surely = LEARNED_SEEDS
     if not (chance >= probably_not).any():
         return np.zeros(small.shape[:2], bool)
@@ -655,7 +657,8 @@ def _learned_subject(small: np.ndarray, chance: np.ndarray) -> np.ndarray:
     if not SUBJECT_AREA[0] < share < FILLING_AREA[1]:
         return np.zeros(small.shape[:2], bool)
     contrast = chance[subject].mean() - chance[~subject].mean()
-    return subject if contrast >= LEARNED_MIN_CONTRAST else np.zeros(small.shape[:2], bool)
+    sure = (chance[subject] >= surely).mean()
+    return subject if contrast >= LEARNED_MIN_CONTRAST and sure >= LEARNED_SURE else np.zeros(small.shape[:2], bool)
 
 
 def _stands_clear(subject: np.ndarray, cut_top: bool = False) -> bool:
@@ -859,8 +862,9 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     along it) and is not blurred against it (BACKDROP_DETAIL_GAP below its median detail): a hull holds
     the scene beside a head or a trunk, and beside a subject in focus lies the blurred scene, pieces of
     which would hug it or look like it (the flowers of its bed) or show between it and its branch.
-    No region the salient-object model denies (`subject_chance`, DENIED) joins a subject that is not a person:
-    the garage floor between a motorcycle's wheels, the leaves between two macaws."""
+    No region the salient-object model denies (`subject_chance`, DENIED) joins a subject that is not a person,
+    where the model is sure of some subject: the garage floor between a motorcycle's wheels, the leaves
+    between two macaws."""
     if not subjects:
         return subjects, names
     height, width = background.shape
@@ -883,7 +887,10 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     mean /= np.maximum(area, 1)[:, None]
     outline = find_boundaries(background, connectivity=1, mode="thick") & valid  # a 4-neighbour of another label
     outline_length = np.bincount(background[outline], minlength=count)
-    denied = np.bincount(background[valid], subject_chance[valid], minlength=count) < DENIED * np.maximum(area, 1)
+    # a model sure of nothing in the picture (a cluttered office) denies nothing
+    sees_a_subject = (subject_chance >= LEARNED_SEEDS[2]).mean() >= SUBJECT_AREA[0]
+    denied = sees_a_subject & (np.bincount(background[valid], subject_chance[valid], minlength=count)
+                               < DENIED * np.maximum(area, 1))
     grown = []
     for subject, hull, name in joined:
         inside = np.bincount(background[hull & valid], minlength=count)
