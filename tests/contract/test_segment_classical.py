@@ -640,9 +640,10 @@ def test_the_lake_seen_between_a_pagoda_and_the_trees_is_not_part_of_the_pagoda(
         assert regions.labels[lake] != pagoda, lake
 
 
-def test_two_subject_parts_that_both_take_the_same_region_become_one_subject():
-    # A still life's far jug came out as its own part; both it and the nearer vessels took the same
-    # piece of the jug, and the plan put the two parts, and so the jug, on two panes
+def two_parts_completed(salient_chance):
+    """Two pieces of one brown thing on a pale wall, the background region between them alike in colour,
+    completed where the salient-object model answers salient_chance(left, gap, right); the subjects and
+    the gap's mask."""
     height, width = 90, 120
     left, gap, right = (np.zeros((height, width), bool) for _ in range(3))
     left[30:60, 20:45], gap[30:60, 45:75], right[30:60, 75:100] = True, True, True
@@ -651,8 +652,15 @@ def test_two_subject_parts_that_both_take_the_same_region_become_one_subject():
     lab = np.zeros((height, width, 3), np.float32)
     lab[..., 0] = 80.0  # a pale wall
     lab[left | gap | right] = (40.0, 30.0, 20.0)  # two pieces of one brown thing and what joins them
-    subjects, names = _completed([left, right], ["subject", "subject"], background, lab, np.zeros((height, width)), False,
-                                 np.ones((height, width)))
+    subjects, names = _completed([left, right], ["subject", "subject"], background, lab, np.zeros((height, width)),
+                                 False, salient_chance(left, gap, right).astype(np.float32))
+    return subjects, names, left, gap, right
+
+
+def test_two_subject_parts_that_both_take_the_same_region_become_one_subject():
+    # A still life's far jug came out as its own part; both it and the nearer vessels took the same
+    # piece of the jug, and the plan put the two parts, and so the jug, on two panes
+    subjects, names, left, gap, right = two_parts_completed(lambda left, gap, right: np.ones(gap.shape))
     assert len(subjects) == 1 and names == ["subject"]
     assert (subjects[0] == (left | gap | right)).all()
 
@@ -660,16 +668,7 @@ def test_two_subject_parts_that_both_take_the_same_region_become_one_subject():
 def test_the_floor_between_two_wheels_the_salient_object_model_denies_joins_neither():
     # two wheels of a motorcycle and the garage floor between them, all alike in colour: without the
     # model the floor joined them into one subject, and went on its card
-    height, width = 90, 120
-    left, gap, right = (np.zeros((height, width), bool) for _ in range(3))
-    left[30:60, 20:45], gap[30:60, 45:75], right[30:60, 75:100] = True, True, True
-    background = np.where(gap, 1, 0).astype(np.int32)
-    background[left | right] = -1
-    lab = np.zeros((height, width, 3), np.float32)
-    lab[..., 0] = 80.0
-    lab[left | gap | right] = (40.0, 30.0, 20.0)
-    subjects, _ = _completed([left, right], ["subject", "subject"], background, lab, np.zeros((height, width)), False,
-                             (left | right).astype(np.float32))
+    subjects, _, _, gap, _ = two_parts_completed(lambda left, gap, right: left | right)
     assert not any(subject[gap].any() for subject in subjects)
 
 
@@ -677,17 +676,7 @@ def test_where_the_salient_object_model_is_sure_of_nothing_it_denies_nothing():
     # a cluttered office: the model gives the desk 0.3-0.7 and is sure of nothing; denying the regions
     # of the desk scene it gave under 0.2 left the partition and the chairs out of the desk's subject,
     # and the measured office depth fell (Spearman 0.533 -> 0.512)
-    height, width = 90, 120
-    left, gap, right = (np.zeros((height, width), bool) for _ in range(3))
-    left[30:60, 20:45], gap[30:60, 45:75], right[30:60, 75:100] = True, True, True
-    background = np.where(gap, 1, 0).astype(np.int32)
-    background[left | right] = -1
-    lab = np.zeros((height, width, 3), np.float32)
-    lab[..., 0] = 80.0
-    lab[left | gap | right] = (40.0, 30.0, 20.0)
-    unsure = np.where(left | right, 0.6, 0.1).astype(np.float32)
-    subjects, _ = _completed([left, right], ["subject", "subject"], background, lab, np.zeros((height, width)), False,
-                             unsure)
+    subjects, _, _, gap, _ = two_parts_completed(lambda left, gap, right: np.where(left | right, 0.6, 0.1))
     assert len(subjects) == 1 and subjects[0][gap].all()
 
 
