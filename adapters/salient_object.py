@@ -38,8 +38,8 @@ def salient_chance(image: np.ndarray) -> np.ndarray:
         net = _loaded()
         net.setInput(blob)
         fused = net.forward(net.getUnconnectedOutLayersNames()[0])[0, 0]  # d0, the fused map
-    chance = cv2.resize(np.clip(fused, 0.0, 1.0).astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.clip(chance, 0.0, 1.0)
+    # bilinear enlargement of values in 0..1 stays in 0..1
+    return cv2.resize(np.clip(fused, 0.0, 1.0).astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _loaded():
