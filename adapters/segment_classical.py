@@ -91,6 +91,7 @@ LEARNED_SPECK = 0.1  # ... where the model's subject is under this share of it .
 LEARNED_ADDED_SEEN = 0.6  # ... or the model sees this share of what it adds ...
 UNSEEN = 0.05  # ... giving it at least this chance
 DENIED = 0.2  # the model's mean chance over a region under which it denies the region is the subject's
+HELD_BY_PEOPLE = 0.5  # share of a part of the model's subject the people hold, for all of it to join them
 SPILL = 1.5  # a salient cut this much larger than the sharp part it holds spilled into the blurred scene
 MAX_SUBJECT_TOP = 0.3  # share of the top edge (or of both side edges) a salient subject may touch ...
 MAX_CUT_TOP = 0.4  # ... or this share for a thing only the top edge cuts (a ball hanging in from it)
@@ -298,6 +299,7 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray,
             people.append(person)
         taken |= person
     if people:
+        people = _with_what_they_hold(people, _learned_subject(small, subject_chance), subject_chance)
         return people, ["person"] * len(people), False
     drawn = _drawn_subjects(graph.lab_image)
     if drawn:
@@ -318,15 +320,36 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray,
     if whole is not None:
         found, by_focus = whole, False
     # The salient-object model outlines an animal or a thing whole where colour and focus split it or
-    # join it to its background. The cut from them stands where it holds the model's subject and either
-    # that is a speck of it (the eyes of a cat's face filling the frame) or the model sees most of what
-    # it adds (the shaded foot of a tower, a cat's cheek), if only faintly; else the model's subject,
-    # with what of that cut the model sees (a macaw's body below its head, which it sees faintly)
+    # join it to its background. The model's subject joins the cut from them where that holds it and
+    # either it is a speck of that cut (the eyes of a cat's face filling the frame) or the model sees
+    # most of what the cut adds (the shaded foot of a tower, a cat's cheek), if only faintly: the cut
+    # stands, with what it missed of the model's subject (a running cheetah's tail); else the model's
+    # subject stands, with what of that cut the model sees (a macaw's body below its head)
     learned = _learned_subject(small, subject_chance)
-    if learned.any() and not _holds(found, learned, subject_chance):
-        found = learned | (found & (subject_chance >= UNSEEN))
+    if learned.any():
+        found = learned | (found if _holds(found, learned, subject_chance) else found & (subject_chance >= UNSEEN))
     parts = _parts(found)
     return parts, ["subject"] * len(parts), by_focus
+
+
+def _with_what_they_hold(people: list[np.ndarray], learned: np.ndarray, chance: np.ndarray) -> list[np.ndarray]:
+    """The people with the rest of each part of the salient-object model's subject they hold at least
+    HELD_BY_PEOPLE of, where the model leans to it (0.5: not the edge of a flag beside an astronaut's
+    arm, nor the grass a tripod's legs enclose), each pixel to the nearest of them: the tripod a
+    cameraman stands at, the ball at a player's foot, the back of a coach's dark suit the selfie model
+    lost against the dark crowd."""
+    if not learned.any():
+        return people
+    held = _union(people, learned.shape)
+    distances = [cv2.distanceTransform((~person).astype(np.uint8), cv2.DIST_L2, 5) for person in people]
+    nearest = np.argmin(np.stack(distances), axis=0)
+    count, parts = cv2.connectedComponents(learned.astype(np.uint8), connectivity=8)
+    joining = np.zeros(learned.shape, bool)
+    for label in range(1, count):
+        part = parts == label
+        if (part & held).sum() >= HELD_BY_PEOPLE * part.sum():
+            joining |= part & ~held & (chance >= LEARNED_SEEDS[1])
+    return [person | (joining & (nearest == index)) for index, person in enumerate(people)]
 
 
 def _coloured_whole(small: np.ndarray, graph: _Graph, found: np.ndarray) -> np.ndarray | None:
@@ -862,9 +885,9 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     along it) and is not blurred against it (BACKDROP_DETAIL_GAP below its median detail): a hull holds
     the scene beside a head or a trunk, and beside a subject in focus lies the blurred scene, pieces of
     which would hug it or look like it (the flowers of its bed) or show between it and its branch.
-    No region the salient-object model denies (`subject_chance`, DENIED) joins a subject that is not a person,
-    where the model is sure of some subject: the garage floor between a motorcycle's wheels, the leaves
-    between two macaws."""
+    No region the salient-object model denies (`subject_chance`, DENIED) joins a subject, where the model
+    is sure of some subject: the garage floor between a motorcycle's wheels, the leaves between two
+    macaws, the grass a tripod's legs enclose, a bus seen between two people."""
     if not subjects:
         return subjects, names
     height, width = background.shape
@@ -902,9 +925,8 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
         distance = np.linalg.norm((mean - lab[subject].mean(axis=0)) * (1.0, 1.5, 1.5), axis=1)
         alike = touching & (on_border == 0) & (distance < 14.0 + 0.5 * spread) & (not by_focus)
         alike[seen_past] = False
-        if name != "person":
-            enclosed &= ~denied
-            alike &= ~denied
+        enclosed &= ~denied
+        alike &= ~denied
         if name == "person" or by_focus:
             # a person's hull holds the scene beside the head and between the arms and legs (a flag, the
             # grass between a tripod's legs), and the hull of a sharp tree on its bank the lake and the

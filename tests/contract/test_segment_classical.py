@@ -20,6 +20,7 @@ from rilievo.adapters.segment_classical import (
     _focus,
     _hugging,
     _learned_subject,
+    _with_what_they_hold,
     _sky_grown,
     _without_blurred_scene,
 )
@@ -70,6 +71,12 @@ def segmenter():
 @pytest.fixture(scope="module")
 def astronaut_regions(segmenter):
     return segmenter.segment(skimage.data.astronaut().astype(np.float32) / 255.0)
+
+
+@pytest.fixture(scope="module")
+def cameraman_regions(segmenter):
+    camera = skimage.data.camera().astype(np.float32) / 255.0
+    return segmenter.segment(np.repeat(camera[..., None], 3, axis=2))
 
 
 @pytest.mark.parametrize("shape", [(123, 301), (8, 8), (9, 31), (600, 1100)])
@@ -491,6 +498,21 @@ def test_a_face_filling_the_frame_of_which_the_model_sees_only_the_eyes_is_still
     assert (subjects[0] & animal).sum() > 0.95 * animal.sum()
 
 
+def test_what_a_cut_that_holds_the_models_subject_missed_of_it_joins_it(monkeypatch):
+    # a running cheetah's thin tail, darker than its body: the cut from focus held the body and missed
+    # the tail, which the salient-object model sees with it
+    image, animal = bear_in_grass()
+    height, width = animal.shape
+    tail = np.zeros_like(animal)
+    tail[int(0.3 * height):int(0.34 * height), :int(0.2 * width)] = True
+    tail &= ~animal
+    image[tail] = (0.15, 0.1, 0.08)
+    subjects, _, _ = subjects_when_found(image, np.zeros_like(animal), animal, monkeypatch,
+                                         salient_chance=(animal | tail).astype(np.float32))
+    assert (subjects[0] & animal).sum() > 0.95 * animal.sum()
+    assert (subjects[0] & tail).sum() > 0.9 * tail.sum()
+
+
 def test_a_fruit_of_which_saliency_found_the_lit_side_is_found_whole_with_its_dark_side(monkeypatch):
     # an apple filling the frame before a green wall: saliency finds its pale lit side, and the rest of
     # it, dark red, is nearer the wall's colour than the lit side's in lightness, but plainly not the wall
@@ -665,6 +687,23 @@ def test_two_subject_parts_that_both_take_the_same_region_become_one_subject():
     assert (subjects[0] == (left | gap | right)).all()
 
 
+def test_what_people_hold_of_the_salient_object_models_subject_brings_the_rest_of_it_to_the_nearest():
+    # the back of a coach's dark suit, lost by the selfie model against a dark crowd, and the ball at a
+    # player's foot: the salient-object model sees them with the people
+    height, width = 60, 100
+    left, right, learned, aside = (np.zeros((height, width), bool) for _ in range(4))
+    left[10:50, 20:40], right[10:50, 60:80] = True, True
+    learned[10:50, 10:90] = True  # both people and what lies beside them and between them
+    aside[5:15, 92:98] = True  # a part of the model's subject no person holds
+    chance = np.where(learned | aside, 1.0, 0.0).astype(np.float32)
+    chance[40:50, 45:55] = 0.4  # where the model leans against it, within its cut
+    with_left, with_right = _with_what_they_hold([left, right], learned | aside, chance)
+    assert with_left[:, 10:50][chance[:, 10:50] > 0.5].all() and not with_left[:, 51:].any()
+    assert with_right[:, 51:90][chance[:, 51:90] > 0.5].all() and not with_right[:, :50].any()
+    assert not (with_left | with_right)[40:50, 45:55].any()
+    assert not (with_left | with_right)[aside].any()
+
+
 def test_the_floor_between_two_wheels_the_salient_object_model_denies_joins_neither():
     # two wheels of a motorcycle and the garage floor between them, all alike in colour: without the
     # model the floor joined them into one subject, and went on its card
@@ -773,18 +812,28 @@ def test_a_plain_mottled_carpet_around_a_sharp_scene_is_not_taken_for_a_blurred_
     assert "backdrop" not in regions.names
 
 
-def test_the_scene_inside_a_persons_outline_hull_but_not_surrounded_by_her_stays_out_of_the_person(segmenter, astronaut_regions):
+def test_the_scene_inside_a_persons_outline_hull_but_not_surrounded_by_her_stays_out_of_the_person(astronaut_regions,
+                                                                                                  cameraman_regions):
     # The hull of a person's outline holds the scene beside the head and between the arms and legs; it
     # had taken a flag's stripes beside an officer's head to her pane (shared photo of Grace Hopper).
     labels = astronaut_regions.labels
     person = labels[120, 220]
     assert labels[200, 75] != person  # the flag beside her shoulder
     assert labels[260, 380] != person  # the shuttle model's base beside her arm
-    camera = skimage.data.camera().astype(np.float32) / 255.0
-    regions = segmenter.segment(np.repeat(camera[..., None], 3, axis=2))
-    cameraman = regions.labels[100, 240]
-    assert regions.names[cameraman] == "person"
-    assert regions.labels[450, 276] != cameraman  # the grass between his legs and the tripod's
+    cameraman = cameraman_regions.labels[100, 240]
+    assert cameraman_regions.names[cameraman] == "person"
+    assert cameraman_regions.labels[450, 276] != cameraman  # the grass between his legs and the tripod's
+
+
+def test_the_tripod_a_cameraman_stands_at_is_his_but_not_the_grass_its_legs_enclose(cameraman_regions):
+    # The selfie model sees the man and not his tripod, which stood on the pane behind him; the
+    # salient-object model sees both, and not the grass between the tripod's leg, column and foot
+    # that the man's cut, with the tripod, then surrounded
+    labels = cameraman_regions.labels
+    cameraman = labels[100, 240]
+    column, right_leg, left_foot = labels[380, 293], labels[400, 345], labels[480, 250]
+    assert column == right_leg == left_foot == cameraman
+    assert labels[460, 265] != cameraman  # the grass the legs, column and foot enclose
 
 
 def test_the_astronaut_is_one_region_named_person_from_her_face_to_her_suit(astronaut_regions):
