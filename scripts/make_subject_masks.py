@@ -9,7 +9,8 @@ photos (@vladmandic/face-api), fetched with `npm pack` into the same folder, and
 sample photos (opencv-doc), fetched with `apt-get download` there too (each needs its package index
 once), or are drawn here; they are not kept in the repository, this script makes them again. Each mask is `<name>_mask.png`
 beside `<name>.png`, photo-sized: 255 subject, 0 background, 128 don't care (a band around the outline,
-and parts that are neither, such as foreground trees in front of a building). The recipe of each mask
+and parts that are neither, such as foreground trees in front of a building, or the shelves seen
+through the motorcycle's frame, which its measured depth puts far behind it). The recipe of each mask
 (GrabCut rectangle, hints that are surely subject or surely background, don't-care polygons) is data
 below, in the photo's own pixels; every mask was looked at over its photo and the hints adjusted until
 it was right. The motorcycle also gets `motorcycle_depth.png` from its measured disparity (white =
@@ -113,6 +114,7 @@ RECIPES: dict[str, dict] = {
                      (612, 280), (600, 300), (520, 300), (470, 382), (330, 392), (290, 362), (180, 302),
                      (150, 232), (100, 226)],
                     rect(318, 375, 346, 436)],
+        "seen_through": 110,  # the shelves and the wall seen through its frame and wheels
     },
     "chelsea": {  # the cat whose face fills the frame, drawn by hand; her blurred room shows right of her
         "source": "skimage:chelsea",  # cheek and in the top-left corner
@@ -546,6 +548,8 @@ def subject_mask(name: str, recipe: dict, wheels: Path) -> tuple[np.ndarray, np.
     outline = cv2.dilate(mask, kernel) != cv2.erode(mask, kernel)
     mask[outline] = 128
     fill(mask, recipe.get("dontcare", []), 128)
+    if "seen_through" in recipe:  # the scene inside the outline that the measured depth puts far behind
+        mask[subject & (measured_depth() < recipe["seen_through"])] = 128
     return image, mask
 
 

@@ -66,12 +66,9 @@ def test_with_the_built_in_engines_the_astronaut_the_cup_on_its_saucer_and_the_c
 def test_with_the_built_in_engines_the_motorcycle_in_a_cluttered_garage_sits_whole_on_one_pane(tmp_path):
     # shelves, boxes and a bench all around it spread the saliency, so the bike stands out less
     # than a subject before a plain background; its separation is not asserted: the floor in front
-    # of it goes on its pane, as a surface goes with the thing standing on it. Its mask, a polygon
-    # drawn round the bike, takes in the shelves seen between its fork and tank, the floor under its
-    # engine and beside its front tyre: the salient-object model's cut follows the bike itself and
-    # leaves those (7.5 % of the mask) to the panes behind, the bike whole on its pane
+    # of it goes on its pane, as a surface goes with the thing standing on it
     motorcycle = built_in_scores(tmp_path, "motorcycle")["motorcycle"]
-    assert motorcycle["integrity"] >= 0.9
+    assert motorcycle["integrity"] >= 0.95
     assert motorcycle["subject_in_front"]
 
 
