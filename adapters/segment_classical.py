@@ -886,8 +886,8 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
     the scene beside a head or a trunk, and beside a subject in focus lies the blurred scene, pieces of
     which would hug it or look like it (the flowers of its bed) or show between it and its branch.
     No region the salient-object model denies (`subject_chance`, DENIED) joins a subject, where the model
-    is sure of some subject: the garage floor between a motorcycle's wheels, the leaves between two
-    macaws, the grass a tripod's legs enclose, a bus seen between two people."""
+    is sure of some subject and, for a person, sees her: the garage floor between a motorcycle's wheels,
+    the leaves between two macaws, the grass a tripod's legs enclose."""
     if not subjects:
         return subjects, names
     height, width = background.shape
@@ -925,8 +925,11 @@ def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndar
         distance = np.linalg.norm((mean - lab[subject].mean(axis=0)) * (1.0, 1.5, 1.5), axis=1)
         alike = touching & (on_border == 0) & (distance < 14.0 + 0.5 * spread) & (not by_focus)
         alike[seen_past] = False
-        enclosed &= ~denied
-        alike &= ~denied
+        # the model denies a region of a person only where it sees that person (of two men walking past
+        # a bus it sees the bus)
+        if name != "person" or subject_chance[subject].mean() >= LEARNED_SEEDS[1]:
+            enclosed &= ~denied
+            alike &= ~denied
         if name == "person" or by_focus:
             # a person's hull holds the scene beside the head and between the arms and legs (a flag, the
             # grass between a tripod's legs), and the hull of a sharp tree on its bank the lake and the

@@ -704,6 +704,35 @@ def test_what_people_hold_of_the_salient_object_models_subject_brings_the_rest_o
     assert not (with_left | with_right)[aside].any()
 
 
+def person_around_a_hole_completed(person_chance):
+    """A person's cut around a hole of her colour (what GrabCut missed of her coat), completed where the
+    salient-object model gives her `person_chance`, the hole nothing and a bus beside her 1: whether the
+    hole joined her."""
+    height, width = 90, 120
+    person, hole, bus = (np.zeros((height, width), bool) for _ in range(3))
+    person[20:80, 40:80] = True
+    hole[40:55, 52:68] = True
+    person &= ~hole
+    bus[5:20, 90:115] = True
+    background = np.where(hole, 1, 0).astype(np.int32)
+    background[person] = -1
+    lab = np.zeros((height, width, 3), np.float32)
+    lab[..., 0] = 80.0
+    lab[person | hole] = (30.0, 5.0, 5.0)  # a dark coat
+    chance = np.where(person, person_chance, 0.0) + np.where(bus, 1.0, 0.0)
+    subjects, _ = _completed([person], ["person"], background, lab, np.zeros((height, width)), False,
+                             chance.astype(np.float32))
+    return bool(subjects[0][hole].all())
+
+
+def test_the_salient_object_model_denies_a_region_to_a_person_only_where_it_sees_her():
+    # of two men walking past a bus the model sees the bus: what their cuts surround is theirs whatever
+    # it gives it; where it sees the person, what it denies inside her cut stays out (the grass a
+    # tripod's legs enclose)
+    assert person_around_a_hole_completed(0.3)
+    assert not person_around_a_hole_completed(1.0)
+
+
 def test_the_floor_between_two_wheels_the_salient_object_model_denies_joins_neither():
     # two wheels of a motorcycle and the garage floor between them, all alike in colour: without the
     # model the floor joined them into one subject, and went on its card
