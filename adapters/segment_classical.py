@@ -327,7 +327,8 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray,
     # subject stands, with what of that cut the model sees (a macaw's body below its head)
     learned = _learned_subject(small, subject_chance)
     if learned.any():
-        found = learned | (found if _holds(found, learned, subject_chance) else found & (subject_chance >= UNSEEN))
+        kept = found if _holds(found, learned, subject_chance) else found & (subject_chance >= UNSEEN)
+        found = learned | kept
     parts = _parts(found)
     return parts, ["subject"] * len(parts), by_focus
 
