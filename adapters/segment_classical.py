@@ -17,10 +17,11 @@ At a working size of about 512 px:
    with the ground it encloses, is a subject (a dog drawn in pale fur on paper).
    U²-Net's small salient-object model (adapters/salient_object.py) outlines an animal or a thing
    whole; its cut, by GrabCut seeded from its answer, replaces the one from colour and focus unless
-   that holds it and adds only what the model sees (see _holds).
+   that holds it and adds only what the model sees (see _holds), and joins it where it does. What the
+   people hold of its cut brings the rest of it to them (a tripod, a ball).
 3. The background: superpixels merged greedily by colour, texture and the edge between them, and
    regions too small to matter absorbed by their closest neighbour; no region the salient-object model
-   denies joins a subject that is not a person. A region is named "sky",
+   denies joins a subject (a person only where the model sees her). A region is named "sky",
    "ground"/"floor" or "wall" where its place, brightness and texture say so, and "backdrop" where
    it is mostly out of focus behind a subject.
 
