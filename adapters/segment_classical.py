@@ -340,17 +340,17 @@ def _with_what_they_hold(people: list[np.ndarray], learned: np.ndarray, chance: 
     arm, nor the grass a tripod's legs enclose), each pixel to the nearest of them: the tripod a
     cameraman stands at, the ball at a player's foot, the back of a coach's dark suit the selfie model
     lost against the dark crowd."""
-    if not learned.any():
-        return people
     held = _union(people, learned.shape)
-    distances = [cv2.distanceTransform((~person).astype(np.uint8), cv2.DIST_L2, 5) for person in people]
-    nearest = np.argmin(np.stack(distances), axis=0)
     count, parts = cv2.connectedComponents(learned.astype(np.uint8), connectivity=8)
     joining = np.zeros(learned.shape, bool)
     for label in range(1, count):
         part = parts == label
         if (part & held).sum() >= HELD_BY_PEOPLE * part.sum():
             joining |= part & ~held & (chance >= LEARNED_SEEDS[1])
+    if not joining.any():
+        return people
+    distances = [cv2.distanceTransform((~person).astype(np.uint8), cv2.DIST_L2, 5) for person in people]
+    nearest = np.argmin(np.stack(distances), axis=0)
     return [person | (joining & (nearest == index)) for index, person in enumerate(people)]
 
 

@@ -375,6 +375,11 @@ def bear_in_grass(height=300, width=260):
     return np.where(animal[..., None], fur, grass).astype(np.float32), animal
 
 
+def is_the_thing_alone(subject, thing):
+    """Whether a subject holds 95 % of a thing and under 3 % of the rest of the picture."""
+    return (subject & thing).sum() > 0.95 * thing.sum() and (subject & ~thing).sum() < 0.03 * (~thing).sum()
+
+
 def subjects_when_found(image, salient, focused, monkeypatch, salient_chance=None):
     """The segmenter's subjects of `image` where saliency finds `salient` and focus `focused`, and the
     salient-object model answers `salient_chance` (nothing, by default)."""
@@ -399,8 +404,7 @@ def test_a_thing_of_which_saliency_found_a_tuft_on_its_back_is_found_whole_by_it
     tuft = animal & (rows < top + 12)
     subjects, names, by_focus = subjects_when_found(image, tuft, np.zeros_like(animal), monkeypatch)
     assert names == ["subject"] and not by_focus
-    assert (subjects[0] & animal).sum() > 0.95 * animal.sum()
-    assert (subjects[0] & ~animal).sum() < 0.03 * (~animal).sum()
+    assert is_the_thing_alone(subjects[0], animal)
 
 
 def test_the_grass_beside_a_things_legs_along_the_frame_is_surely_scene_in_its_cut_by_colour(monkeypatch):
@@ -483,8 +487,7 @@ def test_a_cut_that_took_grass_the_salient_object_model_denies_gives_way_to_the_
     subjects, names, by_focus = subjects_when_found(image, spilled, np.zeros_like(animal), monkeypatch,
                                                     salient_chance=animal.astype(np.float32))
     assert names == ["subject"] and not by_focus
-    assert (subjects[0] & animal).sum() > 0.95 * animal.sum()
-    assert (subjects[0] & ~animal).sum() < 0.03 * (~animal).sum()
+    assert is_the_thing_alone(subjects[0], animal)
 
 
 def test_a_face_filling_the_frame_of_which_the_model_sees_only_the_eyes_is_still_found_whole(monkeypatch):
@@ -526,8 +529,7 @@ def test_a_fruit_of_which_saliency_found_the_lit_side_is_found_whole_with_its_da
     image = np.clip(np.where(fruit[..., None], skin, wall), 0.0, 1.0).astype(np.float32)
     subjects, names, _ = subjects_when_found(image, lit, np.zeros_like(fruit), monkeypatch)
     assert names == ["subject"]
-    assert (subjects[0] & fruit).sum() > 0.95 * fruit.sum()
-    assert (subjects[0] & ~fruit).sum() < 0.03 * (~fruit).sum()
+    assert is_the_thing_alone(subjects[0], fruit)
 
 
 def test_a_face_found_by_focus_without_only_its_soft_ears_grows_to_them(monkeypatch):
