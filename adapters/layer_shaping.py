@@ -12,7 +12,10 @@ refine_membership
     (He & Sun's fast guided filter), only at the uncertain pixels, so an outline lands on the photo's
     own pixel edges. A second pass with half the band polishes what the first moved. A layer map
     smaller than the photo is first enlarged by nearest neighbour, with a band of at least
-    BAND_PER_UPSCALE of its pixels, so the same step is the edge-aware upsampling.
+    BAND_PER_UPSCALE of its pixels, so the same step is the edge-aware upsampling. The pixels of things
+    placed whole on their pane (the segmenter's cut, already on the photo's edges) are uncertain only
+    within THING_BAND_FRACTION of the long side of the thing's outline: inside it the band would span
+    a thin part (a tail) and the colour models, fitted on the scene around it, would hand it over.
 merge_small_features
     What can be printed and cut of a layer is its opening by a disc of the minimum feature size:
     the part a disc of that diameter can sweep without leaving the layer. A maker keeps a part of a
@@ -63,6 +66,8 @@ PASSES = (1.0, 0.5)  # the band of each pass, as a share of the first
 RADIUS_PER_BAND = 2.0  # guided-filter window: reaches sure pixels on both sides of the band
 GUIDE_EPS = 1e-3  # regularisation of the colour models (colours in 0..1)
 FLAT_VARIANCE = 1e-4  # colour variance (per channel) below which the photo counts as flat
+THING_BAND_FRACTION = 0.004  # a thing's outline is the segmenter's, already on the photo's edges ...
+MIN_THING_BAND_PX = 2.0  # ... at about 1/256 of the long side: only this close to it may it move
 BAND_WEIGHT = 0.2  # weight of the uncertain pixels in the fit: enough to keep thin shapes alive
 WORK_LONG_SIDE = 1024  # the colour models are fitted at about this size
 
@@ -85,18 +90,28 @@ _NEIGHBOURS = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32) / 4
 class OpenCVLayerShaper:
     name = "guided"
 
-    def refine_membership(self, image: np.ndarray, membership: np.ndarray, count: int) -> np.ndarray:
+    def refine_membership(self, image: np.ndarray, membership: np.ndarray, count: int,
+                          things: np.ndarray | None = None) -> np.ndarray:
         rgb = _checked_image(image)
         height, width = rgb.shape[:2]
         labels = _checked_membership(membership, count, (height, width))
+        if things is not None and np.shape(things) != labels.shape:
+            raise LayersFailed(f"things of {np.shape(things)} for a layer map of {labels.shape}")
         upscale = max(height / labels.shape[0], width / labels.shape[1])
         if labels.shape != (height, width):
             labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST_EXACT)
+            if things is not None:
+                things = cv2.resize(things.astype(np.uint8), (width, height),
+                                    interpolation=cv2.INTER_NEAREST_EXACT) > 0
         else:
             labels = labels.copy()
         band_px = max(BAND_FRACTION * max(height, width), BAND_PER_UPSCALE * upscale)
+        kept = None
+        if things is not None and things.any():
+            thing_band = max(MIN_THING_BAND_PX, THING_BAND_FRACTION * max(height, width), BAND_PER_UPSCALE * upscale)
+            kept = _farther_inside(things.astype(bool, copy=False), thing_band)
         for share in PASSES:
-            _refine_band(rgb, labels, count, max(MIN_BAND_PX, share * band_px))
+            _refine_band(rgb, labels, count, max(MIN_BAND_PX, share * band_px), kept)
         return labels
 
     def merge_small_features(self, membership: np.ndarray, count: int, min_feature_px: float,
@@ -159,10 +174,13 @@ class OpenCVLayerShaper:
 # --- refine -----------------------------------------------------------------------------------
 
 
-def _refine_band(rgb: np.ndarray, labels: np.ndarray, count: int, band_px: float) -> None:
-    """Re-decide, in place, the layer of the pixels within band_px of a layer outline."""
+def _refine_band(rgb: np.ndarray, labels: np.ndarray, count: int, band_px: float, kept: np.ndarray | None) -> None:
+    """Re-decide, in place, the layer of the pixels within band_px of a layer outline, except the kept
+    ones (None: none)."""
     height, width = labels.shape
     uncertain = _near_outline(labels, band_px)
+    if kept is not None:
+        uncertain &= ~kept
     where = np.flatnonzero(uncertain)
     present = np.flatnonzero(np.bincount(labels.ravel(), minlength=count))
     if where.size == 0 or present.size < 2:
@@ -217,6 +235,11 @@ def _near_outline(labels: np.ndarray, band_px: float) -> np.ndarray:
     if not edge.any():
         return edge
     return cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 5) <= band_px
+
+
+def _farther_inside(mask: np.ndarray, distance_px: float) -> np.ndarray:
+    """The pixels of the mask farther than distance_px from any pixel outside it."""
+    return cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5) > distance_px
 
 
 class _Sampler:

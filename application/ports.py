@@ -270,10 +270,14 @@ class LayerShaper(Protocol):
 
     name: str
 
-    def refine_membership(self, image: np.ndarray, membership: np.ndarray, count: int) -> np.ndarray:
+    def refine_membership(self, image: np.ndarray, membership: np.ndarray, count: int,
+                          things: np.ndarray | None = None) -> np.ndarray:
         """Move each layer's outline onto the image's edges. membership may be smaller than the image
         (a depth map from a smaller working size): it is then upsampled edge-aware, never bilinearly.
-        Returns a membership at the image's size."""
+        things (HxW bool like membership; None: none) are pixels of things placed whole on their pane,
+        whose outlines already lie on the photo's edges: only their pixels near such an outline may
+        change pane, so a thin part (a tail, a leg) is not lost to the pane behind. Returns a
+        membership at the image's size."""
 
     def merge_small_features(self, membership: np.ndarray, count: int, min_feature_px: float,
                              things: np.ndarray | None = None) -> np.ndarray:

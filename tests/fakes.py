@@ -153,8 +153,9 @@ class FakeShaper:
     def __init__(self):
         self.calls: list[tuple] = []
 
-    def refine_membership(self, image: np.ndarray, membership: np.ndarray, count: int) -> np.ndarray:
-        self.calls.append(("refine", count))
+    def refine_membership(self, image: np.ndarray, membership: np.ndarray, count: int,
+                          things: np.ndarray | None = None) -> np.ndarray:
+        self.calls.append(("refine", count, things))
         return membership
 
     def merge_small_features(self, membership: np.ndarray, count: int, min_feature_px: float,

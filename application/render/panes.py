@@ -63,12 +63,16 @@ class PaneMaker:
                          done(None))
         membership = plan.membership(depth8, regions.labels if plan.region_panes else None)
         edges = None
+        things = regions.named(SUBJECT_NAMES)
         if params.refine_edges:
-            membership = shaper.refine_membership(self.image, membership, plan.count)
+            # the things placed whole: their outlines are the segmenter's, already on the photo's edges
+            placed = things & ~np.isin(regions.labels, plan.cut_by_depth) if plan.region_panes else None
+            membership = shaper.refine_membership(self.image, membership, plan.count, things=placed)
             edges = shaper.name
+            del placed
         if self.min_feature_px > 0:
-            membership = shaper.merge_small_features(membership, plan.count, self.min_feature_px,
-                                                     things=regions.named(SUBJECT_NAMES))
+            membership = shaper.merge_small_features(membership, plan.count, self.min_feature_px, things=things)
+        del things
         planned = plan.count
         plan, membership = plan.without_empty_panes(membership)
         warning = None

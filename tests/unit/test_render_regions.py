@@ -126,3 +126,28 @@ def test_the_small_feature_merge_is_told_which_pixels_are_the_things_the_picture
     fakes.render_now.render(Path("photo.png"), RenderParams(min_feature_mm=1.5))
     (merge,) = [call for call in fakes.pipeline.shaper.calls if call[0] == "merge"]
     np.testing.assert_array_equal(merge[3], labels == 1)  # the person; not the wall, nor the unnamed box
+
+
+def test_the_refinement_is_told_which_things_are_placed_whole_on_their_pane():
+    depth, labels = scene()
+    pixels = np.random.default_rng(2).random((HEIGHT, WIDTH, 3), dtype=np.float32)
+    fakes = make_fakes({"photo.png": decoded(pixels)}, depth=FakeDepth(depth),
+                       segmenter=FakeSegmenter(labels, ("wall", "person", "")))
+    fakes.render_now.render(Path("photo.png"), RenderParams(refine_edges=True))
+    (refine,) = [call for call in fakes.pipeline.shaper.calls if call[0] == "refine"]
+    np.testing.assert_array_equal(refine[2], labels == 1)  # the person, whom the plan put whole on a pane
+
+
+
+def test_a_thing_the_plan_cuts_by_depth_is_not_among_the_things_placed_whole():
+    depth, labels = scene()
+    rows = np.arange(HEIGHT)[:, None] * np.ones((1, WIDTH), int)
+    person = labels == 1
+    depth[person & (rows < 35)] = 0.85  # a step inside her region: the segmenter joined two things
+    depth[person & (rows >= 35)] = 0.1
+    pixels = np.random.default_rng(2).random((HEIGHT, WIDTH, 3), dtype=np.float32)
+    fakes = make_fakes({"photo.png": decoded(pixels)}, depth=FakeDepth(depth),
+                       segmenter=FakeSegmenter(labels, ("wall", "person", "")))
+    fakes.render_now.render(Path("photo.png"), RenderParams(refine_edges=True))
+    (refine,) = [call for call in fakes.pipeline.shaper.calls if call[0] == "refine"]
+    assert not refine[2].any()
