@@ -61,6 +61,9 @@ NEAR_EXPOSED = (10.0, 95.0)  # ... in this L* range ...
 NEAR_SOFT_EDGE = 4.0  # ... and joins it across boundaries this soft (Lab units per px)
 PERSON_SURE, PERSON_SURELY_NOT = 0.9, 0.1  # the model's chances from which a pixel surely is, or is not, the person
 MIN_SIDE = 16  # below this a photo is one region
+FAINT_SPREAD = 20.0  # L* units between a picture's 2nd and 98th percentiles below which it is faint ...
+STRETCHED_SPREAD = 40.0  # ... and is segmented with its contrast stretched to this spread ...
+MAX_STRETCH = 3.0  # ... by at most this factor (a flat picture's noise stays noise)
 
 # Boundary connectivity saliency (Zhu et al. 2014); Lab distances in Lab units.
 COLOUR_SIGMA = 10.0
@@ -164,7 +167,7 @@ class ClassicalSegmenter:
         height, width = rgb.shape[:2]
         if min(height, width) < MIN_SIDE:
             return Regions.whole(height, width)
-        small = np.clip(np.nan_to_num(_downscale(rgb, WORK_SIDE)), 0.0, 1.0)
+        small = _with_contrast(np.clip(np.nan_to_num(_downscale(rgb, WORK_SIDE)), 0.0, 1.0))
         found = _found_once(small)
         if found is None:  # nothing to tell apart (noise, a flat picture)
             return Regions.whole(height, width)
@@ -1329,6 +1332,21 @@ def _checked(image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3 or not np.issubdtype(image.dtype, np.floating):
         raise ValueError(f"expected an HxWx3 float RGB image in [0, 1], got {image.dtype} {image.shape}")
     return image.astype(np.float32, copy=False)  # clipped once shrunk: cheaper than at full size
+
+
+def _with_contrast(small: np.ndarray) -> np.ndarray:
+    """The working image, its contrast stretched where it is too faint for the colour distances, which
+    are in absolute Lab units (a faded painting on silk, a misty valley): else every edge in it is
+    weaker than the merging's threshold, one region is left and the panes are bands of depth."""
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab)
+    low, high = np.percentile(lab[..., 0], (2, 98))
+    if high - low >= FAINT_SPREAD:
+        return small
+    gain = min(STRETCHED_SPREAD / max(high - low, 1e-3), MAX_STRETCH)
+    lightness = np.median(lab[..., 0])
+    lab[..., 0] = lightness + gain * (lab[..., 0] - lightness)
+    lab[..., 1:] *= gain
+    return np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0.0, 1.0)
 
 
 def _downscale(rgb: np.ndarray, long_side: int) -> np.ndarray:

@@ -10,6 +10,7 @@ import skimage.data
 from skimage.segmentation import find_boundaries, slic
 
 from rilievo.adapters.faces import Face, find_faces, person_seed
+from rilievo.adapters import segment_classical
 from rilievo.adapters.segment_classical import (
     FOCUS_SURE,
     ClassicalSegmenter,
@@ -342,7 +343,6 @@ def test_a_ground_streaked_by_a_panning_camera_is_no_paper_and_its_shadow_no_dra
 def test_a_salient_cut_spilled_into_the_blurred_floor_keeps_only_the_sharp_thing(monkeypatch):
     # GrabCut from saliency goes by colour and took the floor, grey like the quokka's fur, with her;
     # GrabCut from focus, by colour too, lost the fur at her lower left that is the floor's colour
-    import rilievo.adapters.segment_classical as segment_classical
 
     image, animal = animal_before_a_plain_wall()
     rows, cols = np.indices(animal.shape)
@@ -383,7 +383,6 @@ def is_the_thing_alone(subject, thing):
 def subjects_when_found(image, salient, focused, monkeypatch, salient_chance=None):
     """The segmenter's subjects of `image` where saliency finds `salient` and focus `focused`, and the
     salient-object model answers `salient_chance` (nothing, by default)."""
-    import rilievo.adapters.segment_classical as segment_classical
 
     salient_chance = np.zeros(image.shape[:2], np.float32) if salient_chance is None else salient_chance
 
@@ -410,7 +409,6 @@ def test_a_thing_of_which_saliency_found_a_tuft_on_its_back_is_found_whole_by_it
 def test_the_grass_beside_a_things_legs_along_the_frame_is_surely_scene_in_its_cut_by_colour(monkeypatch):
     # GrabCut's colour model of the thing starts from all that is not along the frame: the grass beside
     # a bear's legs, along the bottom, stayed with the bear where it was only probably background
-    import rilievo.adapters.segment_classical as segment_classical
 
     image, animal = bear_in_grass()
     rows, cols = np.indices(animal.shape)
@@ -614,6 +612,24 @@ def test_a_saucer_the_frame_cuts_with_its_cup_still_joins_the_cup(segmenter):
     assert regions.names[cup] == "subject"
     assert regions.labels[saucer_right] == cup
     assert regions.labels[10, 580] != cup  # the table behind
+
+
+def test_a_faded_espresso_cup_is_cut_as_in_the_photo_itself(segmenter, monkeypatch):
+    # the coffee at a fifth of its contrast (a faded print, a misty scene): the colour distances are in
+    # absolute Lab units, so unstretched its edges are all too faint and the cup is a sliver of itself
+    coffee = skimage.data.coffee().astype(np.float32) / 255.0
+    faded = (0.5 + 0.2 * (coffee - 0.5)).astype(np.float32)
+
+    def subject(image):
+        regions = segmenter.segment(image)
+        return regions.labels == regions.labels[123, 293], regions.names[regions.labels[123, 293]]
+
+    (cup, name), (faded_cup, faded_name) = subject(coffee), subject(faded)
+    assert name == faded_name == "subject"
+    assert (cup & faded_cup).sum() / (cup | faded_cup).sum() > 0.95
+    monkeypatch.setattr(segment_classical, "FAINT_SPREAD", 0.0)
+    unstretched, _ = subject(faded)
+    assert (cup & unstretched).sum() / (cup | unstretched).sum() < 0.5
 
 
 def test_a_blurred_region_along_a_subject_is_no_support_that_wraps_it():
@@ -892,7 +908,6 @@ def test_the_helmet_the_astronaut_holds_is_hers_at_360_px_too(segmenter):
 def test_a_face_found_where_the_person_model_sees_no_person_makes_no_person(monkeypatch):
     # the face detector took a red stapler on a desk for a face (0.64); GrabCut from a body shape made a
     # "person" of half the desk, and the office's depth order fell from 0.53 to 0.29
-    import rilievo.adapters.segment_classical as segment_classical
 
     image, disc = disc_scene()
     monkeypatch.setattr(segment_classical, "find_faces", lambda picture: [Face(row=30, col=40, size=40)])  # on the background
@@ -905,7 +920,6 @@ def test_a_person_the_person_model_is_less_sure_of_is_still_cut_out_whole(monkey
     # The selfie model, trained on one person close to the camera, gave the nearest of five women
     # sitting on a staircase 0.48 at her face and one behind her 0.40: no person was cut out for
     # either, and they went to the panes behind the others. Here it is as unsure of the astronaut.
-    import rilievo.adapters.segment_classical as segment_classical
 
     sure = segment_classical.person_chance
     monkeypatch.setattr(segment_classical, "person_chance", lambda picture: 0.45 * sure(picture))
@@ -921,7 +935,6 @@ def cameraman_seen_whole(monkeypatch, pose_outline) -> tuple[Regions, int, np.nd
     leans only a little (0.3 of its answer, as on the legs of a person seen whole), and the pose model
     answering `pose_outline(outline)`, given the selfie model's outline of him. His regions, his person
     label and his trousers."""
-    import rilievo.adapters.segment_classical as segment_classical
 
     image = np.repeat(skimage.data.camera()[..., None], 3, axis=2).astype(np.float32) / 255.0
     sure = segment_classical.person_chance
@@ -967,7 +980,6 @@ def astronaut_beside_a_crowd(monkeypatch, crowd_seen) -> tuple[Regions, int]:
     """The astronaut with a blurred crowd beside her head, down to her shoulder, of people like her far
     off, `crowd_seen` turning it into what the camera saw; the person model is as sure of the crowd as of
     her. Her regions and her person label, which is checked to be a person's."""
-    import rilievo.adapters.segment_classical as segment_classical
 
     image = skimage.data.astronaut().astype(np.float32) / 255.0
     people = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA)
@@ -1008,7 +1020,6 @@ def test_the_darker_smoother_part_of_a_blurred_crowd_joined_to_it_stays_out_of_t
 def test_a_face_inside_a_group_cut_out_whole_adds_its_own_hair_but_nothing_beyond_its_head(monkeypatch):
     # Five women on a staircase: the first face's cut took the group but for the hair of the two at the
     # back, whose heads went to the panes behind with the wall. Each face's own cut adds its head.
-    import rilievo.adapters.segment_classical as segment_classical
 
     height, width = 200, 300
     rows, cols = np.indices((height, width))
