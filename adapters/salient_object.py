@@ -21,8 +21,10 @@ INPUT_SIDE = 320
 IMAGENET_MEAN = np.float32([0.485, 0.456, 0.406])
 IMAGENET_STD = np.float32([0.229, 0.224, 0.225])
 
-_net = None
-_lock = threading.Lock()  # one forward pass at a time: a cv2.dnn.Net is not safe to share between threads
+# One forward pass at a time: each takes about 250 MB of layer buffers. The network is read for each
+# answer (0.1 s) and let go of after it: a cv2.dnn.Net keeps those buffers as long as it lives, and kept
+# for the next answer it held them through the rest of every render (its peak 715 -> 960 MiB at 12 MP).
+_lock = threading.Lock()
 
 
 def salient_chance(image: np.ndarray) -> np.ndarray:
@@ -35,15 +37,9 @@ def salient_chance(image: np.ndarray) -> np.ndarray:
     squeezed = (squeezed / max(float(squeezed.max()), 1e-6) - IMAGENET_MEAN) / IMAGENET_STD
     blob = np.ascontiguousarray(squeezed.transpose(2, 0, 1)[None], np.float32)
     with _lock:
-        net = _loaded()
+        net = cv2.dnn.readNetFromONNX(str(WEIGHTS))
         net.setInput(blob)
-        fused = net.forward(net.getUnconnectedOutLayersNames()[0])[0, 0]  # d0, the fused map
+        fused = net.forward(net.getUnconnectedOutLayersNames()[0])[0, 0].copy()  # d0, the fused map
+        del net
     # bilinear enlargement of values in 0..1 stays in 0..1
     return cv2.resize(np.clip(fused, 0.0, 1.0).astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-
-
-def _loaded():
-    global _net
-    if _net is None:
-        _net = cv2.dnn.readNetFromONNX(str(WEIGHTS))
-    return _net
