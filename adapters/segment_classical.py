@@ -2,7 +2,8 @@
 
 At a working size of about 512 px:
 
-1. SLIC superpixels (scikit-image), with their mean Lab colour, texture and the edges between them.
+1. SLIC superpixels (scikit-image), with their mean Lab colour, texture and the edges between them;
+   a faint picture (a faded painting, mist) with its contrast stretched first (_with_contrast).
 2. Subjects. Each face (MediaPipe's BlazeFace, see adapters/faces.py) where MediaPipe's selfie
    segmentation model sees a person (adapters/person_mask.py) gives a person, cut out by GrabCut
    seeded from the model's answer and from the pose model's outline of the body below the face.
