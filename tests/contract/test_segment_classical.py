@@ -9,8 +9,8 @@ import pytest
 import skimage.data
 from skimage.segmentation import find_boundaries, slic
 
-from rilievo.adapters.faces import Face, find_faces, person_seed
 from rilievo.adapters import segment_classical
+from rilievo.adapters.faces import Face, find_faces, person_seed
 from rilievo.adapters.segment_classical import (
     FOCUS_SURE,
     ClassicalSegmenter,
@@ -343,7 +343,6 @@ def test_a_ground_streaked_by_a_panning_camera_is_no_paper_and_its_shadow_no_dra
 def test_a_salient_cut_spilled_into_the_blurred_floor_keeps_only_the_sharp_thing(monkeypatch):
     # GrabCut from saliency goes by colour and took the floor, grey like the quokka's fur, with her;
     # GrabCut from focus, by colour too, lost the fur at her lower left that is the floor's colour
-
     image, animal = animal_before_a_plain_wall()
     rows, cols = np.indices(animal.shape)
     lost_fur = animal & (rows > 200) & (cols < 110)
@@ -383,7 +382,6 @@ def is_the_thing_alone(subject, thing):
 def subjects_when_found(image, salient, focused, monkeypatch, salient_chance=None):
     """The segmenter's subjects of `image` where saliency finds `salient` and focus `focused`, and the
     salient-object model answers `salient_chance` (nothing, by default)."""
-
     salient_chance = np.zeros(image.shape[:2], np.float32) if salient_chance is None else salient_chance
 
     monkeypatch.setattr(segment_classical, "_salient_subject", lambda small, graph, focus: salient)
@@ -409,7 +407,6 @@ def test_a_thing_of_which_saliency_found_a_tuft_on_its_back_is_found_whole_by_it
 def test_the_grass_beside_a_things_legs_along_the_frame_is_surely_scene_in_its_cut_by_colour(monkeypatch):
     # GrabCut's colour model of the thing starts from all that is not along the frame: the grass beside
     # a bear's legs, along the bottom, stayed with the bear where it was only probably background
-
     image, animal = bear_in_grass()
     rows, cols = np.indices(animal.shape)
     top = np.flatnonzero(animal.any(axis=1))[0]
@@ -908,7 +905,6 @@ def test_the_helmet_the_astronaut_holds_is_hers_at_360_px_too(segmenter):
 def test_a_face_found_where_the_person_model_sees_no_person_makes_no_person(monkeypatch):
     # the face detector took a red stapler on a desk for a face (0.64); GrabCut from a body shape made a
     # "person" of half the desk, and the office's depth order fell from 0.53 to 0.29
-
     image, disc = disc_scene()
     monkeypatch.setattr(segment_classical, "find_faces", lambda picture: [Face(row=30, col=40, size=40)])  # on the background
     regions = segment_classical.ClassicalSegmenter().segment(image)
@@ -920,7 +916,6 @@ def test_a_person_the_person_model_is_less_sure_of_is_still_cut_out_whole(monkey
     # The selfie model, trained on one person close to the camera, gave the nearest of five women
     # sitting on a staircase 0.48 at her face and one behind her 0.40: no person was cut out for
     # either, and they went to the panes behind the others. Here it is as unsure of the astronaut.
-
     sure = segment_classical.person_chance
     monkeypatch.setattr(segment_classical, "person_chance", lambda picture: 0.45 * sure(picture))
     regions = segment_classical.ClassicalSegmenter().segment(skimage.data.astronaut().astype(np.float32) / 255.0)
@@ -1020,7 +1015,6 @@ def test_the_darker_smoother_part_of_a_blurred_crowd_joined_to_it_stays_out_of_t
 def test_a_face_inside_a_group_cut_out_whole_adds_its_own_hair_but_nothing_beyond_its_head(monkeypatch):
     # Five women on a staircase: the first face's cut took the group but for the hair of the two at the
     # back, whose heads went to the panes behind with the wall. Each face's own cut adds its head.
-
     height, width = 200, 300
     rows, cols = np.indices((height, width))
     front, back = Face(row=120, col=60, size=30), Face(row=40, col=180, size=30)
