@@ -18,11 +18,14 @@ At a working size of about 512 px:
    with the ground it encloses, is a subject (a dog drawn in pale fur on paper).
    U²-Net's small salient-object model (adapters/salient_object.py) outlines an animal or a thing
    whole; its cut, by GrabCut seeded from its answer, replaces the one from colour and focus unless
-   that holds it and adds only what the model sees (see _holds), and joins it where it does. What the
-   people hold of its cut brings the rest of it to them (a tripod, a ball).
+   that holds it and adds only what the model sees (see _holds), or saliency and focus found the same
+   thing, and joins it where it does. What the people hold of its cut brings the rest of it to them
+   (a tripod, a ball).
 3. The background: superpixels merged greedily by colour, texture and the edge between them, and
-   regions too small to matter absorbed by their closest neighbour; no region the salient-object model
-   denies joins a subject (a person only where the model sees her). A region is named "sky",
+   regions too small to matter absorbed by their closest neighbour (but an island beside a subject,
+   unlike the one region around it, which the subject takes if it can: a man's legs below his coat);
+   no region the salient-object model denies joins a subject (a person only where the model sees her).
+   A region is named "sky",
    "ground"/"floor" or "wall" where its place, brightness and texture say so, and "backdrop" where
    it is mostly out of focus behind a subject.
 
@@ -95,6 +98,7 @@ LEARNED_HELD = 0.8  # share of the model's subject that a cut from colour and fo
 LEARNED_SPECK = 0.1  # ... where the model's subject is under this share of it ...
 LEARNED_ADDED_SEEN = 0.6  # ... or the model sees this share of what it adds ...
 UNSEEN = 0.05  # ... giving it at least this chance
+AGREED_OVERLAP = 0.8  # intersection over union of the cuts from saliency and from focus that agree
 DENIED = 0.2  # the model's mean chance over a region under which it denies the region is the subject's
 HELD_BY_PEOPLE = 0.5  # share of a part of the model's subject the people hold, for all of it to join them
 SPILL = 1.5  # a salient cut this much larger than the sharp part it holds spilled into the blurred scene
@@ -147,6 +151,10 @@ CUT_HUG_SHARE = 0.5  # a region the frame cuts joins if this much of its outline
 CUT_HUG_FRAME = 0.25  # ... the frame takes at most this share of its whole border, it lies lower, ...
 CUT_HUG_APART = 0.25  # ... and this share of its outline runs along other regions ...
 CUT_HUG_CONTRAST = 10.0  # ... that it differs from by this many Lab units
+HANG_SHARE = 0.1  # a region this much of whose outline runs along the subject joins if it is an island ...
+HANG_IN_ONE = 0.9  # ... lying, for this share of the rest of its outline, in one other region ...
+HANG_CONTRAST = 20.0  # ... that it differs from by this many Lab units, ...
+HANG_MAX_GROWTH = 2.0  # ... and is at most this many times the subject's size (legs below a coat)
 
 SKY_ABOVE = 0.5  # of a sky-coloured region's upper outline that is sky (or the frame's top; things before a
 # low cloud hide the rest of its top): it is sky too ...
@@ -156,7 +164,8 @@ SKY_MIN_SHARE = 0.003  # ... where this share of the picture shows of it ...
 SKY_MAX_ROW = 0.6  # ... and its centre is above this row
 
 MERGE_COST = 1.0  # greedy merging of background regions stops above this cost
-MIN_REGION_SHARE = 0.004  # smaller background regions are absorbed by their closest neighbour
+MIN_REGION_SHARE = 0.004  # smaller background regions are absorbed by their closest neighbour, ...
+KEPT_APART_COST = 2.0  # ... unless they lie beside a subject, in one other region that costs this much to merge with
 
 
 class ClassicalSegmenter:
@@ -211,6 +220,7 @@ def _found(small: np.ndarray) -> tuple[np.ndarray, list[str], list[np.ndarray]] 
     subjects, names, by_focus = _subjects(small, graph, focus, subject_chance)
     merged = _background(graph, subjects)
     subjects, names = _completed(subjects, names, merged, lab, focus[graph.labels], by_focus, subject_chance)
+    merged = _islands_left_absorbed(merged, subjects)
     labels, background_names = _named_background(graph, merged, subjects)
     background_names = _backdrops(graph, labels, background_names, subjects, focus, by_focus)
     labels, names = _with_subjects(labels, background_names, subjects, names)
@@ -321,9 +331,12 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray,
         detail = focus[graph.labels]
         subject = _tidy(subject & (detail > np.median(detail[focused]) - BACKDROP_DETAIL_GAP))
     found = focused if by_focus else subject
+    # where saliency and focus found the same thing, it stands whole against the model below: the model
+    # sees the lit top of a tower at dusk, and hardly its dark foot
+    agreed = not by_focus and _overlap(subject, focused) >= AGREED_OVERLAP
     whole = _coloured_whole(small, graph, found) if found.any() else _filling_the_frame(small, graph)
     if whole is not None:
-        found, by_focus = whole, False
+        found, by_focus, agreed = whole, False, False
     # The salient-object model outlines an animal or a thing whole where colour and focus split it or
     # join it to its background. The model's subject joins the cut from them where that holds it and
     # either it is a speck of that cut (the eyes of a cat's face filling the frame) or the model sees
@@ -332,7 +345,7 @@ def _subjects(small: np.ndarray, graph: _Graph, focus: np.ndarray,
     # subject stands, with what of that cut the model sees (a macaw's body below its head)
     learned = _learned_subject(small, subject_chance)
     if learned.any():
-        kept = found if _holds(found, learned, subject_chance) else found & (subject_chance >= UNSEEN)
+        kept = found if agreed or _holds(found, learned, subject_chance) else found & (subject_chance >= UNSEEN)
         found = learned | kept
     parts = _parts(found)
     return parts, ["subject"] * len(parts), by_focus
@@ -690,6 +703,12 @@ def _learned_subject(small: np.ndarray, chance: np.ndarray) -> np.ndarray:
     return subject if contrast >= LEARNED_MIN_CONTRAST and sure >= LEARNED_SURE else np.zeros(small.shape[:2], bool)
 
 
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two masks (0 where both are empty)."""
+    union = (a | b).sum()
+    return float((a & b).sum() / union) if union else 0.0
+
+
 def _stands_clear(subject: np.ndarray, cut_top: bool = False) -> bool:
     """Whether a subject stands clear of the frame's top and sides: one spread along the top or down
     both sides of the frame is more likely background taken for it (a row of trees, a sky, which run
@@ -880,6 +899,21 @@ def _background(graph: _Graph, subjects: list[np.ndarray]) -> np.ndarray:
     return np.where(covered, -1, merged).astype(np.int32)
 
 
+def _islands_left_absorbed(background: np.ndarray, subjects: list[np.ndarray]) -> np.ndarray:
+    """The background labels with the small islands _merge kept for a subject to take, and none took,
+    joined to the region around them."""
+    covered = _union(subjects, background.shape)
+    valid = background >= 0
+    area = np.bincount(background[valid])
+    out = background.copy()
+    for region in np.flatnonzero((area > 0) & (area < MIN_REGION_SHARE * background.size)):
+        left = (background == region) & ~covered
+        around = _ring(background == region) & valid & ~covered & (background != region)
+        if left.any() and around.any():
+            out[left] = np.bincount(background[around]).argmax()
+    return out
+
+
 def _completed(subjects: list[np.ndarray], names: list[str], background: np.ndarray, lab: np.ndarray,
                detail: np.ndarray, by_focus: bool, subject_chance: np.ndarray):
     """Subjects grown by the regions GrabCut missed: background regions they enclose (the inside of
@@ -1023,6 +1057,14 @@ def _hugging(subject: np.ndarray, background: np.ndarray, outline: np.ndarray, o
         hugging[region] = (_nearly_as_sharp(detail[mask], subject_detail)
                            and (not cut[region] or _set_apart(mask, near, background, mean, region,
                                                               outline_length[region])))
+    # an island hanging from the subject into one region of the scene: a man's legs below his coat,
+    # in the field he stands in
+    hanging = ((against >= HANG_SHARE * length) & (on_border == 0) & ~hugging & (area > 0)
+               & (area <= HANG_MAX_GROWTH * subject.sum()) & ~np.isin(np.arange(len(area)), np.unique(background[subject])))
+    for region in np.flatnonzero(hanging):
+        mask = background == region
+        hugging[region] = _nearly_as_sharp(detail[mask], subject_detail) and _an_island(mask, near, background, mean,
+                                                                                         region)
     return hugging
 
 
@@ -1044,6 +1086,20 @@ def _set_apart(region: np.ndarray, near: np.ndarray, background: np.ndarray, mea
     distance = np.linalg.norm(mean - mean[index], axis=1)
     lit = EXPOSED[0] <= mean[index, 0] <= EXPOSED[1]  # a shadow's colour is no rim of its own
     return lit and float((neighbours * distance).sum() / neighbours.sum()) >= CUT_HUG_CONTRAST
+
+
+def _an_island(region: np.ndarray, near: np.ndarray, background: np.ndarray, mean: np.ndarray, index: int) -> bool:
+    """Whether a region lies, away from the subject, in one other background region (HANG_IN_ONE of its
+    outline there), set apart from it by its colour in light that shows it (not a shadow the subject
+    casts on its ground)."""
+    ring = _ring(region) & ~near & (background >= 0)
+    neighbours = np.bincount(background[ring], minlength=len(mean))
+    if not neighbours.any():
+        return False
+    around = int(neighbours.argmax())
+    lit = EXPOSED[0] <= mean[index, 0] <= EXPOSED[1]
+    return (lit and neighbours[around] >= HANG_IN_ONE * neighbours.sum()
+            and float(np.linalg.norm(mean[around] - mean[index])) >= HANG_CONTRAST)
 
 
 def _hull(mask: np.ndarray) -> np.ndarray:
@@ -1101,6 +1157,10 @@ def _merge(graph: _Graph, excluded: int | None) -> np.ndarray:
     if count <= 1:
         return labels
     parent = np.arange(count)
+    beside_subject = np.zeros(count, bool)
+    for a, b in graph.pairs:
+        if excluded in (a, b):
+            beside_subject[b if a == excluded else a] = True
     area = graph.area.copy()
     lab_sum, lab_sq = graph.lab_sum.copy(), graph.lab_sq.copy()
     inner_edge = np.bincount(labels.ravel(), graph.edge_image.ravel(), count)
@@ -1125,6 +1185,7 @@ def _merge(graph: _Graph, excluded: int | None) -> np.ndarray:
 
     def union(a: int, b: int) -> None:
         parent[b] = a
+        beside_subject[a] |= beside_subject[b]
         area[a] += area[b]
         inner_edge[a] += inner_edge[b] + neighbours[a].get(b, [0.0, 0.0])[1]
         lab_sum[a] += lab_sum[b]
@@ -1155,14 +1216,24 @@ def _merge(graph: _Graph, excluded: int | None) -> np.ndarray:
         for n in neighbours[a]:
             heapq.heappush(heap, (cost(min(a, n), max(a, n)), min(a, n), max(a, n)))
 
+    def cheapest(region: int) -> tuple[float, int]:
+        return min((cost(min(region, n), max(region, n)), n) for n in neighbours[region])
+
+    # a small region (not a sliver) beside a subject, an island in one other region and unlike it, is
+    # kept for the subject to take (a man's legs below his coat, in the field he stands in: see _hugging)
     minimum = MIN_REGION_SHARE * graph.labels.size
+    kept = set()
     while True:
-        roots = [r for r in range(count) if parent[r] == r and neighbours[r]]
+        roots = [r for r in range(count) if parent[r] == r and neighbours[r] and r not in kept]
         small = [r for r in roots if area[r] < minimum]
         if not small:
             break
         smallest = min(small, key=lambda r: area[r])
-        closest = min(neighbours[smallest], key=lambda n: cost(min(smallest, n), max(smallest, n)))
+        closest_cost, closest = cheapest(smallest)
+        if (beside_subject[smallest] and len(neighbours[smallest]) == 1 and area[smallest] >= minimum / 4
+                and closest_cost > KEPT_APART_COST):
+            kept.add(smallest)
+            continue
         union(closest, smallest)
 
     root = np.arange(count)

@@ -15,6 +15,7 @@ from rilievo.adapters.segment_classical import (
     FOCUS_SURE,
     ClassicalSegmenter,
     _Graph,
+    _background,
     _backdrops,
     _completed,
     _edges,
@@ -511,6 +512,27 @@ def test_what_a_cut_that_holds_the_models_subject_missed_of_it_joins_it(monkeypa
     assert (subjects[0] & tail).sum() > 0.9 * tail.sum()
 
 
+def subjects_when_the_model_sees_only_the_top(monkeypatch, focused_too):
+    """The bear found by saliency (and by focus too, or not), of which the model sees only the upper
+    half, as of a tower at dusk whose lit top it sees and not its dark foot; the bear and the subjects."""
+    image, animal = bear_in_grass()
+    rows, _ = np.indices(animal.shape)
+    top = animal & (rows < np.median(rows[animal]))
+    focused = animal if focused_too else np.zeros_like(animal)
+    subjects, _, _ = subjects_when_found(image, animal, focused, monkeypatch, salient_chance=top.astype(np.float32))
+    return animal, subjects
+
+
+def test_a_thing_saliency_and_focus_agree_on_stands_whole_where_the_model_sees_only_its_top(monkeypatch):
+    animal, subjects = subjects_when_the_model_sees_only_the_top(monkeypatch, focused_too=True)
+    assert (subjects[0] & animal).sum() > 0.95 * animal.sum()
+
+
+def test_a_thing_saliency_alone_found_gives_way_where_the_model_sees_only_its_top(monkeypatch):
+    animal, subjects = subjects_when_the_model_sees_only_the_top(monkeypatch, focused_too=False)
+    assert (subjects[0] & animal).sum() < 0.8 * animal.sum()
+
+
 def test_a_fruit_of_which_saliency_found_the_lit_side_is_found_whole_with_its_dark_side(monkeypatch):
     # an apple filling the frame before a green wall: saliency finds its pale lit side, and the rest of
     # it, dark red, is nearer the wall's colour than the lit side's in lightness, but plainly not the wall
@@ -650,6 +672,54 @@ def test_a_blurred_region_along_a_subject_is_no_support_that_wraps_it():
     hugging = _hugging(subject, background, outline, np.bincount(background[outline], minlength=3), on_border,
                        area, mean, detail)
     assert hugging[1] and not hugging[2]
+
+
+def hanging_scene(island_lab, around_lab=(60.0, -20.0, 30.0)):
+    """A coat (the subject) with an island of another colour hanging from it into the field around (1,
+    its outline a fifth along the coat): _hugging's verdict on the island."""
+    rows, cols = np.indices((100, 100))
+    subject = (rows >= 20) & (rows < 50) & (cols >= 40) & (cols < 60)
+    background = np.zeros((100, 100), np.int64)
+    background[(rows >= 50) & (rows < 90) & (cols >= 45) & (cols < 55)] = 1
+    background[subject] = -1
+    valid = background >= 0
+    outline = find_boundaries(background, connectivity=1, mode="thick") & valid
+    area = np.bincount(background[valid], minlength=2)
+    mean = np.array([around_lab, island_lab], float)
+    hugging = _hugging(subject, background, outline, np.bincount(background[outline], minlength=2),
+                       np.zeros(2, np.int64), area, mean, np.zeros((100, 100)))
+    return bool(hugging[1])
+
+
+def test_an_island_hanging_from_the_subject_into_one_region_joins_it():
+    # a man's legs below his coat, in the field he stands in: too little of their outline runs along
+    # the coat for them to wrap it, but all the rest lies in the field, and they are unlike it
+    assert hanging_scene(island_lab=(60.0, 15.0, -10.0))
+
+
+def test_an_island_like_the_region_around_it_or_in_shadow_stays_in_the_scene():
+    assert not hanging_scene(island_lab=(60.0, -12.0, 25.0))  # a patch of the field itself
+    assert not hanging_scene(island_lab=(8.0, 0.0, 5.0))  # the shadow the coat casts on it
+
+
+def test_a_small_region_beside_a_subject_and_unlike_all_around_it_is_not_absorbed():
+    # the legs are too small to be a region of their own, but they lie beside the coat and cost far
+    # more than the merging's limit to join the field: kept, for the coat to take; away from any
+    # subject the same patch is absorbed by the field
+    rows, cols = np.indices((200, 200))
+    image = np.float32([0.45, 0.6, 0.25]) + 0.03 * blocks(200, 200, 4, 7)
+    legs = (rows >= 100) & (rows < 112) & (cols >= 95) & (cols < 105)
+    image[legs] = np.float32([0.6, 0.45, 0.65])
+    lab = cv2.cvtColor(np.clip(image, 0, 1).astype(np.float32), cv2.COLOR_RGB2Lab)
+    cells = ((rows // 10) * 20 + cols // 10).astype(np.int32)
+    cells[legs] = cells.max() + 1
+    graph = _Graph(cells, lab, _edges(lab))
+    coat = (rows >= 60) & (rows < 100) & (cols >= 85) & (cols < 115)
+    far_away = (rows >= 10) & (rows < 30) & (cols >= 10) & (cols < 30)
+    beside = _background(graph, [coat])
+    assert (beside[legs] == beside[100, 100]).all() and beside[100, 100] != beside[150, 150]
+    away = _background(graph, [far_away])
+    assert away[100, 100] == away[150, 150]
 
 
 def test_ground_seen_between_a_tripods_legs_and_the_frame_does_not_join_the_subject(segmenter):
