@@ -907,8 +907,8 @@ def _islands_left_absorbed(background: np.ndarray, subjects: list[np.ndarray]) -
     area = np.bincount(background[valid])
     out = background.copy()
     for region in np.flatnonzero((area > 0) & (area < MIN_REGION_SHARE * background.size)):
-        left = (background == region) & ~covered
-        around = _ring(background == region) & valid & ~covered & (background != region)
+        island = background == region
+        left, around = island & ~covered, _ring(island) & valid & ~covered
         if left.any() and around.any():
             out[left] = np.bincount(background[around]).argmax()
     return out
@@ -1046,7 +1046,8 @@ def _hugging(subject: np.ndarray, background: np.ndarray, outline: np.ndarray, o
     rows = np.broadcast_to(np.arange(background.shape[0], dtype=np.float64)[:, None], background.shape)
     valid = background >= 0
     centre_row = np.bincount(background[valid], rows[valid], len(area)) / np.maximum(area, 1)
-    eligible = (area > 0) & (area < subject.sum()) & ~np.isin(np.arange(len(area)), np.unique(background[subject]))
+    beside = (area > 0) & ~np.isin(np.arange(len(area)), np.unique(background[subject]))  # none under the subject
+    eligible = beside & (area < subject.sum())
     uncut = (against >= HUG_SHARE * length) & (on_border == 0)
     cut = ((against >= CUT_HUG_SHARE * length) & (on_border > 0) & (centre_row > rows[subject].mean())
            & (on_border <= CUT_HUG_FRAME * (length + on_border)) & eligible)
@@ -1059,8 +1060,8 @@ def _hugging(subject: np.ndarray, background: np.ndarray, outline: np.ndarray, o
                                                               outline_length[region])))
     # an island hanging from the subject into one region of the scene: a man's legs below his coat,
     # in the field he stands in
-    hanging = ((against >= HANG_SHARE * length) & (on_border == 0) & ~hugging & (area > 0)
-               & (area <= HANG_MAX_GROWTH * subject.sum()) & ~np.isin(np.arange(len(area)), np.unique(background[subject])))
+    hanging = ((against >= HANG_SHARE * length) & (on_border == 0) & ~hugging & beside
+               & (area <= HANG_MAX_GROWTH * subject.sum()))
     for region in np.flatnonzero(hanging):
         mask = background == region
         hugging[region] = _nearly_as_sharp(detail[mask], subject_detail) and _an_island(mask, near, background, mean,
@@ -1079,27 +1080,34 @@ def _set_apart(region: np.ndarray, near: np.ndarray, background: np.ndarray, mea
     """Whether a region borders other background regions (away from the subject) along enough of its
     outline, and differs from them in colour (boundary-weighted), in light that shows its colour (not
     the shadow a thing casts)."""
-    ring = _ring(region) & ~near
-    neighbours = np.bincount(background[ring & (background >= 0)], minlength=len(mean))
+    neighbours = _neighbours_away(region, near, background, len(mean))
     if neighbours.sum() < CUT_HUG_APART * outline_length:
         return False
     distance = np.linalg.norm(mean - mean[index], axis=1)
-    lit = EXPOSED[0] <= mean[index, 0] <= EXPOSED[1]  # a shadow's colour is no rim of its own
-    return lit and float((neighbours * distance).sum() / neighbours.sum()) >= CUT_HUG_CONTRAST
+    return _lit(mean[index]) and float((neighbours * distance).sum() / neighbours.sum()) >= CUT_HUG_CONTRAST
 
 
 def _an_island(region: np.ndarray, near: np.ndarray, background: np.ndarray, mean: np.ndarray, index: int) -> bool:
     """Whether a region lies, away from the subject, in one other background region (HANG_IN_ONE of its
     outline there), set apart from it by its colour in light that shows it (not a shadow the subject
     casts on its ground)."""
-    ring = _ring(region) & ~near & (background >= 0)
-    neighbours = np.bincount(background[ring], minlength=len(mean))
+    neighbours = _neighbours_away(region, near, background, len(mean))
     if not neighbours.any():
         return False
     around = int(neighbours.argmax())
-    lit = EXPOSED[0] <= mean[index, 0] <= EXPOSED[1]
-    return (lit and neighbours[around] >= HANG_IN_ONE * neighbours.sum()
+    return (_lit(mean[index]) and neighbours[around] >= HANG_IN_ONE * neighbours.sum()
             and float(np.linalg.norm(mean[around] - mean[index])) >= HANG_CONTRAST)
+
+
+def _neighbours_away(region: np.ndarray, near: np.ndarray, background: np.ndarray, count: int) -> np.ndarray:
+    """Per background region, how many pixels of it border the region away from the subject (`near`)."""
+    ring = _ring(region) & ~near & (background >= 0)
+    return np.bincount(background[ring], minlength=count)
+
+
+def _lit(colour: np.ndarray) -> bool:
+    """Whether a region's mean Lab colour is in light that shows its colour: a shadow's is no rim of its own."""
+    return bool(EXPOSED[0] <= colour[0] <= EXPOSED[1])
 
 
 def _hull(mask: np.ndarray) -> np.ndarray:
@@ -1158,9 +1166,9 @@ def _merge(graph: _Graph, excluded: int | None) -> np.ndarray:
         return labels
     parent = np.arange(count)
     beside_subject = np.zeros(count, bool)
-    for a, b in graph.pairs:
-        if excluded in (a, b):
-            beside_subject[b if a == excluded else a] = True
+    if excluded is not None and len(graph.pairs):
+        beside_subject[graph.pairs[(graph.pairs == excluded).any(axis=1)].ravel()] = True
+        beside_subject[excluded] = False
     area = graph.area.copy()
     lab_sum, lab_sq = graph.lab_sum.copy(), graph.lab_sq.copy()
     inner_edge = np.bincount(labels.ravel(), graph.edge_image.ravel(), count)
